@@ -1,0 +1,3 @@
+//! Seeded accounts.
+
+pub mod claims;

@@ -1,0 +1,251 @@
+//! The HTTP front: one listener on 127.0.0.1 serving all six services. It frames requests
+//! (see `wire/`), applies faults, authenticates, dispatches to `services/` and records
+//! CloudTrail events.
+
+use super::auth::{credential_scope, verify_signature};
+use super::error::ApiError;
+use super::services::{self, Ctx, Input, Output};
+use super::wire::{self, Protocol, Service, json, query, rest};
+use super::{Shared, util};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+pub(crate) async fn run(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                conns.spawn(async move {
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let svc = hyper::service::service_fn(move |req| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, std::convert::Infallible>(handle(shared, req, peer).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, svc).await;
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns.abort_all();
+}
+
+struct Framed {
+    service: Service,
+    op: String,
+    input: Input,
+    rest_status: u16,
+}
+
+fn frame(parts: &http::request::Parts, body: &[u8]) -> Result<Framed, (Service, ApiError)> {
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or("");
+    let headers = &parts.headers;
+    let is_form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let params = (is_form || query.contains("Action=")).then(|| query::Params::parse(body, query));
+    let version = params.as_ref().and_then(|p| p.get("Version"));
+    let service = wire::detect_service(headers, path, version).ok_or_else(|| {
+        (Service::Sqs, ApiError::client("UnknownServiceException", "The request does not name a service the emulator serves (sts, sqs, sns, kms, backup, cloudtrail)"))
+    })?;
+    match service.protocol() {
+        Protocol::AwsJson10 | Protocol::AwsJson11 => {
+            let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let op = match target.rsplit_once('.') {
+                Some((prefix, op)) if prefix == service.target_prefix() && !op.is_empty() => op.to_string(),
+                _ => {
+                    return Err((service, ApiError::client("UnknownOperationException", format!("Missing or unknown X-Amz-Target '{target}'"))));
+                }
+            };
+            let input = json::parse_body(body).map_err(|e| (service, e))?;
+            Ok(Framed { service, op, input: Input::Json(input), rest_status: 200 })
+        }
+        Protocol::AwsQuery => {
+            let params = params.unwrap_or_else(|| query::Params::parse(body, query));
+            let op = params
+                .get("Action")
+                .map(str::to_string)
+                .ok_or_else(|| (service, ApiError::client("MissingAction", "The request must contain the parameter Action")))?;
+            Ok(Framed { service, op, input: Input::Query(params), rest_status: 200 })
+        }
+        Protocol::RestJson1 => {
+            let r = rest::route(parts.method.as_str(), path, query, body).map_err(|e| (service, e))?;
+            Ok(Framed { service, op: r.operation.to_string(), input: Input::Rest(r.input), rest_status: r.status })
+        }
+    }
+}
+
+async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    let request_id = util::uuid();
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return error_response(Service::Sqs, &ApiError::client("RequestEntityTooLarge", "The request body is too large or was cut off"), &request_id);
+        }
+    };
+    let framed = match frame(&parts, &body) {
+        Ok(f) => f,
+        Err((svc, e)) => return error_response(svc, &e, &request_id),
+    };
+    let Framed { service, op, input, rest_status } = framed;
+
+    let decision = shared.faults().decide(service, &op);
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    if let Some(e) = decision.error {
+        return error_response(service, &e, &request_id);
+    }
+
+    let scope = credential_scope(&parts.headers);
+    let token = parts
+        .headers
+        .get("x-amz-security-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let user_agent = parts
+        .headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut poll_deadline: Option<Instant> = None;
+    loop {
+        let now = shared.clock.now();
+        let result = {
+            let mut w = shared.world();
+            let caller = w.authenticate(
+                scope.as_ref().map(|s| s.access_key.as_str()),
+                token.as_deref(),
+                now,
+                service.protocol(),
+                |secret| match &scope {
+                    Some(s) => verify_signature(
+                        s,
+                        secret,
+                        parts.method.as_str(),
+                        parts.uri.path(),
+                        parts.uri.query().unwrap_or(""),
+                        &parts.headers,
+                        &body,
+                    ),
+                    None => false,
+                },
+            );
+            let caller = match caller {
+                Ok(c) => c,
+                Err(e) => return error_response(service, &e, &request_id),
+            };
+            let region = scope.as_ref().map(|s| s.region.clone()).unwrap_or_else(|| w.region.clone());
+            let ctx = Ctx {
+                request_id: request_id.clone(),
+                now,
+                region,
+                caller,
+                user_agent: user_agent.clone(),
+                source_ip: peer.ip().to_string(),
+                batch_failure_rate: decision.batch_failure_rate,
+            };
+            let result = services::dispatch(&mut w, &ctx, service, &op, &input);
+            // Long polling: an empty ReceiveMessage with a wait comes back as a marker.
+            let wait = match &result {
+                Ok(Output::Json(v)) => v.get("__wait_seconds").and_then(|x| x.as_f64()),
+                _ => None,
+            };
+            match wait {
+                Some(secs) if poll_deadline.is_none_or(|d| Instant::now() < d) => {
+                    poll_deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs_f64(secs));
+                    None
+                }
+                _ => {
+                    let response = match &result {
+                        Ok(Output::Json(v)) | Ok(Output::Rest { body: Some(v), .. }) => Some(v.clone()),
+                        _ => None,
+                    };
+                    services::cloudtrail::record(&mut w, &ctx, service, &op, &input, result.as_ref().err(), response.filter(|_| service != Service::Kms && service != Service::Sts));
+                    Some(result)
+                }
+            }
+        };
+        match result {
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+            Some(Ok(out)) => return success_response(service, &op, out, rest_status, &request_id),
+            Some(Err(e)) => return error_response(service, &e, &request_id),
+        }
+    }
+}
+
+fn base(status: u16, content_type: &str, request_id: &str, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h: &mut HeaderMap = r.headers_mut();
+    h.insert("content-type", HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/json")));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v.clone());
+        h.insert("x-amz-request-id", v);
+    }
+    r
+}
+
+fn json_content_type(service: Service) -> &'static str {
+    match service.protocol() {
+        Protocol::AwsJson10 => "application/x-amz-json-1.0",
+        Protocol::AwsJson11 => "application/x-amz-json-1.1",
+        _ => "application/json",
+    }
+}
+
+fn success_response(service: Service, op: &str, out: Output, rest_status: u16, request_id: &str) -> Response<Full<Bytes>> {
+    match out {
+        Output::Json(mut v) => {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("__wait_seconds");
+            }
+            base(200, json_content_type(service), request_id, v.to_string())
+        }
+        Output::Xml(x) => base(200, "text/xml", request_id, query::success_body(service.xml_namespace(), op, &x, request_id)),
+        Output::Rest { status, body } => {
+            let status = if status == 0 { rest_status } else { status };
+            base(status, "application/json", request_id, body.map(|b| b.to_string()).unwrap_or_default())
+        }
+    }
+}
+
+pub(crate) fn error_response(service: Service, e: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    match service.protocol() {
+        Protocol::AwsJson10 | Protocol::AwsJson11 => {
+            let mut r = base(e.status, json_content_type(service), request_id, json::error_body(e));
+            if let Some(q) = &e.query_code {
+                let fault = if e.sender_fault { "Sender" } else { "Receiver" };
+                if let Ok(v) = HeaderValue::from_str(&format!("{q};{fault}")) {
+                    r.headers_mut().insert("x-amzn-query-error", v);
+                }
+            }
+            r
+        }
+        Protocol::AwsQuery => base(e.status, "text/xml", request_id, query::error_body(service.xml_namespace(), e, request_id)),
+        Protocol::RestJson1 => {
+            let mut r = base(e.status, "application/json", request_id, rest::error_body(e));
+            if let Ok(v) = HeaderValue::from_str(&e.code) {
+                r.headers_mut().insert("x-amzn-errortype", v);
+            }
+            r
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! phi-console: a terminal administration console for HIPAA-eligible claims pipelines on AWS,
+//! and the local AWS emulator (the lab) it is tested and demonstrated against.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod emulator;
