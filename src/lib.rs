@@ -2,4 +2,5 @@
 //! and the local AWS emulator (the lab) it is tested and demonstrated against.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod cloud;
 pub mod emulator;

@@ -1,0 +1,3 @@
+//! The AWS adapter: SDK calls in, the console's own domain types out.
+
+pub mod http;

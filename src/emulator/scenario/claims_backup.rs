@@ -1,0 +1,1 @@
+//! Backup part of the claims scenario (to be written).

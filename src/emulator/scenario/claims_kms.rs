@@ -1,0 +1,1 @@
+//! KMS part of the claims scenario (to be written).
