@@ -116,6 +116,7 @@ impl Emulator {
             ClockMode::Manual => Clock::manual(start),
         });
         let mut world = World::new(world::DEFAULT_ACCOUNT, world::DEFAULT_REGION);
+        world.sqs.base_url = format!("http://{addr}");
         if config.scenario == Scenario::Claims {
             scenario::claims::seed(&mut world, clock.now(), config.seed);
         }

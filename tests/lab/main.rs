@@ -5,5 +5,6 @@
 mod common;
 mod sts;
 mod protocol;
+mod sqs;
 mod kms;
 mod backup;
