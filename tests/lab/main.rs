@@ -6,5 +6,6 @@ mod common;
 mod sts;
 mod protocol;
 mod sqs;
+mod sns;
 mod kms;
 mod backup;

@@ -102,12 +102,11 @@ impl Params {
 pub fn success_body(namespace: &str, op: &str, result: &Xml, request_id: &str) -> String {
     let mut s = String::with_capacity(512);
     s.push_str(&format!("<{op}Response xmlns=\"{namespace}\">"));
-    let empty = matches!(result, Xml::Node(v) if v.is_empty());
-    if !empty {
-        s.push_str(&format!("<{op}Result>"));
-        result.write(&mut s);
-        s.push_str(&format!("</{op}Result>"));
-    }
+    // Always present: operations with an output shape require it even when empty, and the
+    // SDKs ignore it for operations without one.
+    s.push_str(&format!("<{op}Result>"));
+    result.write(&mut s);
+    s.push_str(&format!("</{op}Result>"));
     s.push_str("<ResponseMetadata><RequestId>");
     s.push_str(request_id);
     s.push_str(&format!("</RequestId></ResponseMetadata></{op}Response>"));
