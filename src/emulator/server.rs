@@ -66,7 +66,7 @@ fn frame(parts: &http::request::Parts, body: &[u8]) -> Result<Framed, (Service, 
         Protocol::AwsJson10 | Protocol::AwsJson11 => {
             let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
             let op = match target.rsplit_once('.') {
-                Some((prefix, op)) if prefix == service.target_prefix() && !op.is_empty() => op.to_string(),
+                Some((prefix, op)) if wire::target_matches(service, prefix) && !op.is_empty() => op.to_string(),
                 _ => {
                     return Err((service, ApiError::client("UnknownOperationException", format!("Missing or unknown X-Amz-Target '{target}'"))));
                 }

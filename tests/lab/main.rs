@@ -7,5 +7,6 @@ mod sts;
 mod protocol;
 mod sqs;
 mod sns;
+mod cloudtrail;
 mod kms;
 mod backup;

@@ -96,7 +96,7 @@ pub fn detect_service(headers: &HeaderMap, path: &str, form_version: Option<&str
     if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         let prefix = t.rsplit_once('.').map(|(p, _)| p).unwrap_or("");
         for s in [Service::Sqs, Service::Kms, Service::CloudTrail] {
-            if s.target_prefix() == prefix {
+            if target_matches(s, prefix) {
                 return Some(s);
             }
         }
@@ -110,4 +110,11 @@ pub fn detect_service(headers: &HeaderMap, path: &str, form_version: Option<&str
         return Some(Service::Backup);
     }
     None
+}
+
+/// Whether an `X-Amz-Target` prefix names `service`. The Rust SDK sends CloudTrail's target
+/// without its namespace (`CloudTrail_20131101`), botocore with it: both are accepted.
+pub fn target_matches(service: Service, prefix: &str) -> bool {
+    let full = service.target_prefix();
+    !full.is_empty() && (prefix == full || full.rsplit('.').next() == Some(prefix))
 }
