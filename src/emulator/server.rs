@@ -99,6 +99,9 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, peer: Socket
             return error_response(Service::Sqs, &ApiError::client("RequestEntityTooLarge", "The request body is too large or was cut off"), &request_id);
         }
     };
+    if parts.uri.path().starts_with("/_emulator/") {
+        return control(&shared, &parts, &request_id);
+    }
     let framed = match frame(&parts, &body) {
         Ok(f) => f,
         Err((svc, e)) => return error_response(svc, &e, &request_id),
@@ -247,5 +250,36 @@ pub(crate) fn error_response(service: Service, e: &ApiError, request_id: &str) -
             }
             r
         }
+    }
+}
+
+/// The emulator's own control endpoints (not AWS): health, the current TOTP code of a virtual
+/// MFA device (so a person trying the demo can answer the prompt), and stepping the clock.
+fn control(shared: &Shared, parts: &http::request::Parts, request_id: &str) -> Response<Full<Bytes>> {
+    let q: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    let reply = |status: u16, v: serde_json::Value| base(status, "application/json", request_id, v.to_string());
+    match (parts.method.as_str(), parts.uri.path()) {
+        ("GET", "/_emulator/health") => reply(200, serde_json::json!({ "status": "ok", "now": util::iso8601(shared.clock.now()) })),
+        ("GET", "/_emulator/totp") => {
+            let serial = q.get("serial").cloned().unwrap_or_else(|| super::scenario::claims::DEMO_MFA_SERIAL.to_string());
+            let now = shared.clock.now();
+            let code = shared.world().iam.mfa_devices.get(&serial).map(|d| super::crypto::totp(&d.seed, now.timestamp()));
+            match code {
+                Some(c) => {
+                    let left = 30 - now.timestamp().rem_euclid(30);
+                    reply(200, serde_json::json!({ "serial": serial, "code": c, "seconds_left": left }))
+                }
+                None => reply(404, serde_json::json!({ "error": format!("no virtual MFA device {serial}") })),
+            }
+        }
+        ("POST", "/_emulator/clock/advance") => match q.get("seconds").and_then(|s| s.parse::<u64>().ok()) {
+            Some(secs) => {
+                shared.clock.advance(Duration::from_secs(secs));
+                reply(200, serde_json::json!({ "now": util::iso8601(shared.clock.now()) }))
+            }
+            None => reply(400, serde_json::json!({ "error": "seconds=N is required" })),
+        },
+        _ => reply(404, serde_json::json!({ "error": "unknown emulator control endpoint" })),
     }
 }

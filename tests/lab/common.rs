@@ -57,3 +57,44 @@ pub fn mfa_user(emu: &Emulator, user: &str, key: &str) -> (String, Vec<u8>) {
 pub fn code_now(emu: &Emulator, seed: &[u8]) -> String {
     phi_console::emulator::crypto::totp(seed, emu.clock().now().timestamp())
 }
+
+/// The pinned aws CLI that scripts/test installs (or `aws` when run by hand with it on PATH).
+pub fn aws_cli() -> String {
+    std::env::var("PHI_TEST_AWS_CLI").unwrap_or_else(|_| {
+        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/aws");
+        if std::path::Path::new(venv).exists() { venv.to_string() } else { "aws".to_string() }
+    })
+}
+
+/// Runs the aws CLI against an endpoint; returns (exit code, stdout, stderr).
+pub fn run_aws(endpoint: &str, args: &[&str], access_key: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(aws_cli())
+        .args(["--endpoint-url", endpoint, "--region", REGION, "--output", "json"])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", access_key)
+        .env("AWS_SECRET_ACCESS_KEY", "testsecret")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", dir.path().join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("credentials"))
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_PAGER", "")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the aws CLI ({}): {e}. Run scripts/test, which installs it.", aws_cli()));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the aws CLI and parses its JSON output; panics with stderr on failure.
+pub fn aws_json(endpoint: &str, args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = run_aws(endpoint, args, "AKIATESTKEY");
+    assert_eq!(code, 0, "aws {args:?} failed: {err}");
+    if out.trim().is_empty() {
+        return serde_json::json!({});
+    }
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("aws {args:?}: not JSON ({e}): {out}"))
+}

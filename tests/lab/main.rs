@@ -8,5 +8,7 @@ mod protocol;
 mod sqs;
 mod sns;
 mod cloudtrail;
+mod awscli;
+mod moto;
 mod kms;
 mod backup;
