@@ -197,7 +197,7 @@ async fn describe_recovery_point_and_restore_metadata() {
         assert_eq!(d.resource_type(), Some(rtype));
         assert_eq!(d.status(), Some(&RecoveryPointStatus::Completed));
         assert_eq!(d.storage_class(), Some(&StorageClass::Warm));
-        assert_eq!(d.is_encrypted(), Some(true));
+        assert!(d.is_encrypted());
         assert_eq!(d.encryption_key_arn(), Some(key.as_str()));
         assert_eq!(d.iam_role_arn(), Some(ROLE));
         let created = secs(d.creation_date());

@@ -28,6 +28,7 @@ async fn keys_aliases_paging_and_describe() {
         let md = k.key_metadata().unwrap();
         assert_eq!(md.key_state(), Some(&KeyState::Enabled));
         assert_eq!(md.key_spec(), Some(&KeySpec::SymmetricDefault));
+        assert_eq!(md.key_usage(), Some(&aws_sdk_kms::types::KeyUsageType::EncryptDecrypt));
         assert!(md.arn().unwrap().ends_with(md.key_id()));
         ids.push(md.key_id().to_string());
         kms.create_alias().alias_name(format!("alias/k-{i:02}")).target_key_id(md.key_id()).send().await.unwrap();

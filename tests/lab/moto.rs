@@ -133,7 +133,9 @@ async fn kms_observations(cfg: &SdkConfig, settle: impl Fn()) -> Vec<String> {
     let key = kms.create_key().description("diff key").send().await.unwrap();
     let md = key.key_metadata().unwrap();
     let id = md.key_id().to_string();
-    obs.push(format!("state {:?} spec {:?} usage {:?} manager {:?}", md.key_state(), md.key_spec(), md.key_usage(), md.key_manager()));
+    // KeyUsage is left out: moto 5.2.1 omits it from CreateKey's metadata (AWS and the emulator
+    // return ENCRYPT_DECRYPT; tests/lab/kms.rs checks the emulator's).
+    obs.push(format!("state {:?} spec {:?} manager {:?}", md.key_state(), md.key_spec(), md.key_manager()));
     kms.create_alias().alias_name("alias/diff").target_key_id(&id).send().await.unwrap();
     let d = kms.describe_key().key_id("alias/diff").send().await.unwrap();
     obs.push(format!("alias resolves {}", d.key_metadata().unwrap().key_id() == id));

@@ -31,8 +31,11 @@ pub const RESTORE_TESTING_PLAN: &str = "claims-weekly-restore-test";
 /// Days of daily recovery points per resource.
 pub const DAYS: i64 = 30;
 
-/// (resource type, name, base size in bytes, daily growth, minutes a backup takes (min, spread))
-const RESOURCES: &[(&str, &str, i64, i64, (i64, u64))] = &[
+/// Minutes a backup takes: (minimum, spread).
+type Took = (i64, u64);
+
+/// (resource type, name, base size in bytes, daily growth, minutes a backup takes)
+const RESOURCES: &[(&str, &str, i64, i64, Took)] = &[
     ("DynamoDB", "claims-intake", 2_480_000_000, 9_500_000, (4, 7)),
     ("RDS", "claims-payments", 53_687_091_200, 160_000_000, (18, 17)),
     ("S3", "claims-documents", 331_000_000_000, 1_250_000_000, (45, 45)),

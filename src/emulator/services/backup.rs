@@ -334,17 +334,17 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
     let mut restored: Vec<(String, DateTime<Utc>)> = Vec::new();
     for job in w.backup.restore_jobs.iter_mut().filter(|j| !j.status.is_terminal()) {
         advance(job, now);
-        if job.status == RestoreStatus::Completed {
-            if let Some(t) = job.completion_date {
-                restored.push((job.recovery_point_arn.clone(), t));
-            }
+        if job.status == RestoreStatus::Completed
+            && let Some(t) = job.completion_date
+        {
+            restored.push((job.recovery_point_arn.clone(), t));
         }
     }
     for (arn, t) in restored {
-        if let Some(rp) = w.backup.recovery_points.get_mut(&arn) {
-            if rp.last_restore_time.is_none_or(|prev| prev < t) {
-                rp.last_restore_time = Some(t);
-            }
+        if let Some(rp) = w.backup.recovery_points.get_mut(&arn)
+            && rp.last_restore_time.is_none_or(|prev| prev < t)
+        {
+            rp.last_restore_time = Some(t);
         }
     }
 }
@@ -641,10 +641,10 @@ fn list_backup_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)>
         &["CREATED", "PENDING", "RUNNING", "ABORTING", "ABORTED", "COMPLETED", "FAILED", "EXPIRED", "PARTIAL"];
     let resource_arn = str_filter(input, &["ByResourceArn", "ResourceArn"]);
     let state = str_filter(input, &["ByState", "State"]);
-    if let Some(s) = state {
-        if !STATES.contains(&s) {
-            return Err(invalid_param(format!("Invalid value for ByState: {s}")));
-        }
+    if let Some(s) = state
+        && !STATES.contains(&s)
+    {
+        return Err(invalid_param(format!("Invalid value for ByState: {s}")));
     }
     let vault_name = str_filter(input, &["ByBackupVaultName", "BackupVaultName"]);
     let resource_type = str_filter(input, &["ByResourceType", "ResourceType"]);
@@ -872,10 +872,10 @@ fn start_restore_job(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<(u16,
         }
     }
     let token = input.str_opt("IdempotencyToken").filter(|s| !s.is_empty()).map(str::to_string);
-    if let Some(t) = &token {
-        if let Some(j) = w.backup.restore_jobs.iter().find(|j| j.idempotency_token.as_deref() == Some(t.as_str())) {
-            return Ok((0, Some(json!({ "RestoreJobId": j.id }))));
-        }
+    if let Some(t) = &token
+        && let Some(j) = w.backup.restore_jobs.iter().find(|j| j.idempotency_token.as_deref() == Some(t.as_str()))
+    {
+        return Ok((0, Some(json!({ "RestoreJobId": j.id }))));
     }
     let rp = w
         .backup
