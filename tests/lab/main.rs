@@ -12,3 +12,4 @@ mod awscli;
 mod moto;
 mod kms;
 mod backup;
+mod binary;
