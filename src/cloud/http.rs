@@ -36,24 +36,39 @@ pub fn endpoint_config(
     credentials: SharedCredentialsProvider,
     retries: u32,
 ) -> SdkConfig {
-    let retry = if retries <= 1 {
+    sdk_config(Some(endpoint_url), region, credentials, retries)
+}
+
+/// Builds an `SdkConfig`: AWS's own endpoints for `region` unless `endpoint_url` is given;
+/// adaptive retries (with backoff on throttling) up to `attempts` (1 = none); connect and
+/// per-attempt timeouts on every call.
+pub fn sdk_config(
+    endpoint_url: Option<&str>,
+    region: &str,
+    credentials: SharedCredentialsProvider,
+    attempts: u32,
+) -> SdkConfig {
+    let retry = if attempts <= 1 {
         RetryConfig::disabled()
     } else {
-        RetryConfig::adaptive().with_max_attempts(retries).with_initial_backoff(Duration::from_millis(50))
+        RetryConfig::adaptive().with_max_attempts(attempts).with_initial_backoff(Duration::from_millis(50))
     };
-    SdkConfig::builder()
+    let mut b = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http_client())
         .sleep_impl(TokioSleep::new())
         .region(Region::new(region.to_string()))
-        .endpoint_url(endpoint_url)
         .credentials_provider(credentials)
         .retry_config(retry)
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
                 .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(120))
                 .build(),
-        )
-        .build()
+        );
+    if let Some(url) = endpoint_url {
+        b = b.endpoint_url(url);
+    }
+    b.build()
 }

@@ -163,6 +163,11 @@ impl Emulator {
     pub fn clock(&self) -> &Clock {
         &self.shared.clock
     }
+    /// A `'static` reader of the emulator's clock (for clients that check expiry against it).
+    pub fn now_fn(&self) -> std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync> {
+        let shared = self.shared.clone();
+        std::sync::Arc::new(move || shared.clock.now())
+    }
     /// Moves emulated time forward.
     pub fn advance(&self, by: std::time::Duration) {
         self.shared.clock.advance(by);

@@ -5,7 +5,7 @@
 
 use super::secret::{AwsCredentials, Secret};
 use aws_config::profile::ProfileSet;
-use aws_config::profile::profile_file::ProfileFiles;
+use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_types::os_shim_internal::{Env, Fs};
 use std::collections::BTreeSet;
 
@@ -78,7 +78,7 @@ fn files_hint(files: &[String]) -> String {
 /// Loads every profile through aws-config's loader. `env` and `fs` are the real ones in
 /// production and fakes in tests.
 pub async fn load_profiles(env: &Env, fs: &Fs) -> Result<ProfileSet, ProfileError> {
-    aws_config::profile::load(fs, env, &ProfileFiles::default(), None)
+    aws_config::profile::load(fs, env, &EnvConfigFiles::default(), None)
         .await
         .map_err(|e| ProfileError::Load(error_chain(&e)))
 }

@@ -13,3 +13,5 @@ mod moto;
 mod kms;
 mod backup;
 mod binary;
+mod session;
+mod adapter;

@@ -1,0 +1,192 @@
+//! SQS: queues with their depths, encryption, redrive (DLQ) and redrive-allow policies, access
+//! policy and tags.
+
+use super::error::from_sdk;
+use super::{Cloud, CloudError};
+use aws_sdk_sqs::types::QueueAttributeName;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// How a queue's messages are encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueEncryption {
+    /// A KMS key (id, ARN or alias, as configured).
+    Kms(String),
+    SqsManaged,
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedrivePolicy {
+    pub dead_letter_target_arn: String,
+    pub max_receive_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queue {
+    pub name: String,
+    pub url: String,
+    pub arn: String,
+    pub fifo: bool,
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+    pub encryption: QueueEncryption,
+    pub redrive: Option<RedrivePolicy>,
+    /// Raw RedriveAllowPolicy JSON, when set.
+    pub redrive_allow: Option<String>,
+    /// Raw access policy JSON, when set.
+    pub policy: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub visibility_timeout: Option<u32>,
+    pub retention_seconds: Option<u32>,
+    pub attributes: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    /// ARNs of queues whose redrive policy targets this queue (filled by [`link_dead_letter_queues`]).
+    pub sources: Vec<String>,
+}
+
+impl Queue {
+    /// A queue is a DLQ when another queue's redrive policy targets it.
+    pub fn is_dlq(&self) -> bool {
+        !self.sources.is_empty()
+    }
+    pub fn depth(&self) -> u64 {
+        self.visible + self.in_flight + self.delayed
+    }
+}
+
+fn name_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap_or(url).to_string()
+}
+
+/// Parses a RedrivePolicy attribute (AWS writes maxReceiveCount as a number or a string).
+pub fn parse_redrive(json: &str) -> Option<RedrivePolicy> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let target = v.get("deadLetterTargetArn")?.as_str()?.to_string();
+    let max = match v.get("maxReceiveCount")? {
+        serde_json::Value::Number(n) => n.as_u64()? as u32,
+        serde_json::Value::String(s) => s.parse().ok()?,
+        _ => return None,
+    };
+    Some(RedrivePolicy { dead_letter_target_arn: target, max_receive_count: max })
+}
+
+/// Fills `sources` of every queue from the others' redrive policies.
+pub fn link_dead_letter_queues(queues: &mut [Queue]) {
+    let mut by_target: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for q in queues.iter() {
+        if let Some(r) = &q.redrive {
+            by_target.entry(r.dead_letter_target_arn.clone()).or_default().push(q.arn.clone());
+        }
+    }
+    for q in queues.iter_mut() {
+        q.sources = by_target.remove(&q.arn).unwrap_or_default();
+    }
+}
+
+fn num(attrs: &BTreeMap<String, String>, k: &str) -> u64 {
+    attrs.get(k).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+impl Cloud {
+    /// Every queue URL (ListQueues paged to the end).
+    pub async fn list_queue_urls(&self, prefix: Option<&str>) -> Result<Vec<String>, CloudError> {
+        self.alive()?;
+        let mut urls = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .sqs
+                .list_queues()
+                .set_queue_name_prefix(prefix.map(str::to_string))
+                .max_results(1000)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListQueues", "queues", e))?;
+            urls.extend(out.queue_urls().iter().cloned());
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(urls)
+    }
+
+    /// One queue with all its attributes and tags.
+    pub async fn queue(&self, url: &str) -> Result<Queue, CloudError> {
+        self.alive()?;
+        queue_details(self.sqs.clone(), url.to_string()).await
+    }
+
+    /// Every queue with attributes and tags, per-queue calls with bounded concurrency, and the
+    /// DLQ links filled in.
+    pub async fn list_queues(&self) -> Result<Vec<Queue>, CloudError> {
+        let urls = self.list_queue_urls(None).await?;
+        let client = self.sqs.clone();
+        let mut queues = self.bounded(urls, move |url| queue_details(client.clone(), url)).await?;
+        link_dead_letter_queues(&mut queues);
+        Ok(queues)
+    }
+}
+
+async fn queue_details(client: aws_sdk_sqs::Client, url: String) -> Result<Queue, CloudError> {
+    let what = format!("queue {}", name_of(&url));
+    let out = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .map_err(|e| from_sdk("GetQueueAttributes", &what, e))?;
+    let attrs: BTreeMap<String, String> =
+        out.attributes().map(|m| m.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect()).unwrap_or_default();
+    let tags = client
+        .list_queue_tags()
+        .queue_url(&url)
+        .send()
+        .await
+        .map_err(|e| from_sdk("ListQueueTags", &what, e))?
+        .tags()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let encryption = match attrs.get("KmsMasterKeyId").filter(|k| !k.is_empty()) {
+        Some(k) => QueueEncryption::Kms(k.clone()),
+        None if attrs.get("SqsManagedSseEnabled").map(String::as_str) == Some("true") => QueueEncryption::SqsManaged,
+        None => QueueEncryption::None,
+    };
+    Ok(Queue {
+        name: name_of(&url),
+        arn: attrs.get("QueueArn").cloned().unwrap_or_default(),
+        fifo: attrs.get("FifoQueue").map(String::as_str) == Some("true") || url.ends_with(".fifo"),
+        visible: num(&attrs, "ApproximateNumberOfMessages"),
+        in_flight: num(&attrs, "ApproximateNumberOfMessagesNotVisible"),
+        delayed: num(&attrs, "ApproximateNumberOfMessagesDelayed"),
+        encryption,
+        redrive: attrs.get("RedrivePolicy").and_then(|r| parse_redrive(r)),
+        redrive_allow: attrs.get("RedriveAllowPolicy").cloned().filter(|s| !s.is_empty()),
+        policy: attrs.get("Policy").cloned().filter(|s| !s.is_empty()),
+        created: attrs.get("CreatedTimestamp").and_then(|t| t.parse::<i64>().ok()).and_then(|t| DateTime::from_timestamp(t, 0)),
+        visibility_timeout: attrs.get("VisibilityTimeout").and_then(|v| v.parse().ok()),
+        retention_seconds: attrs.get("MessageRetentionPeriod").and_then(|v| v.parse().ok()),
+        url,
+        attributes: attrs,
+        tags,
+        sources: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redrive_policy_parses_both_number_forms() {
+        let r = parse_redrive(r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:q-dlq","maxReceiveCount":"5"}"#).unwrap();
+        assert_eq!(r.max_receive_count, 5);
+        let r = parse_redrive(r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:q-dlq","maxReceiveCount":3}"#).unwrap();
+        assert_eq!(r.max_receive_count, 3);
+        assert!(parse_redrive("not json").is_none());
+    }
+}

@@ -1,0 +1,237 @@
+//! phi-console's own settings: `~/.config/phi-console/config.toml` (path overridable), with
+//! defaults and per-profile overrides. Unknown keys and bad values are errors naming the file,
+//! the line and the key.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Settings that apply to one profile (every field optional in the file).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettingsFile {
+    pub read_only: Option<bool>,
+    pub require_reason: Option<bool>,
+    pub step_up_minutes: Option<i64>,
+    pub idle_lock_minutes: Option<i64>,
+    pub theme: Option<String>,
+    /// Marks a production account: the header shows it in red, always.
+    pub production: Option<bool>,
+    pub audit_dir: Option<PathBuf>,
+    /// KMS HMAC key (id, ARN or alias) that seals the audit log.
+    pub audit_hmac_key: Option<String>,
+    /// SNS topic that receives a copy of every audit record.
+    pub audit_topic_arn: Option<String>,
+    pub restore_role_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    #[serde(default)]
+    pub defaults: ProfileSettingsFile,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, ProfileSettingsFile>,
+}
+
+/// The effective settings of one profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileSettings {
+    pub read_only: bool,
+    pub require_reason: bool,
+    pub step_up_minutes: i64,
+    pub idle_lock_minutes: i64,
+    pub theme: String,
+    pub production: bool,
+    pub audit_dir: Option<PathBuf>,
+    pub audit_hmac_key: Option<String>,
+    pub audit_topic_arn: Option<String>,
+    pub restore_role_arn: Option<String>,
+}
+
+impl Default for ProfileSettings {
+    fn default() -> Self {
+        ProfileSettings {
+            read_only: false,
+            require_reason: true,
+            step_up_minutes: 5,
+            idle_lock_minutes: 15,
+            theme: "default".into(),
+            production: false,
+            audit_dir: None,
+            audit_hmac_key: None,
+            audit_topic_arn: None,
+            restore_role_arn: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("{file}: cannot read: {message}")]
+    Read { file: String, message: String },
+    #[error("{file}:{line}: {message}")]
+    Invalid { file: String, line: usize, message: String },
+}
+
+/// The default settings path: `$XDG_CONFIG_HOME/phi-console/config.toml` or
+/// `~/.config/phi-console/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("phi-console").join("config.toml"))
+}
+
+impl SettingsFile {
+    /// Loads a settings file; a missing file is empty settings.
+    pub fn load(path: &Path) -> Result<SettingsFile, SettingsError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SettingsFile::default()),
+            Err(e) => Err(SettingsError::Read { file: path.display().to_string(), message: e.to_string() }),
+        }
+    }
+
+    pub fn parse(text: &str, file: &str) -> Result<SettingsFile, SettingsError> {
+        let parsed: SettingsFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            SettingsError::Invalid { file: file.to_string(), line, message: e.message().to_string() }
+        })?;
+        parsed.validate(text, file)?;
+        Ok(parsed)
+    }
+
+    fn validate(&self, text: &str, file: &str) -> Result<(), SettingsError> {
+        let mut sections: Vec<(String, &ProfileSettingsFile)> = vec![("defaults".into(), &self.defaults)];
+        sections.extend(self.profiles.iter().map(|(k, v)| (format!("profiles.{k}"), v)));
+        for (section, s) in sections {
+            let err = |key: &str, message: String| SettingsError::Invalid {
+                file: file.to_string(),
+                line: find_key_line(text, &section, key),
+                message: format!("{section}.{key}: {message}"),
+            };
+            if let Some(m) = s.step_up_minutes {
+                if !(1..=60).contains(&m) {
+                    return Err(err("step_up_minutes", format!("{m} is out of range; expected 1 to 60 minutes")));
+                }
+            }
+            if let Some(m) = s.idle_lock_minutes {
+                if !(1..=240).contains(&m) {
+                    return Err(err("idle_lock_minutes", format!("{m} is out of range; expected 1 to 240 minutes")));
+                }
+            }
+            if let Some(t) = &s.theme {
+                if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                    return Err(err("theme", format!("'{t}' is not a theme name")));
+                }
+            }
+            for (key, v) in [("restore_role_arn", &s.restore_role_arn), ("audit_topic_arn", &s.audit_topic_arn)] {
+                if let Some(a) = v {
+                    if !a.starts_with("arn:") {
+                        return Err(err(key, format!("'{a}' is not an ARN")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective settings of `profile`: built-in defaults, then `[defaults]`, then
+    /// `[profiles.<name>]`.
+    pub fn for_profile(&self, profile: &str) -> ProfileSettings {
+        let mut out = ProfileSettings::default();
+        for layer in [Some(&self.defaults), self.profiles.get(profile)].into_iter().flatten() {
+            if let Some(v) = layer.read_only {
+                out.read_only = v;
+            }
+            if let Some(v) = layer.require_reason {
+                out.require_reason = v;
+            }
+            if let Some(v) = layer.step_up_minutes {
+                out.step_up_minutes = v;
+            }
+            if let Some(v) = layer.idle_lock_minutes {
+                out.idle_lock_minutes = v;
+            }
+            if let Some(v) = &layer.theme {
+                out.theme = v.clone();
+            }
+            if let Some(v) = layer.production {
+                out.production = v;
+            }
+            if let Some(v) = &layer.audit_dir {
+                out.audit_dir = Some(v.clone());
+            }
+            if let Some(v) = &layer.audit_hmac_key {
+                out.audit_hmac_key = Some(v.clone());
+            }
+            if let Some(v) = &layer.audit_topic_arn {
+                out.audit_topic_arn = Some(v.clone());
+            }
+            if let Some(v) = &layer.restore_role_arn {
+                out.restore_role_arn = Some(v.clone());
+            }
+        }
+        out
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line of `key` inside `[section]` (0 when not found).
+fn find_key_line(text: &str, section: &str, key: &str) -> usize {
+    let mut in_section = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim().replace('"', "");
+            in_section = name == section;
+        } else if in_section && t.split('=').next().map(str::trim) == Some(key) {
+            return i + 1;
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_merge() {
+        let s = SettingsFile::parse(
+            "[defaults]\nstep_up_minutes = 10\n\n[profiles.prod]\nread_only = true\nproduction = true\ntheme = \"high-contrast\"\n",
+            "c.toml",
+        )
+        .unwrap();
+        let prod = s.for_profile("prod");
+        assert!(prod.read_only && prod.production);
+        assert_eq!(prod.step_up_minutes, 10);
+        assert_eq!(prod.theme, "high-contrast");
+        let dev = s.for_profile("dev");
+        assert!(!dev.read_only);
+        assert_eq!(dev.idle_lock_minutes, 15);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_file_line_and_key() {
+        let e = SettingsFile::parse("[defaults]\nread_only = true\nreadonly = true\n", "/etc/c.toml").unwrap_err();
+        let m = e.to_string();
+        assert!(m.starts_with("/etc/c.toml:3:"), "{m}");
+        assert!(m.contains("readonly"), "{m}");
+        let e = SettingsFile::parse("[profiles.prod]\n\nstep_up_minutes = 0\n", "c.toml").unwrap_err();
+        assert_eq!(e.to_string(), "c.toml:3: profiles.prod.step_up_minutes: 0 is out of range; expected 1 to 60 minutes");
+        let e = SettingsFile::parse("[defaults]\nread_only = \"yes\"\n", "c.toml").unwrap_err();
+        assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_file_is_empty_settings() {
+        let s = SettingsFile::load(Path::new("/nonexistent/phi/config.toml")).unwrap();
+        assert_eq!(s.for_profile("x"), ProfileSettings::default());
+    }
+}

@@ -1,0 +1,188 @@
+//! MFA-backed sessions against the emulator with real TOTP codes: both flows, wrong and reused
+//! codes, role not assumable, the role-chaining cap, expiry mid-use, step-up, SourceIdentity in
+//! CloudTrail, and no secret in Debug output.
+
+use crate::common::*;
+use aws_types::os_shim_internal::{Env, Fs};
+use phi_console::cloud::CloudError;
+use phi_console::cloud::cloudtrail::EventFilter;
+use phi_console::emulator::Emulator;
+use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
+use phi_console::session::{self, OpenOptions, ResolvedProfile, SessionError};
+use std::time::Duration;
+
+/// Writes config/credentials files for the emulator and resolves `profile` from them through
+/// aws-config's loader (real files, fake environment).
+async fn profile(emu: &Emulator, extra: &str, name: &str) -> ResolvedProfile {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let creds = dir.path().join("credentials");
+    let url = emu.endpoint_url();
+    std::fs::write(
+        &config,
+        format!(
+            "[profile demo]\nregion = us-east-1\nendpoint_url = {url}\nmfa_serial = {DEMO_MFA_SERIAL}\n\n\
+             [profile ops]\nregion = us-east-1\nendpoint_url = {url}\nrole_arn = arn:aws:iam::123456789012:role/ClaimsOperator\nsource_profile = base\nmfa_serial = {DEMO_MFA_SERIAL}\n\n\
+             [profile base]\nregion = us-east-1\nendpoint_url = {url}\n\n{extra}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &creds,
+        format!("[demo]\naws_access_key_id = {DEMO_ACCESS_KEY}\naws_secret_access_key = demo\n[base]\naws_access_key_id = {DEMO_ACCESS_KEY}\naws_secret_access_key = demo\n"),
+    )
+    .unwrap();
+    let env = Env::from_slice(&[
+        ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+        ("AWS_SHARED_CREDENTIALS_FILE", creds.to_str().unwrap()),
+        ("HOME", "/nonexistent"),
+    ]);
+    let set = session::profile::load_profiles(&env, &Fs::real()).await.unwrap();
+    session::profile::resolve(&set, name, &env).unwrap()
+}
+
+fn options(emu: &Emulator) -> OpenOptions {
+    let mut o = OpenOptions::new("jdoe");
+    o.attempts = 1;
+    o.now = emu.now_fn();
+    o
+}
+
+fn code(emu: &Emulator) -> String {
+    emu.totp(DEMO_MFA_SERIAL).unwrap()
+}
+
+/// The next TOTP step's code (a fresh code, as an operator would wait for).
+fn next_code(emu: &Emulator) -> String {
+    emu.advance(Duration::from_secs(30));
+    code(emu)
+}
+
+#[tokio::test]
+async fn session_token_flow_with_mfa() {
+    let emu = claims();
+    let p = profile(&emu, "", "demo").await;
+    assert!(session::needs_code(&p));
+    let e = session::open(&p, None, &options(&emu)).await.unwrap_err();
+    assert_eq!(e, SessionError::CodeRequired("demo".into()));
+
+    let s = session::open(&p, Some(&code(&emu)), &options(&emu)).await.unwrap();
+    assert_eq!(s.caller.arn, "arn:aws:iam::123456789012:user/demo-operator");
+    assert_eq!(s.caller.account, "123456789012");
+    assert_eq!(s.region, "us-east-1");
+    assert!(s.credentials.access_key_id.starts_with("ASIA"));
+    let left = s.time_left().unwrap();
+    assert!(left > chrono::Duration::hours(11) && left <= chrono::Duration::hours(12), "{left}");
+    assert!(!s.needs_step_up(5));
+    // The session works for every service.
+    let queues = s.cloud().list_queues().await.unwrap();
+    assert_eq!(queues.len(), 10);
+
+    // Secrets never show in Debug output.
+    let shown = format!("{s:?}");
+    assert!(!shown.contains(s.credentials.secret_access_key.expose()), "secret key in Debug");
+    assert!(!shown.contains(s.credentials.session_token.as_ref().unwrap().expose()), "token in Debug");
+}
+
+#[tokio::test]
+async fn wrong_reused_and_malformed_codes_are_explained() {
+    let emu = claims();
+    let p = profile(&emu, "", "demo").await;
+    let before = emu.request_count();
+    let e = session::open(&p, Some("12345"), &options(&emu)).await.unwrap_err();
+    assert_eq!(e, SessionError::CodeFormat(5));
+    assert_eq!(emu.request_count(), before, "a malformed code never reaches STS");
+
+    let right = code(&emu);
+    let wrong = if right == "000000" { "111111".to_string() } else { "000000".to_string() };
+    let e = session::open(&p, Some(&wrong), &options(&emu)).await.unwrap_err();
+    assert_eq!(e, SessionError::WrongCode);
+
+    session::open(&p, Some(&right), &options(&emu)).await.unwrap();
+    let e = session::open(&p, Some(&right), &options(&emu)).await.unwrap_err();
+    assert_eq!(e, SessionError::ReusedCode);
+    assert!(e.to_string().contains("wait for the next code"));
+    session::open(&p, Some(&next_code(&emu)), &options(&emu)).await.unwrap();
+}
+
+#[tokio::test]
+async fn assume_role_flow_records_source_identity_in_cloudtrail() {
+    let emu = claims();
+    let p = profile(&emu, "", "ops").await;
+    let s = session::open(&p, Some(&code(&emu)), &options(&emu)).await.unwrap();
+    assert!(s.caller.arn.starts_with("arn:aws:sts::123456789012:assumed-role/ClaimsOperator/"), "{}", s.caller.arn);
+    assert_eq!(s.source_identity.as_deref(), Some("jdoe"));
+    assert!(s.mfa_at.is_some());
+    let left = s.time_left().unwrap();
+    assert!(left <= chrono::Duration::hours(1) && left > chrono::Duration::minutes(59), "{left}");
+
+    // A mutating call made with the session carries SourceIdentity and MFA in CloudTrail.
+    let cloud = s.cloud();
+    cloud.enable_key_rotation("alias/claims-costs", 180).await.unwrap();
+    let events = cloud.lookup_events(Some(&EventFilter::EventName("EnableKeyRotation".into())), None, None, None).await.unwrap();
+    let mine = events.events.iter().find(|e| e.source_identity.as_deref() == Some("jdoe")).expect("our event");
+    assert_eq!(mine.mfa_authenticated, Some(true));
+    assert!(mine.raw.contains("ClaimsOperator"));
+}
+
+#[tokio::test]
+async fn role_problems_are_explained() {
+    let emu = claims();
+    let url = emu.endpoint_url();
+    let extra = format!(
+        "[profile ghost]\nregion = us-east-1\nendpoint_url = {url}\nrole_arn = arn:aws:iam::123456789012:role/NoSuchRole\nsource_profile = base\nmfa_serial = {DEMO_MFA_SERIAL}\n\n\
+         [profile chained]\nregion = us-east-1\nendpoint_url = {url}\nrole_arn = arn:aws:iam::123456789012:role/ClaimsReadOnly\nsource_profile = ops\nduration_seconds = 7200\n"
+    );
+    let p = profile(&emu, &extra, "ghost").await;
+    let e = session::open(&p, Some(&code(&emu)), &options(&emu)).await.unwrap_err();
+    assert!(matches!(&e, SessionError::RoleNotAssumable { role, .. } if role.ends_with("NoSuchRole")), "{e}");
+
+    let p = profile(&emu, &extra, "chained").await;
+    assert!(p.is_role_chain());
+    let e = session::open(&p, Some(&next_code(&emu)), &options(&emu)).await.unwrap_err();
+    assert_eq!(e, SessionError::ChainingCap("chained".into()));
+    assert!(e.to_string().contains("1 hour"));
+}
+
+#[tokio::test]
+async fn expiry_mid_use_and_no_calls_with_dead_credentials() {
+    let emu = claims();
+    let p = profile(&emu, "[profile short]\nregion = us-east-1\n", "demo").await;
+    let mut p = p;
+    p.duration_seconds = Some(900);
+    // With the system clock the console does not know yet: the call reaches AWS, which answers
+    // ExpiredToken, mapped to Expired.
+    let mut o = options(&emu);
+    o.now = phi_console::cloud::system_now();
+    let s = session::open(&p, Some(&code(&emu)), &o).await.unwrap();
+    emu.advance(Duration::from_secs(901));
+    let e = s.cloud().list_queues().await.unwrap_err();
+    assert_eq!(e, CloudError::Expired);
+
+    // With the session's clock past expiry no call is attempted at all.
+    let s = session::open(&p, Some(&next_code(&emu)), &options(&emu)).await.unwrap();
+    assert!(!s.is_expired());
+    assert!(!s.expiring_within(chrono::Duration::minutes(5)));
+    emu.advance(Duration::from_secs(700));
+    assert!(s.expiring_within(chrono::Duration::minutes(5)), "warns before expiry");
+    emu.advance(Duration::from_secs(201));
+    assert!(s.is_expired());
+    let before = emu.request_count();
+    assert_eq!(s.cloud().list_keys().await.unwrap_err(), CloudError::Expired);
+    assert_eq!(emu.request_count(), before);
+}
+
+#[tokio::test]
+async fn step_up_requires_a_fresh_code() {
+    let emu = claims();
+    let p = profile(&emu, "", "ops").await;
+    let s = session::open(&p, Some(&code(&emu)), &options(&emu)).await.unwrap();
+    assert!(!s.needs_step_up(5));
+    emu.advance(Duration::from_secs(6 * 60));
+    assert!(s.needs_step_up(5));
+    assert!(s.mfa_age().unwrap() >= chrono::Duration::minutes(6));
+    let renewed = s.renew(&code(&emu)).await.unwrap();
+    assert!(!renewed.needs_step_up(5));
+    assert_ne!(renewed.credentials.access_key_id, s.credentials.access_key_id);
+    assert_eq!(renewed.caller.arn.split('/').nth(1), Some("ClaimsOperator"));
+}
