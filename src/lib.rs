@@ -2,6 +2,9 @@
 //! and the local AWS emulator (the lab) it is tested and demonstrated against.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod app;
+pub mod audit;
 pub mod cloud;
 pub mod emulator;
 pub mod session;
+pub mod ui;

@@ -10,7 +10,35 @@ use std::path::PathBuf;
 #[command(name = "phi-console", version, about = "Terminal console for HIPAA-eligible claims pipelines on AWS")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    tui: TuiArgs,
+}
+
+/// Opening the console (no subcommand).
+#[derive(Args, Debug)]
+struct TuiArgs {
+    /// Run against the built-in emulator's claims account (no AWS account needed).
+    #[arg(long)]
+    demo: bool,
+    /// AWS profile (default: AWS_PROFILE, else `default`).
+    #[arg(long)]
+    profile: Option<String>,
+    /// AWS region (default: the profile's region, AWS_REGION, else us-east-1).
+    #[arg(long)]
+    region: Option<String>,
+    /// Send every AWS call to this endpoint (a VPC endpoint, or the emulator).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+    /// Read-only: no action can change the account.
+    #[arg(long)]
+    read_only: bool,
+    /// Theme: default, high-contrast, light, monochrome, or a file in ~/.config/phi-console/themes/.
+    #[arg(long)]
+    theme: Option<String>,
+    /// phi-console settings (default ~/.config/phi-console/config.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -19,6 +47,11 @@ enum Command {
     Emulator {
         #[command(subcommand)]
         command: EmulatorCommand,
+    },
+    /// Verify, show or export the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: phi_console::audit::cli::AuditCommand,
     },
 }
 
@@ -70,10 +103,105 @@ fn main() {
 
 fn run() -> Result<()> {
     let cli = Cli::parse();
-    match cli.command {
+    let Some(command) = cli.command else { return tui(cli.tui) };
+    match command {
         Command::Emulator { command: EmulatorCommand::Serve(args) } => serve(args),
         Command::Emulator { command: EmulatorCommand::Totp { serial, endpoint_url } } => totp(serial, endpoint_url),
+        Command::Audit { command } => match phi_console::audit::cli::run(command)? {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
     }
+}
+
+/// Logs go to a file (never to the terminal the TUI owns); PHI-bearing fields are never logged.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let Some(dir) = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .map(|d| d.join("phi-console"))
+    else {
+        return;
+    };
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(dir.join("phi-console.log")) else {
+        return;
+    };
+    let filter = EnvFilter::try_from_env("PHI_CONSOLE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_ansi(false).with_env_filter(filter).try_init();
+}
+
+fn tui(args: TuiArgs) -> Result<()> {
+    use phi_console::app::run::Context as RunContext;
+    use phi_console::session::settings::{self, SettingsFile};
+    use phi_console::session::{self, OpenOptions};
+    init_logging();
+    let settings_path = args.config.clone().or_else(settings::default_path);
+    let settings = match &settings_path {
+        Some(p) => SettingsFile::load(p)?,
+        None => SettingsFile::default(),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let mut options = OpenOptions::new(&session::os_login());
+    options.region = args.region.clone();
+    options.endpoint_url = args.endpoint_url.clone();
+    let mut _emulator = None;
+    let (ctx, banner, profile_name) = if args.demo {
+        let mut config = EmulatorConfig::claims();
+        config.clock = ClockMode::Real;
+        let emu = Emulator::start(config).context("starting the demo emulator")?;
+        // Demo restores finish in about a minute.
+        emu.with_world(|w| {
+            w.backup.restore_behaviour.pending_seconds = 5;
+            w.backup.restore_behaviour.running_seconds = 45;
+        });
+        let url = emu.endpoint_url();
+        let profile = phi_console::session::profile::ResolvedProfile {
+            name: "demo".into(),
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(url.clone()),
+            base: phi_console::session::BaseCredentials::Static {
+                profile: "demo".into(),
+                credentials: phi_console::session::AwsCredentials {
+                    access_key_id: DEMO_ACCESS_KEY.into(),
+                    secret_access_key: phi_console::session::Secret::new("demo-secret"),
+                    session_token: None,
+                    expires: None,
+                },
+            },
+            roles: vec![phi_console::session::profile::RoleHop {
+                profile: "demo".into(),
+                role_arn: "arn:aws:iam::123456789012:role/ClaimsOperator".into(),
+                external_id: None,
+                role_session_name: None,
+                duration_seconds: None,
+                mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+            }],
+            mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+            duration_seconds: None,
+        };
+        options.endpoint_url = Some(url);
+        _emulator = Some(emu);
+        let banner = "DEMO (local emulator, synthetic data) — MFA code: run `phi-console emulator totp` in another terminal".to_string();
+        (RunContext { profiles: None, settings, options, force_read_only: args.read_only, initial: profile }, Some(banner), "demo".to_string())
+    } else {
+        let env = aws_types::os_shim_internal::Env::real();
+        let fs = aws_types::os_shim_internal::Fs::real();
+        let name = session::profile::selected_profile(args.profile.as_deref(), &env);
+        let set = rt.block_on(session::profile::load_profiles(&env, &fs))?;
+        let mut initial = session::profile::resolve(&set, &name, &env)?;
+        if let Some(url) = &args.endpoint_url {
+            initial.endpoint_url = Some(url.clone());
+        }
+        (RunContext { profiles: Some(set), settings, options, force_read_only: args.read_only, initial }, None, name)
+    };
+    let theme_name = args.theme.clone().unwrap_or_else(|| ctx.settings.for_profile(&profile_name).theme);
+    let theme = phi_console::ui::theme::Theme::load(&theme_name, phi_console::ui::theme::Theme::no_color_from_env())?;
+    rt.block_on(phi_console::app::run_tui(ctx, theme, banner))
 }
 
 fn serve(args: ServeArgs) -> Result<()> {

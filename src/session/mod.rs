@@ -114,6 +114,14 @@ impl Session {
             None => true,
         }
     }
+    /// The same credentials in another region (STS credentials are global): a session of its own.
+    pub fn with_region(&self, region: &str) -> Session {
+        let mut s = self.clone();
+        s.region = region.to_string();
+        s.options.region = Some(region.to_string());
+        s.config = sdk_config(&self.options, self.endpoint_url.as_deref(), region, &self.credentials);
+        s
+    }
     /// Renews the session with a fresh MFA code (step-up, re-authentication before expiry).
     pub async fn renew(&self, code: &str) -> Result<Session, SessionError> {
         let mut s = open(&self.resolved, Some(code), &self.options).await?;

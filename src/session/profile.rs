@@ -4,7 +4,7 @@
 //! credentials, the roles to assume in order, the MFA device, region and endpoint.
 
 use super::secret::{AwsCredentials, Secret};
-use aws_config::profile::ProfileSet;
+pub use aws_config::profile::ProfileSet;
 use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_types::os_shim_internal::{Env, Fs};
 use std::collections::BTreeSet;

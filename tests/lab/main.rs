@@ -15,3 +15,5 @@ mod backup;
 mod binary;
 mod session;
 mod adapter;
+mod tui;
+mod e2e;

@@ -1,0 +1,299 @@
+//! Keymaps are data: per layer, key → action, from the embedded keymap.toml merged with the
+//! user's file. The help screen renders the current layer's bindings from here.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+
+const DEFAULT: &str = include_str!("keymap.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    Browse,
+    Input,
+    Help,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Enter,
+    Back,
+    Refresh,
+    Command,
+    Filter,
+    Help,
+    Sort,
+    Reverse,
+    Events,
+    Quit,
+    Submit,
+    Cancel,
+    Complete,
+    Delete,
+    Clear,
+    Close,
+}
+
+impl Action {
+    fn from_name(s: &str) -> Option<Action> {
+        Some(match s {
+            "up" => Action::Up,
+            "down" => Action::Down,
+            "page_up" => Action::PageUp,
+            "page_down" => Action::PageDown,
+            "top" => Action::Top,
+            "bottom" => Action::Bottom,
+            "enter" => Action::Enter,
+            "back" => Action::Back,
+            "refresh" => Action::Refresh,
+            "command" => Action::Command,
+            "filter" => Action::Filter,
+            "help" => Action::Help,
+            "sort" => Action::Sort,
+            "reverse" => Action::Reverse,
+            "events" => Action::Events,
+            "quit" => Action::Quit,
+            "submit" => Action::Submit,
+            "cancel" => Action::Cancel,
+            "complete" => Action::Complete,
+            "delete" => Action::Delete,
+            "clear" => Action::Clear,
+            "close" => Action::Close,
+            _ => return None,
+        })
+    }
+
+    /// What the help screen says about this action.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Up => "move up",
+            Action::Down => "move down",
+            Action::PageUp => "page up",
+            Action::PageDown => "page down",
+            Action::Top => "first row",
+            Action::Bottom => "last row",
+            Action::Enter => "drill in (open the first link of the selection)",
+            Action::Back => "back (or clear the filter)",
+            Action::Refresh => "refresh this view",
+            Action::Command => "command line (:queues :dlq :topics :keys :vaults :points :jobs :plans :events :audit :profile :region :q)",
+            Action::Filter => "filter the list as you type",
+            Action::Help => "this help",
+            Action::Sort => "sort by the next column",
+            Action::Reverse => "reverse the sort",
+            Action::Events => "CloudTrail events of the selection",
+            Action::Quit => "quit",
+            Action::Submit => "accept",
+            Action::Cancel => "cancel",
+            Action::Complete => "complete the command",
+            Action::Delete => "delete a character",
+            Action::Clear => "clear the input",
+            Action::Close => "close help",
+        }
+    }
+}
+
+/// A key with modifiers, as written in keymap files ("ctrl-c", "G", "pageup").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub code: KeyName,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyName {
+    Char(char),
+    Up,
+    Down,
+    Left,
+    Right,
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Backspace,
+    Home,
+    End,
+    PageUp,
+    PageDown,
+}
+
+impl Key {
+    pub fn parse(s: &str) -> Option<Key> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut rest = s;
+        loop {
+            if let Some(r) = rest.strip_prefix("ctrl-") {
+                ctrl = true;
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("alt-") {
+                alt = true;
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        let code = match rest {
+            "up" => KeyName::Up,
+            "down" => KeyName::Down,
+            "left" => KeyName::Left,
+            "right" => KeyName::Right,
+            "enter" => KeyName::Enter,
+            "esc" => KeyName::Esc,
+            "tab" => KeyName::Tab,
+            "backtab" => KeyName::BackTab,
+            "backspace" => KeyName::Backspace,
+            "home" => KeyName::Home,
+            "end" => KeyName::End,
+            "pageup" => KeyName::PageUp,
+            "pagedown" => KeyName::PageDown,
+            "space" => KeyName::Char(' '),
+            s if s.chars().count() == 1 => KeyName::Char(s.chars().next()?),
+            _ => return None,
+        };
+        Some(Key { code, ctrl, alt })
+    }
+
+    pub fn from_event(e: &KeyEvent) -> Option<Key> {
+        let code = match e.code {
+            KeyCode::Char(c) => KeyName::Char(c),
+            KeyCode::Up => KeyName::Up,
+            KeyCode::Down => KeyName::Down,
+            KeyCode::Left => KeyName::Left,
+            KeyCode::Right => KeyName::Right,
+            KeyCode::Enter => KeyName::Enter,
+            KeyCode::Esc => KeyName::Esc,
+            KeyCode::Tab => KeyName::Tab,
+            KeyCode::BackTab => KeyName::BackTab,
+            KeyCode::Backspace => KeyName::Backspace,
+            KeyCode::Home => KeyName::Home,
+            KeyCode::End => KeyName::End,
+            KeyCode::PageUp => KeyName::PageUp,
+            KeyCode::PageDown => KeyName::PageDown,
+            _ => return None,
+        };
+        Some(Key { code, ctrl: e.modifiers.contains(KeyModifiers::CONTROL), alt: e.modifiers.contains(KeyModifiers::ALT) })
+    }
+
+    pub fn label(&self) -> String {
+        let name = match self.code {
+            KeyName::Char(' ') => "space".to_string(),
+            KeyName::Char(c) => c.to_string(),
+            KeyName::Up => "↑".into(),
+            KeyName::Down => "↓".into(),
+            KeyName::Left => "←".into(),
+            KeyName::Right => "→".into(),
+            KeyName::Enter => "Enter".into(),
+            KeyName::Esc => "Esc".into(),
+            KeyName::Tab => "Tab".into(),
+            KeyName::BackTab => "Shift-Tab".into(),
+            KeyName::Backspace => "Backspace".into(),
+            KeyName::Home => "Home".into(),
+            KeyName::End => "End".into(),
+            KeyName::PageUp => "PgUp".into(),
+            KeyName::PageDown => "PgDn".into(),
+        };
+        format!("{}{}{}", if self.ctrl { "Ctrl-" } else { "" }, if self.alt { "Alt-" } else { "" }, name)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeymapError {
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: BTreeMap<Layer, BTreeMap<Key, Action>>,
+}
+
+type KeymapFile = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+impl Keymap {
+    /// The embedded defaults.
+    pub fn default_keymap() -> Keymap {
+        let mut k = Keymap { bindings: BTreeMap::new() };
+        // The embedded file is tested; a failure here would be a build mistake.
+        let _ = k.merge(DEFAULT, "keymap.toml (built in)");
+        k
+    }
+
+    /// Merges a user keymap over this one: each action named replaces its keys in that layer.
+    pub fn merge(&mut self, text: &str, file: &str) -> Result<(), KeymapError> {
+        let err = |message: String| KeymapError::Invalid { file: file.to_string(), message };
+        let parsed: KeymapFile = toml::from_str(text).map_err(|e| err(e.message().to_string()))?;
+        for (layer_name, actions) in parsed {
+            let layer = match layer_name.as_str() {
+                "browse" => Layer::Browse,
+                "input" => Layer::Input,
+                "help" => Layer::Help,
+                other => return Err(err(format!("unknown layer [{other}] (expected browse, input, help)"))),
+            };
+            let map = self.bindings.entry(layer).or_default();
+            for (action_name, keys) in actions {
+                let action = Action::from_name(&action_name)
+                    .ok_or_else(|| err(format!("[{layer_name}] unknown action '{action_name}'")))?;
+                map.retain(|_, a| *a != action);
+                for k in keys {
+                    let key = Key::parse(&k).ok_or_else(|| err(format!("[{layer_name}] {action_name}: unknown key '{k}'")))?;
+                    map.insert(key, action);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn action(&self, layer: Layer, key: &Key) -> Option<Action> {
+        self.bindings.get(&layer)?.get(key).copied()
+    }
+
+    /// (keys, description) for every action of a layer, in a stable order.
+    pub fn help(&self, layer: Layer) -> Vec<(String, &'static str)> {
+        let mut by_action: BTreeMap<Action, Vec<String>> = BTreeMap::new();
+        if let Some(m) = self.bindings.get(&layer) {
+            for (k, a) in m {
+                by_action.entry(*a).or_default().push(k.label());
+            }
+        }
+        by_action.into_iter().map(|(a, keys)| (keys.join(" "), a.describe())).collect()
+    }
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap::default_keymap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_overrides_replace() {
+        let mut k = Keymap::default_keymap();
+        let j = Key::parse("j").unwrap();
+        assert_eq!(k.action(Layer::Browse, &j), Some(Action::Down));
+        assert_eq!(k.action(Layer::Browse, &Key::parse("ctrl-c").unwrap()), Some(Action::Quit));
+        k.merge("[browse]\ndown = [\"n\"]\n", "user.toml").unwrap();
+        assert_eq!(k.action(Layer::Browse, &j), None);
+        assert_eq!(k.action(Layer::Browse, &Key::parse("n").unwrap()), Some(Action::Down));
+        assert!(k.help(Layer::Browse).iter().any(|(keys, d)| keys == "n" && *d == "move down"));
+    }
+
+    #[test]
+    fn bad_keymaps_are_named() {
+        let mut k = Keymap::default_keymap();
+        let e = k.merge("[browse]\nfly = [\"x\"]\n", "u.toml").unwrap_err();
+        assert_eq!(e.to_string(), "u.toml: [browse] unknown action 'fly'");
+        let e = k.merge("[browse]\nup = [\"hyper-x\"]\n", "u.toml").unwrap_err();
+        assert!(e.to_string().contains("unknown key 'hyper-x'"));
+    }
+}

@@ -1,0 +1,261 @@
+//! The runner: one `tokio::select!` loop over terminal events, worker results and a frame
+//! deadline; effects from `update` executed on tokio tasks; the terminal restored on exit and
+//! on panic.
+
+use super::state::{Flash, Kind, MfaPurpose, SessionInfo, State};
+use super::update::{Effect, EventsRequest, Msg, Payload, update};
+use crate::cloud::{Cloud, CloudError};
+use crate::session::profile::ProfileSet;
+use crate::session::settings::SettingsFile;
+use crate::session::{self, OpenOptions, ResolvedProfile, Session};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+/// What arrives at the loop.
+pub enum Incoming {
+    Term(crossterm::event::Event),
+    Msg(Msg),
+    Session(Box<Session>, MfaPurpose),
+}
+
+/// Everything the runner needs to open sessions.
+pub struct Context {
+    pub profiles: Option<ProfileSet>,
+    pub settings: SettingsFile,
+    pub options: OpenOptions,
+    /// `--read-only` on the command line (beats the profile's setting).
+    pub force_read_only: bool,
+    /// A profile resolved up front (the demo, or the `--profile` one).
+    pub initial: ResolvedProfile,
+}
+
+pub struct Runner {
+    tx: UnboundedSender<Incoming>,
+    session: Option<Session>,
+    ctx: Context,
+    pending: Option<ResolvedProfile>,
+}
+
+pub fn session_info(s: &Session, settings: &SettingsFile, force_read_only: bool) -> SessionInfo {
+    let p = settings.for_profile(&s.profile);
+    SessionInfo {
+        profile: s.profile.clone(),
+        caller_arn: s.caller.arn.clone(),
+        account: s.caller.account.clone(),
+        region: s.region.clone(),
+        read_only: force_read_only || p.read_only || s.read_only,
+        production: p.production,
+        expires: s.expires,
+        mfa_at: s.mfa_at,
+        source_identity: s.source_identity.clone(),
+        idle_lock_minutes: p.idle_lock_minutes,
+    }
+}
+
+pub async fn load(cloud: Cloud, kind: Kind, events: Option<EventsRequest>) -> Result<Payload, CloudError> {
+    Ok(match kind {
+        Kind::Queues => Payload::Queues(cloud.list_queues().await?),
+        Kind::Topics => Payload::Topics(cloud.list_topics().await?),
+        Kind::Keys => Payload::Keys(cloud.list_keys().await?),
+        Kind::Vaults => Payload::Vaults(cloud.list_backup_vaults().await?),
+        Kind::Points => Payload::Points(cloud.list_all_recovery_points().await?),
+        Kind::BackupJobs => Payload::BackupJobs(cloud.list_backup_jobs().await?),
+        Kind::RestoreJobs => Payload::RestoreJobs(cloud.list_restore_jobs().await?),
+        Kind::Plans => Payload::Plans(cloud.list_backup_plans().await?),
+        Kind::TestingPlans => Payload::TestingPlans(cloud.list_restore_testing_plans().await?),
+        Kind::Events => {
+            let req = events.unwrap_or(EventsRequest { filter: None, next_token: None });
+            let append = req.next_token.is_some();
+            let page = cloud.lookup_events(req.filter.as_ref(), None, None, req.next_token).await?;
+            Payload::Events { events: page.events, next: page.next_token, append }
+        }
+    })
+}
+
+impl Runner {
+    pub fn new(tx: UnboundedSender<Incoming>, ctx: Context) -> Runner {
+        Runner { tx, session: None, ctx, pending: None }
+    }
+
+    fn send(&self, m: Msg) {
+        let _ = self.tx.send(Incoming::Msg(m));
+    }
+
+    /// Starts: asks for an MFA code when the profile needs one, else opens the session.
+    pub fn start(&mut self) {
+        let p = self.ctx.initial.clone();
+        self.begin_login(p);
+    }
+
+    fn begin_login(&mut self, p: ResolvedProfile) {
+        let purpose = MfaPurpose::Login { profile: p.name.clone() };
+        if session::needs_code(&p) {
+            self.pending = Some(p);
+            self.send(Msg::AskCode(purpose));
+        } else {
+            self.open(p, None, purpose);
+        }
+    }
+
+    fn open(&self, p: ResolvedProfile, code: Option<String>, purpose: MfaPurpose) {
+        let tx = self.tx.clone();
+        let mut options = self.ctx.options.clone();
+        options.read_only = self.ctx.force_read_only || self.ctx.settings.for_profile(&p.name).read_only;
+        tokio::spawn(async move {
+            match session::open(&p, code.as_deref(), &options).await {
+                Ok(s) => {
+                    tracing::info!(profile = %s.profile, caller = %s.caller.arn, "session opened");
+                    let _ = tx.send(Incoming::Session(Box::new(s), purpose));
+                }
+                Err(e) => {
+                    tracing::warn!(profile = %p.name, error = %e, "session not opened");
+                    let _ = tx.send(Incoming::Msg(Msg::SessionFailed(e.to_string())));
+                }
+            }
+        });
+    }
+
+    /// Stores a new session and tells the state about it.
+    pub fn session_ready(&mut self, s: Session, purpose: MfaPurpose) -> Msg {
+        let info = session_info(&s, &self.ctx.settings, self.ctx.force_read_only);
+        self.session = Some(s);
+        self.pending = None;
+        Msg::SessionOpened { info, purpose }
+    }
+
+    pub fn execute(&mut self, effect: Effect) -> bool {
+        match effect {
+            Effect::Quit => return false,
+            Effect::Load { kind, generation, events } => {
+                let Some(s) = &self.session else { return true };
+                let cloud = s.cloud();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let msg = match load(cloud, kind, events).await {
+                        Ok(payload) => Msg::Loaded { kind, generation, payload },
+                        Err(e) => {
+                            tracing::warn!(?kind, error = %e, "load failed");
+                            Msg::Failed { kind, generation, error: e.to_string() }
+                        }
+                    };
+                    let _ = tx.send(Incoming::Msg(msg));
+                });
+            }
+            Effect::Authenticate { purpose, code } => match (&purpose, &self.session) {
+                (MfaPurpose::Login { .. }, _) => match self.pending.clone() {
+                    Some(p) => self.open(p, Some(code), purpose),
+                    None => self.send(Msg::SessionFailed("no profile is waiting for a code".into())),
+                },
+                (_, Some(s)) => {
+                    let s = s.clone();
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        match s.renew(&code).await {
+                            Ok(n) => {
+                                let _ = tx.send(Incoming::Session(Box::new(n), purpose));
+                            }
+                            Err(e) => {
+                                let _ = tx.send(Incoming::Msg(Msg::SessionFailed(e.to_string())));
+                            }
+                        }
+                    });
+                }
+                (_, None) => self.send(Msg::SessionFailed("there is no session to renew".into())),
+            },
+            Effect::SwitchProfile { profile } => {
+                let env = aws_types::os_shim_internal::Env::real();
+                let resolved = match &self.ctx.profiles {
+                    Some(set) => session::profile::resolve(set, &profile, &env).map_err(|e| e.to_string()),
+                    None => Err("no AWS config files were loaded (demo mode has only the demo profile)".to_string()),
+                };
+                match resolved {
+                    Ok(mut p) => {
+                        if let Some(url) = &self.ctx.options.endpoint_url {
+                            p.endpoint_url = Some(url.clone());
+                        }
+                        self.begin_login(p)
+                    }
+                    Err(e) => self.send(Msg::Flash(Flash::Error(e))),
+                }
+            }
+            Effect::SwitchRegion { region } => match &self.session {
+                Some(s) => {
+                    let n = s.with_region(&region);
+                    let _ = self.tx.send(Incoming::Session(Box::new(n), MfaPurpose::Login { profile: s.profile.clone() }));
+                }
+                None => self.send(Msg::Flash(Flash::Error("sign in first".into()))),
+            },
+        }
+        true
+    }
+}
+
+/// Reads terminal events on a thread of its own (crossterm's read blocks).
+pub fn spawn_input(tx: UnboundedSender<Incoming>) {
+    std::thread::spawn(move || {
+        while let Ok(ev) = crossterm::event::read() {
+            if tx.send(Incoming::Term(ev)).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// The loop. Returns when the operator quits.
+pub async fn run_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    state: &mut State,
+    runner: &mut Runner,
+    mut rx: UnboundedReceiver<Incoming>,
+) -> std::io::Result<()>
+where
+    B::Error: Into<std::io::Error>,
+{
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let frame = Duration::from_millis(16);
+    let mut dirty = true;
+    let mut next_frame = tokio::time::Instant::now();
+    runner.start();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next_frame), if dirty => {
+                terminal.draw(|f| {
+                    state.page_rows = crate::ui::list_rows(crate::ui::body_split(crate::ui::layout(f.area()).1).0);
+                    crate::ui::draw(f, state);
+                }).map_err(Into::into)?;
+                dirty = false;
+                next_frame = tokio::time::Instant::now() + frame;
+            }
+            _ = tick.tick() => {
+                for e in update(state, Msg::Tick(chrono::Utc::now())) {
+                    if !runner.execute(e) { return Ok(()); }
+                }
+                dirty = true;
+            }
+            Some(incoming) = rx.recv() => {
+                let msg = match incoming {
+                    Incoming::Term(crossterm::event::Event::Key(k)) if k.kind != crossterm::event::KeyEventKind::Release => Some(Msg::Key(k)),
+                    Incoming::Term(crossterm::event::Event::Resize(..)) => None,
+                    Incoming::Term(_) => continue,
+                    Incoming::Msg(m) => Some(m),
+                    Incoming::Session(s, purpose) => Some(runner.session_ready(*s, purpose)),
+                };
+                if let Some(m) = msg {
+                    // A flash message lasts until the next key press.
+                    if matches!(m, Msg::Key(_)) { state.flash = None; }
+                    for e in update(state, m) {
+                        if !runner.execute(e) { return Ok(()); }
+                    }
+                }
+                if state.quit { return Ok(()); }
+                dirty = true;
+            }
+        }
+    }
+}
+
+pub fn channel() -> (UnboundedSender<Incoming>, UnboundedReceiver<Incoming>) {
+    unbounded_channel()
+}

@@ -1,0 +1,260 @@
+//! The console's state: plain data, changed only by `update`, read by the views.
+
+use super::keymap::Keymap;
+use super::rows::Row;
+use crate::cloud::backup::{BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan};
+use crate::cloud::cloudtrail::{EventFilter, TrailEvent};
+use crate::cloud::kms::Key;
+use crate::cloud::sns::Topic;
+use crate::cloud::sqs::Queue;
+use crate::ui::theme::Theme;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// A screen of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum View {
+    Queues,
+    Dlq,
+    Topics,
+    Keys,
+    Vaults,
+    Points,
+    Jobs,
+    Plans,
+    Events,
+}
+
+impl View {
+    pub const ALL: [View; 9] =
+        [View::Queues, View::Dlq, View::Topics, View::Keys, View::Vaults, View::Points, View::Jobs, View::Plans, View::Events];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Queues => "Queues",
+            View::Dlq => "Dead-letter queues",
+            View::Topics => "Topics",
+            View::Keys => "KMS keys",
+            View::Vaults => "Backup vaults",
+            View::Points => "Recovery points",
+            View::Jobs => "Backup and restore jobs",
+            View::Plans => "Backup and restore testing plans",
+            View::Events => "CloudTrail events",
+        }
+    }
+
+    /// The data each view needs loaded.
+    pub fn kinds(self) -> &'static [Kind] {
+        match self {
+            View::Queues | View::Dlq => &[Kind::Queues, Kind::Keys],
+            View::Topics => &[Kind::Topics, Kind::Keys],
+            View::Keys => &[Kind::Keys, Kind::Queues, Kind::Topics, Kind::Vaults],
+            View::Vaults => &[Kind::Vaults, Kind::Keys],
+            View::Points => &[Kind::Points],
+            View::Jobs => &[Kind::BackupJobs, Kind::RestoreJobs],
+            View::Plans => &[Kind::Plans, Kind::TestingPlans],
+            View::Events => &[Kind::Events],
+        }
+    }
+}
+
+/// A kind of data loaded from AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Queues,
+    Topics,
+    Keys,
+    Vaults,
+    Points,
+    BackupJobs,
+    RestoreJobs,
+    Plans,
+    TestingPlans,
+    Events,
+}
+
+/// Loading status of one kind; results carry the generation they were asked with, and a result
+/// of an older generation is dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadStatus {
+    pub generation: u64,
+    pub loading: bool,
+    pub loaded: bool,
+    pub error: Option<String>,
+    pub loaded_at: Option<DateTime<Utc>>,
+}
+
+/// Everything loaded from the account.
+#[derive(Debug, Clone, Default)]
+pub struct Data {
+    pub queues: Vec<Queue>,
+    pub topics: Vec<Topic>,
+    pub keys: Vec<Key>,
+    pub vaults: Vec<BackupVault>,
+    pub points: Vec<RecoveryPoint>,
+    pub backup_jobs: Vec<BackupJob>,
+    pub restore_jobs: Vec<RestoreJob>,
+    pub plans: Vec<BackupPlan>,
+    pub testing_plans: Vec<RestoreTestingPlan>,
+    pub events: Vec<TrailEvent>,
+    /// The server-side filter of the loaded events, and the token of the next page.
+    pub events_filter: Option<EventFilter>,
+    pub events_next: Option<String>,
+    pub status: BTreeMap<Kind, LoadStatus>,
+}
+
+/// One list on screen: its rows (built when data, filter or sort change, not per frame), the
+/// filtered and sorted window onto them, and the selection.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub rows: Vec<Row>,
+    /// Indices into `rows` that pass the filter, in display order.
+    pub visible: Vec<usize>,
+    /// Position in `visible`.
+    pub selected: usize,
+    pub filter: String,
+    pub sort_col: usize,
+    pub sort_desc: bool,
+    /// The key of the selected row, so the selection survives refreshes.
+    pub selected_key: Option<String>,
+}
+
+impl Table {
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.visible.get(self.selected).and_then(|i| self.rows.get(*i))
+    }
+}
+
+/// What the header shows about the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub profile: String,
+    pub caller_arn: String,
+    pub account: String,
+    pub region: String,
+    pub read_only: bool,
+    pub production: bool,
+    pub expires: Option<DateTime<Utc>>,
+    pub mfa_at: Option<DateTime<Utc>>,
+    pub source_identity: Option<String>,
+    pub idle_lock_minutes: i64,
+}
+
+/// Why an MFA code is being asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MfaPurpose {
+    /// Opening the session of `profile`.
+    Login { profile: String },
+    /// Re-authentication before or after expiry (keeps the current screen).
+    Reauth,
+    /// Unlocking after the idle lock.
+    Unlock,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Command { input: String },
+    Filter { input: String },
+    Help { scroll: u16 },
+    Mfa { purpose: MfaPurpose, input: String, error: Option<String>, busy: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flash {
+    Info(String),
+    Error(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub view: View,
+    /// Where Esc goes back to (breadcrumb: history + view).
+    pub history: Vec<View>,
+    pub mode: Mode,
+    pub data: Data,
+    pub tables: BTreeMap<View, Table>,
+    pub session: Option<SessionInfo>,
+    /// Shown in the header: the demo banner, or nothing.
+    pub banner: Option<String>,
+    pub flash: Option<Flash>,
+    /// The last error, in words, until the next successful load of that kind.
+    pub last_error: Option<String>,
+    pub now: DateTime<Utc>,
+    pub last_input: DateTime<Utc>,
+    pub idle_lock_minutes: i64,
+    /// Blank screen after the idle timeout; a fresh MFA code unlocks.
+    pub locked: bool,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub spinner: usize,
+    pub quit: bool,
+    /// Profiles the command line can complete (`:profile`).
+    pub profiles: Vec<String>,
+    /// Rows on screen in the list (set by the view from the last frame; used by page keys).
+    pub page_rows: usize,
+}
+
+impl State {
+    pub fn new(now: DateTime<Utc>, keymap: Keymap, theme: Theme) -> State {
+        State {
+            view: View::Queues,
+            history: Vec::new(),
+            mode: Mode::Normal,
+            data: Data::default(),
+            tables: View::ALL.iter().map(|v| (*v, Table::default())).collect(),
+            session: None,
+            banner: None,
+            flash: None,
+            last_error: None,
+            now,
+            last_input: now,
+            idle_lock_minutes: 15,
+            locked: false,
+            keymap,
+            theme,
+            spinner: 0,
+            quit: false,
+            profiles: Vec::new(),
+            page_rows: 20,
+        }
+    }
+
+    pub fn table(&self, v: View) -> &Table {
+        // Every view has a table from `new`.
+        static EMPTY: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+        self.tables.get(&v).unwrap_or_else(|| EMPTY.get_or_init(Table::default))
+    }
+
+    pub fn status(&self, k: Kind) -> LoadStatus {
+        self.data.status.get(&k).cloned().unwrap_or_default()
+    }
+
+    /// True while any data the current view needs is loading.
+    pub fn loading(&self) -> bool {
+        self.view.kinds().iter().any(|k| self.status(*k).loading)
+    }
+
+    /// The breadcrumb: `Queues › Dead-letter queues`.
+    pub fn breadcrumb(&self) -> String {
+        let mut parts: Vec<&str> = self.history.iter().rev().take(3).rev().map(|v| v.title()).collect();
+        parts.push(self.view.title());
+        parts.join(" › ")
+    }
+
+    /// The display name of a KMS key reference (alias when known).
+    pub fn key_name(&self, reference: &str) -> String {
+        match self.find_key(reference) {
+            Some(k) => k.display_name().to_string(),
+            None => reference.to_string(),
+        }
+    }
+
+    /// A key by id, ARN, alias name or alias ARN.
+    pub fn find_key(&self, reference: &str) -> Option<&Key> {
+        let alias = reference.find("alias/").map(|i| &reference[i..]);
+        self.data.keys.iter().find(|k| {
+            k.arn == reference || k.id == reference || alias.is_some_and(|a| k.aliases.iter().any(|x| x == a))
+        })
+    }
+}

@@ -1,0 +1,591 @@
+//! The only place state changes: `update(&mut State, Msg) -> Vec<Effect>`. Pure: no I/O, no
+//! awaits; effects are values the runner executes on tokio tasks.
+
+use super::command::{self, Command};
+use super::keymap::{Action, Key, KeyName, Layer};
+use super::links::{self, Target};
+use super::rows;
+use super::state::{Flash, Kind, MfaPurpose, Mode, SessionInfo, State, View};
+use crate::cloud::backup::{BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan};
+use crate::cloud::cloudtrail::{EventFilter, TrailEvent};
+use crate::cloud::kms::Key as KmsKey;
+use crate::cloud::sns::Topic;
+use crate::cloud::sqs::Queue;
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::KeyEvent;
+
+/// Loaded data of one kind.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Queues(Vec<Queue>),
+    Topics(Vec<Topic>),
+    Keys(Vec<KmsKey>),
+    Vaults(Vec<BackupVault>),
+    Points(Vec<RecoveryPoint>),
+    BackupJobs(Vec<BackupJob>),
+    RestoreJobs(Vec<RestoreJob>),
+    Plans(Vec<BackupPlan>),
+    TestingPlans(Vec<RestoreTestingPlan>),
+    /// A page of events; `append` continues the loaded list (lazy paging).
+    Events { events: Vec<TrailEvent>, next: Option<String>, append: bool },
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Tick(DateTime<Utc>),
+    Loaded { kind: Kind, generation: u64, payload: Payload },
+    Failed { kind: Kind, generation: u64, error: String },
+    /// The runner needs an MFA code for this purpose.
+    AskCode(MfaPurpose),
+    SessionOpened { info: SessionInfo, purpose: MfaPurpose },
+    SessionFailed(String),
+    Flash(Flash),
+}
+
+/// A request for a page of CloudTrail events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsRequest {
+    pub filter: Option<EventFilter>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Load { kind: Kind, generation: u64, events: Option<EventsRequest> },
+    /// Open (Login) or renew (Reauth, Unlock) the session with this MFA code.
+    Authenticate { purpose: MfaPurpose, code: String },
+    SwitchProfile { profile: String },
+    SwitchRegion { region: String },
+    Quit,
+}
+
+const EXPIRY_WARNING_MINUTES: i64 = 5;
+
+pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(k) => {
+            s.last_input = s.now;
+            key(s, k)
+        }
+        Msg::Tick(now) => tick(s, now),
+        Msg::Loaded { kind, generation, payload } => {
+            if s.status(kind).generation != generation {
+                return Vec::new(); // a stale result: a newer load was asked for
+            }
+            loaded(s, kind, payload);
+            Vec::new()
+        }
+        Msg::Failed { kind, generation, error } => {
+            if s.status(kind).generation != generation {
+                return Vec::new();
+            }
+            let st = s.data.status.entry(kind).or_default();
+            st.loading = false;
+            st.error = Some(error.clone());
+            s.last_error = Some(error.clone());
+            s.flash = Some(Flash::Error(error));
+            Vec::new()
+        }
+        Msg::AskCode(purpose) => {
+            s.mode = Mode::Mfa { purpose, input: String::new(), error: None, busy: false };
+            Vec::new()
+        }
+        Msg::SessionOpened { info, purpose } => {
+            let switched = s.session.as_ref().is_none_or(|old| old.profile != info.profile || old.region != info.region);
+            s.flash = Some(Flash::Info(match &purpose {
+                MfaPurpose::Login { .. } => format!("signed in as {} ({} {})", info.caller_arn, info.account, info.region),
+                MfaPurpose::Reauth => "session renewed".to_string(),
+                MfaPurpose::Unlock => "unlocked".to_string(),
+            }));
+            s.idle_lock_minutes = info.idle_lock_minutes;
+            s.session = Some(info);
+            s.mode = Mode::Normal;
+            s.locked = false;
+            s.last_input = s.now;
+            if switched {
+                let tables = std::mem::take(&mut s.tables);
+                s.data = Default::default();
+                s.tables = tables.into_keys().map(|v| (v, Default::default())).collect();
+                for v in View::ALL {
+                    let (c, d) = rows::default_sort(v);
+                    if let Some(t) = s.tables.get_mut(&v) {
+                        t.sort_col = c;
+                        t.sort_desc = d;
+                    }
+                }
+            }
+            ensure_loaded(s)
+        }
+        Msg::SessionFailed(error) => {
+            if let Mode::Mfa { error: e, busy, input, .. } = &mut s.mode {
+                *e = Some(error);
+                *busy = false;
+                input.clear();
+            } else {
+                s.flash = Some(Flash::Error(error));
+            }
+            Vec::new()
+        }
+        Msg::Flash(f) => {
+            if let Flash::Error(e) = &f {
+                s.last_error = Some(e.clone());
+            }
+            s.flash = Some(f);
+            Vec::new()
+        }
+    }
+}
+
+fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
+    s.now = now;
+    s.spinner = s.spinner.wrapping_add(1);
+    let Some(info) = &s.session else { return Vec::new() };
+    if matches!(s.mode, Mode::Mfa { .. }) {
+        return Vec::new();
+    }
+    if !s.locked && now - s.last_input > Duration::minutes(s.idle_lock_minutes) {
+        s.locked = true;
+        s.mode = Mode::Mfa { purpose: MfaPurpose::Unlock, input: String::new(), error: None, busy: false };
+        return Vec::new();
+    }
+    if let Some(exp) = info.expires {
+        if now >= exp {
+            s.mode = Mode::Mfa {
+                purpose: MfaPurpose::Reauth,
+                input: String::new(),
+                error: Some("the session has expired; enter a fresh MFA code to continue".into()),
+                busy: false,
+            };
+        } else if exp - now <= Duration::minutes(EXPIRY_WARNING_MINUTES) && s.flash.is_none() {
+            s.flash = Some(Flash::Error(format!(
+                "the session expires in {} min: type :reauth to renew it with a fresh MFA code",
+                (exp - now).num_minutes() + 1
+            )));
+        }
+    }
+    Vec::new()
+}
+
+fn kind_payload_store(s: &mut State, payload: Payload) {
+    match payload {
+        Payload::Queues(v) => s.data.queues = v,
+        Payload::Topics(v) => s.data.topics = v,
+        Payload::Keys(v) => s.data.keys = v,
+        Payload::Vaults(v) => s.data.vaults = v,
+        Payload::Points(v) => s.data.points = v,
+        Payload::BackupJobs(v) => s.data.backup_jobs = v,
+        Payload::RestoreJobs(v) => s.data.restore_jobs = v,
+        Payload::Plans(v) => s.data.plans = v,
+        Payload::TestingPlans(v) => s.data.testing_plans = v,
+        Payload::Events { events, next, append } => {
+            if append {
+                let known: std::collections::HashSet<String> = s.data.events.iter().map(|e| e.id.clone()).collect();
+                s.data.events.extend(events.into_iter().filter(|e| !known.contains(&e.id)));
+            } else {
+                s.data.events = events;
+            }
+            s.data.events_next = next;
+        }
+    }
+}
+
+fn loaded(s: &mut State, kind: Kind, payload: Payload) {
+    kind_payload_store(s, payload);
+    let now = s.now;
+    let st = s.data.status.entry(kind).or_default();
+    st.loading = false;
+    st.loaded = true;
+    st.error = None;
+    st.loaded_at = Some(now);
+    if s.data.status.values().all(|x| x.error.is_none()) {
+        s.last_error = None;
+    }
+    for v in View::ALL {
+        if v.kinds().contains(&kind) || (kind == Kind::Keys && matches!(v, View::Queues | View::Dlq | View::Topics | View::Vaults)) {
+            rebuild(s, v);
+        }
+    }
+}
+
+/// Rebuilds a view's rows from the data, keeping filter, sort and selection.
+pub fn rebuild(s: &mut State, v: View) {
+    let rows = rows::build_rows(s, v);
+    if let Some(t) = s.tables.get_mut(&v) {
+        t.rows = rows;
+        rows::refilter(t);
+    }
+}
+
+/// Loads whatever the current view needs and is not loaded or loading.
+pub fn ensure_loaded(s: &mut State) -> Vec<Effect> {
+    if s.session.is_none() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for k in s.view.kinds() {
+        let st = s.status(*k);
+        if !st.loaded && !st.loading {
+            out.push(start_load(s, *k, false));
+        }
+    }
+    out
+}
+
+fn start_load(s: &mut State, kind: Kind, more_events: bool) -> Effect {
+    let st = s.data.status.entry(kind).or_default();
+    st.generation += 1;
+    st.loading = true;
+    let generation = st.generation;
+    let events = (kind == Kind::Events).then(|| EventsRequest {
+        filter: s.data.events_filter.clone(),
+        next_token: if more_events { s.data.events_next.clone() } else { None },
+    });
+    Effect::Load { kind, generation, events }
+}
+
+fn refresh(s: &mut State) -> Vec<Effect> {
+    if s.session.is_none() {
+        return Vec::new();
+    }
+    let kinds = s.view.kinds();
+    let out: Vec<Effect> = kinds.iter().map(|k| start_load(s, *k, false)).collect();
+    s.flash = Some(Flash::Info(format!("refreshing {}", s.view.title().to_lowercase())));
+    out
+}
+
+/// Switches to a view (pushing the current one on the history).
+pub fn go(s: &mut State, v: View) -> Vec<Effect> {
+    if v != s.view {
+        s.history.push(s.view);
+        if s.history.len() > 32 {
+            s.history.remove(0);
+        }
+        s.view = v;
+    }
+    ensure_loaded(s)
+}
+
+fn follow(s: &mut State, target: Target) -> Vec<Effect> {
+    match target {
+        Target::Select { view, key } => {
+            let v = if view == View::Queues && s.view == View::Dlq { View::Queues } else { view };
+            if let Some(t) = s.tables.get_mut(&v) {
+                t.filter.clear();
+                t.selected_key = Some(key);
+                rows::refilter(t);
+            }
+            go(s, v)
+        }
+        Target::Filter { view, filter } => {
+            if let Some(t) = s.tables.get_mut(&view) {
+                t.filter = filter;
+                rows::refilter(t);
+            }
+            go(s, view)
+        }
+        Target::Events(filter) => open_events(s, Some(filter)),
+    }
+}
+
+/// Opens the events view with a server-side filter (reloading when it changed).
+pub fn open_events(s: &mut State, filter: Option<EventFilter>) -> Vec<Effect> {
+    let changed = s.data.events_filter != filter;
+    s.data.events_filter = filter;
+    let mut out = go(s, View::Events);
+    if changed && !out.iter().any(|e| matches!(e, Effect::Load { kind: Kind::Events, .. })) && s.session.is_some() {
+        if let Some(t) = s.tables.get_mut(&View::Events) {
+            t.selected_key = None;
+            t.selected = 0;
+        }
+        out.push(start_load(s, Kind::Events, false));
+    }
+    out
+}
+
+fn layer(s: &State) -> Layer {
+    match s.mode {
+        Mode::Normal => Layer::Browse,
+        Mode::Help { .. } => Layer::Help,
+        _ => Layer::Input,
+    }
+}
+
+fn key(s: &mut State, ev: KeyEvent) -> Vec<Effect> {
+    let Some(k) = Key::from_event(&ev) else { return Vec::new() };
+    let action = s.keymap.action(layer(s), &k);
+    match s.mode.clone() {
+        Mode::Normal => browse(s, k, action),
+        Mode::Help { scroll } => {
+            match action {
+                Some(Action::Close) => s.mode = Mode::Normal,
+                Some(Action::Down) => s.mode = Mode::Help { scroll: scroll.saturating_add(1) },
+                Some(Action::Up) => s.mode = Mode::Help { scroll: scroll.saturating_sub(1) },
+                _ => {}
+            }
+            Vec::new()
+        }
+        Mode::Command { input } => command_key(s, k, action, input),
+        Mode::Filter { input } => filter_key(s, k, action, input),
+        Mode::Mfa { purpose, input, error, busy } => mfa_key(s, k, action, purpose, input, error, busy),
+    }
+}
+
+fn move_sel(s: &mut State, f: impl Fn(usize, usize, usize) -> usize) -> Vec<Effect> {
+    let page = s.page_rows.max(1);
+    let view = s.view;
+    let mut more = false;
+    if let Some(t) = s.tables.get_mut(&view) {
+        let n = t.visible.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        t.selected = f(t.selected, n, page).min(n - 1);
+        t.selected_key = t.selected_row().map(|r| r.key.clone());
+        more = view == View::Events && t.selected + page >= n;
+    }
+    // Lazy paging: near the end of the loaded events, fetch the next page.
+    if more && s.data.events_next.is_some() && !s.status(Kind::Events).loading && s.table(View::Events).filter.is_empty() {
+        return vec![start_load(s, Kind::Events, true)];
+    }
+    Vec::new()
+}
+
+fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
+    if let (None, KeyName::Char(c)) = (action, k.code) {
+        if let Some(n) = c.to_digit(10).filter(|n| *n >= 1) {
+            return follow_link(s, n as usize - 1);
+        }
+        return Vec::new();
+    }
+    match action {
+        Some(Action::Up) => move_sel(s, |i, _, _| i.saturating_sub(1)),
+        Some(Action::Down) => move_sel(s, |i, _, _| i + 1),
+        Some(Action::PageUp) => move_sel(s, |i, _, p| i.saturating_sub(p)),
+        Some(Action::PageDown) => move_sel(s, |i, _, p| i + p),
+        Some(Action::Top) => move_sel(s, |_, _, _| 0),
+        Some(Action::Bottom) => move_sel(s, |_, n, _| n - 1),
+        Some(Action::Enter) => follow_link(s, 0),
+        Some(Action::Back) => {
+            let view = s.view;
+            if let Some(t) = s.tables.get_mut(&view).filter(|t| !t.filter.is_empty()) {
+                t.filter.clear();
+                rows::refilter(t);
+                return Vec::new();
+            }
+            if let Some(prev) = s.history.pop() {
+                s.view = prev;
+                return ensure_loaded(s);
+            }
+            Vec::new()
+        }
+        Some(Action::Refresh) => refresh(s),
+        Some(Action::Command) => {
+            s.mode = Mode::Command { input: String::new() };
+            Vec::new()
+        }
+        Some(Action::Filter) => {
+            let f = s.table(s.view).filter.clone();
+            s.mode = Mode::Filter { input: f };
+            Vec::new()
+        }
+        Some(Action::Help) => {
+            s.mode = Mode::Help { scroll: 0 };
+            Vec::new()
+        }
+        Some(Action::Sort) | Some(Action::Reverse) => {
+            let view = s.view;
+            let ncols = rows::columns(view).len();
+            if let Some(t) = s.tables.get_mut(&view) {
+                if action == Some(Action::Sort) {
+                    t.sort_col = (t.sort_col + 1) % ncols;
+                    t.sort_desc = rows::columns(view)[t.sort_col].numeric;
+                } else {
+                    t.sort_desc = !t.sort_desc;
+                }
+                rows::refilter(t);
+                s.flash = Some(Flash::Info(format!(
+                    "sorted by {} {}",
+                    rows::columns(view)[t.sort_col].name,
+                    if t.sort_desc { "descending" } else { "ascending" }
+                )));
+            }
+            Vec::new()
+        }
+        Some(Action::Events) => {
+            let key = s.table(s.view).selected_row().map(|r| r.key.clone());
+            match (s.view, key) {
+                (View::Events, _) | (_, None) => open_events(s, None),
+                (_, Some(k)) => {
+                    let filter = match s.view {
+                        View::Vaults => s.data.vaults.iter().find(|v| v.arn == k).map(|v| v.name.clone()).unwrap_or(k),
+                        _ => k,
+                    };
+                    open_events(s, Some(EventFilter::ResourceName(filter)))
+                }
+            }
+        }
+        Some(Action::Quit) => {
+            s.quit = true;
+            vec![Effect::Quit]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn follow_link(s: &mut State, n: usize) -> Vec<Effect> {
+    let Some(key) = s.table(s.view).selected_row().map(|r| r.key.clone()) else { return Vec::new() };
+    let all = links::links(s, s.view, &key);
+    match all.into_iter().nth(n) {
+        Some(l) => follow(s, l.target),
+        None => {
+            s.flash = Some(Flash::Info(format!("no link {} here", n + 1)));
+            Vec::new()
+        }
+    }
+}
+
+fn edit(input: &mut String, k: Key, action: Option<Action>) -> bool {
+    match (action, k.code) {
+        (Some(Action::Delete), _) => {
+            input.pop();
+            true
+        }
+        (Some(Action::Clear), _) => {
+            input.clear();
+            true
+        }
+        (None, KeyName::Char(c)) if !k.ctrl && !k.alt && !c.is_control() => {
+            input.push(c);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn command_key(s: &mut State, k: Key, action: Option<Action>, mut input: String) -> Vec<Effect> {
+    match action {
+        Some(Action::Cancel) => {
+            s.mode = Mode::Normal;
+            Vec::new()
+        }
+        Some(Action::Complete) => {
+            s.mode = Mode::Command { input: command::complete(&input, &s.profiles) };
+            Vec::new()
+        }
+        Some(Action::Submit) => {
+            s.mode = Mode::Normal;
+            run_command(s, &input)
+        }
+        _ => {
+            edit(&mut input, k, action);
+            s.mode = Mode::Command { input };
+            Vec::new()
+        }
+    }
+}
+
+pub fn run_command(s: &mut State, input: &str) -> Vec<Effect> {
+    match command::parse(input) {
+        Ok(Command::View(v)) => go(s, v),
+        Ok(Command::Events(filter)) => open_events(s, filter),
+        Ok(Command::Quit) => {
+            s.quit = true;
+            vec![Effect::Quit]
+        }
+        Ok(Command::Help) => {
+            s.mode = Mode::Help { scroll: 0 };
+            Vec::new()
+        }
+        Ok(Command::Profile(p)) => vec![Effect::SwitchProfile { profile: p }],
+        Ok(Command::Region(r)) => vec![Effect::SwitchRegion { region: r }],
+        Ok(Command::Reauth) => {
+            s.mode = Mode::Mfa { purpose: MfaPurpose::Reauth, input: String::new(), error: None, busy: false };
+            Vec::new()
+        }
+        Ok(Command::Audit) => {
+            s.flash = Some(Flash::Info("the audit view opens with `phi-console audit show`; it joins the console with the audit log".into()));
+            Vec::new()
+        }
+        Err(e) => {
+            s.flash = Some(Flash::Error(e));
+            Vec::new()
+        }
+    }
+}
+
+fn filter_key(s: &mut State, k: Key, action: Option<Action>, mut input: String) -> Vec<Effect> {
+    let view = s.view;
+    match action {
+        Some(Action::Cancel) => {
+            input.clear();
+            s.mode = Mode::Normal;
+        }
+        Some(Action::Submit) => {
+            s.mode = Mode::Normal;
+            return Vec::new();
+        }
+        _ => {
+            edit(&mut input, k, action);
+            s.mode = Mode::Filter { input: input.clone() };
+        }
+    }
+    // Incremental: the list follows every key stroke.
+    if let Some(t) = s.tables.get_mut(&view) {
+        t.filter = input;
+        rows::refilter(t);
+    }
+    Vec::new()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mfa_key(
+    s: &mut State,
+    k: Key,
+    action: Option<Action>,
+    purpose: MfaPurpose,
+    mut input: String,
+    error: Option<String>,
+    busy: bool,
+) -> Vec<Effect> {
+    if busy {
+        return Vec::new();
+    }
+    match action {
+        Some(Action::Cancel) => {
+            match purpose {
+                // Without a session there is nothing to go back to; without unlocking, the
+                // screen stays blank.
+                MfaPurpose::Login { .. } if s.session.is_none() => {
+                    s.quit = true;
+                    return vec![Effect::Quit];
+                }
+                MfaPurpose::Unlock => {}
+                _ => s.mode = Mode::Normal,
+            }
+            if purpose == MfaPurpose::Unlock {
+                s.mode = Mode::Mfa { purpose, input: String::new(), error: Some("the console is locked: enter a fresh MFA code".into()), busy: false };
+            }
+            Vec::new()
+        }
+        Some(Action::Submit) => match crate::session::validate_code(&input) {
+            Ok(code) => {
+                s.mode = Mode::Mfa { purpose: purpose.clone(), input: String::new(), error: None, busy: true };
+                vec![Effect::Authenticate { purpose, code }]
+            }
+            Err(e) => {
+                s.mode = Mode::Mfa { purpose, input: String::new(), error: Some(e.to_string()), busy: false };
+                Vec::new()
+            }
+        },
+        _ => {
+            if matches!(k.code, KeyName::Char(c) if c.is_ascii_digit()) || action.is_some() {
+                if input.len() < 6 || action.is_some() {
+                    edit(&mut input, k, action);
+                }
+            }
+            s.mode = Mode::Mfa { purpose, input, error, busy };
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! End to end: the real binary with `--demo` in a pseudo-terminal. Enter the demo MFA code,
+//! open `:dlq`, read the screen (vt100), quit, and check the terminal was restored.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Pty {
+    master: std::fs::File,
+    child: std::process::Child,
+    screen: Arc<Mutex<vt100::Parser>>,
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[&str], rows: u16, cols: u16, home: &std::path::Path) -> Pty {
+    let mut master: libc::c_int = 0;
+    let mut slave: libc::c_int = 0;
+    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty writes two file descriptors we then own.
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
+    assert_eq!(rc, 0, "openpty failed");
+    // SAFETY: fresh descriptors from openpty.
+    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    let master = unsafe { std::fs::File::from_raw_fd(master) };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_phi-console"));
+    cmd.args(args)
+        .env("TERM", "xterm-256color")
+        .env("HOME", home)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("start phi-console --demo");
+    let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+    let mut reader = master.try_clone().unwrap();
+    let mut answer = master.try_clone().unwrap();
+    let s = screen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut p = s.lock().unwrap();
+            p.process(&buf[..n]);
+            // Answer cursor-position queries (ESC [ 6 n) as a real terminal does.
+            if buf[..n].windows(4).any(|w| w == b"\x1b[6n") {
+                let (row, col) = p.screen().cursor_position();
+                let _ = answer.write_all(format!("\x1b[{};{}R", row + 1, col + 1).as_bytes());
+            }
+        }
+    });
+    Pty { master, child, screen }
+}
+
+impl Pty {
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let c = self.contents();
+            if c.contains(needle) {
+                return c;
+            }
+            assert!(start.elapsed() < timeout, "'{needle}' did not appear in {timeout:?}; screen:\n{c}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    fn type_str(&mut self, s: &str) {
+        self.master.write_all(s.as_bytes()).unwrap();
+        self.master.flush().unwrap();
+    }
+}
+
+fn demo_code() -> String {
+    let seed = phi_console::emulator::crypto::base32_decode(phi_console::emulator::scenario::claims::DEMO_MFA_SEED_BASE32).unwrap();
+    // Use the code of a step that stays valid for a while (avoid the last seconds of a step).
+    let mut now = chrono::Utc::now().timestamp();
+    if now % 30 > 25 {
+        std::thread::sleep(Duration::from_secs(6));
+        now = chrono::Utc::now().timestamp();
+    }
+    phi_console::emulator::crypto::totp(&seed, now)
+}
+
+#[test]
+fn demo_in_a_pseudo_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let mut pty = spawn(&["--demo"], 40, 140, home.path());
+    pty.wait_for("Enter the 6-digit code", Duration::from_secs(30));
+    let screen = pty.contents();
+    assert!(screen.contains("phi-console emulator totp"), "the demo banner says how to get a code:\n{screen}");
+
+    // A wrong code first: explained, and the prompt stays.
+    pty.type_str("000000\r");
+    let screen = pty.wait_for("AWS rejected the MFA code", Duration::from_secs(15));
+    assert!(screen.contains("Enter the 6-digit code"));
+
+    pty.type_str(&format!("{}\r", demo_code()));
+    let screen = pty.wait_for("assumed-role/ClaimsOperator", Duration::from_secs(20));
+    assert!(screen.contains("READ-WRITE"), "{screen}");
+    pty.wait_for("claims-validation", Duration::from_secs(20));
+
+    pty.type_str(":dlq\r");
+    let screen = pty.wait_for("Dead-letter queues [5]", Duration::from_secs(20));
+    // Deepest first: claims-notify-dlq (25 messages) is the first row.
+    let first_row = screen.lines().find(|l| l.contains("-dlq")).unwrap_or_default().to_string();
+    assert!(first_row.contains("claims-notify-dlq") && first_row.contains("25"), "{screen}");
+
+    // Quit; the process exits and leaves the alternate screen.
+    pty.type_str("\u{3}");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = pty.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status:?}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the console did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!pty.screen.lock().unwrap().screen().alternate_screen(), "the terminal was restored");
+    let _ = pty.master.as_raw_fd();
+}

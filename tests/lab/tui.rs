@@ -1,0 +1,327 @@
+//! The TUI: every view rendered into ratatui's TestBackend at 80×24 and 160×48 from state loaded
+//! from the emulator's claims scenario through the real adapter (insta snapshots, ARNs, ids,
+//! hosts and times masked), and flows driven by key events through `update`.
+
+use crate::common::*;
+use chrono::Utc;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use phi_console::app::keymap::Keymap;
+use phi_console::app::run::load;
+use phi_console::app::state::{Flash, Kind, MfaPurpose, Mode, SessionInfo, State, View};
+use phi_console::app::update::{Effect, Msg, update};
+use phi_console::cloud::{Cloud, system_now};
+use phi_console::emulator::faults::FaultRule;
+use phi_console::emulator::wire::Service;
+use phi_console::emulator::Emulator;
+use phi_console::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn info(emu: &Emulator) -> SessionInfo {
+    let now = emu.clock().now();
+    SessionInfo {
+        profile: "demo".into(),
+        caller_arn: "arn:aws:sts::123456789012:assumed-role/ClaimsOperator/phi-console-jdoe".into(),
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        read_only: false,
+        production: false,
+        expires: Some(now + chrono::Duration::minutes(59)),
+        mfa_at: Some(now),
+        source_identity: Some("jdoe".into()),
+        idle_lock_minutes: 15,
+    }
+}
+
+/// Executes load effects with the real adapter until none are left (what the runner does).
+async fn settle(s: &mut State, cloud: &Cloud, mut effects: Vec<Effect>) {
+    while let Some(e) = effects.pop() {
+        if let Effect::Load { kind, generation, events } = e {
+            let msg = match load(cloud.clone(), kind, events).await {
+                Ok(payload) => Msg::Loaded { kind, generation, payload },
+                Err(err) => Msg::Failed { kind, generation, error: err.to_string() },
+            };
+            effects.extend(update(s, msg));
+        }
+    }
+}
+
+async fn signed_in(emu: &Emulator) -> (State, Cloud) {
+    let mut s = State::new(emu.clock().now(), Keymap::default_keymap(), Theme::default());
+    let cloud = Cloud::new(&config(emu), "123456789012", None, system_now());
+    let effects = update(&mut s, Msg::SessionOpened { info: info(emu), purpose: MfaPurpose::Login { profile: "demo".into() } });
+    settle(&mut s, &cloud, effects).await;
+    s.flash = None;
+    (s, cloud)
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+async fn press(s: &mut State, cloud: &Cloud, msgs: impl IntoIterator<Item = Msg>) {
+    for m in msgs {
+        let e = update(s, m);
+        settle(s, cloud, e).await;
+    }
+}
+
+async fn command(s: &mut State, cloud: &Cloud, cmd: &str) {
+    let mut msgs = vec![key(':')];
+    msgs.extend(cmd.chars().map(key));
+    msgs.push(code(KeyCode::Enter));
+    press(s, cloud, msgs).await;
+}
+
+fn render(s: &State, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| phi_console::ui::draw(f, s)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn masked(name: &str, screen: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"arn:aws:[A-Za-z0-9:/_.\-]+", "[ARN]");
+    settings.add_filter(r"127\.0\.0\.1:\d+", "[HOST]");
+    settings.add_filter(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?Z?)?)?", "[TIME]");
+    settings.add_filter(r"\b1\d{9}\b", "[EPOCH]");
+    settings.add_filter(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]");
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, screen));
+}
+
+#[tokio::test]
+async fn every_view_renders_at_two_sizes() {
+    let emu = claims();
+    let (mut s, cloud) = signed_in(&emu).await;
+    for (v, cmd) in [
+        (View::Queues, "queues"),
+        (View::Dlq, "dlq"),
+        (View::Topics, "topics"),
+        (View::Keys, "keys"),
+        (View::Vaults, "vaults"),
+        (View::Points, "points"),
+        (View::Jobs, "jobs"),
+        (View::Plans, "plans"),
+    ] {
+        command(&mut s, &cloud, cmd).await;
+        assert_eq!(s.view, v);
+        s.flash = None;
+        for (w, h) in [(80, 24), (160, 48)] {
+            let screen = render(&s, w, h);
+            assert!(!screen.contains('\u{1b}'));
+            masked(&format!("{cmd}_{w}x{h}"), &screen);
+        }
+    }
+}
+
+#[tokio::test]
+async fn events_view_renders_at_two_sizes() {
+    let emu = claims();
+    let mut s = State::new(emu.clock().now(), Keymap::default_keymap(), Theme::default());
+    let cloud = Cloud::new(&config(&emu), "123456789012", None, system_now());
+    // Events first, on a fresh account, so the newest events are the seeded history.
+    s.view = View::Events;
+    let e = update(&mut s, Msg::SessionOpened { info: info(&emu), purpose: MfaPurpose::Login { profile: "demo".into() } });
+    settle(&mut s, &cloud, e).await;
+    s.flash = None;
+    assert_eq!(s.data.events.len(), 50);
+    for (w, h) in [(80, 24), (160, 48)] {
+        masked(&format!("events_{w}x{h}"), &render(&s, w, h));
+    }
+}
+
+#[tokio::test]
+async fn command_line_filter_drill_in_and_back() {
+    let emu = claims();
+    let (mut s, cloud) = signed_in(&emu).await;
+    assert_eq!(s.view, View::Queues);
+    assert_eq!(s.table(View::Queues).rows.len(), 10);
+
+    // :dlq, deepest first.
+    command(&mut s, &cloud, "dlq").await;
+    assert_eq!(s.view, View::Dlq);
+    assert_eq!(s.table(View::Dlq).visible.len(), 5);
+    assert!(s.table(View::Dlq).selected_row().unwrap().key.ends_with(":claims-notify-dlq"));
+    assert_eq!(s.breadcrumb(), "Queues › Dead-letter queues");
+
+    // Tab completes a command.
+    press(&mut s, &cloud, [key(':'), key('t'), key('o'), code(KeyCode::Tab)]).await;
+    assert_eq!(s.mode, Mode::Command { input: "topics".into() });
+    press(&mut s, &cloud, [code(KeyCode::Esc)]).await;
+    assert_eq!(s.mode, Mode::Normal);
+
+    // An unknown command is explained, nothing else changes.
+    command(&mut s, &cloud, "fly").await;
+    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.contains("unknown command :fly")));
+    assert_eq!(s.view, View::Dlq);
+
+    // Incremental filter on the queues.
+    command(&mut s, &cloud, "queues").await;
+    press(&mut s, &cloud, [key('/'), key('f'), key('r'), key('a')]).await;
+    assert_eq!(s.table(View::Queues).visible.len(), 2, "claims-fraud-check and its DLQ");
+    press(&mut s, &cloud, [key('u'), key('d'), code(KeyCode::Enter)]).await;
+    assert_eq!(s.mode, Mode::Normal);
+    assert_eq!(s.table(View::Queues).filter, "fraud");
+    // Esc clears the filter first, then goes back.
+    press(&mut s, &cloud, [code(KeyCode::Esc)]).await;
+    assert_eq!(s.table(View::Queues).visible.len(), 10);
+
+    // Drill in: the validation queue's first link is its DLQ.
+    let t = s.table(View::Queues);
+    let pos = t.visible.iter().position(|i| t.rows[*i].cells[0] == "claims-validation").unwrap();
+    press(&mut s, &cloud, std::iter::repeat_n(key('j'), pos)).await;
+    assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation"));
+    press(&mut s, &cloud, [code(KeyCode::Enter)]).await;
+    assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation-dlq"));
+    // From the DLQ, link 1 goes back to its source queue.
+    press(&mut s, &cloud, [key('1')]).await;
+    assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation"));
+
+    // Cross-link to the key (link 2 of the validation queue), whose blast radius lists it.
+    press(&mut s, &cloud, [key('2')]).await;
+    assert_eq!(s.view, View::Keys);
+    let k = s.table(View::Keys).selected_row().unwrap().cells[0].clone();
+    assert_eq!(k, "alias/claims-patient-details");
+    let screen = render(&s, 160, 48);
+    assert!(screen.contains("encrypts queue claims-validation"), "{screen}");
+    // Esc goes back to the queues.
+    press(&mut s, &cloud, [code(KeyCode::Esc)]).await;
+    assert_eq!(s.view, View::Queues);
+
+    // The events of the selected queue: a server-side filter on its ARN.
+    press(&mut s, &cloud, [key('e')]).await;
+    assert_eq!(s.view, View::Events);
+    assert!(matches!(&s.data.events_filter, Some(phi_console::cloud::cloudtrail::EventFilter::ResourceName(a)) if a.ends_with(":claims-validation")));
+}
+
+#[tokio::test]
+async fn sort_keys_and_help_from_the_keymap() {
+    let emu = claims();
+    let (mut s, cloud) = signed_in(&emu).await;
+    press(&mut s, &cloud, [key('s'), key('s')]).await; // TYPE, then VISIBLE (numeric: descending)
+    let t = s.table(View::Queues);
+    assert_eq!(t.sort_col, 2);
+    let first = &t.rows[t.visible[0]];
+    assert_eq!(first.cells[0], "claims-notify-dlq");
+    press(&mut s, &cloud, [key('S')]).await;
+    let t = s.table(View::Queues);
+    assert_ne!(t.rows[t.visible[0]].cells[0], "claims-notify-dlq");
+
+    press(&mut s, &cloud, [key('?')]).await;
+    let screen = render(&s, 120, 48);
+    assert!(screen.contains("move down") && screen.contains("j ↓"), "{screen}");
+    assert!(screen.contains("dlq dlqs dead-letter"));
+    press(&mut s, &cloud, [key('q')]).await;
+    assert_eq!(s.mode, Mode::Normal);
+}
+
+#[tokio::test]
+async fn stale_results_are_dropped_and_errors_shown_then_recovered() {
+    let emu = claims();
+    let (mut s, cloud) = signed_in(&emu).await;
+    // Two refreshes; the first one's answer arrives last and must be dropped.
+    let first = update(&mut s, key('r'));
+    let second = update(&mut s, key('r'));
+    let gen_of = |e: &[Effect]| -> u64 {
+        e.iter().find_map(|x| match x { Effect::Load { kind: Kind::Queues, generation, .. } => Some(*generation), _ => None }).unwrap()
+    };
+    let (g1, g2) = (gen_of(&first), gen_of(&second));
+    assert!(g2 > g1);
+    let fresh = load(cloud.clone(), Kind::Queues, None).await.unwrap();
+    update(&mut s, Msg::Loaded { kind: Kind::Queues, generation: g2, payload: fresh });
+    let stale = phi_console::app::update::Payload::Queues(Vec::new());
+    update(&mut s, Msg::Loaded { kind: Kind::Queues, generation: g1, payload: stale });
+    assert_eq!(s.table(View::Queues).rows.len(), 10, "the stale (empty) answer was dropped");
+
+    // An error is shown in words, and recovered from by a refresh.
+    emu.add_fault(FaultRule::for_op(Service::Sns, "ListTopics").errors(1.0, 500));
+    command(&mut s, &cloud, "topics").await;
+    assert!(s.last_error.is_some());
+    let screen = render(&s, 120, 30);
+    assert!(screen.contains("✗ ListTopics failed"), "{screen}");
+    emu.clear_faults();
+    s.flash = None;
+    press(&mut s, &cloud, [key('r')]).await;
+    assert!(s.last_error.is_none());
+    assert_eq!(s.table(View::Topics).rows.len(), 5);
+    assert!(!render(&s, 120, 30).contains('✗'));
+}
+
+#[tokio::test]
+async fn idle_lock_blanks_the_screen_and_a_code_unlocks() {
+    let emu = claims();
+    let (mut s, cloud) = signed_in(&emu).await;
+    let now = s.now;
+    assert!(render(&s, 120, 30).contains("claims-validation"));
+    update(&mut s, Msg::Tick(now + chrono::Duration::minutes(16)));
+    assert!(s.locked);
+    let screen = render(&s, 120, 30);
+    assert!(!screen.contains("claims-"), "no account data on a locked screen:\n{screen}");
+    assert!(screen.contains("Locked after inactivity"));
+    // Esc does not unlock; a malformed code is refused without a call; a good one asks STS.
+    press(&mut s, &cloud, [code(KeyCode::Esc)]).await;
+    assert!(s.locked);
+    press(&mut s, &cloud, [key('1'), key('2'), code(KeyCode::Enter)]).await;
+    assert!(matches!(&s.mode, Mode::Mfa { error: Some(e), .. } if e.contains("6 digits")));
+    let mut effects = Vec::new();
+    for c in "123456".chars() {
+        effects.extend(update(&mut s, key(c)));
+    }
+    effects.extend(update(&mut s, code(KeyCode::Enter)));
+    assert_eq!(effects, vec![Effect::Authenticate { purpose: MfaPurpose::Unlock, code: "123456".into() }]);
+    update(&mut s, Msg::SessionOpened { info: info(&emu), purpose: MfaPurpose::Unlock });
+    assert!(!s.locked);
+    assert!(render(&s, 120, 30).contains("claims-validation"), "data kept after unlock");
+}
+
+#[tokio::test]
+async fn expiry_asks_for_a_fresh_code_and_keeps_the_screen() {
+    let emu = claims();
+    let (mut s, cloud) = signed_in(&emu).await;
+    command(&mut s, &cloud, "keys").await;
+    let exp = s.session.as_ref().unwrap().expires.unwrap();
+    s.flash = None;
+    s.last_input = exp - chrono::Duration::minutes(4);
+    update(&mut s, Msg::Tick(exp - chrono::Duration::minutes(3)));
+    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.contains("expires in")));
+    s.last_input = exp;
+    update(&mut s, Msg::Tick(exp + chrono::Duration::seconds(1)));
+    assert!(matches!(&s.mode, Mode::Mfa { purpose: MfaPurpose::Reauth, .. }));
+    assert_eq!(s.view, View::Keys);
+    let screen = render(&s, 120, 30);
+    assert!(screen.contains("EXPIRED") && screen.contains("Renew the session"), "{screen}");
+}
+
+#[tokio::test]
+async fn hostile_names_and_tags_never_reach_the_terminal_raw() {
+    let emu = empty();
+    let sqs = aws_sdk_sqs::Client::new(&config(&emu));
+    let url = sqs.create_queue().queue_name("innocent").send().await.unwrap().queue_url().unwrap().to_string();
+    sqs.tag_queue()
+        .queue_url(&url)
+        .tags("owner", "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}[31mred\r\u{8}")
+        .send()
+        .await
+        .unwrap();
+    let (mut s, _cloud) = signed_in(&emu).await;
+    assert_eq!(s.table(View::Queues).rows.len(), 1);
+    s.now = Utc::now();
+    let screen = render(&s, 160, 48);
+    assert!(!screen.chars().any(|c| c.is_control() && c != '\n'), "control characters reached the screen");
+    assert!(screen.contains("␛]52;c;ZXZpbA=="), "{screen}");
+}
