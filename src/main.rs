@@ -141,10 +141,17 @@ fn tui(args: TuiArgs) -> Result<()> {
     use phi_console::session::{self, OpenOptions};
     init_logging();
     let settings_path = args.config.clone().or_else(settings::default_path);
-    let settings = match &settings_path {
+    let mut settings = match &settings_path {
         Some(p) => SettingsFile::load(p)?,
         None => SettingsFile::default(),
     };
+    if args.demo {
+        // The demo seals its audit log with the claims account's HMAC key.
+        let demo = settings.profiles.entry("demo".into()).or_default();
+        if demo.audit_hmac_key.is_none() {
+            demo.audit_hmac_key = Some(phi_console::audit::KmsSealer::CLAIMS_KEY.to_string());
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let mut options = OpenOptions::new(&session::os_login());
     options.region = args.region.clone();

@@ -7,7 +7,6 @@ use crate::cloud::cloudtrail::EventFilter;
 pub enum Command {
     View(View),
     Events(Option<EventFilter>),
-    Audit,
     Profile(String),
     Region(String),
     Reauth,
@@ -64,7 +63,7 @@ pub fn parse(input: &str) -> Result<Command, String> {
             [f] => Some(event_filter(f)?),
             _ => return Err("CloudTrail takes one filter, e.g. :events source=kms.amazonaws.com".into()),
         }),
-        "audit" => Command::Audit,
+        "audit" => Command::View(View::Audit),
         "profile" => Command::Profile(one("profile name")?),
         "region" => {
             let r = one("region")?;

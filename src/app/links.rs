@@ -15,6 +15,8 @@ pub enum Target {
     Filter { view: View, filter: String },
     /// CloudTrail events with a server-side filter.
     Events(EventFilter),
+    /// CloudTrail events with a server-side filter, then a local filter (e.g. a request id).
+    EventsMatching { filter: EventFilter, local: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +102,32 @@ pub fn links(s: &State, view: View, key: &str) -> Vec<Link> {
             }
         }
         View::Plans => {}
+        View::Audit => {
+            let Some(r) = s.data.audit.iter().find(|r| r.id == key) else { return out };
+            // The other half of an intent/outcome pair.
+            if let Some(i) = &r.intent_id {
+                out.push(link("the intent this outcome answers", Target::Select { view: View::Audit, key: i.clone() }));
+            } else if let Some(o) = s.data.audit.iter().find(|o| o.intent_id.as_deref() == Some(r.id.as_str())) {
+                out.push(link("the outcome of this intent", Target::Select { view: View::Audit, key: o.id.clone() }));
+            }
+            let target = r
+                .what
+                .as_ref()
+                .and_then(|w| w.targets.first().cloned())
+                .or_else(|| s.data.audit.iter().find(|i| Some(i.id.as_str()) == r.intent_id.as_deref()).and_then(|i| i.what.as_ref()?.targets.first().cloned()));
+            let request = r.request_ids.first().cloned();
+            match (target, request) {
+                (Some(t), Some(req)) => out.push(link(
+                    format!("the CloudTrail event of request {req}"),
+                    Target::EventsMatching { filter: EventFilter::ResourceName(t), local: req },
+                )),
+                (Some(t), None) => out.push(link("CloudTrail events of the target", Target::Events(EventFilter::ResourceName(t)))),
+                _ => {}
+            }
+            if let Some(si) = r.who.as_ref().and_then(|w| w.source_identity.clone()) {
+                out.push(link(format!("events of source identity {si}"), Target::Events(EventFilter::Username(format!("phi-console-{si}")))));
+            }
+        }
         View::Events => {
             let Some(e) = s.data.events.iter().find(|e| e.id == key) else { return out };
             for (_, name) in &e.resources {

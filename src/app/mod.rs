@@ -60,11 +60,13 @@ pub async fn run_tui(ctx: run::Context, theme: Theme, banner: Option<String>) ->
         // SIGHUP (the SSH session dropped) and SIGTERM end the console cleanly.
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
+        let r = tokio::select! {
             r = run::run_loop(&mut terminal, &mut state, &mut runner, rx) => r,
             _ = hup.recv() => Ok(()),
             _ = term.recv() => Ok(()),
-        }
+        };
+        runner.shutdown();
+        r
     }
     .await;
     restore_terminal();

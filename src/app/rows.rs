@@ -57,9 +57,9 @@ const fn col(name: &'static str, width: u16, numeric: bool, priority: u8) -> Col
 }
 
 const QUEUE_COLS: &[Column] = &[
-    col("NAME", 24, false, 0),
+    col("NAME", 23, false, 0),
     col("TYPE", 4, false, 3),
-    col("VISIBLE", 7, true, 0),
+    col("VISIBLE", 8, true, 0),
     col("IN-FLIGHT", 9, true, 2),
     col("DELAYED", 7, true, 3),
     col("DLQ", 20, false, 1),
@@ -123,6 +123,16 @@ const EVENT_COLS: &[Column] = &[
     col("RESOURCE", 30, false, 2),
 ];
 
+const AUDIT_COLS: &[Column] = &[
+    col("SEQ", 5, true, 0),
+    col("TIME", 19, false, 0),
+    col("KIND", 8, false, 0),
+    col("ACTION / EVENT", 24, false, 0),
+    col("TARGET", 30, false, 1),
+    col("OUTCOME", 12, false, 0),
+    col("WHO", 16, false, 2),
+];
+
 /// The columns that fit `width` (most important first, greedily), in their display order.
 pub fn fitting_columns(view: View, width: u16) -> Vec<usize> {
     let cols = columns(view);
@@ -151,6 +161,7 @@ pub fn columns(view: View) -> &'static [Column] {
         View::Jobs => JOB_COLS,
         View::Plans => PLAN_COLS,
         View::Events => EVENT_COLS,
+        View::Audit => AUDIT_COLS,
     }
 }
 
@@ -161,6 +172,7 @@ pub fn default_sort(view: View) -> (usize, bool) {
         View::Points => (3, true),
         View::Jobs => (4, true),
         View::Events => (0, true),
+        View::Audit => (0, true),
         _ => (0, false),
     }
 }
@@ -456,14 +468,60 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
             .iter()
             .map(|e| {
                 let resource = e.resources.first().map(|(_, n)| n.as_str()).unwrap_or("");
-                RowBuilder::new()
+                let mut row = RowBuilder::new()
                     .text(&e.time.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(), Tone::Normal)
                     .text(&e.name, if e.read_only == Some(false) { Tone::Warning } else { Tone::Normal })
                     .text(&e.source, Tone::Normal)
                     .text(e.username.as_deref().unwrap_or("-"), Tone::Normal)
                     .text(match e.read_only { Some(true) => "yes", Some(false) => "no", None => "-" }, Tone::Normal)
                     .text(resource, Tone::Normal)
-                    .build(&e.id)
+                    .build(&e.id);
+                // The request id is searchable, so an audit record can find its call.
+                if let Some(id) = &e.request_id {
+                    row.haystack.push(' ');
+                    row.haystack.push_str(&id.to_lowercase());
+                }
+                row
+            })
+            .collect(),
+        View::Audit => s
+            .data
+            .audit
+            .iter()
+            .map(|r| {
+                use crate::audit::{Kind as K, Status};
+                let kind = match r.kind {
+                    K::Intent => "intent",
+                    K::Outcome => "outcome",
+                    K::Session => "session",
+                    K::Reveal => "reveal",
+                    K::Seal => "seal",
+                };
+                let action = r.what.as_ref().map(|w| w.action.clone()).or_else(|| r.event.clone()).unwrap_or_else(|| "-".into());
+                let target = r.what.as_ref().and_then(|w| w.targets.first().cloned()).unwrap_or_default();
+                let (outcome, tone) = match &r.outcome {
+                    Some(o) => match o.status {
+                        Status::Succeeded => ("succeeded".to_string(), Tone::Normal),
+                        Status::Failed => (format!("FAILED {}", o.error_code.clone().unwrap_or_default()), Tone::Danger),
+                        Status::Cancelled => ("cancelled".to_string(), Tone::Warning),
+                        Status::Interrupted => ("INTERRUPTED".to_string(), Tone::Danger),
+                    },
+                    None if matches!(r.kind, K::Intent) => {
+                        let answered = s.data.audit.iter().any(|o| o.intent_id.as_deref() == Some(r.id.as_str()));
+                        if answered { ("-".to_string(), Tone::Normal) } else { ("UNFINISHED".to_string(), Tone::Danger) }
+                    }
+                    None => ("-".to_string(), Tone::Normal),
+                };
+                let who = r.who.as_ref().and_then(|w| w.os_user.clone()).unwrap_or_default();
+                RowBuilder::new()
+                    .num(r.seq.to_string(), r.seq as f64, Tone::Muted)
+                    .text(&r.time.replace('T', " ").chars().take(19).collect::<String>(), Tone::Normal)
+                    .text(kind, if matches!(r.kind, K::Intent | K::Outcome) { Tone::Warning } else { Tone::Normal })
+                    .text(&action, Tone::Normal)
+                    .text(&target, Tone::Normal)
+                    .text(&outcome, tone)
+                    .text(&who, Tone::Normal)
+                    .build(&r.id)
             })
             .collect(),
     }

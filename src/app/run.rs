@@ -10,6 +10,8 @@ use crate::session::settings::SettingsFile;
 use crate::session::{self, OpenOptions, ResolvedProfile, Session};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use crate::audit::{AuditConfig, AuditLog, KmsSealer, SessionEvent, Where, Who};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
@@ -36,6 +38,21 @@ pub struct Runner {
     session: Option<Session>,
     ctx: Context,
     pending: Option<ResolvedProfile>,
+    /// The audit log of the current profile (None when it cannot be written: then no action
+    /// can run, and the header says so).
+    audit: Option<Arc<AuditLog>>,
+    audit_profile: Option<String>,
+    audit_error: Option<String>,
+}
+
+/// Where a profile's audit log lives: the profile's `audit_dir`, `PHI_CONSOLE_AUDIT_DIR`, or
+/// the default state directory.
+pub fn audit_config(profile: &str, settings: &SettingsFile) -> Result<AuditConfig, crate::audit::AuditError> {
+    let dir = settings.for_profile(profile).audit_dir.or_else(|| std::env::var_os("PHI_CONSOLE_AUDIT_DIR").map(Into::into));
+    match dir {
+        Some(d) => Ok(AuditConfig::new(d.join(format!("{profile}.jsonl")))),
+        None => AuditConfig::for_profile(profile),
+    }
 }
 
 pub fn session_info(s: &Session, settings: &SettingsFile, force_read_only: bool) -> SessionInfo {
@@ -51,6 +68,8 @@ pub fn session_info(s: &Session, settings: &SettingsFile, force_read_only: bool)
         mfa_at: s.mfa_at,
         source_identity: s.source_identity.clone(),
         idle_lock_minutes: p.idle_lock_minutes,
+        audit_path: None,
+        audit_error: None,
     }
 }
 
@@ -65,6 +84,7 @@ pub async fn load(cloud: Cloud, kind: Kind, events: Option<EventsRequest>) -> Re
         Kind::RestoreJobs => Payload::RestoreJobs(cloud.list_restore_jobs().await?),
         Kind::Plans => Payload::Plans(cloud.list_backup_plans().await?),
         Kind::TestingPlans => Payload::TestingPlans(cloud.list_restore_testing_plans().await?),
+        Kind::Audit => Payload::Audit(Vec::new()),
         Kind::Events => {
             let req = events.unwrap_or(EventsRequest { filter: None, next_token: None });
             let append = req.next_token.is_some();
@@ -76,7 +96,7 @@ pub async fn load(cloud: Cloud, kind: Kind, events: Option<EventsRequest>) -> Re
 
 impl Runner {
     pub fn new(tx: UnboundedSender<Incoming>, ctx: Context) -> Runner {
-        Runner { tx, session: None, ctx, pending: None }
+        Runner { tx, session: None, ctx, pending: None, audit: None, audit_profile: None, audit_error: None }
     }
 
     fn send(&self, m: Msg) {
@@ -117,17 +137,117 @@ impl Runner {
         });
     }
 
-    /// Stores a new session and tells the state about it.
+    /// Stores a new session, records it in the audit log, and tells the state about it.
     pub fn session_ready(&mut self, s: Session, purpose: MfaPurpose) -> Msg {
-        let info = session_info(&s, &self.ctx.settings, self.ctx.force_read_only);
+        let previous = self.session.as_ref().map(|p| (p.profile.clone(), p.region.clone()));
+        self.audit_session(&s, &purpose, previous);
+        let mut info = session_info(&s, &self.ctx.settings, self.ctx.force_read_only);
+        info.audit_path = self.audit.as_ref().map(|a| a.path().display().to_string());
+        info.audit_error = self.audit_error.clone();
         self.session = Some(s);
         self.pending = None;
         Msg::SessionOpened { info, purpose }
     }
 
+    /// Opens the profile's audit log when needed and records the session event.
+    fn audit_session(&mut self, s: &Session, purpose: &MfaPurpose, previous: Option<(String, String)>) {
+        if self.audit_profile.as_deref() != Some(s.profile.as_str()) {
+            if let Some(old) = self.audit.take() {
+                let _ = old.session(SessionEvent::End, serde_json::json!({ "reason": "profile switch" }));
+                if let Ok(old) = Arc::try_unwrap(old) {
+                    let _ = old.close();
+                }
+            }
+            self.audit_profile = Some(s.profile.clone());
+            let opened = audit_config(&s.profile, &self.ctx.settings).and_then(|mut c| {
+                if let Some(key) = self.ctx.settings.for_profile(&s.profile).audit_hmac_key {
+                    if let Ok(sealer) = KmsSealer::from_config(s.sdk_config(), key) {
+                        c = c.sealer(Arc::new(sealer));
+                    }
+                }
+                AuditLog::open(c)
+            });
+            match opened {
+                Ok(log) => {
+                    self.audit = Some(Arc::new(log));
+                    self.audit_error = None;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "audit log unavailable");
+                    self.audit_error = Some(format!("audit log unavailable ({e}): actions are disabled"));
+                    self.send(Msg::Flash(Flash::Error(self.audit_error.clone().unwrap_or_default())));
+                }
+            }
+        }
+        let Some(log) = &self.audit else { return };
+        let mut who = Who::from_os().with_aws(s.caller.arn.clone(), s.source_identity.clone());
+        if let Some(at) = s.mfa_at {
+            who = who.with_mfa(at);
+        }
+        let mut place = Where::new(s.profile.clone(), s.caller.account.clone(), s.region.clone());
+        if let Some(e) = &s.endpoint_url {
+            place = place.with_endpoint(e.clone());
+        }
+        log.set_context(who, place);
+        let (event, details) = match (purpose, &previous) {
+            (MfaPurpose::Login { .. }, Some((p, r))) if *p != s.profile || *r != s.region => {
+                (SessionEvent::ProfileSwitch, serde_json::json!({ "from_profile": p, "from_region": r }))
+            }
+            (MfaPurpose::Login { .. }, _) => (SessionEvent::Start, serde_json::json!({ "mfa": s.mfa_at.is_some() })),
+            (MfaPurpose::Reauth, _) => (SessionEvent::MfaStepUp, serde_json::json!({})),
+            (MfaPurpose::Unlock, _) => (SessionEvent::IdleUnlock, serde_json::json!({})),
+        };
+        if let Err(e) = log.session(event, details) {
+            self.send(Msg::Flash(Flash::Error(format!("cannot write the audit log: {e}"))));
+        }
+        if event == SessionEvent::Start {
+            if let Ok(open) = crate::audit::unfinished(log.path()) {
+                if let Some(u) = open.first() {
+                    self.send(Msg::Flash(Flash::Error(format!(
+                        "{} unfinished action(s) from an earlier session, e.g. {} on {} at {} — see :audit",
+                        open.len(),
+                        u.action,
+                        u.targets.join(", "),
+                        u.time
+                    ))));
+                }
+            }
+        }
+    }
+
+    /// Records the end of the session and seals the log.
+    pub fn shutdown(&mut self) {
+        if let Some(log) = self.audit.take() {
+            let _ = log.session(SessionEvent::End, serde_json::json!({}));
+            if let Ok(log) = Arc::try_unwrap(log) {
+                let _ = log.close();
+            }
+        }
+    }
+
     pub fn execute(&mut self, effect: Effect) -> bool {
         match effect {
             Effect::Quit => return false,
+            Effect::RecordIdleLock => {
+                if let Some(log) = &self.audit {
+                    let _ = log.session(SessionEvent::IdleLock, serde_json::json!({}));
+                }
+            }
+            Effect::Load { kind: Kind::Audit, generation, .. } => {
+                let tx = self.tx.clone();
+                let path = self.audit.as_ref().map(|a| a.path().to_path_buf());
+                tokio::task::spawn_blocking(move || {
+                    let msg = match path.map(std::fs::read) {
+                        Some(Ok(bytes)) => {
+                            let (records, _) = crate::audit::read_records(&bytes);
+                            Msg::Loaded { kind: Kind::Audit, generation, payload: Payload::Audit(records.into_iter().map(|(_, r)| r).collect()) }
+                        }
+                        Some(Err(e)) => Msg::Failed { kind: Kind::Audit, generation, error: format!("cannot read the audit log: {e}") },
+                        None => Msg::Failed { kind: Kind::Audit, generation, error: "there is no audit log for this session".into() },
+                    };
+                    let _ = tx.send(Incoming::Msg(msg));
+                });
+            }
             Effect::Load { kind, generation, events } => {
                 let Some(s) = &self.session else { return true };
                 let cloud = s.cloud();

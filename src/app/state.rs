@@ -23,11 +23,22 @@ pub enum View {
     Jobs,
     Plans,
     Events,
+    Audit,
 }
 
 impl View {
-    pub const ALL: [View; 9] =
-        [View::Queues, View::Dlq, View::Topics, View::Keys, View::Vaults, View::Points, View::Jobs, View::Plans, View::Events];
+    pub const ALL: [View; 10] = [
+        View::Queues,
+        View::Dlq,
+        View::Topics,
+        View::Keys,
+        View::Vaults,
+        View::Points,
+        View::Jobs,
+        View::Plans,
+        View::Events,
+        View::Audit,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -40,6 +51,7 @@ impl View {
             View::Jobs => "Backup and restore jobs",
             View::Plans => "Backup and restore testing plans",
             View::Events => "CloudTrail events",
+            View::Audit => "Audit log",
         }
     }
 
@@ -54,6 +66,7 @@ impl View {
             View::Jobs => &[Kind::BackupJobs, Kind::RestoreJobs],
             View::Plans => &[Kind::Plans, Kind::TestingPlans],
             View::Events => &[Kind::Events],
+            View::Audit => &[Kind::Audit],
         }
     }
 }
@@ -71,6 +84,7 @@ pub enum Kind {
     Plans,
     TestingPlans,
     Events,
+    Audit,
 }
 
 /// Loading status of one kind; results carry the generation they were asked with, and a result
@@ -97,6 +111,8 @@ pub struct Data {
     pub plans: Vec<BackupPlan>,
     pub testing_plans: Vec<RestoreTestingPlan>,
     pub events: Vec<TrailEvent>,
+    /// The records of this profile's audit log (read from the file).
+    pub audit: Vec<crate::audit::Record>,
     /// The server-side filter of the loaded events, and the token of the next page.
     pub events_filter: Option<EventFilter>,
     pub events_next: Option<String>,
@@ -138,6 +154,9 @@ pub struct SessionInfo {
     pub mfa_at: Option<DateTime<Utc>>,
     pub source_identity: Option<String>,
     pub idle_lock_minutes: i64,
+    /// The audit log of this session, or why there is none (then no action can run).
+    pub audit_path: Option<String>,
+    pub audit_error: Option<String>,
 }
 
 /// Why an MFA code is being asked for.

@@ -28,6 +28,7 @@ pub enum Payload {
     TestingPlans(Vec<RestoreTestingPlan>),
     /// A page of events; `append` continues the loaded list (lazy paging).
     Events { events: Vec<TrailEvent>, next: Option<String>, append: bool },
+    Audit(Vec<crate::audit::Record>),
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +58,8 @@ pub enum Effect {
     Authenticate { purpose: MfaPurpose, code: String },
     SwitchProfile { profile: String },
     SwitchRegion { region: String },
+    /// Record the idle lock in the audit log.
+    RecordIdleLock,
     Quit,
 }
 
@@ -147,7 +150,7 @@ fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
     if !s.locked && now - s.last_input > Duration::minutes(s.idle_lock_minutes) {
         s.locked = true;
         s.mode = Mode::Mfa { purpose: MfaPurpose::Unlock, input: String::new(), error: None, busy: false };
-        return Vec::new();
+        return vec![Effect::RecordIdleLock];
     }
     if let Some(exp) = info.expires {
         if now >= exp {
@@ -178,6 +181,7 @@ fn kind_payload_store(s: &mut State, payload: Payload) {
         Payload::RestoreJobs(v) => s.data.restore_jobs = v,
         Payload::Plans(v) => s.data.plans = v,
         Payload::TestingPlans(v) => s.data.testing_plans = v,
+        Payload::Audit(v) => s.data.audit = v,
         Payload::Events { events, next, append } => {
             if append {
                 let known: std::collections::HashSet<String> = s.data.events.iter().map(|e| e.id.clone()).collect();
@@ -225,7 +229,8 @@ pub fn ensure_loaded(s: &mut State) -> Vec<Effect> {
     let mut out = Vec::new();
     for k in s.view.kinds() {
         let st = s.status(*k);
-        if !st.loaded && !st.loading {
+        // The audit log is local and grows as the session works: read it on every visit.
+        if (!st.loaded || *k == Kind::Audit) && !st.loading {
             out.push(start_load(s, *k, false));
         }
     }
@@ -285,6 +290,14 @@ fn follow(s: &mut State, target: Target) -> Vec<Effect> {
             go(s, view)
         }
         Target::Events(filter) => open_events(s, Some(filter)),
+        Target::EventsMatching { filter, local } => {
+            let out = open_events(s, Some(filter));
+            if let Some(t) = s.tables.get_mut(&View::Events) {
+                t.filter = local;
+                rows::refilter(t);
+            }
+            out
+        }
     }
 }
 
@@ -501,10 +514,6 @@ pub fn run_command(s: &mut State, input: &str) -> Vec<Effect> {
         Ok(Command::Region(r)) => vec![Effect::SwitchRegion { region: r }],
         Ok(Command::Reauth) => {
             s.mode = Mode::Mfa { purpose: MfaPurpose::Reauth, input: String::new(), error: None, busy: false };
-            Vec::new()
-        }
-        Ok(Command::Audit) => {
-            s.flash = Some(Flash::Info("the audit view opens with `phi-console audit show`; it joins the console with the audit log".into()));
             Vec::new()
         }
         Err(e) => {

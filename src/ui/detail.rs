@@ -224,6 +224,13 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(kv(s, "Last run", &crate::app::rows::time_cell(p.last_execution)));
             }
         }
+        View::Audit => {
+            if let Some(r) = s.data.audit.iter().find(|r| r.id == key) {
+                out.push(heading(s, &format!("Audit record {} ({:?})", r.seq, r.kind)));
+                let json = serde_json::to_string_pretty(r).unwrap_or_default();
+                out.extend(block(s, &json, s.theme.base));
+            }
+        }
         View::Events => {
             if let Some(e) = s.data.events.iter().find(|e| e.id == key) {
                 out.push(heading(s, &format!("{} ({})", clean(&e.name), clean(&e.source))));

@@ -89,6 +89,9 @@ fn draw_header(f: &mut Frame, s: &State, area: Rect) {
             first.push(Span::styled(format!("{} ", clean(&info.profile)), t.accent));
             first.push(Span::styled(format!("{} {} ", info.account, clean(&info.region)), t.base));
             first.push(if info.read_only { Span::styled("READ-ONLY ", t.accent) } else { Span::styled("READ-WRITE ", t.warning) });
+            if info.audit_error.is_some() {
+                first.push(Span::styled("AUDIT UNAVAILABLE ", t.danger));
+            }
             if let Some((left, warn)) = time_left(s) {
                 first.push(Span::styled(format!("{left} "), if warn { t.danger } else { t.base }));
             }

@@ -35,6 +35,8 @@ fn spawn(args: &[&str], rows: u16, cols: u16, home: &std::path::Path) -> Pty {
         .env("TERM", "xterm-256color")
         .env("HOME", home)
         .env_remove("NO_COLOR")
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("XDG_CONFIG_HOME")
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave));
@@ -127,7 +129,7 @@ fn demo_in_a_pseudo_terminal() {
     pty.type_str(":dlq\r");
     let screen = pty.wait_for("Dead-letter queues [5]", Duration::from_secs(20));
     // Deepest first: claims-notify-dlq (25 messages) is the first row.
-    let first_row = screen.lines().find(|l| l.contains("-dlq")).unwrap_or_default().to_string();
+    let first_row = screen.lines().find(|l| l.starts_with("│claims-")).unwrap_or_default().to_string();
     assert!(first_row.contains("claims-notify-dlq") && first_row.contains("25"), "{screen}");
 
     // Quit; the process exits and leaves the alternate screen.
@@ -143,5 +145,12 @@ fn demo_in_a_pseudo_terminal() {
     }
     std::thread::sleep(Duration::from_millis(200));
     assert!(!pty.screen.lock().unwrap().screen().alternate_screen(), "the terminal was restored");
+
+    // The session was recorded in the audit log, which verifies.
+    let log = home.path().join(".local/state/phi-console/audit/demo.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    assert!(text.contains("\"event\":\"start\"") && text.contains("\"event\":\"end\""), "{text}");
+    let out = Command::new(env!("CARGO_BIN_EXE_phi-console")).args(["audit", "verify", log.to_str().unwrap()]).env("HOME", home.path()).env_remove("XDG_STATE_HOME").output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let _ = pty.master.as_raw_fd();
 }

@@ -30,6 +30,8 @@ fn info(emu: &Emulator) -> SessionInfo {
         mfa_at: Some(now),
         source_identity: Some("jdoe".into()),
         idle_lock_minutes: 15,
+        audit_path: None,
+        audit_error: None,
     }
 }
 
@@ -324,4 +326,40 @@ async fn hostile_names_and_tags_never_reach_the_terminal_raw() {
     let screen = render(&s, 160, 48);
     assert!(!screen.chars().any(|c| c.is_control() && c != '\n'), "control characters reached the screen");
     assert!(screen.contains("␛]52;c;ZXZpbA=="), "{screen}");
+}
+
+#[tokio::test]
+async fn audit_view_lists_records_newest_first_and_links_to_the_call() {
+    use phi_console::audit::{Action, AuditConfig, AuditLog, Intent, SessionEvent, Where, Who, Why, guarded};
+    let emu = claims();
+    let (mut s, cloud) = signed_in(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(AuditConfig::new(dir.path().join("audit").join("demo.jsonl"))).unwrap();
+    log.set_context(Who::from_os().with_aws(info(&emu).caller_arn, Some("jdoe".into())), Where::new("demo", "123456789012", "us-east-1"));
+    log.session(SessionEvent::Start, serde_json::json!({})).unwrap();
+    let arn = "arn:aws:kms:us-east-1:123456789012:key/1234";
+    let done = guarded(&log, Intent::new(Action::new("kms:EnableKeyRotation").target(arn)).why(Why::reason("CHG-1")), |r| {
+        r.request_id("req-42");
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+    done.result.unwrap();
+    let bytes = std::fs::read(log.path()).unwrap();
+    let records: Vec<_> = phi_console::audit::read_records(&bytes).0.into_iter().map(|(_, r)| r).collect();
+    assert_eq!(records.len(), 3);
+
+    command(&mut s, &cloud, "audit").await;
+    assert_eq!(s.view, View::Audit);
+    let generation = s.status(Kind::Audit).generation;
+    update(&mut s, Msg::Loaded { kind: Kind::Audit, generation, payload: phi_console::app::update::Payload::Audit(records) });
+    let t = s.table(View::Audit);
+    assert_eq!(t.visible.len(), 3);
+    assert_eq!(t.rows[t.visible[0]].cells[2], "outcome", "newest first");
+    let screen = render(&s, 160, 48);
+    assert!(screen.contains("kms:EnableKeyRotation") && screen.contains("succeeded"), "{screen}");
+    // From the outcome: link 1 is its intent, link 2 the CloudTrail event of its request id.
+    press(&mut s, &cloud, [key('2')]).await;
+    assert_eq!(s.view, View::Events);
+    assert_eq!(s.table(View::Events).filter, "req-42");
+    assert!(matches!(&s.data.events_filter, Some(phi_console::cloud::cloudtrail::EventFilter::ResourceName(a)) if a == arn));
 }
