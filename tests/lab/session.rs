@@ -186,3 +186,78 @@ async fn step_up_requires_a_fresh_code() {
     assert_ne!(renewed.credentials.access_key_id, s.credentials.access_key_id);
     assert_eq!(renewed.caller.arn.split('/').nth(1), Some("ClaimsOperator"));
 }
+
+/// The runner behind the TUI: sign in, `:profile` to another profile (its own session and audit
+/// log), `:region` (same credentials, another region), with every step in the audit logs.
+#[tokio::test]
+async fn runner_switches_profile_and_region_with_audit_records() {
+    use phi_console::app::run::{Context, Incoming, Runner, channel};
+    use phi_console::app::state::MfaPurpose;
+    use phi_console::app::update::{Effect, Msg};
+    let emu = claims();
+    let demo = profile(&emu, "", "demo").await;
+    // The same files again, for the runner's own profile set.
+    let dir = tempfile::tempdir().unwrap();
+    let url = emu.endpoint_url();
+    std::fs::write(dir.path().join("config"), format!(
+        "[profile demo]\nregion = us-east-1\nendpoint_url = {url}\nmfa_serial = {DEMO_MFA_SERIAL}\n\n[profile ops]\nregion = us-east-1\nendpoint_url = {url}\nrole_arn = arn:aws:iam::123456789012:role/ClaimsOperator\nsource_profile = base\nmfa_serial = {DEMO_MFA_SERIAL}\n\n[profile base]\nregion = us-east-1\n"
+    )).unwrap();
+    std::fs::write(dir.path().join("credentials"), format!("[base]\naws_access_key_id = {DEMO_ACCESS_KEY}\naws_secret_access_key = demo\n")).unwrap();
+    let env = Env::from_slice(&[
+        ("AWS_CONFIG_FILE", dir.path().join("config").to_str().unwrap()),
+        ("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("credentials").to_str().unwrap()),
+        ("HOME", "/nonexistent"),
+    ]);
+    let set = session::profile::load_profiles(&env, &Fs::real()).await.unwrap();
+    let audit_dir = dir.path().join("audit");
+    let settings = session::settings::SettingsFile::parse(&format!("[defaults]\naudit_dir = \"{}\"\n", audit_dir.display()), "t.toml").unwrap();
+    let (tx, mut rx) = channel();
+    let mut runner = Runner::new(tx, Context { profiles: Some(set), settings, options: options(&emu), force_read_only: false, initial: demo });
+
+    async fn next_msg(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Incoming>, runner: &mut Runner) -> Msg {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a message").expect("open channel") {
+            Incoming::Msg(m) => m,
+            Incoming::Session(s, purpose) => runner.session_ready(*s, purpose),
+            Incoming::Term(_) => panic!("no terminal here"),
+        }
+    }
+
+    runner.start();
+    let m = next_msg(&mut rx, &mut runner).await;
+    assert!(matches!(&m, Msg::AskCode(MfaPurpose::Login { profile }) if profile == "demo"), "{m:?}");
+    runner.execute(Effect::Authenticate { purpose: MfaPurpose::Login { profile: "demo".into() }, code: code(&emu) });
+    let Msg::SessionOpened { info, .. } = next_msg(&mut rx, &mut runner).await else { panic!("not opened") };
+    assert_eq!(info.profile, "demo");
+    assert!(info.audit_error.is_none(), "{:?}", info.audit_error);
+    assert!(info.audit_path.as_deref().unwrap().ends_with("demo.jsonl"));
+
+    // :profile ops — another MFA prompt, another session, another audit log.
+    runner.execute(Effect::SwitchProfile { profile: "ops".into() });
+    let m = next_msg(&mut rx, &mut runner).await;
+    assert!(matches!(&m, Msg::AskCode(MfaPurpose::Login { profile }) if profile == "ops"), "{m:?}");
+    runner.execute(Effect::Authenticate { purpose: MfaPurpose::Login { profile: "ops".into() }, code: next_code(&emu) });
+    let Msg::SessionOpened { info, .. } = next_msg(&mut rx, &mut runner).await else { panic!("not opened") };
+    assert_eq!(info.profile, "ops");
+    assert!(info.caller_arn.contains("assumed-role/ClaimsOperator"));
+
+    // :region eu-west-1 — the same credentials, a session of its own.
+    runner.execute(Effect::SwitchRegion { region: "eu-west-1".into() });
+    let Msg::SessionOpened { info, .. } = next_msg(&mut rx, &mut runner).await else { panic!("not opened") };
+    assert_eq!((info.profile.as_str(), info.region.as_str()), ("ops", "eu-west-1"));
+
+    // An unknown profile is explained; the session stays.
+    runner.execute(Effect::SwitchProfile { profile: "nope".into() });
+    let m = next_msg(&mut rx, &mut runner).await;
+    assert!(matches!(&m, Msg::Flash(phi_console::app::state::Flash::Error(e)) if e.contains("'nope'")), "{m:?}");
+
+    runner.shutdown();
+    let demo_log = std::fs::read_to_string(audit_dir.join("demo.jsonl")).unwrap();
+    assert!(demo_log.contains("\"event\":\"start\"") && demo_log.contains("\"event\":\"end\""), "{demo_log}");
+    let ops_log = std::fs::read_to_string(audit_dir.join("ops.jsonl")).unwrap();
+    assert!(ops_log.contains("\"event\":\"profile_switch\""), "{ops_log}");
+    assert!(ops_log.contains("eu-west-1") && ops_log.contains("\"event\":\"end\""), "{ops_log}");
+    for log in ["demo.jsonl", "ops.jsonl"] {
+        let report = phi_console::audit::verify_file(&audit_dir.join(log), &Default::default()).unwrap();
+        assert!(report.problems.is_empty(), "{log}: {:?}", report.problems);
+    }
+}
