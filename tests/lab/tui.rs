@@ -188,6 +188,9 @@ async fn command_line_filter_drill_in_and_back() {
     let pos = t.visible.iter().position(|i| t.rows[*i].cells[0] == "claims-validation").unwrap();
     press(&mut s, &cloud, std::iter::repeat_n(key('j'), pos)).await;
     assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation"));
+    // The selection survives a refresh (the rows are rebuilt from new data).
+    press(&mut s, &cloud, [key('r')]).await;
+    assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation"));
     press(&mut s, &cloud, [code(KeyCode::Enter)]).await;
     assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation-dlq"));
     // From the DLQ, link 1 goes back to its source queue.
