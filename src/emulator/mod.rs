@@ -49,6 +49,8 @@ pub enum ClockMode {
     Scaled(f64),
     /// Time stands still until a test calls [`Emulator::advance`].
     Manual,
+    /// Like `Manual`, starting at a fixed instant (deterministic snapshots).
+    ManualAt(chrono::DateTime<chrono::Utc>),
 }
 
 /// Which seeded account to start with.
@@ -114,6 +116,7 @@ impl Emulator {
             ClockMode::Real => Clock::real(),
             ClockMode::Scaled(f) => Clock::scaled(start, f),
             ClockMode::Manual => Clock::manual(start),
+            ClockMode::ManualAt(t) => Clock::manual(t),
         });
         let mut world = World::new(world::DEFAULT_ACCOUNT, world::DEFAULT_REGION);
         world.sqs.base_url = format!("http://{addr}");

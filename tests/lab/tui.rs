@@ -17,6 +17,12 @@ use phi_console::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+/// The claims account at a fixed instant, so every screen is the same on every day.
+fn claims() -> Emulator {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z").unwrap().with_timezone(&Utc);
+    start(phi_console::emulator::Scenario::Claims, phi_console::emulator::ClockMode::ManualAt(at))
+}
+
 fn info(emu: &Emulator) -> SessionInfo {
     let now = emu.clock().now();
     SessionInfo {
