@@ -261,3 +261,50 @@ async fn runner_switches_profile_and_region_with_audit_records() {
         assert!(report.problems.is_empty(), "{log}: {:?}", report.problems);
     }
 }
+
+/// No secret in the log (at debug level, SDK included), in Debug output, or in a panic message.
+#[tokio::test(flavor = "current_thread")]
+async fn secrets_stay_out_of_logs_debug_output_and_panics() {
+    #[derive(Clone, Default)]
+    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emu = claims();
+    let p = profile(&emu, "", "ops").await;
+    let s = session::open(&p, Some(&code(&emu)), &options(&emu)).await.unwrap();
+    s.cloud().list_queues().await.unwrap();
+    s.cloud().list_keys().await.unwrap();
+    let secret = s.credentials.secret_access_key.expose().to_string();
+    let token = s.credentials.session_token.as_ref().unwrap().expose().to_string();
+    let base_secret = "demo"; // the profile's long-term secret key
+
+    let logged = String::from_utf8_lossy(&buf.0.lock().unwrap()).into_owned();
+    assert!(!logged.is_empty(), "debug logging was captured");
+    assert!(!logged.contains(&secret), "secret key in the log");
+    assert!(!logged.contains(&token), "session token in the log");
+    assert!(!logged.contains(&format!("secret_access_key: \"{base_secret}\"")));
+
+    let shown = format!("{s:?} {p:?}");
+    assert!(!shown.contains(&secret) && !shown.contains(&token));
+    assert!(!shown.contains("\"demo\""), "the base secret in Debug output: {shown}");
+
+    let s2 = s.clone();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || panic!("session broke: {s2:?}"))).unwrap_err();
+    let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("session broke") && !msg.contains(&secret) && !msg.contains(&token));
+}
