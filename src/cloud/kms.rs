@@ -8,6 +8,15 @@ use aws_types::request_id::RequestId;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
+/// On-demand rotations KMS allows per key over its lifetime (a hard quota).
+pub const ON_DEMAND_ROTATION_QUOTA: usize = 10;
+/// The shortest automatic rotation period KMS accepts, in days.
+pub const MIN_ROTATION_PERIOD_DAYS: i32 = 90;
+/// The longest automatic rotation period KMS accepts, in days.
+pub const MAX_ROTATION_PERIOD_DAYS: i32 = 2560;
+/// The period KMS uses when `EnableKeyRotation` is called without one.
+pub const DEFAULT_ROTATION_PERIOD_DAYS: i32 = 365;
+
 /// Automatic rotation settings (`GetKeyRotationStatus`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RotationStatus {
@@ -45,6 +54,8 @@ pub struct Key {
     pub rotation: Option<RotationStatus>,
     pub rotations: Vec<KeyRotation>,
     pub tags: BTreeMap<String, String>,
+    /// The key policy (JSON), when readable.
+    pub policy: Option<String>,
 }
 
 impl Key {
@@ -230,6 +241,15 @@ async fn key_details(
             tags.insert(tag.tag_key().to_string(), tag.tag_value().to_string());
         }
     }
+    let policy = client
+        .get_key_policy()
+        .key_id(&id)
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|e| from_sdk("GetKeyPolicy", &what, e))?
+        .policy()
+        .map(str::to_string);
     let mut names: Vec<String> = aliases.iter().filter(|(_, t)| *t == id).map(|(n, _)| n.clone()).collect();
     names.sort();
     Ok(Key {
@@ -247,6 +267,7 @@ async fn key_details(
         rotation,
         rotations,
         tags,
+        policy,
         id,
     })
 }

@@ -158,6 +158,11 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                         out.push(kv(s, tk, tv));
                     }
                 }
+                out.push(heading(s, "Key policy"));
+                match &k.policy {
+                    Some(p) => out.extend(block(s, &pretty(p), s.theme.base)),
+                    None => out.push(Line::from(Span::styled("not readable with this session", s.theme.muted))),
+                }
             }
         }
         View::Vaults => {
