@@ -22,7 +22,11 @@ use std::time::{Duration, Instant};
 
 fn rss_mb() -> f64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: f64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0.0);
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0.0);
     pages * 4096.0 / 1_048_576.0
 }
 
@@ -40,13 +44,17 @@ fn info() -> SessionInfo {
         idle_lock_minutes: 15,
         audit_path: None,
         audit_error: None,
+        require_reason: true,
     }
 }
 
 fn queues(n: usize) -> Vec<Queue> {
     (0..n)
         .map(|i| {
-            let name = format!("claims-stage-{i:05}{}", if i % 2 == 1 { "-dlq" } else { "" });
+            let name = format!(
+                "claims-stage-{i:05}{}",
+                if i % 2 == 1 { "-dlq" } else { "" }
+            );
             let arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
             Queue {
                 url: format!("https://sqs.us-east-1.amazonaws.com/123456789012/{name}"),
@@ -54,9 +62,16 @@ fn queues(n: usize) -> Vec<Queue> {
                 visible: (i * 7 % 1000) as u64,
                 in_flight: (i % 13) as u64,
                 delayed: 0,
-                encryption: if i % 5 == 0 { QueueEncryption::SqsManaged } else { QueueEncryption::Kms("alias/claims-transport".into()) },
+                encryption: if i % 5 == 0 {
+                    QueueEncryption::SqsManaged
+                } else {
+                    QueueEncryption::Kms("alias/claims-transport".into())
+                },
                 redrive: (i % 2 == 0).then(|| RedrivePolicy {
-                    dead_letter_target_arn: format!("arn:aws:sqs:us-east-1:123456789012:claims-stage-{:05}-dlq", i + 1),
+                    dead_letter_target_arn: format!(
+                        "arn:aws:sqs:us-east-1:123456789012:claims-stage-{:05}-dlq",
+                        i + 1
+                    ),
                     max_receive_count: 5,
                 }),
                 redrive_allow: None,
@@ -96,16 +111,38 @@ fn events(n: usize) -> Vec<TrailEvent> {
 fn loaded_state(view: View) -> State {
     let mut s = State::new(Utc::now(), Keymap::default_keymap(), Theme::default());
     s.view = view;
-    let effects = update(&mut s, Msg::SessionOpened { info: info(), purpose: MfaPurpose::Login { profile: "bench".into() } });
+    let effects = update(
+        &mut s,
+        Msg::SessionOpened {
+            info: info(),
+            purpose: MfaPurpose::Login {
+                profile: "bench".into(),
+            },
+        },
+    );
     for e in effects {
-        if let Effect::Load { kind, generation, .. } = e {
+        if let Effect::Load {
+            kind, generation, ..
+        } = e
+        {
             let payload = match kind {
                 Kind::Queues => Payload::Queues(queues(10_000)),
-                Kind::Events => Payload::Events { events: events(10_000), next: None, append: false },
+                Kind::Events => Payload::Events {
+                    events: events(10_000),
+                    next: None,
+                    append: false,
+                },
                 Kind::Keys => Payload::Keys(Vec::new()),
                 _ => continue,
             };
-            update(&mut s, Msg::Loaded { kind, generation, payload });
+            update(
+                &mut s,
+                Msg::Loaded {
+                    kind,
+                    generation,
+                    payload,
+                },
+            );
         }
     }
     s
@@ -116,7 +153,10 @@ fn frames(c: &mut Criterion) {
     let mut queues_state = loaded_state(View::Queues);
     let mut events_state = loaded_state(View::Events);
     let after = rss_mb();
-    println!("memory: resident {after:.1} MB with 10,000 queues and 10,000 events loaded ({:.1} MB for the data)", after - before);
+    println!(
+        "memory: resident {after:.1} MB with 10,000 queues and 10,000 events loaded ({:.1} MB for the data)",
+        after - before
+    );
     assert_eq!(queues_state.table(View::Queues).rows.len(), 10_000);
     assert_eq!(events_state.table(View::Events).rows.len(), 10_000);
     // Put the selection in the middle, as after scrolling.
@@ -129,10 +169,20 @@ fn frames(c: &mut Criterion) {
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
     let mut group = c.benchmark_group("tui");
     group.bench_function("frame/10000 queues/160x48", |b| {
-        b.iter(|| terminal.draw(|f| phi_console::ui::draw(f, &queues_state)).expect("draw").area)
+        b.iter(|| {
+            terminal
+                .draw(|f| phi_console::ui::draw(f, &queues_state))
+                .expect("draw")
+                .area
+        })
     });
     group.bench_function("frame/10000 events/160x48", |b| {
-        b.iter(|| terminal.draw(|f| phi_console::ui::draw(f, &events_state)).expect("draw").area)
+        b.iter(|| {
+            terminal
+                .draw(|f| phi_console::ui::draw(f, &events_state))
+                .expect("draw")
+                .area
+        })
     });
     // Typing into the filter re-filters 10,000 rows on every key stroke.
     group.bench_function("filter keystroke/10000 queues", |b| {
@@ -148,7 +198,11 @@ fn frames(c: &mut Criterion) {
 }
 
 fn first_frame_in_demo(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut group = c.benchmark_group("tui");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
@@ -157,8 +211,12 @@ fn first_frame_in_demo(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let start = Instant::now();
-                let emu = Emulator::start(EmulatorConfig { scenario: Scenario::Claims, clock: ClockMode::Real, ..Default::default() })
-                    .expect("emulator");
+                let emu = Emulator::start(EmulatorConfig {
+                    scenario: Scenario::Claims,
+                    clock: ClockMode::Real,
+                    ..Default::default()
+                })
+                .expect("emulator");
                 let profile = ResolvedProfile {
                     name: "demo".into(),
                     region: Some("us-east-1".into()),
@@ -179,24 +237,48 @@ fn first_frame_in_demo(c: &mut Criterion) {
                 let code = emu.totp(DEMO_MFA_SERIAL).expect("code");
                 let mut options = OpenOptions::new("bench");
                 options.attempts = 1;
-                let session = rt.block_on(phi_console::session::open(&profile, Some(&code), &options)).expect("session");
+                let session = rt
+                    .block_on(phi_console::session::open(&profile, Some(&code), &options))
+                    .expect("session");
                 let mut s = State::new(Utc::now(), Keymap::default_keymap(), Theme::default());
                 let effects = update(
                     &mut s,
                     Msg::SessionOpened {
-                        info: phi_console::app::run::session_info(&session, &Default::default(), false),
-                        purpose: MfaPurpose::Login { profile: "demo".into() },
+                        info: phi_console::app::run::session_info(
+                            &session,
+                            &Default::default(),
+                            false,
+                        ),
+                        purpose: MfaPurpose::Login {
+                            profile: "demo".into(),
+                        },
                     },
                 );
                 let cloud = session.cloud();
                 for e in effects {
-                    if let Effect::Load { kind, generation, events } = e {
-                        let payload = rt.block_on(phi_console::app::run::load(cloud.clone(), kind, events)).expect("load");
-                        update(&mut s, Msg::Loaded { kind, generation, payload });
+                    if let Effect::Load {
+                        kind,
+                        generation,
+                        events,
+                    } = e
+                    {
+                        let payload = rt
+                            .block_on(phi_console::app::run::load(cloud.clone(), kind, events))
+                            .expect("load");
+                        update(
+                            &mut s,
+                            Msg::Loaded {
+                                kind,
+                                generation,
+                                payload,
+                            },
+                        );
                     }
                 }
                 let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
-                terminal.draw(|f| phi_console::ui::draw(f, &s)).expect("draw");
+                terminal
+                    .draw(|f| phi_console::ui::draw(f, &s))
+                    .expect("draw");
                 total += start.elapsed();
                 assert_eq!(s.table(View::Queues).rows.len(), 10);
             }

@@ -6,5 +6,6 @@ pub mod app;
 pub mod audit;
 pub mod cloud;
 pub mod emulator;
+pub mod guard;
 pub mod session;
 pub mod ui;

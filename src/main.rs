@@ -2,12 +2,18 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SEED_BASE32, DEMO_MFA_SERIAL};
+use phi_console::emulator::scenario::claims::{
+    DEMO_ACCESS_KEY, DEMO_MFA_SEED_BASE32, DEMO_MFA_SERIAL,
+};
 use phi_console::emulator::{ClockMode, Emulator, EmulatorConfig, Scenario, crypto, faults};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "phi-console", version, about = "Terminal console for HIPAA-eligible claims pipelines on AWS")]
+#[command(
+    name = "phi-console",
+    version,
+    about = "Terminal console for HIPAA-eligible claims pipelines on AWS"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -52,6 +58,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: phi_console::audit::cli::AuditCommand,
+    },
+    /// Change a KMS key's rotation (guarded: plan, typed confirmation, MFA, audit log).
+    Key {
+        #[command(subcommand)]
+        command: phi_console::guard::cli::KeyCommand,
     },
 }
 
@@ -103,11 +114,25 @@ fn main() {
 
 fn run() -> Result<()> {
     let cli = Cli::parse();
-    let Some(command) = cli.command else { return tui(cli.tui) };
+    let Some(command) = cli.command else {
+        return tui(cli.tui);
+    };
     match command {
-        Command::Emulator { command: EmulatorCommand::Serve(args) } => serve(args),
-        Command::Emulator { command: EmulatorCommand::Totp { serial, endpoint_url } } => totp(serial, endpoint_url),
+        Command::Emulator {
+            command: EmulatorCommand::Serve(args),
+        } => serve(args),
+        Command::Emulator {
+            command:
+                EmulatorCommand::Totp {
+                    serial,
+                    endpoint_url,
+                },
+        } => totp(serial, endpoint_url),
         Command::Audit { command } => match phi_console::audit::cli::run(command)? {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
+        Command::Key { command } => match phi_console::guard::cli::run(command)? {
             0 => Ok(()),
             code => std::process::exit(code),
         },
@@ -128,11 +153,21 @@ fn init_logging() {
         return;
     }
     use std::os::unix::fs::OpenOptionsExt;
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(dir.join("phi-console.log")) else {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(dir.join("phi-console.log"))
+    else {
         return;
     };
-    let filter = EnvFilter::try_from_env("PHI_CONSOLE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_ansi(false).with_env_filter(filter).try_init();
+    let filter =
+        EnvFilter::try_from_env("PHI_CONSOLE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
 }
 
 fn tui(args: TuiArgs) -> Result<()> {
@@ -152,7 +187,10 @@ fn tui(args: TuiArgs) -> Result<()> {
             demo.audit_hmac_key = Some(phi_console::audit::KmsSealer::CLAIMS_KEY.to_string());
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let mut options = OpenOptions::new(&session::os_login());
     options.region = args.region.clone();
     options.endpoint_url = args.endpoint_url.clone();
@@ -194,7 +232,17 @@ fn tui(args: TuiArgs) -> Result<()> {
         options.endpoint_url = Some(url);
         _emulator = Some(emu);
         let banner = "DEMO (local emulator, synthetic data) — MFA code: run `phi-console emulator totp` in another terminal".to_string();
-        (RunContext { profiles: None, settings, options, force_read_only: args.read_only, initial: profile }, Some(banner), "demo".to_string())
+        (
+            RunContext {
+                profiles: None,
+                settings,
+                options,
+                force_read_only: args.read_only,
+                initial: profile,
+            },
+            Some(banner),
+            "demo".to_string(),
+        )
     } else {
         let env = aws_types::os_shim_internal::Env::real();
         let fs = aws_types::os_shim_internal::Fs::real();
@@ -204,16 +252,35 @@ fn tui(args: TuiArgs) -> Result<()> {
         if let Some(url) = &args.endpoint_url {
             initial.endpoint_url = Some(url.clone());
         }
-        (RunContext { profiles: Some(set), settings, options, force_read_only: args.read_only, initial }, None, name)
+        (
+            RunContext {
+                profiles: Some(set),
+                settings,
+                options,
+                force_read_only: args.read_only,
+                initial,
+            },
+            None,
+            name,
+        )
     };
-    let theme_name = args.theme.clone().unwrap_or_else(|| ctx.settings.for_profile(&profile_name).theme);
-    let theme = phi_console::ui::theme::Theme::load(&theme_name, phi_console::ui::theme::Theme::no_color_from_env())?;
+    let theme_name = args
+        .theme
+        .clone()
+        .unwrap_or_else(|| ctx.settings.for_profile(&profile_name).theme);
+    let theme = phi_console::ui::theme::Theme::load(
+        &theme_name,
+        phi_console::ui::theme::Theme::no_color_from_env(),
+    )?;
     rt.block_on(phi_console::app::run_tui(ctx, theme, banner))
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
     if !(args.clock_scale >= 0.0 && args.clock_scale.is_finite()) {
-        bail!("--clock-scale must be a number >= 0 (got {})", args.clock_scale);
+        bail!(
+            "--clock-scale must be a number >= 0 (got {})",
+            args.clock_scale
+        );
     }
     let faults = match &args.faults {
         Some(p) => faults::load_rules(p)?,
@@ -230,19 +297,36 @@ fn serve(args: ServeArgs) -> Result<()> {
         ScenarioArg::Claims => Scenario::Claims,
         ScenarioArg::Empty => Scenario::Empty,
     };
-    let emu = Emulator::start(EmulatorConfig { port: args.port, scenario, clock, seed: args.seed, faults, workers: 2 })
-        .context("starting the emulator")?;
+    let emu = Emulator::start(EmulatorConfig {
+        port: args.port,
+        scenario,
+        clock,
+        seed: args.seed,
+        faults,
+        workers: 2,
+    })
+    .context("starting the emulator")?;
     let url = emu.endpoint_url();
     println!("phi-console emulator listening on {url}");
-    println!("  scenario: {:?}, clock x{}, account 123456789012, region us-east-1", args.scenario, args.clock_scale);
-    println!("  try:      AWS_ACCESS_KEY_ID={DEMO_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url {url} sqs list-queues");
-    println!("  MFA code: phi-console emulator totp --endpoint-url {url}   (device {DEMO_MFA_SERIAL})");
+    println!(
+        "  scenario: {:?}, clock x{}, account 123456789012, region us-east-1",
+        args.scenario, args.clock_scale
+    );
+    println!(
+        "  try:      AWS_ACCESS_KEY_ID={DEMO_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url {url} sqs list-queues"
+    );
+    println!(
+        "  MFA code: phi-console emulator totp --endpoint-url {url}   (device {DEMO_MFA_SERIAL})"
+    );
     println!("Press Ctrl-C to stop.");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {
                 r = tokio::signal::ctrl_c() => r?,
                 _ = term.recv() => {}
@@ -261,12 +345,23 @@ fn totp(serial: Option<String>, endpoint: Option<String>) -> Result<()> {
     let serial = serial.unwrap_or_else(|| DEMO_MFA_SERIAL.to_string());
     match endpoint {
         Some(url) => {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let body = rt.block_on(http_get(&url, &format!("/_emulator/totp?serial={}", form_encode(&serial))))?;
-            let v: serde_json::Value = serde_json::from_str(&body).with_context(|| format!("unexpected answer from {url}: {body}"))?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let body = rt.block_on(http_get(
+                &url,
+                &format!("/_emulator/totp?serial={}", form_encode(&serial)),
+            ))?;
+            let v: serde_json::Value = serde_json::from_str(&body)
+                .with_context(|| format!("unexpected answer from {url}: {body}"))?;
             match v.get("code").and_then(|c| c.as_str()) {
                 Some(code) => println!("{code}"),
-                None => bail!("{}", v.get("error").and_then(|e| e.as_str()).unwrap_or("no code in the emulator's answer")),
+                None => bail!(
+                    "{}",
+                    v.get("error")
+                        .and_then(|e| e.as_str())
+                        .unwrap_or("no code in the emulator's answer")
+                ),
             }
         }
         None => {
@@ -293,10 +388,20 @@ async fn http_get(base: &str, path: &str) -> Result<String> {
     }
     let mut s = tokio::net::TcpStream::connect(hostport)
         .await
-        .with_context(|| format!("cannot reach the emulator at {base} (is `phi-console emulator serve` running?)"))?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+        .with_context(|| {
+            format!(
+                "cannot reach the emulator at {base} (is `phi-console emulator serve` running?)"
+            )
+        })?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await?;
     let mut out = String::new();
     s.read_to_string(&mut out).await?;
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok(body)
 }

@@ -16,37 +16,78 @@ pub enum Command {
 
 /// (name, aliases, description)
 pub const COMMANDS: &[(&str, &[&str], &str)] = &[
-    ("queues", &["sqs", "queue"], "SQS queues with DLQs and depths"),
-    ("dlq", &["dlqs", "dead-letter"], "dead-letter queues, deepest first"),
+    (
+        "queues",
+        &["sqs", "queue"],
+        "SQS queues with DLQs and depths",
+    ),
+    (
+        "dlq",
+        &["dlqs", "dead-letter"],
+        "dead-letter queues, deepest first",
+    ),
     ("topics", &["sns", "topic"], "SNS topics and subscriptions"),
-    ("keys", &["kms", "key"], "KMS keys, rotation and blast radius"),
-    ("vaults", &["backup", "backups", "vault"], "AWS Backup vaults"),
+    (
+        "keys",
+        &["kms", "key"],
+        "KMS keys, rotation and blast radius",
+    ),
+    (
+        "vaults",
+        &["backup", "backups", "vault"],
+        "AWS Backup vaults",
+    ),
     ("points", &["rp", "recovery-points"], "recovery points"),
-    ("jobs", &["restores", "restore-jobs"], "backup and restore jobs"),
+    (
+        "jobs",
+        &["restores", "restore-jobs"],
+        "backup and restore jobs",
+    ),
     ("plans", &["plan"], "backup plans and restore testing plans"),
-    ("events", &["ct", "cloudtrail", "trail"], "CloudTrail events [source=|name=|user=|resource=|type=|readonly=]"),
+    (
+        "events",
+        &["ct", "cloudtrail", "trail"],
+        "CloudTrail events [source=|name=|user=|resource=|type=|readonly=]",
+    ),
     ("audit", &[], "this console's audit log"),
     ("profile", &["ctx"], "switch profile: :profile NAME"),
     ("region", &[], "switch region: :region NAME"),
-    ("reauth", &["login", "mfa"], "renew the session with a fresh MFA code"),
+    (
+        "reauth",
+        &["login", "mfa"],
+        "renew the session with a fresh MFA code",
+    ),
     ("help", &["h"], "keys of this view"),
     ("quit", &["q", "q!", "qa", "exit"], "quit"),
 ];
 
 fn canonical(word: &str) -> Option<&'static str> {
-    COMMANDS.iter().find(|(n, a, _)| *n == word || a.contains(&word)).map(|(n, _, _)| *n)
+    COMMANDS
+        .iter()
+        .find(|(n, a, _)| *n == word || a.contains(&word))
+        .map(|(n, _, _)| *n)
 }
 
 pub fn parse(input: &str) -> Result<Command, String> {
     let input = input.trim().trim_start_matches(':');
     let mut parts = input.split_whitespace();
-    let Some(word) = parts.next() else { return Err("type a command, e.g. :queues (Tab completes)".into()) };
+    let Some(word) = parts.next() else {
+        return Err("type a command, e.g. :queues (Tab completes)".into());
+    };
     let arg: Vec<&str> = parts.collect();
-    let name = canonical(&word.to_lowercase()).ok_or_else(|| format!("unknown command :{word} (try :help, or Tab to complete)"))?;
+    let name = canonical(&word.to_lowercase())
+        .ok_or_else(|| format!("unknown command :{word} (try :help, or Tab to complete)"))?;
     let one = |what: &str| -> Result<String, String> {
         match arg.as_slice() {
             [x] => Ok(x.to_string()),
-            _ => Err(format!(":{name} needs one {what}, e.g. :{name} {}", if name == "region" { "eu-west-1" } else { "prod" })),
+            _ => Err(format!(
+                ":{name} needs one {what}, e.g. :{name} {}",
+                if name == "region" {
+                    "eu-west-1"
+                } else {
+                    "prod"
+                }
+            )),
         }
     };
     Ok(match name {
@@ -61,13 +102,21 @@ pub fn parse(input: &str) -> Result<Command, String> {
         "events" => Command::Events(match arg.as_slice() {
             [] => None,
             [f] => Some(event_filter(f)?),
-            _ => return Err("CloudTrail takes one filter, e.g. :events source=kms.amazonaws.com".into()),
+            _ => {
+                return Err(
+                    "CloudTrail takes one filter, e.g. :events source=kms.amazonaws.com".into(),
+                );
+            }
         }),
         "audit" => Command::View(View::Audit),
         "profile" => Command::Profile(one("profile name")?),
         "region" => {
             let r = one("region")?;
-            if !r.contains('-') || !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            if !r.contains('-')
+                || !r
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
                 return Err(format!("'{r}' is not a region name (e.g. us-east-1)"));
             }
             Command::Region(r)
@@ -79,7 +128,9 @@ pub fn parse(input: &str) -> Result<Command, String> {
 }
 
 fn event_filter(f: &str) -> Result<EventFilter, String> {
-    let (k, v) = f.split_once('=').ok_or_else(|| format!("'{f}': write attribute=value, e.g. name=RotateKeyOnDemand"))?;
+    let (k, v) = f
+        .split_once('=')
+        .ok_or_else(|| format!("'{f}': write attribute=value, e.g. name=RotateKeyOnDemand"))?;
     let v = v.to_string();
     Ok(match k {
         "source" => EventFilter::EventSource(v),
@@ -90,7 +141,11 @@ fn event_filter(f: &str) -> Result<EventFilter, String> {
         "readonly" => EventFilter::ReadOnly(v == "true" || v == "yes"),
         "key" => EventFilter::AccessKeyId(v),
         "id" => EventFilter::EventId(v),
-        _ => return Err(format!("unknown event attribute '{k}' (source, name, user, resource, type, readonly, key, id)")),
+        _ => {
+            return Err(format!(
+                "unknown event attribute '{k}' (source, name, user, resource, type, readonly, key, id)"
+            ));
+        }
     })
 }
 
@@ -106,14 +161,23 @@ pub fn complete(input: &str, profiles: &[String]) -> String {
     if input.contains(' ') {
         return input.to_string();
     }
-    let matches: Vec<&str> = COMMANDS.iter().map(|(n, _, _)| *n).filter(|n| n.starts_with(input)).collect();
+    let matches: Vec<&str> = COMMANDS
+        .iter()
+        .map(|(n, _, _)| *n)
+        .filter(|n| n.starts_with(input))
+        .collect();
     match matches.as_slice() {
         [one] => one.to_string(),
         [] => input.to_string(),
         many => {
             // The longest common prefix.
             let first = many[0];
-            let n = (0..first.len()).take_while(|i| many.iter().all(|m| m.as_bytes().get(*i) == first.as_bytes().get(*i))).count();
+            let n = (0..first.len())
+                .take_while(|i| {
+                    many.iter()
+                        .all(|m| m.as_bytes().get(*i) == first.as_bytes().get(*i))
+                })
+                .count();
             first[..n].to_string()
         }
     }
@@ -127,12 +191,25 @@ mod tests {
     fn aliases_and_arguments() {
         assert_eq!(parse("sqs"), Ok(Command::View(View::Queues)));
         assert_eq!(parse(":q"), Ok(Command::Quit));
-        assert_eq!(parse("ct source=kms.amazonaws.com"), Ok(Command::Events(Some(EventFilter::EventSource("kms.amazonaws.com".into())))));
+        assert_eq!(
+            parse("ct source=kms.amazonaws.com"),
+            Ok(Command::Events(Some(EventFilter::EventSource(
+                "kms.amazonaws.com".into()
+            ))))
+        );
         assert_eq!(parse("profile prod"), Ok(Command::Profile("prod".into())));
-        assert!(parse("profile").unwrap_err().contains("needs one profile name"));
+        assert!(
+            parse("profile")
+                .unwrap_err()
+                .contains("needs one profile name")
+        );
         assert!(parse("region Mars").unwrap_err().contains("not a region"));
         assert!(parse("fly").unwrap_err().contains("unknown command :fly"));
-        assert!(parse("events colour=red").unwrap_err().contains("unknown event attribute"));
+        assert!(
+            parse("events colour=red")
+                .unwrap_err()
+                .contains("unknown event attribute")
+        );
     }
 
     #[test]
@@ -140,6 +217,9 @@ mod tests {
         assert_eq!(complete("dl", &[]), "dlq");
         assert_eq!(complete("p", &[]), "p");
         assert_eq!(complete("po", &[]), "points");
-        assert_eq!(complete("profile pr", &["prod".into(), "dev".into()]), "profile prod");
+        assert_eq!(
+            complete("profile pr", &["prod".into(), "dev".into()]),
+            "profile prod"
+        );
     }
 }

@@ -9,6 +9,8 @@ const DEFAULT: &str = include_str!("keymap.toml");
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Layer {
     Browse,
+    /// Guarded actions: consulted only when the session is read-write.
+    Actions,
     Input,
     Help,
 }
@@ -37,6 +39,9 @@ pub enum Action {
     Delete,
     Clear,
     Close,
+    RotateNow,
+    EnableRotation,
+    DisableRotation,
 }
 
 impl Action {
@@ -64,6 +69,9 @@ impl Action {
             "delete" => Action::Delete,
             "clear" => Action::Clear,
             "close" => Action::Close,
+            "rotate_now" => Action::RotateNow,
+            "enable_rotation" => Action::EnableRotation,
+            "disable_rotation" => Action::DisableRotation,
             _ => return None,
         })
     }
@@ -80,7 +88,9 @@ impl Action {
             Action::Enter => "drill in (open the first link of the selection)",
             Action::Back => "back (or clear the filter)",
             Action::Refresh => "refresh this view",
-            Action::Command => "command line (:queues :dlq :topics :keys :vaults :points :jobs :plans :events :audit :profile :region :q)",
+            Action::Command => {
+                "command line (:queues :dlq :topics :keys :vaults :points :jobs :plans :events :audit :profile :region :q)"
+            }
             Action::Filter => "filter the list as you type",
             Action::Help => "this help",
             Action::Sort => "sort by the next column",
@@ -93,6 +103,9 @@ impl Action {
             Action::Delete => "delete a character",
             Action::Clear => "clear the input",
             Action::Close => "close help",
+            Action::RotateNow => "rotate the selected KMS key now (on demand; guarded)",
+            Action::EnableRotation => "enable automatic rotation / change its period (guarded)",
+            Action::DisableRotation => "disable automatic rotation (guarded)",
         }
     }
 }
@@ -178,7 +191,11 @@ impl Key {
             KeyCode::PageDown => KeyName::PageDown,
             _ => return None,
         };
-        Some(Key { code, ctrl: e.modifiers.contains(KeyModifiers::CONTROL), alt: e.modifiers.contains(KeyModifiers::ALT) })
+        Some(Key {
+            code,
+            ctrl: e.modifiers.contains(KeyModifiers::CONTROL),
+            alt: e.modifiers.contains(KeyModifiers::ALT),
+        })
     }
 
     pub fn label(&self) -> String {
@@ -199,7 +216,12 @@ impl Key {
             KeyName::PageUp => "PgUp".into(),
             KeyName::PageDown => "PgDn".into(),
         };
-        format!("{}{}{}", if self.ctrl { "Ctrl-" } else { "" }, if self.alt { "Alt-" } else { "" }, name)
+        format!(
+            "{}{}{}",
+            if self.ctrl { "Ctrl-" } else { "" },
+            if self.alt { "Alt-" } else { "" },
+            name
+        )
     }
 }
 
@@ -219,7 +241,9 @@ type KeymapFile = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 impl Keymap {
     /// The embedded defaults.
     pub fn default_keymap() -> Keymap {
-        let mut k = Keymap { bindings: BTreeMap::new() };
+        let mut k = Keymap {
+            bindings: BTreeMap::new(),
+        };
         // The embedded file is tested; a failure here would be a build mistake.
         let _ = k.merge(DEFAULT, "keymap.toml (built in)");
         k
@@ -227,14 +251,22 @@ impl Keymap {
 
     /// Merges a user keymap over this one: each action named replaces its keys in that layer.
     pub fn merge(&mut self, text: &str, file: &str) -> Result<(), KeymapError> {
-        let err = |message: String| KeymapError::Invalid { file: file.to_string(), message };
+        let err = |message: String| KeymapError::Invalid {
+            file: file.to_string(),
+            message,
+        };
         let parsed: KeymapFile = toml::from_str(text).map_err(|e| err(e.message().to_string()))?;
         for (layer_name, actions) in parsed {
             let layer = match layer_name.as_str() {
                 "browse" => Layer::Browse,
+                "actions" => Layer::Actions,
                 "input" => Layer::Input,
                 "help" => Layer::Help,
-                other => return Err(err(format!("unknown layer [{other}] (expected browse, input, help)"))),
+                other => {
+                    return Err(err(format!(
+                        "unknown layer [{other}] (expected browse, actions, input, help)"
+                    )));
+                }
             };
             let map = self.bindings.entry(layer).or_default();
             for (action_name, keys) in actions {
@@ -242,7 +274,9 @@ impl Keymap {
                     .ok_or_else(|| err(format!("[{layer_name}] unknown action '{action_name}'")))?;
                 map.retain(|_, a| *a != action);
                 for k in keys {
-                    let key = Key::parse(&k).ok_or_else(|| err(format!("[{layer_name}] {action_name}: unknown key '{k}'")))?;
+                    let key = Key::parse(&k).ok_or_else(|| {
+                        err(format!("[{layer_name}] {action_name}: unknown key '{k}'"))
+                    })?;
                     map.insert(key, action);
                 }
             }
@@ -262,7 +296,10 @@ impl Keymap {
                 by_action.entry(*a).or_default().push(k.label());
             }
         }
-        by_action.into_iter().map(|(a, keys)| (keys.join(" "), a.describe())).collect()
+        by_action
+            .into_iter()
+            .map(|(a, keys)| (keys.join(" "), a.describe()))
+            .collect()
     }
 }
 
@@ -281,11 +318,21 @@ mod tests {
         let mut k = Keymap::default_keymap();
         let j = Key::parse("j").unwrap();
         assert_eq!(k.action(Layer::Browse, &j), Some(Action::Down));
-        assert_eq!(k.action(Layer::Browse, &Key::parse("ctrl-c").unwrap()), Some(Action::Quit));
+        assert_eq!(
+            k.action(Layer::Browse, &Key::parse("ctrl-c").unwrap()),
+            Some(Action::Quit)
+        );
         k.merge("[browse]\ndown = [\"n\"]\n", "user.toml").unwrap();
         assert_eq!(k.action(Layer::Browse, &j), None);
-        assert_eq!(k.action(Layer::Browse, &Key::parse("n").unwrap()), Some(Action::Down));
-        assert!(k.help(Layer::Browse).iter().any(|(keys, d)| keys == "n" && *d == "move down"));
+        assert_eq!(
+            k.action(Layer::Browse, &Key::parse("n").unwrap()),
+            Some(Action::Down)
+        );
+        assert!(
+            k.help(Layer::Browse)
+                .iter()
+                .any(|(keys, d)| keys == "n" && *d == "move down")
+        );
     }
 
     #[test]
@@ -293,7 +340,9 @@ mod tests {
         let mut k = Keymap::default_keymap();
         let e = k.merge("[browse]\nfly = [\"x\"]\n", "u.toml").unwrap_err();
         assert_eq!(e.to_string(), "u.toml: [browse] unknown action 'fly'");
-        let e = k.merge("[browse]\nup = [\"hyper-x\"]\n", "u.toml").unwrap_err();
+        let e = k
+            .merge("[browse]\nup = [\"hyper-x\"]\n", "u.toml")
+            .unwrap_err();
         assert!(e.to_string().contains("unknown key 'hyper-x'"));
     }
 }

@@ -11,7 +11,9 @@ pub mod update;
 use crate::ui::theme::Theme;
 use anyhow::{Context as _, Result};
 use crossterm::ExecutableCommand;
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 use keymap::Keymap;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -27,7 +29,9 @@ pub fn restore_terminal() {
 /// Loads the keymap: built-in defaults merged with ~/.config/phi-console/keymap.toml.
 pub fn load_keymap() -> Result<Keymap> {
     let mut k = Keymap::default_keymap();
-    if let Some(path) = crate::session::settings::default_path().and_then(|p| p.parent().map(|d| d.join("keymap.toml"))) {
+    if let Some(path) = crate::session::settings::default_path()
+        .and_then(|p| p.parent().map(|d| d.join("keymap.toml")))
+    {
         if let Ok(text) = std::fs::read_to_string(&path) {
             k.merge(&text, &path.display().to_string())?;
         }
@@ -65,7 +69,7 @@ pub async fn run_tui(ctx: run::Context, theme: Theme, banner: Option<String>) ->
             _ = hup.recv() => Ok(()),
             _ = term.recv() => Ok(()),
         };
-        runner.shutdown();
+        runner.shutdown().await;
         r
     }
     .await;

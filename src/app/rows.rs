@@ -53,7 +53,12 @@ pub struct Column {
 }
 
 const fn col(name: &'static str, width: u16, numeric: bool, priority: u8) -> Column {
-    Column { name, width, numeric, priority }
+    Column {
+        name,
+        width,
+        numeric,
+        priority,
+    }
 }
 
 const QUEUE_COLS: &[Column] = &[
@@ -112,8 +117,12 @@ const JOB_COLS: &[Column] = &[
     col("DURATION", 8, true, 2),
     col("PROGRESS / VALIDATION", 20, false, 1),
 ];
-const PLAN_COLS: &[Column] =
-    &[col("KIND", 20, false, 1), col("NAME", 28, false, 0), col("SCHEDULE", 24, false, 0), col("LAST RUN", 16, false, 1)];
+const PLAN_COLS: &[Column] = &[
+    col("KIND", 20, false, 1),
+    col("NAME", 28, false, 0),
+    col("SCHEDULE", 24, false, 0),
+    col("LAST RUN", 16, false, 1),
+];
 const EVENT_COLS: &[Column] = &[
     col("TIME", 19, false, 0),
     col("EVENT", 24, false, 0),
@@ -178,7 +187,8 @@ pub fn default_sort(view: View) -> (usize, bool) {
 }
 
 pub fn time_cell(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into())
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 pub fn age(now: DateTime<Utc>, t: Option<DateTime<Utc>>) -> (String, f64) {
@@ -210,7 +220,11 @@ pub fn bytes(n: Option<i64>) -> String {
                 v /= 1024.0;
                 u += 1;
             }
-            if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", units[u]) }
+            if u == 0 {
+                format!("{n} B")
+            } else {
+                format!("{v:.1} {}", units[u])
+            }
         }
     }
 }
@@ -227,7 +241,11 @@ struct RowBuilder {
 
 impl RowBuilder {
     fn new() -> Self {
-        RowBuilder { cells: Vec::new(), tones: Vec::new(), sort: Vec::new() }
+        RowBuilder {
+            cells: Vec::new(),
+            tones: Vec::new(),
+            sort: Vec::new(),
+        }
     }
     fn text(mut self, s: &str, tone: Tone) -> Self {
         let c = clean(s).into_owned();
@@ -244,7 +262,13 @@ impl RowBuilder {
     }
     fn build(self, key: &str) -> Row {
         let haystack = self.cells.join(" ").to_lowercase() + " " + &key.to_lowercase();
-        Row { key: key.to_string(), cells: self.cells, tones: self.tones, sort: self.sort, haystack }
+        Row {
+            key: key.to_string(),
+            cells: self.cells,
+            tones: self.tones,
+            sort: self.sort,
+            haystack,
+        }
     }
 }
 
@@ -252,7 +276,12 @@ fn queue_row(s: &State, q: &Queue) -> Row {
     let dlq = match (&q.redrive, q.is_dlq()) {
         (Some(r), _) => {
             let target = name_of_arn(&r.dead_letter_target_arn);
-            let depth = s.data.queues.iter().find(|x| x.arn == r.dead_letter_target_arn).map(|x| x.visible);
+            let depth = s
+                .data
+                .queues
+                .iter()
+                .find(|x| x.arn == r.dead_letter_target_arn)
+                .map(|x| x.visible);
             match depth {
                 Some(d) => format!("→ {target} ({d})"),
                 None => format!("→ {target}"),
@@ -277,12 +306,24 @@ fn queue_row(s: &State, q: &Queue) -> Row {
     RowBuilder::new()
         .text(&q.name, Tone::Normal)
         .text(if q.fifo { "FIFO" } else { "STD" }, Tone::Normal)
-        .num(q.visible.to_string(), q.visible as f64, if q.is_dlq() && q.visible > 0 { Tone::Danger } else { Tone::Normal })
+        .num(
+            q.visible.to_string(),
+            q.visible as f64,
+            if q.is_dlq() && q.visible > 0 {
+                Tone::Danger
+            } else {
+                Tone::Normal
+            },
+        )
         .num(q.in_flight.to_string(), q.in_flight as f64, Tone::Normal)
         .num(q.delayed.to_string(), q.delayed as f64, Tone::Normal)
         .text(&dlq, dlq_tone)
         .text(&enc, enc_tone)
-        .num(max.map(|m| m.to_string()).unwrap_or_else(|| "-".into()), max.unwrap_or(0) as f64, Tone::Normal)
+        .num(
+            max.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+            max.unwrap_or(0) as f64,
+            Tone::Normal,
+        )
         .build(&q.arn)
 }
 
@@ -291,25 +332,53 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
     let now = s.now;
     match view {
         View::Queues => s.data.queues.iter().map(|q| queue_row(s, q)).collect(),
-        View::Dlq => s.data.queues.iter().filter(|q| q.is_dlq()).map(|q| queue_row(s, q)).collect(),
+        View::Dlq => s
+            .data
+            .queues
+            .iter()
+            .filter(|q| q.is_dlq())
+            .map(|q| queue_row(s, q))
+            .collect(),
         View::Topics => s
             .data
             .topics
             .iter()
             .map(|t| {
-                let mut protos: Vec<&str> = t.subscriptions.iter().map(|x| x.protocol.as_str()).collect();
+                let mut protos: Vec<&str> = t
+                    .subscriptions
+                    .iter()
+                    .map(|x| x.protocol.as_str())
+                    .collect();
                 protos.sort();
                 protos.dedup();
                 RowBuilder::new()
                     .text(&t.name, Tone::Normal)
                     .text(if t.fifo { "FIFO" } else { "STD" }, Tone::Normal)
-                    .num(t.subscriptions.len().to_string(), t.subscriptions.len() as f64, Tone::Normal)
+                    .num(
+                        t.subscriptions.len().to_string(),
+                        t.subscriptions.len() as f64,
+                        Tone::Normal,
+                    )
                     .text(&protos.join(","), Tone::Normal)
                     .text(
-                        &t.kms_key.as_deref().map(|k| s.key_name(k)).unwrap_or_else(|| "NONE".into()),
-                        if t.kms_key.is_some() { Tone::Normal } else { Tone::Danger },
+                        &t.kms_key
+                            .as_deref()
+                            .map(|k| s.key_name(k))
+                            .unwrap_or_else(|| "NONE".into()),
+                        if t.kms_key.is_some() {
+                            Tone::Normal
+                        } else {
+                            Tone::Danger
+                        },
                     )
-                    .text(if t.data_protection_policy.is_some() { "yes" } else { "no" }, Tone::Normal)
+                    .text(
+                        if t.data_protection_policy.is_some() {
+                            "yes"
+                        } else {
+                            "no"
+                        },
+                        Tone::Normal,
+                    )
                     .build(&t.arn)
             })
             .collect(),
@@ -320,29 +389,65 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
             .map(|k| {
                 let (rot, rot_tone, period, next) = match &k.rotation {
                     Some(r) if r.enabled => (
-                        if r.on_demand_started.is_some() { "rotating" } else { "on" },
+                        if r.on_demand_started.is_some() {
+                            "rotating"
+                        } else {
+                            "on"
+                        },
                         Tone::Normal,
-                        r.period_days.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
-                        r.next.map(|n| n.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into()),
+                        r.period_days
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        r.next
+                            .map(|n| n.format("%Y-%m-%d").to_string())
+                            .unwrap_or_else(|| "-".into()),
                     ),
-                    Some(_) if !k.customer_managed => ("aws", Tone::Muted, "365".into(), "-".into()),
+                    Some(_) if !k.customer_managed => {
+                        ("aws", Tone::Muted, "365".into(), "-".into())
+                    }
                     Some(_) => ("OFF", Tone::Danger, "-".into(), "-".into()),
                     None => ("n/a", Tone::Muted, "-".into(), "-".into()),
                 };
-                let state_tone = if k.state == "Enabled" { Tone::Normal } else { Tone::Warning };
+                let state_tone = if k.state == "Enabled" {
+                    Tone::Normal
+                } else {
+                    Tone::Warning
+                };
                 let short = k.id.get(..8).unwrap_or(&k.id);
                 RowBuilder::new()
-                    .text(k.aliases.first().map(String::as_str).unwrap_or("(no alias)"), Tone::Normal)
+                    .text(
+                        k.aliases
+                            .first()
+                            .map(String::as_str)
+                            .unwrap_or("(no alias)"),
+                        Tone::Normal,
+                    )
                     .text(short, Tone::Muted)
                     .text(&k.state, state_tone)
                     .text(&k.spec, Tone::Normal)
-                    .text(if k.customer_managed { "CUSTOMER" } else { "AWS" }, Tone::Normal)
+                    .text(
+                        if k.customer_managed {
+                            "CUSTOMER"
+                        } else {
+                            "AWS"
+                        },
+                        Tone::Normal,
+                    )
                     .text(rot, rot_tone)
                     .num(period.clone(), period.parse().unwrap_or(0.0), Tone::Normal)
                     .text(&next, Tone::Normal)
-                    .text(&k.last_rotation().map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into()), Tone::Normal)
+                    .text(
+                        &k.last_rotation()
+                            .map(|t| t.format("%Y-%m-%d").to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        Tone::Normal,
+                    )
                     .num(
-                        format!("{}/{}", k.on_demand_used(), crate::emulator::services::kms::ON_DEMAND_ROTATION_QUOTA),
+                        format!(
+                            "{}/{}",
+                            k.on_demand_used(),
+                            crate::emulator::services::kms::ON_DEMAND_ROTATION_QUOTA
+                        ),
                         k.on_demand_used() as f64,
                         Tone::Normal,
                     )
@@ -362,10 +467,27 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
                 };
                 RowBuilder::new()
                     .text(&v.name, Tone::Normal)
-                    .text(if v.locked { "LOCKED" } else { "unlocked" }, if v.locked { Tone::Normal } else { Tone::Warning })
+                    .text(
+                        if v.locked { "LOCKED" } else { "unlocked" },
+                        if v.locked {
+                            Tone::Normal
+                        } else {
+                            Tone::Warning
+                        },
+                    )
                     .text(&retention, Tone::Normal)
-                    .num(v.recovery_points.to_string(), v.recovery_points as f64, Tone::Normal)
-                    .text(&v.encryption_key.as_deref().map(|k| s.key_name(k)).unwrap_or_else(|| "-".into()), Tone::Normal)
+                    .num(
+                        v.recovery_points.to_string(),
+                        v.recovery_points as f64,
+                        Tone::Normal,
+                    )
+                    .text(
+                        &v.encryption_key
+                            .as_deref()
+                            .map(|k| s.key_name(k))
+                            .unwrap_or_else(|| "-".into()),
+                        Tone::Normal,
+                    )
                     .text(&time_cell(v.created), Tone::Normal)
                     .build(&v.arn)
             })
@@ -378,13 +500,33 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
                 let (age_s, age_v) = age(now, p.created);
                 let stale = age_v > 36.0 * 3600.0;
                 RowBuilder::new()
-                    .text(p.resource_name.as_deref().unwrap_or_else(|| name_of_arn(&p.resource_arn)), Tone::Normal)
+                    .text(
+                        p.resource_name
+                            .as_deref()
+                            .unwrap_or_else(|| name_of_arn(&p.resource_arn)),
+                        Tone::Normal,
+                    )
                     .text(&p.resource_type, Tone::Normal)
                     .text(&p.vault, Tone::Normal)
                     .text(&time_cell(p.created), Tone::Normal)
-                    .num(bytes(p.size_bytes), p.size_bytes.unwrap_or(0) as f64, Tone::Normal)
-                    .text(&p.status, if p.status == "COMPLETED" { Tone::Normal } else { Tone::Warning })
-                    .num(age_s, age_v, if stale { Tone::Warning } else { Tone::Normal })
+                    .num(
+                        bytes(p.size_bytes),
+                        p.size_bytes.unwrap_or(0) as f64,
+                        Tone::Normal,
+                    )
+                    .text(
+                        &p.status,
+                        if p.status == "COMPLETED" {
+                            Tone::Normal
+                        } else {
+                            Tone::Warning
+                        },
+                    )
+                    .num(
+                        age_s,
+                        age_v,
+                        if stale { Tone::Warning } else { Tone::Normal },
+                    )
                     .build(&p.arn)
             })
             .collect(),
@@ -429,7 +571,14 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
                 RowBuilder::new()
                     .text("restore", Tone::Normal)
                     .text(j.id.get(..8).unwrap_or(&j.id), Tone::Muted)
-                    .text(&j.created_resource_arn.as_deref().map(name_of_arn).unwrap_or(&j.resource_type).to_string(), Tone::Normal)
+                    .text(
+                        &j.created_resource_arn
+                            .as_deref()
+                            .map(name_of_arn)
+                            .unwrap_or(&j.resource_type)
+                            .to_string(),
+                        Tone::Normal,
+                    )
                     .text(&j.status, tone)
                     .text(&time_cell(j.created), Tone::Normal)
                     .num(duration(dur), dur as f64, Tone::Normal)
@@ -469,11 +618,30 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
             .map(|e| {
                 let resource = e.resources.first().map(|(_, n)| n.as_str()).unwrap_or("");
                 let mut row = RowBuilder::new()
-                    .text(&e.time.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(), Tone::Normal)
-                    .text(&e.name, if e.read_only == Some(false) { Tone::Warning } else { Tone::Normal })
+                    .text(
+                        &e.time
+                            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                            .unwrap_or_default(),
+                        Tone::Normal,
+                    )
+                    .text(
+                        &e.name,
+                        if e.read_only == Some(false) {
+                            Tone::Warning
+                        } else {
+                            Tone::Normal
+                        },
+                    )
                     .text(&e.source, Tone::Normal)
                     .text(e.username.as_deref().unwrap_or("-"), Tone::Normal)
-                    .text(match e.read_only { Some(true) => "yes", Some(false) => "no", None => "-" }, Tone::Normal)
+                    .text(
+                        match e.read_only {
+                            Some(true) => "yes",
+                            Some(false) => "no",
+                            None => "-",
+                        },
+                        Tone::Normal,
+                    )
                     .text(resource, Tone::Normal)
                     .build(&e.id);
                 // The request id is searchable, so an audit record can find its call.
@@ -497,26 +665,64 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
                     K::Reveal => "reveal",
                     K::Seal => "seal",
                 };
-                let action = r.what.as_ref().map(|w| w.action.clone()).or_else(|| r.event.clone()).unwrap_or_else(|| "-".into());
-                let target = r.what.as_ref().and_then(|w| w.targets.first().cloned()).unwrap_or_default();
+                let action = r
+                    .what
+                    .as_ref()
+                    .map(|w| w.action.clone())
+                    .or_else(|| r.event.clone())
+                    .unwrap_or_else(|| "-".into());
+                let target = r
+                    .what
+                    .as_ref()
+                    .and_then(|w| w.targets.first().cloned())
+                    .unwrap_or_default();
                 let (outcome, tone) = match &r.outcome {
                     Some(o) => match o.status {
                         Status::Succeeded => ("succeeded".to_string(), Tone::Normal),
-                        Status::Failed => (format!("FAILED {}", o.error_code.clone().unwrap_or_default()), Tone::Danger),
+                        Status::Failed => (
+                            format!("FAILED {}", o.error_code.clone().unwrap_or_default()),
+                            Tone::Danger,
+                        ),
                         Status::Cancelled => ("cancelled".to_string(), Tone::Warning),
                         Status::Interrupted => ("INTERRUPTED".to_string(), Tone::Danger),
                     },
                     None if matches!(r.kind, K::Intent) => {
-                        let answered = s.data.audit.iter().any(|o| o.intent_id.as_deref() == Some(r.id.as_str()));
-                        if answered { ("-".to_string(), Tone::Normal) } else { ("UNFINISHED".to_string(), Tone::Danger) }
+                        let answered = s
+                            .data
+                            .audit
+                            .iter()
+                            .any(|o| o.intent_id.as_deref() == Some(r.id.as_str()));
+                        if answered {
+                            ("-".to_string(), Tone::Normal)
+                        } else {
+                            ("UNFINISHED".to_string(), Tone::Danger)
+                        }
                     }
                     None => ("-".to_string(), Tone::Normal),
                 };
-                let who = r.who.as_ref().and_then(|w| w.os_user.clone()).unwrap_or_default();
+                let who = r
+                    .who
+                    .as_ref()
+                    .and_then(|w| w.os_user.clone())
+                    .unwrap_or_default();
                 RowBuilder::new()
                     .num(r.seq.to_string(), r.seq as f64, Tone::Muted)
-                    .text(&r.time.replace('T', " ").chars().take(19).collect::<String>(), Tone::Normal)
-                    .text(kind, if matches!(r.kind, K::Intent | K::Outcome) { Tone::Warning } else { Tone::Normal })
+                    .text(
+                        &r.time
+                            .replace('T', " ")
+                            .chars()
+                            .take(19)
+                            .collect::<String>(),
+                        Tone::Normal,
+                    )
+                    .text(
+                        kind,
+                        if matches!(r.kind, K::Intent | K::Outcome) {
+                            Tone::Warning
+                        } else {
+                            Tone::Normal
+                        },
+                    )
                     .text(&action, Tone::Normal)
                     .text(&target, Tone::Normal)
                     .text(&outcome, tone)
@@ -540,8 +746,9 @@ fn duration(secs: i64) -> String {
 /// Recomputes `visible` from the filter and sort, keeping the selected row when it survives.
 pub fn refilter(t: &mut Table) {
     let needle = t.filter.to_lowercase();
-    let mut visible: Vec<usize> =
-        (0..t.rows.len()).filter(|i| needle.is_empty() || t.rows[*i].haystack.contains(&needle)).collect();
+    let mut visible: Vec<usize> = (0..t.rows.len())
+        .filter(|i| needle.is_empty() || t.rows[*i].haystack.contains(&needle))
+        .collect();
     let col = t.sort_col;
     let desc = t.sort_desc;
     let rows = &t.rows;
@@ -556,7 +763,11 @@ pub fn refilter(t: &mut Table) {
     });
     t.visible = visible;
     t.selected = match &t.selected_key {
-        Some(k) => t.visible.iter().position(|i| &t.rows[*i].key == k).unwrap_or(t.selected.min(t.visible.len().saturating_sub(1))),
+        Some(k) => t
+            .visible
+            .iter()
+            .position(|i| &t.rows[*i].key == k)
+            .unwrap_or(t.selected.min(t.visible.len().saturating_sub(1))),
         None => 0,
     };
     if t.visible.is_empty() {

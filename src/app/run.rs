@@ -4,13 +4,13 @@
 
 use super::state::{Flash, Kind, MfaPurpose, SessionInfo, State};
 use super::update::{Effect, EventsRequest, Msg, Payload, update};
+use crate::audit::{AuditConfig, AuditLog, KmsSealer, SessionEvent, Where, Who};
 use crate::cloud::{Cloud, CloudError};
 use crate::session::profile::ProfileSet;
 use crate::session::settings::SettingsFile;
 use crate::session::{self, OpenOptions, ResolvedProfile, Session};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use crate::audit::{AuditConfig, AuditLog, KmsSealer, SessionEvent, Where, Who};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -43,12 +43,22 @@ pub struct Runner {
     audit: Option<Arc<AuditLog>>,
     audit_profile: Option<String>,
     audit_error: Option<String>,
+    /// A confirmed action waiting for a step-up MFA code.
+    pending_action: Option<Box<crate::guard::Confirmed>>,
+    /// Actions in flight: aborted at shutdown so their outcome is recorded as interrupted.
+    running: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Where a profile's audit log lives: the profile's `audit_dir`, `PHI_CONSOLE_AUDIT_DIR`, or
 /// the default state directory.
-pub fn audit_config(profile: &str, settings: &SettingsFile) -> Result<AuditConfig, crate::audit::AuditError> {
-    let dir = settings.for_profile(profile).audit_dir.or_else(|| std::env::var_os("PHI_CONSOLE_AUDIT_DIR").map(Into::into));
+pub fn audit_config(
+    profile: &str,
+    settings: &SettingsFile,
+) -> Result<AuditConfig, crate::audit::AuditError> {
+    let dir = settings
+        .for_profile(profile)
+        .audit_dir
+        .or_else(|| std::env::var_os("PHI_CONSOLE_AUDIT_DIR").map(Into::into));
     match dir {
         Some(d) => Ok(AuditConfig::new(d.join(format!("{profile}.jsonl")))),
         None => AuditConfig::for_profile(profile),
@@ -70,10 +80,15 @@ pub fn session_info(s: &Session, settings: &SettingsFile, force_read_only: bool)
         idle_lock_minutes: p.idle_lock_minutes,
         audit_path: None,
         audit_error: None,
+        require_reason: p.require_reason,
     }
 }
 
-pub async fn load(cloud: Cloud, kind: Kind, events: Option<EventsRequest>) -> Result<Payload, CloudError> {
+pub async fn load(
+    cloud: Cloud,
+    kind: Kind,
+    events: Option<EventsRequest>,
+) -> Result<Payload, CloudError> {
     Ok(match kind {
         Kind::Queues => Payload::Queues(cloud.list_queues().await?),
         Kind::Topics => Payload::Topics(cloud.list_topics().await?),
@@ -86,17 +101,36 @@ pub async fn load(cloud: Cloud, kind: Kind, events: Option<EventsRequest>) -> Re
         Kind::TestingPlans => Payload::TestingPlans(cloud.list_restore_testing_plans().await?),
         Kind::Audit => Payload::Audit(Vec::new()),
         Kind::Events => {
-            let req = events.unwrap_or(EventsRequest { filter: None, next_token: None });
+            let req = events.unwrap_or(EventsRequest {
+                filter: None,
+                next_token: None,
+            });
             let append = req.next_token.is_some();
-            let page = cloud.lookup_events(req.filter.as_ref(), None, None, req.next_token).await?;
-            Payload::Events { events: page.events, next: page.next_token, append }
+            let page = cloud
+                .lookup_events(req.filter.as_ref(), None, None, req.next_token)
+                .await?;
+            Payload::Events {
+                events: page.events,
+                next: page.next_token,
+                append,
+            }
         }
     })
 }
 
 impl Runner {
     pub fn new(tx: UnboundedSender<Incoming>, ctx: Context) -> Runner {
-        Runner { tx, session: None, ctx, pending: None, audit: None, audit_profile: None, audit_error: None }
+        Runner {
+            tx,
+            session: None,
+            ctx,
+            pending: None,
+            audit: None,
+            audit_profile: None,
+            audit_error: None,
+            pending_action: None,
+            running: Vec::new(),
+        }
     }
 
     fn send(&self, m: Msg) {
@@ -110,7 +144,9 @@ impl Runner {
     }
 
     fn begin_login(&mut self, p: ResolvedProfile) {
-        let purpose = MfaPurpose::Login { profile: p.name.clone() };
+        let purpose = MfaPurpose::Login {
+            profile: p.name.clone(),
+        };
         if session::needs_code(&p) {
             self.pending = Some(p);
             self.send(Msg::AskCode(purpose));
@@ -122,7 +158,8 @@ impl Runner {
     fn open(&self, p: ResolvedProfile, code: Option<String>, purpose: MfaPurpose) {
         let tx = self.tx.clone();
         let mut options = self.ctx.options.clone();
-        options.read_only = self.ctx.force_read_only || self.ctx.settings.for_profile(&p.name).read_only;
+        options.read_only =
+            self.ctx.force_read_only || self.ctx.settings.for_profile(&p.name).read_only;
         tokio::spawn(async move {
             match session::open(&p, code.as_deref(), &options).await {
                 Ok(s) => {
@@ -139,21 +176,88 @@ impl Runner {
 
     /// Stores a new session, records it in the audit log, and tells the state about it.
     pub fn session_ready(&mut self, s: Session, purpose: MfaPurpose) -> Msg {
-        let previous = self.session.as_ref().map(|p| (p.profile.clone(), p.region.clone()));
+        let previous = self
+            .session
+            .as_ref()
+            .map(|p| (p.profile.clone(), p.region.clone()));
         self.audit_session(&s, &purpose, previous);
         let mut info = session_info(&s, &self.ctx.settings, self.ctx.force_read_only);
         info.audit_path = self.audit.as_ref().map(|a| a.path().display().to_string());
         info.audit_error = self.audit_error.clone();
         self.session = Some(s);
         self.pending = None;
+        if purpose == MfaPurpose::StepUp {
+            if let Some(c) = self.pending_action.take() {
+                self.run_action(c);
+            }
+        }
         Msg::SessionOpened { info, purpose }
     }
 
+    fn policy(&self, s: &Session) -> crate::guard::Policy {
+        crate::guard::Policy::from_settings(
+            &self.ctx.settings.for_profile(&s.profile),
+            self.ctx.force_read_only || s.read_only,
+        )
+    }
+
+    /// Runs a confirmed action: the audit intent first (fail closed), the call, the outcome.
+    fn run_action(&mut self, confirmed: Box<crate::guard::Confirmed>) {
+        let Some(session) = self.session.clone() else {
+            self.send(Msg::ActionDone(Err("not signed in".into())));
+            return;
+        };
+        let Some(log) = self.audit.clone() else {
+            let why = self
+                .audit_error
+                .clone()
+                .unwrap_or_else(|| "the audit log is not open".into());
+            self.send(Msg::ActionDone(Err(format!(
+                "{why}: the action did not run"
+            ))));
+            return;
+        };
+        let policy = self.policy(&session);
+        match crate::guard::preflight(&session, &policy, &confirmed) {
+            Err(crate::guard::GuardError::StepUpRequired { .. }) => {
+                self.pending_action = Some(confirmed);
+                self.send(Msg::AskCode(MfaPurpose::StepUp));
+                return;
+            }
+            Err(e) => {
+                self.send(Msg::ActionDone(Err(e.to_string())));
+                return;
+            }
+            Ok(()) => {}
+        }
+        let tx = self.tx.clone();
+        self.running.retain(|h| !h.is_finished());
+        self.running.push(tokio::spawn(async move {
+            let result = crate::guard::execute(&log, &session, &policy, *confirmed).await;
+            let msg = match result {
+                Ok(done) => {
+                    tracing::info!(action = %done.action, request_id = %done.request_id, "guarded action succeeded");
+                    Ok(format!("{} (request {})", done.summary, done.request_id))
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(Incoming::Msg(Msg::ActionDone(msg)));
+        }));
+    }
+
     /// Opens the profile's audit log when needed and records the session event.
-    fn audit_session(&mut self, s: &Session, purpose: &MfaPurpose, previous: Option<(String, String)>) {
+    fn audit_session(
+        &mut self,
+        s: &Session,
+        purpose: &MfaPurpose,
+        previous: Option<(String, String)>,
+    ) {
         if self.audit_profile.as_deref() != Some(s.profile.as_str()) {
             if let Some(old) = self.audit.take() {
-                let _ = old.session(SessionEvent::End, serde_json::json!({ "reason": "profile switch" }));
+                let _ = old.session(
+                    SessionEvent::End,
+                    serde_json::json!({ "reason": "profile switch" }),
+                );
                 if let Ok(old) = Arc::try_unwrap(old) {
                     let _ = old.close();
                 }
@@ -174,8 +278,11 @@ impl Runner {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "audit log unavailable");
-                    self.audit_error = Some(format!("audit log unavailable ({e}): actions are disabled"));
-                    self.send(Msg::Flash(Flash::Error(self.audit_error.clone().unwrap_or_default())));
+                    self.audit_error =
+                        Some(format!("audit log unavailable ({e}): actions are disabled"));
+                    self.send(Msg::Flash(Flash::Error(
+                        self.audit_error.clone().unwrap_or_default(),
+                    )));
                 }
             }
         }
@@ -184,21 +291,38 @@ impl Runner {
         if let Some(at) = s.mfa_at {
             who = who.with_mfa(at);
         }
-        let mut place = Where::new(s.profile.clone(), s.caller.account.clone(), s.region.clone());
+        let mut place = Where::new(
+            s.profile.clone(),
+            s.caller.account.clone(),
+            s.region.clone(),
+        );
         if let Some(e) = &s.endpoint_url {
             place = place.with_endpoint(e.clone());
         }
         log.set_context(who, place);
         let (event, details) = match (purpose, &previous) {
-            (MfaPurpose::Login { .. }, Some((p, r))) if *p != s.profile || *r != s.region => {
-                (SessionEvent::ProfileSwitch, serde_json::json!({ "from_profile": p, "from_region": r }))
-            }
-            (MfaPurpose::Login { .. }, _) => (SessionEvent::Start, serde_json::json!({ "mfa": s.mfa_at.is_some() })),
-            (MfaPurpose::Reauth, _) => (SessionEvent::MfaStepUp, serde_json::json!({})),
+            (MfaPurpose::Login { .. }, Some((p, r))) if *p != s.profile || *r != s.region => (
+                SessionEvent::ProfileSwitch,
+                serde_json::json!({ "from_profile": p, "from_region": r }),
+            ),
+            (MfaPurpose::Login { .. }, _) => (
+                SessionEvent::Start,
+                serde_json::json!({ "mfa": s.mfa_at.is_some() }),
+            ),
+            (MfaPurpose::Reauth, _) => (
+                SessionEvent::MfaStepUp,
+                serde_json::json!({ "for": "session renewal" }),
+            ),
+            (MfaPurpose::StepUp, _) => (
+                SessionEvent::MfaStepUp,
+                serde_json::json!({ "for": "guarded action" }),
+            ),
             (MfaPurpose::Unlock, _) => (SessionEvent::IdleUnlock, serde_json::json!({})),
         };
         if let Err(e) = log.session(event, details) {
-            self.send(Msg::Flash(Flash::Error(format!("cannot write the audit log: {e}"))));
+            self.send(Msg::Flash(Flash::Error(format!(
+                "cannot write the audit log: {e}"
+            ))));
         }
         if event == SessionEvent::Start {
             if let Ok(open) = crate::audit::unfinished(log.path()) {
@@ -215,8 +339,14 @@ impl Runner {
         }
     }
 
-    /// Records the end of the session and seals the log.
-    pub fn shutdown(&mut self) {
+    /// Ends the session (quit, SIGHUP, SIGTERM): an action still in flight is stopped and its
+    /// outcome recorded as `interrupted` (whether AWS applied it is unknown, and the record
+    /// says so); then the session end is recorded and the log sealed.
+    pub async fn shutdown(&mut self) {
+        for h in self.running.drain(..) {
+            h.abort();
+            let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+        }
         if let Some(log) = self.audit.take() {
             let _ = log.session(SessionEvent::End, serde_json::json!({}));
             if let Ok(log) = Arc::try_unwrap(log) {
@@ -228,45 +358,95 @@ impl Runner {
     pub fn execute(&mut self, effect: Effect) -> bool {
         match effect {
             Effect::Quit => return false,
+            Effect::Plan(request) => match &self.session {
+                Some(s) => {
+                    let s = s.clone();
+                    let policy = self.policy(&s);
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let r = crate::guard::plan(&s, &policy, &request)
+                            .await
+                            .map(Box::new)
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(Incoming::Msg(Msg::Planned(r)));
+                    });
+                }
+                None => self.send(Msg::Planned(Err("not signed in".into()))),
+            },
+            Effect::Execute(confirmed) => self.run_action(confirmed),
+            Effect::CancelPending => self.pending_action = None,
             Effect::RecordIdleLock => {
                 if let Some(log) = &self.audit {
                     let _ = log.session(SessionEvent::IdleLock, serde_json::json!({}));
                 }
             }
-            Effect::Load { kind: Kind::Audit, generation, .. } => {
+            Effect::Load {
+                kind: Kind::Audit,
+                generation,
+                ..
+            } => {
                 let tx = self.tx.clone();
                 let path = self.audit.as_ref().map(|a| a.path().to_path_buf());
                 tokio::task::spawn_blocking(move || {
                     let msg = match path.map(std::fs::read) {
                         Some(Ok(bytes)) => {
                             let (records, _) = crate::audit::read_records(&bytes);
-                            Msg::Loaded { kind: Kind::Audit, generation, payload: Payload::Audit(records.into_iter().map(|(_, r)| r).collect()) }
+                            Msg::Loaded {
+                                kind: Kind::Audit,
+                                generation,
+                                payload: Payload::Audit(
+                                    records.into_iter().map(|(_, r)| r).collect(),
+                                ),
+                            }
                         }
-                        Some(Err(e)) => Msg::Failed { kind: Kind::Audit, generation, error: format!("cannot read the audit log: {e}") },
-                        None => Msg::Failed { kind: Kind::Audit, generation, error: "there is no audit log for this session".into() },
+                        Some(Err(e)) => Msg::Failed {
+                            kind: Kind::Audit,
+                            generation,
+                            error: format!("cannot read the audit log: {e}"),
+                        },
+                        None => Msg::Failed {
+                            kind: Kind::Audit,
+                            generation,
+                            error: "there is no audit log for this session".into(),
+                        },
                     };
                     let _ = tx.send(Incoming::Msg(msg));
                 });
             }
-            Effect::Load { kind, generation, events } => {
+            Effect::Load {
+                kind,
+                generation,
+                events,
+            } => {
                 let Some(s) = &self.session else { return true };
                 let cloud = s.cloud();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let msg = match load(cloud, kind, events).await {
-                        Ok(payload) => Msg::Loaded { kind, generation, payload },
+                        Ok(payload) => Msg::Loaded {
+                            kind,
+                            generation,
+                            payload,
+                        },
                         Err(e) => {
                             tracing::warn!(?kind, error = %e, "load failed");
-                            Msg::Failed { kind, generation, error: e.to_string() }
+                            Msg::Failed {
+                                kind,
+                                generation,
+                                error: e.to_string(),
+                            }
                         }
                     };
                     let _ = tx.send(Incoming::Msg(msg));
                 });
             }
             Effect::Authenticate { purpose, code } => match (&purpose, &self.session) {
+                // Step-up renews the session like a re-authentication.
                 (MfaPurpose::Login { .. }, _) => match self.pending.clone() {
                     Some(p) => self.open(p, Some(code), purpose),
-                    None => self.send(Msg::SessionFailed("no profile is waiting for a code".into())),
+                    None => self.send(Msg::SessionFailed(
+                        "no profile is waiting for a code".into(),
+                    )),
                 },
                 (_, Some(s)) => {
                     let s = s.clone();
@@ -287,8 +467,13 @@ impl Runner {
             Effect::SwitchProfile { profile } => {
                 let env = aws_types::os_shim_internal::Env::real();
                 let resolved = match &self.ctx.profiles {
-                    Some(set) => session::profile::resolve(set, &profile, &env).map_err(|e| e.to_string()),
-                    None => Err("no AWS config files were loaded (demo mode has only the demo profile)".to_string()),
+                    Some(set) => {
+                        session::profile::resolve(set, &profile, &env).map_err(|e| e.to_string())
+                    }
+                    None => Err(
+                        "no AWS config files were loaded (demo mode has only the demo profile)"
+                            .to_string(),
+                    ),
                 };
                 match resolved {
                     Ok(mut p) => {
@@ -303,7 +488,12 @@ impl Runner {
             Effect::SwitchRegion { region } => match &self.session {
                 Some(s) => {
                     let n = s.with_region(&region);
-                    let _ = self.tx.send(Incoming::Session(Box::new(n), MfaPurpose::Login { profile: s.profile.clone() }));
+                    let _ = self.tx.send(Incoming::Session(
+                        Box::new(n),
+                        MfaPurpose::Login {
+                            profile: s.profile.clone(),
+                        },
+                    ));
                 }
                 None => self.send(Msg::Flash(Flash::Error("sign in first".into()))),
             },

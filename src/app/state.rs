@@ -2,7 +2,9 @@
 
 use super::keymap::Keymap;
 use super::rows::Row;
-use crate::cloud::backup::{BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan};
+use crate::cloud::backup::{
+    BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan,
+};
 use crate::cloud::cloudtrail::{EventFilter, TrailEvent};
 use crate::cloud::kms::Key;
 use crate::cloud::sns::Topic;
@@ -137,7 +139,9 @@ pub struct Table {
 
 impl Table {
     pub fn selected_row(&self) -> Option<&Row> {
-        self.visible.get(self.selected).and_then(|i| self.rows.get(*i))
+        self.visible
+            .get(self.selected)
+            .and_then(|i| self.rows.get(*i))
     }
 }
 
@@ -157,6 +161,8 @@ pub struct SessionInfo {
     /// The audit log of this session, or why there is none (then no action can run).
     pub audit_path: Option<String>,
     pub audit_error: Option<String>,
+    /// A reason is mandatory for guarded actions.
+    pub require_reason: bool,
 }
 
 /// Why an MFA code is being asked for.
@@ -168,15 +174,86 @@ pub enum MfaPurpose {
     Reauth,
     /// Unlocking after the idle lock.
     Unlock,
+    /// A fresh code before a guarded action (the action runs right after).
+    StepUp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The field of the confirmation form that has focus. Cancel has it first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Cancel,
+    Name,
+    Reason,
+    Ticket,
+    Confirm,
+}
+
+impl Focus {
+    pub fn next(self) -> Focus {
+        match self {
+            Focus::Cancel => Focus::Name,
+            Focus::Name => Focus::Reason,
+            Focus::Reason => Focus::Ticket,
+            Focus::Ticket => Focus::Confirm,
+            Focus::Confirm => Focus::Cancel,
+        }
+    }
+    pub fn prev(self) -> Focus {
+        match self {
+            Focus::Cancel => Focus::Confirm,
+            Focus::Name => Focus::Cancel,
+            Focus::Reason => Focus::Name,
+            Focus::Ticket => Focus::Reason,
+            Focus::Confirm => Focus::Ticket,
+        }
+    }
+}
+
+/// The confirmation of a planned action: the plan (captured once: it is what executes), what
+/// the operator typed, and where the focus is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfirmForm {
+    pub plan: crate::guard::Plan,
+    pub typed: String,
+    pub reason: String,
+    pub ticket: String,
+    pub focus: Focus,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
-    Command { input: String },
-    Filter { input: String },
-    Help { scroll: u16 },
-    Mfa { purpose: MfaPurpose, input: String, error: Option<String>, busy: bool },
+    Command {
+        input: String,
+    },
+    Filter {
+        input: String,
+    },
+    Help {
+        scroll: u16,
+    },
+    Mfa {
+        purpose: MfaPurpose,
+        input: String,
+        error: Option<String>,
+        busy: bool,
+    },
+    /// The rotation period for "enable automatic rotation" (days; empty = 365).
+    Period {
+        key: String,
+        input: String,
+        error: Option<String>,
+    },
+    /// Pre-checks running against live state.
+    Planning {
+        action: String,
+    },
+    Confirm(Box<ConfirmForm>),
+    /// The confirmed action is running.
+    Running {
+        summary: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,7 +319,9 @@ impl State {
     pub fn table(&self, v: View) -> &Table {
         // Every view has a table from `new`.
         static EMPTY: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
-        self.tables.get(&v).unwrap_or_else(|| EMPTY.get_or_init(Table::default))
+        self.tables
+            .get(&v)
+            .unwrap_or_else(|| EMPTY.get_or_init(Table::default))
     }
 
     pub fn status(&self, k: Kind) -> LoadStatus {
@@ -256,7 +335,14 @@ impl State {
 
     /// The breadcrumb: `Queues › Dead-letter queues`.
     pub fn breadcrumb(&self) -> String {
-        let mut parts: Vec<&str> = self.history.iter().rev().take(3).rev().map(|v| v.title()).collect();
+        let mut parts: Vec<&str> = self
+            .history
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .map(|v| v.title())
+            .collect();
         parts.push(self.view.title());
         parts.join(" › ")
     }
@@ -273,7 +359,9 @@ impl State {
     pub fn find_key(&self, reference: &str) -> Option<&Key> {
         let alias = reference.find("alias/").map(|i| &reference[i..]);
         self.data.keys.iter().find(|k| {
-            k.arn == reference || k.id == reference || alias.is_some_and(|a| k.aliases.iter().any(|x| x == a))
+            k.arn == reference
+                || k.id == reference
+                || alias.is_some_and(|a| k.aliases.iter().any(|x| x == a))
         })
     }
 }

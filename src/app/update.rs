@@ -5,8 +5,10 @@ use super::command::{self, Command};
 use super::keymap::{Action, Key, KeyName, Layer};
 use super::links::{self, Target};
 use super::rows;
-use super::state::{Flash, Kind, MfaPurpose, Mode, SessionInfo, State, View};
-use crate::cloud::backup::{BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan};
+use super::state::{ConfirmForm, Flash, Focus, Kind, MfaPurpose, Mode, SessionInfo, State, View};
+use crate::cloud::backup::{
+    BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan,
+};
 use crate::cloud::cloudtrail::{EventFilter, TrailEvent};
 use crate::cloud::kms::Key as KmsKey;
 use crate::cloud::sns::Topic;
@@ -27,7 +29,11 @@ pub enum Payload {
     Plans(Vec<BackupPlan>),
     TestingPlans(Vec<RestoreTestingPlan>),
     /// A page of events; `append` continues the loaded list (lazy paging).
-    Events { events: Vec<TrailEvent>, next: Option<String>, append: bool },
+    Events {
+        events: Vec<TrailEvent>,
+        next: Option<String>,
+        append: bool,
+    },
     Audit(Vec<crate::audit::Record>),
 }
 
@@ -35,13 +41,28 @@ pub enum Payload {
 pub enum Msg {
     Key(KeyEvent),
     Tick(DateTime<Utc>),
-    Loaded { kind: Kind, generation: u64, payload: Payload },
-    Failed { kind: Kind, generation: u64, error: String },
+    Loaded {
+        kind: Kind,
+        generation: u64,
+        payload: Payload,
+    },
+    Failed {
+        kind: Kind,
+        generation: u64,
+        error: String,
+    },
     /// The runner needs an MFA code for this purpose.
     AskCode(MfaPurpose),
-    SessionOpened { info: SessionInfo, purpose: MfaPurpose },
+    SessionOpened {
+        info: SessionInfo,
+        purpose: MfaPurpose,
+    },
     SessionFailed(String),
     Flash(Flash),
+    /// The plan of a guarded action (or why it cannot be planned).
+    Planned(Result<Box<crate::guard::Plan>, String>),
+    /// A guarded action finished: a summary with the request id, or the error.
+    ActionDone(Result<String, String>),
 }
 
 /// A request for a page of CloudTrail events.
@@ -53,13 +74,30 @@ pub struct EventsRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    Load { kind: Kind, generation: u64, events: Option<EventsRequest> },
+    Load {
+        kind: Kind,
+        generation: u64,
+        events: Option<EventsRequest>,
+    },
     /// Open (Login) or renew (Reauth, Unlock) the session with this MFA code.
-    Authenticate { purpose: MfaPurpose, code: String },
-    SwitchProfile { profile: String },
-    SwitchRegion { region: String },
+    Authenticate {
+        purpose: MfaPurpose,
+        code: String,
+    },
+    SwitchProfile {
+        profile: String,
+    },
+    SwitchRegion {
+        region: String,
+    },
     /// Record the idle lock in the audit log.
     RecordIdleLock,
+    /// Plan a guarded action: pre-checks against live state.
+    Plan(crate::guard::Request),
+    /// Run a confirmed plan (step-up first when the MFA code is too old).
+    Execute(Box<crate::guard::Confirmed>),
+    /// Forget a confirmed action waiting for a step-up code.
+    CancelPending,
     Quit,
 }
 
@@ -72,14 +110,22 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             key(s, k)
         }
         Msg::Tick(now) => tick(s, now),
-        Msg::Loaded { kind, generation, payload } => {
+        Msg::Loaded {
+            kind,
+            generation,
+            payload,
+        } => {
             if s.status(kind).generation != generation {
                 return Vec::new(); // a stale result: a newer load was asked for
             }
             loaded(s, kind, payload);
             Vec::new()
         }
-        Msg::Failed { kind, generation, error } => {
+        Msg::Failed {
+            kind,
+            generation,
+            error,
+        } => {
             if s.status(kind).generation != generation {
                 return Vec::new();
             }
@@ -91,25 +137,47 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::AskCode(purpose) => {
-            s.mode = Mode::Mfa { purpose, input: String::new(), error: None, busy: false };
+            s.mode = Mode::Mfa {
+                purpose,
+                input: String::new(),
+                error: None,
+                busy: false,
+            };
             Vec::new()
         }
         Msg::SessionOpened { info, purpose } => {
-            let switched = s.session.as_ref().is_none_or(|old| old.profile != info.profile || old.region != info.region);
+            let switched = s
+                .session
+                .as_ref()
+                .is_none_or(|old| old.profile != info.profile || old.region != info.region);
             s.flash = Some(Flash::Info(match &purpose {
-                MfaPurpose::Login { .. } => format!("signed in as {} ({} {})", info.caller_arn, info.account, info.region),
+                MfaPurpose::Login { .. } => format!(
+                    "signed in as {} ({} {})",
+                    info.caller_arn, info.account, info.region
+                ),
                 MfaPurpose::Reauth => "session renewed".to_string(),
                 MfaPurpose::Unlock => "unlocked".to_string(),
+                MfaPurpose::StepUp => "MFA renewed".to_string(),
             }));
             s.idle_lock_minutes = info.idle_lock_minutes;
             s.session = Some(info);
+            if purpose == MfaPurpose::StepUp {
+                // The confirmed action runs now.
+                s.mode = Mode::Running {
+                    summary: "MFA renewed; running the confirmed action…".into(),
+                };
+                return Vec::new();
+            }
             s.mode = Mode::Normal;
             s.locked = false;
             s.last_input = s.now;
             if switched {
                 let tables = std::mem::take(&mut s.tables);
                 s.data = Default::default();
-                s.tables = tables.into_keys().map(|v| (v, Default::default())).collect();
+                s.tables = tables
+                    .into_keys()
+                    .map(|v| (v, Default::default()))
+                    .collect();
                 for v in View::ALL {
                     let (c, d) = rows::default_sort(v);
                     if let Some(t) = s.tables.get_mut(&v) {
@@ -121,7 +189,13 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             ensure_loaded(s)
         }
         Msg::SessionFailed(error) => {
-            if let Mode::Mfa { error: e, busy, input, .. } = &mut s.mode {
+            if let Mode::Mfa {
+                error: e,
+                busy,
+                input,
+                ..
+            } = &mut s.mode
+            {
                 *e = Some(error);
                 *busy = false;
                 input.clear();
@@ -137,19 +211,59 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.flash = Some(f);
             Vec::new()
         }
+        Msg::Planned(Ok(plan)) => {
+            if matches!(s.mode, Mode::Planning { .. }) {
+                s.mode = Mode::Confirm(Box::new(ConfirmForm {
+                    plan: *plan,
+                    typed: String::new(),
+                    reason: String::new(),
+                    ticket: String::new(),
+                    focus: Focus::Cancel,
+                    error: None,
+                }));
+            }
+            Vec::new()
+        }
+        Msg::Planned(Err(e)) => {
+            s.mode = Mode::Normal;
+            s.flash = Some(Flash::Error(e));
+            Vec::new()
+        }
+        Msg::ActionDone(result) => {
+            s.mode = Mode::Normal;
+            match result {
+                Ok(summary) => s.flash = Some(Flash::Info(summary)),
+                Err(e) => {
+                    s.last_error = Some(e.clone());
+                    s.flash = Some(Flash::Error(e));
+                }
+            }
+            // Show the new state (and keep the message: refresh says nothing here).
+            if s.session.is_some() {
+                return vec![start_load(s, Kind::Keys, false)];
+            }
+            Vec::new()
+        }
     }
 }
 
 fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
     s.now = now;
     s.spinner = s.spinner.wrapping_add(1);
-    let Some(info) = &s.session else { return Vec::new() };
+    let Some(info) = &s.session else {
+        return Vec::new();
+    };
     if matches!(s.mode, Mode::Mfa { .. }) {
         return Vec::new();
     }
     if !s.locked && now - s.last_input > Duration::minutes(s.idle_lock_minutes) {
         s.locked = true;
-        s.mode = Mode::Mfa { purpose: MfaPurpose::Unlock, input: String::new(), error: None, busy: false };
+        s.mode = Mode::Mfa {
+            purpose: MfaPurpose::Unlock,
+            input: String::new(),
+            error: None,
+            busy: false,
+        };
         return vec![Effect::RecordIdleLock];
     }
     if let Some(exp) = info.expires {
@@ -182,10 +296,17 @@ fn kind_payload_store(s: &mut State, payload: Payload) {
         Payload::Plans(v) => s.data.plans = v,
         Payload::TestingPlans(v) => s.data.testing_plans = v,
         Payload::Audit(v) => s.data.audit = v,
-        Payload::Events { events, next, append } => {
+        Payload::Events {
+            events,
+            next,
+            append,
+        } => {
             if append {
-                let known: std::collections::HashSet<String> = s.data.events.iter().map(|e| e.id.clone()).collect();
-                s.data.events.extend(events.into_iter().filter(|e| !known.contains(&e.id)));
+                let known: std::collections::HashSet<String> =
+                    s.data.events.iter().map(|e| e.id.clone()).collect();
+                s.data
+                    .events
+                    .extend(events.into_iter().filter(|e| !known.contains(&e.id)));
             } else {
                 s.data.events = events;
             }
@@ -206,7 +327,10 @@ fn loaded(s: &mut State, kind: Kind, payload: Payload) {
         s.last_error = None;
     }
     for v in View::ALL {
-        if v.kinds().contains(&kind) || (kind == Kind::Keys && matches!(v, View::Queues | View::Dlq | View::Topics | View::Vaults)) {
+        if v.kinds().contains(&kind)
+            || (kind == Kind::Keys
+                && matches!(v, View::Queues | View::Dlq | View::Topics | View::Vaults))
+        {
             rebuild(s, v);
         }
     }
@@ -244,9 +368,17 @@ fn start_load(s: &mut State, kind: Kind, more_events: bool) -> Effect {
     let generation = st.generation;
     let events = (kind == Kind::Events).then(|| EventsRequest {
         filter: s.data.events_filter.clone(),
-        next_token: if more_events { s.data.events_next.clone() } else { None },
+        next_token: if more_events {
+            s.data.events_next.clone()
+        } else {
+            None
+        },
     });
-    Effect::Load { kind, generation, events }
+    Effect::Load {
+        kind,
+        generation,
+        events,
+    }
 }
 
 fn refresh(s: &mut State) -> Vec<Effect> {
@@ -255,7 +387,10 @@ fn refresh(s: &mut State) -> Vec<Effect> {
     }
     let kinds = s.view.kinds();
     let out: Vec<Effect> = kinds.iter().map(|k| start_load(s, *k, false)).collect();
-    s.flash = Some(Flash::Info(format!("refreshing {}", s.view.title().to_lowercase())));
+    s.flash = Some(Flash::Info(format!(
+        "refreshing {}",
+        s.view.title().to_lowercase()
+    )));
     out
 }
 
@@ -274,7 +409,11 @@ pub fn go(s: &mut State, v: View) -> Vec<Effect> {
 fn follow(s: &mut State, target: Target) -> Vec<Effect> {
     match target {
         Target::Select { view, key } => {
-            let v = if view == View::Queues && s.view == View::Dlq { View::Queues } else { view };
+            let v = if view == View::Queues && s.view == View::Dlq {
+                View::Queues
+            } else {
+                view
+            };
             if let Some(t) = s.tables.get_mut(&v) {
                 t.filter.clear();
                 t.selected_key = Some(key);
@@ -306,7 +445,18 @@ pub fn open_events(s: &mut State, filter: Option<EventFilter>) -> Vec<Effect> {
     let changed = s.data.events_filter != filter;
     s.data.events_filter = filter;
     let mut out = go(s, View::Events);
-    if changed && !out.iter().any(|e| matches!(e, Effect::Load { kind: Kind::Events, .. })) && s.session.is_some() {
+    if changed
+        && !out.iter().any(|e| {
+            matches!(
+                e,
+                Effect::Load {
+                    kind: Kind::Events,
+                    ..
+                }
+            )
+        })
+        && s.session.is_some()
+    {
         if let Some(t) = s.tables.get_mut(&View::Events) {
             t.selected_key = None;
             t.selected = 0;
@@ -325,22 +475,41 @@ fn layer(s: &State) -> Layer {
 }
 
 fn key(s: &mut State, ev: KeyEvent) -> Vec<Effect> {
-    let Some(k) = Key::from_event(&ev) else { return Vec::new() };
+    let Some(k) = Key::from_event(&ev) else {
+        return Vec::new();
+    };
     let action = s.keymap.action(layer(s), &k);
     match s.mode.clone() {
         Mode::Normal => browse(s, k, action),
         Mode::Help { scroll } => {
             match action {
                 Some(Action::Close) => s.mode = Mode::Normal,
-                Some(Action::Down) => s.mode = Mode::Help { scroll: scroll.saturating_add(1) },
-                Some(Action::Up) => s.mode = Mode::Help { scroll: scroll.saturating_sub(1) },
+                Some(Action::Down) => {
+                    s.mode = Mode::Help {
+                        scroll: scroll.saturating_add(1),
+                    }
+                }
+                Some(Action::Up) => {
+                    s.mode = Mode::Help {
+                        scroll: scroll.saturating_sub(1),
+                    }
+                }
                 _ => {}
             }
             Vec::new()
         }
         Mode::Command { input } => command_key(s, k, action, input),
         Mode::Filter { input } => filter_key(s, k, action, input),
-        Mode::Mfa { purpose, input, error, busy } => mfa_key(s, k, action, purpose, input, error, busy),
+        Mode::Mfa {
+            purpose,
+            input,
+            error,
+            busy,
+        } => mfa_key(s, k, action, purpose, input, error, busy),
+        Mode::Period { key, input, error } => period_key(s, k, action, key, input, error),
+        Mode::Confirm(form) => confirm_key(s, k, action, *form),
+        // Nothing to do while the pre-checks or the action run.
+        Mode::Planning { .. } | Mode::Running { .. } => Vec::new(),
     }
 }
 
@@ -358,13 +527,174 @@ fn move_sel(s: &mut State, f: impl Fn(usize, usize, usize) -> usize) -> Vec<Effe
         more = view == View::Events && t.selected + page >= n;
     }
     // Lazy paging: near the end of the loaded events, fetch the next page.
-    if more && s.data.events_next.is_some() && !s.status(Kind::Events).loading && s.table(View::Events).filter.is_empty() {
+    if more
+        && s.data.events_next.is_some()
+        && !s.status(Kind::Events).loading
+        && s.table(View::Events).filter.is_empty()
+    {
         return vec![start_load(s, Kind::Events, true)];
     }
     Vec::new()
 }
 
+/// Starts a guarded action on the selected key. Only reached when the session is read-write:
+/// in read-only mode these keys are not bound at all (and the executor refuses anyway).
+fn guarded_action(s: &mut State, action: Action) -> Vec<Effect> {
+    if s.view != View::Keys {
+        s.flash = Some(Flash::Info(
+            "key rotation actions work on the keys view (:keys)".into(),
+        ));
+        return Vec::new();
+    }
+    let Some(key) = s.table(View::Keys).selected_row().map(|r| r.key.clone()) else {
+        return Vec::new();
+    };
+    match action {
+        Action::EnableRotation => {
+            s.mode = Mode::Period {
+                key,
+                input: String::new(),
+                error: None,
+            };
+            Vec::new()
+        }
+        Action::DisableRotation => plan(s, crate::guard::Request::DisableKeyRotation { key }),
+        _ => plan(s, crate::guard::Request::RotateKeyOnDemand { key }),
+    }
+}
+
+fn plan(s: &mut State, request: crate::guard::Request) -> Vec<Effect> {
+    s.mode = Mode::Planning {
+        action: request.action().to_string(),
+    };
+    vec![Effect::Plan(request)]
+}
+
+fn period_key(
+    s: &mut State,
+    k: Key,
+    action: Option<Action>,
+    key: String,
+    mut input: String,
+    error: Option<String>,
+) -> Vec<Effect> {
+    match action {
+        Some(Action::Cancel) => {
+            s.mode = Mode::Normal;
+            Vec::new()
+        }
+        Some(Action::Submit) => {
+            let days = if input.trim().is_empty() {
+                Ok(365)
+            } else {
+                input.trim().parse::<i32>()
+            };
+            match days {
+                Ok(d) if (90..=2560).contains(&d) => plan(
+                    s,
+                    crate::guard::Request::EnableKeyRotation {
+                        key,
+                        period_days: Some(d),
+                    },
+                ),
+                _ => {
+                    s.mode = Mode::Period {
+                        key,
+                        input,
+                        error: Some("the period must be 90 to 2,560 days (empty: 365)".into()),
+                    };
+                    Vec::new()
+                }
+            }
+        }
+        _ => {
+            if matches!(k.code, KeyName::Char(c) if c.is_ascii_digit()) || action.is_some() {
+                if input.len() < 4 || action.is_some() {
+                    edit(&mut input, k, action);
+                }
+            }
+            s.mode = Mode::Period { key, input, error };
+            Vec::new()
+        }
+    }
+}
+
+fn confirm_key(
+    s: &mut State,
+    k: Key,
+    action: Option<Action>,
+    mut form: ConfirmForm,
+) -> Vec<Effect> {
+    let cancel = |s: &mut State| {
+        s.mode = Mode::Normal;
+        s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
+        Vec::new()
+    };
+    match (action, k.code) {
+        (Some(Action::Cancel), _) => return cancel(s),
+        (Some(Action::Complete), _) | (None, KeyName::Down) => form.focus = form.focus.next(),
+        (None, KeyName::BackTab) | (None, KeyName::Up) => form.focus = form.focus.prev(),
+        (Some(Action::Submit), _) => match form.focus {
+            Focus::Cancel => return cancel(s),
+            Focus::Name | Focus::Reason | Focus::Ticket => form.focus = form.focus.next(),
+            Focus::Confirm => {
+                let require = s.session.as_ref().is_none_or(|i| i.require_reason);
+                let opt = |x: &str| {
+                    if x.trim().is_empty() {
+                        None
+                    } else {
+                        Some(x.to_string())
+                    }
+                };
+                match crate::guard::confirm(
+                    &form.plan,
+                    &form.typed,
+                    opt(&form.reason).as_deref(),
+                    opt(&form.ticket).as_deref(),
+                    require,
+                ) {
+                    Ok(confirmed) => {
+                        s.mode = Mode::Running {
+                            summary: form.plan.summary.clone(),
+                        };
+                        return vec![Effect::Execute(Box::new(confirmed))];
+                    }
+                    Err(e) => {
+                        form.error = Some(e.to_string());
+                        form.focus = match e {
+                            crate::guard::GuardError::ReasonRequired
+                            | crate::guard::GuardError::InvalidReason(_) => Focus::Reason,
+                            _ => Focus::Name,
+                        };
+                    }
+                }
+            }
+        },
+        _ => {
+            let field = match form.focus {
+                Focus::Name => Some(&mut form.typed),
+                Focus::Reason => Some(&mut form.reason),
+                Focus::Ticket => Some(&mut form.ticket),
+                _ => None,
+            };
+            if let Some(f) = field {
+                if f.chars().count() < 200 {
+                    edit(f, k, action);
+                }
+            }
+        }
+    }
+    s.mode = Mode::Confirm(Box::new(form));
+    Vec::new()
+}
+
 fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
+    let read_write = s.session.as_ref().is_some_and(|i| !i.read_only);
+    if action.is_none() && read_write {
+        if let Some(a) = s.keymap.action(Layer::Actions, &k) {
+            return guarded_action(s, a);
+        }
+    }
     if let (None, KeyName::Char(c)) = (action, k.code) {
         if let Some(n) = c.to_digit(10).filter(|n| *n >= 1) {
             return follow_link(s, n as usize - 1);
@@ -394,7 +724,9 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
         }
         Some(Action::Refresh) => refresh(s),
         Some(Action::Command) => {
-            s.mode = Mode::Command { input: String::new() };
+            s.mode = Mode::Command {
+                input: String::new(),
+            };
             Vec::new()
         }
         Some(Action::Filter) => {
@@ -420,7 +752,11 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
                 s.flash = Some(Flash::Info(format!(
                     "sorted by {} {}",
                     rows::columns(view)[t.sort_col].name,
-                    if t.sort_desc { "descending" } else { "ascending" }
+                    if t.sort_desc {
+                        "descending"
+                    } else {
+                        "ascending"
+                    }
                 )));
             }
             Vec::new()
@@ -431,7 +767,13 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
                 (View::Events, _) | (_, None) => open_events(s, None),
                 (_, Some(k)) => {
                     let filter = match s.view {
-                        View::Vaults => s.data.vaults.iter().find(|v| v.arn == k).map(|v| v.name.clone()).unwrap_or(k),
+                        View::Vaults => s
+                            .data
+                            .vaults
+                            .iter()
+                            .find(|v| v.arn == k)
+                            .map(|v| v.name.clone())
+                            .unwrap_or(k),
                         _ => k,
                     };
                     open_events(s, Some(EventFilter::ResourceName(filter)))
@@ -447,7 +789,9 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
 }
 
 fn follow_link(s: &mut State, n: usize) -> Vec<Effect> {
-    let Some(key) = s.table(s.view).selected_row().map(|r| r.key.clone()) else { return Vec::new() };
+    let Some(key) = s.table(s.view).selected_row().map(|r| r.key.clone()) else {
+        return Vec::new();
+    };
     let all = links::links(s, s.view, &key);
     match all.into_iter().nth(n) {
         Some(l) => follow(s, l.target),
@@ -483,7 +827,9 @@ fn command_key(s: &mut State, k: Key, action: Option<Action>, mut input: String)
             Vec::new()
         }
         Some(Action::Complete) => {
-            s.mode = Mode::Command { input: command::complete(&input, &s.profiles) };
+            s.mode = Mode::Command {
+                input: command::complete(&input, &s.profiles),
+            };
             Vec::new()
         }
         Some(Action::Submit) => {
@@ -513,7 +859,12 @@ pub fn run_command(s: &mut State, input: &str) -> Vec<Effect> {
         Ok(Command::Profile(p)) => vec![Effect::SwitchProfile { profile: p }],
         Ok(Command::Region(r)) => vec![Effect::SwitchRegion { region: r }],
         Ok(Command::Reauth) => {
-            s.mode = Mode::Mfa { purpose: MfaPurpose::Reauth, input: String::new(), error: None, busy: false };
+            s.mode = Mode::Mfa {
+                purpose: MfaPurpose::Reauth,
+                input: String::new(),
+                error: None,
+                busy: false,
+            };
             Vec::new()
         }
         Err(e) => {
@@ -536,7 +887,9 @@ fn filter_key(s: &mut State, k: Key, action: Option<Action>, mut input: String) 
         }
         _ => {
             edit(&mut input, k, action);
-            s.mode = Mode::Filter { input: input.clone() };
+            s.mode = Mode::Filter {
+                input: input.clone(),
+            };
         }
     }
     // Incremental: the list follows every key stroke.
@@ -570,20 +923,40 @@ fn mfa_key(
                     return vec![Effect::Quit];
                 }
                 MfaPurpose::Unlock => {}
+                MfaPurpose::StepUp => {
+                    s.mode = Mode::Normal;
+                    s.flash = Some(Flash::Info("cancelled: the action did not run".into()));
+                    return vec![Effect::CancelPending];
+                }
                 _ => s.mode = Mode::Normal,
             }
             if purpose == MfaPurpose::Unlock {
-                s.mode = Mode::Mfa { purpose, input: String::new(), error: Some("the console is locked: enter a fresh MFA code".into()), busy: false };
+                s.mode = Mode::Mfa {
+                    purpose,
+                    input: String::new(),
+                    error: Some("the console is locked: enter a fresh MFA code".into()),
+                    busy: false,
+                };
             }
             Vec::new()
         }
         Some(Action::Submit) => match crate::session::validate_code(&input) {
             Ok(code) => {
-                s.mode = Mode::Mfa { purpose: purpose.clone(), input: String::new(), error: None, busy: true };
+                s.mode = Mode::Mfa {
+                    purpose: purpose.clone(),
+                    input: String::new(),
+                    error: None,
+                    busy: true,
+                };
                 vec![Effect::Authenticate { purpose, code }]
             }
             Err(e) => {
-                s.mode = Mode::Mfa { purpose, input: String::new(), error: Some(e.to_string()), busy: false };
+                s.mode = Mode::Mfa {
+                    purpose,
+                    input: String::new(),
+                    error: Some(e.to_string()),
+                    busy: false,
+                };
                 Vec::new()
             }
         },
@@ -593,7 +966,12 @@ fn mfa_key(
                     edit(&mut input, k, action);
                 }
             }
-            s.mode = Mode::Mfa { purpose, input, error, busy };
+            s.mode = Mode::Mfa {
+                purpose,
+                input,
+                error,
+                busy,
+            };
             Vec::new()
         }
     }

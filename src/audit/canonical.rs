@@ -117,12 +117,16 @@ pub fn record_hash(record: &Value) -> Result<String, CanonicalError> {
     };
     let mut without = map.clone();
     without.remove("hash");
-    Ok(sha256_hex(to_canonical(&Value::Object(without))?.as_bytes()))
+    Ok(sha256_hex(
+        to_canonical(&Value::Object(without))?.as_bytes(),
+    ))
 }
 
 /// True if `s` is 64 lowercase hex digits.
 pub fn is_hash(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Replaces every non-integer number in `value` by its decimal string, so caller-supplied
@@ -146,23 +150,38 @@ mod tests {
     #[test]
     fn sorts_keys_recursively_without_whitespace() {
         let v = json!({"b": 1, "a": {"z": [true, null], "y": "x"}, "A": -3});
-        assert_eq!(to_canonical(&v).unwrap(), r#"{"A":-3,"a":{"y":"x","z":[true,null]},"b":1}"#);
+        assert_eq!(
+            to_canonical(&v).unwrap(),
+            r#"{"A":-3,"a":{"y":"x","z":[true,null]},"b":1}"#
+        );
     }
 
     #[test]
     fn escapes_like_rfc8785() {
         let v = json!("q\"b\\\u{08}\u{0c}\n\r\t\u{01}\u{1f}\u{7f}é/€😀");
-        assert_eq!(to_canonical(&v).unwrap(), "\"q\\\"b\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}é/€😀\"");
+        assert_eq!(
+            to_canonical(&v).unwrap(),
+            "\"q\\\"b\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}é/€😀\""
+        );
         // The same as serde_json's compact writer for strings.
-        assert_eq!(to_canonical(&v).unwrap(), serde_json::to_string(&v).unwrap());
+        assert_eq!(
+            to_canonical(&v).unwrap(),
+            serde_json::to_string(&v).unwrap()
+        );
     }
 
     #[test]
     fn rejects_floats_and_normalizes_them() {
         let mut v = json!({"x": 1.5, "y": [2.25], "z": 3});
-        assert!(matches!(to_canonical(&v), Err(CanonicalError::NonIntegerNumber(_))));
+        assert!(matches!(
+            to_canonical(&v),
+            Err(CanonicalError::NonIntegerNumber(_))
+        ));
         normalize_numbers(&mut v);
-        assert_eq!(to_canonical(&v).unwrap(), r#"{"x":"1.5","y":["2.25"],"z":3}"#);
+        assert_eq!(
+            to_canonical(&v).unwrap(),
+            r#"{"x":"1.5","y":["2.25"],"z":3}"#
+        );
     }
 
     #[test]
@@ -171,7 +190,10 @@ mod tests {
         let b = json!({"seq": 1});
         assert_eq!(record_hash(&a).unwrap(), record_hash(&b).unwrap());
         assert_eq!(record_hash(&b).unwrap(), sha256_hex(br#"{"seq":1}"#));
-        assert_ne!(record_hash(&json!({"seq": 2})).unwrap(), record_hash(&b).unwrap());
+        assert_ne!(
+            record_hash(&json!({"seq": 2})).unwrap(),
+            record_hash(&b).unwrap()
+        );
         assert!(is_hash(&record_hash(&b).unwrap()));
         assert!(is_hash(GENESIS_HASH));
         assert!(!is_hash(&GENESIS_HASH.to_uppercase().replace('0', "A")));
@@ -179,6 +201,9 @@ mod tests {
 
     #[test]
     fn sha256_known_vector() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -41,7 +41,9 @@ impl LogArgs {
 }
 
 fn profile_name(p: &Option<String>) -> String {
-    p.clone().or_else(|| std::env::var("AWS_PROFILE").ok().filter(|s| !s.is_empty())).unwrap_or_else(|| "default".into())
+    p.clone()
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "default".into())
 }
 
 /// Export formats.
@@ -111,7 +113,15 @@ pub fn run(cmd: AuditCommand) -> Result<i32> {
 /// Runs an audit command writing to `out` and `err`; returns the exit code.
 pub fn run_with(cmd: AuditCommand, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
     match cmd {
-        AuditCommand::Verify { log, endpoint_url, region, seal_key_file, offline, require_sealed, json } => {
+        AuditCommand::Verify {
+            log,
+            endpoint_url,
+            region,
+            seal_key_file,
+            offline,
+            require_sealed,
+            json,
+        } => {
             let path = log.path()?;
             let data = match std::fs::read(&path) {
                 Ok(d) => d,
@@ -120,23 +130,45 @@ pub fn run_with(cmd: AuditCommand, out: &mut dyn Write, err: &mut dyn Write) -> 
                     return Ok(EXIT_UNREADABLE);
                 }
             };
-            let kms = KmsOptions { endpoint_url, region, profile: log.profile.clone(), offline };
-            let mut opts = VerifyOptions { require_sealed, ..VerifyOptions::default() };
+            let kms = KmsOptions {
+                endpoint_url,
+                region,
+                profile: log.profile.clone(),
+                offline,
+            };
+            let mut opts = VerifyOptions {
+                require_sealed,
+                ..VerifyOptions::default()
+            };
             if let Some(f) = &seal_key_file {
                 opts.sealers.push(Arc::new(LocalHmacSealer::from_file(f)?));
             }
             opts.sealers.extend(kms_sealers(&data, &kms, err)?);
             let report = verify_bytes(&data, &opts);
             if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report_json(&path, &report))?)?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&report_json(&path, &report))?
+                )?;
             } else {
                 print_report(out, &path, &report)?;
             }
-            Ok(if report.is_valid() { EXIT_VALID } else { EXIT_INVALID })
+            Ok(if report.is_valid() {
+                EXIT_VALID
+            } else {
+                EXIT_INVALID
+            })
         }
-        AuditCommand::Show { log, since, action, json } => {
+        AuditCommand::Show {
+            log,
+            since,
+            action,
+            json,
+        } => {
             let path = log.path()?;
-            let data = std::fs::read(&path).with_context(|| format!("cannot read the audit log {}", path.display()))?;
+            let data = std::fs::read(&path)
+                .with_context(|| format!("cannot read the audit log {}", path.display()))?;
             let since = since.as_deref().map(parse_since).transpose()?;
             let action = action.map(|a| a.to_lowercase());
             let (records, bad) = read_records(&data);
@@ -149,7 +181,9 @@ pub fn run_with(cmd: AuditCommand, out: &mut dyn Write, err: &mut dyn Write) -> 
                     }
                 }
                 if let Some(a) = &action
-                    && !r.action().is_some_and(|x| x.to_lowercase().contains(a.as_str()))
+                    && !r
+                        .action()
+                        .is_some_and(|x| x.to_lowercase().contains(a.as_str()))
                 {
                     continue;
                 }
@@ -162,17 +196,26 @@ pub fn run_with(cmd: AuditCommand, out: &mut dyn Write, err: &mut dyn Write) -> 
                 }
             }
             if !bad.is_empty() {
-                writeln!(err, "{} unreadable line(s) skipped (first: line {}); run `phi-console audit verify`", bad.len(), bad[0])?;
+                writeln!(
+                    err,
+                    "{} unreadable line(s) skipped (first: line {}); run `phi-console audit verify`",
+                    bad.len(),
+                    bad[0]
+                )?;
             }
             Ok(EXIT_VALID)
         }
         AuditCommand::Export { log, format } => {
             let path = log.path()?;
-            let data = std::fs::read(&path).with_context(|| format!("cannot read the audit log {}", path.display()))?;
+            let data = std::fs::read(&path)
+                .with_context(|| format!("cannot read the audit log {}", path.display()))?;
             let (records, _) = read_records(&data);
             match format {
                 ExportFormat::Json => {
-                    let all: Vec<Value> = records.iter().map(|(_, r)| serde_json::to_value(r)).collect::<Result<_, _>>()?;
+                    let all: Vec<Value> = records
+                        .iter()
+                        .map(|(_, r)| serde_json::to_value(r))
+                        .collect::<Result<_, _>>()?;
                     writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
                 }
                 ExportFormat::Csv => write_csv(out, records.iter().map(|(_, r)| r))?,
@@ -181,7 +224,10 @@ pub fn run_with(cmd: AuditCommand, out: &mut dyn Write, err: &mut dyn Write) -> 
             match report.first_problem() {
                 None => Ok(EXIT_VALID),
                 Some(p) => {
-                    writeln!(err, "warning: the log does not verify ({p}); exported the readable records anyway")?;
+                    writeln!(
+                        err,
+                        "warning: the log does not verify ({p}); exported the readable records anyway"
+                    )?;
                     Ok(EXIT_INVALID)
                 }
             }
@@ -244,13 +290,20 @@ fn load_aws_config(kms: &KmsOptions) -> Result<aws_types::SdkConfig> {
         loader = loader.endpoint_url(u);
     }
     let region = kms.region.clone();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let config = std::thread::scope(|s| {
         s.spawn(|| {
             rt.block_on(async move {
                 let mut config = loader.load().await;
-                if let Some(r) = region.or_else(|| config.region().is_none().then(|| "us-east-1".to_string())) {
-                    config = config.into_builder().region(aws_types::region::Region::new(r)).build();
+                if let Some(r) =
+                    region.or_else(|| config.region().is_none().then(|| "us-east-1".to_string()))
+                {
+                    config = config
+                        .into_builder()
+                        .region(aws_types::region::Region::new(r))
+                        .build();
                 }
                 config
             })
@@ -262,8 +315,17 @@ fn load_aws_config(kms: &KmsOptions) -> Result<aws_types::SdkConfig> {
     Ok(config)
 }
 
-fn print_report(out: &mut dyn Write, path: &std::path::Path, report: &Report) -> std::io::Result<()> {
-    write!(out, "audit log {}: {} record(s)", path.display(), report.records)?;
+fn print_report(
+    out: &mut dyn Write,
+    path: &std::path::Path,
+    report: &Report,
+) -> std::io::Result<()> {
+    write!(
+        out,
+        "audit log {}: {} record(s)",
+        path.display(),
+        report.records
+    )?;
     if let Some((seq, hash)) = &report.head {
         write!(out, ", head seq {seq} ({})", &hash[..hash.len().min(16)])?;
     }
@@ -280,24 +342,44 @@ fn print_report(out: &mut dyn Write, path: &std::path::Path, report: &Report) ->
             }
         }
     }
-    let valid = report.seals.iter().filter(|s| s.status == SealStatus::Valid).count();
-    let invalid = report.seals.iter().filter(|s| s.status == SealStatus::Invalid).count();
+    let valid = report
+        .seals
+        .iter()
+        .filter(|s| s.status == SealStatus::Valid)
+        .count();
+    let invalid = report
+        .seals
+        .iter()
+        .filter(|s| s.status == SealStatus::Invalid)
+        .count();
     let unchecked = report.seals.len() - valid - invalid;
-    writeln!(out, "seals: {} ({valid} valid, {invalid} bad, {unchecked} not checked)", report.seals.len())?;
+    writeln!(
+        out,
+        "seals: {} ({valid} valid, {invalid} bad, {unchecked} not checked)",
+        report.seals.len()
+    )?;
     // Seals not checked are summarised per reason (a long log has many).
     let mut unchecked_by_reason: Vec<(&str, u64, &Warning)> = Vec::new();
     for w in &report.warnings {
         match w {
-            Warning::SealNotChecked { reason, .. } => match unchecked_by_reason.iter_mut().find(|(r, _, _)| r == reason) {
-                Some(entry) => entry.1 += 1,
-                None => unchecked_by_reason.push((reason, 1, w)),
-            },
+            Warning::SealNotChecked { reason, .. } => {
+                match unchecked_by_reason.iter_mut().find(|(r, _, _)| r == reason) {
+                    Some(entry) => entry.1 += 1,
+                    None => unchecked_by_reason.push((reason, 1, w)),
+                }
+            }
             _ => writeln!(out, "warning: {w}")?,
         }
     }
     for (reason, n, first) in unchecked_by_reason {
-        if let Warning::SealNotChecked { line, seq, key_id, .. } = first {
-            writeln!(out, "warning: {n} seal(s) not checked ({reason}); the first at line {line} (seq {seq}), key {key_id}")?;
+        if let Warning::SealNotChecked {
+            line, seq, key_id, ..
+        } = first
+        {
+            writeln!(
+                out,
+                "warning: {n} seal(s) not checked ({reason}); the first at line {line} (seq {seq}), key {key_id}"
+            )?;
         }
     }
     for u in &report.unfinished {
@@ -345,7 +427,9 @@ fn parse_since_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
         return Ok(t.and_utc());
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num.parse().with_context(|| format!("--since {s:?}: use RFC 3339, YYYY-MM-DD, or an age like 30m, 12h, 7d"))?;
+    let n: i64 = num.parse().with_context(|| {
+        format!("--since {s:?}: use RFC 3339, YYYY-MM-DD, or an age like 30m, 12h, 7d")
+    })?;
     let secs = match unit {
         "s" => n,
         "m" => n.saturating_mul(60),
@@ -360,7 +444,11 @@ fn parse_since_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
 /// One line per record for `show`.
 fn summary(r: &Record) -> String {
     let mut s = format!("{:>6}  {}  {:<7} ", r.seq, r.time, r.kind.as_str());
-    let targets = r.what.as_ref().map(|w| w.targets.join(",")).unwrap_or_default();
+    let targets = r
+        .what
+        .as_ref()
+        .map(|w| w.targets.join(","))
+        .unwrap_or_default();
     match r.kind {
         Kind::Intent | Kind::Reveal => {
             if let Some(e) = &r.event {
@@ -399,7 +487,11 @@ fn summary(r: &Record) -> String {
         }
         Kind::Seal => {
             if let Some(seal) = &r.seal {
-                s.push_str(&format!("sealed seq {} with {}", r.seq.saturating_sub(1), seal.key_id));
+                s.push_str(&format!(
+                    "sealed seq {} with {}",
+                    r.seq.saturating_sub(1),
+                    seal.key_id
+                ));
             }
         }
     }
@@ -416,12 +508,39 @@ fn summary(r: &Record) -> String {
 }
 
 const CSV_COLUMNS: &[&str] = &[
-    "seq", "time", "kind", "event", "id", "intent_id", "action", "targets", "os_user", "uid", "host", "ssh_client",
-    "tty", "caller_arn", "source_identity", "mfa_used", "mfa_age_s", "profile", "account", "region", "reason", "ticket",
-    "confirmed", "status", "error_code", "request_ids", "hash",
+    "seq",
+    "time",
+    "kind",
+    "event",
+    "id",
+    "intent_id",
+    "action",
+    "targets",
+    "os_user",
+    "uid",
+    "host",
+    "ssh_client",
+    "tty",
+    "caller_arn",
+    "source_identity",
+    "mfa_used",
+    "mfa_age_s",
+    "profile",
+    "account",
+    "region",
+    "reason",
+    "ticket",
+    "confirmed",
+    "status",
+    "error_code",
+    "request_ids",
+    "hash",
 ];
 
-fn write_csv<'a>(out: &mut dyn Write, records: impl Iterator<Item = &'a Record>) -> std::io::Result<()> {
+fn write_csv<'a>(
+    out: &mut dyn Write,
+    records: impl Iterator<Item = &'a Record>,
+) -> std::io::Result<()> {
     writeln!(out, "{}", CSV_COLUMNS.join(","))?;
     for r in records {
         let who = r.who.clone().unwrap_or_default();
@@ -436,7 +555,10 @@ fn write_csv<'a>(out: &mut dyn Write, records: impl Iterator<Item = &'a Record>)
             r.id.clone(),
             opt(r.intent_id.clone()),
             r.action().unwrap_or_default().to_string(),
-            r.what.as_ref().map(|w| w.targets.join(" ")).unwrap_or_default(),
+            r.what
+                .as_ref()
+                .map(|w| w.targets.join(" "))
+                .unwrap_or_default(),
             opt(who.os_user),
             opt(who.uid.map(|u| u.to_string())),
             opt(who.host),
@@ -451,21 +573,40 @@ fn write_csv<'a>(out: &mut dyn Write, records: impl Iterator<Item = &'a Record>)
             opt(place.region),
             opt(why.reason),
             opt(why.ticket),
-            r.how.iter().map(|c| c.method.clone()).collect::<Vec<_>>().join(" "),
+            r.how
+                .iter()
+                .map(|c| c.method.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
             opt(r.outcome.as_ref().map(|o| o.status.as_str().to_string())),
             opt(r.outcome.as_ref().and_then(|o| o.error_code.clone())),
             r.request_ids.join(" "),
             r.hash.clone(),
         ];
-        writeln!(out, "{}", row.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","))?;
+        writeln!(
+            out,
+            "{}",
+            row.iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(",")
+        )?;
     }
     Ok(())
 }
 
 /// RFC 4180 quoting, and a leading `'` for cells a spreadsheet would run as a formula.
 fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
@@ -474,11 +615,27 @@ mod tests {
 
     #[test]
     fn since_accepts_times_dates_and_ages() {
-        let now = DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(parse_since_at("2026-02-01T00:00:00Z", now).unwrap().to_rfc3339(), "2026-02-01T00:00:00+00:00");
-        assert_eq!(parse_since_at("2026-02-01", now).unwrap().to_rfc3339(), "2026-02-01T00:00:00+00:00");
-        assert_eq!(parse_since_at("90m", now).unwrap().to_rfc3339(), "2026-03-01T10:30:00+00:00");
-        assert_eq!(parse_since_at("2d", now).unwrap().to_rfc3339(), "2026-02-27T12:00:00+00:00");
+        let now = DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_since_at("2026-02-01T00:00:00Z", now)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-02-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since_at("2026-02-01", now).unwrap().to_rfc3339(),
+            "2026-02-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since_at("90m", now).unwrap().to_rfc3339(),
+            "2026-03-01T10:30:00+00:00"
+        );
+        assert_eq!(
+            parse_since_at("2d", now).unwrap().to_rfc3339(),
+            "2026-02-27T12:00:00+00:00"
+        );
         assert!(parse_since_at("yesterday", now).is_err());
         assert!(parse_since_at("5w", now).is_err());
         assert!(parse_since_at("99999999999999999d", now).is_err());

@@ -8,12 +8,16 @@ impl Who {
     /// ([`Who::with_aws`], [`Who::with_mfa`]).
     pub fn from_os() -> Who {
         let uid = real_uid();
-        let os_user = uid.and_then(user_name).or_else(|| env("USER")).or_else(|| env("LOGNAME"));
+        let os_user = uid
+            .and_then(user_name)
+            .or_else(|| env("USER"))
+            .or_else(|| env("LOGNAME"));
         Who {
             os_user,
             uid,
             login_uid: login_uid(),
-            host: read_trimmed("/proc/sys/kernel/hostname").or_else(|| read_trimmed("/etc/hostname")),
+            host: read_trimmed("/proc/sys/kernel/hostname")
+                .or_else(|| read_trimmed("/etc/hostname")),
             pid: Some(std::process::id()),
             ssh_client: env("SSH_CLIENT"),
             ssh_connection: env("SSH_CONNECTION"),
@@ -36,12 +40,17 @@ fn read_trimmed(path: impl AsRef<Path>) -> Option<String> {
 /// The real uid, from `/proc/self/status` (no libc needed).
 fn real_uid() -> Option<u32> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
 }
 
 /// The audit login uid; `4294967295` means "not set" (no login session).
 fn login_uid() -> Option<u32> {
-    read_trimmed("/proc/self/loginuid").and_then(|s| s.parse().ok()).filter(|&u: &u32| u != u32::MAX)
+    read_trimmed("/proc/self/loginuid")
+        .and_then(|s| s.parse().ok())
+        .filter(|&u: &u32| u != u32::MAX)
 }
 
 fn user_name(uid: u32) -> Option<String> {
@@ -59,7 +68,10 @@ fn tty_name() -> Option<String> {
     for fd in 0..3 {
         if let Ok(target) = std::fs::read_link(format!("/proc/self/fd/{fd}")) {
             let t = target.to_string_lossy();
-            if t.starts_with("/dev/pts/") || t.starts_with("/dev/tty") || t.starts_with("/dev/console") {
+            if t.starts_with("/dev/pts/")
+                || t.starts_with("/dev/tty")
+                || t.starts_with("/dev/console")
+            {
                 return Some(t.into_owned());
             }
         }

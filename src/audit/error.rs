@@ -49,19 +49,29 @@ pub enum AuditError {
     )]
     DamagedTail { path: PathBuf, detail: String },
 
-    #[error("the audit log {path} has reached the file size limit, so the action was not run; archive it and start a new log")]
+    #[error(
+        "the audit log {path} has reached the file size limit, so the action was not run; archive it and start a new log"
+    )]
     TooLarge { path: PathBuf },
 
-    #[error("the audit record is too large ({size} bytes, at most {max}); shorten its parameters (the action was not run)")]
+    #[error(
+        "the audit record is too large ({size} bytes, at most {max}); shorten its parameters (the action was not run)"
+    )]
     RecordTooLarge { size: usize, max: usize },
 
-    #[error("the key that hashes sensitive parameters ({path}) cannot be used: {reason}; the action was not run")]
+    #[error(
+        "the key that hashes sensitive parameters ({path}) cannot be used: {reason}; the action was not run"
+    )]
     ParamKey { path: PathBuf, reason: String },
 
-    #[error("{0:?} is not a usable profile name for an audit log (use letters, digits, '.', '_' or '-')")]
+    #[error(
+        "{0:?} is not a usable profile name for an audit log (use letters, digits, '.', '_' or '-')"
+    )]
     InvalidProfile(String),
 
-    #[error("no state directory for the audit log: neither XDG_STATE_HOME nor HOME is set; configure the audit path")]
+    #[error(
+        "no state directory for the audit log: neither XDG_STATE_HOME nor HOME is set; configure the audit path"
+    )]
     NoStateDir,
 
     #[error("the audit log could not be sealed: {0}")]

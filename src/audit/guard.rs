@@ -77,7 +77,10 @@ pub fn guarded<T, E>(
     intent: Intent,
     action: impl FnOnce(Receipt) -> Result<T, E>,
 ) -> Result<Guarded<T, E>, AuditError> {
-    let mut pending = Pending { log, handle: Some(log.intent(intent)?) };
+    let mut pending = Pending {
+        log,
+        handle: Some(log.intent(intent)?),
+    };
     let receipt = Receipt::default();
     let result = action(receipt.clone());
     Ok(pending.finish(receipt.outcome(&result), result))
@@ -86,13 +89,20 @@ pub fn guarded<T, E>(
 /// The async form of [`guarded`]. The audit writes (one fsync each) block the task; on a
 /// multi-threaded runtime they run under `block_in_place`. If the future is dropped while the
 /// action is in flight, an `interrupted` outcome is recorded.
-pub async fn guarded_async<T, E, F, Fut>(log: &AuditLog, intent: Intent, action: F) -> Result<Guarded<T, E>, AuditError>
+pub async fn guarded_async<T, E, F, Fut>(
+    log: &AuditLog,
+    intent: Intent,
+    action: F,
+) -> Result<Guarded<T, E>, AuditError>
 where
     F: FnOnce(Receipt) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
     let handle = blocking(|| log.intent(intent))?;
-    let mut pending = Pending { log, handle: Some(handle) };
+    let mut pending = Pending {
+        log,
+        handle: Some(handle),
+    };
     let receipt = Receipt::default();
     let result = action(receipt.clone()).await;
     let outcome = receipt.outcome(&result);
@@ -101,7 +111,9 @@ where
 
 fn blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
         _ => f(),
     }
 }
@@ -118,7 +130,11 @@ impl Pending<'_> {
             Some(h) => (h.id.clone(), self.log.outcome(h, outcome)),
             None => (String::new(), Err(already_finished())),
         };
-        Guarded { result, intent_id, outcome: written }
+        Guarded {
+            result,
+            intent_id,
+            outcome: written,
+        }
     }
 }
 

@@ -42,16 +42,16 @@ pub use error::AuditError;
 pub use guard::{Guarded, Receipt, guarded, guarded_async};
 pub use params::{ParamKey, SENSITIVE_PREFIX};
 pub use record::{
-    Action, Confirmation, FORMAT_VERSION, Intent, Kind, Outcome, Record, Reveal, SessionEvent, Status, What, Where, Who,
-    Why,
+    Action, Confirmation, FORMAT_VERSION, Intent, Kind, Outcome, Record, Reveal, SessionEvent,
+    Status, What, Where, Who, Why,
 };
 pub use seal::{KmsSealer, LocalHmacSealer, SealError, Sealer, seal_message};
 pub use storage::MAX_RECORD_BYTES;
 pub use verify::{
-    Problem, ProblemKind, Report, SealCheck, SealStatus, Unfinished, VerifyOptions, Warning, read_records, unfinished,
-    verify_bytes, verify_file,
+    Problem, ProblemKind, Report, SealCheck, SealStatus, Unfinished, VerifyOptions, Warning,
+    read_records, unfinished, verify_bytes, verify_file,
 };
 pub use writer::{
-    AuditConfig, AuditLog, Context, DEFAULT_LOCK_TIMEOUT, DEFAULT_SEAL_EVERY, IntentHandle, Written, default_path,
-    state_dir,
+    AuditConfig, AuditLog, Context, DEFAULT_LOCK_TIMEOUT, DEFAULT_SEAL_EVERY, IntentHandle,
+    Written, default_path, state_dir,
 };

@@ -42,7 +42,10 @@ impl ParamKey {
     /// `hmac-sha256:<hex>` of `value`.
     pub fn hash(&self, value: &[u8]) -> String {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.bytes);
-        format!("{SENSITIVE_PREFIX}{}", hex(ring::hmac::sign(&key, value).as_ref()))
+        format!(
+            "{SENSITIVE_PREFIX}{}",
+            hex(ring::hmac::sign(&key, value).as_ref())
+        )
     }
 
     /// A public fingerprint: the first 16 hex digits of SHA-256 of the key.
@@ -52,7 +55,10 @@ impl ParamKey {
 
     /// The default key file of a log: `<log file name>.key` in the same directory.
     pub fn default_path(log: &Path) -> PathBuf {
-        let mut name = log.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let mut name = log
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
         name.push(".key");
         log.with_file_name(name)
     }
@@ -66,14 +72,21 @@ impl ParamKey {
             Err(LoadError::Missing) => {}
             Err(LoadError::Bad(reason)) => return Err(key_error(path, reason)),
         }
-        let key = Self::generate().map_err(|_| key_error(path, "the OS has no random source".into()))?;
+        let key =
+            Self::generate().map_err(|_| key_error(path, "the OS has no random source".into()))?;
         let tmp = path.with_file_name(format!(
             ".{}.{}.tmp",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             std::process::id()
         ));
         let write = || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
             f.write_all(format!("{}\n", hex(&key.bytes)).as_bytes())?;
             f.sync_all()
         };
@@ -101,7 +114,9 @@ impl ParamKey {
             )));
         }
         let text = std::fs::read_to_string(path).map_err(|e| LoadError::Bad(e.to_string()))?;
-        parse_hex_key(text.trim()).map(ParamKey::from_bytes).ok_or_else(|| LoadError::Bad("it does not hold 64 hex digits".into()))
+        parse_hex_key(text.trim())
+            .map(ParamKey::from_bytes)
+            .ok_or_else(|| LoadError::Bad("it does not hold 64 hex digits".into()))
     }
 }
 
@@ -121,7 +136,10 @@ impl fmt::Display for LoadError {
 }
 
 fn key_error(path: &Path, reason: String) -> AuditError {
-    AuditError::ParamKey { path: path.to_path_buf(), reason }
+    AuditError::ParamKey {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 /// 32 bytes from 64 hex digits.
@@ -156,12 +174,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.jsonl.key");
         let a = ParamKey::load_or_create(&path).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let b = ParamKey::load_or_create(&path).unwrap();
         assert_eq!(a.hash(b"x"), b.hash(b"x"));
         std::fs::write(&path, "nonsense").unwrap();
-        assert!(matches!(ParamKey::load_or_create(&path), Err(AuditError::ParamKey { .. })));
-        assert_eq!(ParamKey::default_path(Path::new("/a/b.jsonl")), Path::new("/a/b.jsonl.key"));
+        assert!(matches!(
+            ParamKey::load_or_create(&path),
+            Err(AuditError::ParamKey { .. })
+        ));
+        assert_eq!(
+            ParamKey::default_path(Path::new("/a/b.jsonl")),
+            Path::new("/a/b.jsonl.key")
+        );
         assert_eq!(parse_hex_key(&"ab".repeat(32)), Some([0xab; 32]));
     }
 }

@@ -133,7 +133,11 @@ pub struct Who {
 
 impl Who {
     /// Sets the AWS identity of the session.
-    pub fn with_aws(mut self, caller_arn: impl Into<String>, source_identity: Option<String>) -> Self {
+    pub fn with_aws(
+        mut self,
+        caller_arn: impl Into<String>,
+        source_identity: Option<String>,
+    ) -> Self {
         self.caller_arn = Some(caller_arn.into());
         self.source_identity = source_identity;
         self
@@ -162,8 +166,17 @@ pub struct Where {
 }
 
 impl Where {
-    pub fn new(profile: impl Into<String>, account: impl Into<String>, region: impl Into<String>) -> Self {
-        Where { profile: Some(profile.into()), account: Some(account.into()), region: Some(region.into()), endpoint: None }
+    pub fn new(
+        profile: impl Into<String>,
+        account: impl Into<String>,
+        region: impl Into<String>,
+    ) -> Self {
+        Where {
+            profile: Some(profile.into()),
+            account: Some(account.into()),
+            region: Some(region.into()),
+            endpoint: None,
+        }
     }
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
@@ -193,7 +206,10 @@ pub struct Why {
 
 impl Why {
     pub fn reason(reason: impl Into<String>) -> Self {
-        Why { reason: Some(reason.into()), ticket: None }
+        Why {
+            reason: Some(reason.into()),
+            ticket: None,
+        }
     }
     pub fn ticket(mut self, ticket: impl Into<String>) -> Self {
         self.ticket = Some(ticket.into());
@@ -216,18 +232,30 @@ pub struct Confirmation {
 impl Confirmation {
     /// The operator typed the target's name.
     pub fn typed_name(name: impl Into<String>) -> Self {
-        Confirmation { method: "typed_name".into(), detail: Some(name.into()) }
+        Confirmation {
+            method: "typed_name".into(),
+            detail: Some(name.into()),
+        }
     }
     /// The operator re-entered an MFA code.
     pub fn mfa_step_up() -> Self {
-        Confirmation { method: "mfa_step_up".into(), detail: None }
+        Confirmation {
+            method: "mfa_step_up".into(),
+            detail: None,
+        }
     }
     /// The operator pressed a confirmation key.
     pub fn keypress(key: impl Into<String>) -> Self {
-        Confirmation { method: "keypress".into(), detail: Some(key.into()) }
+        Confirmation {
+            method: "keypress".into(),
+            detail: Some(key.into()),
+        }
     }
     pub fn other(method: impl Into<String>, detail: Option<String>) -> Self {
-        Confirmation { method: method.into(), detail }
+        Confirmation {
+            method: method.into(),
+            detail,
+        }
     }
 }
 
@@ -311,7 +339,11 @@ pub struct Action {
 impl Action {
     /// `name` is `service:Operation` or a console action (e.g. `sqs:PurgeQueue`).
     pub fn new(name: impl Into<String>) -> Self {
-        Action { name: name.into(), targets: Vec::new(), params: BTreeMap::new() }
+        Action {
+            name: name.into(),
+            targets: Vec::new(),
+            params: BTreeMap::new(),
+        }
     }
     /// Adds a target ARN.
     pub fn target(mut self, arn: impl Into<String>) -> Self {
@@ -320,13 +352,15 @@ impl Action {
     }
     /// Adds a parameter stored as is. It must not carry PHI.
     pub fn param(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.params.insert(name.into(), ParamValue::Plain(value.into()));
+        self.params
+            .insert(name.into(), ParamValue::Plain(value.into()));
         self
     }
     /// Adds a parameter that may carry PHI (a message body, an attribute value): only its
     /// keyed hash is stored.
     pub fn sensitive(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
-        self.params.insert(name.into(), ParamValue::Sensitive(value.as_ref().to_vec()));
+        self.params
+            .insert(name.into(), ParamValue::Sensitive(value.as_ref().to_vec()));
         self
     }
 }
@@ -344,7 +378,13 @@ pub struct Intent {
 
 impl Intent {
     pub fn new(action: Action) -> Self {
-        Intent { action, who: None, place: None, why: Why::default(), how: Vec::new() }
+        Intent {
+            action,
+            who: None,
+            place: None,
+            why: Why::default(),
+            how: Vec::new(),
+        }
     }
     pub fn why(mut self, why: Why) -> Self {
         self.why = why;
@@ -405,10 +445,20 @@ pub struct Reveal {
 impl Reveal {
     /// The body of a message is shown.
     pub fn message_body(action: Action) -> Self {
-        Reveal { event: "message_body".into(), action, why: Why::default(), how: Vec::new() }
+        Reveal {
+            event: "message_body".into(),
+            action,
+            why: Why::default(),
+            how: Vec::new(),
+        }
     }
     pub fn event(event: impl Into<String>, action: Action) -> Self {
-        Reveal { event: event.into(), action, why: Why::default(), how: Vec::new() }
+        Reveal {
+            event: event.into(),
+            action,
+            why: Why::default(),
+            how: Vec::new(),
+        }
     }
     pub fn why(mut self, why: Why) -> Self {
         self.why = why;
@@ -431,14 +481,22 @@ pub struct Outcome {
 
 impl Outcome {
     fn with_status(status: Status) -> Self {
-        Outcome { status, error_code: None, message: None, request_ids: Vec::new() }
+        Outcome {
+            status,
+            error_code: None,
+            message: None,
+            request_ids: Vec::new(),
+        }
     }
     pub fn succeeded() -> Self {
         Outcome::with_status(Status::Succeeded)
     }
     /// Failed with an error code (an AWS error code such as `AccessDenied`).
     pub fn failed(code: impl Into<String>) -> Self {
-        Outcome { error_code: Some(code.into()), ..Outcome::with_status(Status::Failed) }
+        Outcome {
+            error_code: Some(code.into()),
+            ..Outcome::with_status(Status::Failed)
+        }
     }
     pub fn cancelled() -> Self {
         Outcome::with_status(Status::Cancelled)

@@ -54,7 +54,9 @@ pub struct LocalHmacSealer {
 
 impl fmt::Debug for LocalHmacSealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalHmacSealer").field("key_id", &self.id).finish_non_exhaustive()
+        f.debug_struct("LocalHmacSealer")
+            .field("key_id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,9 +71,11 @@ impl LocalHmacSealer {
 
     /// Reads a key file of 64 hex digits.
     pub fn from_file(path: &Path) -> Result<Self, SealError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SealError::Other(format!("cannot read {}: {e}", path.display())))?;
-        let key = parse_hex_key(text.trim())
-            .ok_or_else(|| SealError::Other(format!("{} does not hold 64 hex digits", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SealError::Other(format!("cannot read {}: {e}", path.display())))?;
+        let key = parse_hex_key(text.trim()).ok_or_else(|| {
+            SealError::Other(format!("{} does not hold 64 hex digits", path.display()))
+        })?;
         Ok(LocalHmacSealer::new(&key))
     }
 }
@@ -100,7 +104,9 @@ pub struct KmsSealer {
 
 impl fmt::Debug for KmsSealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KmsSealer").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("KmsSealer")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,11 +142,18 @@ impl KmsSealer {
             .enable_all()
             .build()
             .map_err(|e| SealError::Other(format!("cannot start the KMS sealer's runtime: {e}")))?;
-        Ok(KmsSealer { client, key_id: key_id.into(), runtime: Some(runtime) })
+        Ok(KmsSealer {
+            client,
+            key_id: key_id.into(),
+            runtime: Some(runtime),
+        })
     }
 
     /// A sealer for `key_id` from an `SdkConfig`.
-    pub fn from_config(config: &aws_types::SdkConfig, key_id: impl Into<String>) -> Result<Self, SealError> {
+    pub fn from_config(
+        config: &aws_types::SdkConfig,
+        key_id: impl Into<String>,
+    ) -> Result<Self, SealError> {
         Self::new(aws_sdk_kms::Client::new(config), key_id)
     }
 
@@ -151,7 +164,12 @@ impl KmsSealer {
         let client = sealer.client.clone();
         let id = key_id.to_string();
         let arn = sealer.run(async move {
-            let out = client.describe_key().key_id(id).send().await.map_err(kms_error)?;
+            let out = client
+                .describe_key()
+                .key_id(id)
+                .send()
+                .await
+                .map_err(kms_error)?;
             out.key_metadata()
                 .and_then(|m| m.arn())
                 .map(str::to_string)
@@ -166,7 +184,10 @@ impl KmsSealer {
         F: Future + Send,
         F::Output: Send,
     {
-        let rt = self.runtime.as_ref().ok_or_else(|| SealError::Other("the KMS sealer was shut down".into()))?;
+        let rt = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| SealError::Other("the KMS sealer was shut down".into()))?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Ok(rt.block_on(fut));
         }
@@ -211,7 +232,9 @@ impl Sealer for KmsSealer {
             .mac_algorithm(MacAlgorithmSpec::HmacSha256)
             .message(Blob::new(message.to_vec()));
         let out = self.run(req.send())?.map_err(kms_error)?;
-        out.mac().map(|m| m.as_ref().to_vec()).ok_or_else(|| SealError::Other("GenerateMac returned no MAC".into()))
+        out.mac()
+            .map(|m| m.as_ref().to_vec())
+            .ok_or_else(|| SealError::Other("GenerateMac returned no MAC".into()))
     }
 
     fn verify(&self, message: &[u8], mac: &[u8]) -> Result<bool, SealError> {
@@ -224,7 +247,12 @@ impl Sealer for KmsSealer {
             .mac(Blob::new(mac.to_vec()));
         match self.run(req.send())? {
             Ok(out) => Ok(out.mac_valid()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_kms_invalid_mac_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_kms_invalid_mac_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(kms_error(e)),
         }
     }

@@ -18,26 +18,38 @@ const TAIL_CHUNK: u64 = 8 << 10;
 /// Creates `dir` (and missing parents) with mode 0700, and checks that it is a directory that
 /// other users cannot enter.
 pub(crate) fn prepare_dir(dir: &Path) -> Result<(), AuditError> {
-    let not_a_dir = || AuditError::NotADirectory { path: dir.to_path_buf() };
+    let not_a_dir = || AuditError::NotADirectory {
+        path: dir.to_path_buf(),
+    };
     match std::fs::metadata(dir) {
         Ok(m) if !m.is_dir() => return Err(not_a_dir()),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotADirectory => not_a_dir(),
-                _ => AuditError::io("create the directory of", dir, e),
-            })?;
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotADirectory => {
+                        not_a_dir()
+                    }
+                    _ => AuditError::io("create the directory of", dir, e),
+                })?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Err(not_a_dir()),
         Err(e) => return Err(AuditError::io("open the directory of", dir, e)),
     }
-    let meta = std::fs::metadata(dir).map_err(|e| AuditError::io("open the directory of", dir, e))?;
+    let meta =
+        std::fs::metadata(dir).map_err(|e| AuditError::io("open the directory of", dir, e))?;
     if !meta.is_dir() {
         return Err(not_a_dir());
     }
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o077 != 0 {
-        return Err(AuditError::InsecureDirectory { path: dir.to_path_buf(), mode });
+        return Err(AuditError::InsecureDirectory {
+            path: dir.to_path_buf(),
+            mode,
+        });
     }
     Ok(())
 }
@@ -57,18 +69,22 @@ pub(crate) fn open_log(path: &Path) -> Result<(File, bool), AuditError> {
         Ok(f) => (f, false),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match open(true) {
             Ok(f) => (f, true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                (open(false).map_err(|e| AuditError::io("open", path, e))?, false)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
+                open(false).map_err(|e| AuditError::io("open", path, e))?,
+                false,
+            ),
             Err(e) => return Err(AuditError::io("create", path, e)),
         },
         Err(e) => return Err(AuditError::io("open", path, e)),
     };
-    let meta = file.metadata().map_err(|e| AuditError::io("inspect", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| AuditError::io("inspect", path, e))?;
     // Only a regular file is tightened (through the open handle, never through a symlink
     // to something else, such as a device).
     if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
-        file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(|e| AuditError::io("make private", path, e))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| AuditError::io("make private", path, e))?;
     }
     Ok((file, created))
 }
@@ -83,7 +99,10 @@ pub(crate) fn lock(file: &File, path: &Path, timeout: Duration) -> Result<(), Au
             Err(TryLockError::WouldBlock) => {
                 let waited = start.elapsed();
                 if waited >= timeout {
-                    return Err(AuditError::LockTimeout { path: path.to_path_buf(), waited });
+                    return Err(AuditError::LockTimeout {
+                        path: path.to_path_buf(),
+                        waited,
+                    });
                 }
                 std::thread::sleep(pause.min(timeout - waited));
                 pause = (pause * 2).min(Duration::from_millis(20));
@@ -106,17 +125,27 @@ pub(crate) struct Head {
 /// A last line that is incomplete, unreadable, or whose hash does not match is an error: the
 /// writer does not extend a damaged chain.
 pub(crate) fn read_head(file: &File, path: &Path) -> Result<(Option<Head>, u64), AuditError> {
-    let meta = file.metadata().map_err(|e| AuditError::io("inspect", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| AuditError::io("inspect", path, e))?;
     let len = if meta.is_file() { meta.len() } else { 0 };
     if len == 0 {
         return Ok((None, 0));
     }
-    let damaged = |detail: String| AuditError::DamagedTail { path: path.to_path_buf(), detail };
-    let read_at = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at).map_err(|e| AuditError::io("read", path, e));
+    let damaged = |detail: String| AuditError::DamagedTail {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let read_at = |buf: &mut [u8], at: u64| {
+        file.read_exact_at(buf, at)
+            .map_err(|e| AuditError::io("read", path, e))
+    };
     let mut last = [0u8; 1];
     read_at(&mut last, len - 1)?;
     if last[0] != b'\n' {
-        return Err(damaged("the last line has no line end: a write was cut short".into()));
+        return Err(damaged(
+            "the last line has no line end: a write was cut short".into(),
+        ));
     }
     // Read backwards, a chunk at a time, until the line end before the last line (or the start
     // of the file): an append costs a few KiB of reading however long the log is.
@@ -139,24 +168,49 @@ pub(crate) fn read_head(file: &File, path: &Path) -> Result<(Option<Head>, u64),
         }
     }
     let line = &line[..];
-    let value: serde_json::Value =
-        serde_json::from_slice(line).map_err(|e| damaged(format!("the last record is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(line)
+        .map_err(|e| damaged(format!("the last record is not valid JSON: {e}")))?;
     let seq = value.get("seq").and_then(|s| s.as_u64());
-    let hash = value.get("hash").and_then(|h| h.as_str()).filter(|h| is_hash(h));
-    let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("").to_string();
+    let hash = value
+        .get("hash")
+        .and_then(|h| h.as_str())
+        .filter(|h| is_hash(h));
+    let kind = value
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or("")
+        .to_string();
     let (Some(seq), Some(hash)) = (seq, hash) else {
-        return Err(damaged("the last record has no sequence number or hash".into()));
+        return Err(damaged(
+            "the last record has no sequence number or hash".into(),
+        ));
     };
     match record_hash(&value) {
         Ok(h) if h == hash => {}
-        _ => return Err(damaged(format!("the hash of the last record (seq {seq}) does not match its content"))),
+        _ => {
+            return Err(damaged(format!(
+                "the hash of the last record (seq {seq}) does not match its content"
+            )));
+        }
     }
-    Ok((Some(Head { seq, hash: hash.to_string(), kind }), len))
+    Ok((
+        Some(Head {
+            seq,
+            hash: hash.to_string(),
+            kind,
+        }),
+        len,
+    ))
 }
 
 /// Appends `line` (which ends with `\n`) in one write and flushes it to disk. On failure the
 /// file is cut back to `old_len`, so a partial line does not stay behind.
-pub(crate) fn append(file: &File, path: &Path, line: &[u8], old_len: u64) -> Result<(), AuditError> {
+pub(crate) fn append(
+    file: &File,
+    path: &Path,
+    line: &[u8],
+    old_len: u64,
+) -> Result<(), AuditError> {
     let mut f = file;
     let result = f.write_all(line).and_then(|()| file.sync_all());
     if let Err(e) = result {

@@ -25,7 +25,10 @@ pub struct VerifyOptions {
 impl fmt::Debug for VerifyOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyOptions")
-            .field("sealers", &self.sealers.iter().map(|s| s.key_id()).collect::<Vec<_>>())
+            .field(
+                "sealers",
+                &self.sealers.iter().map(|s| s.key_id()).collect::<Vec<_>>(),
+            )
             .field("require_sealed", &self.require_sealed)
             .finish()
     }
@@ -72,7 +75,9 @@ pub enum ProblemKind {
     UnsupportedVersion(u64),
     #[error("bad hash: the record's content does not match its hash (edited)")]
     BadHash,
-    #[error("broken chain: prev_hash is not the hash of the record before it (a record was replaced, inserted or removed)")]
+    #[error(
+        "broken chain: prev_hash is not the hash of the record before it (a record was replaced, inserted or removed)"
+    )]
     BrokenChain,
     #[error("sequence gap: expected seq {expected}, found {found} (record(s) deleted)")]
     SequenceGap { expected: u64, found: u64 },
@@ -121,7 +126,11 @@ pub struct Unfinished {
 
 impl fmt::Display for Unfinished {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unfinished: line {} (seq {}) at {}: {}", self.line, self.seq, self.time, self.action)?;
+        write!(
+            f,
+            "unfinished: line {} (seq {}) at {}: {}",
+            self.line, self.seq, self.time, self.action
+        )?;
         if !self.targets.is_empty() {
             write!(f, " on {}", self.targets.join(", "))?;
         }
@@ -139,29 +148,72 @@ impl fmt::Display for Unfinished {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Warning {
     /// Records after the last seal: deleting them could not be detected from the file alone.
-    Unsealed { count: u64, first_line: u64, first_seq: u64 },
-    SealNotChecked { line: u64, seq: u64, key_id: String, reason: String },
+    Unsealed {
+        count: u64,
+        first_line: u64,
+        first_seq: u64,
+    },
+    SealNotChecked {
+        line: u64,
+        seq: u64,
+        key_id: String,
+        reason: String,
+    },
     /// An outcome naming an intent that is not in the log.
-    UnknownIntent { line: u64, seq: u64, intent_id: String },
+    UnknownIntent {
+        line: u64,
+        seq: u64,
+        intent_id: String,
+    },
     /// A second outcome for one intent.
-    DuplicateOutcome { line: u64, seq: u64, intent_id: String },
+    DuplicateOutcome {
+        line: u64,
+        seq: u64,
+        intent_id: String,
+    },
 }
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::Unsealed { count, first_line, first_seq } => write!(
+            Warning::Unsealed {
+                count,
+                first_line,
+                first_seq,
+            } => write!(
                 f,
                 "{count} record(s) after the last seal are not sealed (from line {first_line}, seq {first_seq}): their deletion could not be detected from this file alone"
             ),
-            Warning::SealNotChecked { line, seq, key_id, reason } => {
-                write!(f, "seal at line {line} (seq {seq}) with key {key_id} not checked ({reason})")
+            Warning::SealNotChecked {
+                line,
+                seq,
+                key_id,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "seal at line {line} (seq {seq}) with key {key_id} not checked ({reason})"
+                )
             }
-            Warning::UnknownIntent { line, seq, intent_id } => {
-                write!(f, "outcome at line {line} (seq {seq}) answers intent {intent_id}, which is not in this log")
+            Warning::UnknownIntent {
+                line,
+                seq,
+                intent_id,
+            } => {
+                write!(
+                    f,
+                    "outcome at line {line} (seq {seq}) answers intent {intent_id}, which is not in this log"
+                )
             }
-            Warning::DuplicateOutcome { line, seq, intent_id } => {
-                write!(f, "outcome at line {line} (seq {seq}) is a second outcome for intent {intent_id}")
+            Warning::DuplicateOutcome {
+                line,
+                seq,
+                intent_id,
+            } => {
+                write!(
+                    f,
+                    "outcome at line {line} (seq {seq}) is a second outcome for intent {intent_id}"
+                )
             }
         }
     }
@@ -239,8 +291,10 @@ fn check_line(raw: &[u8]) -> Result<Checked, (ProblemKind, Option<u64>)> {
     if raw.is_empty() {
         return Err((ProblemKind::Unparseable("empty line".into()), None));
     }
-    let text = std::str::from_utf8(raw).map_err(|_| (ProblemKind::Unparseable("not UTF-8".into()), None))?;
-    let value: Value = serde_json::from_str(text).map_err(|e| (ProblemKind::Unparseable(e.to_string()), None))?;
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| (ProblemKind::Unparseable("not UTF-8".into()), None))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| (ProblemKind::Unparseable(e.to_string()), None))?;
     let Value::Object(map) = &value else {
         return Err((ProblemKind::Unparseable("not a JSON object".into()), None));
     };
@@ -251,13 +305,20 @@ fn check_line(raw: &[u8]) -> Result<Checked, (ProblemKind, Option<u64>)> {
         Ok(_) => return Err((ProblemKind::NotCanonical, seq)),
         Err(e) => return Err(malformed(&e.to_string())),
     }
-    let hash = map.get("hash").and_then(Value::as_str).filter(|h| is_hash(h)).ok_or_else(|| malformed("no valid `hash`"))?;
+    let hash = map
+        .get("hash")
+        .and_then(Value::as_str)
+        .filter(|h| is_hash(h))
+        .ok_or_else(|| malformed("no valid `hash`"))?;
     match record_hash(&value) {
         Ok(h) if h == hash => {}
         Ok(_) => return Err((ProblemKind::BadHash, seq)),
         Err(e) => return Err(malformed(&e.to_string())),
     }
-    let v = map.get("v").and_then(Value::as_u64).ok_or_else(|| malformed("no format version `v`"))?;
+    let v = map
+        .get("v")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| malformed("no format version `v`"))?;
     if v != FORMAT_VERSION {
         return Err((ProblemKind::UnsupportedVersion(v), seq));
     }
@@ -271,17 +332,29 @@ fn check_line(raw: &[u8]) -> Result<Checked, (ProblemKind, Option<u64>)> {
     if let Err(e) = serde_json::from_value::<Record>(value.clone()) {
         return Err(malformed(&e.to_string()));
     }
-    Ok(Checked { seq, prev_hash, hash: hash.to_string(), value })
+    Ok(Checked {
+        seq,
+        prev_hash,
+        hash: hash.to_string(),
+        value,
+    })
 }
 
 /// Verifies a whole log held in memory.
 pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> Report {
     let lines = lines(data);
-    let mut report = Report { lines: lines.len() as u64, ..Report::default() };
+    let mut report = Report {
+        lines: lines.len() as u64,
+        ..Report::default()
+    };
     // Every line's claimed seq, for telling a reordering from a deletion.
     let claimed: Vec<Option<u64>> = lines
         .iter()
-        .map(|(_, raw, _)| serde_json::from_slice::<Value>(raw).ok().and_then(|v| v.get("seq").and_then(Value::as_u64)))
+        .map(|(_, raw, _)| {
+            serde_json::from_slice::<Value>(raw)
+                .ok()
+                .and_then(|v| v.get("seq").and_then(Value::as_u64))
+        })
         .collect();
 
     // The highest seq seen so far and its hash: the record the next one should follow (after a
@@ -302,8 +375,16 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> Report {
             report.records += 1;
         }
         if !complete {
-            let detail = if parsed.is_some() { "no line end" } else { "cut in the middle of a record" };
-            report.problems.push(Problem { line, seq: claimed[idx], kind: ProblemKind::TruncatedTail(detail.into()) });
+            let detail = if parsed.is_some() {
+                "no line end"
+            } else {
+                "cut in the middle of a record"
+            };
+            report.problems.push(Problem {
+                line,
+                seq: claimed[idx],
+                kind: ProblemKind::TruncatedTail(detail.into()),
+            });
             break;
         }
         let checked = match check_line(raw) {
@@ -313,14 +394,21 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> Report {
                 report.problems.push(Problem { line, seq, kind });
                 // A record whose only fault is its content keeps its place in the chain, so a
                 // single edit is reported once; anything else breaks the chain here.
-                let stored = parsed.as_ref().and_then(|v| Some((v.get("seq")?.as_u64()?, v.get("hash")?.as_str()?.to_string())));
+                let stored = parsed.as_ref().and_then(|v| {
+                    Some((
+                        v.get("seq")?.as_u64()?,
+                        v.get("hash")?.as_str()?.to_string(),
+                    ))
+                });
                 match (content_only, stored) {
                     (true, Some((s, h))) => {
                         seen.insert(s);
                         advance(&mut head, s, h.clone());
                         last = Some((s, h));
                         resync = false;
-                        if let Some(r) = parsed.and_then(|v| serde_json::from_value::<Record>(v).ok()) {
+                        if let Some(r) =
+                            parsed.and_then(|v| serde_json::from_value::<Record>(v).ok())
+                        {
                             tracker.note(line, &r, &mut report.warnings);
                         }
                     }
@@ -339,15 +427,24 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> Report {
             };
             let kind = if seq > expected {
                 if claimed[idx + 1..].contains(&Some(expected)) {
-                    Some(ProblemKind::Reordered { expected, found: seq })
+                    Some(ProblemKind::Reordered {
+                        expected,
+                        found: seq,
+                    })
                 } else {
-                    Some(ProblemKind::SequenceGap { expected, found: seq })
+                    Some(ProblemKind::SequenceGap {
+                        expected,
+                        found: seq,
+                    })
                 }
             } else if seq < expected {
                 if seen.contains(&seq) {
                     Some(ProblemKind::Duplicate(seq))
                 } else {
-                    Some(ProblemKind::Reordered { expected, found: seq })
+                    Some(ProblemKind::Reordered {
+                        expected,
+                        found: seq,
+                    })
                 }
             } else if checked.prev_hash != prev {
                 Some(ProblemKind::BrokenChain)
@@ -355,7 +452,11 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> Report {
                 None
             };
             if let Some(kind) = kind {
-                report.problems.push(Problem { line, seq: Some(seq), kind });
+                report.problems.push(Problem {
+                    line,
+                    seq: Some(seq),
+                    kind,
+                });
             }
         }
         seen.insert(seq);
@@ -364,32 +465,58 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> Report {
         resync = false;
 
         // What the record says (check_line made sure it deserializes).
-        let Ok(record) = serde_json::from_value::<Record>(checked.value) else { continue };
+        let Ok(record) = serde_json::from_value::<Record>(checked.value) else {
+            continue;
+        };
         if record.kind != Kind::Seal {
             tracker.note(line, &record, &mut report.warnings);
             continue;
         }
         let status = check_seal(&record, opts, &mut failed_keys, last_seal);
-        let key_id = record.seal.as_ref().map(|s| s.key_id.clone()).unwrap_or_default();
+        let key_id = record
+            .seal
+            .as_ref()
+            .map(|s| s.key_id.clone())
+            .unwrap_or_default();
         match &status {
-            Err(why) => report.problems.push(Problem { line, seq: Some(seq), kind: ProblemKind::BadSeal(why.clone()) }),
-            Ok(SealStatus::NotChecked(reason)) => {
-                report.warnings.push(Warning::SealNotChecked { line, seq, key_id: key_id.clone(), reason: reason.clone() })
-            }
+            Err(why) => report.problems.push(Problem {
+                line,
+                seq: Some(seq),
+                kind: ProblemKind::BadSeal(why.clone()),
+            }),
+            Ok(SealStatus::NotChecked(reason)) => report.warnings.push(Warning::SealNotChecked {
+                line,
+                seq,
+                key_id: key_id.clone(),
+                reason: reason.clone(),
+            }),
             Ok(_) => {}
         }
         if status.is_ok() {
             last_seal = Some(seq);
             tracker.unsealed = None;
         }
-        report.seals.push(SealCheck { line, seq, key_id, status: status.unwrap_or(SealStatus::Invalid) });
+        report.seals.push(SealCheck {
+            line,
+            seq,
+            key_id,
+            status: status.unwrap_or(SealStatus::Invalid),
+        });
     }
 
     if let Some((count, first_line, first_seq)) = tracker.unsealed {
         if opts.require_sealed {
-            report.problems.push(Problem { line: first_line, seq: Some(first_seq), kind: ProblemKind::Unsealed(count) });
+            report.problems.push(Problem {
+                line: first_line,
+                seq: Some(first_seq),
+                kind: ProblemKind::Unsealed(count),
+            });
         } else {
-            report.warnings.push(Warning::Unsealed { count, first_line, first_seq });
+            report.warnings.push(Warning::Unsealed {
+                count,
+                first_line,
+                first_seq,
+            });
         }
     }
     report.problems.sort_by_key(|p| p.line);
@@ -422,9 +549,17 @@ impl Tracker {
                 if self.pending.remove(&intent_id).is_some() {
                     self.answered.insert(intent_id);
                 } else if self.answered.contains(&intent_id) {
-                    warnings.push(Warning::DuplicateOutcome { line, seq: r.seq, intent_id });
+                    warnings.push(Warning::DuplicateOutcome {
+                        line,
+                        seq: r.seq,
+                        intent_id,
+                    });
                 } else {
-                    warnings.push(Warning::UnknownIntent { line, seq: r.seq, intent_id });
+                    warnings.push(Warning::UnknownIntent {
+                        line,
+                        seq: r.seq,
+                        intent_id,
+                    });
                 }
             }
             _ => {}
@@ -440,7 +575,11 @@ fn unfinished_from(line: u64, r: &Record) -> Unfinished {
         id: r.id.clone(),
         time: r.time.clone(),
         action: r.action().unwrap_or_default().to_string(),
-        targets: r.what.as_ref().map(|w| w.targets.clone()).unwrap_or_default(),
+        targets: r
+            .what
+            .as_ref()
+            .map(|w| w.targets.clone())
+            .unwrap_or_default(),
         os_user: who.and_then(|w| w.os_user.clone()),
         host: who.and_then(|w| w.host.clone()),
         pid: who.and_then(|w| w.pid),
@@ -460,21 +599,35 @@ fn check_seal(
     failed_keys: &mut HashMap<String, String>,
     last_seal: Option<u64>,
 ) -> Result<SealStatus, String> {
-    let Some(SealRecord { key_id, alg, head, mac }) = &record.seal else {
+    let Some(SealRecord {
+        key_id,
+        alg,
+        head,
+        mac,
+    }) = &record.seal
+    else {
         return Err("the seal record has no `seal` member".into());
     };
     if head != &record.prev_hash {
-        return Err("it does not seal the record before it (its head is not that record's hash)".into());
+        return Err(
+            "it does not seal the record before it (its head is not that record's hash)".into(),
+        );
     }
     if alg != SEAL_ALGORITHM {
         return Err(format!("unknown algorithm {alg}"));
     }
-    let mac = base64::engine::general_purpose::STANDARD.decode(mac).map_err(|_| "the MAC is not base64".to_string())?;
+    let mac = base64::engine::general_purpose::STANDARD
+        .decode(mac)
+        .map_err(|_| "the MAC is not base64".to_string())?;
     if let Some(reason) = failed_keys.get(key_id) {
         return Ok(SealStatus::NotChecked(reason.clone()));
     }
     let Some(sealer) = opts.sealers.iter().find(|s| &s.key_id() == key_id) else {
-        let why = if key_id.starts_with("local-hmac:") { "its local key was not supplied" } else { "no KMS access" };
+        let why = if key_id.starts_with("local-hmac:") {
+            "its local key was not supplied"
+        } else {
+            "no KMS access"
+        };
         return Ok(SealStatus::NotChecked(why.into()));
     };
     match sealer.verify(&seal_message(head), &mac) {
@@ -548,11 +701,21 @@ mod tests {
     fn garbage_lines_are_named() {
         let r = verify_bytes(b"{}\nnot json\n", &VerifyOptions::default());
         assert_eq!(r.first_problem().unwrap().line, 1);
-        assert!(r.problems.iter().any(|p| p.line == 2 && matches!(p.kind, ProblemKind::Unparseable(_))));
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.line == 2 && matches!(p.kind, ProblemKind::Unparseable(_)))
+        );
         let r = verify_bytes(b"{\"a\":", &VerifyOptions::default());
-        assert!(matches!(r.first_problem().unwrap().kind, ProblemKind::TruncatedTail(_)));
+        assert!(matches!(
+            r.first_problem().unwrap().kind,
+            ProblemKind::TruncatedTail(_)
+        ));
         let r = verify_bytes(b"\n", &VerifyOptions::default());
-        assert!(matches!(r.first_problem().unwrap().kind, ProblemKind::Unparseable(_)));
+        assert!(matches!(
+            r.first_problem().unwrap().kind,
+            ProblemKind::Unparseable(_)
+        ));
     }
 
     #[test]
@@ -576,13 +739,19 @@ mod tests {
     #[test]
     fn documented_example_verifies() {
         let sealer: Arc<dyn Sealer> = Arc::new(crate::audit::LocalHmacSealer::new(&[0x5a; 32]));
-        let report = verify_bytes(DOC_EXAMPLE.as_bytes(), &VerifyOptions::default().with_sealer(sealer));
+        let report = verify_bytes(
+            DOC_EXAMPLE.as_bytes(),
+            &VerifyOptions::default().with_sealer(sealer),
+        );
         assert!(report.is_valid(), "{:?}", report.problems);
         assert_eq!(report.seals.len(), 1);
         assert_eq!(report.seals[0].status, SealStatus::Valid);
         assert_eq!(report.unfinished.len(), 1);
         assert!(report.warnings.is_empty(), "{:?}", report.warnings);
         let first: Value = serde_json::from_str(DOC_EXAMPLE.lines().next().unwrap()).unwrap();
-        assert_eq!(record_hash(&first).unwrap(), "ced6760576a0098bf4fbb2773b8bcfc659f1c890cce63163d43b1937d0577a19");
+        assert_eq!(
+            record_hash(&first).unwrap(),
+            "ced6760576a0098bf4fbb2773b8bcfc659f1c890cce63163d43b1937d0577a19"
+        );
     }
 }

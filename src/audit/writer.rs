@@ -5,8 +5,8 @@ use super::canonical::{GENESIS_HASH, normalize_numbers, record_hash, to_canonica
 use super::error::AuditError;
 use super::params::ParamKey;
 use super::record::{
-    Action, FORMAT_VERSION, Intent, Kind, Outcome, OutcomeRecord, ParamValue, Record, Reveal, SealRecord,
-    SessionEvent, What, Where, Who,
+    Action, FORMAT_VERSION, Intent, Kind, Outcome, OutcomeRecord, ParamValue, Record, Reveal,
+    SealRecord, SessionEvent, What, Where, Who,
 };
 use super::seal::{SEAL_ALGORITHM, SealError, Sealer, seal_message};
 use super::storage::{self, Head, MAX_RECORD_BYTES};
@@ -31,10 +31,16 @@ pub fn format_time(t: DateTime<Utc>) -> String {
 
 /// The state directory: `$XDG_STATE_HOME` if set and absolute, else `~/.local/state`.
 pub fn state_dir() -> Result<PathBuf, AuditError> {
-    if let Some(x) = std::env::var_os("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
         return Ok(x);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).filter(|p| p.is_absolute()).ok_or(AuditError::NoStateDir)?;
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .ok_or(AuditError::NoStateDir)?;
     Ok(home.join(".local").join("state"))
 }
 
@@ -43,11 +49,16 @@ pub fn default_path(profile: &str) -> Result<PathBuf, AuditError> {
     let ok = !profile.is_empty()
         && !profile.starts_with('.')
         && profile.len() <= 128
-        && profile.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        && profile
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if !ok {
         return Err(AuditError::InvalidProfile(profile.to_string()));
     }
-    Ok(state_dir()?.join("phi-console").join("audit").join(format!("{profile}.jsonl")))
+    Ok(state_dir()?
+        .join("phi-console")
+        .join("audit")
+        .join(format!("{profile}.jsonl")))
 }
 
 /// How to open a log.
@@ -159,7 +170,10 @@ pub struct AuditLog {
 
 impl fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuditLog").field("path", &self.path).field("seal_every", &self.seal_every).finish_non_exhaustive()
+        f.debug_struct("AuditLog")
+            .field("path", &self.path)
+            .field("seal_every", &self.seal_every)
+            .finish_non_exhaustive()
     }
 }
 
@@ -183,7 +197,10 @@ impl AuditLog {
             lock_timeout: config.lock_timeout,
             param_key,
             sealer: config.sealer,
-            context: Mutex::new(Context { who: Who::from_os(), place: Where::default() }),
+            context: Mutex::new(Context {
+                who: Who::from_os(),
+                place: Where::default(),
+            }),
             seal_failure: Mutex::new(None),
         })
     }
@@ -198,13 +215,19 @@ impl AuditLog {
     }
 
     pub fn context(&self) -> Context {
-        self.context.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.context
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Why the last periodic seal failed, if it did (the record before it was written; the
     /// failure is reported here instead of failing that record's action).
     pub fn take_seal_failure(&self) -> Option<SealError> {
-        self.seal_failure.lock().unwrap_or_else(PoisonError::into_inner).take()
+        self.seal_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// Writes and flushes the intent record. Only when this returns `Ok` may the action run.
@@ -237,8 +260,18 @@ impl AuditLog {
 
     /// Writes the outcome of an intent left unfinished by an earlier session (normally
     /// [`Outcome::interrupted`]), after the operator has looked at it.
-    pub fn resolve(&self, unfinished: &Unfinished, outcome: Outcome) -> Result<Written, AuditError> {
-        self.write_outcome(&unfinished.id, unfinished.action.clone(), unfinished.targets.clone(), outcome, None)
+    pub fn resolve(
+        &self,
+        unfinished: &Unfinished,
+        outcome: Outcome,
+    ) -> Result<Written, AuditError> {
+        self.write_outcome(
+            &unfinished.id,
+            unfinished.action.clone(),
+            unfinished.targets.clone(),
+            outcome,
+            None,
+        )
     }
 
     fn write_outcome(
@@ -252,7 +285,11 @@ impl AuditLog {
         let mut record = blank(Kind::Outcome);
         record.intent_id = Some(intent_id.to_string());
         record.who = Some(self.context().who);
-        record.what = Some(What { action, targets, params: Default::default() });
+        record.what = Some(What {
+            action,
+            targets,
+            params: Default::default(),
+        });
         record.request_ids = outcome.request_ids;
         record.outcome = Some(OutcomeRecord {
             status: outcome.status,
@@ -298,9 +335,13 @@ impl AuditLog {
     /// Seals the chain head now, unless the last record is already a seal. `Ok(None)` when
     /// there is no sealer or nothing to seal.
     pub fn seal(&self) -> Result<Option<Written>, AuditError> {
-        let Some(sealer) = self.sealer.clone() else { return Ok(None) };
+        let Some(sealer) = self.sealer.clone() else {
+            return Ok(None);
+        };
         self.locked(|file, head, len| match head {
-            Some(h) if h.kind != Kind::Seal.as_str() => self.write_seal(file, &h, len, sealer.as_ref()).map(Some),
+            Some(h) if h.kind != Kind::Seal.as_str() => {
+                self.write_seal(file, &h, len, sealer.as_ref()).map(Some)
+            }
             _ => Ok(None),
         })
     }
@@ -327,7 +368,11 @@ impl AuditLog {
                 (k.clone(), stored)
             })
             .collect();
-        What { action: action.name.clone(), targets: action.targets.clone(), params }
+        What {
+            action: action.name.clone(),
+            targets: action.targets.clone(),
+            params,
+        }
     }
 
     /// Opens, locks and reads the head; runs `f`; unlocks.
@@ -342,7 +387,8 @@ impl AuditLog {
             storage::sync_dir(&dir);
         }
         storage::lock(&file, &self.path, self.lock_timeout)?;
-        let result = storage::read_head(&file, &self.path).and_then(|(head, len)| f(&file, head, len));
+        let result =
+            storage::read_head(&file, &self.path).and_then(|(head, len)| f(&file, head, len));
         let _ = file.unlock();
         result
     }
@@ -353,12 +399,19 @@ impl AuditLog {
             let written = self.write_record(file, head.as_ref(), len, record)?;
             let due = self.seal_every > 0 && written.seq % self.seal_every == 0;
             if let (true, Some(sealer)) = (due, self.sealer.as_ref()) {
-                let head = Head { seq: written.seq, hash: written.hash.clone(), kind: String::new() };
+                let head = Head {
+                    seq: written.seq,
+                    hash: written.hash.clone(),
+                    kind: String::new(),
+                };
                 let new_len = file.metadata().map(|m| m.len()).unwrap_or(len);
                 if let Err(e) = self.write_seal(file, &head, new_len, sealer.as_ref()) {
                     tracing::warn!("periodic audit seal failed: {e}");
                     if let AuditError::Seal(s) = e {
-                        *self.seal_failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(s);
+                        *self
+                            .seal_failure
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner) = Some(s);
                     }
                 }
             }
@@ -366,7 +419,13 @@ impl AuditLog {
         })
     }
 
-    fn write_seal(&self, file: &std::fs::File, head: &Head, len: u64, sealer: &dyn Sealer) -> Result<Written, AuditError> {
+    fn write_seal(
+        &self,
+        file: &std::fs::File,
+        head: &Head,
+        len: u64,
+        sealer: &dyn Sealer,
+    ) -> Result<Written, AuditError> {
         let mac = sealer.mac(&seal_message(&head.hash))?;
         let mut record = blank(Kind::Seal);
         record.seal = Some(SealRecord {
@@ -399,10 +458,17 @@ impl AuditLog {
         }
         let line = serialize(&mut record)?;
         if line.len() > MAX_RECORD_BYTES {
-            return Err(AuditError::RecordTooLarge { size: line.len(), max: MAX_RECORD_BYTES });
+            return Err(AuditError::RecordTooLarge {
+                size: line.len(),
+                max: MAX_RECORD_BYTES,
+            });
         }
         storage::append(file, &self.path, line.as_bytes(), len)?;
-        Ok(Written { seq: record.seq, id: record.id, hash: record.hash })
+        Ok(Written {
+            seq: record.seq,
+            id: record.id,
+            hash: record.hash,
+        })
     }
 }
 
@@ -466,7 +532,14 @@ fn new_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = super::canonical::hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -475,9 +548,15 @@ mod tests {
 
     #[test]
     fn profile_names_are_checked() {
-        assert!(default_path("prod-claims_1.eu").is_ok() || matches!(default_path("x"), Err(AuditError::NoStateDir)));
+        assert!(
+            default_path("prod-claims_1.eu").is_ok()
+                || matches!(default_path("x"), Err(AuditError::NoStateDir))
+        );
         for bad in ["", "../x", "a/b", ".hidden", "a b"] {
-            assert!(matches!(default_path(bad), Err(AuditError::InvalidProfile(_))), "{bad}");
+            assert!(
+                matches!(default_path(bad), Err(AuditError::InvalidProfile(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -491,7 +570,9 @@ mod tests {
 
     #[test]
     fn time_format_is_utc_millis() {
-        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678901Z").unwrap().with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678901Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(format_time(t), "2026-01-02T03:04:05.678Z");
     }
 }

@@ -95,7 +95,11 @@ macro_rules! all_pages {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let page = $call.set_next_token(token).send().await.map_err(|e| from_sdk($op, $what, e))?;
+            let page = $call
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| from_sdk($op, $what, e))?;
             out.extend(page.$items().iter().map($map));
             match page.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
@@ -109,26 +113,37 @@ macro_rules! all_pages {
 impl Cloud {
     pub async fn list_backup_vaults(&self) -> Result<Vec<BackupVault>, CloudError> {
         self.alive()?;
-        Ok(all_pages!("ListBackupVaults", "backup vaults", self.backup.list_backup_vaults(), backup_vault_list, |v| BackupVault {
-            name: v.backup_vault_name().unwrap_or_default().to_string(),
-            arn: v.backup_vault_arn().unwrap_or_default().to_string(),
-            encryption_key: v.encryption_key_arn().map(str::to_string),
-            recovery_points: v.number_of_recovery_points(),
-            locked: v.locked().unwrap_or(false),
-            min_retention_days: v.min_retention_days(),
-            max_retention_days: v.max_retention_days(),
-            lock_date: time(v.lock_date()),
-            created: time(v.creation_date()),
-        }))
+        Ok(all_pages!(
+            "ListBackupVaults",
+            "backup vaults",
+            self.backup.list_backup_vaults(),
+            backup_vault_list,
+            |v| BackupVault {
+                name: v.backup_vault_name().unwrap_or_default().to_string(),
+                arn: v.backup_vault_arn().unwrap_or_default().to_string(),
+                encryption_key: v.encryption_key_arn().map(str::to_string),
+                recovery_points: v.number_of_recovery_points(),
+                locked: v.locked().unwrap_or(false),
+                min_retention_days: v.min_retention_days(),
+                max_retention_days: v.max_retention_days(),
+                lock_date: time(v.lock_date()),
+                created: time(v.creation_date()),
+            }
+        ))
     }
 
-    pub async fn list_recovery_points(&self, vault: &str) -> Result<Vec<RecoveryPoint>, CloudError> {
+    pub async fn list_recovery_points(
+        &self,
+        vault: &str,
+    ) -> Result<Vec<RecoveryPoint>, CloudError> {
         self.alive()?;
         let what = format!("backup vault {vault}");
         Ok(all_pages!(
             "ListRecoveryPointsByBackupVault",
             &what,
-            self.backup.list_recovery_points_by_backup_vault().backup_vault_name(vault),
+            self.backup
+                .list_recovery_points_by_backup_vault()
+                .backup_vault_name(vault),
             recovery_points,
             |r| RecoveryPoint {
                 arn: r.recovery_point_arn().unwrap_or_default().to_string(),
@@ -136,7 +151,10 @@ impl Cloud {
                 resource_arn: r.resource_arn().unwrap_or_default().to_string(),
                 resource_type: r.resource_type().unwrap_or_default().to_string(),
                 resource_name: r.resource_name().map(str::to_string),
-                status: r.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                status: r
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
                 created: time(r.creation_date()),
                 completed: time(r.completion_date()),
                 size_bytes: r.backup_size_in_bytes(),
@@ -162,45 +180,72 @@ impl Cloud {
 
     pub async fn list_backup_jobs(&self) -> Result<Vec<BackupJob>, CloudError> {
         self.alive()?;
-        Ok(all_pages!("ListBackupJobs", "backup jobs", self.backup.list_backup_jobs(), backup_jobs, |j| BackupJob {
-            id: j.backup_job_id().unwrap_or_default().to_string(),
-            vault: j.backup_vault_name().unwrap_or_default().to_string(),
-            resource_arn: j.resource_arn().unwrap_or_default().to_string(),
-            resource_type: j.resource_type().unwrap_or_default().to_string(),
-            state: j.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
-            status_message: j.status_message().map(str::to_string),
-            created: time(j.creation_date()),
-            completed: time(j.completion_date()),
-            size_bytes: j.backup_size_in_bytes(),
-            recovery_point_arn: j.recovery_point_arn().map(str::to_string),
-        }))
+        Ok(all_pages!(
+            "ListBackupJobs",
+            "backup jobs",
+            self.backup.list_backup_jobs(),
+            backup_jobs,
+            |j| BackupJob {
+                id: j.backup_job_id().unwrap_or_default().to_string(),
+                vault: j.backup_vault_name().unwrap_or_default().to_string(),
+                resource_arn: j.resource_arn().unwrap_or_default().to_string(),
+                resource_type: j.resource_type().unwrap_or_default().to_string(),
+                state: j
+                    .state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                status_message: j.status_message().map(str::to_string),
+                created: time(j.creation_date()),
+                completed: time(j.completion_date()),
+                size_bytes: j.backup_size_in_bytes(),
+                recovery_point_arn: j.recovery_point_arn().map(str::to_string),
+            }
+        ))
     }
 
     pub async fn list_restore_jobs(&self) -> Result<Vec<RestoreJob>, CloudError> {
         self.alive()?;
-        Ok(all_pages!("ListRestoreJobs", "restore jobs", self.backup.list_restore_jobs(), restore_jobs, |j| RestoreJob {
-            id: j.restore_job_id().unwrap_or_default().to_string(),
-            recovery_point_arn: j.recovery_point_arn().unwrap_or_default().to_string(),
-            resource_type: j.resource_type().unwrap_or_default().to_string(),
-            status: j.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-            status_message: j.status_message().map(str::to_string),
-            percent_done: j.percent_done().map(str::to_string),
-            created: time(j.creation_date()),
-            completed: time(j.completion_date()),
-            created_resource_arn: j.created_resource_arn().map(str::to_string),
-            validation_status: j.validation_status().map(|s| s.as_str().to_string()),
-            restore_testing_plan: j.created_by().and_then(|c| c.restore_testing_plan_arn()).map(str::to_string),
-        }))
+        Ok(all_pages!(
+            "ListRestoreJobs",
+            "restore jobs",
+            self.backup.list_restore_jobs(),
+            restore_jobs,
+            |j| RestoreJob {
+                id: j.restore_job_id().unwrap_or_default().to_string(),
+                recovery_point_arn: j.recovery_point_arn().unwrap_or_default().to_string(),
+                resource_type: j.resource_type().unwrap_or_default().to_string(),
+                status: j
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                status_message: j.status_message().map(str::to_string),
+                percent_done: j.percent_done().map(str::to_string),
+                created: time(j.creation_date()),
+                completed: time(j.completion_date()),
+                created_resource_arn: j.created_resource_arn().map(str::to_string),
+                validation_status: j.validation_status().map(|s| s.as_str().to_string()),
+                restore_testing_plan: j
+                    .created_by()
+                    .and_then(|c| c.restore_testing_plan_arn())
+                    .map(str::to_string),
+            }
+        ))
     }
 
     pub async fn list_backup_plans(&self) -> Result<Vec<BackupPlan>, CloudError> {
         self.alive()?;
-        Ok(all_pages!("ListBackupPlans", "backup plans", self.backup.list_backup_plans(), backup_plans_list, |p| BackupPlan {
-            id: p.backup_plan_id().unwrap_or_default().to_string(),
-            arn: p.backup_plan_arn().unwrap_or_default().to_string(),
-            name: p.backup_plan_name().unwrap_or_default().to_string(),
-            last_execution: time(p.last_execution_date()),
-        }))
+        Ok(all_pages!(
+            "ListBackupPlans",
+            "backup plans",
+            self.backup.list_backup_plans(),
+            backup_plans_list,
+            |p| BackupPlan {
+                id: p.backup_plan_id().unwrap_or_default().to_string(),
+                arn: p.backup_plan_arn().unwrap_or_default().to_string(),
+                name: p.backup_plan_name().unwrap_or_default().to_string(),
+                last_execution: time(p.last_execution_date()),
+            }
+        ))
     }
 
     pub async fn list_restore_testing_plans(&self) -> Result<Vec<RestoreTestingPlan>, CloudError> {

@@ -31,7 +31,11 @@ impl EventFilter {
             EventFilter::AccessKeyId(v) => (LookupAttributeKey::AccessKeyId, v.clone()),
             EventFilter::EventId(v) => (LookupAttributeKey::EventId, v.clone()),
         };
-        LookupAttribute::builder().attribute_key(k).attribute_value(v).build().ok()
+        LookupAttribute::builder()
+            .attribute_key(k)
+            .attribute_value(v)
+            .build()
+            .ok()
     }
 }
 
@@ -83,9 +87,17 @@ fn event_of(e: &aws_sdk_cloudtrail::types::Event) -> TrailEvent {
         resources: e
             .resources()
             .iter()
-            .map(|r| (r.resource_type().unwrap_or_default().to_string(), r.resource_name().unwrap_or_default().to_string()))
+            .map(|r| {
+                (
+                    r.resource_type().unwrap_or_default().to_string(),
+                    r.resource_name().unwrap_or_default().to_string(),
+                )
+            })
             .collect(),
-        request_id: json.get("requestID").and_then(|v| v.as_str()).map(str::to_string),
+        request_id: json
+            .get("requestID")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
         source_identity: json
             .pointer("/userIdentity/sessionContext/sourceIdentity")
             .and_then(|v| v.as_str())
@@ -123,12 +135,19 @@ impl Cloud {
             .map_err(|e| from_sdk("LookupEvents", "events", e))?;
         Ok(EventPage {
             events: out.events().iter().map(event_of).collect(),
-            next_token: out.next_token().filter(|t| !t.is_empty()).map(str::to_string),
+            next_token: out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
         })
     }
 
     /// Up to `max` events, following pages (each through the rate limiter).
-    pub async fn lookup_events_up_to(&self, filter: Option<&EventFilter>, max: usize) -> Result<Vec<TrailEvent>, CloudError> {
+    pub async fn lookup_events_up_to(
+        &self,
+        filter: Option<&EventFilter>,
+        max: usize,
+    ) -> Result<Vec<TrailEvent>, CloudError> {
         let mut all = Vec::new();
         let mut token = None;
         loop {
@@ -145,11 +164,22 @@ impl Cloud {
 
     pub async fn describe_trails(&self) -> Result<Vec<TrailInfo>, CloudError> {
         self.alive()?;
-        let out = self.cloudtrail.describe_trails().send().await.map_err(|e| from_sdk("DescribeTrails", "trails", e))?;
+        let out = self
+            .cloudtrail
+            .describe_trails()
+            .send()
+            .await
+            .map_err(|e| from_sdk("DescribeTrails", "trails", e))?;
         let mut trails = Vec::new();
         for t in out.trail_list() {
             let arn = t.trail_arn().unwrap_or_default().to_string();
-            let status = self.cloudtrail.get_trail_status().name(&arn).send().await.map_err(|e| from_sdk("GetTrailStatus", "trail", e))?;
+            let status = self
+                .cloudtrail
+                .get_trail_status()
+                .name(&arn)
+                .send()
+                .await
+                .map_err(|e| from_sdk("GetTrailStatus", "trail", e))?;
             trails.push(TrailInfo {
                 name: t.name().unwrap_or_default().to_string(),
                 bucket: t.s3_bucket_name().map(str::to_string),

@@ -10,7 +10,10 @@ pub enum CloudError {
     NotFound { what: String, message: String },
     /// The caller lacks a permission; `action` names it when AWS says which.
     #[error("access denied{}: {message}", .action.as_ref().map(|a| format!(" (missing permission {a})")).unwrap_or_default())]
-    AccessDenied { action: Option<String>, message: String },
+    AccessDenied {
+        action: Option<String>,
+        message: String,
+    },
     /// AWS throttled the calls even after the SDK's retries.
     #[error("AWS is throttling {operation}; try again shortly")]
     Throttled { operation: String },
@@ -22,10 +25,18 @@ pub enum CloudError {
     Network { operation: String, message: String },
     /// The request was refused as invalid (bad parameter, wrong state).
     #[error("{operation} was refused: {code}: {message}")]
-    Invalid { operation: String, code: String, message: String },
+    Invalid {
+        operation: String,
+        code: String,
+        message: String,
+    },
     /// Any other service error.
     #[error("{operation} failed: {code}: {message}")]
-    Service { operation: String, code: String, message: String },
+    Service {
+        operation: String,
+        code: String,
+        message: String,
+    },
 }
 
 impl CloudError {
@@ -103,17 +114,33 @@ const INVALID: &[&str] = &[
 pub fn from_code(operation: &str, what: &str, code: &str, message: &str) -> CloudError {
     let message = message.to_string();
     if NOT_FOUND.contains(&code) {
-        CloudError::NotFound { what: what.to_string(), message }
+        CloudError::NotFound {
+            what: what.to_string(),
+            message,
+        }
     } else if THROTTLED.contains(&code) {
-        CloudError::Throttled { operation: operation.to_string() }
+        CloudError::Throttled {
+            operation: operation.to_string(),
+        }
     } else if EXPIRED.contains(&code) {
         CloudError::Expired
     } else if DENIED.contains(&code) {
-        CloudError::AccessDenied { action: missing_permission(&message), message }
+        CloudError::AccessDenied {
+            action: missing_permission(&message),
+            message,
+        }
     } else if INVALID.contains(&code) {
-        CloudError::Invalid { operation: operation.to_string(), code: code.to_string(), message }
+        CloudError::Invalid {
+            operation: operation.to_string(),
+            code: code.to_string(),
+            message,
+        }
     } else {
-        CloudError::Service { operation: operation.to_string(), code: code.to_string(), message }
+        CloudError::Service {
+            operation: operation.to_string(),
+            code: code.to_string(),
+            message,
+        }
     }
 }
 
@@ -121,7 +148,9 @@ pub fn from_code(operation: &str, what: &str, code: &str, message: &str) -> Clou
 fn missing_permission(message: &str) -> Option<String> {
     let rest = message.split("perform: ").nth(1)?;
     let action = rest.split_whitespace().next()?;
-    action.contains(':').then(|| action.trim_end_matches(['.', ',']).to_string())
+    action
+        .contains(':')
+        .then(|| action.trim_end_matches(['.', ',']).to_string())
 }
 
 /// Maps an SDK error. `what` names the resource for "not found" messages.
@@ -133,19 +162,34 @@ where
     match &err {
         SdkError::ServiceError(s) => {
             let e = s.err();
-            from_code(operation, what, e.code().unwrap_or("Unknown"), e.message().unwrap_or(""))
+            from_code(
+                operation,
+                what,
+                e.code().unwrap_or("Unknown"),
+                e.message().unwrap_or(""),
+            )
         }
-        SdkError::TimeoutError(_) => {
-            CloudError::Network { operation: operation.into(), message: "the call timed out".into() }
-        }
+        SdkError::TimeoutError(_) => CloudError::Network {
+            operation: operation.into(),
+            message: "the call timed out".into(),
+        },
         SdkError::DispatchFailure(d) => CloudError::Network {
             operation: operation.into(),
-            message: if d.is_timeout() { "the call timed out".into() } else { "cannot connect to the endpoint".into() },
+            message: if d.is_timeout() {
+                "the call timed out".into()
+            } else {
+                "cannot connect to the endpoint".into()
+            },
         },
-        SdkError::ResponseError(_) => {
-            CloudError::Network { operation: operation.into(), message: "unreadable response from the endpoint".into() }
-        }
-        _ => CloudError::Service { operation: operation.into(), code: "ClientError".into(), message: err_chain(&err) },
+        SdkError::ResponseError(_) => CloudError::Network {
+            operation: operation.into(),
+            message: "unreadable response from the endpoint".into(),
+        },
+        _ => CloudError::Service {
+            operation: operation.into(),
+            code: "ClientError".into(),
+            message: err_chain(&err),
+        },
     }
 }
 
@@ -166,8 +210,21 @@ mod tests {
 
     #[test]
     fn codes_map_to_explainable_errors() {
-        assert!(matches!(from_code("x", "queue q", "AWS.SimpleQueueService.NonExistentQueue", ""), CloudError::NotFound { .. }));
-        assert_eq!(from_code("LookupEvents", "", "ThrottlingException", ""), CloudError::Throttled { operation: "LookupEvents".into() });
+        assert!(matches!(
+            from_code(
+                "x",
+                "queue q",
+                "AWS.SimpleQueueService.NonExistentQueue",
+                ""
+            ),
+            CloudError::NotFound { .. }
+        ));
+        assert_eq!(
+            from_code("LookupEvents", "", "ThrottlingException", ""),
+            CloudError::Throttled {
+                operation: "LookupEvents".into()
+            }
+        );
         assert_eq!(from_code("x", "", "ExpiredToken", ""), CloudError::Expired);
         let e = from_code(
             "RotateKeyOnDemand",
@@ -175,8 +232,17 @@ mod tests {
             "AccessDeniedException",
             "User: arn:aws:sts::1:assumed-role/R/s is not authorized to perform: kms:RotateKeyOnDemand on resource: arn:aws:kms:...",
         );
-        assert_eq!(e, CloudError::AccessDenied { action: Some("kms:RotateKeyOnDemand".into()), message: e_msg(&e) });
-        assert!(e.to_string().contains("missing permission kms:RotateKeyOnDemand"));
+        assert_eq!(
+            e,
+            CloudError::AccessDenied {
+                action: Some("kms:RotateKeyOnDemand".into()),
+                message: e_msg(&e)
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("missing permission kms:RotateKeyOnDemand")
+        );
         assert_eq!(from_code("x", "", "Weird", "m").code(), Some("Weird"));
     }
 

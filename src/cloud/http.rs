@@ -1,6 +1,7 @@
 //! The one HTTP client (hyper 1 + rustls with ring; no system TLS library) and `SdkConfig`
 //! construction shared by every service client.
 
+use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_async::rt::sleep::TokioSleep;
@@ -9,16 +10,21 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
-use aws_config::BehaviorVersion;
 use std::time::Duration;
 
 /// The HTTP client every SDK client uses.
 pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https()
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Static credentials (long-term or temporary).
-pub fn static_credentials(access_key: &str, secret: &str, token: Option<&str>) -> SharedCredentialsProvider {
+pub fn static_credentials(
+    access_key: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> SharedCredentialsProvider {
     SharedCredentialsProvider::new(Credentials::new(
         access_key,
         secret,
@@ -51,7 +57,9 @@ pub fn sdk_config(
     let retry = if attempts <= 1 {
         RetryConfig::disabled()
     } else {
-        RetryConfig::adaptive().with_max_attempts(attempts).with_initial_backoff(Duration::from_millis(50))
+        RetryConfig::adaptive()
+            .with_max_attempts(attempts)
+            .with_initial_backoff(Duration::from_millis(50))
     };
     let mut b = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())

@@ -86,7 +86,12 @@ impl Key {
     }
 }
 
-fn rotation_supported(spec: &KeySpec, origin: Option<&OriginType>, custom: bool, state: Option<&KeyState>) -> bool {
+fn rotation_supported(
+    spec: &KeySpec,
+    origin: Option<&OriginType>,
+    custom: bool,
+    state: Option<&KeyState>,
+) -> bool {
     *spec == KeySpec::SymmetricDefault
         && origin == Some(&OriginType::AwsKms)
         && !custom
@@ -102,8 +107,18 @@ impl Cloud {
         let mut ids = Vec::new();
         let mut marker = None;
         loop {
-            let out = self.kms.list_keys().set_marker(marker).send().await.map_err(|e| from_sdk("ListKeys", "keys", e))?;
-            ids.extend(out.keys().iter().filter_map(|k| k.key_id().map(str::to_string)));
+            let out = self
+                .kms
+                .list_keys()
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListKeys", "keys", e))?;
+            ids.extend(
+                out.keys()
+                    .iter()
+                    .filter_map(|k| k.key_id().map(str::to_string)),
+            );
             match out.next_marker() {
                 Some(m) if out.truncated() => marker = Some(m.to_string()),
                 _ => break,
@@ -112,7 +127,10 @@ impl Cloud {
         let aliases = self.aliases().await?;
         let client = self.kms.clone();
         let aliases = std::sync::Arc::new(aliases);
-        self.bounded(ids, move |id| key_details(client.clone(), id, aliases.clone())).await
+        self.bounded(ids, move |id| {
+            key_details(client.clone(), id, aliases.clone())
+        })
+        .await
     }
 
     /// One key by id, ARN or alias.
@@ -127,8 +145,13 @@ impl Cloud {
         let mut out_aliases = Vec::new();
         let mut marker = None;
         loop {
-            let out =
-                self.kms.list_aliases().set_marker(marker).send().await.map_err(|e| from_sdk("ListAliases", "aliases", e))?;
+            let out = self
+                .kms
+                .list_aliases()
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListAliases", "aliases", e))?;
             for a in out.aliases() {
                 if let (Some(n), Some(t)) = (a.alias_name(), a.target_key_id()) {
                     out_aliases.push((n.to_string(), t.to_string()));
@@ -156,7 +179,11 @@ impl Cloud {
     }
 
     /// Turns on automatic rotation with a period of 90–2,560 days. Returns the request id.
-    pub async fn enable_key_rotation(&self, key: &str, period_days: i32) -> Result<String, CloudError> {
+    pub async fn enable_key_rotation(
+        &self,
+        key: &str,
+        period_days: i32,
+    ) -> Result<String, CloudError> {
         self.alive()?;
         let out = self
             .kms
@@ -200,15 +227,28 @@ async fn key_details(
     aliases: std::sync::Arc<Vec<(String, String)>>,
 ) -> Result<Key, CloudError> {
     let what = format!("key {key}");
-    let d = client.describe_key().key_id(&key).send().await.map_err(|e| from_sdk("DescribeKey", &what, e))?;
-    let md = d.key_metadata().ok_or_else(|| CloudError::NotFound { what: what.clone(), message: "no metadata".into() })?;
+    let d = client
+        .describe_key()
+        .key_id(&key)
+        .send()
+        .await
+        .map_err(|e| from_sdk("DescribeKey", &what, e))?;
+    let md = d.key_metadata().ok_or_else(|| CloudError::NotFound {
+        what: what.clone(),
+        message: "no metadata".into(),
+    })?;
     let id = md.key_id().to_string();
     let spec = md.key_spec().cloned().unwrap_or(KeySpec::SymmetricDefault);
     let custom = md.custom_key_store_id().is_some();
     let mut rotation = None;
     let mut rotations = Vec::new();
     if rotation_supported(&spec, md.origin(), custom, md.key_state()) {
-        let s = client.get_key_rotation_status().key_id(&id).send().await.map_err(|e| from_sdk("GetKeyRotationStatus", &what, e))?;
+        let s = client
+            .get_key_rotation_status()
+            .key_id(&id)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetKeyRotationStatus", &what, e))?;
         rotation = Some(RotationStatus {
             enabled: s.key_rotation_enabled(),
             period_days: s.rotation_period_in_days(),
@@ -236,7 +276,12 @@ async fn key_details(
     }
     let mut tags = BTreeMap::new();
     if md.key_manager() == Some(&KeyManagerType::Customer) {
-        let t = client.list_resource_tags().key_id(&id).send().await.map_err(|e| from_sdk("ListResourceTags", &what, e))?;
+        let t = client
+            .list_resource_tags()
+            .key_id(&id)
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListResourceTags", &what, e))?;
         for tag in t.tags() {
             tags.insert(tag.tag_key().to_string(), tag.tag_value().to_string());
         }
@@ -250,17 +295,30 @@ async fn key_details(
         .map_err(|e| from_sdk("GetKeyPolicy", &what, e))?
         .policy()
         .map(str::to_string);
-    let mut names: Vec<String> = aliases.iter().filter(|(_, t)| *t == id).map(|(n, _)| n.clone()).collect();
+    let mut names: Vec<String> = aliases
+        .iter()
+        .filter(|(_, t)| *t == id)
+        .map(|(n, _)| n.clone())
+        .collect();
     names.sort();
     Ok(Key {
         arn: md.arn().unwrap_or_default().to_string(),
         aliases: names,
         description: md.description().unwrap_or_default().to_string(),
-        state: md.key_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        state: md
+            .key_state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         spec: spec.as_str().to_string(),
-        usage: md.key_usage().map(|u| u.as_str().to_string()).unwrap_or_default(),
+        usage: md
+            .key_usage()
+            .map(|u| u.as_str().to_string())
+            .unwrap_or_default(),
         customer_managed: md.key_manager() == Some(&KeyManagerType::Customer),
-        origin: md.origin().map(|o| o.as_str().to_string()).unwrap_or_default(),
+        origin: md
+            .origin()
+            .map(|o| o.as_str().to_string())
+            .unwrap_or_default(),
         custom_key_store: md.custom_key_store_id().map(str::to_string),
         created: time(md.creation_date()),
         deletion_date: time(md.deletion_date()),

@@ -16,7 +16,10 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn per_second(rate: f64) -> Self {
-        RateLimiter { interval: Duration::from_secs_f64(1.0 / rate.max(0.001)), next: tokio::sync::Mutex::new(None) }
+        RateLimiter {
+            interval: Duration::from_secs_f64(1.0 / rate.max(0.001)),
+            next: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// Waits for the next slot.
@@ -61,7 +64,10 @@ mod tests {
             l.acquire().await;
         }
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(2000) && took < Duration::from_millis(2100), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(2000) && took < Duration::from_millis(2100),
+            "{took:?}"
+        );
     }
 
     #[test]

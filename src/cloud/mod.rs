@@ -49,14 +49,22 @@ pub struct Cloud {
 
 impl std::fmt::Debug for Cloud {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cloud").field("region", &self.region).field("expires", &self.expires).finish_non_exhaustive()
+        f.debug_struct("Cloud")
+            .field("region", &self.region)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
     }
 }
 
 impl Cloud {
     /// Clients for `config`. `account` keys the shared CloudTrail rate limiter (one per account
     /// and region across every screen and session of this process).
-    pub fn new(config: &SdkConfig, account: &str, expires: Option<DateTime<Utc>>, now: Now) -> Cloud {
+    pub fn new(
+        config: &SdkConfig,
+        account: &str,
+        expires: Option<DateTime<Utc>>,
+        now: Now,
+    ) -> Cloud {
         let region = config.region().map(|r| r.to_string()).unwrap_or_default();
         Cloud {
             sts: aws_sdk_sts::Client::new(config),
@@ -92,7 +100,11 @@ impl Cloud {
 
     /// Runs `f` over `items` with at most `self.concurrency` calls in flight; results keep the
     /// order of `items`. The first error is returned (after the calls in flight finish).
-    pub(crate) async fn bounded<I, T, F, Fut>(&self, items: Vec<I>, f: F) -> Result<Vec<T>, CloudError>
+    pub(crate) async fn bounded<I, T, F, Fut>(
+        &self,
+        items: Vec<I>,
+        f: F,
+    ) -> Result<Vec<T>, CloudError>
     where
         I: Send + 'static,
         T: Send + 'static,

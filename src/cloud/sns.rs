@@ -36,15 +36,26 @@ impl Cloud {
         let mut arns = Vec::new();
         let mut token = None;
         loop {
-            let out = self.sns.list_topics().set_next_token(token).send().await.map_err(|e| from_sdk("ListTopics", "topics", e))?;
-            arns.extend(out.topics().iter().filter_map(|t| t.topic_arn().map(str::to_string)));
+            let out = self
+                .sns
+                .list_topics()
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListTopics", "topics", e))?;
+            arns.extend(
+                out.topics()
+                    .iter()
+                    .filter_map(|t| t.topic_arn().map(str::to_string)),
+            );
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
                 _ => break,
             }
         }
         let client = self.sns.clone();
-        self.bounded(arns, move |arn| topic_details(client.clone(), arn)).await
+        self.bounded(arns, move |arn| topic_details(client.clone(), arn))
+            .await
     }
 
     pub async fn topic(&self, arn: &str) -> Result<Topic, CloudError> {
@@ -88,7 +99,10 @@ async fn topic_details(client: aws_sdk_sns::Client, arn: String) -> Result<Topic
             _ => break,
         }
     }
-    for s in subscriptions.iter_mut().filter(|s| s.arn.starts_with("arn:")) {
+    for s in subscriptions
+        .iter_mut()
+        .filter(|s| s.arn.starts_with("arn:"))
+    {
         let a = client
             .get_subscription_attributes()
             .subscription_arn(&s.arn)
@@ -112,7 +126,10 @@ async fn topic_details(client: aws_sdk_sns::Client, arn: String) -> Result<Topic
     Ok(Topic {
         name: name_of(&arn),
         fifo: attrs.get("FifoTopic").map(String::as_str) == Some("true") || arn.ends_with(".fifo"),
-        kms_key: attrs.get("KmsMasterKeyId").cloned().filter(|k| !k.is_empty()),
+        kms_key: attrs
+            .get("KmsMasterKeyId")
+            .cloned()
+            .filter(|k| !k.is_empty()),
         data_protection_policy: dpp,
         subscriptions,
         attributes: attrs,

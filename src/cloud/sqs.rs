@@ -69,7 +69,10 @@ pub fn parse_redrive(json: &str) -> Option<RedrivePolicy> {
         serde_json::Value::String(s) => s.parse().ok()?,
         _ => return None,
     };
-    Some(RedrivePolicy { dead_letter_target_arn: target, max_receive_count: max })
+    Some(RedrivePolicy {
+        dead_letter_target_arn: target,
+        max_receive_count: max,
+    })
 }
 
 /// Fills `sources` of every queue from the others' redrive policies.
@@ -77,7 +80,10 @@ pub fn link_dead_letter_queues(queues: &mut [Queue]) {
     let mut by_target: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for q in queues.iter() {
         if let Some(r) = &q.redrive {
-            by_target.entry(r.dead_letter_target_arn.clone()).or_default().push(q.arn.clone());
+            by_target
+                .entry(r.dead_letter_target_arn.clone())
+                .or_default()
+                .push(q.arn.clone());
         }
     }
     for q in queues.iter_mut() {
@@ -125,7 +131,9 @@ impl Cloud {
     pub async fn list_queues(&self) -> Result<Vec<Queue>, CloudError> {
         let urls = self.list_queue_urls(None).await?;
         let client = self.sqs.clone();
-        let mut queues = self.bounded(urls, move |url| queue_details(client.clone(), url)).await?;
+        let mut queues = self
+            .bounded(urls, move |url| queue_details(client.clone(), url))
+            .await?;
         link_dead_letter_queues(&mut queues);
         Ok(queues)
     }
@@ -140,8 +148,14 @@ async fn queue_details(client: aws_sdk_sqs::Client, url: String) -> Result<Queue
         .send()
         .await
         .map_err(|e| from_sdk("GetQueueAttributes", &what, e))?;
-    let attrs: BTreeMap<String, String> =
-        out.attributes().map(|m| m.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect()).unwrap_or_default();
+    let attrs: BTreeMap<String, String> = out
+        .attributes()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     let tags = client
         .list_queue_tags()
         .queue_url(&url)
@@ -153,7 +167,9 @@ async fn queue_details(client: aws_sdk_sqs::Client, url: String) -> Result<Queue
         .unwrap_or_default();
     let encryption = match attrs.get("KmsMasterKeyId").filter(|k| !k.is_empty()) {
         Some(k) => QueueEncryption::Kms(k.clone()),
-        None if attrs.get("SqsManagedSseEnabled").map(String::as_str) == Some("true") => QueueEncryption::SqsManaged,
+        None if attrs.get("SqsManagedSseEnabled").map(String::as_str) == Some("true") => {
+            QueueEncryption::SqsManaged
+        }
         None => QueueEncryption::None,
     };
     Ok(Queue {
@@ -165,11 +181,19 @@ async fn queue_details(client: aws_sdk_sqs::Client, url: String) -> Result<Queue
         delayed: num(&attrs, "ApproximateNumberOfMessagesDelayed"),
         encryption,
         redrive: attrs.get("RedrivePolicy").and_then(|r| parse_redrive(r)),
-        redrive_allow: attrs.get("RedriveAllowPolicy").cloned().filter(|s| !s.is_empty()),
+        redrive_allow: attrs
+            .get("RedriveAllowPolicy")
+            .cloned()
+            .filter(|s| !s.is_empty()),
         policy: attrs.get("Policy").cloned().filter(|s| !s.is_empty()),
-        created: attrs.get("CreatedTimestamp").and_then(|t| t.parse::<i64>().ok()).and_then(|t| DateTime::from_timestamp(t, 0)),
+        created: attrs
+            .get("CreatedTimestamp")
+            .and_then(|t| t.parse::<i64>().ok())
+            .and_then(|t| DateTime::from_timestamp(t, 0)),
         visibility_timeout: attrs.get("VisibilityTimeout").and_then(|v| v.parse().ok()),
-        retention_seconds: attrs.get("MessageRetentionPeriod").and_then(|v| v.parse().ok()),
+        retention_seconds: attrs
+            .get("MessageRetentionPeriod")
+            .and_then(|v| v.parse().ok()),
         url,
         attributes: attrs,
         tags,
@@ -183,9 +207,15 @@ mod tests {
 
     #[test]
     fn redrive_policy_parses_both_number_forms() {
-        let r = parse_redrive(r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:q-dlq","maxReceiveCount":"5"}"#).unwrap();
+        let r = parse_redrive(
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:q-dlq","maxReceiveCount":"5"}"#,
+        )
+        .unwrap();
         assert_eq!(r.max_receive_count, 5);
-        let r = parse_redrive(r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:q-dlq","maxReceiveCount":3}"#).unwrap();
+        let r = parse_redrive(
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:q-dlq","maxReceiveCount":3}"#,
+        )
+        .unwrap();
         assert_eq!(r.max_receive_count, 3);
         assert!(parse_redrive("not json").is_none());
     }

@@ -13,7 +13,12 @@ pub struct Caller {
 impl Cloud {
     pub async fn caller(&self) -> Result<Caller, CloudError> {
         self.alive()?;
-        let out = self.sts.get_caller_identity().send().await.map_err(|e| from_sdk("GetCallerIdentity", "caller", e))?;
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetCallerIdentity", "caller", e))?;
         Ok(Caller {
             arn: out.arn().unwrap_or_default().to_string(),
             account: out.account().unwrap_or_default().to_string(),

@@ -38,7 +38,11 @@ pub fn credential_scope(headers: &HeaderMap) -> Option<Scope> {
         date: c.next()?.to_string(),
         region: c.next()?.to_string(),
         service: c.next()?.to_string(),
-        signed_headers: signed.unwrap_or("").split(';').map(str::to_string).collect(),
+        signed_headers: signed
+            .unwrap_or("")
+            .split(';')
+            .map(str::to_string)
+            .collect(),
         signature: sig.unwrap_or("").to_string(),
     })
 }
@@ -47,7 +51,9 @@ fn uri_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b'/' if keep_slash => out.push('/'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -60,7 +66,11 @@ fn canonical_query(query: &str) -> String {
         .map(|(k, v)| (uri_encode(&k, false), uri_encode(&v, false)))
         .collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Verifies a SigV4 signature with `secret`. `raw_path` is the path as sent (percent-encoded).
@@ -96,13 +106,20 @@ pub fn verify_signature(
         .map(str::to_string)
         .unwrap_or_else(|| sha256_hex(body));
     // Non-S3 services sign the path URI-encoded once more (double encoding).
-    let path = if raw_path.is_empty() { "/".to_string() } else { uri_encode(raw_path, true) };
+    let path = if raw_path.is_empty() {
+        "/".to_string()
+    } else {
+        uri_encode(raw_path, true)
+    };
     let canonical_request = format!(
         "{method}\n{path}\n{}\n{canonical_headers}\n{}\n{payload_hash}",
         canonical_query(query),
         scope.signed_headers.join(";")
     );
-    let credential_scope = format!("{}/{}/{}/aws4_request", scope.date, scope.region, scope.service);
+    let credential_scope = format!(
+        "{}/{}/{}/aws4_request",
+        scope.date, scope.region, scope.service
+    );
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{credential_scope}\n{}",
         sha256_hex(canonical_request.as_bytes())
@@ -146,7 +163,12 @@ mod tests {
         // The GET /?Action=ListUsers example from the AWS SigV4 documentation.
         let mut h = HeaderMap::new();
         h.insert("host", "iam.amazonaws.com".parse().unwrap());
-        h.insert("content-type", "application/x-www-form-urlencoded; charset=utf-8".parse().unwrap());
+        h.insert(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .unwrap(),
+        );
         h.insert("x-amz-date", "20150830T123600Z".parse().unwrap());
         let scope = Scope {
             access_key: "AKIDEXAMPLE".into(),
@@ -165,6 +187,14 @@ mod tests {
             &h,
             b"",
         ));
-        assert!(!verify_signature(&scope, "wrong", "GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b""));
+        assert!(!verify_signature(
+            &scope,
+            "wrong",
+            "GET",
+            "/",
+            "Action=ListUsers&Version=2010-05-08",
+            &h,
+            b""
+        ));
     }
 }

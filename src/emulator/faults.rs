@@ -45,7 +45,10 @@ impl FaultRule {
         }
     }
     pub fn for_service(service: Service) -> Self {
-        FaultRule { service: Some(service.signing_name().to_string()), ..Default::default() }
+        FaultRule {
+            service: Some(service.signing_name().to_string()),
+            ..Default::default()
+        }
     }
     pub fn latency(mut self, fixed: Duration, jitter: Duration) -> Self {
         self.latency_ms = fixed.as_millis() as u64;
@@ -72,7 +75,9 @@ impl FaultRule {
         self
     }
     fn matches(&self, service: Service, op: &str) -> bool {
-        self.service.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(service.signing_name()))
+        self.service
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case(service.signing_name()))
             && self.operation.as_deref().is_none_or(|o| o == op)
     }
 }
@@ -87,21 +92,28 @@ struct FaultFile {
 #[derive(Debug, thiserror::Error)]
 pub enum FaultFileError {
     #[error("cannot read fault file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("fault file {path} is not valid: {message}")]
     Parse { path: String, message: String },
 }
 
 /// Parses a fault file: `[[rule]]` tables with the fields of [`FaultRule`].
 pub fn parse_rules(text: &str, path: &str) -> Result<Vec<FaultRule>, FaultFileError> {
-    let f: FaultFile =
-        toml::from_str(text).map_err(|e| FaultFileError::Parse { path: path.to_string(), message: e.to_string() })?;
+    let f: FaultFile = toml::from_str(text).map_err(|e| FaultFileError::Parse {
+        path: path.to_string(),
+        message: e.to_string(),
+    })?;
     for r in &f.rule {
         if let Some(s) = &r.service {
             if Service::from_name(s).is_none() {
                 return Err(FaultFileError::Parse {
                     path: path.to_string(),
-                    message: format!("unknown service '{s}' (use sts, sqs, sns, kms, backup or cloudtrail)"),
+                    message: format!(
+                        "unknown service '{s}' (use sts, sqs, sns, kms, backup or cloudtrail)"
+                    ),
                 });
             }
         }
@@ -116,8 +128,10 @@ pub fn parse_rules(text: &str, path: &str) -> Result<Vec<FaultRule>, FaultFileEr
 }
 
 pub fn load_rules(path: &Path) -> Result<Vec<FaultRule>, FaultFileError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| FaultFileError::Read { path: path.display().to_string(), source: e })?;
+    let text = std::fs::read_to_string(path).map_err(|e| FaultFileError::Read {
+        path: path.display().to_string(),
+        source: e,
+    })?;
     parse_rules(&text, &path.display().to_string())
 }
 
@@ -146,7 +160,12 @@ pub struct Decision {
 impl Faults {
     pub fn add(&mut self, rule: FaultRule) {
         let tokens = rule.throttle_burst.or(rule.throttle_rate).unwrap_or(0.0);
-        self.rules.push(ActiveRule { rule, tokens, last_refill: Instant::now(), calls: 0 });
+        self.rules.push(ActiveRule {
+            rule,
+            tokens,
+            last_refill: Instant::now(),
+            calls: 0,
+        });
     }
     pub fn clear(&mut self) {
         self.rules.clear();
@@ -157,7 +176,11 @@ impl Faults {
 
     pub fn decide(&mut self, service: Service, op: &str) -> Decision {
         let mut d = Decision::default();
-        for a in self.rules.iter_mut().filter(|a| a.rule.matches(service, op)) {
+        for a in self
+            .rules
+            .iter_mut()
+            .filter(|a| a.rule.matches(service, op))
+        {
             a.calls += 1;
             let r = &a.rule;
             let jitter = if r.jitter_ms > 0 {
@@ -173,7 +196,8 @@ impl Faults {
             if let Some(rate) = r.throttle_rate {
                 let burst = r.throttle_burst.unwrap_or(rate).max(1.0);
                 let now = Instant::now();
-                a.tokens = (a.tokens + now.duration_since(a.last_refill).as_secs_f64() * rate).min(burst);
+                a.tokens =
+                    (a.tokens + now.duration_since(a.last_refill).as_secs_f64() * rate).min(burst);
                 a.last_refill = now;
                 if a.tokens >= 1.0 {
                     a.tokens -= 1.0;
@@ -195,7 +219,10 @@ impl Faults {
 
 fn server_error(service: Service, status: u16) -> ApiError {
     let (code, msg) = if status == 503 {
-        ("ServiceUnavailable", "Service is unavailable (injected fault)")
+        (
+            "ServiceUnavailable",
+            "Service is unavailable (injected fault)",
+        )
     } else {
         ("InternalFailure", "Internal failure (injected fault)")
     };
@@ -224,7 +251,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rules[0].latency_ms, 20);
-        assert!(parse_rules("[[rule]]\nlatencyms=1\n", "f.toml").unwrap_err().to_string().contains("f.toml"));
+        assert!(
+            parse_rules("[[rule]]\nlatencyms=1\n", "f.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("f.toml")
+        );
         assert!(parse_rules("[[rule]]\nservice='s3'\n", "f.toml").is_err());
     }
 
@@ -233,7 +265,10 @@ mod tests {
         let mut f = Faults::default();
         f.add(FaultRule::for_op(Service::Kms, "ListKeys").fail_nth(2, 503));
         assert!(f.decide(Service::Kms, "ListKeys").error.is_none());
-        assert_eq!(f.decide(Service::Kms, "ListKeys").error.unwrap().status, 503);
+        assert_eq!(
+            f.decide(Service::Kms, "ListKeys").error.unwrap().status,
+            503
+        );
         assert!(f.decide(Service::Kms, "ListKeys").error.is_none());
         assert!(f.decide(Service::Kms, "DescribeKey").error.is_none());
     }
@@ -242,7 +277,9 @@ mod tests {
     fn token_bucket_throttles_bursts() {
         let mut f = Faults::default();
         f.add(FaultRule::for_service(Service::Sqs).throttle(1.0, 3.0));
-        let errors = (0..10).filter(|_| f.decide(Service::Sqs, "ListQueues").error.is_some()).count();
+        let errors = (0..10)
+            .filter(|_| f.decide(Service::Sqs, "ListQueues").error.is_some())
+            .count();
         assert_eq!(errors, 7);
     }
 }

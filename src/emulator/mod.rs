@@ -77,13 +77,23 @@ pub struct EmulatorConfig {
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
-        EmulatorConfig { port: 0, scenario: Scenario::Empty, clock: ClockMode::Real, seed: 42, faults: Vec::new(), workers: 2 }
+        EmulatorConfig {
+            port: 0,
+            scenario: Scenario::Empty,
+            clock: ClockMode::Real,
+            seed: 42,
+            faults: Vec::new(),
+            workers: 2,
+        }
     }
 }
 
 impl EmulatorConfig {
     pub fn claims() -> Self {
-        EmulatorConfig { scenario: Scenario::Claims, ..Default::default() }
+        EmulatorConfig {
+            scenario: Scenario::Claims,
+            ..Default::default()
+        }
     }
 }
 
@@ -107,9 +117,15 @@ pub struct Emulator {
 
 impl Emulator {
     pub fn start(config: EmulatorConfig) -> Result<Emulator, StartError> {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", config.port))
-            .map_err(|e| StartError::Bind { port: config.port, source: e })?;
-        listener.set_nonblocking(true).map_err(StartError::Runtime)?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", config.port)).map_err(|e| {
+            StartError::Bind {
+                port: config.port,
+                source: e,
+            }
+        })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(StartError::Runtime)?;
         let addr = listener.local_addr().map_err(StartError::Runtime)?;
         let start = chrono::Utc::now();
         let clock = Arc::new(match config.clock {
@@ -153,7 +169,12 @@ impl Emulator {
                 runtime.shutdown_timeout(std::time::Duration::from_millis(200));
             })
             .map_err(StartError::Runtime)?;
-        Ok(Emulator { shared, addr, stop: Some(tx), thread: Some(thread) })
+        Ok(Emulator {
+            shared,
+            addr,
+            stop: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -167,7 +188,9 @@ impl Emulator {
         &self.shared.clock
     }
     /// A `'static` reader of the emulator's clock (for clients that check expiry against it).
-    pub fn now_fn(&self) -> std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync> {
+    pub fn now_fn(
+        &self,
+    ) -> std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync> {
         let shared = self.shared.clone();
         std::sync::Arc::new(move || shared.clock.now())
     }
@@ -183,7 +206,9 @@ impl Emulator {
     }
     /// Number of HTTP requests served so far.
     pub fn request_count(&self) -> u64 {
-        self.shared.requests.load(std::sync::atomic::Ordering::Relaxed)
+        self.shared
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
     /// Reads or changes the world directly (tests and scenario tools).
     pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
@@ -192,7 +217,12 @@ impl Emulator {
     /// The current TOTP code of a registered virtual MFA device.
     pub fn totp(&self, serial: &str) -> Option<String> {
         let now = self.shared.clock.now().timestamp();
-        self.with_world(|w| w.iam.mfa_devices.get(serial).map(|d| crypto::totp(&d.seed, now)))
+        self.with_world(|w| {
+            w.iam
+                .mfa_devices
+                .get(serial)
+                .map(|d| crypto::totp(&d.seed, now))
+        })
     }
     /// Stops the server and waits for its thread.
     pub fn shutdown(mut self) {

@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
-pub(crate) async fn run(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut stop: tokio::sync::oneshot::Receiver<()>) {
+pub(crate) async fn run(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
     let mut conns = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -64,39 +68,82 @@ fn frame(parts: &http::request::Parts, body: &[u8]) -> Result<Framed, (Service, 
     })?;
     match service.protocol() {
         Protocol::AwsJson10 | Protocol::AwsJson11 => {
-            let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let target = headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             let op = match target.rsplit_once('.') {
-                Some((prefix, op)) if wire::target_matches(service, prefix) && !op.is_empty() => op.to_string(),
+                Some((prefix, op)) if wire::target_matches(service, prefix) && !op.is_empty() => {
+                    op.to_string()
+                }
                 _ => {
-                    return Err((service, ApiError::client("UnknownOperationException", format!("Missing or unknown X-Amz-Target '{target}'"))));
+                    return Err((
+                        service,
+                        ApiError::client(
+                            "UnknownOperationException",
+                            format!("Missing or unknown X-Amz-Target '{target}'"),
+                        ),
+                    ));
                 }
             };
             let input = json::parse_body(body).map_err(|e| (service, e))?;
-            Ok(Framed { service, op, input: Input::Json(input), rest_status: 200 })
+            Ok(Framed {
+                service,
+                op,
+                input: Input::Json(input),
+                rest_status: 200,
+            })
         }
         Protocol::AwsQuery => {
             let params = params.unwrap_or_else(|| query::Params::parse(body, query));
-            let op = params
-                .get("Action")
-                .map(str::to_string)
-                .ok_or_else(|| (service, ApiError::client("MissingAction", "The request must contain the parameter Action")))?;
-            Ok(Framed { service, op, input: Input::Query(params), rest_status: 200 })
+            let op = params.get("Action").map(str::to_string).ok_or_else(|| {
+                (
+                    service,
+                    ApiError::client(
+                        "MissingAction",
+                        "The request must contain the parameter Action",
+                    ),
+                )
+            })?;
+            Ok(Framed {
+                service,
+                op,
+                input: Input::Query(params),
+                rest_status: 200,
+            })
         }
         Protocol::RestJson1 => {
-            let r = rest::route(parts.method.as_str(), path, query, body).map_err(|e| (service, e))?;
-            Ok(Framed { service, op: r.operation.to_string(), input: Input::Rest(r.input), rest_status: r.status })
+            let r =
+                rest::route(parts.method.as_str(), path, query, body).map_err(|e| (service, e))?;
+            Ok(Framed {
+                service,
+                op: r.operation.to_string(),
+                input: Input::Rest(r.input),
+                rest_status: r.status,
+            })
         }
     }
 }
 
-async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn handle(
+    shared: Arc<Shared>,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
     shared.requests.fetch_add(1, Ordering::Relaxed);
     let request_id = util::uuid();
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return error_response(Service::Sqs, &ApiError::client("RequestEntityTooLarge", "The request body is too large or was cut off"), &request_id);
+            return error_response(
+                Service::Sqs,
+                &ApiError::client(
+                    "RequestEntityTooLarge",
+                    "The request body is too large or was cut off",
+                ),
+                &request_id,
+            );
         }
     };
     if parts.uri.path().starts_with("/_emulator/") {
@@ -106,7 +153,12 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, peer: Socket
         Ok(f) => f,
         Err((svc, e)) => return error_response(svc, &e, &request_id),
     };
-    let Framed { service, op, input, rest_status } = framed;
+    let Framed {
+        service,
+        op,
+        input,
+        rest_status,
+    } = framed;
 
     let decision = shared.faults().decide(service, &op);
     if !decision.delay.is_zero() {
@@ -155,7 +207,10 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, peer: Socket
                 Ok(c) => c,
                 Err(e) => return error_response(service, &e, &request_id),
             };
-            let region = scope.as_ref().map(|s| s.region.clone()).unwrap_or_else(|| w.region.clone());
+            let region = scope
+                .as_ref()
+                .map(|s| s.region.clone())
+                .unwrap_or_else(|| w.region.clone());
             let ctx = Ctx {
                 request_id: request_id.clone(),
                 now,
@@ -173,15 +228,26 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, peer: Socket
             };
             match wait {
                 Some(secs) if poll_deadline.is_none_or(|d| Instant::now() < d) => {
-                    poll_deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs_f64(secs));
+                    poll_deadline
+                        .get_or_insert_with(|| Instant::now() + Duration::from_secs_f64(secs));
                     None
                 }
                 _ => {
                     let response = match &result {
-                        Ok(Output::Json(v)) | Ok(Output::Rest { body: Some(v), .. }) => Some(v.clone()),
+                        Ok(Output::Json(v)) | Ok(Output::Rest { body: Some(v), .. }) => {
+                            Some(v.clone())
+                        }
                         _ => None,
                     };
-                    services::cloudtrail::record(&mut w, &ctx, service, &op, &input, result.as_ref().err(), response.filter(|_| service != Service::Kms && service != Service::Sts));
+                    services::cloudtrail::record(
+                        &mut w,
+                        &ctx,
+                        service,
+                        &op,
+                        &input,
+                        result.as_ref().err(),
+                        response.filter(|_| service != Service::Kms && service != Service::Sts),
+                    );
                     Some(result)
                 }
             }
@@ -198,7 +264,10 @@ fn base(status: u16, content_type: &str, request_id: &str, body: String) -> Resp
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h: &mut HeaderMap = r.headers_mut();
-    h.insert("content-type", HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/json")));
+    h.insert(
+        "content-type",
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/json")),
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-requestid", v.clone());
         h.insert("x-amz-request-id", v);
@@ -214,7 +283,13 @@ fn json_content_type(service: Service) -> &'static str {
     }
 }
 
-fn success_response(service: Service, op: &str, out: Output, rest_status: u16, request_id: &str) -> Response<Full<Bytes>> {
+fn success_response(
+    service: Service,
+    op: &str,
+    out: Output,
+    rest_status: u16,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     match out {
         Output::Json(mut v) => {
             if let Some(o) = v.as_object_mut() {
@@ -222,18 +297,37 @@ fn success_response(service: Service, op: &str, out: Output, rest_status: u16, r
             }
             base(200, json_content_type(service), request_id, v.to_string())
         }
-        Output::Xml(x) => base(200, "text/xml", request_id, query::success_body(service.xml_namespace(), op, &x, request_id)),
+        Output::Xml(x) => base(
+            200,
+            "text/xml",
+            request_id,
+            query::success_body(service.xml_namespace(), op, &x, request_id),
+        ),
         Output::Rest { status, body } => {
             let status = if status == 0 { rest_status } else { status };
-            base(status, "application/json", request_id, body.map(|b| b.to_string()).unwrap_or_default())
+            base(
+                status,
+                "application/json",
+                request_id,
+                body.map(|b| b.to_string()).unwrap_or_default(),
+            )
         }
     }
 }
 
-pub(crate) fn error_response(service: Service, e: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+pub(crate) fn error_response(
+    service: Service,
+    e: &ApiError,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     match service.protocol() {
         Protocol::AwsJson10 | Protocol::AwsJson11 => {
-            let mut r = base(e.status, json_content_type(service), request_id, json::error_body(e));
+            let mut r = base(
+                e.status,
+                json_content_type(service),
+                request_id,
+                json::error_body(e),
+            );
             if let Some(q) = &e.query_code {
                 let fault = if e.sender_fault { "Sender" } else { "Receiver" };
                 if let Ok(v) = HeaderValue::from_str(&format!("{q};{fault}")) {
@@ -242,9 +336,19 @@ pub(crate) fn error_response(service: Service, e: &ApiError, request_id: &str) -
             }
             r
         }
-        Protocol::AwsQuery => base(e.status, "text/xml", request_id, query::error_body(service.xml_namespace(), e, request_id)),
+        Protocol::AwsQuery => base(
+            e.status,
+            "text/xml",
+            request_id,
+            query::error_body(service.xml_namespace(), e, request_id),
+        ),
         Protocol::RestJson1 => {
-            let mut r = base(e.status, "application/json", request_id, rest::error_body(e));
+            let mut r = base(
+                e.status,
+                "application/json",
+                request_id,
+                rest::error_body(e),
+            );
             if let Ok(v) = HeaderValue::from_str(&e.code) {
                 r.headers_mut().insert("x-amzn-errortype", v);
             }
@@ -255,31 +359,64 @@ pub(crate) fn error_response(service: Service, e: &ApiError, request_id: &str) -
 
 /// The emulator's own control endpoints (not AWS): health, the current TOTP code of a virtual
 /// MFA device (so a person trying the demo can answer the prompt), and stepping the clock.
-fn control(shared: &Shared, parts: &http::request::Parts, request_id: &str) -> Response<Full<Bytes>> {
+fn control(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let q: std::collections::HashMap<String, String> =
-        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
-    let reply = |status: u16, v: serde_json::Value| base(status, "application/json", request_id, v.to_string());
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let reply = |status: u16, v: serde_json::Value| {
+        base(status, "application/json", request_id, v.to_string())
+    };
     match (parts.method.as_str(), parts.uri.path()) {
-        ("GET", "/_emulator/health") => reply(200, serde_json::json!({ "status": "ok", "now": util::iso8601(shared.clock.now()) })),
+        ("GET", "/_emulator/health") => reply(
+            200,
+            serde_json::json!({ "status": "ok", "now": util::iso8601(shared.clock.now()) }),
+        ),
         ("GET", "/_emulator/totp") => {
-            let serial = q.get("serial").cloned().unwrap_or_else(|| super::scenario::claims::DEMO_MFA_SERIAL.to_string());
+            let serial = q
+                .get("serial")
+                .cloned()
+                .unwrap_or_else(|| super::scenario::claims::DEMO_MFA_SERIAL.to_string());
             let now = shared.clock.now();
-            let code = shared.world().iam.mfa_devices.get(&serial).map(|d| super::crypto::totp(&d.seed, now.timestamp()));
+            let code = shared
+                .world()
+                .iam
+                .mfa_devices
+                .get(&serial)
+                .map(|d| super::crypto::totp(&d.seed, now.timestamp()));
             match code {
                 Some(c) => {
                     let left = 30 - now.timestamp().rem_euclid(30);
-                    reply(200, serde_json::json!({ "serial": serial, "code": c, "seconds_left": left }))
+                    reply(
+                        200,
+                        serde_json::json!({ "serial": serial, "code": c, "seconds_left": left }),
+                    )
                 }
-                None => reply(404, serde_json::json!({ "error": format!("no virtual MFA device {serial}") })),
+                None => reply(
+                    404,
+                    serde_json::json!({ "error": format!("no virtual MFA device {serial}") }),
+                ),
             }
         }
-        ("POST", "/_emulator/clock/advance") => match q.get("seconds").and_then(|s| s.parse::<u64>().ok()) {
-            Some(secs) => {
-                shared.clock.advance(Duration::from_secs(secs));
-                reply(200, serde_json::json!({ "now": util::iso8601(shared.clock.now()) }))
+        ("POST", "/_emulator/clock/advance") => {
+            match q.get("seconds").and_then(|s| s.parse::<u64>().ok()) {
+                Some(secs) => {
+                    shared.clock.advance(Duration::from_secs(secs));
+                    reply(
+                        200,
+                        serde_json::json!({ "now": util::iso8601(shared.clock.now()) }),
+                    )
+                }
+                None => reply(400, serde_json::json!({ "error": "seconds=N is required" })),
             }
-            None => reply(400, serde_json::json!({ "error": "seconds=N is required" })),
-        },
-        _ => reply(404, serde_json::json!({ "error": "unknown emulator control endpoint" })),
+        }
+        _ => reply(
+            404,
+            serde_json::json!({ "error": "unknown emulator control endpoint" }),
+        ),
     }
 }

@@ -32,7 +32,14 @@ pub fn uuid_from(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A uniform float in [0, 1) from the OS.
@@ -102,7 +109,9 @@ pub fn parse_time(v: &serde_json::Value) -> Option<DateTime<Utc>> {
             if let Ok(f) = s.parse::<f64>() {
                 return DateTime::from_timestamp_millis((f * 1000.0) as i64);
             }
-            DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
         }
         _ => None,
     }

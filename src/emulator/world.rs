@@ -3,7 +3,9 @@
 //! never await while holding it.
 
 use super::error::ApiError;
-use super::services::{backup::BackupState, cloudtrail::TrailState, kms::KmsState, sns::SnsState, sqs::SqsState};
+use super::services::{
+    backup::BackupState, cloudtrail::TrailState, kms::KmsState, sns::SnsState, sqs::SqsState,
+};
 use super::wire::Protocol;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +32,12 @@ pub enum CallerKind {
     /// GetSessionToken credentials of an IAM user.
     SessionToken { user: String },
     /// AssumeRole credentials.
-    AssumedRole { role_name: String, role_arn: String, role_id: String, session_name: String },
+    AssumedRole {
+        role_name: String,
+        role_arn: String,
+        role_id: String,
+        session_name: String,
+    },
 }
 
 impl Caller {
@@ -128,7 +135,10 @@ impl World {
     }
 
     pub fn add_user(&mut self, name: &str) -> IamUser {
-        let id = format!("AIDA{}", &super::util::hex(&sha_prefix(name))[..16].to_uppercase());
+        let id = format!(
+            "AIDA{}",
+            &super::util::hex(&sha_prefix(name))[..16].to_uppercase()
+        );
         let u = IamUser {
             name: name.to_string(),
             arn: format!("arn:aws:iam::{}:user/{name}", self.account_id),
@@ -138,8 +148,16 @@ impl World {
         u
     }
 
-    pub fn add_role(&mut self, name: &str, max_session_duration: i64, mfa_required: bool) -> IamRole {
-        let id = format!("AROA{}", &super::util::hex(&sha_prefix(name))[..16].to_uppercase());
+    pub fn add_role(
+        &mut self,
+        name: &str,
+        max_session_duration: i64,
+        mfa_required: bool,
+    ) -> IamRole {
+        let id = format!(
+            "AROA{}",
+            &super::util::hex(&sha_prefix(name))[..16].to_uppercase()
+        );
         let r = IamRole {
             name: name.to_string(),
             arn: format!("arn:aws:iam::{}:role/{name}", self.account_id),
@@ -156,19 +174,34 @@ impl World {
         let serial = format!("arn:aws:iam::{}:mfa/{device_name}", self.account_id);
         self.iam.mfa_devices.insert(
             serial.clone(),
-            MfaDevice { serial: serial.clone(), user: user.to_string(), seed: seed.to_vec(), last_step_used: None },
+            MfaDevice {
+                serial: serial.clone(),
+                user: user.to_string(),
+                seed: seed.to_vec(),
+                last_step_used: None,
+            },
         );
         serial
     }
 
     /// The identity behind a long-term access key.
     pub fn long_term_caller(&self, access_key: &str) -> Caller {
-        let name = self.iam.keys.get(access_key).cloned().unwrap_or_else(|| self.iam.default_user.clone());
-        let user = self.iam.users.get(&name).cloned().unwrap_or_else(|| IamUser {
-            arn: format!("arn:aws:iam::{}:user/{name}", self.account_id),
-            user_id: "AIDAEMULATORUSER0001".into(),
-            name: name.clone(),
-        });
+        let name = self
+            .iam
+            .keys
+            .get(access_key)
+            .cloned()
+            .unwrap_or_else(|| self.iam.default_user.clone());
+        let user = self
+            .iam
+            .users
+            .get(&name)
+            .cloned()
+            .unwrap_or_else(|| IamUser {
+                arn: format!("arn:aws:iam::{}:user/{name}", self.account_id),
+                user_id: "AIDAEMULATORUSER0001".into(),
+                name: name.clone(),
+            });
         Caller {
             account: self.account_id.clone(),
             arn: user.arn,
@@ -198,23 +231,45 @@ impl World {
         if let Some(creds) = self.iam.sessions.get(key) {
             if session_token != Some(creds.token.as_str()) {
                 return Err(if json {
-                    ApiError::new(400, "UnrecognizedClientException", "The security token included in the request is invalid.")
+                    ApiError::new(
+                        400,
+                        "UnrecognizedClientException",
+                        "The security token included in the request is invalid.",
+                    )
                 } else {
-                    ApiError::new(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+                    ApiError::new(
+                        403,
+                        "InvalidClientTokenId",
+                        "The security token included in the request is invalid.",
+                    )
                 });
             }
             if now >= creds.expires {
                 return Err(if json {
-                    ApiError::client("ExpiredTokenException", "The security token included in the request is expired")
+                    ApiError::client(
+                        "ExpiredTokenException",
+                        "The security token included in the request is expired",
+                    )
                 } else {
-                    ApiError::client("ExpiredToken", "The security token included in the request is expired")
+                    ApiError::client(
+                        "ExpiredToken",
+                        "The security token included in the request is expired",
+                    )
                 });
             }
             if !check_signature(&creds.secret) {
                 return Err(if json {
-                    ApiError::new(400, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
+                    ApiError::new(
+                        400,
+                        "InvalidSignatureException",
+                        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+                    )
                 } else {
-                    ApiError::new(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
+                    ApiError::new(
+                        403,
+                        "SignatureDoesNotMatch",
+                        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+                    )
                 });
             }
             return Ok(creds.caller.clone());
@@ -222,9 +277,17 @@ impl World {
         if key.starts_with("ASIA") || session_token.is_some() {
             // A temporary key the emulator never issued (or long-term key sent with a token).
             return Err(if json {
-                ApiError::new(400, "UnrecognizedClientException", "The security token included in the request is invalid.")
+                ApiError::new(
+                    400,
+                    "UnrecognizedClientException",
+                    "The security token included in the request is invalid.",
+                )
             } else {
-                ApiError::new(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+                ApiError::new(
+                    403,
+                    "InvalidClientTokenId",
+                    "The security token included in the request is invalid.",
+                )
             });
         }
         Ok(self.long_term_caller(key))

@@ -37,7 +37,11 @@ pub struct OpenOptions {
 
 impl std::fmt::Debug for OpenOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenOptions").field("region", &self.region).field("endpoint_url", &self.endpoint_url).field("login", &self.login).finish()
+        f.debug_struct("OpenOptions")
+            .field("region", &self.region)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("login", &self.login)
+            .finish()
     }
 }
 
@@ -85,7 +89,12 @@ pub struct Session {
 impl Session {
     /// The AWS adapter for this session.
     pub fn cloud(&self) -> Cloud {
-        Cloud::new(&self.config, &self.caller.account, self.expires, self.options.now.clone())
+        Cloud::new(
+            &self.config,
+            &self.caller.account,
+            self.expires,
+            self.options.now.clone(),
+        )
     }
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.config
@@ -119,7 +128,12 @@ impl Session {
         let mut s = self.clone();
         s.region = region.to_string();
         s.options.region = Some(region.to_string());
-        s.config = sdk_config(&self.options, self.endpoint_url.as_deref(), region, &self.credentials);
+        s.config = sdk_config(
+            &self.options,
+            self.endpoint_url.as_deref(),
+            region,
+            &self.credentials,
+        );
         s
     }
     /// Renews the session with a fresh MFA code (step-up, re-authentication before expiry).
@@ -144,20 +158,35 @@ fn network<E: std::error::Error + ProvideErrorMetadata + 'static, R: std::fmt::D
     match &err {
         SdkError::ServiceError(s) => {
             let e = s.err();
-            mfa::explain(e.code().unwrap_or("Unknown"), e.message().unwrap_or(""), serial, role, profile)
+            mfa::explain(
+                e.code().unwrap_or("Unknown"),
+                e.message().unwrap_or(""),
+                serial,
+                role,
+                profile,
+            )
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => SessionError::Network(
-            "the STS endpoint cannot be reached (check the network, region and endpoint_url)".to_string(),
+            "the STS endpoint cannot be reached (check the network, region and endpoint_url)"
+                .to_string(),
         ),
         other => SessionError::Network(format!("{other}")),
     }
 }
 
-fn sdk_config(options: &OpenOptions, endpoint: Option<&str>, region: &str, creds: &AwsCredentials) -> SdkConfig {
+fn sdk_config(
+    options: &OpenOptions,
+    endpoint: Option<&str>,
+    region: &str,
+    creds: &AwsCredentials,
+) -> SdkConfig {
     crate::cloud::http::sdk_config(endpoint, region, creds.provider(), options.attempts)
 }
 
-async fn base_credentials(p: &ResolvedProfile, region: &str) -> Result<AwsCredentials, SessionError> {
+async fn base_credentials(
+    p: &ResolvedProfile,
+    region: &str,
+) -> Result<AwsCredentials, SessionError> {
     let from_sdk = |c: aws_credential_types::Credentials| AwsCredentials {
         access_key_id: c.access_key_id().to_string(),
         secret_access_key: Secret::new(c.secret_access_key()),
@@ -182,7 +211,9 @@ async fn base_credentials(p: &ResolvedProfile, region: &str) -> Result<AwsCreden
                 .build()
                 .provide_credentials()
                 .await
-                .map_err(|e| SessionError::BaseCredentials(format!("from the EC2 instance role: {e}")))?;
+                .map_err(|e| {
+                    SessionError::BaseCredentials(format!("from the EC2 instance role: {e}"))
+                })?;
             Ok(from_sdk(c))
         }
         BaseCredentials::EcsContainer => {
@@ -191,7 +222,9 @@ async fn base_credentials(p: &ResolvedProfile, region: &str) -> Result<AwsCreden
                 .build()
                 .provide_credentials()
                 .await
-                .map_err(|e| SessionError::BaseCredentials(format!("from the container role: {e}")))?;
+                .map_err(|e| {
+                    SessionError::BaseCredentials(format!("from the container role: {e}"))
+                })?;
             Ok(from_sdk(c))
         }
     }
@@ -209,7 +242,16 @@ fn temp(c: Option<&aws_sdk_sts::types::Credentials>) -> Result<AwsCredentials, S
 
 /// A name STS accepts for RoleSessionName/SourceIdentity: [\w+=,.@-]{2,64}.
 pub fn sts_name(s: &str) -> String {
-    let mut n: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) { c } else { '-' }).collect();
+    let mut n: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     n.truncate(64);
     while n.len() < 2 {
         n.push('-');
@@ -218,7 +260,11 @@ pub fn sts_name(s: &str) -> String {
 }
 
 /// Opens a session for a resolved profile with an MFA code (when the profile needs one).
-pub async fn open(p: &ResolvedProfile, code: Option<&str>, options: &OpenOptions) -> Result<Session, SessionError> {
+pub async fn open(
+    p: &ResolvedProfile,
+    code: Option<&str>,
+    options: &OpenOptions,
+) -> Result<Session, SessionError> {
     let code = match code {
         Some(c) => Some(validate_code(c)?),
         None if needs_code(p) => return Err(SessionError::CodeRequired(p.name.clone())),
@@ -227,15 +273,27 @@ pub async fn open(p: &ResolvedProfile, code: Option<&str>, options: &OpenOptions
     if p.roles.iter().filter(|r| r.mfa_serial.is_some()).count() > 1 {
         return Err(SessionError::MultipleMfa);
     }
-    let region = options.region.clone().or_else(|| p.region.clone()).unwrap_or_else(|| "us-east-1".to_string());
-    let endpoint = options.endpoint_url.clone().or_else(|| p.endpoint_url.clone());
+    let region = options
+        .region
+        .clone()
+        .or_else(|| p.region.clone())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let endpoint = options
+        .endpoint_url
+        .clone()
+        .or_else(|| p.endpoint_url.clone());
     let mut creds = base_credentials(p, &region).await?;
     let mut mfa_used = false;
     let mut source_identity = None;
 
     if p.roles.is_empty() {
         if let (Some(serial), Some(code)) = (&p.mfa_serial, &code) {
-            let sts = aws_sdk_sts::Client::new(&sdk_config(options, endpoint.as_deref(), &region, &creds));
+            let sts = aws_sdk_sts::Client::new(&sdk_config(
+                options,
+                endpoint.as_deref(),
+                &region,
+                &creds,
+            ));
             let out = sts
                 .get_session_token()
                 .serial_number(serial)
@@ -252,12 +310,24 @@ pub async fn open(p: &ResolvedProfile, code: Option<&str>, options: &OpenOptions
         for (i, hop) in p.roles.iter().enumerate() {
             let last = i + 1 == p.roles.len();
             // The MFA device of the hop, or of the profile itself for the final role.
-            let serial = hop.mfa_serial.clone().or_else(|| if last { p.mfa_serial.clone() } else { None });
-            let sts = aws_sdk_sts::Client::new(&sdk_config(options, endpoint.as_deref(), &region, &creds));
+            let serial = hop
+                .mfa_serial
+                .clone()
+                .or_else(|| if last { p.mfa_serial.clone() } else { None });
+            let sts = aws_sdk_sts::Client::new(&sdk_config(
+                options,
+                endpoint.as_deref(),
+                &region,
+                &creds,
+            ));
             let mut req = sts
                 .assume_role()
                 .role_arn(&hop.role_arn)
-                .role_session_name(hop.role_session_name.clone().unwrap_or_else(|| sts_name(&format!("phi-console-{login}"))))
+                .role_session_name(
+                    hop.role_session_name
+                        .clone()
+                        .unwrap_or_else(|| sts_name(&format!("phi-console-{login}"))),
+                )
                 .source_identity(&login)
                 .set_external_id(hop.external_id.clone())
                 .set_duration_seconds(hop.duration_seconds);
@@ -267,9 +337,15 @@ pub async fn open(p: &ResolvedProfile, code: Option<&str>, options: &OpenOptions
                     mfa_used = true;
                 }
             }
-            let out = req.send().await.map_err(|e| network(e, serial.as_deref(), Some(&hop.role_arn), &hop.profile))?;
+            let out = req
+                .send()
+                .await
+                .map_err(|e| network(e, serial.as_deref(), Some(&hop.role_arn), &hop.profile))?;
             creds = temp(out.credentials())?;
-            source_identity = out.source_identity().map(str::to_string).or(Some(login.clone()));
+            source_identity = out
+                .source_identity()
+                .map(str::to_string)
+                .or(Some(login.clone()));
         }
     }
 
@@ -278,7 +354,9 @@ pub async fn open(p: &ResolvedProfile, code: Option<&str>, options: &OpenOptions
     let cloud = Cloud::new(&config, "", creds.expires, options.now.clone());
     let caller = cloud.caller().await.map_err(|e| match e {
         crate::cloud::CloudError::Expired => SessionError::Expired,
-        crate::cloud::CloudError::AccessDenied { message, .. } => SessionError::BadCredentials(message),
+        crate::cloud::CloudError::AccessDenied { message, .. } => {
+            SessionError::BadCredentials(message)
+        }
         crate::cloud::CloudError::Network { message, .. } => SessionError::Network(message),
         other => SessionError::Sts(other.to_string()),
     })?;
@@ -290,7 +368,10 @@ pub async fn open(p: &ResolvedProfile, code: Option<&str>, options: &OpenOptions
         expires: creds.expires,
         credentials: creds,
         source_identity,
-        mfa_serial: p.mfa_serial.clone().or_else(|| p.roles.iter().find_map(|r| r.mfa_serial.clone())),
+        mfa_serial: p
+            .mfa_serial
+            .clone()
+            .or_else(|| p.roles.iter().find_map(|r| r.mfa_serial.clone())),
         mfa_at: mfa_used.then_some(now),
         read_only: options.read_only,
         resolved: p.clone(),

@@ -13,7 +13,10 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone)]
 pub enum BaseCredentials {
     /// `aws_access_key_id` / `aws_secret_access_key` in a profile.
-    Static { profile: String, credentials: AwsCredentials },
+    Static {
+        profile: String,
+        credentials: AwsCredentials,
+    },
     /// `AWS_ACCESS_KEY_ID` and friends in the environment.
     Environment,
     /// The EC2 instance role (IMDS).
@@ -60,19 +63,37 @@ pub enum ProfileError {
     #[error("cannot read the AWS config files: {0}")]
     Load(String),
     #[error("profile '{name}' is not in the AWS config files{}; known profiles: {}", files_hint(.files), if .known.is_empty() { "none".to_string() } else { .known.join(", ") })]
-    Unknown { name: String, known: Vec<String>, files: Vec<String> },
+    Unknown {
+        name: String,
+        known: Vec<String>,
+        files: Vec<String>,
+    },
     #[error("profile '{profile}' names source_profile '{source_profile}', which does not exist")]
-    MissingSource { profile: String, source_profile: String },
+    MissingSource {
+        profile: String,
+        source_profile: String,
+    },
     #[error("profiles form a loop: {}", .chain.join(" -> "))]
     Loop { chain: Vec<String> },
-    #[error("profile '{profile}' has no credentials: set aws_access_key_id/aws_secret_access_key, source_profile, or credential_source")]
+    #[error(
+        "profile '{profile}' has no credentials: set aws_access_key_id/aws_secret_access_key, source_profile, or credential_source"
+    )]
     NoCredentials { profile: String },
     #[error("profile '{profile}': {key} = '{value}' is not valid: {reason}")]
-    BadValue { profile: String, key: String, value: String, reason: String },
+    BadValue {
+        profile: String,
+        key: String,
+        value: String,
+        reason: String,
+    },
 }
 
 fn files_hint(files: &[String]) -> String {
-    if files.is_empty() { String::new() } else { format!(" ({})", files.join(", ")) }
+    if files.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", files.join(", "))
+    }
 }
 
 /// Loads every profile through aws-config's loader. `env` and `fs` are the real ones in
@@ -106,19 +127,33 @@ pub fn selected_profile(explicit: Option<&str>, env: &Env) -> String {
 }
 
 fn config_files(env: &Env) -> Vec<String> {
-    let config = env.get("AWS_CONFIG_FILE").unwrap_or_else(|_| "~/.aws/config".into());
-    let creds = env.get("AWS_SHARED_CREDENTIALS_FILE").unwrap_or_else(|_| "~/.aws/credentials".into());
+    let config = env
+        .get("AWS_CONFIG_FILE")
+        .unwrap_or_else(|_| "~/.aws/config".into());
+    let creds = env
+        .get("AWS_SHARED_CREDENTIALS_FILE")
+        .unwrap_or_else(|_| "~/.aws/credentials".into());
     vec![config, creds]
 }
 
 fn bad(profile: &str, key: &str, value: &str, reason: &str) -> ProfileError {
-    ProfileError::BadValue { profile: profile.into(), key: key.into(), value: value.into(), reason: reason.into() }
+    ProfileError::BadValue {
+        profile: profile.into(),
+        key: key.into(),
+        value: value.into(),
+        reason: reason.into(),
+    }
 }
 
 fn check_arn(profile: &str, key: &str, value: &str, service: &str) -> Result<(), ProfileError> {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     if parts.len() < 6 || parts[0] != "arn" || parts[2] != service || parts[4].len() != 12 {
-        return Err(bad(profile, key, value, &format!("expected an ARN like arn:aws:{service}::123456789012:…")));
+        return Err(bad(
+            profile,
+            key,
+            value,
+            &format!("expected an ARN like arn:aws:{service}::123456789012:…"),
+        ));
     }
     Ok(())
 }
@@ -128,7 +163,12 @@ fn duration(profile: &str, value: Option<&str>) -> Result<Option<i32>, ProfileEr
         None => Ok(None),
         Some(v) => match v.trim().parse::<i32>() {
             Ok(n) if (900..=129_600).contains(&n) => Ok(Some(n)),
-            _ => Err(bad(profile, "duration_seconds", v, "expected a number of seconds between 900 and 129600")),
+            _ => Err(bad(
+                profile,
+                "duration_seconds",
+                v,
+                "expected a number of seconds between 900 and 129600",
+            )),
         },
     }
 }
@@ -140,9 +180,11 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
         k.sort();
         k
     };
-    let top = set
-        .get_profile(name)
-        .ok_or_else(|| ProfileError::Unknown { name: name.into(), known: known.clone(), files: config_files(env) })?;
+    let top = set.get_profile(name).ok_or_else(|| ProfileError::Unknown {
+        name: name.into(),
+        known: known.clone(),
+        files: config_files(env),
+    })?;
 
     let region = top
         .get("region")
@@ -151,14 +193,32 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
         .or_else(|| env.get("AWS_DEFAULT_REGION").ok())
         .filter(|r| !r.is_empty());
     if let Some(r) = &region {
-        if !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') || !r.contains('-') {
-            return Err(bad(name, "region", r, "expected a region name like eu-west-1"));
+        if !r
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || !r.contains('-')
+        {
+            return Err(bad(
+                name,
+                "region",
+                r,
+                "expected a region name like eu-west-1",
+            ));
         }
     }
-    let endpoint_url = env.get("AWS_ENDPOINT_URL").ok().filter(|s| !s.is_empty()).or_else(|| top.get("endpoint_url").map(str::to_string));
+    let endpoint_url = env
+        .get("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| top.get("endpoint_url").map(str::to_string));
     if let Some(u) = &endpoint_url {
         if !(u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(bad(name, "endpoint_url", u, "expected an http:// or https:// URL"));
+            return Err(bad(
+                name,
+                "endpoint_url",
+                u,
+                "expected an http:// or https:// URL",
+            ));
         }
     }
     let duration_seconds = duration(name, top.get("duration_seconds"))?;
@@ -176,11 +236,13 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
     let mut current = name.to_string();
     let base = loop {
         visited.insert(current.clone());
-        let p = set.get_profile(&current).ok_or_else(|| ProfileError::Unknown {
-            name: current.clone(),
-            known: known.clone(),
-            files: config_files(env),
-        })?;
+        let p = set
+            .get_profile(&current)
+            .ok_or_else(|| ProfileError::Unknown {
+                name: current.clone(),
+                known: known.clone(),
+                files: config_files(env),
+            })?;
         let static_keys = match (p.get("aws_access_key_id"), p.get("aws_secret_access_key")) {
             (Some(ak), Some(sk)) => Some(AwsCredentials {
                 access_key_id: ak.to_string(),
@@ -189,7 +251,12 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
                 expires: None,
             }),
             (Some(_), None) => {
-                return Err(bad(&current, "aws_access_key_id", "…", "aws_secret_access_key is missing"));
+                return Err(bad(
+                    &current,
+                    "aws_access_key_id",
+                    "…",
+                    "aws_secret_access_key is missing",
+                ));
             }
             _ => None,
         };
@@ -197,18 +264,38 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
         let credential_source = p.get("credential_source");
         let source_profile = p.get("source_profile");
         if source_profile.is_some() && credential_source.is_some() {
-            return Err(bad(&current, "credential_source", credential_source.unwrap_or(""), "a profile may set source_profile or credential_source, not both"));
+            return Err(bad(
+                &current,
+                "credential_source",
+                credential_source.unwrap_or(""),
+                "a profile may set source_profile or credential_source, not both",
+            ));
         }
         if let Some(role) = role_arn {
             check_arn(&current, "role_arn", role, "iam")?;
             if let Some(ext) = p.get("external_id") {
                 if ext.len() < 2 || ext.len() > 1224 {
-                    return Err(bad(&current, "external_id", ext, "expected 2 to 1224 characters"));
+                    return Err(bad(
+                        &current,
+                        "external_id",
+                        ext,
+                        "expected 2 to 1224 characters",
+                    ));
                 }
             }
             if let Some(n) = p.get("role_session_name") {
-                if n.len() < 2 || n.len() > 64 || !n.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c)) {
-                    return Err(bad(&current, "role_session_name", n, "expected 2 to 64 of A-Z a-z 0-9 +=,.@-_"));
+                if n.len() < 2
+                    || n.len() > 64
+                    || !n
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
+                {
+                    return Err(bad(
+                        &current,
+                        "role_session_name",
+                        n,
+                        "expected 2 to 64 of A-Z a-z 0-9 +=,.@-_",
+                    ));
                 }
             }
             roles.push(RoleHop {
@@ -224,7 +311,12 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
                     if src == current {
                         // A profile may name itself as the source of its own static keys.
                         match static_keys {
-                            Some(c) => break BaseCredentials::Static { profile: current.clone(), credentials: c },
+                            Some(c) => {
+                                break BaseCredentials::Static {
+                                    profile: current.clone(),
+                                    credentials: c,
+                                };
+                            }
                             None => return Err(ProfileError::NoCredentials { profile: current }),
                         }
                     }
@@ -233,7 +325,10 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
                         return Err(ProfileError::Loop { chain });
                     }
                     if set.get_profile(src).is_none() {
-                        return Err(ProfileError::MissingSource { profile: current, source_profile: src.to_string() });
+                        return Err(ProfileError::MissingSource {
+                            profile: current,
+                            source_profile: src.to_string(),
+                        });
                     }
                     chain.push(src.to_string());
                     current = src.to_string();
@@ -241,12 +336,20 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
                 }
                 (None, Some(cs)) => break credential_source_of(&current, cs)?,
                 _ => {
-                    return Err(bad(&current, "role_arn", role, "a role profile needs source_profile or credential_source"));
+                    return Err(bad(
+                        &current,
+                        "role_arn",
+                        role,
+                        "a role profile needs source_profile or credential_source",
+                    ));
                 }
             }
         }
         if let Some(c) = static_keys {
-            break BaseCredentials::Static { profile: current.clone(), credentials: c };
+            break BaseCredentials::Static {
+                profile: current.clone(),
+                credentials: c,
+            };
         }
         if let Some(cs) = credential_source {
             break credential_source_of(&current, cs)?;
@@ -257,7 +360,15 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
         return Err(ProfileError::NoCredentials { profile: current });
     };
     roles.reverse();
-    Ok(ResolvedProfile { name: name.into(), region, endpoint_url, base, roles, mfa_serial, duration_seconds })
+    Ok(ResolvedProfile {
+        name: name.into(),
+        region,
+        endpoint_url,
+        base,
+        roles,
+        mfa_serial,
+        duration_seconds,
+    })
 }
 
 fn credential_source_of(profile: &str, cs: &str) -> Result<BaseCredentials, ProfileError> {
@@ -265,7 +376,12 @@ fn credential_source_of(profile: &str, cs: &str) -> Result<BaseCredentials, Prof
         "Environment" => Ok(BaseCredentials::Environment),
         "Ec2InstanceMetadata" => Ok(BaseCredentials::Ec2InstanceMetadata),
         "EcsContainer" => Ok(BaseCredentials::EcsContainer),
-        other => Err(bad(profile, "credential_source", other, "expected Environment, Ec2InstanceMetadata or EcsContainer")),
+        other => Err(bad(
+            profile,
+            "credential_source",
+            other,
+            "expected Environment, Ec2InstanceMetadata or EcsContainer",
+        )),
     }
 }
 
@@ -273,7 +389,11 @@ fn credential_source_of(profile: &str, cs: &str) -> Result<BaseCredentials, Prof
 mod tests {
     use super::*;
 
-    async fn resolve_text(config: &str, credentials: &str, name: &str) -> Result<ResolvedProfile, ProfileError> {
+    async fn resolve_text(
+        config: &str,
+        credentials: &str,
+        name: &str,
+    ) -> Result<ResolvedProfile, ProfileError> {
         let fs = Fs::from_slice(&[("/cfg/config", config), ("/cfg/credentials", credentials)]);
         let env = Env::from_slice(&[
             ("AWS_CONFIG_FILE", "/cfg/config"),
@@ -288,13 +408,20 @@ mod tests {
 
     #[tokio::test]
     async fn session_token_flow_profile() {
-        let cfg = "[profile base]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::123456789012:mfa/op\n";
+        let cfg =
+            "[profile base]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::123456789012:mfa/op\n";
         let r = resolve_text(cfg, CREDS, "base").await.unwrap();
         assert!(r.roles.is_empty());
         assert_eq!(r.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(r.mfa_serial.as_deref(), Some("arn:aws:iam::123456789012:mfa/op"));
+        assert_eq!(
+            r.mfa_serial.as_deref(),
+            Some("arn:aws:iam::123456789012:mfa/op")
+        );
         match r.base {
-            BaseCredentials::Static { profile, credentials } => {
+            BaseCredentials::Static {
+                profile,
+                credentials,
+            } => {
                 assert_eq!(profile, "base");
                 assert_eq!(credentials.access_key_id, "AKIABASE");
             }
@@ -308,7 +435,13 @@ mod tests {
                    [profile mid]\nrole_arn = arn:aws:iam::123456789012:role/Hop\nsource_profile = base\n";
         let r = resolve_text(cfg, CREDS, "ops").await.unwrap();
         let arns: Vec<_> = r.roles.iter().map(|h| h.role_arn.as_str()).collect();
-        assert_eq!(arns, ["arn:aws:iam::123456789012:role/Hop", "arn:aws:iam::123456789012:role/ClaimsOperator"]);
+        assert_eq!(
+            arns,
+            [
+                "arn:aws:iam::123456789012:role/Hop",
+                "arn:aws:iam::123456789012:role/ClaimsOperator"
+            ]
+        );
         assert!(r.is_role_chain());
         assert_eq!(r.roles[1].external_id.as_deref(), Some("ext-1"));
         assert_eq!(r.roles[1].duration_seconds, Some(3600));
@@ -317,35 +450,63 @@ mod tests {
 
     #[tokio::test]
     async fn errors_name_what_to_fix() {
-        let e = resolve_text("[profile a]\nregion = us-east-1\n", "", "nope").await.unwrap_err();
+        let e = resolve_text("[profile a]\nregion = us-east-1\n", "", "nope")
+            .await
+            .unwrap_err();
         let m = e.to_string();
-        assert!(m.contains("'nope'") && m.contains("/cfg/config") && m.contains("a"), "{m}");
+        assert!(
+            m.contains("'nope'") && m.contains("/cfg/config") && m.contains("a"),
+            "{m}"
+        );
 
         let cfg = "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/A\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::123456789012:role/B\nsource_profile = a\n";
         let e = resolve_text(cfg, "", "a").await.unwrap_err();
         assert!(matches!(e, ProfileError::Loop { .. }), "{e}");
         assert!(e.to_string().contains("a -> b -> a"), "{e}");
 
-        let cfg = "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/A\nsource_profile = ghost\n";
+        let cfg =
+            "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/A\nsource_profile = ghost\n";
         let e = resolve_text(cfg, "", "a").await.unwrap_err();
         assert!(e.to_string().contains("source_profile 'ghost'"), "{e}");
 
-        let e = resolve_text("[profile a]\nregion = us-east-1\nduration_seconds = forever\n", CREDS, "a").await.unwrap_err();
-        assert!(e.to_string().contains("duration_seconds = 'forever'"), "{e}");
+        let e = resolve_text(
+            "[profile a]\nregion = us-east-1\nduration_seconds = forever\n",
+            CREDS,
+            "a",
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("duration_seconds = 'forever'"),
+            "{e}"
+        );
 
-        let e = resolve_text("[profile a]\nrole_arn = not-an-arn\nsource_profile = base\n", CREDS, "a").await.unwrap_err();
+        let e = resolve_text(
+            "[profile a]\nrole_arn = not-an-arn\nsource_profile = base\n",
+            CREDS,
+            "a",
+        )
+        .await
+        .unwrap_err();
         assert!(e.to_string().contains("role_arn"), "{e}");
 
-        let e = resolve_text("[profile a]\nregion = us-east-1\n", "", "a").await.unwrap_err();
+        let e = resolve_text("[profile a]\nregion = us-east-1\n", "", "a")
+            .await
+            .unwrap_err();
         assert!(matches!(e, ProfileError::NoCredentials { .. }), "{e}");
 
         let e = resolve_text("[profile a]\nrole_arn = arn:aws:iam::123456789012:role/A\ncredential_source = Laptop\n", "", "a").await.unwrap_err();
-        assert!(e.to_string().contains("credential_source = 'Laptop'"), "{e}");
+        assert!(
+            e.to_string().contains("credential_source = 'Laptop'"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
     async fn malformed_file_is_an_error_not_a_panic() {
-        let e = resolve_text("[profile a\nregion = us-east-1\n", "", "a").await.unwrap_err();
+        let e = resolve_text("[profile a\nregion = us-east-1\n", "", "a")
+            .await
+            .unwrap_err();
         assert!(matches!(e, ProfileError::Load(_)), "{e}");
         assert!(e.to_string().contains("cannot read"), "{e}");
     }

@@ -54,7 +54,10 @@ impl fmt::Debug for AwsCredentials {
         f.debug_struct("AwsCredentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &self.secret_access_key)
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("expires", &self.expires)
             .finish()
     }
@@ -63,13 +66,15 @@ impl fmt::Debug for AwsCredentials {
 impl AwsCredentials {
     /// A credentials provider for SDK clients (the SDK keeps its own copy in memory).
     pub fn provider(&self) -> aws_credential_types::provider::SharedCredentialsProvider {
-        aws_credential_types::provider::SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
-            &self.access_key_id,
-            self.secret_access_key.expose(),
-            self.session_token.as_ref().map(|t| t.expose().to_string()),
-            self.expires.map(std::time::SystemTime::from),
-            "phi-console-session",
-        ))
+        aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new(
+                &self.access_key_id,
+                self.secret_access_key.expose(),
+                self.session_token.as_ref().map(|t| t.expose().to_string()),
+                self.expires.map(std::time::SystemTime::from),
+                "phi-console-session",
+            ),
+        )
     }
 }
 

@@ -71,7 +71,11 @@ pub enum SettingsError {
     #[error("{file}: cannot read: {message}")]
     Read { file: String, message: String },
     #[error("{file}:{line}: {message}")]
-    Invalid { file: String, line: usize, message: String },
+    Invalid {
+        file: String,
+        line: usize,
+        message: String,
+    },
 }
 
 /// The default settings path: `$XDG_CONFIG_HOME/phi-console/config.toml` or
@@ -90,22 +94,34 @@ impl SettingsFile {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&text, &path.display().to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SettingsFile::default()),
-            Err(e) => Err(SettingsError::Read { file: path.display().to_string(), message: e.to_string() }),
+            Err(e) => Err(SettingsError::Read {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            }),
         }
     }
 
     pub fn parse(text: &str, file: &str) -> Result<SettingsFile, SettingsError> {
         let parsed: SettingsFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-            SettingsError::Invalid { file: file.to_string(), line, message: e.message().to_string() }
+            SettingsError::Invalid {
+                file: file.to_string(),
+                line,
+                message: e.message().to_string(),
+            }
         })?;
         parsed.validate(text, file)?;
         Ok(parsed)
     }
 
     fn validate(&self, text: &str, file: &str) -> Result<(), SettingsError> {
-        let mut sections: Vec<(String, &ProfileSettingsFile)> = vec![("defaults".into(), &self.defaults)];
-        sections.extend(self.profiles.iter().map(|(k, v)| (format!("profiles.{k}"), v)));
+        let mut sections: Vec<(String, &ProfileSettingsFile)> =
+            vec![("defaults".into(), &self.defaults)];
+        sections.extend(
+            self.profiles
+                .iter()
+                .map(|(k, v)| (format!("profiles.{k}"), v)),
+        );
         for (section, s) in sections {
             let err = |key: &str, message: String| SettingsError::Invalid {
                 file: file.to_string(),
@@ -114,20 +130,33 @@ impl SettingsFile {
             };
             if let Some(m) = s.step_up_minutes {
                 if !(1..=60).contains(&m) {
-                    return Err(err("step_up_minutes", format!("{m} is out of range; expected 1 to 60 minutes")));
+                    return Err(err(
+                        "step_up_minutes",
+                        format!("{m} is out of range; expected 1 to 60 minutes"),
+                    ));
                 }
             }
             if let Some(m) = s.idle_lock_minutes {
                 if !(1..=240).contains(&m) {
-                    return Err(err("idle_lock_minutes", format!("{m} is out of range; expected 1 to 240 minutes")));
+                    return Err(err(
+                        "idle_lock_minutes",
+                        format!("{m} is out of range; expected 1 to 240 minutes"),
+                    ));
                 }
             }
             if let Some(t) = &s.theme {
-                if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                if t.is_empty()
+                    || !t
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
                     return Err(err("theme", format!("'{t}' is not a theme name")));
                 }
             }
-            for (key, v) in [("restore_role_arn", &s.restore_role_arn), ("audit_topic_arn", &s.audit_topic_arn)] {
+            for (key, v) in [
+                ("restore_role_arn", &s.restore_role_arn),
+                ("audit_topic_arn", &s.audit_topic_arn),
+            ] {
                 if let Some(a) = v {
                     if !a.starts_with("arn:") {
                         return Err(err(key, format!("'{a}' is not an ARN")));
@@ -142,7 +171,10 @@ impl SettingsFile {
     /// `[profiles.<name>]`.
     pub fn for_profile(&self, profile: &str) -> ProfileSettings {
         let mut out = ProfileSettings::default();
-        for layer in [Some(&self.defaults), self.profiles.get(profile)].into_iter().flatten() {
+        for layer in [Some(&self.defaults), self.profiles.get(profile)]
+            .into_iter()
+            .flatten()
+        {
             if let Some(v) = layer.read_only {
                 out.read_only = v;
             }
@@ -188,7 +220,10 @@ fn find_key_line(text: &str, section: &str, key: &str) -> usize {
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.starts_with('[') {
-            let name = t.trim_matches(|c| c == '[' || c == ']').trim().replace('"', "");
+            let name = t
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .replace('"', "");
             in_section = name == section;
         } else if in_section && t.split('=').next().map(str::trim) == Some(key) {
             return i + 1;
@@ -219,12 +254,20 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_values_name_file_line_and_key() {
-        let e = SettingsFile::parse("[defaults]\nread_only = true\nreadonly = true\n", "/etc/c.toml").unwrap_err();
+        let e = SettingsFile::parse(
+            "[defaults]\nread_only = true\nreadonly = true\n",
+            "/etc/c.toml",
+        )
+        .unwrap_err();
         let m = e.to_string();
         assert!(m.starts_with("/etc/c.toml:3:"), "{m}");
         assert!(m.contains("readonly"), "{m}");
-        let e = SettingsFile::parse("[profiles.prod]\n\nstep_up_minutes = 0\n", "c.toml").unwrap_err();
-        assert_eq!(e.to_string(), "c.toml:3: profiles.prod.step_up_minutes: 0 is out of range; expected 1 to 60 minutes");
+        let e =
+            SettingsFile::parse("[profiles.prod]\n\nstep_up_minutes = 0\n", "c.toml").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.toml:3: profiles.prod.step_up_minutes: 0 is out of range; expected 1 to 60 minutes"
+        );
         let e = SettingsFile::parse("[defaults]\nread_only = \"yes\"\n", "c.toml").unwrap_err();
         assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
     }

@@ -9,7 +9,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 fn kv<'a>(s: &State, k: &str, v: &str) -> Line<'a> {
-    Line::from(vec![Span::styled(format!("{k:<22} "), s.theme.muted), Span::styled(clean(v).into_owned(), s.theme.base)])
+    Line::from(vec![
+        Span::styled(format!("{k:<22} "), s.theme.muted),
+        Span::styled(clean(v).into_owned(), s.theme.base),
+    ])
 }
 
 fn heading<'a>(s: &State, t: &str) -> Line<'a> {
@@ -18,7 +21,10 @@ fn heading<'a>(s: &State, t: &str) -> Line<'a> {
 
 fn block<'a>(s: &State, text: &str, style: Style) -> Vec<Line<'a>> {
     let _ = s;
-    clean_block(text).lines().map(|l| Line::from(Span::styled(l.to_string(), style))).collect()
+    clean_block(text)
+        .lines()
+        .map(|l| Line::from(Span::styled(l.to_string(), style)))
+        .collect()
 }
 
 /// Pretty-prints JSON text (policies, event JSON); falls back to the raw text.
@@ -32,7 +38,9 @@ pub fn pretty(json: &str) -> String {
 /// True when a resource policy denies every request not made over TLS
 /// (`"Condition": {"Bool": {"aws:SecureTransport": "false"}}` on a Deny).
 pub fn tls_only(policy: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(policy) else { return false };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
     let statements = match &v["Statement"] {
         serde_json::Value::Array(a) => a.clone(),
         o @ serde_json::Value::Object(_) => vec![o.clone()],
@@ -62,7 +70,14 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 };
                 out.push(kv(s, "Encryption", &enc));
                 if let Some(r) = &q.redrive {
-                    out.push(kv(s, "Redrive policy", &format!("→ {} after {} receives", r.dead_letter_target_arn, r.max_receive_count)));
+                    out.push(kv(
+                        s,
+                        "Redrive policy",
+                        &format!(
+                            "→ {} after {} receives",
+                            r.dead_letter_target_arn, r.max_receive_count
+                        ),
+                    ));
                 }
                 if !q.sources.is_empty() {
                     out.push(kv(s, "Dead-letter queue of", &q.sources.join(", ")));
@@ -86,13 +101,22 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 match &q.policy {
                     Some(p) => {
                         if tls_only(p) {
-                            out.push(Line::from(Span::styled("✓ TLS-only (denies aws:SecureTransport=false)", s.theme.accent)));
+                            out.push(Line::from(Span::styled(
+                                "✓ TLS-only (denies aws:SecureTransport=false)",
+                                s.theme.accent,
+                            )));
                         } else {
-                            out.push(Line::from(Span::styled("✗ not TLS-only: add a Deny on aws:SecureTransport=false", s.theme.warning)));
+                            out.push(Line::from(Span::styled(
+                                "✗ not TLS-only: add a Deny on aws:SecureTransport=false",
+                                s.theme.warning,
+                            )));
                         }
                         out.extend(block(s, &pretty(p), s.theme.base));
                     }
-                    None => out.push(Line::from(Span::styled("none (account defaults; not TLS-only)", s.theme.warning))),
+                    None => out.push(Line::from(Span::styled(
+                        "none (account defaults; not TLS-only)",
+                        s.theme.warning,
+                    ))),
                 }
             }
         }
@@ -100,13 +124,32 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
             if let Some(t) = s.data.topics.iter().find(|t| t.arn == key) {
                 out.push(heading(s, &format!("Topic {}", t.name)));
                 out.push(kv(s, "ARN", &t.arn));
-                out.push(kv(s, "KMS key", &t.kms_key.as_deref().map(|k| s.key_name(k)).unwrap_or_else(|| "NONE".into())));
+                out.push(kv(
+                    s,
+                    "KMS key",
+                    &t.kms_key
+                        .as_deref()
+                        .map(|k| s.key_name(k))
+                        .unwrap_or_else(|| "NONE".into()),
+                ));
                 out.push(heading(s, "Subscriptions"));
                 for sub in &t.subscriptions {
                     out.push(kv(
                         s,
                         &sub.protocol,
-                        &format!("{}{}{}", sub.endpoint, if sub.raw_delivery { "  raw" } else { "  envelope" }, sub.filter_policy.as_deref().map(|f| format!("  filter {f}")).unwrap_or_default()),
+                        &format!(
+                            "{}{}{}",
+                            sub.endpoint,
+                            if sub.raw_delivery {
+                                "  raw"
+                            } else {
+                                "  envelope"
+                            },
+                            sub.filter_policy
+                                .as_deref()
+                                .map(|f| format!("  filter {f}"))
+                                .unwrap_or_default()
+                        ),
                     ));
                 }
                 out.push(heading(s, "Data protection policy"));
@@ -124,33 +167,88 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(kv(s, "Description", &k.description));
                 out.push(kv(s, "State", &k.state));
                 out.push(kv(s, "Spec / usage", &format!("{} / {}", k.spec, k.usage)));
-                out.push(kv(s, "Manager / origin", &format!("{} / {}", if k.customer_managed { "customer" } else { "AWS" }, k.origin)));
+                out.push(kv(
+                    s,
+                    "Manager / origin",
+                    &format!(
+                        "{} / {}",
+                        if k.customer_managed {
+                            "customer"
+                        } else {
+                            "AWS"
+                        },
+                        k.origin
+                    ),
+                ));
                 match (&k.rotation, k.rotation_unsupported()) {
                     (Some(r), _) => {
-                        out.push(kv(s, "Automatic rotation", if r.enabled { "enabled" } else { "DISABLED" }));
-                        out.push(kv(s, "Rotation period", &r.period_days.map(|p| format!("{p} days")).unwrap_or_else(|| "-".into())));
+                        out.push(kv(
+                            s,
+                            "Automatic rotation",
+                            if r.enabled { "enabled" } else { "DISABLED" },
+                        ));
+                        out.push(kv(
+                            s,
+                            "Rotation period",
+                            &r.period_days
+                                .map(|p| format!("{p} days"))
+                                .unwrap_or_else(|| "-".into()),
+                        ));
                         out.push(kv(s, "Next rotation", &crate::app::rows::time_cell(r.next)));
                         if let Some(st) = r.on_demand_started {
-                            out.push(kv(s, "On-demand rotation", &format!("in progress since {}", crate::app::rows::time_cell(Some(st)))));
+                            out.push(kv(
+                                s,
+                                "On-demand rotation",
+                                &format!(
+                                    "in progress since {}",
+                                    crate::app::rows::time_cell(Some(st))
+                                ),
+                            ));
                         }
                     }
-                    (None, Some(why)) => out.push(kv(s, "Rotation", &format!("not supported: {why}"))),
-                    (None, None) => out.push(kv(s, "Rotation", &format!("unavailable while {}", k.state))),
+                    (None, Some(why)) => {
+                        out.push(kv(s, "Rotation", &format!("not supported: {why}")))
+                    }
+                    (None, None) => {
+                        out.push(kv(s, "Rotation", &format!("unavailable while {}", k.state)))
+                    }
                 }
-                out.push(kv(s, "On-demand rotations", &format!("{} of {}", k.on_demand_used(), crate::emulator::services::kms::ON_DEMAND_ROTATION_QUOTA)));
+                out.push(kv(
+                    s,
+                    "On-demand rotations",
+                    &format!(
+                        "{} of {}",
+                        k.on_demand_used(),
+                        crate::emulator::services::kms::ON_DEMAND_ROTATION_QUOTA
+                    ),
+                ));
                 if !k.rotations.is_empty() {
                     out.push(heading(s, "Rotation history"));
                     for r in k.rotations.iter().rev() {
-                        out.push(kv(s, if r.on_demand { "on demand" } else { "automatic" }, &crate::app::rows::time_cell(r.date)));
+                        out.push(kv(
+                            s,
+                            if r.on_demand {
+                                "on demand"
+                            } else {
+                                "automatic"
+                            },
+                            &crate::app::rows::time_cell(r.date),
+                        ));
                     }
                 }
                 out.push(heading(s, "Blast radius (what this key encrypts)"));
                 let radius = blast_radius(s, k);
                 if radius.is_empty() {
-                    out.push(Line::from(Span::styled("no loaded queue, topic or vault uses this key", s.theme.muted)));
+                    out.push(Line::from(Span::styled(
+                        "no loaded queue, topic or vault uses this key",
+                        s.theme.muted,
+                    )));
                 }
                 for (_, _, label) in radius {
-                    out.push(Line::from(Span::styled(format!("• {}", clean(&label)), s.theme.base)));
+                    out.push(Line::from(Span::styled(
+                        format!("• {}", clean(&label)),
+                        s.theme.base,
+                    )));
                 }
                 if !k.tags.is_empty() {
                     out.push(heading(s, "Tags"));
@@ -161,7 +259,10 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(heading(s, "Key policy"));
                 match &k.policy {
                     Some(p) => out.extend(block(s, &pretty(p), s.theme.base)),
-                    None => out.push(Line::from(Span::styled("not readable with this session", s.theme.muted))),
+                    None => out.push(Line::from(Span::styled(
+                        "not readable with this session",
+                        s.theme.muted,
+                    ))),
                 }
             }
         }
@@ -169,11 +270,37 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
             if let Some(v) = s.data.vaults.iter().find(|v| v.arn == key) {
                 out.push(heading(s, &format!("Vault {}", v.name)));
                 out.push(kv(s, "ARN", &v.arn));
-                out.push(kv(s, "Vault lock", if v.locked { "LOCKED (compliance)" } else { "not locked" }));
-                out.push(kv(s, "Min / max retention", &format!("{:?} / {:?} days", v.min_retention_days, v.max_retention_days)));
-                out.push(kv(s, "Lock date", &crate::app::rows::time_cell(v.lock_date)));
+                out.push(kv(
+                    s,
+                    "Vault lock",
+                    if v.locked {
+                        "LOCKED (compliance)"
+                    } else {
+                        "not locked"
+                    },
+                ));
+                out.push(kv(
+                    s,
+                    "Min / max retention",
+                    &format!(
+                        "{:?} / {:?} days",
+                        v.min_retention_days, v.max_retention_days
+                    ),
+                ));
+                out.push(kv(
+                    s,
+                    "Lock date",
+                    &crate::app::rows::time_cell(v.lock_date),
+                ));
                 out.push(kv(s, "Recovery points", &v.recovery_points.to_string()));
-                out.push(kv(s, "KMS key", &v.encryption_key.as_deref().map(|k| s.key_name(k)).unwrap_or_else(|| "-".into())));
+                out.push(kv(
+                    s,
+                    "KMS key",
+                    &v.encryption_key
+                        .as_deref()
+                        .map(|k| s.key_name(k))
+                        .unwrap_or_else(|| "-".into()),
+                ));
             }
         }
         View::Points => {
@@ -185,11 +312,30 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(kv(s, "Vault", &p.vault));
                 out.push(kv(s, "Status", &p.status));
                 out.push(kv(s, "Created", &crate::app::rows::time_cell(p.created)));
-                out.push(kv(s, "Age (RPO)", &crate::app::rows::age(s.now, p.created).0));
+                out.push(kv(
+                    s,
+                    "Age (RPO)",
+                    &crate::app::rows::age(s.now, p.created).0,
+                ));
                 out.push(kv(s, "Size", &crate::app::rows::bytes(p.size_bytes)));
-                out.push(kv(s, "Delete at", &crate::app::rows::time_cell(p.delete_at)));
-                out.push(kv(s, "Last restore", &crate::app::rows::time_cell(p.last_restore)));
-                out.push(kv(s, "KMS key", &p.encryption_key.as_deref().map(|k| s.key_name(k)).unwrap_or_else(|| "-".into())));
+                out.push(kv(
+                    s,
+                    "Delete at",
+                    &crate::app::rows::time_cell(p.delete_at),
+                ));
+                out.push(kv(
+                    s,
+                    "Last restore",
+                    &crate::app::rows::time_cell(p.last_restore),
+                ));
+                out.push(kv(
+                    s,
+                    "KMS key",
+                    &p.encryption_key
+                        .as_deref()
+                        .map(|k| s.key_name(k))
+                        .unwrap_or_else(|| "-".into()),
+                ));
             }
         }
         View::Jobs => {
@@ -199,12 +345,28 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(kv(s, "Status", &j.status));
                 out.push(kv(s, "Progress", j.percent_done.as_deref().unwrap_or("-")));
                 out.push(kv(s, "Recovery point", &j.recovery_point_arn));
-                out.push(kv(s, "Created resource", j.created_resource_arn.as_deref().unwrap_or("-")));
+                out.push(kv(
+                    s,
+                    "Created resource",
+                    j.created_resource_arn.as_deref().unwrap_or("-"),
+                ));
                 out.push(kv(s, "Created", &crate::app::rows::time_cell(j.created)));
-                out.push(kv(s, "Completed", &crate::app::rows::time_cell(j.completed)));
-                out.push(kv(s, "Validation", j.validation_status.as_deref().unwrap_or("-")));
+                out.push(kv(
+                    s,
+                    "Completed",
+                    &crate::app::rows::time_cell(j.completed),
+                ));
+                out.push(kv(
+                    s,
+                    "Validation",
+                    j.validation_status.as_deref().unwrap_or("-"),
+                ));
                 out.push(kv(s, "Message", j.status_message.as_deref().unwrap_or("-")));
-                out.push(kv(s, "Testing plan", j.restore_testing_plan.as_deref().unwrap_or("-")));
+                out.push(kv(
+                    s,
+                    "Testing plan",
+                    j.restore_testing_plan.as_deref().unwrap_or("-"),
+                ));
             } else if let Some(j) = s.data.backup_jobs.iter().find(|j| j.id == key) {
                 out.push(heading(s, "Backup job"));
                 out.push(kv(s, "Id", &j.id));
@@ -212,7 +374,11 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(kv(s, "Resource", &j.resource_arn));
                 out.push(kv(s, "Vault", &j.vault));
                 out.push(kv(s, "Created", &crate::app::rows::time_cell(j.created)));
-                out.push(kv(s, "Completed", &crate::app::rows::time_cell(j.completed)));
+                out.push(kv(
+                    s,
+                    "Completed",
+                    &crate::app::rows::time_cell(j.completed),
+                ));
                 out.push(kv(s, "Size", &crate::app::rows::bytes(j.size_bytes)));
                 out.push(kv(s, "Message", j.status_message.as_deref().unwrap_or("-")));
             }
@@ -221,24 +387,38 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
             if let Some(p) = s.data.plans.iter().find(|p| p.arn == key) {
                 out.push(heading(s, &format!("Backup plan {}", p.name)));
                 out.push(kv(s, "ARN", &p.arn));
-                out.push(kv(s, "Last run", &crate::app::rows::time_cell(p.last_execution)));
+                out.push(kv(
+                    s,
+                    "Last run",
+                    &crate::app::rows::time_cell(p.last_execution),
+                ));
             } else if let Some(p) = s.data.testing_plans.iter().find(|p| p.arn == key) {
                 out.push(heading(s, &format!("Restore testing plan {}", p.name)));
                 out.push(kv(s, "ARN", &p.arn));
                 out.push(kv(s, "Schedule", &p.schedule));
-                out.push(kv(s, "Last run", &crate::app::rows::time_cell(p.last_execution)));
+                out.push(kv(
+                    s,
+                    "Last run",
+                    &crate::app::rows::time_cell(p.last_execution),
+                ));
             }
         }
         View::Audit => {
             if let Some(r) = s.data.audit.iter().find(|r| r.id == key) {
-                out.push(heading(s, &format!("Audit record {} ({:?})", r.seq, r.kind)));
+                out.push(heading(
+                    s,
+                    &format!("Audit record {} ({:?})", r.seq, r.kind),
+                ));
                 let json = serde_json::to_string_pretty(r).unwrap_or_default();
                 out.extend(block(s, &json, s.theme.base));
             }
         }
         View::Events => {
             if let Some(e) = s.data.events.iter().find(|e| e.id == key) {
-                out.push(heading(s, &format!("{} ({})", clean(&e.name), clean(&e.source))));
+                out.push(heading(
+                    s,
+                    &format!("{} ({})", clean(&e.name), clean(&e.source)),
+                ));
                 if let Some(si) = &e.source_identity {
                     out.push(kv(s, "Source identity", si));
                 }

@@ -4,10 +4,10 @@ pub mod detail;
 pub mod sanitize;
 pub mod theme;
 
+use crate::app::command::COMMANDS;
 use crate::app::keymap::Layer;
 use crate::app::rows::{Tone, columns};
 use crate::app::state::{Flash, MfaPurpose, Mode, State};
-use crate::app::command::COMMANDS;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -26,7 +26,11 @@ pub fn list_rows(area: Rect) -> usize {
 pub fn layout(area: Rect) -> (Rect, Rect, Rect) {
     let c = Layout::default()
         .direction(Direction::Vertical)
-        .constraints([Constraint::Length(2), Constraint::Min(3), Constraint::Length(1)])
+        .constraints([
+            Constraint::Length(2),
+            Constraint::Min(3),
+            Constraint::Length(1),
+        ])
         .split(area);
     (c[0], c[1], c[2])
 }
@@ -35,8 +39,16 @@ pub fn layout(area: Rect) -> (Rect, Rect, Rect) {
 pub fn body_split(body: Rect) -> (Rect, Rect) {
     let wide = body.width >= 120;
     let c = Layout::default()
-        .direction(if wide { Direction::Horizontal } else { Direction::Vertical })
-        .constraints(if wide { [Constraint::Percentage(62), Constraint::Percentage(38)] } else { [Constraint::Percentage(60), Constraint::Percentage(40)] })
+        .direction(if wide {
+            Direction::Horizontal
+        } else {
+            Direction::Vertical
+        })
+        .constraints(if wide {
+            [Constraint::Percentage(62), Constraint::Percentage(38)]
+        } else {
+            [Constraint::Percentage(60), Constraint::Percentage(40)]
+        })
         .split(body);
     (c[0], c[1])
 }
@@ -47,21 +59,41 @@ pub fn draw(f: &mut Frame, s: &State) {
     draw_header(f, s, header);
     if s.locked {
         // Nothing from the account stays on an unattended terminal.
-        f.render_widget(Paragraph::new("locked").style(s.theme.muted).block(Block::default().borders(Borders::ALL)), body);
+        f.render_widget(
+            Paragraph::new("locked")
+                .style(s.theme.muted)
+                .block(Block::default().borders(Borders::ALL)),
+            body,
+        );
     } else if s.session.is_some() {
         let (list, detail_area) = body_split(body);
         draw_list(f, s, list);
         draw_detail(f, s, detail_area);
     } else {
         f.render_widget(
-            Paragraph::new("not signed in").style(s.theme.muted).block(Block::default().borders(Borders::ALL)),
+            Paragraph::new("not signed in")
+                .style(s.theme.muted)
+                .block(Block::default().borders(Borders::ALL)),
             body,
         );
     }
     draw_footer(f, s, footer);
     match &s.mode {
         Mode::Help { scroll } => draw_help(f, s, *scroll),
-        Mode::Mfa { purpose, input, error, busy } => draw_mfa(f, s, purpose, input, error.as_deref(), *busy),
+        Mode::Mfa {
+            purpose,
+            input,
+            error,
+            busy,
+        } => draw_mfa(f, s, purpose, input, error.as_deref(), *busy),
+        Mode::Period { input, error, .. } => draw_period(f, s, input, error.as_deref()),
+        Mode::Planning { action } => draw_wait(
+            f,
+            s,
+            &format!("Planning {action}: checking the key's live state…"),
+        ),
+        Mode::Running { summary } => draw_wait(f, s, &format!("Running: {summary}")),
+        Mode::Confirm(form) => draw_confirm(f, s, form),
         _ => {}
     }
 }
@@ -72,7 +104,15 @@ fn time_left(s: &State) -> Option<(String, bool)> {
     if left <= chrono::Duration::zero() {
         return Some(("EXPIRED".into(), true));
     }
-    let text = if left.num_hours() >= 1 { format!("{}h{:02}m left", left.num_hours(), left.num_minutes() % 60) } else { format!("{}m{:02}s left", left.num_minutes(), left.num_seconds() % 60) };
+    let text = if left.num_hours() >= 1 {
+        format!("{}h{:02}m left", left.num_hours(), left.num_minutes() % 60)
+    } else {
+        format!(
+            "{}m{:02}s left",
+            left.num_minutes(),
+            left.num_seconds() % 60
+        )
+    };
     Some((text, left <= chrono::Duration::minutes(5)))
 }
 
@@ -87,13 +127,23 @@ fn draw_header(f: &mut Frame, s: &State, area: Rect) {
             }
             first.push(Span::styled("phi-console ", t.header));
             first.push(Span::styled(format!("{} ", clean(&info.profile)), t.accent));
-            first.push(Span::styled(format!("{} {} ", info.account, clean(&info.region)), t.base));
-            first.push(if info.read_only { Span::styled("READ-ONLY ", t.accent) } else { Span::styled("READ-WRITE ", t.warning) });
+            first.push(Span::styled(
+                format!("{} {} ", info.account, clean(&info.region)),
+                t.base,
+            ));
+            first.push(if info.read_only {
+                Span::styled("READ-ONLY ", t.accent)
+            } else {
+                Span::styled("READ-WRITE ", t.warning)
+            });
             if info.audit_error.is_some() {
                 first.push(Span::styled("AUDIT UNAVAILABLE ", t.danger));
             }
             if let Some((left, warn)) = time_left(s) {
-                first.push(Span::styled(format!("{left} "), if warn { t.danger } else { t.base }));
+                first.push(Span::styled(
+                    format!("{left} "),
+                    if warn { t.danger } else { t.base },
+                ));
             }
             first.push(Span::styled(clean(&info.caller_arn).into_owned(), t.muted));
         }
@@ -101,7 +151,10 @@ fn draw_header(f: &mut Frame, s: &State, area: Rect) {
     }
     let mut second: Vec<Span> = vec![Span::styled(s.breadcrumb(), t.title)];
     if s.loading() {
-        second.push(Span::styled(format!(" {} loading…", SPINNER[s.spinner % SPINNER.len()]), t.accent));
+        second.push(Span::styled(
+            format!(" {} loading…", SPINNER[s.spinner % SPINNER.len()]),
+            t.accent,
+        ));
     }
     let filter = &s.table(s.view).filter;
     if !filter.is_empty() {
@@ -110,7 +163,10 @@ fn draw_header(f: &mut Frame, s: &State, area: Rect) {
     if let Some(b) = &s.banner {
         second.push(Span::styled(format!("  {b}"), t.warning));
     }
-    f.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
+    f.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        area,
+    );
 }
 
 fn tone(s: &State, tone: Tone) -> Style {
@@ -130,26 +186,56 @@ fn draw_list(f: &mut Frame, s: &State, area: Rect) {
     let shown = crate::app::rows::fitting_columns(s.view, area.width.saturating_sub(2));
     let header = TRow::new(shown.iter().map(|i| {
         let c = &cols[*i];
-        let arrow = if *i == t.sort_col { if t.sort_desc { "▼" } else { "▲" } } else { "" };
+        let arrow = if *i == t.sort_col {
+            if t.sort_desc { "▼" } else { "▲" }
+        } else {
+            ""
+        };
         Cell::from(format!("{}{}", c.name, arrow))
     }))
     .style(s.theme.header);
     // Only the visible window is turned into widgets: 10,000 rows cost what 20 do.
-    let rows = t.visible.iter().enumerate().skip(offset).take(height).map(|(pos, i)| {
-        let r = &t.rows[*i];
-        let cells = shown.iter().map(|c| {
-            Cell::from(r.cells.get(*c).map(String::as_str).unwrap_or("")).style(tone(s, r.tones.get(*c).copied().unwrap_or(Tone::Normal)))
+    let rows = t
+        .visible
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(pos, i)| {
+            let r = &t.rows[*i];
+            let cells = shown.iter().map(|c| {
+                Cell::from(r.cells.get(*c).map(String::as_str).unwrap_or(""))
+                    .style(tone(s, r.tones.get(*c).copied().unwrap_or(Tone::Normal)))
+            });
+            let row = TRow::new(cells);
+            if pos == t.selected {
+                row.style(s.theme.selected)
+            } else {
+                row
+            }
         });
-        let row = TRow::new(cells);
-        if pos == t.selected { row.style(s.theme.selected) } else { row }
-    });
     let widths: Vec<Constraint> = shown
         .iter()
         .enumerate()
-        .map(|(n, i)| if n + 1 == shown.len() { Constraint::Min(cols[*i].width) } else { Constraint::Length(cols[*i].width) })
+        .map(|(n, i)| {
+            if n + 1 == shown.len() {
+                Constraint::Min(cols[*i].width)
+            } else {
+                Constraint::Length(cols[*i].width)
+            }
+        })
         .collect();
-    let status = s.view.kinds().first().map(|k| s.status(*k)).unwrap_or_default();
-    let count = if t.filter.is_empty() { format!("{}", t.rows.len()) } else { format!("{}/{}", t.visible.len(), t.rows.len()) };
+    let status = s
+        .view
+        .kinds()
+        .first()
+        .map(|k| s.status(*k))
+        .unwrap_or_default();
+    let count = if t.filter.is_empty() {
+        format!("{}", t.rows.len())
+    } else {
+        format!("{}/{}", t.visible.len(), t.rows.len())
+    };
     let mut title = format!(" {} [{}] ", s.view.title(), count);
     if let Some(e) = &status.error {
         title.push_str(&format!("— {} ", clean(e)));
@@ -159,11 +245,25 @@ fn draw_list(f: &mut Frame, s: &State, area: Rect) {
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
-        .block(Block::default().borders(Borders::ALL).title(Span::styled(title, s.theme.title)).border_style(s.theme.muted));
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(title, s.theme.title))
+                .border_style(s.theme.muted),
+        );
     f.render_widget(table, area);
     if t.visible.is_empty() && status.loaded {
-        let inner = Rect { x: area.x + 2, y: area.y + 2, width: area.width.saturating_sub(4), height: 1 };
-        let msg = if t.filter.is_empty() { "nothing here" } else { "no row matches the filter (Esc clears it)" };
+        let inner = Rect {
+            x: area.x + 2,
+            y: area.y + 2,
+            width: area.width.saturating_sub(4),
+            height: 1,
+        };
+        let msg = if t.filter.is_empty() {
+            "nothing here"
+        } else {
+            "no row matches the filter (Esc clears it)"
+        };
         f.render_widget(Paragraph::new(msg).style(s.theme.muted), inner);
     }
 }
@@ -171,9 +271,12 @@ fn draw_list(f: &mut Frame, s: &State, area: Rect) {
 fn draw_detail(f: &mut Frame, s: &State, area: Rect) {
     let lines = detail::lines(s, s.view);
     f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(Span::styled(" Detail ", s.theme.title)).border_style(s.theme.muted)),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Detail ", s.theme.title))
+                .border_style(s.theme.muted),
+        ),
         area,
     );
 }
@@ -181,14 +284,23 @@ fn draw_detail(f: &mut Frame, s: &State, area: Rect) {
 fn draw_footer(f: &mut Frame, s: &State, area: Rect) {
     let t = &s.theme;
     let line = match &s.mode {
-        Mode::Command { input } => Line::from(vec![Span::styled(":", t.accent), Span::styled(format!("{}█", clean(input)), t.base)]),
-        Mode::Filter { input } => Line::from(vec![Span::styled("/", t.accent), Span::styled(format!("{}█", clean(input)), t.base)]),
+        Mode::Command { input } => Line::from(vec![
+            Span::styled(":", t.accent),
+            Span::styled(format!("{}█", clean(input)), t.base),
+        ]),
+        Mode::Filter { input } => Line::from(vec![
+            Span::styled("/", t.accent),
+            Span::styled(format!("{}█", clean(input)), t.base),
+        ]),
         _ => match &s.flash {
             Some(Flash::Error(e)) => Line::from(Span::styled(format!("✗ {}", clean(e)), t.danger)),
             Some(Flash::Info(m)) => Line::from(Span::styled(clean(m).into_owned(), t.accent)),
             None => match &s.last_error {
                 Some(e) => Line::from(Span::styled(format!("✗ {}", clean(e)), t.danger)),
-                None => Line::from(Span::styled("? help  : command  / filter  Enter drill in  Esc back  r refresh  e events  Ctrl-C quit", t.muted)),
+                None => Line::from(Span::styled(
+                    "? help  : command  / filter  Enter drill in  Esc back  r refresh  e events  Ctrl-C quit",
+                    t.muted,
+                )),
             },
         },
     };
@@ -198,66 +310,318 @@ fn draw_footer(f: &mut Frame, s: &State, area: Rect) {
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 fn draw_help(f: &mut Frame, s: &State, scroll: u16) {
     let t = &s.theme;
-    let mut lines = vec![Line::from(Span::styled(format!("Keys — {}", s.view.title()), t.title))];
+    let mut lines = vec![Line::from(Span::styled(
+        format!("Keys — {}", s.view.title()),
+        t.title,
+    ))];
     for (keys, what) in s.keymap.help(Layer::Browse) {
-        lines.push(Line::from(vec![Span::styled(format!("{keys:<22}"), t.accent), Span::styled(what, t.base)]));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{keys:<22}"), t.accent),
+            Span::styled(what, t.base),
+        ]));
     }
-    lines.push(Line::from(vec![Span::styled(format!("{:<22}", "1-9"), t.accent), Span::styled("follow a numbered link of the detail pane", t.base)]));
+    // Actions are listed (and bound) only when the session may change the account.
+    if s.session.as_ref().is_some_and(|i| !i.read_only) {
+        for (keys, what) in s.keymap.help(Layer::Actions) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{keys:<22}"), t.warning),
+                Span::styled(what, t.base),
+            ]));
+        }
+    }
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:<22}", "1-9"), t.accent),
+        Span::styled("follow a numbered link of the detail pane", t.base),
+    ]));
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("Commands (:name, Tab completes)", t.title)));
+    lines.push(Line::from(Span::styled(
+        "Commands (:name, Tab completes)",
+        t.title,
+    )));
     for (name, aliases, what) in COMMANDS {
-        let names = std::iter::once(*name).chain(aliases.iter().copied()).collect::<Vec<_>>().join(" ");
-        lines.push(Line::from(vec![Span::styled(format!("{names:<30}"), t.accent), Span::styled(*what, t.base)]));
+        let names = std::iter::once(*name)
+            .chain(aliases.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        lines.push(Line::from(vec![
+            Span::styled(format!("{names:<30}"), t.accent),
+            Span::styled(*what, t.base),
+        ]));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("In the command line and filter", t.title)));
+    lines.push(Line::from(Span::styled(
+        "In the command line and filter",
+        t.title,
+    )));
     for (keys, what) in s.keymap.help(Layer::Input) {
-        lines.push(Line::from(vec![Span::styled(format!("{keys:<22}"), t.accent), Span::styled(what, t.base)]));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{keys:<22}"), t.accent),
+            Span::styled(what, t.base),
+        ]));
     }
-    let close = s.keymap.help(Layer::Help).into_iter().map(|(k, w)| format!("{k}: {w}")).collect::<Vec<_>>().join("   ");
+    let close = s
+        .keymap
+        .help(Layer::Help)
+        .into_iter()
+        .map(|(k, w)| format!("{k}: {w}"))
+        .collect::<Vec<_>>()
+        .join("   ");
     let area = centered(f.area(), 100, 40);
     f.render_widget(Clear, area);
     f.render_widget(
         Paragraph::new(lines)
             .scroll((scroll, 0))
-            .block(Block::default().borders(Borders::ALL).title(Span::styled(" Help ", t.title)).title_bottom(Span::styled(format!(" {close} "), t.muted)))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(Span::styled(" Help ", t.title))
+                    .title_bottom(Span::styled(format!(" {close} "), t.muted)),
+            )
             .style(t.base),
         area,
     );
 }
 
-fn draw_mfa(f: &mut Frame, s: &State, purpose: &MfaPurpose, input: &str, error: Option<&str>, busy: bool) {
+fn draw_mfa(
+    f: &mut Frame,
+    s: &State,
+    purpose: &MfaPurpose,
+    input: &str,
+    error: Option<&str>,
+    busy: bool,
+) {
     let t = &s.theme;
     let title = match purpose {
         MfaPurpose::Login { profile } => format!(" Sign in: profile {} ", clean(profile)),
         MfaPurpose::Reauth => " Renew the session ".to_string(),
         MfaPurpose::Unlock => " Locked after inactivity ".to_string(),
+        MfaPurpose::StepUp => " Step-up: a fresh MFA code for this action ".to_string(),
     };
-    let masked: String = "•".repeat(input.chars().count()) + &"_".repeat(6usize.saturating_sub(input.chars().count()));
+    let masked: String = "•".repeat(input.chars().count())
+        + &"_".repeat(6usize.saturating_sub(input.chars().count()));
     let mut lines = vec![
-        Line::from(Span::styled("Enter the 6-digit code from your MFA device:", t.base)),
+        Line::from(Span::styled(
+            "Enter the 6-digit code from your MFA device:",
+            t.base,
+        )),
         Line::from(""),
-        Line::from(Span::styled(format!("   {masked}"), t.header.add_modifier(Modifier::BOLD))),
+        Line::from(Span::styled(
+            format!("   {masked}"),
+            t.header.add_modifier(Modifier::BOLD),
+        )),
         Line::from(""),
     ];
     if busy {
-        lines.push(Line::from(Span::styled(format!("{} checking with AWS STS…", SPINNER[s.spinner % SPINNER.len()]), t.accent)));
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} checking with AWS STS…",
+                SPINNER[s.spinner % SPINNER.len()]
+            ),
+            t.accent,
+        )));
     } else if let Some(e) = error {
         lines.push(Line::from(Span::styled(clean(e).into_owned(), t.danger)));
     }
     if let Some(b) = &s.banner {
         lines.push(Line::from(Span::styled(b.clone(), t.warning)));
     }
-    lines.push(Line::from(Span::styled("Enter: submit   Esc: cancel", t.muted)));
+    lines.push(Line::from(Span::styled(
+        "Enter: submit   Esc: cancel",
+        t.muted,
+    )));
     let area = centered(f.area(), 72, 11);
     f.render_widget(Clear, area);
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::default().borders(Borders::ALL).title(Span::styled(title, t.title))).style(t.base),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(Span::styled(title, t.title)),
+            )
+            .style(t.base),
+        area,
+    );
+}
+
+fn draw_wait(f: &mut Frame, s: &State, text: &str) {
+    let t = &s.theme;
+    let area = centered(f.area(), 76, 5);
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(Line::from(Span::styled(
+            format!("{} {}", SPINNER[s.spinner % SPINNER.len()], clean(text)),
+            t.accent,
+        )))
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Working ", t.title)),
+        )
+        .style(t.base),
+        area,
+    );
+}
+
+fn draw_period(f: &mut Frame, s: &State, input: &str, error: Option<&str>) {
+    let t = &s.theme;
+    let mut lines = vec![
+        Line::from(Span::styled(
+            "Automatic rotation period in days (90–2,560; empty for 365):",
+            t.base,
+        )),
+        Line::from(""),
+        Line::from(Span::styled(format!("   {input}█"), t.header)),
+        Line::from(""),
+    ];
+    if let Some(e) = error {
+        lines.push(Line::from(Span::styled(clean(e).into_owned(), t.danger)));
+    }
+    lines.push(Line::from(Span::styled(
+        "Enter: plan   Esc: cancel",
+        t.muted,
+    )));
+    let area = centered(f.area(), 72, 9);
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(Span::styled(" Enable automatic rotation ", t.title)),
+            )
+            .style(t.base),
+        area,
+    );
+}
+
+/// The plan and its confirmation: what will be called, on what, where, what cannot be undone,
+/// warnings; the name to type, the reason and ticket; Cancel (focused first) and Confirm (danger).
+fn draw_confirm(f: &mut Frame, s: &State, form: &crate::app::state::ConfirmForm) {
+    use crate::app::state::Focus;
+    let t = &s.theme;
+    let plan = &form.plan;
+    let mut lines: Vec<Line> = Vec::new();
+    if plan.production {
+        lines.push(Line::from(Span::styled(
+            format!(" PRODUCTION account {} ", plan.account),
+            t.production,
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        clean(&plan.summary).into_owned(),
+        t.title,
+    )));
+    for c in &plan.calls {
+        lines.push(Line::from(vec![
+            Span::styled("call    ", t.muted),
+            Span::styled(clean(c).into_owned(), t.base),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        Span::styled("where   ", t.muted),
+        Span::styled(clean(&plan.place()).into_owned(), t.base),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled("as      ", t.muted),
+        Span::styled(clean(&plan.caller_arn).into_owned(), t.base),
+    ]));
+    for fact in &plan.facts {
+        lines.push(Line::from(vec![
+            Span::styled("now     ", t.muted),
+            Span::styled(
+                format!("{}: {}", clean(&fact.label), clean(&fact.value)),
+                t.base,
+            ),
+        ]));
+    }
+    for i in &plan.irreversible {
+        lines.push(Line::from(Span::styled(
+            format!("cannot be undone: {}", clean(i)),
+            t.danger,
+        )));
+    }
+    for w in &plan.warnings {
+        lines.push(Line::from(Span::styled(
+            format!("warning: {}", clean(w)),
+            t.warning,
+        )));
+    }
+    lines.push(Line::from(""));
+    let field = |label: &str, value: &str, focused: bool| -> Line<'static> {
+        let style = if focused { t.selected } else { t.base };
+        Line::from(vec![
+            Span::styled(format!("{label:<34}"), t.muted),
+            Span::styled(
+                format!("[{}{}]", clean(value), if focused { "█" } else { "" }),
+                style,
+            ),
+        ])
+    };
+    lines.push(field(
+        &format!("Type \"{}\" to confirm:", clean(&plan.confirm_text)),
+        &form.typed,
+        form.focus == Focus::Name,
+    ));
+    let require = s.session.as_ref().is_none_or(|i| i.require_reason);
+    lines.push(field(
+        if require {
+            "Reason (required):"
+        } else {
+            "Reason:"
+        },
+        &form.reason,
+        form.focus == Focus::Reason,
+    ));
+    lines.push(field("Ticket:", &form.ticket, form.focus == Focus::Ticket));
+    lines.push(Line::from(""));
+    let cancel_style = if form.focus == Focus::Cancel {
+        t.selected
+    } else {
+        t.base
+    };
+    let confirm_style = if form.focus == Focus::Confirm {
+        t.danger.add_modifier(Modifier::REVERSED)
+    } else {
+        t.danger
+    };
+    lines.push(Line::from(vec![
+        Span::styled("  [ Cancel ]  ", cancel_style),
+        Span::raw("   "),
+        Span::styled(format!("  [ {} ]  ", clean(&plan.action)), confirm_style),
+    ]));
+    if let Some(e) = &form.error {
+        lines.push(Line::from(Span::styled(clean(e).into_owned(), t.danger)));
+    }
+    lines.push(Line::from(Span::styled(
+        "Tab/↓: next field   Shift-Tab/↑: previous   Enter: press the focused button   Esc: cancel",
+        t.muted,
+    )));
+    // Room for every line once wrapped, so the buttons are always on screen.
+    let width = 110.min(f.area().width);
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let height: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let area = centered(f.area(), width, (height as u16 + 4).max(12));
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(Span::styled(
+                format!(" Plan: {} ", clean(&plan.action)),
+                t.danger,
+            )))
+            .style(t.base),
         area,
     );
 }

@@ -7,7 +7,10 @@ use std::str::FromStr;
 
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     ("light", include_str!("../../themes/light.toml")),
     ("monochrome", include_str!("../../themes/monochrome.toml")),
 ];
@@ -45,19 +48,27 @@ pub struct Theme {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ThemeError {
-    #[error("theme '{0}' not found (built in: default, high-contrast, light, monochrome; or a file ~/.config/phi-console/themes/{0}.toml)")]
+    #[error(
+        "theme '{0}' not found (built in: default, high-contrast, light, monochrome; or a file ~/.config/phi-console/themes/{0}.toml)"
+    )]
     NotFound(String),
     #[error("theme file {file}: {message}")]
     Invalid { file: String, message: String },
 }
 
 fn color(file: &str, key: &str, v: &str) -> Result<Color, ThemeError> {
-    Color::from_str(v).map_err(|_| ThemeError::Invalid { file: file.into(), message: format!("{key} = '{v}' is not a colour name or #rrggbb") })
+    Color::from_str(v).map_err(|_| ThemeError::Invalid {
+        file: file.into(),
+        message: format!("{key} = '{v}' is not a colour name or #rrggbb"),
+    })
 }
 
 impl Theme {
     pub fn parse(text: &str, file: &str, no_color: bool) -> Result<Theme, ThemeError> {
-        let t: ThemeFile = toml::from_str(text).map_err(|e| ThemeError::Invalid { file: file.into(), message: e.message().to_string() })?;
+        let t: ThemeFile = toml::from_str(text).map_err(|e| ThemeError::Invalid {
+            file: file.into(),
+            message: e.message().to_string(),
+        })?;
         if no_color || t.name == "monochrome" {
             return Ok(Theme::monochrome(&t.name));
         }
@@ -74,8 +85,12 @@ impl Theme {
                 .fg(color(file, "selection_fg", &t.selection_fg)?)
                 .bg(color(file, "selection_bg", &t.selection_bg)?)
                 .add_modifier(Modifier::BOLD),
-            warning: base.fg(color(file, "warning", &t.warning)?).add_modifier(Modifier::BOLD),
-            danger: base.fg(color(file, "danger", &t.danger)?).add_modifier(Modifier::BOLD),
+            warning: base
+                .fg(color(file, "warning", &t.warning)?)
+                .add_modifier(Modifier::BOLD),
+            danger: base
+                .fg(color(file, "danger", &t.danger)?)
+                .add_modifier(Modifier::BOLD),
             production: Style::default()
                 .fg(Color::White)
                 .bg(color(file, "production_marker", &t.production_marker)?)
@@ -106,7 +121,9 @@ impl Theme {
 
     /// A built-in theme or a user theme file; `NO_COLOR` (any value) disables colour.
     pub fn load(name: &str, no_color: bool) -> Result<Theme, ThemeError> {
-        if let Some(dir) = super::super::session::settings::default_path().and_then(|p| p.parent().map(|d| d.join("themes"))) {
+        if let Some(dir) = super::super::session::settings::default_path()
+            .and_then(|p| p.parent().map(|d| d.join("themes")))
+        {
             let file = dir.join(format!("{name}.toml"));
             if let Ok(text) = std::fs::read_to_string(&file) {
                 return Theme::parse(&text, &file.display().to_string(), no_color);
@@ -125,7 +142,8 @@ impl Theme {
 
 impl Default for Theme {
     fn default() -> Self {
-        Theme::parse(BUILT_IN[0].1, "themes/default.toml", false).unwrap_or_else(|_| Theme::monochrome("default"))
+        Theme::parse(BUILT_IN[0].1, "themes/default.toml", false)
+            .unwrap_or_else(|_| Theme::monochrome("default"))
     }
 }
 
@@ -156,8 +174,18 @@ mod tests {
 
     #[test]
     fn bad_theme_names_the_key() {
-        let e = Theme::parse(&BUILT_IN[0].1.replace("accent = \"cyan\"", "accent = \"glitter\""), "x.toml", false).unwrap_err();
+        let e = Theme::parse(
+            &BUILT_IN[0]
+                .1
+                .replace("accent = \"cyan\"", "accent = \"glitter\""),
+            "x.toml",
+            false,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("accent = 'glitter'"), "{e}");
-        assert!(matches!(Theme::load("no-such-theme", false), Err(ThemeError::NotFound(_))));
+        assert!(matches!(
+            Theme::load("no-such-theme", false),
+            Err(ThemeError::NotFound(_))
+        ));
     }
 }

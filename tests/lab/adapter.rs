@@ -11,7 +11,12 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 fn cloud(emu: &phi_console::emulator::Emulator, attempts: u32) -> Cloud {
-    Cloud::new(&config_retrying(emu, attempts), "123456789012", None, system_now())
+    Cloud::new(
+        &config_retrying(emu, attempts),
+        "123456789012",
+        None,
+        system_now(),
+    )
 }
 
 #[tokio::test]
@@ -19,7 +24,12 @@ async fn queues_with_dlqs_depths_and_encryption() {
     let emu = claims();
     let queues = cloud(&emu, 1).list_queues().await.unwrap();
     assert_eq!(queues.len(), 10);
-    let by = |n: &str| queues.iter().find(|q| q.name == n).unwrap_or_else(|| panic!("{n}"));
+    let by = |n: &str| {
+        queues
+            .iter()
+            .find(|q| q.name == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
     let dlq = by("claims-validation-dlq");
     assert!(dlq.is_dlq());
     assert_eq!(dlq.sources, vec![by("claims-validation").arn.clone()]);
@@ -29,7 +39,10 @@ async fn queues_with_dlqs_depths_and_encryption() {
     assert_eq!(v.redrive.as_ref().unwrap().dead_letter_target_arn, dlq.arn);
     assert!(matches!(&v.encryption, QueueEncryption::Kms(k) if !k.is_empty()));
     assert!(by("claims-payment.fifo").fifo);
-    assert!(!matches!(by("claims-notify").encryption, QueueEncryption::Kms(_)), "claims-notify has no CMK");
+    assert!(
+        !matches!(by("claims-notify").encryption, QueueEncryption::Kms(_)),
+        "claims-notify has no CMK"
+    );
     assert_eq!(queues.iter().filter(|q| q.is_dlq()).count(), 5);
 }
 
@@ -38,9 +51,16 @@ async fn lists_complete_under_latency_throttling_and_5xx() {
     let emu = empty();
     let sqs = aws_sdk_sqs::Client::new(&config(&emu));
     for i in 0..300 {
-        sqs.create_queue().queue_name(format!("q-{i:04}")).send().await.unwrap();
+        sqs.create_queue()
+            .queue_name(format!("q-{i:04}"))
+            .send()
+            .await
+            .unwrap();
     }
-    emu.add_fault(FaultRule::for_op(Service::Sqs, "GetQueueAttributes").latency(Duration::from_millis(5), Duration::from_millis(5)));
+    emu.add_fault(
+        FaultRule::for_op(Service::Sqs, "GetQueueAttributes")
+            .latency(Duration::from_millis(5), Duration::from_millis(5)),
+    );
     emu.add_fault(FaultRule::for_op(Service::Sqs, "GetQueueAttributes").throttle(400.0, 20.0));
     emu.add_fault(FaultRule::for_op(Service::Sqs, "ListQueueTags").errors(0.05, 503));
     let before = emu.request_count();
@@ -49,7 +69,10 @@ async fn lists_complete_under_latency_throttling_and_5xx() {
     let names: BTreeSet<_> = queues.iter().map(|q| q.name.clone()).collect();
     assert_eq!(names.len(), 300, "nothing reported twice");
     // 1 ListQueues + 2 calls per queue, plus the retries the faults caused.
-    assert!(emu.request_count() - before > 601, "faults were injected and retried");
+    assert!(
+        emu.request_count() - before > 601,
+        "faults were injected and retried"
+    );
 }
 
 #[tokio::test]
@@ -57,29 +80,56 @@ async fn errors_reach_the_caller_typed() {
     let emu = empty();
     let c = cloud(&emu, 1);
     let sqs = aws_sdk_sqs::Client::new(&config(&emu));
-    let url = sqs.create_queue().queue_name("vanishing").send().await.unwrap().queue_url().unwrap().to_string();
+    let url = sqs
+        .create_queue()
+        .queue_name("vanishing")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
     sqs.delete_queue().queue_url(&url).send().await.unwrap();
     let e = c.queue(&url).await.unwrap_err();
-    assert!(matches!(&e, CloudError::NotFound { what, .. } if what == "queue vanishing"), "{e:?}");
+    assert!(
+        matches!(&e, CloudError::NotFound { what, .. } if what == "queue vanishing"),
+        "{e:?}"
+    );
 
     emu.add_fault(FaultRule::for_op(Service::Kms, "ListKeys").throttle(0.001, 0.0));
     let e = c.list_keys().await.unwrap_err();
-    assert_eq!(e, CloudError::Throttled { operation: "ListKeys".into() });
+    assert_eq!(
+        e,
+        CloudError::Throttled {
+            operation: "ListKeys".into()
+        }
+    );
     emu.clear_faults();
     emu.add_fault(FaultRule::for_op(Service::Sns, "ListTopics").errors(1.0, 500));
-    assert!(matches!(c.list_topics().await.unwrap_err(), CloudError::Service { .. }));
+    assert!(matches!(
+        c.list_topics().await.unwrap_err(),
+        CloudError::Service { .. }
+    ));
 
     let e = c.key("alias/none").await.unwrap_err();
     assert!(matches!(e, CloudError::NotFound { .. }), "{e:?}");
 
     // Nothing listening: a network error in words.
     let dead = Cloud::new(
-        &phi_console::cloud::http::endpoint_config("http://127.0.0.1:9", REGION, phi_console::cloud::http::static_credentials("AKIAX", "x", None), 1),
+        &phi_console::cloud::http::endpoint_config(
+            "http://127.0.0.1:9",
+            REGION,
+            phi_console::cloud::http::static_credentials("AKIAX", "x", None),
+            1,
+        ),
         "123456789012",
         None,
         system_now(),
     );
-    assert!(matches!(dead.list_queues().await.unwrap_err(), CloudError::Network { .. }));
+    assert!(matches!(
+        dead.list_queues().await.unwrap_err(),
+        CloudError::Network { .. }
+    ));
 }
 
 #[tokio::test]
@@ -91,10 +141,18 @@ async fn topics_keys_and_backups_as_domain_types() {
     let received = topics.iter().find(|t| t.name == "claims-received").unwrap();
     assert!(received.data_protection_policy.is_some());
     assert!(received.kms_key.is_some());
-    assert!(received.subscriptions.iter().any(|s| s.protocol == "sqs" && s.endpoint.ends_with(":claims-intake") && s.raw_delivery));
+    assert!(
+        received.subscriptions.iter().any(|s| s.protocol == "sqs"
+            && s.endpoint.ends_with(":claims-intake")
+            && s.raw_delivery)
+    );
 
     let keys = c.list_keys().await.unwrap();
-    let by = |a: &str| keys.iter().find(|k| k.aliases.iter().any(|x| x == a)).unwrap_or_else(|| panic!("{a}"));
+    let by = |a: &str| {
+        keys.iter()
+            .find(|k| k.aliases.iter().any(|x| x == a))
+            .unwrap_or_else(|| panic!("{a}"))
+    };
     let costs = by("alias/claims-costs");
     assert!(costs.customer_managed);
     assert!(!costs.rotation.as_ref().unwrap().enabled);
@@ -104,24 +162,52 @@ async fn topics_keys_and_backups_as_domain_types() {
     assert_eq!(rot.period_days, Some(365));
     assert_eq!(pd.on_demand_used(), 2);
     assert!(pd.last_rotation().is_some());
-    assert_eq!(pd.tags.get("DataClassification").map(String::as_str), Some("phi"));
+    assert_eq!(
+        pd.tags.get("DataClassification").map(String::as_str),
+        Some("phi")
+    );
     let hmac = by("alias/claims-audit-hmac");
     assert!(hmac.rotation.is_none() && hmac.rotation_unsupported().is_some());
     assert!(!by("alias/aws/sqs").customer_managed);
     assert_eq!(by("alias/claims-legacy-export").state, "PendingDeletion");
-    assert!(c.key_policy(&pd.arn).await.unwrap().contains("ClaimsValidationStage"));
+    assert!(
+        c.key_policy(&pd.arn)
+            .await
+            .unwrap()
+            .contains("ClaimsValidationStage")
+    );
 
     let vaults = c.list_backup_vaults().await.unwrap();
     assert_eq!(vaults.len(), 2);
-    assert!(vaults.iter().any(|v| v.name == "claims-locked-vault" && v.locked));
+    assert!(
+        vaults
+            .iter()
+            .any(|v| v.name == "claims-locked-vault" && v.locked)
+    );
     let points = c.list_all_recovery_points().await.unwrap();
     assert!(points.len() >= 90, "{}", points.len());
     assert!(points.iter().any(|p| p.resource_type == "DynamoDB"));
     assert!(!c.list_backup_jobs().await.unwrap().is_empty());
     let restores = c.list_restore_jobs().await.unwrap();
-    assert!(restores.iter().any(|r| r.status == "COMPLETED" && r.duration().is_some()));
-    assert!(c.list_backup_plans().await.unwrap().iter().any(|p| p.name == "claims-daily"));
-    assert!(c.list_restore_testing_plans().await.unwrap().iter().any(|p| p.name == "claims-weekly-restore-test"));
+    assert!(
+        restores
+            .iter()
+            .any(|r| r.status == "COMPLETED" && r.duration().is_some())
+    );
+    assert!(
+        c.list_backup_plans()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.name == "claims-daily")
+    );
+    assert!(
+        c.list_restore_testing_plans()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.name == "claims-weekly-restore-test")
+    );
     let trails = c.describe_trails().await.unwrap();
     assert_eq!(trails[0].logging, Some(true));
 }
@@ -132,13 +218,29 @@ async fn cloudtrail_is_lazy_filtered_and_never_throttled() {
     let c = cloud(&emu, 1);
     let first = c.lookup_events(None, None, None, None).await.unwrap();
     assert_eq!(first.events.len(), 50);
-    assert!(first.next_token.is_some(), "more pages are fetched only on demand");
+    assert!(
+        first.next_token.is_some(),
+        "more pages are fetched only on demand"
+    );
     let times: Vec<_> = first.events.iter().map(|e| e.time.unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
-    let filtered = c.lookup_events(Some(&EventFilter::EventSource("kms.amazonaws.com".into())), None, None, None).await.unwrap();
+    let filtered = c
+        .lookup_events(
+            Some(&EventFilter::EventSource("kms.amazonaws.com".into())),
+            None,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
     assert!(!filtered.events.is_empty());
-    assert!(filtered.events.iter().all(|e| e.source == "kms.amazonaws.com"));
+    assert!(
+        filtered
+            .events
+            .iter()
+            .all(|e| e.source == "kms.amazonaws.com")
+    );
 
     // 6 pages back to back: the shared limiter keeps us under 2 requests/s (the emulator
     // enforces the quota with ThrottlingException, and retries are off here).
@@ -147,5 +249,9 @@ async fn cloudtrail_is_lazy_filtered_and_never_throttled() {
     assert_eq!(events.len(), 300);
     let ids: BTreeSet<_> = events.iter().map(|e| e.id.clone()).collect();
     assert_eq!(ids.len(), 300);
-    assert!(start.elapsed() >= Duration::from_millis(2400), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(2400),
+        "{:?}",
+        start.elapsed()
+    );
 }

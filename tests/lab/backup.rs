@@ -5,7 +5,8 @@
 use crate::common::*;
 use aws_sdk_backup::Client;
 use aws_sdk_backup::types::{
-    BackupJobState, RecoveryPointStatus, RestoreJobStatus, RestoreValidationStatus, StorageClass, VaultType,
+    BackupJobState, RecoveryPointStatus, RestoreJobStatus, RestoreValidationStatus, StorageClass,
+    VaultType,
 };
 use chrono::Duration as ChronoDuration;
 use phi_console::emulator::Emulator;
@@ -24,7 +25,10 @@ fn secs(t: Option<&aws_smithy_types::DateTime>) -> i64 {
 }
 
 /// The newest COMPLETED recovery point of a resource in the primary vault.
-async fn latest_point(b: &Client, resource_arn: &str) -> aws_sdk_backup::types::RecoveryPointByBackupVault {
+async fn latest_point(
+    b: &Client,
+    resource_arn: &str,
+) -> aws_sdk_backup::types::RecoveryPointByBackupVault {
     let out = b
         .list_recovery_points_by_backup_vault()
         .backup_vault_name("claims-primary-vault")
@@ -34,12 +38,22 @@ async fn latest_point(b: &Client, resource_arn: &str) -> aws_sdk_backup::types::
         .await
         .unwrap();
     assert_eq!(out.recovery_points().len(), 1);
-    assert!(out.next_token().is_some(), "30 points per resource, one per page");
+    assert!(
+        out.next_token().is_some(),
+        "30 points per resource, one per page"
+    );
     out.recovery_points()[0].clone()
 }
 
-async fn restore_status(b: &Client, id: &str) -> aws_sdk_backup::operation::describe_restore_job::DescribeRestoreJobOutput {
-    b.describe_restore_job().restore_job_id(id).send().await.unwrap()
+async fn restore_status(
+    b: &Client,
+    id: &str,
+) -> aws_sdk_backup::operation::describe_restore_job::DescribeRestoreJobOutput {
+    b.describe_restore_job()
+        .restore_job_id(id)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -48,7 +62,11 @@ async fn claims_vaults_and_lock_state() {
     let b = Client::new(&config(&emu));
     let out = b.list_backup_vaults().send().await.unwrap();
     assert!(out.next_token().is_none());
-    let names: Vec<&str> = out.backup_vault_list().iter().filter_map(|v| v.backup_vault_name()).collect();
+    let names: Vec<&str> = out
+        .backup_vault_list()
+        .iter()
+        .filter_map(|v| v.backup_vault_name())
+        .collect();
     assert_eq!(names, ["claims-locked-vault", "claims-primary-vault"]);
     let primary = &out.backup_vault_list()[1];
     let locked = &out.backup_vault_list()[0];
@@ -56,23 +74,50 @@ async fn claims_vaults_and_lock_state() {
     assert_eq!(primary.min_retention_days(), None);
     assert_eq!(primary.number_of_recovery_points(), 90);
     assert_eq!(primary.vault_type(), Some(&VaultType::BackupVault));
-    assert_eq!(primary.backup_vault_arn(), Some("arn:aws:backup:us-east-1:123456789012:backup-vault:claims-primary-vault"));
+    assert_eq!(
+        primary.backup_vault_arn(),
+        Some("arn:aws:backup:us-east-1:123456789012:backup-vault:claims-primary-vault")
+    );
     assert_eq!(locked.locked(), Some(true));
-    assert_eq!((locked.min_retention_days(), locked.max_retention_days()), (Some(7), Some(365)));
+    assert_eq!(
+        (locked.min_retention_days(), locked.max_retention_days()),
+        (Some(7), Some(365))
+    );
     assert!(locked.lock_date().is_some());
-    assert_eq!(locked.number_of_recovery_points(), 15, "five weekly copies of three resources");
+    assert_eq!(
+        locked.number_of_recovery_points(),
+        15,
+        "five weekly copies of three resources"
+    );
     let key = primary.encryption_key_arn().unwrap();
-    assert!(key.starts_with("arn:aws:kms:us-east-1:123456789012:key/"), "{key}");
+    assert!(
+        key.starts_with("arn:aws:kms:us-east-1:123456789012:key/"),
+        "{key}"
+    );
     assert_eq!(locked.encryption_key_arn(), Some(key));
 
     // Paging the vault list one at a time.
     let p1 = b.list_backup_vaults().max_results(1).send().await.unwrap();
     assert_eq!(p1.backup_vault_list().len(), 1);
-    let p2 = b.list_backup_vaults().max_results(1).next_token(p1.next_token().unwrap()).send().await.unwrap();
-    assert_eq!(p2.backup_vault_list()[0].backup_vault_name(), Some("claims-primary-vault"));
+    let p2 = b
+        .list_backup_vaults()
+        .max_results(1)
+        .next_token(p1.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        p2.backup_vault_list()[0].backup_vault_name(),
+        Some("claims-primary-vault")
+    );
     assert!(p2.next_token().is_none());
 
-    let d = b.describe_backup_vault().backup_vault_name("claims-locked-vault").send().await.unwrap();
+    let d = b
+        .describe_backup_vault()
+        .backup_vault_name("claims-locked-vault")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(d.locked(), Some(true));
     assert_eq!(d.min_retention_days(), Some(7));
     assert_eq!(d.max_retention_days(), Some(365));
@@ -80,8 +125,18 @@ async fn claims_vaults_and_lock_state() {
     assert!(secs(d.creation_date()) < secs(d.lock_date()));
     assert_eq!(d.encryption_key_arn(), Some(key));
 
-    let e = b.describe_backup_vault().backup_vault_name("no-such-vault").send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
+    let e = b
+        .describe_backup_vault()
+        .backup_vault_name("no-such-vault")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception(),
+        "{e:?}"
+    );
     assert_eq!(code(&e), "ResourceNotFoundException");
     assert!(format!("{:?}", e.as_service_error().unwrap()).contains("no-such-vault"));
 }
@@ -105,7 +160,11 @@ async fn recovery_points_page_without_duplicates() {
             .unwrap();
         pages.push(out.recovery_points().len());
         for rp in out.recovery_points() {
-            assert!(seen.insert(rp.recovery_point_arn().unwrap().to_string()), "duplicate {:?}", rp.recovery_point_arn());
+            assert!(
+                seen.insert(rp.recovery_point_arn().unwrap().to_string()),
+                "duplicate {:?}",
+                rp.recovery_point_arn()
+            );
             let created = secs(rp.creation_date());
             assert!(created <= last_created, "newest first");
             last_created = created;
@@ -132,7 +191,12 @@ async fn recovery_points_page_without_duplicates() {
         .await
         .unwrap();
     assert_eq!(dynamo.recovery_points().len(), 30);
-    assert!(dynamo.recovery_points().iter().all(|r| r.resource_type() == Some("DynamoDB")));
+    assert!(
+        dynamo
+            .recovery_points()
+            .iter()
+            .all(|r| r.resource_type() == Some("DynamoDB"))
+    );
     let s3 = b
         .list_recovery_points_by_backup_vault()
         .backup_vault_name("claims-primary-vault")
@@ -141,7 +205,11 @@ async fn recovery_points_page_without_duplicates() {
         .await
         .unwrap();
     assert_eq!(s3.recovery_points().len(), 30);
-    assert!(s3.recovery_points().iter().all(|r| r.resource_arn() == Some(DOCUMENTS)));
+    assert!(
+        s3.recovery_points()
+            .iter()
+            .all(|r| r.resource_arn() == Some(DOCUMENTS))
+    );
     let week_ago = emu.clock().now() - ChronoDuration::days(7);
     let recent = b
         .list_recovery_points_by_backup_vault()
@@ -150,11 +218,30 @@ async fn recovery_points_page_without_duplicates() {
         .send()
         .await
         .unwrap();
-    assert!((18..=24).contains(&recent.recovery_points().len()), "{}", recent.recovery_points().len());
-    assert!(recent.recovery_points().iter().all(|r| secs(r.creation_date()) > week_ago.timestamp()));
-    let locked = b.list_recovery_points_by_backup_vault().backup_vault_name("claims-locked-vault").send().await.unwrap();
+    assert!(
+        (18..=24).contains(&recent.recovery_points().len()),
+        "{}",
+        recent.recovery_points().len()
+    );
+    assert!(
+        recent
+            .recovery_points()
+            .iter()
+            .all(|r| secs(r.creation_date()) > week_ago.timestamp())
+    );
+    let locked = b
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name("claims-locked-vault")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(locked.recovery_points().len(), 15);
-    assert!(locked.recovery_points().iter().all(|r| r.lifecycle().and_then(|l| l.delete_after_days()) == Some(365)));
+    assert!(
+        locked
+            .recovery_points()
+            .iter()
+            .all(|r| r.lifecycle().and_then(|l| l.delete_after_days()) == Some(365))
+    );
 
     // Bad paging input.
     let e = b
@@ -164,7 +251,12 @@ async fn recovery_points_page_without_duplicates() {
         .send()
         .await
         .unwrap_err();
-    assert!(e.as_service_error().unwrap().is_invalid_parameter_value_exception(), "{e:?}");
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_value_exception(),
+        "{e:?}"
+    );
     let e = b
         .list_recovery_points_by_backup_vault()
         .backup_vault_name("claims-primary-vault")
@@ -172,16 +264,36 @@ async fn recovery_points_page_without_duplicates() {
         .send()
         .await
         .unwrap_err();
-    assert!(e.as_service_error().unwrap().is_invalid_parameter_value_exception(), "{e:?}");
-    let e = b.list_recovery_points_by_backup_vault().backup_vault_name("nope").send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_value_exception(),
+        "{e:?}"
+    );
+    let e = b
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception(),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
 async fn describe_recovery_point_and_restore_metadata() {
     let emu = claims();
     let b = Client::new(&config(&emu));
-    let key = emu.with_world(|w| w.backup.vaults["claims-primary-vault"].encryption_key_arn.clone().unwrap());
+    let key = emu.with_world(|w| {
+        w.backup.vaults["claims-primary-vault"]
+            .encryption_key_arn
+            .clone()
+            .unwrap()
+    });
     for (resource, rtype) in [(INTAKE, "DynamoDB"), (PAYMENTS, "RDS"), (DOCUMENTS, "S3")] {
         let rp = latest_point(&b, resource).await;
         let arn = rp.recovery_point_arn().unwrap();
@@ -203,7 +315,10 @@ async fn describe_recovery_point_and_restore_metadata() {
         let created = secs(d.creation_date());
         assert!(secs(d.completion_date()) > created);
         assert_eq!(d.lifecycle().unwrap().delete_after_days(), Some(35));
-        assert_eq!(secs(d.calculated_lifecycle().unwrap().delete_at()), created + 35 * 86_400);
+        assert_eq!(
+            secs(d.calculated_lifecycle().unwrap().delete_at()),
+            created + 35 * 86_400
+        );
         let by = d.created_by().unwrap();
         assert!(by.backup_plan_arn().unwrap().contains(":backup-plan:"));
         assert!(by.backup_rule_id().is_some());
@@ -220,7 +335,12 @@ async fn describe_recovery_point_and_restore_metadata() {
         let md = m.restore_metadata().unwrap();
         match rtype {
             "DynamoDB" => {
-                assert!(arn.starts_with("arn:aws:dynamodb:us-east-1:123456789012:table/claims-intake/backup/"), "{arn}");
+                assert!(
+                    arn.starts_with(
+                        "arn:aws:dynamodb:us-east-1:123456789012:table/claims-intake/backup/"
+                    ),
+                    "{arn}"
+                );
                 assert_eq!(md["targetTableName"], "claims-intake");
                 assert_eq!(md["encryptionType"], "KMS");
             }
@@ -240,10 +360,24 @@ async fn describe_recovery_point_and_restore_metadata() {
     let rp = latest_point(&b, INTAKE).await;
     for (vault, arn) in [
         ("claims-locked-vault", rp.recovery_point_arn().unwrap()),
-        ("claims-primary-vault", "arn:aws:backup:us-east-1:123456789012:recovery-point:nope"),
+        (
+            "claims-primary-vault",
+            "arn:aws:backup:us-east-1:123456789012:recovery-point:nope",
+        ),
     ] {
-        let e = b.describe_recovery_point().backup_vault_name(vault).recovery_point_arn(arn).send().await.unwrap_err();
-        assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
+        let e = b
+            .describe_recovery_point()
+            .backup_vault_name(vault)
+            .recovery_point_arn(arn)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            e.as_service_error()
+                .unwrap()
+                .is_resource_not_found_exception(),
+            "{e:?}"
+        );
         let e = b
             .get_recovery_point_restore_metadata()
             .backup_vault_name(vault)
@@ -251,7 +385,12 @@ async fn describe_recovery_point_and_restore_metadata() {
             .send()
             .await
             .unwrap_err();
-        assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
+        assert!(
+            e.as_service_error()
+                .unwrap()
+                .is_resource_not_found_exception(),
+            "{e:?}"
+        );
     }
 }
 
@@ -259,36 +398,107 @@ async fn describe_recovery_point_and_restore_metadata() {
 async fn vault_access_policy_round_trip() {
     let emu = claims();
     let b = Client::new(&config(&emu));
-    let p = b.get_backup_vault_access_policy().backup_vault_name("claims-primary-vault").send().await.unwrap();
+    let p = b
+        .get_backup_vault_access_policy()
+        .backup_vault_name("claims-primary-vault")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(p.backup_vault_name(), Some("claims-primary-vault"));
     let policy: serde_json::Value = serde_json::from_str(p.policy().unwrap()).unwrap();
     assert_eq!(policy["Statement"][0]["Effect"], "Deny");
-    assert!(policy["Statement"][0]["Action"].as_array().unwrap().iter().any(|a| a == "backup:DeleteRecoveryPoint"));
+    assert!(
+        policy["Statement"][0]["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "backup:DeleteRecoveryPoint")
+    );
 
     // The locked vault has none until one is put.
-    let e = b.get_backup_vault_access_policy().backup_vault_name("claims-locked-vault").send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
+    let e = b
+        .get_backup_vault_access_policy()
+        .backup_vault_name("claims-locked-vault")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception(),
+        "{e:?}"
+    );
     let doc = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{ "Effect": "Deny", "Principal": "*", "Action": "backup:DeleteBackupVault", "Resource": "*" }]
     })
     .to_string();
-    b.put_backup_vault_access_policy().backup_vault_name("claims-locked-vault").policy(&doc).send().await.unwrap();
-    let got = b.get_backup_vault_access_policy().backup_vault_name("claims-locked-vault").send().await.unwrap();
+    b.put_backup_vault_access_policy()
+        .backup_vault_name("claims-locked-vault")
+        .policy(&doc)
+        .send()
+        .await
+        .unwrap();
+    let got = b
+        .get_backup_vault_access_policy()
+        .backup_vault_name("claims-locked-vault")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.policy(), Some(doc.as_str()));
-    assert_eq!(got.backup_vault_arn(), Some("arn:aws:backup:us-east-1:123456789012:backup-vault:claims-locked-vault"));
+    assert_eq!(
+        got.backup_vault_arn(),
+        Some("arn:aws:backup:us-east-1:123456789012:backup-vault:claims-locked-vault")
+    );
 
     // Not JSON, or not an object: rejected, and the stored policy is unchanged.
     for bad in ["not json", "[1,2]"] {
-        let e = b.put_backup_vault_access_policy().backup_vault_name("claims-locked-vault").policy(bad).send().await.unwrap_err();
-        assert!(e.as_service_error().unwrap().is_invalid_parameter_value_exception(), "{e:?}");
+        let e = b
+            .put_backup_vault_access_policy()
+            .backup_vault_name("claims-locked-vault")
+            .policy(bad)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            e.as_service_error()
+                .unwrap()
+                .is_invalid_parameter_value_exception(),
+            "{e:?}"
+        );
     }
-    let got = b.get_backup_vault_access_policy().backup_vault_name("claims-locked-vault").send().await.unwrap();
+    let got = b
+        .get_backup_vault_access_policy()
+        .backup_vault_name("claims-locked-vault")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.policy(), Some(doc.as_str()));
-    let e = b.get_backup_vault_access_policy().backup_vault_name("ghost").send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
-    let e = b.put_backup_vault_access_policy().backup_vault_name("ghost").policy(&doc).send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
+    let e = b
+        .get_backup_vault_access_policy()
+        .backup_vault_name("ghost")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception(),
+        "{e:?}"
+    );
+    let e = b
+        .put_backup_vault_access_policy()
+        .backup_vault_name("ghost")
+        .policy(&doc)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception(),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -307,8 +517,18 @@ async fn restore_job_progresses_over_emulated_time() {
             .resource_type("DynamoDB")
     };
     let started_at = emu.clock().now().timestamp();
-    let id = start().send().await.unwrap().restore_job_id().unwrap().to_string();
-    assert_eq!(start().send().await.unwrap().restore_job_id(), Some(id.as_str()), "idempotent");
+    let id = start()
+        .send()
+        .await
+        .unwrap()
+        .restore_job_id()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        start().send().await.unwrap().restore_job_id(),
+        Some(id.as_str()),
+        "idempotent"
+    );
 
     let d = restore_status(&b, &id).await;
     assert_eq!(d.status(), Some(&RestoreJobStatus::Pending));
@@ -321,13 +541,21 @@ async fn restore_job_progresses_over_emulated_time() {
     assert_eq!(d.iam_role_arn(), Some(ROLE));
     assert_eq!(d.account_id(), Some(ACCOUNT));
     assert_eq!(d.backup_size_in_bytes(), rp.backup_size_in_bytes());
-    assert_eq!(secs(d.recovery_point_creation_date()), secs(rp.creation_date()));
+    assert_eq!(
+        secs(d.recovery_point_creation_date()),
+        secs(rp.creation_date())
+    );
     assert!((secs(d.creation_date()) - started_at).abs() <= 1);
 
     emu.advance(Duration::from_secs(60 + 300));
     let d = restore_status(&b, &id).await;
     assert_eq!(d.status(), Some(&RestoreJobStatus::Running));
-    let pct: f64 = d.percent_done().unwrap().trim_end_matches('%').parse().unwrap();
+    let pct: f64 = d
+        .percent_done()
+        .unwrap()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
     assert!((30.0..=37.0).contains(&pct), "{pct}");
     assert_eq!(d.created_resource_arn(), None);
 
@@ -335,9 +563,15 @@ async fn restore_job_progresses_over_emulated_time() {
     let d = restore_status(&b, &id).await;
     assert_eq!(d.status(), Some(&RestoreJobStatus::Completed));
     assert_eq!(d.percent_done(), Some("100.00%"));
-    assert_eq!(d.created_resource_arn(), Some("arn:aws:dynamodb:us-east-1:123456789012:table/claims-intake-restored"));
+    assert_eq!(
+        d.created_resource_arn(),
+        Some("arn:aws:dynamodb:us-east-1:123456789012:table/claims-intake-restored")
+    );
     let done = secs(d.completion_date());
-    assert!((done - (secs(d.creation_date()) + 960)).abs() <= 1, "completes after pending + running");
+    assert!(
+        (done - (secs(d.creation_date()) + 960)).abs() <= 1,
+        "completes after pending + running"
+    );
     assert_eq!(d.status_message(), None);
 
     // The recovery point remembers the restore.
@@ -359,13 +593,39 @@ async fn restore_job_progresses_over_emulated_time() {
         .await
         .unwrap();
     let d = restore_status(&b, &id).await;
-    assert_eq!(d.validation_status(), Some(&RestoreValidationStatus::Successful));
+    assert_eq!(
+        d.validation_status(),
+        Some(&RestoreValidationStatus::Successful)
+    );
     assert_eq!(d.validation_status_message(), Some("Row counts match"));
-    let listed = b.list_restore_jobs().by_status(RestoreJobStatus::Completed).by_resource_type("DynamoDB").send().await.unwrap();
-    let mine = listed.restore_jobs().iter().find(|j| j.restore_job_id() == Some(id.as_str())).expect("listed");
-    assert_eq!(mine.validation_status(), Some(&RestoreValidationStatus::Successful));
-    assert!(listed.restore_jobs().iter().all(|j| j.status() == Some(&RestoreJobStatus::Completed)));
-    let pending = b.list_restore_jobs().by_status(RestoreJobStatus::Pending).send().await.unwrap();
+    let listed = b
+        .list_restore_jobs()
+        .by_status(RestoreJobStatus::Completed)
+        .by_resource_type("DynamoDB")
+        .send()
+        .await
+        .unwrap();
+    let mine = listed
+        .restore_jobs()
+        .iter()
+        .find(|j| j.restore_job_id() == Some(id.as_str()))
+        .expect("listed");
+    assert_eq!(
+        mine.validation_status(),
+        Some(&RestoreValidationStatus::Successful)
+    );
+    assert!(
+        listed
+            .restore_jobs()
+            .iter()
+            .all(|j| j.status() == Some(&RestoreJobStatus::Completed))
+    );
+    let pending = b
+        .list_restore_jobs()
+        .by_status(RestoreJobStatus::Pending)
+        .send()
+        .await
+        .unwrap();
     assert!(pending.restore_jobs().is_empty());
 }
 
@@ -380,7 +640,8 @@ async fn configured_failure_per_resource_type() {
                 pending_seconds: 10,
                 running_seconds: 20,
                 fail: true,
-                failure_message: "Access denied: the restore role cannot use the vault's KMS key".into(),
+                failure_message: "Access denied: the restore role cannot use the vault's KMS key"
+                    .into(),
             },
         );
     });
@@ -412,21 +673,39 @@ async fn configured_failure_per_resource_type() {
         .to_string();
     // Behaviour is captured at start: clearing the override now changes nothing.
     emu.with_world(|w| w.backup.restore_overrides.clear());
-    assert_eq!(restore_status(&b, &s3_job).await.expected_completion_time_minutes(), Some(1));
+    assert_eq!(
+        restore_status(&b, &s3_job)
+            .await
+            .expected_completion_time_minutes(),
+        Some(1)
+    );
 
     emu.advance(Duration::from_secs(15));
-    assert_eq!(restore_status(&b, &s3_job).await.status(), Some(&RestoreJobStatus::Running));
+    assert_eq!(
+        restore_status(&b, &s3_job).await.status(),
+        Some(&RestoreJobStatus::Running)
+    );
     emu.advance(Duration::from_secs(16));
     let d = restore_status(&b, &s3_job).await;
     assert_eq!(d.status(), Some(&RestoreJobStatus::Failed));
-    assert_eq!(d.status_message(), Some("Access denied: the restore role cannot use the vault's KMS key"));
+    assert_eq!(
+        d.status_message(),
+        Some("Access denied: the restore role cannot use the vault's KMS key")
+    );
     assert_eq!(d.created_resource_arn(), None);
     assert!(d.completion_date().is_some());
-    assert_eq!(restore_status(&b, &rds_job).await.status(), Some(&RestoreJobStatus::Pending));
+    assert_eq!(
+        restore_status(&b, &rds_job).await.status(),
+        Some(&RestoreJobStatus::Pending)
+    );
 
     // A failed restore does not count as a restore of the point, and cannot be validated.
     emu.with_world(|w| {
-        assert!(w.backup.recovery_points[s3.recovery_point_arn().unwrap()].last_restore_time.is_none());
+        assert!(
+            w.backup.recovery_points[s3.recovery_point_arn().unwrap()]
+                .last_restore_time
+                .is_none()
+        );
     });
     let e = b
         .put_restore_validation_result()
@@ -435,15 +714,29 @@ async fn configured_failure_per_resource_type() {
         .send()
         .await
         .unwrap_err();
-    assert!(e.as_service_error().unwrap().is_invalid_request_exception(), "{e:?}");
-    let failed = b.list_restore_jobs().by_status(RestoreJobStatus::Failed).send().await.unwrap();
+    assert!(
+        e.as_service_error().unwrap().is_invalid_request_exception(),
+        "{e:?}"
+    );
+    let failed = b
+        .list_restore_jobs()
+        .by_status(RestoreJobStatus::Failed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(failed.restore_jobs().len(), 1);
-    assert_eq!(failed.restore_jobs()[0].restore_job_id(), Some(s3_job.as_str()));
+    assert_eq!(
+        failed.restore_jobs()[0].restore_job_id(),
+        Some(s3_job.as_str())
+    );
 
     emu.advance(Duration::from_secs(960));
     let d = restore_status(&b, &rds_job).await;
     assert_eq!(d.status(), Some(&RestoreJobStatus::Completed));
-    assert_eq!(d.created_resource_arn(), Some("arn:aws:rds:us-east-1:123456789012:db:claims-payments-restore"));
+    assert_eq!(
+        d.created_resource_arn(),
+        Some("arn:aws:rds:us-east-1:123456789012:db:claims-payments-restore")
+    );
 }
 
 /// An empty account seeded with the public helpers: a vault with one EXPIRED point.
@@ -452,7 +745,13 @@ fn seed_expired(emu: &Emulator) -> String {
     emu.with_world(|w| {
         let v = Vault::new(w, "lab-vault", now - ChronoDuration::days(3), None);
         backup::add_vault(w, v);
-        let arn = backup::recovery_point_arn(w, "EBS", "vol-0123", "11111111-2222-4333-8444-555555555555", now);
+        let arn = backup::recovery_point_arn(
+            w,
+            "EBS",
+            "vol-0123",
+            "11111111-2222-4333-8444-555555555555",
+            now,
+        );
         backup::add_recovery_point(
             w,
             RecoveryPoint {
@@ -488,8 +787,19 @@ async fn restore_errors_are_typed() {
     assert_eq!(v.backup_vault_list()[0].encryption_key_arn(), None);
 
     // Metadata is required.
-    let e = b.start_restore_job().recovery_point_arn(&expired).iam_role_arn(ROLE).send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_missing_parameter_value_exception(), "{e:?}");
+    let e = b
+        .start_restore_job()
+        .recovery_point_arn(&expired)
+        .iam_role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_missing_parameter_value_exception(),
+        "{e:?}"
+    );
     // Unknown recovery point.
     let e = b
         .start_restore_job()
@@ -498,10 +808,24 @@ async fn restore_errors_are_typed() {
         .send()
         .await
         .unwrap_err();
-    assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception(),
+        "{e:?}"
+    );
     // A point that is not COMPLETED cannot be restored.
-    let e = b.start_restore_job().recovery_point_arn(&expired).metadata("encrypted", "true").send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_invalid_request_exception(), "{e:?}");
+    let e = b
+        .start_restore_job()
+        .recovery_point_arn(&expired)
+        .metadata("encrypted", "true")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error().unwrap().is_invalid_request_exception(),
+        "{e:?}"
+    );
     // A role that is not an IAM role ARN.
     let e = b
         .start_restore_job()
@@ -511,12 +835,35 @@ async fn restore_errors_are_typed() {
         .send()
         .await
         .unwrap_err();
-    assert!(e.as_service_error().unwrap().is_invalid_parameter_value_exception(), "{e:?}");
-    assert!(b.list_restore_jobs().send().await.unwrap().restore_jobs().is_empty(), "no job was created");
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_value_exception(),
+        "{e:?}"
+    );
+    assert!(
+        b.list_restore_jobs()
+            .send()
+            .await
+            .unwrap()
+            .restore_jobs()
+            .is_empty(),
+        "no job was created"
+    );
 
     // Unknown restore job.
-    let e = b.describe_restore_job().restore_job_id("NOPE").send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
+    let e = b
+        .describe_restore_job()
+        .restore_job_id("NOPE")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception(),
+        "{e:?}"
+    );
     let e = b
         .put_restore_validation_result()
         .restore_job_id("NOPE")
@@ -524,7 +871,12 @@ async fn restore_errors_are_typed() {
         .send()
         .await
         .unwrap_err();
-    assert!(e.as_service_error().unwrap().is_resource_not_found_exception(), "{e:?}");
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception(),
+        "{e:?}"
+    );
 
     // Validation of a job that has not completed yet.
     emu.with_world(|w| {
@@ -549,11 +901,24 @@ async fn restore_errors_are_typed() {
         .send()
         .await
         .unwrap_err();
-    assert!(e.as_service_error().unwrap().is_invalid_request_exception(), "{e:?}");
+    assert!(
+        e.as_service_error().unwrap().is_invalid_request_exception(),
+        "{e:?}"
+    );
     // ValidationStatus is required.
     emu.advance(Duration::from_secs(961));
-    let e = b.put_restore_validation_result().restore_job_id(&id).send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_missing_parameter_value_exception(), "{e:?}");
+    let e = b
+        .put_restore_validation_result()
+        .restore_job_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_missing_parameter_value_exception(),
+        "{e:?}"
+    );
     b.put_restore_validation_result()
         .restore_job_id(&id)
         .validation_status(RestoreValidationStatus::TimedOut)
@@ -561,26 +926,51 @@ async fn restore_errors_are_typed() {
         .await
         .unwrap();
     let d = restore_status(&b, &id).await;
-    assert_eq!(d.validation_status(), Some(&RestoreValidationStatus::TimedOut));
-    assert!(d.created_resource_arn().unwrap().starts_with("arn:aws:ec2:us-east-1:123456789012:volume/vol-"));
+    assert_eq!(
+        d.validation_status(),
+        Some(&RestoreValidationStatus::TimedOut)
+    );
+    assert!(
+        d.created_resource_arn()
+            .unwrap()
+            .starts_with("arn:aws:ec2:us-east-1:123456789012:volume/vol-")
+    );
 }
 
 #[tokio::test]
 async fn backup_jobs_filtered_by_state() {
     let emu = claims();
     let b = Client::new(&config(&emu));
-    let failed = b.list_backup_jobs().by_state(BackupJobState::Failed).send().await.unwrap();
+    let failed = b
+        .list_backup_jobs()
+        .by_state(BackupJobState::Failed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(failed.backup_jobs().len(), 1);
     let f = &failed.backup_jobs()[0];
     assert_eq!(f.resource_arn(), Some(PAYMENTS));
     assert_eq!(f.resource_type(), Some("RDS"));
     assert!(f.status_message().unwrap().contains("claims-payments"));
     assert_eq!(f.recovery_point_arn(), None);
-    let expired = b.list_backup_jobs().by_state(BackupJobState::Expired).send().await.unwrap();
+    let expired = b
+        .list_backup_jobs()
+        .by_state(BackupJobState::Expired)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(expired.backup_jobs().len(), 1);
-    assert_eq!(expired.backup_jobs()[0].backup_vault_name(), Some("claims-locked-vault"));
+    assert_eq!(
+        expired.backup_jobs()[0].backup_vault_name(),
+        Some("claims-locked-vault")
+    );
 
-    let completed = b.list_backup_jobs().by_state(BackupJobState::Completed).send().await.unwrap();
+    let completed = b
+        .list_backup_jobs()
+        .by_state(BackupJobState::Completed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(completed.backup_jobs().len(), 90);
     for j in completed.backup_jobs() {
         assert_eq!(j.state(), Some(&BackupJobState::Completed));
@@ -590,7 +980,11 @@ async fn backup_jobs_filtered_by_state() {
         assert!(j.recovery_point_arn().is_some());
         assert!(secs(j.completion_date()) > secs(j.creation_date()));
         let by = j.created_by().unwrap();
-        assert!(by.backup_plan_id().is_some() && by.backup_plan_version().is_some() && by.backup_rule_id().is_some());
+        assert!(
+            by.backup_plan_id().is_some()
+                && by.backup_plan_version().is_some()
+                && by.backup_rule_id().is_some()
+        );
     }
     // Every completed job's recovery point exists in its vault.
     let j = &completed.backup_jobs()[5];
@@ -601,18 +995,58 @@ async fn backup_jobs_filtered_by_state() {
         .await
         .unwrap();
 
-    let intake = b.list_backup_jobs().by_resource_arn(INTAKE).by_state(BackupJobState::Completed).send().await.unwrap();
+    let intake = b
+        .list_backup_jobs()
+        .by_resource_arn(INTAKE)
+        .by_state(BackupJobState::Completed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(intake.backup_jobs().len(), 30);
-    let rds = b.list_backup_jobs().by_resource_type("RDS").send().await.unwrap();
-    assert_eq!(rds.backup_jobs().len(), 31, "30 completed and the failed attempt");
-    let locked = b.list_backup_jobs().by_backup_vault_name("claims-locked-vault").send().await.unwrap();
+    let rds = b
+        .list_backup_jobs()
+        .by_resource_type("RDS")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rds.backup_jobs().len(),
+        31,
+        "30 completed and the failed attempt"
+    );
+    let locked = b
+        .list_backup_jobs()
+        .by_backup_vault_name("claims-locked-vault")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(locked.backup_jobs().len(), 1);
     let cut = emu.clock().now() - ChronoDuration::days(10);
     let cut_sdk = aws_smithy_types::DateTime::from_secs(cut.timestamp());
-    let newer = b.list_backup_jobs().by_created_after(cut_sdk).send().await.unwrap();
-    let older = b.list_backup_jobs().by_created_before(cut_sdk).send().await.unwrap();
-    assert!(newer.backup_jobs().iter().all(|j| secs(j.creation_date()) > cut.timestamp()));
-    assert!(older.backup_jobs().iter().all(|j| secs(j.creation_date()) < cut.timestamp()));
+    let newer = b
+        .list_backup_jobs()
+        .by_created_after(cut_sdk)
+        .send()
+        .await
+        .unwrap();
+    let older = b
+        .list_backup_jobs()
+        .by_created_before(cut_sdk)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        newer
+            .backup_jobs()
+            .iter()
+            .all(|j| secs(j.creation_date()) > cut.timestamp())
+    );
+    assert!(
+        older
+            .backup_jobs()
+            .iter()
+            .all(|j| secs(j.creation_date()) < cut.timestamp())
+    );
     assert_eq!(newer.backup_jobs().len() + older.backup_jobs().len(), 92);
     assert!(!newer.backup_jobs().is_empty() && !older.backup_jobs().is_empty());
 
@@ -620,7 +1054,13 @@ async fn backup_jobs_filtered_by_state() {
     let mut ids = HashSet::new();
     let mut token = None;
     loop {
-        let out = b.list_backup_jobs().max_results(25).set_next_token(token).send().await.unwrap();
+        let out = b
+            .list_backup_jobs()
+            .max_results(25)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
         assert!(out.backup_jobs().len() <= 25);
         for j in out.backup_jobs() {
             assert!(ids.insert(j.backup_job_id().unwrap().to_string()));
@@ -631,8 +1071,18 @@ async fn backup_jobs_filtered_by_state() {
         }
     }
     assert_eq!(ids.len(), 92);
-    let e = b.list_backup_jobs().max_results(0).send().await.unwrap_err();
-    assert!(e.as_service_error().unwrap().is_invalid_parameter_value_exception(), "{e:?}");
+    let e = b
+        .list_backup_jobs()
+        .max_results(0)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_value_exception(),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -640,17 +1090,27 @@ async fn plans_and_restore_testing() {
     let emu = claims();
     let b = Client::new(&config(&emu));
     let plans = b.list_backup_plans().send().await.unwrap();
-    let names: Vec<&str> = plans.backup_plans_list().iter().filter_map(|p| p.backup_plan_name()).collect();
+    let names: Vec<&str> = plans
+        .backup_plans_list()
+        .iter()
+        .filter_map(|p| p.backup_plan_name())
+        .collect();
     assert_eq!(names, ["claims-daily", "claims-weekly"]);
     let daily = &plans.backup_plans_list()[0];
     let daily_id = daily.backup_plan_id().unwrap();
-    assert_eq!(daily.backup_plan_arn(), Some(format!("arn:aws:backup:us-east-1:123456789012:backup-plan:{daily_id}").as_str()));
+    assert_eq!(
+        daily.backup_plan_arn(),
+        Some(format!("arn:aws:backup:us-east-1:123456789012:backup-plan:{daily_id}").as_str())
+    );
     assert!(daily.version_id().unwrap().len() >= 32);
     assert!(secs(daily.last_execution_date()) > secs(daily.creation_date()));
     // The daily plan's id is what its recovery points were created by.
     let rp = latest_point(&b, INTAKE).await;
     assert_eq!(rp.created_by().unwrap().backup_plan_id(), Some(daily_id));
-    assert_eq!(rp.created_by().unwrap().backup_plan_version(), daily.version_id());
+    assert_eq!(
+        rp.created_by().unwrap().backup_plan_version(),
+        daily.version_id()
+    );
     let by_plan = b
         .list_recovery_points_by_backup_vault()
         .backup_vault_name("claims-primary-vault")
@@ -677,13 +1137,28 @@ async fn plans_and_restore_testing() {
     assert!(last_run > emu.clock().now().timestamp() - 8 * 86_400);
 
     // Its last run restored the intake table and was validated.
-    let jobs = b.list_restore_jobs().by_restore_testing_plan_arn(p.restore_testing_plan_arn()).send().await.unwrap();
+    let jobs = b
+        .list_restore_jobs()
+        .by_restore_testing_plan_arn(p.restore_testing_plan_arn())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(jobs.restore_jobs().len(), 1);
     let j = &jobs.restore_jobs()[0];
     assert_eq!(j.status(), Some(&RestoreJobStatus::Completed));
-    assert_eq!(j.validation_status(), Some(&RestoreValidationStatus::Successful));
-    assert_eq!(j.created_by().unwrap().restore_testing_plan_arn(), Some(p.restore_testing_plan_arn()));
-    assert!(j.created_resource_arn().unwrap().starts_with("arn:aws:dynamodb:us-east-1:123456789012:table/awsbackup-restore-test-"));
+    assert_eq!(
+        j.validation_status(),
+        Some(&RestoreValidationStatus::Successful)
+    );
+    assert_eq!(
+        j.created_by().unwrap().restore_testing_plan_arn(),
+        Some(p.restore_testing_plan_arn())
+    );
+    assert!(
+        j.created_resource_arn()
+            .unwrap()
+            .starts_with("arn:aws:dynamodb:us-east-1:123456789012:table/awsbackup-restore-test-")
+    );
     assert!(secs(j.creation_date()) >= last_run);
     let d = b
         .describe_recovery_point()
@@ -694,7 +1169,15 @@ async fn plans_and_restore_testing() {
         .unwrap();
     assert_eq!(d.resource_arn(), Some(INTAKE));
     assert_eq!(secs(d.last_restore_time()), secs(j.completion_date()));
-    assert!(b.list_restore_jobs().by_status(RestoreJobStatus::Running).send().await.unwrap().restore_jobs().is_empty());
+    assert!(
+        b.list_restore_jobs()
+            .by_status(RestoreJobStatus::Running)
+            .send()
+            .await
+            .unwrap()
+            .restore_jobs()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -703,7 +1186,28 @@ async fn empty_account_lists_nothing() {
     let b = Client::new(&config(&emu));
     let v = b.list_backup_vaults().send().await.unwrap();
     assert!(v.backup_vault_list().is_empty() && v.next_token().is_none());
-    assert!(b.list_backup_plans().send().await.unwrap().backup_plans_list().is_empty());
-    assert!(b.list_backup_jobs().send().await.unwrap().backup_jobs().is_empty());
-    assert!(b.list_restore_testing_plans().send().await.unwrap().restore_testing_plans().is_empty());
+    assert!(
+        b.list_backup_plans()
+            .send()
+            .await
+            .unwrap()
+            .backup_plans_list()
+            .is_empty()
+    );
+    assert!(
+        b.list_backup_jobs()
+            .send()
+            .await
+            .unwrap()
+            .backup_jobs()
+            .is_empty()
+    );
+    assert!(
+        b.list_restore_testing_plans()
+            .send()
+            .await
+            .unwrap()
+            .restore_testing_plans()
+            .is_empty()
+    );
 }

@@ -28,7 +28,10 @@ fn serve(extra: &[&str]) -> (Served, String) {
     // Keep draining stdout so the server never writes into a closed pipe.
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let url = first.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line: {first}");
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "unexpected first line: {first}"
+    );
     (Served(child), url)
 }
 
@@ -38,10 +41,25 @@ fn standalone_emulator_serves_the_claims_account_to_the_aws_cli() {
     let q = aws_json(&url, &["sqs", "list-queues"]);
     assert_eq!(q["QueueUrls"].as_array().unwrap().len(), 10);
     let k = aws_json(&url, &["kms", "list-aliases"]);
-    assert!(k["Aliases"].as_array().unwrap().iter().any(|a| a["AliasName"] == "alias/claims-patient-details"));
+    assert!(
+        k["Aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["AliasName"] == "alias/claims-patient-details")
+    );
     let v = aws_json(&url, &["backup", "list-backup-vaults"]);
     assert_eq!(v["BackupVaultList"].as_array().unwrap().len(), 2);
-    let e = aws_json(&url, &["cloudtrail", "lookup-events", "--max-results", "5", "--no-paginate"]);
+    let e = aws_json(
+        &url,
+        &[
+            "cloudtrail",
+            "lookup-events",
+            "--max-results",
+            "5",
+            "--no-paginate",
+        ],
+    );
     assert_eq!(e["Events"].as_array().unwrap().len(), 5);
 
     // The demo MFA code from the running emulator opens an MFA session.
@@ -49,12 +67,23 @@ fn standalone_emulator_serves_the_claims_account_to_the_aws_cli() {
         .args(["emulator", "totp", "--endpoint-url", &url])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let code = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert_eq!(code.len(), 6, "{code}");
     let (status, body, err) = run_aws(
         &url,
-        &["sts", "get-session-token", "--serial-number", "arn:aws:iam::123456789012:mfa/demo-operator", "--token-code", &code],
+        &[
+            "sts",
+            "get-session-token",
+            "--serial-number",
+            "arn:aws:iam::123456789012:mfa/demo-operator",
+            "--token-code",
+            &code,
+        ],
         "AKIADEMOOPERATOR0001",
     );
     assert_eq!(status, 0, "{err}");
@@ -70,7 +99,10 @@ fn bad_arguments_are_clear_errors() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/faults.toml"), "{err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_phi-console")).args(["emulator", "totp", "--endpoint-url", "http://127.0.0.1:1"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_phi-console"))
+        .args(["emulator", "totp", "--endpoint-url", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the emulator"));
 }

@@ -22,16 +22,37 @@ async fn mutating_calls_are_recorded_with_source_identity() {
         .await
         .unwrap();
     let c = out.credentials().unwrap();
-    let cfg = config_with(&emu, c.access_key_id(), c.secret_access_key(), Some(c.session_token()));
+    let cfg = config_with(
+        &emu,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token()),
+    );
     let sqs = aws_sdk_sqs::Client::new(&cfg);
-    let created = sqs.create_queue().queue_name("audited").send().await.unwrap();
+    let created = sqs
+        .create_queue()
+        .queue_name("audited")
+        .send()
+        .await
+        .unwrap();
     // Data events and reads are not recorded as management events.
-    sqs.send_message().queue_url(created.queue_url().unwrap()).message_body("phi").send().await.unwrap();
+    sqs.send_message()
+        .queue_url(created.queue_url().unwrap())
+        .message_body("phi")
+        .send()
+        .await
+        .unwrap();
 
     let ct = aws_sdk_cloudtrail::Client::new(&config(&emu));
     let ev = ct
         .lookup_events()
-        .lookup_attributes(LookupAttribute::builder().attribute_key(LookupAttributeKey::EventName).attribute_value("CreateQueue").build().unwrap())
+        .lookup_attributes(
+            LookupAttribute::builder()
+                .attribute_key(LookupAttributeKey::EventName)
+                .attribute_value("CreateQueue")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -40,17 +61,36 @@ async fn mutating_calls_are_recorded_with_source_identity() {
     assert_eq!(e.event_source(), Some("sqs.amazonaws.com"));
     assert_eq!(e.read_only(), Some("false"));
     assert_eq!(e.username(), Some("dana"));
-    assert!(e.resources().iter().any(|r| r.resource_name() == Some("arn:aws:sqs:us-east-1:123456789012:audited")));
+    assert!(
+        e.resources()
+            .iter()
+            .any(|r| r.resource_name() == Some("arn:aws:sqs:us-east-1:123456789012:audited"))
+    );
     let record: serde_json::Value = serde_json::from_str(e.cloud_trail_event().unwrap()).unwrap();
     assert_eq!(record["userIdentity"]["type"], "AssumedRole");
-    assert_eq!(record["userIdentity"]["sessionContext"]["sourceIdentity"], "dana");
-    assert_eq!(record["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"], "true");
-    assert_eq!(record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"], role_arn);
+    assert_eq!(
+        record["userIdentity"]["sessionContext"]["sourceIdentity"],
+        "dana"
+    );
+    assert_eq!(
+        record["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"],
+        "true"
+    );
+    assert_eq!(
+        record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"],
+        role_arn
+    );
     assert_eq!(record["requestParameters"]["queueName"], "audited");
     assert_eq!(record["eventName"], "CreateQueue");
     let sends = ct
         .lookup_events()
-        .lookup_attributes(LookupAttribute::builder().attribute_key(LookupAttributeKey::EventName).attribute_value("SendMessage").build().unwrap())
+        .lookup_attributes(
+            LookupAttribute::builder()
+                .attribute_key(LookupAttributeKey::EventName)
+                .attribute_value("SendMessage")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -60,7 +100,13 @@ async fn mutating_calls_are_recorded_with_source_identity() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let ar = ct
         .lookup_events()
-        .lookup_attributes(LookupAttribute::builder().attribute_key(LookupAttributeKey::EventName).attribute_value("AssumeRole").build().unwrap())
+        .lookup_attributes(
+            LookupAttribute::builder()
+                .attribute_key(LookupAttributeKey::EventName)
+                .attribute_value("AssumeRole")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -73,7 +119,11 @@ async fn lookup_pages_newest_first_filters_and_enforces_quota() {
     let cfg = config(&emu);
     let sqs = aws_sdk_sqs::Client::new(&cfg);
     for i in 0..120 {
-        sqs.create_queue().queue_name(format!("q{i:03}")).send().await.unwrap();
+        sqs.create_queue()
+            .queue_name(format!("q{i:03}"))
+            .send()
+            .await
+            .unwrap();
         emu.advance(Duration::from_secs(1));
     }
     let ct = aws_sdk_cloudtrail::Client::new(&cfg);
@@ -83,11 +133,23 @@ async fn lookup_pages_newest_first_filters_and_enforces_quota() {
     loop {
         // Stay inside the 2 requests/s quota.
         tokio::time::sleep(Duration::from_millis(520)).await;
-        let page = ct.lookup_events().max_results(50).set_next_token(token).send().await.unwrap();
+        let page = ct
+            .lookup_events()
+            .max_results(50)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
         pages += 1;
         for e in page.events() {
-            let rec: serde_json::Value = serde_json::from_str(e.cloud_trail_event().unwrap()).unwrap();
-            names.push(rec["requestParameters"]["queueName"].as_str().unwrap().to_string());
+            let rec: serde_json::Value =
+                serde_json::from_str(e.cloud_trail_event().unwrap()).unwrap();
+            names.push(
+                rec["requestParameters"]["queueName"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
         }
         token = page.next_token().map(str::to_string);
         if token.is_none() {
@@ -108,15 +170,34 @@ async fn lookup_pages_newest_first_filters_and_enforces_quota() {
         .send()
         .await
         .unwrap();
-    assert!((9..=11).contains(&recent.events().len()), "{}", recent.events().len());
+    assert!(
+        (9..=11).contains(&recent.events().len()),
+        "{}",
+        recent.events().len()
+    );
 
     // More than one attribute is refused; a bad token is refused.
     tokio::time::sleep(Duration::from_millis(520)).await;
-    let a = LookupAttribute::builder().attribute_key(LookupAttributeKey::ReadOnly).attribute_value("false").build().unwrap();
-    let e = ct.lookup_events().lookup_attributes(a.clone()).lookup_attributes(a).send().await.unwrap_err();
+    let a = LookupAttribute::builder()
+        .attribute_key(LookupAttributeKey::ReadOnly)
+        .attribute_value("false")
+        .build()
+        .unwrap();
+    let e = ct
+        .lookup_events()
+        .lookup_attributes(a.clone())
+        .lookup_attributes(a)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), "InvalidLookupAttributesException");
     tokio::time::sleep(Duration::from_millis(520)).await;
-    let e = ct.lookup_events().next_token("garbage").send().await.unwrap_err();
+    let e = ct
+        .lookup_events()
+        .next_token("garbage")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), "InvalidNextTokenException");
 
     // The 2 requests/s quota: a burst is throttled.
@@ -135,22 +216,29 @@ async fn lookup_pages_newest_first_filters_and_enforces_quota() {
 async fn trails_and_status() {
     let emu = empty();
     emu.with_world(|w| {
-        w.trail.trails.push(phi_console::emulator::services::cloudtrail::Trail {
-            name: "claims-trail".into(),
-            arn: "arn:aws:cloudtrail:us-east-1:123456789012:trail/claims-trail".into(),
-            bucket: "claims-trail-logs".into(),
-            kms_key_id: None,
-            multi_region: true,
-            log_file_validation: true,
-            is_logging: true,
-            started: chrono::Utc::now(),
-        })
+        w.trail
+            .trails
+            .push(phi_console::emulator::services::cloudtrail::Trail {
+                name: "claims-trail".into(),
+                arn: "arn:aws:cloudtrail:us-east-1:123456789012:trail/claims-trail".into(),
+                bucket: "claims-trail-logs".into(),
+                kms_key_id: None,
+                multi_region: true,
+                log_file_validation: true,
+                is_logging: true,
+                started: chrono::Utc::now(),
+            })
     });
     let ct = aws_sdk_cloudtrail::Client::new(&config(&emu));
     let t = ct.describe_trails().send().await.unwrap();
     assert_eq!(t.trail_list()[0].name(), Some("claims-trail"));
     assert_eq!(t.trail_list()[0].log_file_validation_enabled(), Some(true));
-    let s = ct.get_trail_status().name("claims-trail").send().await.unwrap();
+    let s = ct
+        .get_trail_status()
+        .name("claims-trail")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(s.is_logging(), Some(true));
     let e = ct.get_trail_status().name("nope").send().await.unwrap_err();
     assert_eq!(code(&e), "TrailNotFoundException");

@@ -8,7 +8,12 @@ use phi_console::emulator::{ClockMode, Emulator, EmulatorConfig, Scenario};
 pub const REGION: &str = "us-east-1";
 
 pub fn start(scenario: Scenario, clock: ClockMode) -> Emulator {
-    Emulator::start(EmulatorConfig { scenario, clock, ..Default::default() }).expect("emulator starts")
+    Emulator::start(EmulatorConfig {
+        scenario,
+        clock,
+        ..Default::default()
+    })
+    .expect("emulator starts")
 }
 
 pub fn empty() -> Emulator {
@@ -21,23 +26,43 @@ pub fn claims() -> Emulator {
 
 /// An SdkConfig with long-term test keys and retries off.
 pub fn config(emu: &Emulator) -> SdkConfig {
-    endpoint_config(&emu.endpoint_url(), REGION, static_credentials("AKIATESTKEY", "testsecret", None), 1)
+    endpoint_config(
+        &emu.endpoint_url(),
+        REGION,
+        static_credentials("AKIATESTKEY", "testsecret", None),
+        1,
+    )
 }
 
 pub fn config_with(emu: &Emulator, ak: &str, sk: &str, token: Option<&str>) -> SdkConfig {
-    endpoint_config(&emu.endpoint_url(), REGION, static_credentials(ak, sk, token), 1)
+    endpoint_config(
+        &emu.endpoint_url(),
+        REGION,
+        static_credentials(ak, sk, token),
+        1,
+    )
 }
 
 pub fn config_retrying(emu: &Emulator, attempts: u32) -> SdkConfig {
-    endpoint_config(&emu.endpoint_url(), REGION, static_credentials("AKIATESTKEY", "testsecret", None), attempts)
+    endpoint_config(
+        &emu.endpoint_url(),
+        REGION,
+        static_credentials("AKIATESTKEY", "testsecret", None),
+        attempts,
+    )
 }
 
 /// The error code of an SDK error.
-pub fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+pub fn code<
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+>(
     e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> String {
     match e {
-        aws_smithy_runtime_api::client::result::SdkError::ServiceError(s) => s.err().code().unwrap_or("").to_string(),
+        aws_smithy_runtime_api::client::result::SdkError::ServiceError(s) => {
+            s.err().code().unwrap_or("").to_string()
+        }
         other => format!("not a service error: {other:?}"),
     }
 }
@@ -62,7 +87,11 @@ pub fn code_now(emu: &Emulator, seed: &[u8]) -> String {
 pub fn aws_cli() -> String {
     std::env::var("PHI_TEST_AWS_CLI").unwrap_or_else(|_| {
         let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/aws");
-        if std::path::Path::new(venv).exists() { venv.to_string() } else { "aws".to_string() }
+        if std::path::Path::new(venv).exists() {
+            venv.to_string()
+        } else {
+            "aws".to_string()
+        }
     })
 }
 
@@ -70,18 +99,33 @@ pub fn aws_cli() -> String {
 pub fn run_aws(endpoint: &str, args: &[&str], access_key: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = std::process::Command::new(aws_cli())
-        .args(["--endpoint-url", endpoint, "--region", REGION, "--output", "json"])
+        .args([
+            "--endpoint-url",
+            endpoint,
+            "--region",
+            REGION,
+            "--output",
+            "json",
+        ])
         .args(args)
         .env("AWS_ACCESS_KEY_ID", access_key)
         .env("AWS_SECRET_ACCESS_KEY", "testsecret")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_PROFILE")
         .env("AWS_CONFIG_FILE", dir.path().join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("credentials"),
+        )
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_PAGER", "")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run the aws CLI ({}): {e}. Run scripts/test, which installs it.", aws_cli()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run the aws CLI ({}): {e}. Run scripts/test, which installs it.",
+                aws_cli()
+            )
+        });
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -23,9 +23,22 @@ impl Drop for Pty {
 fn spawn(args: &[&str], rows: u16, cols: u16, home: &std::path::Path) -> Pty {
     let mut master: libc::c_int = 0;
     let mut slave: libc::c_int = 0;
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: openpty writes two file descriptors we then own.
-    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &ws,
+        )
+    };
     assert_eq!(rc, 0, "openpty failed");
     // SAFETY: fresh descriptors from openpty.
     let slave = unsafe { OwnedFd::from_raw_fd(slave) };
@@ -73,7 +86,11 @@ fn spawn(args: &[&str], rows: u16, cols: u16, home: &std::path::Path) -> Pty {
             }
         }
     });
-    Pty { master, child, screen }
+    Pty {
+        master,
+        child,
+        screen,
+    }
 }
 
 impl Pty {
@@ -87,7 +104,10 @@ impl Pty {
             if c.contains(needle) {
                 return c;
             }
-            assert!(start.elapsed() < timeout, "'{needle}' did not appear in {timeout:?}; screen:\n{c}");
+            assert!(
+                start.elapsed() < timeout,
+                "'{needle}' did not appear in {timeout:?}; screen:\n{c}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -98,7 +118,10 @@ impl Pty {
 }
 
 fn demo_code() -> String {
-    let seed = phi_console::emulator::crypto::base32_decode(phi_console::emulator::scenario::claims::DEMO_MFA_SEED_BASE32).unwrap();
+    let seed = phi_console::emulator::crypto::base32_decode(
+        phi_console::emulator::scenario::claims::DEMO_MFA_SEED_BASE32,
+    )
+    .unwrap();
     // Use the code of a step that stays valid for a while (avoid the last seconds of a step).
     let mut now = chrono::Utc::now().timestamp();
     if now % 30 > 25 {
@@ -114,7 +137,10 @@ fn demo_in_a_pseudo_terminal() {
     let mut pty = spawn(&["--demo"], 40, 140, home.path());
     pty.wait_for("Enter the 6-digit code", Duration::from_secs(30));
     let screen = pty.contents();
-    assert!(screen.contains("phi-console emulator totp"), "the demo banner says how to get a code:\n{screen}");
+    assert!(
+        screen.contains("phi-console emulator totp"),
+        "the demo banner says how to get a code:\n{screen}"
+    );
 
     // A wrong code first: explained, and the prompt stays.
     pty.type_str("000000\r");
@@ -129,8 +155,15 @@ fn demo_in_a_pseudo_terminal() {
     pty.type_str(":dlq\r");
     let screen = pty.wait_for("Dead-letter queues [5]", Duration::from_secs(20));
     // Deepest first: claims-notify-dlq (25 messages) is the first row.
-    let first_row = screen.lines().find(|l| l.starts_with("│claims-")).unwrap_or_default().to_string();
-    assert!(first_row.contains("claims-notify-dlq") && first_row.contains("25"), "{screen}");
+    let first_row = screen
+        .lines()
+        .find(|l| l.starts_with("│claims-"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        first_row.contains("claims-notify-dlq") && first_row.contains("25"),
+        "{screen}"
+    );
 
     // Quit; the process exits and leaves the alternate screen.
     pty.type_str("\u{3}");
@@ -140,17 +173,38 @@ fn demo_in_a_pseudo_terminal() {
             assert!(status.success(), "exit status {status:?}");
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "the console did not quit");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the console did not quit"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(200));
-    assert!(!pty.screen.lock().unwrap().screen().alternate_screen(), "the terminal was restored");
+    assert!(
+        !pty.screen.lock().unwrap().screen().alternate_screen(),
+        "the terminal was restored"
+    );
 
     // The session was recorded in the audit log, which verifies.
-    let log = home.path().join(".local/state/phi-console/audit/demo.jsonl");
+    let log = home
+        .path()
+        .join(".local/state/phi-console/audit/demo.jsonl");
     let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
-    assert!(text.contains("\"event\":\"start\"") && text.contains("\"event\":\"end\""), "{text}");
-    let out = Command::new(env!("CARGO_BIN_EXE_phi-console")).args(["audit", "verify", log.to_str().unwrap()]).env("HOME", home.path()).env_remove("XDG_STATE_HOME").output().unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("\"event\":\"start\"") && text.contains("\"event\":\"end\""),
+        "{text}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_phi-console"))
+        .args(["audit", "verify", log.to_str().unwrap()])
+        .env("HOME", home.path())
+        .env_remove("XDG_STATE_HOME")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = pty.master.as_raw_fd();
 }

@@ -2,18 +2,20 @@
 //! HTTP, the aws CLI as an independent client, and moto as an independent server.
 //! One test binary (one link) keeps the suite fast.
 
-mod common;
-mod sts;
-mod protocol;
-mod sqs;
-mod sns;
-mod cloudtrail;
+mod actions;
+mod adapter;
 mod awscli;
-mod moto;
-mod kms;
 mod backup;
 mod binary;
-mod session;
-mod adapter;
-mod tui;
+mod cloudtrail;
+mod common;
 mod e2e;
+mod guard;
+mod kms;
+mod moto;
+mod protocol;
+mod session;
+mod sns;
+mod sqs;
+mod sts;
+mod tui;

@@ -10,7 +10,10 @@ async fn caller_identity_of_a_long_term_key() {
     let sts = Client::new(&config(&emu));
     let id = sts.get_caller_identity().send().await.unwrap();
     assert_eq!(id.account(), Some("123456789012"));
-    assert_eq!(id.arn(), Some("arn:aws:iam::123456789012:user/emulator-user"));
+    assert_eq!(
+        id.arn(),
+        Some("arn:aws:iam::123456789012:user/emulator-user")
+    );
 }
 
 #[tokio::test]
@@ -28,12 +31,22 @@ async fn session_token_with_mfa_then_expiry() {
         .unwrap();
     let c = out.credentials().unwrap();
     assert!(c.access_key_id().starts_with("ASIA"));
-    let temp = Client::new(&config_with(&emu, c.access_key_id(), c.secret_access_key(), Some(c.session_token())));
+    let temp = Client::new(&config_with(
+        &emu,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token()),
+    ));
     let id = temp.get_caller_identity().send().await.unwrap();
     assert_eq!(id.arn(), Some("arn:aws:iam::123456789012:user/alice"));
 
     // A wrong secret is refused (signatures of issued keys are verified).
-    let forged = Client::new(&config_with(&emu, c.access_key_id(), "wrong-secret", Some(c.session_token())));
+    let forged = Client::new(&config_with(
+        &emu,
+        c.access_key_id(),
+        "wrong-secret",
+        Some(c.session_token()),
+    ));
     let e = forged.get_caller_identity().send().await.unwrap_err();
     assert_eq!(code(&e), "SignatureDoesNotMatch");
 
@@ -48,22 +61,54 @@ async fn wrong_and_reused_codes_are_refused() {
     let (serial, seed) = mfa_user(&emu, "bob", "AKIABOB");
     let sts = Client::new(&config_with(&emu, "AKIABOB", "s", None));
     let good = code_now(&emu, &seed);
-    let wrong = if good == "000000" { "111111".to_string() } else { "000000".to_string() };
-    let e = sts.get_session_token().serial_number(&serial).token_code(&wrong).send().await.unwrap_err();
+    let wrong = if good == "000000" {
+        "111111".to_string()
+    } else {
+        "000000".to_string()
+    };
+    let e = sts
+        .get_session_token()
+        .serial_number(&serial)
+        .token_code(&wrong)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), "AccessDenied");
     assert!(format!("{:?}", e).contains("invalid MFA one time pass code"));
 
-    sts.get_session_token().serial_number(&serial).token_code(&good).send().await.unwrap();
-    let e = sts.get_session_token().serial_number(&serial).token_code(&good).send().await.unwrap_err();
+    sts.get_session_token()
+        .serial_number(&serial)
+        .token_code(&good)
+        .send()
+        .await
+        .unwrap();
+    let e = sts
+        .get_session_token()
+        .serial_number(&serial)
+        .token_code(&good)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), "AccessDenied");
     assert!(format!("{:?}", e).contains("already been used"));
 
     // The next 30-second step gives a fresh code that works.
     emu.advance(Duration::from_secs(30));
-    sts.get_session_token().serial_number(&serial).token_code(code_now(&emu, &seed)).send().await.unwrap();
+    sts.get_session_token()
+        .serial_number(&serial)
+        .token_code(code_now(&emu, &seed))
+        .send()
+        .await
+        .unwrap();
 
     // A malformed code is a validation error, an unknown device is refused.
-    let e = sts.get_session_token().serial_number(&serial).token_code("12ab").send().await.unwrap_err();
+    let e = sts
+        .get_session_token()
+        .serial_number(&serial)
+        .token_code("12ab")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), "ValidationError");
     let e = sts
         .get_session_token()
@@ -83,7 +128,13 @@ async fn assume_role_with_mfa_source_identity_and_chaining_cap() {
     let sts = Client::new(&config_with(&emu, "AKIACAROL", "s", None));
 
     // The trust policy requires MFA.
-    let e = sts.assume_role().role_arn(&role_arn).role_session_name("carol").send().await.unwrap_err();
+    let e = sts
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("carol")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), "AccessDenied");
 
     let out = sts
@@ -103,9 +154,17 @@ async fn assume_role_with_mfa_source_identity_and_chaining_cap() {
         "arn:aws:sts::123456789012:assumed-role/ClaimsOperator/carol"
     );
     let c = out.credentials().unwrap();
-    let role_sts = Client::new(&config_with(&emu, c.access_key_id(), c.secret_access_key(), Some(c.session_token())));
+    let role_sts = Client::new(&config_with(
+        &emu,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token()),
+    ));
     let id = role_sts.get_caller_identity().send().await.unwrap();
-    assert_eq!(id.arn(), Some("arn:aws:sts::123456789012:assumed-role/ClaimsOperator/carol"));
+    assert_eq!(
+        id.arn(),
+        Some("arn:aws:sts::123456789012:assumed-role/ClaimsOperator/carol")
+    );
 
     // Role chaining is capped at one hour.
     let e = role_sts
@@ -118,7 +177,14 @@ async fn assume_role_with_mfa_source_identity_and_chaining_cap() {
         .unwrap_err();
     assert_eq!(code(&e), "ValidationError");
     assert!(format!("{e:?}").contains("role chaining"));
-    role_sts.assume_role().role_arn(&role_arn).role_session_name("chained").duration_seconds(3600).send().await.unwrap();
+    role_sts
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("chained")
+        .duration_seconds(3600)
+        .send()
+        .await
+        .unwrap();
 
     // An unknown role is not assumable.
     let e = sts

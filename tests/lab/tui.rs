@@ -10,17 +10,22 @@ use phi_console::app::run::load;
 use phi_console::app::state::{Flash, Kind, MfaPurpose, Mode, SessionInfo, State, View};
 use phi_console::app::update::{Effect, Msg, update};
 use phi_console::cloud::{Cloud, system_now};
+use phi_console::emulator::Emulator;
 use phi_console::emulator::faults::FaultRule;
 use phi_console::emulator::wire::Service;
-use phi_console::emulator::Emulator;
 use phi_console::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 /// The claims account at a fixed instant, so every screen is the same on every day.
 fn claims() -> Emulator {
-    let at = chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z").unwrap().with_timezone(&Utc);
-    start(phi_console::emulator::Scenario::Claims, phi_console::emulator::ClockMode::ManualAt(at))
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    start(
+        phi_console::emulator::Scenario::Claims,
+        phi_console::emulator::ClockMode::ManualAt(at),
+    )
 }
 
 fn info(emu: &Emulator) -> SessionInfo {
@@ -38,16 +43,30 @@ fn info(emu: &Emulator) -> SessionInfo {
         idle_lock_minutes: 15,
         audit_path: None,
         audit_error: None,
+        require_reason: true,
     }
 }
 
 /// Executes load effects with the real adapter until none are left (what the runner does).
 async fn settle(s: &mut State, cloud: &Cloud, mut effects: Vec<Effect>) {
     while let Some(e) = effects.pop() {
-        if let Effect::Load { kind, generation, events } = e {
+        if let Effect::Load {
+            kind,
+            generation,
+            events,
+        } = e
+        {
             let msg = match load(cloud.clone(), kind, events).await {
-                Ok(payload) => Msg::Loaded { kind, generation, payload },
-                Err(err) => Msg::Failed { kind, generation, error: err.to_string() },
+                Ok(payload) => Msg::Loaded {
+                    kind,
+                    generation,
+                    payload,
+                },
+                Err(err) => Msg::Failed {
+                    kind,
+                    generation,
+                    error: err.to_string(),
+                },
             };
             effects.extend(update(s, msg));
         }
@@ -55,9 +74,21 @@ async fn settle(s: &mut State, cloud: &Cloud, mut effects: Vec<Effect>) {
 }
 
 async fn signed_in(emu: &Emulator) -> (State, Cloud) {
-    let mut s = State::new(emu.clock().now(), Keymap::default_keymap(), Theme::default());
+    let mut s = State::new(
+        emu.clock().now(),
+        Keymap::default_keymap(),
+        Theme::default(),
+    );
     let cloud = Cloud::new(&config(emu), "123456789012", None, system_now());
-    let effects = update(&mut s, Msg::SessionOpened { info: info(emu), purpose: MfaPurpose::Login { profile: "demo".into() } });
+    let effects = update(
+        &mut s,
+        Msg::SessionOpened {
+            info: info(emu),
+            purpose: MfaPurpose::Login {
+                profile: "demo".into(),
+            },
+        },
+    );
     settle(&mut s, &cloud, effects).await;
     s.flash = None;
     (s, cloud)
@@ -100,13 +131,19 @@ fn render(s: &State, w: u16, h: u16) -> String {
     out
 }
 
-fn masked(name: &str, screen: &str) {
+pub(crate) fn masked(name: &str, screen: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"arn:aws:[A-Za-z0-9:/_.\-]+", "[ARN]");
     settings.add_filter(r"127\.0\.0\.1:\d+", "[HOST]");
-    settings.add_filter(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?Z?)?)?", "[TIME]");
+    settings.add_filter(
+        r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?Z?)?)?",
+        "[TIME]",
+    );
     settings.add_filter(r"\b1\d{9}\b", "[EPOCH]");
-    settings.add_filter(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]");
+    settings.add_filter(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[UUID]",
+    );
     settings.set_snapshot_path("snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!(name, screen));
@@ -140,11 +177,23 @@ async fn every_view_renders_at_two_sizes() {
 #[tokio::test]
 async fn events_view_renders_at_two_sizes() {
     let emu = claims();
-    let mut s = State::new(emu.clock().now(), Keymap::default_keymap(), Theme::default());
+    let mut s = State::new(
+        emu.clock().now(),
+        Keymap::default_keymap(),
+        Theme::default(),
+    );
     let cloud = Cloud::new(&config(&emu), "123456789012", None, system_now());
     // Events first, on a fresh account, so the newest events are the seeded history.
     s.view = View::Events;
-    let e = update(&mut s, Msg::SessionOpened { info: info(&emu), purpose: MfaPurpose::Login { profile: "demo".into() } });
+    let e = update(
+        &mut s,
+        Msg::SessionOpened {
+            info: info(&emu),
+            purpose: MfaPurpose::Login {
+                profile: "demo".into(),
+            },
+        },
+    );
     settle(&mut s, &cloud, e).await;
     s.flash = None;
     assert_eq!(s.data.events.len(), 50);
@@ -164,12 +213,28 @@ async fn command_line_filter_drill_in_and_back() {
     command(&mut s, &cloud, "dlq").await;
     assert_eq!(s.view, View::Dlq);
     assert_eq!(s.table(View::Dlq).visible.len(), 5);
-    assert!(s.table(View::Dlq).selected_row().unwrap().key.ends_with(":claims-notify-dlq"));
+    assert!(
+        s.table(View::Dlq)
+            .selected_row()
+            .unwrap()
+            .key
+            .ends_with(":claims-notify-dlq")
+    );
     assert_eq!(s.breadcrumb(), "Queues › Dead-letter queues");
 
     // Tab completes a command.
-    press(&mut s, &cloud, [key(':'), key('t'), key('o'), code(KeyCode::Tab)]).await;
-    assert_eq!(s.mode, Mode::Command { input: "topics".into() });
+    press(
+        &mut s,
+        &cloud,
+        [key(':'), key('t'), key('o'), code(KeyCode::Tab)],
+    )
+    .await;
+    assert_eq!(
+        s.mode,
+        Mode::Command {
+            input: "topics".into()
+        }
+    );
     press(&mut s, &cloud, [code(KeyCode::Esc)]).await;
     assert_eq!(s.mode, Mode::Normal);
 
@@ -181,7 +246,11 @@ async fn command_line_filter_drill_in_and_back() {
     // Incremental filter on the queues.
     command(&mut s, &cloud, "queues").await;
     press(&mut s, &cloud, [key('/'), key('f'), key('r'), key('a')]).await;
-    assert_eq!(s.table(View::Queues).visible.len(), 2, "claims-fraud-check and its DLQ");
+    assert_eq!(
+        s.table(View::Queues).visible.len(),
+        2,
+        "claims-fraud-check and its DLQ"
+    );
     press(&mut s, &cloud, [key('u'), key('d'), code(KeyCode::Enter)]).await;
     assert_eq!(s.mode, Mode::Normal);
     assert_eq!(s.table(View::Queues).filter, "fraud");
@@ -191,17 +260,45 @@ async fn command_line_filter_drill_in_and_back() {
 
     // Drill in: the validation queue's first link is its DLQ.
     let t = s.table(View::Queues);
-    let pos = t.visible.iter().position(|i| t.rows[*i].cells[0] == "claims-validation").unwrap();
+    let pos = t
+        .visible
+        .iter()
+        .position(|i| t.rows[*i].cells[0] == "claims-validation")
+        .unwrap();
     press(&mut s, &cloud, std::iter::repeat_n(key('j'), pos)).await;
-    assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation"));
+    assert!(
+        s.table(View::Queues)
+            .selected_row()
+            .unwrap()
+            .key
+            .ends_with(":claims-validation")
+    );
     // The selection survives a refresh (the rows are rebuilt from new data).
     press(&mut s, &cloud, [key('r')]).await;
-    assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation"));
+    assert!(
+        s.table(View::Queues)
+            .selected_row()
+            .unwrap()
+            .key
+            .ends_with(":claims-validation")
+    );
     press(&mut s, &cloud, [code(KeyCode::Enter)]).await;
-    assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation-dlq"));
+    assert!(
+        s.table(View::Queues)
+            .selected_row()
+            .unwrap()
+            .key
+            .ends_with(":claims-validation-dlq")
+    );
     // From the DLQ, link 1 goes back to its source queue.
     press(&mut s, &cloud, [key('1')]).await;
-    assert!(s.table(View::Queues).selected_row().unwrap().key.ends_with(":claims-validation"));
+    assert!(
+        s.table(View::Queues)
+            .selected_row()
+            .unwrap()
+            .key
+            .ends_with(":claims-validation")
+    );
 
     // Cross-link to the key (link 2 of the validation queue), whose blast radius lists it.
     press(&mut s, &cloud, [key('2')]).await;
@@ -209,7 +306,10 @@ async fn command_line_filter_drill_in_and_back() {
     let k = s.table(View::Keys).selected_row().unwrap().cells[0].clone();
     assert_eq!(k, "alias/claims-patient-details");
     let screen = render(&s, 160, 48);
-    assert!(screen.contains("encrypts queue claims-validation"), "{screen}");
+    assert!(
+        screen.contains("encrypts queue claims-validation"),
+        "{screen}"
+    );
     // Esc goes back to the queues.
     press(&mut s, &cloud, [code(KeyCode::Esc)]).await;
     assert_eq!(s.view, View::Queues);
@@ -217,7 +317,9 @@ async fn command_line_filter_drill_in_and_back() {
     // The events of the selected queue: a server-side filter on its ARN.
     press(&mut s, &cloud, [key('e')]).await;
     assert_eq!(s.view, View::Events);
-    assert!(matches!(&s.data.events_filter, Some(phi_console::cloud::cloudtrail::EventFilter::ResourceName(a)) if a.ends_with(":claims-validation")));
+    assert!(
+        matches!(&s.data.events_filter, Some(phi_console::cloud::cloudtrail::EventFilter::ResourceName(a)) if a.ends_with(":claims-validation"))
+    );
 }
 
 #[tokio::test]
@@ -235,7 +337,10 @@ async fn sort_keys_and_help_from_the_keymap() {
 
     press(&mut s, &cloud, [key('?')]).await;
     let screen = render(&s, 120, 48);
-    assert!(screen.contains("move down") && screen.contains("j ↓"), "{screen}");
+    assert!(
+        screen.contains("move down") && screen.contains("j ↓"),
+        "{screen}"
+    );
     assert!(screen.contains("dlq dlqs dead-letter"));
     press(&mut s, &cloud, [key('q')]).await;
     assert_eq!(s.mode, Mode::Normal);
@@ -249,15 +354,42 @@ async fn stale_results_are_dropped_and_errors_shown_then_recovered() {
     let first = update(&mut s, key('r'));
     let second = update(&mut s, key('r'));
     let gen_of = |e: &[Effect]| -> u64 {
-        e.iter().find_map(|x| match x { Effect::Load { kind: Kind::Queues, generation, .. } => Some(*generation), _ => None }).unwrap()
+        e.iter()
+            .find_map(|x| match x {
+                Effect::Load {
+                    kind: Kind::Queues,
+                    generation,
+                    ..
+                } => Some(*generation),
+                _ => None,
+            })
+            .unwrap()
     };
     let (g1, g2) = (gen_of(&first), gen_of(&second));
     assert!(g2 > g1);
     let fresh = load(cloud.clone(), Kind::Queues, None).await.unwrap();
-    update(&mut s, Msg::Loaded { kind: Kind::Queues, generation: g2, payload: fresh });
+    update(
+        &mut s,
+        Msg::Loaded {
+            kind: Kind::Queues,
+            generation: g2,
+            payload: fresh,
+        },
+    );
     let stale = phi_console::app::update::Payload::Queues(Vec::new());
-    update(&mut s, Msg::Loaded { kind: Kind::Queues, generation: g1, payload: stale });
-    assert_eq!(s.table(View::Queues).rows.len(), 10, "the stale (empty) answer was dropped");
+    update(
+        &mut s,
+        Msg::Loaded {
+            kind: Kind::Queues,
+            generation: g1,
+            payload: stale,
+        },
+    );
+    assert_eq!(
+        s.table(View::Queues).rows.len(),
+        10,
+        "the stale (empty) answer was dropped"
+    );
 
     // An error is shown in words, and recovered from by a refresh.
     emu.add_fault(FaultRule::for_op(Service::Sns, "ListTopics").errors(1.0, 500));
@@ -282,7 +414,10 @@ async fn idle_lock_blanks_the_screen_and_a_code_unlocks() {
     update(&mut s, Msg::Tick(now + chrono::Duration::minutes(16)));
     assert!(s.locked);
     let screen = render(&s, 120, 30);
-    assert!(!screen.contains("claims-"), "no account data on a locked screen:\n{screen}");
+    assert!(
+        !screen.contains("claims-"),
+        "no account data on a locked screen:\n{screen}"
+    );
     assert!(screen.contains("Locked after inactivity"));
     // Esc does not unlock; a malformed code is refused without a call; a good one asks STS.
     press(&mut s, &cloud, [code(KeyCode::Esc)]).await;
@@ -294,10 +429,25 @@ async fn idle_lock_blanks_the_screen_and_a_code_unlocks() {
         effects.extend(update(&mut s, key(c)));
     }
     effects.extend(update(&mut s, code(KeyCode::Enter)));
-    assert_eq!(effects, vec![Effect::Authenticate { purpose: MfaPurpose::Unlock, code: "123456".into() }]);
-    update(&mut s, Msg::SessionOpened { info: info(&emu), purpose: MfaPurpose::Unlock });
+    assert_eq!(
+        effects,
+        vec![Effect::Authenticate {
+            purpose: MfaPurpose::Unlock,
+            code: "123456".into()
+        }]
+    );
+    update(
+        &mut s,
+        Msg::SessionOpened {
+            info: info(&emu),
+            purpose: MfaPurpose::Unlock,
+        },
+    );
     assert!(!s.locked);
-    assert!(render(&s, 120, 30).contains("claims-validation"), "data kept after unlock");
+    assert!(
+        render(&s, 120, 30).contains("claims-validation"),
+        "data kept after unlock"
+    );
 }
 
 #[tokio::test]
@@ -312,20 +462,40 @@ async fn expiry_asks_for_a_fresh_code_and_keeps_the_screen() {
     assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.contains("expires in")));
     s.last_input = exp;
     update(&mut s, Msg::Tick(exp + chrono::Duration::seconds(1)));
-    assert!(matches!(&s.mode, Mode::Mfa { purpose: MfaPurpose::Reauth, .. }));
+    assert!(matches!(
+        &s.mode,
+        Mode::Mfa {
+            purpose: MfaPurpose::Reauth,
+            ..
+        }
+    ));
     assert_eq!(s.view, View::Keys);
     let screen = render(&s, 120, 30);
-    assert!(screen.contains("EXPIRED") && screen.contains("Renew the session"), "{screen}");
+    assert!(
+        screen.contains("EXPIRED") && screen.contains("Renew the session"),
+        "{screen}"
+    );
 }
 
 #[tokio::test]
 async fn hostile_names_and_tags_never_reach_the_terminal_raw() {
     let emu = empty();
     let sqs = aws_sdk_sqs::Client::new(&config(&emu));
-    let url = sqs.create_queue().queue_name("innocent").send().await.unwrap().queue_url().unwrap().to_string();
+    let url = sqs
+        .create_queue()
+        .queue_name("innocent")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
     sqs.tag_queue()
         .queue_url(&url)
-        .tags("owner", "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}[31mred\r\u{8}")
+        .tags(
+            "owner",
+            "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}[31mred\r\u{8}",
+        )
         .send()
         .await
         .unwrap();
@@ -333,42 +503,74 @@ async fn hostile_names_and_tags_never_reach_the_terminal_raw() {
     assert_eq!(s.table(View::Queues).rows.len(), 1);
     s.now = Utc::now();
     let screen = render(&s, 160, 48);
-    assert!(!screen.chars().any(|c| c.is_control() && c != '\n'), "control characters reached the screen");
+    assert!(
+        !screen.chars().any(|c| c.is_control() && c != '\n'),
+        "control characters reached the screen"
+    );
     assert!(screen.contains("␛]52;c;ZXZpbA=="), "{screen}");
 }
 
 #[tokio::test]
 async fn audit_view_lists_records_newest_first_and_links_to_the_call() {
-    use phi_console::audit::{Action, AuditConfig, AuditLog, Intent, SessionEvent, Where, Who, Why, guarded};
+    use phi_console::audit::{
+        Action, AuditConfig, AuditLog, Intent, SessionEvent, Where, Who, Why, guarded,
+    };
     let emu = claims();
     let (mut s, cloud) = signed_in(&emu).await;
     let dir = tempfile::tempdir().unwrap();
-    let log = AuditLog::open(AuditConfig::new(dir.path().join("audit").join("demo.jsonl"))).unwrap();
-    log.set_context(Who::from_os().with_aws(info(&emu).caller_arn, Some("jdoe".into())), Where::new("demo", "123456789012", "us-east-1"));
-    log.session(SessionEvent::Start, serde_json::json!({})).unwrap();
+    let log = AuditLog::open(AuditConfig::new(
+        dir.path().join("audit").join("demo.jsonl"),
+    ))
+    .unwrap();
+    log.set_context(
+        Who::from_os().with_aws(info(&emu).caller_arn, Some("jdoe".into())),
+        Where::new("demo", "123456789012", "us-east-1"),
+    );
+    log.session(SessionEvent::Start, serde_json::json!({}))
+        .unwrap();
     let arn = "arn:aws:kms:us-east-1:123456789012:key/1234";
-    let done = guarded(&log, Intent::new(Action::new("kms:EnableKeyRotation").target(arn)).why(Why::reason("CHG-1")), |r| {
-        r.request_id("req-42");
-        Ok::<_, std::io::Error>(())
-    })
+    let done = guarded(
+        &log,
+        Intent::new(Action::new("kms:EnableKeyRotation").target(arn)).why(Why::reason("CHG-1")),
+        |r| {
+            r.request_id("req-42");
+            Ok::<_, std::io::Error>(())
+        },
+    )
     .unwrap();
     done.result.unwrap();
     let bytes = std::fs::read(log.path()).unwrap();
-    let records: Vec<_> = phi_console::audit::read_records(&bytes).0.into_iter().map(|(_, r)| r).collect();
+    let records: Vec<_> = phi_console::audit::read_records(&bytes)
+        .0
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
     assert_eq!(records.len(), 3);
 
     command(&mut s, &cloud, "audit").await;
     assert_eq!(s.view, View::Audit);
     let generation = s.status(Kind::Audit).generation;
-    update(&mut s, Msg::Loaded { kind: Kind::Audit, generation, payload: phi_console::app::update::Payload::Audit(records) });
+    update(
+        &mut s,
+        Msg::Loaded {
+            kind: Kind::Audit,
+            generation,
+            payload: phi_console::app::update::Payload::Audit(records),
+        },
+    );
     let t = s.table(View::Audit);
     assert_eq!(t.visible.len(), 3);
     assert_eq!(t.rows[t.visible[0]].cells[2], "outcome", "newest first");
     let screen = render(&s, 160, 48);
-    assert!(screen.contains("kms:EnableKeyRotation") && screen.contains("succeeded"), "{screen}");
+    assert!(
+        screen.contains("kms:EnableKeyRotation") && screen.contains("succeeded"),
+        "{screen}"
+    );
     // From the outcome: link 1 is its intent, link 2 the CloudTrail event of its request id.
     press(&mut s, &cloud, [key('2')]).await;
     assert_eq!(s.view, View::Events);
     assert_eq!(s.table(View::Events).filter, "req-42");
-    assert!(matches!(&s.data.events_filter, Some(phi_console::cloud::cloudtrail::EventFilter::ResourceName(a)) if a == arn));
+    assert!(
+        matches!(&s.data.events_filter, Some(phi_console::cloud::cloudtrail::EventFilter::ResourceName(a)) if a == arn)
+    );
 }

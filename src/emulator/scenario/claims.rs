@@ -54,7 +54,9 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, seed: u64) {
 fn seed_identities(w: &mut World) {
     w.add_user(DEMO_USER);
     w.iam.default_user = DEMO_USER.to_string();
-    w.iam.keys.insert(DEMO_ACCESS_KEY.to_string(), DEMO_USER.to_string());
+    w.iam
+        .keys
+        .insert(DEMO_ACCESS_KEY.to_string(), DEMO_USER.to_string());
     let seed = crate::emulator::crypto::base32_decode(DEMO_MFA_SEED_BASE32).unwrap_or_default();
     w.add_mfa_device(DEMO_USER, DEMO_USER, &seed);
     w.add_role("ClaimsOperator", 43_200, true);
@@ -72,17 +74,38 @@ fn key_for(keys: &claims_kms::ClaimsKeys, segment: &str) -> String {
 }
 
 fn call_sqs(w: &mut World, ctx: &Ctx, op: &str, input: Value) -> Value {
-    sqs::handle(w, ctx, op, &input).unwrap_or_else(|e| panic!("claims scenario: SQS {op} failed: {e}"))
+    sqs::handle(w, ctx, op, &input)
+        .unwrap_or_else(|e| panic!("claims scenario: SQS {op} failed: {e}"))
 }
 
-const FIRST: &[&str] = &["ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL"];
+const FIRST: &[&str] = &[
+    "ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL",
+];
 const ERRORS: &[(&str, &str)] = &[
-    ("VALIDATION_MISSING_FIELD", "Required field providerNpi is missing"),
-    ("VALIDATION_BAD_CODE", "Procedure code 99999 is not a valid CPT code"),
-    ("FRAUD_SCORE_TIMEOUT", "Fraud scoring service timed out after 30s"),
-    ("PAYMENT_LEDGER_CONFLICT", "Ledger entry already exists for this claim"),
-    ("NOTIFY_ADDRESS_INVALID", "Provider notification endpoint rejected the message"),
-    ("KMS_ACCESS_DENIED", "Decrypt of the medical-expenses segment was denied"),
+    (
+        "VALIDATION_MISSING_FIELD",
+        "Required field providerNpi is missing",
+    ),
+    (
+        "VALIDATION_BAD_CODE",
+        "Procedure code 99999 is not a valid CPT code",
+    ),
+    (
+        "FRAUD_SCORE_TIMEOUT",
+        "Fraud scoring service timed out after 30s",
+    ),
+    (
+        "PAYMENT_LEDGER_CONFLICT",
+        "Ledger entry already exists for this claim",
+    ),
+    (
+        "NOTIFY_ADDRESS_INVALID",
+        "Provider notification endpoint rejected the message",
+    ),
+    (
+        "KMS_ACCESS_DENIED",
+        "Decrypt of the medical-expenses segment was denied",
+    ),
 ];
 
 /// A failed claim with synthetic, obviously fake PHI.
@@ -103,11 +126,21 @@ fn synthetic_claim(rng: &mut SeededRng, n: usize) -> String {
     .to_string()
 }
 
-fn seed_queues(w: &mut World, ctx: &Ctx, keys: &claims_kms::ClaimsKeys, rng: &mut SeededRng, now: DateTime<Utc>) {
+fn seed_queues(
+    w: &mut World,
+    ctx: &Ctx,
+    keys: &claims_kms::ClaimsKeys,
+    rng: &mut SeededRng,
+    now: DateTime<Utc>,
+) {
     for (name, segment, dlq_depth) in STAGES {
         let fifo = name.ends_with(".fifo");
         let base = name.trim_end_matches(".fifo");
-        let dlq_name = if fifo { format!("{base}-dlq.fifo") } else { format!("{base}-dlq") };
+        let dlq_name = if fifo {
+            format!("{base}-dlq.fifo")
+        } else {
+            format!("{base}-dlq")
+        };
         let mut dlq_attrs = Map::new();
         dlq_attrs.insert("MessageRetentionPeriod".into(), json!("1209600"));
         if fifo {
@@ -118,11 +151,19 @@ fn seed_queues(w: &mut World, ctx: &Ctx, keys: &claims_kms::ClaimsKeys, rng: &mu
             None => dlq_attrs.insert("SqsManagedSseEnabled".into(), json!("false")),
         };
         let tags = json!({ "pipeline": "claims", "stage": base.trim_start_matches("claims-"), "data-classification": "PHI" });
-        call_sqs(w, ctx, "CreateQueue", json!({ "QueueName": dlq_name, "Attributes": dlq_attrs, "tags": tags }));
+        call_sqs(
+            w,
+            ctx,
+            "CreateQueue",
+            json!({ "QueueName": dlq_name, "Attributes": dlq_attrs, "tags": tags }),
+        );
         let dlq_arn = format!("arn:aws:sqs:{}:{}:{dlq_name}", w.region, w.account_id);
         let src_arn = format!("arn:aws:sqs:{}:{}:{name}", w.region, w.account_id);
         let mut attrs = Map::new();
-        attrs.insert("RedrivePolicy".into(), json!(json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5 }).to_string()));
+        attrs.insert(
+            "RedrivePolicy".into(),
+            json!(json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5 }).to_string()),
+        );
         attrs.insert("VisibilityTimeout".into(), json!("60"));
         attrs.insert(
             "Policy".into(),
@@ -145,11 +186,22 @@ fn seed_queues(w: &mut World, ctx: &Ctx, keys: &claims_kms::ClaimsKeys, rng: &mu
             Some(s) => attrs.insert("KmsMasterKeyId".into(), json!(key_for(keys, s))),
             None => attrs.insert("SqsManagedSseEnabled".into(), json!("false")),
         };
-        call_sqs(w, ctx, "CreateQueue", json!({ "QueueName": name, "Attributes": attrs, "tags": tags }));
+        call_sqs(
+            w,
+            ctx,
+            "CreateQueue",
+            json!({ "QueueName": name, "Attributes": attrs, "tags": tags }),
+        );
         // Only this stage may redrive into its DLQ.
-        let allow = json!({ "redrivePermission": "byQueue", "sourceQueueArns": [src_arn] }).to_string();
+        let allow =
+            json!({ "redrivePermission": "byQueue", "sourceQueueArns": [src_arn] }).to_string();
         let dlq_url = w.sqs.queue_url(&w.account_id, &dlq_name);
-        call_sqs(w, ctx, "SetQueueAttributes", json!({ "QueueUrl": dlq_url, "Attributes": { "RedriveAllowPolicy": allow } }));
+        call_sqs(
+            w,
+            ctx,
+            "SetQueueAttributes",
+            json!({ "QueueUrl": dlq_url, "Attributes": { "RedriveAllowPolicy": allow } }),
+        );
 
         // Failed claims in the DLQ, as if moved there after 5 receives over the last days.
         for i in 0..*dlq_depth {
@@ -158,16 +210,36 @@ fn seed_queues(w: &mut World, ctx: &Ctx, keys: &claims_kms::ClaimsKeys, rng: &mu
             let attrs: Map<String, Value> = [
                 ("errorCode", code.to_string()),
                 ("errorMessage", msg.to_string()),
-                ("failedStage", base.trim_start_matches("claims-").to_string()),
+                (
+                    "failedStage",
+                    base.trim_start_matches("claims-").to_string(),
+                ),
                 ("claimSegment", "patient-details".to_string()),
             ]
             .into_iter()
-            .map(|(k, v)| (k.to_string(), json!({ "DataType": "String", "StringValue": v })))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    json!({ "DataType": "String", "StringValue": v }),
+                )
+            })
             .collect();
             let body = synthetic_claim(rng, i);
             let group = fifo.then(|| format!("provider-{}", i % 3));
             let dedup = fifo.then(|| format!("seed-{i}"));
-            if sqs::enqueue(w, sent, &dlq_name, body, attrs, None, group, dedup, "AROACLAIMSPIPELINE:stage-worker").is_ok() {
+            if sqs::enqueue(
+                w,
+                sent,
+                &dlq_name,
+                body,
+                attrs,
+                None,
+                group,
+                dedup,
+                "AROACLAIMSPIPELINE:stage-worker",
+            )
+            .is_ok()
+            {
                 if let Some(q) = w.sqs.queues.get_mut(&dlq_name) {
                     if let Some(m) = q.messages.last_mut() {
                         m.dead_letter_source_arn = Some(src_arn.clone());
@@ -181,7 +253,17 @@ fn seed_queues(w: &mut World, ctx: &Ctx, keys: &claims_kms::ClaimsKeys, rng: &mu
         for i in 0..(3 + rng.below(6) as usize) {
             let group = fifo.then(|| format!("provider-{}", i % 3));
             let body = json!({ "claimId": format!("CLM-SYN-{:06}", rng.below(1_000_000)), "stage": base, "note": "SYNTHETIC" }).to_string();
-            let _ = sqs::enqueue(w, now - Duration::seconds(rng.below(600) as i64), name, body, Map::new(), None, group, None, "AROACLAIMSPIPELINE:stage-worker");
+            let _ = sqs::enqueue(
+                w,
+                now - Duration::seconds(rng.below(600) as i64),
+                name,
+                body,
+                Map::new(),
+                None,
+                group,
+                None,
+                "AROACLAIMSPIPELINE:stage-worker",
+            );
         }
     }
 }
@@ -199,7 +281,10 @@ fn attribute_entries(attrs: &[(&str, String)]) -> Vec<(String, String)> {
         .iter()
         .enumerate()
         .flat_map(|(i, (k, v))| {
-            [(format!("Attributes.entry.{}.key", i + 1), k.to_string()), (format!("Attributes.entry.{}.value", i + 1), v.clone())]
+            [
+                (format!("Attributes.entry.{}.key", i + 1), k.to_string()),
+                (format!("Attributes.entry.{}.value", i + 1), v.clone()),
+            ]
         })
         .collect()
 }
@@ -210,14 +295,30 @@ fn seed_topics(w: &mut World, ctx: &Ctx, keys: &claims_kms::ClaimsKeys) {
     let q = |n: &str| format!("arn:aws:sqs:{region}:{acct}:{n}");
     // (topic, key, [(queue, raw, filter)])
     let topics: Vec<(&str, Option<&str>, Vec<(String, bool, Option<&str>)>)> = vec![
-        ("claims-received", Some(keys.transport.as_str()), vec![(q("claims-intake"), true, None)]),
-        ("claims-intake-accepted", Some(keys.transport.as_str()), vec![(q("claims-validation"), false, None)]),
+        (
+            "claims-received",
+            Some(keys.transport.as_str()),
+            vec![(q("claims-intake"), true, None)],
+        ),
+        (
+            "claims-intake-accepted",
+            Some(keys.transport.as_str()),
+            vec![(q("claims-validation"), false, None)],
+        ),
         (
             "claims-validated",
             Some(keys.patient_details.as_str()),
-            vec![(q("claims-fraud-check"), true, Some(r#"{"claimType":["medical","dental"]}"#))],
+            vec![(
+                q("claims-fraud-check"),
+                true,
+                Some(r#"{"claimType":["medical","dental"]}"#),
+            )],
         ),
-        ("claims-approved.fifo", Some(keys.costs.as_str()), vec![(q("claims-payment.fifo"), true, None)]),
+        (
+            "claims-approved.fifo",
+            Some(keys.costs.as_str()),
+            vec![(q("claims-payment.fifo"), true, None)],
+        ),
         ("claims-paid", None, vec![(q("claims-notify"), false, None)]),
     ];
     for (name, key, subs) in topics {
@@ -277,31 +378,126 @@ const ACTORS: &[(&str, &str, bool)] = &[
 ];
 
 /// (event source, event name, read-only, resource type, resource name)
-fn history_ops(w: &World, keys: &claims_kms::ClaimsKeys) -> Vec<(String, &'static str, bool, &'static str, String)> {
+fn history_ops(
+    w: &World,
+    keys: &claims_kms::ClaimsKeys,
+) -> Vec<(String, &'static str, bool, &'static str, String)> {
     let q = |n: &str| format!("arn:aws:sqs:{}:{}:{n}", w.region, w.account_id);
     let t = |n: &str| format!("arn:aws:sns:{}:{}:{n}", w.region, w.account_id);
     vec![
-        ("kms.amazonaws.com".into(), "Decrypt", true, "AWS::KMS::Key", keys.patient_details.clone()),
-        ("kms.amazonaws.com".into(), "Decrypt", true, "AWS::KMS::Key", keys.medical_expenses.clone()),
-        ("kms.amazonaws.com".into(), "GenerateDataKey", true, "AWS::KMS::Key", keys.transport.clone()),
-        ("kms.amazonaws.com".into(), "GenerateDataKey", true, "AWS::KMS::Key", keys.costs.clone()),
-        ("kms.amazonaws.com".into(), "Encrypt", true, "AWS::KMS::Key", keys.patient_details.clone()),
-        ("kms.amazonaws.com".into(), "GenerateMac", true, "AWS::KMS::Key", keys.audit_hmac.clone()),
-        ("sts.amazonaws.com".into(), "AssumeRole", true, "AWS::IAM::Role", format!("arn:aws:iam::{}:role/ClaimsOperator", w.account_id)),
-        ("sqs.amazonaws.com".into(), "SetQueueAttributes", false, "AWS::SQS::Queue", q("claims-validation")),
-        ("sqs.amazonaws.com".into(), "StartMessageMoveTask", false, "AWS::SQS::Queue", q("claims-notify-dlq")),
-        ("sns.amazonaws.com".into(), "Subscribe", false, "AWS::SNS::Topic", t("claims-paid")),
-        ("sns.amazonaws.com".into(), "SetTopicAttributes", false, "AWS::SNS::Topic", t("claims-validated")),
-        ("backup.amazonaws.com".into(), "StartBackupJob", false, "AWS::Backup::BackupVault", "claims-primary-vault".into()),
-        ("backup.amazonaws.com".into(), "StartRestoreJob", false, "AWS::Backup::BackupVault", "claims-primary-vault".into()),
-        ("kms.amazonaws.com".into(), "EnableKeyRotation", false, "AWS::KMS::Key", keys.medical_expenses.clone()),
+        (
+            "kms.amazonaws.com".into(),
+            "Decrypt",
+            true,
+            "AWS::KMS::Key",
+            keys.patient_details.clone(),
+        ),
+        (
+            "kms.amazonaws.com".into(),
+            "Decrypt",
+            true,
+            "AWS::KMS::Key",
+            keys.medical_expenses.clone(),
+        ),
+        (
+            "kms.amazonaws.com".into(),
+            "GenerateDataKey",
+            true,
+            "AWS::KMS::Key",
+            keys.transport.clone(),
+        ),
+        (
+            "kms.amazonaws.com".into(),
+            "GenerateDataKey",
+            true,
+            "AWS::KMS::Key",
+            keys.costs.clone(),
+        ),
+        (
+            "kms.amazonaws.com".into(),
+            "Encrypt",
+            true,
+            "AWS::KMS::Key",
+            keys.patient_details.clone(),
+        ),
+        (
+            "kms.amazonaws.com".into(),
+            "GenerateMac",
+            true,
+            "AWS::KMS::Key",
+            keys.audit_hmac.clone(),
+        ),
+        (
+            "sts.amazonaws.com".into(),
+            "AssumeRole",
+            true,
+            "AWS::IAM::Role",
+            format!("arn:aws:iam::{}:role/ClaimsOperator", w.account_id),
+        ),
+        (
+            "sqs.amazonaws.com".into(),
+            "SetQueueAttributes",
+            false,
+            "AWS::SQS::Queue",
+            q("claims-validation"),
+        ),
+        (
+            "sqs.amazonaws.com".into(),
+            "StartMessageMoveTask",
+            false,
+            "AWS::SQS::Queue",
+            q("claims-notify-dlq"),
+        ),
+        (
+            "sns.amazonaws.com".into(),
+            "Subscribe",
+            false,
+            "AWS::SNS::Topic",
+            t("claims-paid"),
+        ),
+        (
+            "sns.amazonaws.com".into(),
+            "SetTopicAttributes",
+            false,
+            "AWS::SNS::Topic",
+            t("claims-validated"),
+        ),
+        (
+            "backup.amazonaws.com".into(),
+            "StartBackupJob",
+            false,
+            "AWS::Backup::BackupVault",
+            "claims-primary-vault".into(),
+        ),
+        (
+            "backup.amazonaws.com".into(),
+            "StartRestoreJob",
+            false,
+            "AWS::Backup::BackupVault",
+            "claims-primary-vault".into(),
+        ),
+        (
+            "kms.amazonaws.com".into(),
+            "EnableKeyRotation",
+            false,
+            "AWS::KMS::Key",
+            keys.medical_expenses.clone(),
+        ),
     ]
 }
 
-fn seed_trail(w: &mut World, now: DateTime<Utc>, keys: &claims_kms::ClaimsKeys, rng: &mut SeededRng) {
+fn seed_trail(
+    w: &mut World,
+    now: DateTime<Utc>,
+    keys: &claims_kms::ClaimsKeys,
+    rng: &mut SeededRng,
+) {
     w.trail.trails.push(Trail {
         name: "claims-org-trail".into(),
-        arn: format!("arn:aws:cloudtrail:{}:{}:trail/claims-org-trail", w.region, w.account_id),
+        arn: format!(
+            "arn:aws:cloudtrail:{}:{}:trail/claims-org-trail",
+            w.region, w.account_id
+        ),
         bucket: format!("claims-cloudtrail-logs-{}", w.account_id),
         kms_key_id: Some(keys.transport.clone()),
         multi_region: true,
@@ -317,7 +513,11 @@ fn seed_trail(w: &mut World, now: DateTime<Utc>, keys: &claims_kms::ClaimsKeys, 
     for offset in times {
         let t = now - Duration::seconds(offset + 60);
         // Crypto reads dominate, as in a real pipeline.
-        let op = if rng.below(10) < 7 { &ops[rng.below(6) as usize] } else { rng.pick(&ops) };
+        let op = if rng.below(10) < 7 {
+            &ops[rng.below(6) as usize]
+        } else {
+            rng.pick(&ops)
+        };
         let (actor, role, human) = *rng.pick(ACTORS);
         let event = history_event(w, rng, t, op, actor, role, human);
         w.trail.push(event);
@@ -334,7 +534,10 @@ fn history_event(
     human: bool,
 ) -> TrailEvent {
     let (source, name, read_only, rtype, rname) = op;
-    let access_key = format!("ASIA{:016X}", rng.next_u64()).chars().take(20).collect::<String>();
+    let access_key = format!("ASIA{:016X}", rng.next_u64())
+        .chars()
+        .take(20)
+        .collect::<String>();
     let role_arn = format!("arn:aws:iam::{}:role/{role}", w.account_id);
     let event_id = rng.uuid();
     let request_id = rng.uuid();

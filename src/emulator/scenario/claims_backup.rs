@@ -36,14 +36,35 @@ type Took = (i64, u64);
 
 /// (resource type, name, base size in bytes, daily growth, minutes a backup takes)
 const RESOURCES: &[(&str, &str, i64, i64, Took)] = &[
-    ("DynamoDB", "claims-intake", 2_480_000_000, 9_500_000, (4, 7)),
-    ("RDS", "claims-payments", 53_687_091_200, 160_000_000, (18, 17)),
-    ("S3", "claims-documents", 331_000_000_000, 1_250_000_000, (45, 45)),
+    (
+        "DynamoDB",
+        "claims-intake",
+        2_480_000_000,
+        9_500_000,
+        (4, 7),
+    ),
+    (
+        "RDS",
+        "claims-payments",
+        53_687_091_200,
+        160_000_000,
+        (18, 17),
+    ),
+    (
+        "S3",
+        "claims-documents",
+        331_000_000_000,
+        1_250_000_000,
+        (45, 45),
+    ),
 ];
 
 fn resource_arn(w: &World, rtype: &str, name: &str) -> String {
     match rtype {
-        "DynamoDB" => format!("arn:aws:dynamodb:{}:{}:table/{name}", w.region, w.account_id),
+        "DynamoDB" => format!(
+            "arn:aws:dynamodb:{}:{}:table/{name}",
+            w.region, w.account_id
+        ),
         "RDS" => format!("arn:aws:rds:{}:{}:db:{name}", w.region, w.account_id),
         _ => format!("arn:aws:s3:::{name}"),
     }
@@ -53,7 +74,13 @@ fn upper_uuid(rng: &mut SeededRng) -> String {
     rng.uuid().to_ascii_uppercase()
 }
 
-fn plan(w: &World, rng: &mut SeededRng, name: &str, created: DateTime<Utc>, last: DateTime<Utc>) -> BackupPlan {
+fn plan(
+    w: &World,
+    rng: &mut SeededRng,
+    name: &str,
+    created: DateTime<Utc>,
+    last: DateTime<Utc>,
+) -> BackupPlan {
     let id = rng.uuid();
     BackupPlan {
         arn: backup::plan_arn(w, &id),
@@ -70,15 +97,27 @@ fn plan(w: &World, rng: &mut SeededRng, name: &str, created: DateTime<Utc>, last
 
 /// The most recent `hour`:00 UTC at least two hours before `now`.
 fn last_run(now: DateTime<Utc>, hour: u32) -> DateTime<Utc> {
-    let t = now.date_naive().and_time(NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default()).and_utc();
-    if t + Duration::hours(2) > now { t - Duration::days(1) } else { t }
+    let t = now
+        .date_naive()
+        .and_time(NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default())
+        .and_utc();
+    if t + Duration::hours(2) > now {
+        t - Duration::days(1)
+    } else {
+        t
+    }
 }
 
 pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_arn: &str) {
     let role = format!("arn:aws:iam::{}:role/BackupRestoreRole", w.account_id);
 
     // Vaults.
-    let mut primary = Vault::new(w, PRIMARY_VAULT, now - Duration::days(420), Some(backup_key_arn));
+    let mut primary = Vault::new(
+        w,
+        PRIMARY_VAULT,
+        now - Duration::days(420),
+        Some(backup_key_arn),
+    );
     primary.creator_request_id = Some(rng.uuid());
     primary.access_policy = Some(
         json!({
@@ -94,7 +133,12 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
         .to_string(),
     );
     backup::add_vault(w, primary);
-    let mut locked = Vault::new(w, LOCKED_VAULT, now - Duration::days(300), Some(backup_key_arn));
+    let mut locked = Vault::new(
+        w,
+        LOCKED_VAULT,
+        now - Duration::days(300),
+        Some(backup_key_arn),
+    );
     locked.creator_request_id = Some(rng.uuid());
     locked.locked = true;
     locked.min_retention_days = Some(7);
@@ -116,9 +160,11 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
     // Daily backups into the primary vault.
     let mut intake_points: Vec<(String, DateTime<Utc>, i64)> = Vec::new();
     for d in 0..DAYS {
-        for (i, (rtype, name, base, growth, (min_minutes, spread))) in RESOURCES.iter().enumerate() {
+        for (i, (rtype, name, base, growth, (min_minutes, spread))) in RESOURCES.iter().enumerate()
+        {
             let arn = resource_arn(w, rtype, name);
-            let mut start = daily_at - Duration::days(d) + Duration::seconds(i as i64 * 40 + rng.below(120) as i64);
+            let mut start = daily_at - Duration::days(d)
+                + Duration::seconds(i as i64 * 40 + rng.below(120) as i64);
             if *rtype == "RDS" && d == 12 {
                 // The first attempt failed during a maintenance window; the retry succeeded.
                 let failed_at = start;
@@ -147,7 +193,8 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
                 start = failed_at + Duration::hours(3);
             }
             let size = base - growth * d + rng.below(40_000_000) as i64;
-            let took = Duration::minutes(*min_minutes + rng.below(*spread) as i64) + Duration::seconds(rng.below(60) as i64);
+            let took = Duration::minutes(*min_minutes + rng.below(*spread) as i64)
+                + Duration::seconds(rng.below(60) as i64);
             let rp_arn = backup::recovery_point_arn(w, rtype, name, &rng.uuid(), start);
             backup::add_recovery_point(
                 w,
@@ -203,8 +250,12 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
             let days_back = (daily_at - copied).num_days().max(0);
             let size = base - growth * days_back + rng.below(40_000_000) as i64;
             let created = copied + Duration::seconds(i as i64 * 90 + rng.below(60) as i64);
-            let rp_arn =
-                format!("arn:aws:backup:{}:{}:recovery-point:{}", w.region, w.account_id, rng.uuid());
+            let rp_arn = format!(
+                "arn:aws:backup:{}:{}:recovery-point:{}",
+                w.region,
+                w.account_id,
+                rng.uuid()
+            );
             backup::add_recovery_point(
                 w,
                 RecoveryPoint {
@@ -240,7 +291,9 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
             creation_date: expired_at,
             completion_date: Some(expired_at + Duration::hours(8)),
             state: "EXPIRED".into(),
-            status_message: Some("Backup job expired: it did not start within the start window of 8 hours.".into()),
+            status_message: Some(
+                "Backup job expired: it did not start within the start window of 8 hours.".into(),
+            ),
             percent_done: "0.00%".into(),
             backup_size_bytes: 0,
             iam_role_arn: role.clone(),
@@ -254,7 +307,11 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
     while test_run.weekday() != Weekday::Sun {
         test_run -= Duration::days(1);
     }
-    let plan_arn = backup::restore_testing_plan_arn(w, RESTORE_TESTING_PLAN, &rng.uuid().replace('-', "")[..10]);
+    let plan_arn = backup::restore_testing_plan_arn(
+        w,
+        RESTORE_TESTING_PLAN,
+        &rng.uuid().replace('-', "")[..10],
+    );
     backup::add_restore_testing_plan(
         w,
         RestoreTestingPlan {
@@ -269,13 +326,19 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
         },
     );
     // The newest intake backup before the run.
-    if let Some((rp_arn, rp_created, size)) =
-        intake_points.iter().filter(|(_, t, _)| *t < test_run).max_by_key(|(_, t, _)| *t).cloned()
+    if let Some((rp_arn, rp_created, size)) = intake_points
+        .iter()
+        .filter(|(_, t, _)| *t < test_run)
+        .max_by_key(|(_, t, _)| *t)
+        .cloned()
     {
         let id = upper_uuid(rng);
         let created = test_run + Duration::minutes(7);
         let completed = created + Duration::minutes(23) + Duration::seconds(rng.below(60) as i64);
-        let target = format!("awsbackup-restore-test-{}", &id.replace('-', "").to_ascii_lowercase()[..12]);
+        let target = format!(
+            "awsbackup-restore-test-{}",
+            &id.replace('-', "").to_ascii_lowercase()[..12]
+        );
         let metadata: BTreeMap<String, String> = [
             ("targetTableName".to_string(), target.clone()),
             ("encryptionType".to_string(), "KMS".to_string()),
@@ -300,7 +363,10 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
                 percent_done: "100.00%".into(),
                 backup_size_bytes: size,
                 expected_completion_minutes: 25,
-                target_resource_arn: format!("arn:aws:dynamodb:{}:{}:table/{target}", w.region, w.account_id),
+                target_resource_arn: format!(
+                    "arn:aws:dynamodb:{}:{}:table/{target}",
+                    w.region, w.account_id
+                ),
                 recovery_point_creation_date: rp_created,
                 restore_testing_plan_arn: Some(plan_arn),
                 validation_status: Some("SUCCESSFUL".into()),

@@ -135,7 +135,14 @@ fn policy(account: &str, reader: &str, hmac: bool) -> String {
 }
 
 fn new_key(w: &World, rng: &mut SeededRng, spec: &str, created: DateTime<Utc>) -> KmsKey {
-    KmsKey::new(&rng.uuid(), &w.region, &w.account_id, spec, created, rng.bytes::<32>())
+    KmsKey::new(
+        &rng.uuid(),
+        &w.region,
+        &w.account_id,
+        spec,
+        created,
+        rng.bytes::<32>(),
+    )
 }
 
 pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKeys {
@@ -148,13 +155,25 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKey
         key.tags = vec![
             ("Project".into(), "claims-pipeline".into()),
             ("Segment".into(), s.segment.into()),
-            ("DataClassification".into(), if s.segment == "audit_hmac" { "audit" } else { "phi" }.into()),
+            (
+                "DataClassification".into(),
+                if s.segment == "audit_hmac" {
+                    "audit"
+                } else {
+                    "phi"
+                }
+                .into(),
+            ),
             ("Owner".into(), "platform-security".into()),
         ];
         for i in 0..s.on_demand {
-            let date = now - Duration::days(30 + 45 * i as i64) - Duration::minutes(rng.below(600) as i64);
+            let date =
+                now - Duration::days(30 + 45 * i as i64) - Duration::minutes(rng.below(600) as i64);
             key.material.push(rng.bytes::<32>());
-            key.rotations.push(Rotation { date, kind: RotationType::OnDemand });
+            key.rotations.push(Rotation {
+                date,
+                kind: RotationType::OnDemand,
+            });
         }
         if let Some(period) = s.rotation {
             key.rotation_enabled = true;
@@ -162,7 +181,10 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKey
             let mut next = created + Duration::days(period);
             while next <= now {
                 key.material.push(rng.bytes::<32>());
-                key.rotations.push(Rotation { date: next, kind: RotationType::Automatic });
+                key.rotations.push(Rotation {
+                    date: next,
+                    kind: RotationType::Automatic,
+                });
                 next += Duration::days(period);
             }
             key.next_rotation = Some(next);
@@ -176,8 +198,14 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKey
 
     // AWS managed keys, created when the services first used KMS; they rotate yearly.
     for (alias, description) in [
-        ("alias/aws/sqs", "Default key that protects my SQS messages when no other key is defined"),
-        ("alias/aws/backup", "Default key that protects my backups when no other key is defined"),
+        (
+            "alias/aws/sqs",
+            "Default key that protects my SQS messages when no other key is defined",
+        ),
+        (
+            "alias/aws/backup",
+            "Default key that protects my backups when no other key is defined",
+        ),
     ] {
         let created = now - Duration::days(900);
         let mut key = new_key(w, rng, "SYMMETRIC_DEFAULT", created);
@@ -187,7 +215,10 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKey
         let mut next = created + Duration::days(365);
         while next <= now {
             key.material.push(rng.bytes::<32>());
-            key.rotations.push(Rotation { date: next, kind: RotationType::Automatic });
+            key.rotations.push(Rotation {
+                date: next,
+                kind: RotationType::Automatic,
+            });
             next += Duration::days(365);
         }
         key.next_rotation = Some(next);
@@ -204,14 +235,22 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKey
     retired.pending_window_days = Some(30);
     let id = retired.id.clone();
     w.kms.insert_key(retired);
-    w.kms.insert_alias("alias/claims-legacy-export", &id, now - Duration::days(1200));
+    w.kms.insert_alias(
+        "alias/claims-legacy-export",
+        &id,
+        now - Duration::days(1200),
+    );
 
     // An asymmetric signing key for provider notifications (cannot be rotated).
     let mut signing = new_key(w, rng, "ECC_NIST_P256", now - Duration::days(300));
     signing.description = "Signs provider notification payloads".into();
     let id = signing.id.clone();
     w.kms.insert_key(signing);
-    w.kms.insert_alias("alias/claims-notify-signing", &id, now - Duration::days(300));
+    w.kms.insert_alias(
+        "alias/claims-notify-signing",
+        &id,
+        now - Duration::days(300),
+    );
 
     let get = |s: &str| arns.get(s).cloned().unwrap_or_default();
     ClaimsKeys {

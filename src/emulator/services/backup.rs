@@ -63,7 +63,12 @@ pub struct Vault {
 
 impl Vault {
     /// An unlocked vault with no policy.
-    pub fn new(w: &World, name: &str, created: DateTime<Utc>, encryption_key_arn: Option<&str>) -> Vault {
+    pub fn new(
+        w: &World,
+        name: &str,
+        created: DateTime<Utc>,
+        encryption_key_arn: Option<&str>,
+    ) -> Vault {
         Vault {
             name: name.to_string(),
             arn: vault_arn(w, name),
@@ -200,7 +205,10 @@ impl RestoreStatus {
         .find(|x| x.as_str() == s)
     }
     pub fn is_terminal(self) -> bool {
-        matches!(self, RestoreStatus::Completed | RestoreStatus::Aborted | RestoreStatus::Failed)
+        matches!(
+            self,
+            RestoreStatus::Completed | RestoreStatus::Aborted | RestoreStatus::Failed
+        )
     }
 }
 
@@ -260,7 +268,10 @@ pub struct BackupState {
 impl BackupState {
     /// The behaviour a restore job of this resource type starts with.
     pub fn behaviour_for(&self, resource_type: &str) -> RestoreBehaviour {
-        self.restore_overrides.get(resource_type).unwrap_or(&self.restore_behaviour).clone()
+        self.restore_overrides
+            .get(resource_type)
+            .unwrap_or(&self.restore_behaviour)
+            .clone()
     }
 }
 
@@ -268,21 +279,36 @@ impl BackupState {
 // ARNs and helpers for scenarios.
 
 pub fn vault_arn(w: &World, name: &str) -> String {
-    format!("arn:aws:backup:{}:{}:backup-vault:{name}", w.region, w.account_id)
+    format!(
+        "arn:aws:backup:{}:{}:backup-vault:{name}",
+        w.region, w.account_id
+    )
 }
 
 pub fn plan_arn(w: &World, id: &str) -> String {
-    format!("arn:aws:backup:{}:{}:backup-plan:{id}", w.region, w.account_id)
+    format!(
+        "arn:aws:backup:{}:{}:backup-plan:{id}",
+        w.region, w.account_id
+    )
 }
 
 pub fn restore_testing_plan_arn(w: &World, name: &str, id: &str) -> String {
-    format!("arn:aws:backup:{}:{}:restore-testing-plan:{name}-{id}", w.region, w.account_id)
+    format!(
+        "arn:aws:backup:{}:{}:restore-testing-plan:{name}-{id}",
+        w.region, w.account_id
+    )
 }
 
 /// A recovery point ARN in the format AWS Backup uses for the resource type: DynamoDB's own
 /// backup ARN for tables, an RDS snapshot for RDS, a Backup recovery point otherwise. `id` is a
 /// UUID; `created` names DynamoDB backups.
-pub fn recovery_point_arn(w: &World, resource_type: &str, resource_name: &str, id: &str, created: DateTime<Utc>) -> String {
+pub fn recovery_point_arn(
+    w: &World,
+    resource_type: &str,
+    resource_name: &str,
+    id: &str,
+    created: DateTime<Utc>,
+) -> String {
     let (r, a) = (&w.region, &w.account_id);
     match resource_type {
         "DynamoDB" => format!(
@@ -313,7 +339,9 @@ pub fn add_recovery_point(w: &mut World, rp: RecoveryPoint) {
 }
 
 pub fn add_restore_testing_plan(w: &mut World, plan: RestoreTestingPlan) {
-    w.backup.restore_testing_plans.retain(|p| p.name != plan.name);
+    w.backup
+        .restore_testing_plans
+        .retain(|p| p.name != plan.name);
     w.backup.restore_testing_plans.push(plan);
 }
 
@@ -332,7 +360,12 @@ fn job_id(uuid: &str) -> String {
 /// Advances restore jobs to `now`.
 pub fn tick(w: &mut World, now: DateTime<Utc>) {
     let mut restored: Vec<(String, DateTime<Utc>)> = Vec::new();
-    for job in w.backup.restore_jobs.iter_mut().filter(|j| !j.status.is_terminal()) {
+    for job in w
+        .backup
+        .restore_jobs
+        .iter_mut()
+        .filter(|j| !j.status.is_terminal())
+    {
         advance(job, now);
         if job.status == RestoreStatus::Completed
             && let Some(t) = job.completion_date
@@ -386,7 +419,10 @@ fn invalid_request(msg: impl Into<String>) -> ApiError {
     ApiError::client("InvalidRequestException", msg)
 }
 fn missing(name: &str) -> ApiError {
-    ApiError::client("MissingParameterValueException", format!("Missing required parameter: {name}"))
+    ApiError::client(
+        "MissingParameterValueException",
+        format!("Missing required parameter: {name}"),
+    )
 }
 
 fn req<'a>(input: &'a Value, name: &str) -> ApiResult<&'a str> {
@@ -400,7 +436,10 @@ fn req<'a>(input: &'a Value, name: &str) -> ApiResult<&'a str> {
 
 fn vault<'a>(w: &'a World, name: &str) -> ApiResult<&'a Vault> {
     w.backup.vaults.get(name).ok_or_else(|| {
-        not_found(format!("Backup vault {name} does not exist in account {} in region {}.", w.account_id, w.region))
+        not_found(format!(
+            "Backup vault {name} does not exist in account {} in region {}.",
+            w.account_id, w.region
+        ))
     })
 }
 
@@ -414,7 +453,11 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 fn paginate(items: Vec<(String, Value)>, input: &Value) -> ApiResult<(Vec<Value>, Option<String>)> {
     let max = match input.int_opt("MaxResults") {
         Ok(m) => m.unwrap_or(1000),
-        Err(_) => return Err(invalid_param("MaxResults must be an integer between 1 and 1000.")),
+        Err(_) => {
+            return Err(invalid_param(
+                "MaxResults must be an integer between 1 and 1000.",
+            ));
+        }
     };
     if !(1..=1000).contains(&max) {
         return Err(invalid_param(format!(
@@ -424,7 +467,11 @@ fn paginate(items: Vec<(String, Value)>, input: &Value) -> ApiResult<(Vec<Value>
     let mut start = 0usize;
     if let Some(tok) = input.str_opt("NextToken").filter(|t| !t.is_empty()) {
         let bad = || invalid_param("The next token is not valid.");
-        let text = B64.decode(tok).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
+        let text = B64
+            .decode(tok)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(bad)?;
         let rest = text.strip_prefix("bk1:").ok_or_else(bad)?;
         let (off, key) = rest.split_once(':').ok_or_else(bad)?;
         let off: usize = off.parse().map_err(|_| bad())?;
@@ -441,11 +488,20 @@ fn paginate(items: Vec<(String, Value)>, input: &Value) -> ApiResult<(Vec<Value>
     }
     let end = (start + max as usize).min(items.len());
     let next = (end < items.len()).then(|| B64.encode(format!("bk1:{end}:{}", items[end - 1].0)));
-    let page = items.into_iter().skip(start).take(end - start).map(|(_, v)| v).collect();
+    let page = items
+        .into_iter()
+        .skip(start)
+        .take(end - start)
+        .map(|(_, v)| v)
+        .collect();
     Ok((page, next))
 }
 
-fn page_response(list_name: &str, items: Vec<(String, Value)>, input: &Value) -> ApiResult<(u16, Option<Value>)> {
+fn page_response(
+    list_name: &str,
+    items: Vec<(String, Value)>,
+    input: &Value,
+) -> ApiResult<(u16, Option<Value>)> {
     let (page, next) = paginate(items, input)?;
     let mut out = json!({ list_name: page });
     if let Some(n) = next {
@@ -461,14 +517,19 @@ fn time_filter(input: &Value, names: &[&str]) -> ApiResult<Option<DateTime<Utc>>
             if v.is_null() {
                 continue;
             }
-            return parse_time(v).map(Some).ok_or_else(|| invalid_param(format!("Invalid timestamp for {n}: {v}")));
+            return parse_time(v)
+                .map(Some)
+                .ok_or_else(|| invalid_param(format!("Invalid timestamp for {n}: {v}")));
         }
     }
     Ok(None)
 }
 
 fn str_filter<'a>(input: &'a Value, names: &[&str]) -> Option<&'a str> {
-    names.iter().find_map(|n| input.str_opt(n)).filter(|s| !s.is_empty())
+    names
+        .iter()
+        .find_map(|n| input.str_opt(n))
+        .filter(|s| !s.is_empty())
 }
 
 fn put_opt(v: &mut Value, key: &str, val: Option<Value>) {
@@ -484,7 +545,12 @@ fn ts(t: Option<DateTime<Utc>>) -> Option<Value> {
 // ---------------------------------------------------------------------------------------------
 // Operations.
 
-pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<(u16, Option<Value>)> {
+pub fn handle(
+    w: &mut World,
+    ctx: &Ctx,
+    op: &str,
+    input: &Value,
+) -> ApiResult<(u16, Option<Value>)> {
     match op {
         "ListBackupVaults" => {
             let by_type = str_filter(input, &["ByVaultType", "VaultType"]);
@@ -504,9 +570,17 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<(u
         "GetBackupVaultAccessPolicy" => {
             let v = vault(w, req(input, "BackupVaultName")?)?;
             let policy = v.access_policy.as_ref().ok_or_else(|| {
-                not_found(format!("Backup vault {} does not have an access policy.", v.name))
+                not_found(format!(
+                    "Backup vault {} does not have an access policy.",
+                    v.name
+                ))
             })?;
-            Ok((0, Some(json!({ "BackupVaultName": v.name, "BackupVaultArn": v.arn, "Policy": policy }))))
+            Ok((
+                0,
+                Some(
+                    json!({ "BackupVaultName": v.name, "BackupVaultArn": v.arn, "Policy": policy }),
+                ),
+            ))
         }
         "PutBackupVaultAccessPolicy" => {
             let name = req(input, "BackupVaultName")?.to_string();
@@ -515,9 +589,15 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<(u
             match serde_json::from_str::<Value>(policy) {
                 Ok(Value::Object(m)) if m.contains_key("Statement") => {}
                 Ok(Value::Object(_)) => {
-                    return Err(invalid_param("Invalid policy: the policy must contain a Statement."));
+                    return Err(invalid_param(
+                        "Invalid policy: the policy must contain a Statement.",
+                    ));
                 }
-                _ => return Err(invalid_param("Invalid policy: the policy must be a JSON object.")),
+                _ => {
+                    return Err(invalid_param(
+                        "Invalid policy: the policy must be a JSON object.",
+                    ));
+                }
             }
             let policy = policy.to_string();
             if let Some(v) = w.backup.vaults.get_mut(&name) {
@@ -527,8 +607,12 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<(u
         }
         "ListBackupPlans" => {
             let include_deleted = input.bool_opt("IncludeDeleted").unwrap_or(false);
-            let mut plans: Vec<&BackupPlan> =
-                w.backup.plans.iter().filter(|p| include_deleted || p.deletion_date.is_none()).collect();
+            let mut plans: Vec<&BackupPlan> = w
+                .backup
+                .plans
+                .iter()
+                .filter(|p| include_deleted || p.deletion_date.is_none())
+                .collect();
             plans.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
             let items = plans
                 .into_iter()
@@ -595,7 +679,8 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<(u
             Ok((0, None))
         }
         "ListRestoreTestingPlans" => {
-            let mut plans: Vec<&RestoreTestingPlan> = w.backup.restore_testing_plans.iter().collect();
+            let mut plans: Vec<&RestoreTestingPlan> =
+                w.backup.restore_testing_plans.iter().collect();
             plans.sort_by(|a, b| a.name.cmp(&b.name));
             let items = plans
                 .into_iter()
@@ -618,7 +703,12 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<(u
 }
 
 fn vault_json(w: &World, v: &Vault) -> Value {
-    let count = w.backup.recovery_points.values().filter(|rp| rp.vault_name == v.name).count();
+    let count = w
+        .backup
+        .recovery_points
+        .values()
+        .filter(|rp| rp.vault_name == v.name)
+        .count();
     let mut out = json!({
         "BackupVaultName": v.name,
         "BackupVaultArn": v.arn,
@@ -628,17 +718,42 @@ fn vault_json(w: &World, v: &Vault) -> Value {
         "NumberOfRecoveryPoints": count,
         "Locked": v.locked,
     });
-    put_opt(&mut out, "EncryptionKeyArn", v.encryption_key_arn.clone().map(Value::String));
-    put_opt(&mut out, "CreatorRequestId", v.creator_request_id.clone().map(Value::String));
-    put_opt(&mut out, "MinRetentionDays", v.min_retention_days.map(|d| json!(d)));
-    put_opt(&mut out, "MaxRetentionDays", v.max_retention_days.map(|d| json!(d)));
+    put_opt(
+        &mut out,
+        "EncryptionKeyArn",
+        v.encryption_key_arn.clone().map(Value::String),
+    );
+    put_opt(
+        &mut out,
+        "CreatorRequestId",
+        v.creator_request_id.clone().map(Value::String),
+    );
+    put_opt(
+        &mut out,
+        "MinRetentionDays",
+        v.min_retention_days.map(|d| json!(d)),
+    );
+    put_opt(
+        &mut out,
+        "MaxRetentionDays",
+        v.max_retention_days.map(|d| json!(d)),
+    );
     put_opt(&mut out, "LockDate", ts(v.lock_date));
     out
 }
 
 fn list_backup_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)> {
-    const STATES: &[&str] =
-        &["CREATED", "PENDING", "RUNNING", "ABORTING", "ABORTED", "COMPLETED", "FAILED", "EXPIRED", "PARTIAL"];
+    const STATES: &[&str] = &[
+        "CREATED",
+        "PENDING",
+        "RUNNING",
+        "ABORTING",
+        "ABORTED",
+        "COMPLETED",
+        "FAILED",
+        "EXPIRED",
+        "PARTIAL",
+    ];
     let resource_arn = str_filter(input, &["ByResourceArn", "ResourceArn"]);
     let state = str_filter(input, &["ByState", "State"]);
     if let Some(s) = state
@@ -670,7 +785,10 @@ fn list_backup_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)>
         .filter(|j| complete_after.is_none_or(|t| j.completion_date.is_some_and(|c| c > t)))
         .collect();
     jobs.sort_by(|a, b| b.creation_date.cmp(&a.creation_date).then(a.id.cmp(&b.id)));
-    let items = jobs.into_iter().map(|j| (j.id.clone(), backup_job_json(w, j))).collect();
+    let items = jobs
+        .into_iter()
+        .map(|j| (j.id.clone(), backup_job_json(w, j)))
+        .collect();
     page_response("BackupJobs", items, input)
 }
 
@@ -689,14 +807,34 @@ fn backup_job_json(w: &World, j: &BackupJob) -> Value {
         "ResourceType": j.resource_type,
         "ResourceName": j.resource_name,
     });
-    put_opt(&mut v, "RecoveryPointArn", j.recovery_point_arn.clone().map(Value::String));
+    put_opt(
+        &mut v,
+        "RecoveryPointArn",
+        j.recovery_point_arn.clone().map(Value::String),
+    );
     put_opt(&mut v, "CompletionDate", ts(j.completion_date));
-    put_opt(&mut v, "StatusMessage", j.status_message.clone().map(Value::String));
-    put_opt(&mut v, "CreatedBy", j.created_by.as_ref().map(CreatedBy::to_json));
-    put_opt(&mut v, "BackupType", j.backup_type.clone().map(Value::String));
+    put_opt(
+        &mut v,
+        "StatusMessage",
+        j.status_message.clone().map(Value::String),
+    );
+    put_opt(
+        &mut v,
+        "CreatedBy",
+        j.created_by.as_ref().map(CreatedBy::to_json),
+    );
+    put_opt(
+        &mut v,
+        "BackupType",
+        j.backup_type.clone().map(Value::String),
+    );
     if let Some(vault) = w.backup.vaults.get(&j.vault_name) {
         v["VaultType"] = json!(vault.vault_type);
-        put_opt(&mut v, "EncryptionKeyArn", vault.encryption_key_arn.clone().map(Value::String));
+        put_opt(
+            &mut v,
+            "EncryptionKeyArn",
+            vault.encryption_key_arn.clone().map(Value::String),
+        );
         v["IsEncrypted"] = json!(vault.encryption_key_arn.is_some());
         if vault.locked {
             v["VaultLockState"] = json!("LOCKED");
@@ -720,13 +858,26 @@ fn list_recovery_points(w: &World, input: &Value) -> ApiResult<(u16, Option<Valu
         .filter(|rp| rp.vault_name == name)
         .filter(|rp| resource_arn.is_none_or(|a| a == rp.resource_arn))
         .filter(|rp| resource_type.is_none_or(|t| t == rp.resource_type))
-        .filter(|rp| plan_id.is_none_or(|p| rp.created_by.as_ref().is_some_and(|c| c.backup_plan_id == p)))
+        .filter(|rp| {
+            plan_id.is_none_or(|p| {
+                rp.created_by
+                    .as_ref()
+                    .is_some_and(|c| c.backup_plan_id == p)
+            })
+        })
         .filter(|rp| before.is_none_or(|t| rp.creation_date < t))
         .filter(|rp| after.is_none_or(|t| rp.creation_date > t))
         .collect();
     // Newest first.
-    rps.sort_by(|a, b| b.creation_date.cmp(&a.creation_date).then(a.arn.cmp(&b.arn)));
-    let items = rps.into_iter().map(|rp| (rp.arn.clone(), recovery_point_json(w, rp))).collect();
+    rps.sort_by(|a, b| {
+        b.creation_date
+            .cmp(&a.creation_date)
+            .then(a.arn.cmp(&b.arn))
+    });
+    let items = rps
+        .into_iter()
+        .map(|rp| (rp.arn.clone(), recovery_point_json(w, rp)))
+        .collect();
     page_response("RecoveryPoints", items, input)
 }
 
@@ -738,7 +889,11 @@ fn recovery_point<'a>(w: &'a World, input: &Value) -> ApiResult<&'a RecoveryPoin
         .recovery_points
         .get(arn)
         .filter(|rp| rp.vault_name == name)
-        .ok_or_else(|| not_found(format!("Recovery point {arn} was not found in backup vault {name}.")))
+        .ok_or_else(|| {
+            not_found(format!(
+                "Recovery point {arn} was not found in backup vault {name}."
+            ))
+        })
 }
 
 fn recovery_point_json(w: &World, rp: &RecoveryPoint) -> Value {
@@ -756,13 +911,22 @@ fn recovery_point_json(w: &World, rp: &RecoveryPoint) -> Value {
         "IsEncrypted": rp.encryption_key_arn.is_some(),
         "VaultType": w.backup.vaults.get(&rp.vault_name).map(|v| v.vault_type.as_str()).unwrap_or("BACKUP_VAULT"),
     });
-    put_opt(&mut v, "CreatedBy", rp.created_by.as_ref().map(CreatedBy::to_json));
+    put_opt(
+        &mut v,
+        "CreatedBy",
+        rp.created_by.as_ref().map(CreatedBy::to_json),
+    );
     put_opt(&mut v, "CompletionDate", ts(rp.completion_date));
-    put_opt(&mut v, "EncryptionKeyArn", rp.encryption_key_arn.clone().map(Value::String));
+    put_opt(
+        &mut v,
+        "EncryptionKeyArn",
+        rp.encryption_key_arn.clone().map(Value::String),
+    );
     put_opt(&mut v, "LastRestoreTime", ts(rp.last_restore_time));
     if let Some(days) = rp.delete_after_days {
         v["Lifecycle"] = json!({ "DeleteAfterDays": days });
-        v["CalculatedLifecycle"] = json!({ "DeleteAt": epoch(rp.creation_date + Duration::days(days)) });
+        v["CalculatedLifecycle"] =
+            json!({ "DeleteAt": epoch(rp.creation_date + Duration::days(days)) });
     }
     v
 }
@@ -775,7 +939,14 @@ pub fn restore_metadata(w: &World, rp: &RecoveryPoint) -> BTreeMap<String, Strin
         "DynamoDB" => [
             ("targetTableName", name.to_string()),
             ("originalTableArn", rp.resource_arn.clone()),
-            ("encryptionType", if key.is_empty() { "Default".into() } else { "KMS".into() }),
+            (
+                "encryptionType",
+                if key.is_empty() {
+                    "Default".into()
+                } else {
+                    "KMS".into()
+                },
+            ),
             ("kmsMasterKeyArn", key.clone()),
             ("billingMode", "PAY_PER_REQUEST".into()),
             ("tableClass", "STANDARD".into()),
@@ -811,16 +982,23 @@ pub fn restore_metadata(w: &World, rp: &RecoveryPoint) -> BTreeMap<String, Strin
             ("Encrypted", "true".into()),
             ("EncryptionType", "SSE-KMS".into()),
             ("KMSKey", key.clone()),
-            ("CreationToken", rp.arn.rsplit(':').next().unwrap_or("").to_string()),
+            (
+                "CreationToken",
+                rp.arn.rsplit(':').next().unwrap_or("").to_string(),
+            ),
             ("ItemsToRestore", "[]".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect(),
-        "EBS" => [("availabilityZone", format!("{}a", w.region)), ("encrypted", "true".into()), ("volumeType", "gp3".into())]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+        "EBS" => [
+            ("availabilityZone", format!("{}a", w.region)),
+            ("encrypted", "true".into()),
+            ("volumeType", "gp3".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
         _ => BTreeMap::new(),
     };
     m.retain(|_, v| !v.is_empty());
@@ -831,8 +1009,17 @@ pub fn restore_metadata(w: &World, rp: &RecoveryPoint) -> BTreeMap<String, Strin
 }
 
 /// The ARN a restore of `rp` with `metadata` creates.
-fn restored_arn(w: &World, rp: &RecoveryPoint, metadata: &BTreeMap<String, String>, job_id: &str) -> String {
-    let suffix = job_id.split('-').next().unwrap_or(job_id).to_ascii_lowercase();
+fn restored_arn(
+    w: &World,
+    rp: &RecoveryPoint,
+    metadata: &BTreeMap<String, String>,
+    job_id: &str,
+) -> String {
+    let suffix = job_id
+        .split('-')
+        .next()
+        .unwrap_or(job_id)
+        .to_ascii_lowercase();
     let target = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| metadata.get(*k).filter(|v| !v.is_empty()).cloned())
@@ -841,12 +1028,27 @@ fn restored_arn(w: &World, rp: &RecoveryPoint, metadata: &BTreeMap<String, Strin
     };
     let (r, a) = (&w.region, &w.account_id);
     match rp.resource_type.as_str() {
-        "DynamoDB" => format!("arn:aws:dynamodb:{r}:{a}:table/{}", target(&["targetTableName"])),
-        "RDS" | "Aurora" => format!("arn:aws:rds:{r}:{a}:db:{}", target(&["DBInstanceIdentifier"])),
+        "DynamoDB" => format!(
+            "arn:aws:dynamodb:{r}:{a}:table/{}",
+            target(&["targetTableName"])
+        ),
+        "RDS" | "Aurora" => format!(
+            "arn:aws:rds:{r}:{a}:db:{}",
+            target(&["DBInstanceIdentifier"])
+        ),
         "S3" => format!("arn:aws:s3:::{}", target(&["DestinationBucketName"])),
-        "EBS" => format!("arn:aws:ec2:{r}:{a}:volume/vol-{}", &job_id.replace('-', "").to_ascii_lowercase()[..17]),
-        "EC2" => format!("arn:aws:ec2:{r}:{a}:instance/i-{}", &job_id.replace('-', "").to_ascii_lowercase()[..17]),
-        "EFS" => format!("arn:aws:elasticfilesystem:{r}:{a}:file-system/fs-{}", &job_id.replace('-', "").to_ascii_lowercase()[..8]),
+        "EBS" => format!(
+            "arn:aws:ec2:{r}:{a}:volume/vol-{}",
+            &job_id.replace('-', "").to_ascii_lowercase()[..17]
+        ),
+        "EC2" => format!(
+            "arn:aws:ec2:{r}:{a}:instance/i-{}",
+            &job_id.replace('-', "").to_ascii_lowercase()[..17]
+        ),
+        "EFS" => format!(
+            "arn:aws:elasticfilesystem:{r}:{a}:file-system/fs-{}",
+            &job_id.replace('-', "").to_ascii_lowercase()[..8]
+        ),
         _ => format!("{}-restored-{suffix}", rp.resource_arn),
     }
 }
@@ -859,21 +1061,34 @@ fn start_restore_job(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<(u16,
             .iter()
             .map(|(k, v)| match v {
                 Value::String(s) => Ok((k.clone(), s.clone())),
-                _ => Err(invalid_param(format!("Metadata value for {k} must be a string"))),
+                _ => Err(invalid_param(format!(
+                    "Metadata value for {k} must be a string"
+                ))),
             })
             .collect::<ApiResult<_>>()?,
         Some(_) => return Err(invalid_param("Metadata must be a map of strings")),
     };
-    let iam_role = input.str_opt("IamRoleArn").filter(|s| !s.is_empty()).map(str::to_string);
+    let iam_role = input
+        .str_opt("IamRoleArn")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     if let Some(role) = &iam_role {
-        let ok = crate::emulator::util::split_arn(role).is_some_and(|(_, svc, _, _, res)| svc == "iam" && res.starts_with("role/"));
+        let ok = crate::emulator::util::split_arn(role)
+            .is_some_and(|(_, svc, _, _, res)| svc == "iam" && res.starts_with("role/"));
         if !ok {
             return Err(invalid_param(format!("Invalid IamRoleArn: {role}")));
         }
     }
-    let token = input.str_opt("IdempotencyToken").filter(|s| !s.is_empty()).map(str::to_string);
+    let token = input
+        .str_opt("IdempotencyToken")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     if let Some(t) = &token
-        && let Some(j) = w.backup.restore_jobs.iter().find(|j| j.idempotency_token.as_deref() == Some(t.as_str()))
+        && let Some(j) = w
+            .backup
+            .restore_jobs
+            .iter()
+            .find(|j| j.idempotency_token.as_deref() == Some(t.as_str()))
     {
         return Ok((0, Some(json!({ "RestoreJobId": j.id }))));
     }
@@ -953,24 +1168,43 @@ fn restore_job_json(w: &World, j: &RestoreJob) -> Value {
     if let Some(rp) = w.backup.recovery_points.get(&j.recovery_point_arn) {
         v["SourceResourceArn"] = json!(rp.resource_arn);
     }
-    put_opt(&mut v, "IamRoleArn", j.iam_role_arn.clone().map(Value::String));
+    put_opt(
+        &mut v,
+        "IamRoleArn",
+        j.iam_role_arn.clone().map(Value::String),
+    );
     put_opt(&mut v, "CompletionDate", ts(j.completion_date));
-    put_opt(&mut v, "StatusMessage", j.status_message.clone().map(Value::String));
+    put_opt(
+        &mut v,
+        "StatusMessage",
+        j.status_message.clone().map(Value::String),
+    );
     if j.status == RestoreStatus::Completed {
         v["CreatedResourceArn"] = json!(j.target_resource_arn);
     }
     if let Some(p) = &j.restore_testing_plan_arn {
         v["CreatedBy"] = json!({ "RestoreTestingPlanArn": p });
     }
-    put_opt(&mut v, "ValidationStatus", j.validation_status.clone().map(Value::String));
-    put_opt(&mut v, "ValidationStatusMessage", j.validation_status_message.clone().map(Value::String));
+    put_opt(
+        &mut v,
+        "ValidationStatus",
+        j.validation_status.clone().map(Value::String),
+    );
+    put_opt(
+        &mut v,
+        "ValidationStatusMessage",
+        j.validation_status_message.clone().map(Value::String),
+    );
     v
 }
 
 fn list_restore_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)> {
     let status = match str_filter(input, &["ByStatus", "Status"]) {
         None => None,
-        Some(s) => Some(RestoreStatus::parse(s).ok_or_else(|| invalid_param(format!("Invalid value for ByStatus: {s}")))?),
+        Some(s) => Some(
+            RestoreStatus::parse(s)
+                .ok_or_else(|| invalid_param(format!("Invalid value for ByStatus: {s}")))?,
+        ),
     };
     let resource_type = str_filter(input, &["ByResourceType", "ResourceType"]);
     let plan = str_filter(input, &["ByRestoreTestingPlanArn", "RestoreTestingPlanArn"]);
@@ -995,7 +1229,10 @@ fn list_restore_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)
         .filter(|j| complete_after.is_none_or(|t| j.completion_date.is_some_and(|c| c > t)))
         .collect();
     jobs.sort_by(|a, b| b.creation_date.cmp(&a.creation_date).then(a.id.cmp(&b.id)));
-    let items = jobs.into_iter().map(|j| (j.id.clone(), restore_job_json(w, j))).collect();
+    let items = jobs
+        .into_iter()
+        .map(|j| (j.id.clone(), restore_job_json(w, j)))
+        .collect();
     page_response("RestoreJobs", items, input)
 }
 
@@ -1005,12 +1242,25 @@ mod tests {
 
     fn world() -> (World, DateTime<Utc>) {
         let mut w = World::new("123456789012", "us-east-1");
-        let now = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().with_timezone(&Utc);
-        let v = Vault::new(&w, "v1", now - Duration::days(10), Some("arn:aws:kms:us-east-1:123456789012:key/k"));
+        let now = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let v = Vault::new(
+            &w,
+            "v1",
+            now - Duration::days(10),
+            Some("arn:aws:kms:us-east-1:123456789012:key/k"),
+        );
         add_vault(&mut w, v);
         for i in 0..5 {
             let created = now - Duration::days(i);
-            let arn = recovery_point_arn(&w, "DynamoDB", "t1", &format!("0000000{i}-0000-4000-8000-000000000000"), created);
+            let arn = recovery_point_arn(
+                &w,
+                "DynamoDB",
+                "t1",
+                &format!("0000000{i}-0000-4000-8000-000000000000"),
+                created,
+            );
             add_recovery_point(
                 &mut w,
                 RecoveryPoint {
@@ -1021,7 +1271,11 @@ mod tests {
                     resource_name: "t1".into(),
                     created_by: None,
                     iam_role_arn: "arn:aws:iam::123456789012:role/R".into(),
-                    status: if i == 4 { "EXPIRED".into() } else { "COMPLETED".into() },
+                    status: if i == 4 {
+                        "EXPIRED".into()
+                    } else {
+                        "COMPLETED".into()
+                    },
                     creation_date: created,
                     completion_date: Some(created + Duration::minutes(5)),
                     backup_size_bytes: 1000 + i,
@@ -1036,8 +1290,12 @@ mod tests {
     }
 
     fn rp_arns(w: &World) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> =
-            w.backup.recovery_points.values().map(|r| (r.arn.clone(), r.status.clone())).collect();
+        let mut v: Vec<(String, String)> = w
+            .backup
+            .recovery_points
+            .values()
+            .map(|r| (r.arn.clone(), r.status.clone()))
+            .collect();
         v.sort();
         v
     }
@@ -1052,7 +1310,10 @@ mod tests {
             let out = out.unwrap();
             let page = out["RecoveryPoints"].as_array().unwrap();
             assert!(page.len() <= 2 && !page.is_empty());
-            seen.extend(page.iter().map(|p| p["RecoveryPointArn"].as_str().unwrap().to_string()));
+            seen.extend(
+                page.iter()
+                    .map(|p| p["RecoveryPointArn"].as_str().unwrap().to_string()),
+            );
             match out.get("NextToken") {
                 Some(t) => input["NextToken"] = t.clone(),
                 None => break,
@@ -1063,9 +1324,12 @@ mod tests {
         dedup.sort();
         dedup.dedup();
         assert_eq!(dedup.len(), 5);
-        let bad = list_recovery_points(&w, &json!({ "BackupVaultName": "v1", "NextToken": "nope" })).unwrap_err();
+        let bad =
+            list_recovery_points(&w, &json!({ "BackupVaultName": "v1", "NextToken": "nope" }))
+                .unwrap_err();
         assert_eq!(bad.code, "InvalidParameterValueException");
-        let bad = list_recovery_points(&w, &json!({ "BackupVaultName": "v1", "MaxResults": "0" })).unwrap_err();
+        let bad = list_recovery_points(&w, &json!({ "BackupVaultName": "v1", "MaxResults": "0" }))
+            .unwrap_err();
         assert_eq!(bad.code, "InvalidParameterValueException");
     }
 
@@ -1073,7 +1337,10 @@ mod tests {
     fn restore_progresses_with_configured_behaviour() {
         let (mut w, now) = world();
         let ctx = Ctx::internal(&w, now);
-        let (arn, _) = rp_arns(&w).into_iter().find(|(_, s)| s == "COMPLETED").unwrap();
+        let (arn, _) = rp_arns(&w)
+            .into_iter()
+            .find(|(_, s)| s == "COMPLETED")
+            .unwrap();
         let start = |w: &mut World, token: &str| {
             let (_, out) = handle(
                 w,
@@ -1086,7 +1353,14 @@ mod tests {
         };
         let id = start(&mut w, "a");
         assert_eq!(start(&mut w, "a"), id, "same idempotency token, same job");
-        let job = |w: &World| w.backup.restore_jobs.iter().find(|j| j.id == id).unwrap().clone();
+        let job = |w: &World| {
+            w.backup
+                .restore_jobs
+                .iter()
+                .find(|j| j.id == id)
+                .unwrap()
+                .clone()
+        };
         assert_eq!(job(&w).status, RestoreStatus::Pending);
         tick(&mut w, now + Duration::seconds(60 + 450));
         assert_eq!(job(&w).status, RestoreStatus::Running);
@@ -1095,13 +1369,24 @@ mod tests {
         let j = job(&w);
         assert_eq!(j.status, RestoreStatus::Completed);
         assert_eq!(j.completion_date, Some(now + Duration::seconds(960)));
-        assert_eq!(j.target_resource_arn, "arn:aws:dynamodb:us-east-1:123456789012:table/t1-copy");
-        assert_eq!(w.backup.recovery_points[&arn].last_restore_time, Some(now + Duration::seconds(960)));
+        assert_eq!(
+            j.target_resource_arn,
+            "arn:aws:dynamodb:us-east-1:123456789012:table/t1-copy"
+        );
+        assert_eq!(
+            w.backup.recovery_points[&arn].last_restore_time,
+            Some(now + Duration::seconds(960))
+        );
 
         // A failing override for DynamoDB, captured at start.
         w.backup.restore_overrides.insert(
             "DynamoDB".into(),
-            RestoreBehaviour { pending_seconds: 0, running_seconds: 10, fail: true, failure_message: "boom".into() },
+            RestoreBehaviour {
+                pending_seconds: 0,
+                running_seconds: 10,
+                fail: true,
+                failure_message: "boom".into(),
+            },
         );
         let id2 = start(&mut w, "b");
         w.backup.restore_overrides.clear();
@@ -1115,12 +1400,34 @@ mod tests {
     fn start_restore_errors() {
         let (mut w, now) = world();
         let ctx = Ctx::internal(&w, now);
-        let expired = rp_arns(&w).into_iter().find(|(_, s)| s == "EXPIRED").unwrap().0;
-        let e = handle(&mut w, &ctx, "StartRestoreJob", &json!({ "RecoveryPointArn": expired })).unwrap_err();
+        let expired = rp_arns(&w)
+            .into_iter()
+            .find(|(_, s)| s == "EXPIRED")
+            .unwrap()
+            .0;
+        let e = handle(
+            &mut w,
+            &ctx,
+            "StartRestoreJob",
+            &json!({ "RecoveryPointArn": expired }),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "MissingParameterValueException");
-        let e = handle(&mut w, &ctx, "StartRestoreJob", &json!({ "RecoveryPointArn": expired, "Metadata": {} })).unwrap_err();
+        let e = handle(
+            &mut w,
+            &ctx,
+            "StartRestoreJob",
+            &json!({ "RecoveryPointArn": expired, "Metadata": {} }),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "InvalidRequestException");
-        let e = handle(&mut w, &ctx, "StartRestoreJob", &json!({ "RecoveryPointArn": "arn:x", "Metadata": {} })).unwrap_err();
+        let e = handle(
+            &mut w,
+            &ctx,
+            "StartRestoreJob",
+            &json!({ "RecoveryPointArn": "arn:x", "Metadata": {} }),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "ResourceNotFoundException");
         let e = handle(&mut w, &ctx, "Nope", &json!({})).unwrap_err();
         assert_eq!(e.code, "UnknownOperationException");

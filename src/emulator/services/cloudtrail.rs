@@ -4,8 +4,8 @@
 use super::{Ctx, Input};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::util::{epoch, iso8601_secs, parse_time};
-use crate::emulator::wire::json::JsonInput;
 use crate::emulator::wire::Service;
+use crate::emulator::wire::json::JsonInput;
 use crate::emulator::world::{CallerKind, World};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -52,17 +52,29 @@ pub struct TrailState {
 
 impl Default for TrailState {
     fn default() -> Self {
-        TrailState { trails: Vec::new(), events: Vec::new(), lookup_rate: 2.0, tokens: 2.0, last_refill: Instant::now() }
+        TrailState {
+            trails: Vec::new(),
+            events: Vec::new(),
+            lookup_rate: 2.0,
+            tokens: 2.0,
+            last_refill: Instant::now(),
+        }
     }
 }
 
 impl TrailState {
     /// Appends an event, keeping time order (seeded history may be inserted out of order).
     pub fn push(&mut self, ev: TrailEvent) {
-        if self.events.last().is_none_or(|last| last.event_time <= ev.event_time) {
+        if self
+            .events
+            .last()
+            .is_none_or(|last| last.event_time <= ev.event_time)
+        {
             self.events.push(ev);
         } else {
-            let pos = self.events.partition_point(|e| e.event_time <= ev.event_time);
+            let pos = self
+                .events
+                .partition_point(|e| e.event_time <= ev.event_time);
             self.events.insert(pos, ev);
         }
     }
@@ -70,7 +82,9 @@ impl TrailState {
     fn take_lookup_token(&mut self) -> bool {
         let now = Instant::now();
         let burst = self.lookup_rate.max(1.0);
-        self.tokens = (self.tokens + now.duration_since(self.last_refill).as_secs_f64() * self.lookup_rate).min(burst);
+        self.tokens = (self.tokens
+            + now.duration_since(self.last_refill).as_secs_f64() * self.lookup_rate)
+            .min(burst);
         self.last_refill = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -91,7 +105,11 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
 }
 
 fn describe_trails(w: &World, input: &Value) -> Value {
-    let names: Vec<&str> = input.arr("trailNameList").iter().filter_map(Value::as_str).collect();
+    let names: Vec<&str> = input
+        .arr("trailNameList")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     let list: Vec<Value> = w
         .trail
         .trails
@@ -115,9 +133,17 @@ fn describe_trails(w: &World, input: &Value) -> Value {
 
 fn get_trail_status(w: &World, input: &Value) -> ApiResult<Value> {
     let name = input.str_req("Name")?;
-    let t = w.trail.trails.iter().find(|t| t.name == name || t.arn == name).ok_or_else(|| {
-        ApiError::client("TrailNotFoundException", format!("Unknown trail: {name} for the user: {}", w.account_id))
-    })?;
+    let t = w
+        .trail
+        .trails
+        .iter()
+        .find(|t| t.name == name || t.arn == name)
+        .ok_or_else(|| {
+            ApiError::client(
+                "TrailNotFoundException",
+                format!("Unknown trail: {name} for the user: {}", w.account_id),
+            )
+        })?;
     Ok(json!({
         "IsLogging": t.is_logging,
         "StartLoggingTime": epoch(t.started),
@@ -128,8 +154,16 @@ fn get_trail_status(w: &World, input: &Value) -> ApiResult<Value> {
     }))
 }
 
-const LOOKUP_KEYS: &[&str] =
-    &["EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId"];
+const LOOKUP_KEYS: &[&str] = &[
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "Username",
+    "ResourceType",
+    "ResourceName",
+    "EventSource",
+    "AccessKeyId",
+];
 
 fn lookup_events(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
     if !w.trail.take_lookup_token() {
@@ -150,7 +184,10 @@ fn lookup_events(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
             if !LOOKUP_KEYS.contains(&key) {
                 return Err(ApiError::client(
                     "InvalidLookupAttributesException",
-                    format!("Lookup attribute key '{key}' is not valid. Valid keys: {}", LOOKUP_KEYS.join(", ")),
+                    format!(
+                        "Lookup attribute key '{key}' is not valid. Valid keys: {}",
+                        LOOKUP_KEYS.join(", ")
+                    ),
                 ));
             }
             Some((key.to_string(), value.to_string()))
@@ -158,13 +195,23 @@ fn lookup_events(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
     };
     let max = input.int_opt("MaxResults")?.unwrap_or(50);
     if !(1..=50).contains(&max) {
-        return Err(ApiError::client("InvalidMaxResultsException", "MaxResults must be between 1 and 50."));
+        return Err(ApiError::client(
+            "InvalidMaxResultsException",
+            "MaxResults must be between 1 and 50.",
+        ));
     }
     let earliest = ctx.now - Duration::days(90);
-    let start = input.get("StartTime").and_then(parse_time).unwrap_or(earliest).max(earliest);
+    let start = input
+        .get("StartTime")
+        .and_then(parse_time)
+        .unwrap_or(earliest)
+        .max(earliest);
     let end = input.get("EndTime").and_then(parse_time).unwrap_or(ctx.now);
     if start > end {
-        return Err(ApiError::client("InvalidTimeRangeException", "StartTime must be before EndTime."));
+        return Err(ApiError::client(
+            "InvalidTimeRangeException",
+            "StartTime must be before EndTime.",
+        ));
     }
     let b64 = base64::engine::general_purpose::STANDARD;
     // The token is the index (exclusive) to continue below, newest first.
@@ -176,7 +223,9 @@ fn lookup_events(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|s| s.strip_prefix("ct1:").and_then(|n| n.parse::<usize>().ok()))
             .filter(|n| *n <= w.trail.events.len())
-            .ok_or_else(|| ApiError::client("InvalidNextTokenException", "The NextToken is not valid."))?;
+            .ok_or_else(|| {
+                ApiError::client("InvalidNextTokenException", "The NextToken is not valid.")
+            })?;
     }
     // Skip events newer than EndTime quickly (time-ordered).
     upper = upper.min(w.trail.events.partition_point(|e| e.event_time <= end));
@@ -242,9 +291,16 @@ fn event_json(e: &TrailEvent) -> Value {
 pub fn classify(service: Service, op: &str) -> Option<bool> {
     let data_event = matches!(
         (service, op),
-        (Service::Sqs, "SendMessage" | "SendMessageBatch" | "ReceiveMessage" | "DeleteMessage" | "DeleteMessageBatch"
-            | "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch")
-            | (Service::Sns, "Publish")
+        (
+            Service::Sqs,
+            "SendMessage"
+                | "SendMessageBatch"
+                | "ReceiveMessage"
+                | "DeleteMessage"
+                | "DeleteMessageBatch"
+                | "ChangeMessageVisibility"
+                | "ChangeMessageVisibilityBatch"
+        ) | (Service::Sns, "Publish")
             | (Service::CloudTrail, "LookupEvents")
             | (Service::Sts, "GetCallerIdentity")
     );
@@ -272,16 +328,25 @@ fn resource_of(service: Service, key: &str, value: &str, w: &World) -> Option<(S
     let t = match (service, key) {
         (Service::Sqs, "QueueUrl") => {
             let name = value.rsplit('/').next().unwrap_or(value);
-            return Some(("AWS::SQS::Queue".into(), format!("arn:aws:sqs:{}:{}:{name}", w.region, w.account_id)));
+            return Some((
+                "AWS::SQS::Queue".into(),
+                format!("arn:aws:sqs:{}:{}:{name}", w.region, w.account_id),
+            ));
         }
         (Service::Sqs, "QueueName") => {
-            return Some(("AWS::SQS::Queue".into(), format!("arn:aws:sqs:{}:{}:{value}", w.region, w.account_id)));
+            return Some((
+                "AWS::SQS::Queue".into(),
+                format!("arn:aws:sqs:{}:{}:{value}", w.region, w.account_id),
+            ));
         }
         (Service::Sqs, "SourceArn" | "DestinationArn") => "AWS::SQS::Queue",
         (Service::Sns, "TopicArn") => "AWS::SNS::Topic",
         (Service::Sns, "ResourceArn") => "AWS::SNS::Topic",
         (Service::Kms, "KeyId") => {
-            return Some(("AWS::KMS::Key".into(), crate::emulator::services::kms::key_arn_for(w, value)));
+            return Some((
+                "AWS::KMS::Key".into(),
+                crate::emulator::services::kms::key_arn_for(w, value),
+            ));
         }
         (Service::Backup, "BackupVaultName") => "AWS::Backup::BackupVault",
         (Service::Backup, "RecoveryPointArn") => "AWS::Backup::RecoveryPoint",
@@ -302,16 +367,34 @@ pub fn record(
     error: Option<&ApiError>,
     response: Option<Value>,
 ) {
-    let Some(read_only) = classify(service, op) else { return };
+    let Some(read_only) = classify(service, op) else {
+        return;
+    };
     // Fields that may carry secrets or PHI are never copied into the event.
-    const REDACT: &[&str] = &["Plaintext", "Message", "MessageBody", "Entries", "Body", "TokenCode", "Policy", "Message"];
+    const REDACT: &[&str] = &[
+        "Plaintext",
+        "Message",
+        "MessageBody",
+        "Entries",
+        "Body",
+        "TokenCode",
+        "Policy",
+        "Message",
+    ];
     let params = match input {
         Input::Json(v) | Input::Rest(v) => {
             let mut m = serde_json::Map::new();
             if let Some(obj) = v.as_object() {
                 for (k, val) in obj {
                     let redact = REDACT.contains(&k.as_str()) || k == "CiphertextBlob";
-                    m.insert(crate::emulator::wire::json::lower_first(k), if redact { json!("HIDDEN_DUE_TO_SECURITY_REASONS") } else { val.clone() });
+                    m.insert(
+                        crate::emulator::wire::json::lower_first(k),
+                        if redact {
+                            json!("HIDDEN_DUE_TO_SECURITY_REASONS")
+                        } else {
+                            val.clone()
+                        },
+                    );
                 }
             }
             Value::Object(m)
@@ -364,7 +447,12 @@ pub fn record(
                 "sourceIdentity": c.source_identity,
             });
         }
-        CallerKind::AssumedRole { role_name, role_arn, role_id, .. } => {
+        CallerKind::AssumedRole {
+            role_name,
+            role_arn,
+            role_id,
+            ..
+        } => {
             identity["sessionContext"] = json!({
                 "sessionIssuer": {
                     "type": "Role", "principalId": role_id, "arn": role_arn,

@@ -84,7 +84,14 @@ pub struct KmsKey {
 
 impl KmsKey {
     /// A customer-managed key of the given spec in `region`/`account`, material from `material`.
-    pub fn new(id: &str, region: &str, account: &str, spec: &str, created: DateTime<Utc>, material: [u8; 32]) -> KmsKey {
+    pub fn new(
+        id: &str,
+        region: &str,
+        account: &str,
+        spec: &str,
+        created: DateTime<Utc>,
+        material: [u8; 32],
+    ) -> KmsKey {
         let usage = match spec {
             "HMAC_224" | "HMAC_256" | "HMAC_384" | "HMAC_512" => "GENERATE_VERIFY_MAC",
             s if s.starts_with("ECC") => "SIGN_VERIFY",
@@ -145,7 +152,12 @@ impl KmsState {
     pub fn insert_alias(&mut self, name: &str, target_id: &str, now: DateTime<Utc>) {
         self.aliases.insert(
             name.to_string(),
-            Alias { name: name.to_string(), target: target_id.to_string(), created: now, updated: now },
+            Alias {
+                name: name.to_string(),
+                target: target_id.to_string(),
+                created: now,
+                updated: now,
+            },
         );
     }
     /// The key id for a key id, key ARN, alias name or alias ARN.
@@ -200,7 +212,10 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
             if now >= started + Duration::seconds(ON_DEMAND_ROTATION_SECONDS) {
                 let done = started + Duration::seconds(ON_DEMAND_ROTATION_SECONDS);
                 key.material.push(random_bytes::<32>());
-                key.rotations.push(Rotation { date: done, kind: RotationType::OnDemand });
+                key.rotations.push(Rotation {
+                    date: done,
+                    kind: RotationType::OnDemand,
+                });
                 key.on_demand_started = None;
             }
         }
@@ -210,7 +225,10 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
                     break;
                 }
                 key.material.push(random_bytes::<32>());
-                key.rotations.push(Rotation { date: next, kind: RotationType::Automatic });
+                key.rotations.push(Rotation {
+                    date: next,
+                    kind: RotationType::Automatic,
+                });
                 key.next_rotation = Some(next + Duration::days(key.rotation_period_days));
             }
         }
@@ -233,17 +251,25 @@ fn unsupported(msg: impl Into<String>) -> ApiError {
 }
 
 fn invalid_state(key: &KmsKey) -> ApiError {
-    ApiError::client("KMSInvalidStateException", format!("{} is {}", key.arn, key.state.as_str()))
+    ApiError::client(
+        "KMSInvalidStateException",
+        format!("{} is {}", key.arn, key.state.as_str()),
+    )
 }
 
 fn key_id_of(w: &World, input: &Value) -> ApiResult<String> {
     let k = input.str_req("KeyId")?;
     if k.is_empty() || k.len() > 2048 {
-        return Err(ApiError::validation("1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048"));
+        return Err(ApiError::validation(
+            "1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048",
+        ));
     }
     w.kms.resolve(k).ok_or_else(|| {
         if k.contains("alias/") {
-            ApiError::client("NotFoundException", format!("Alias {} is not found.", alias_arn(w, k)))
+            ApiError::client(
+                "NotFoundException",
+                format!("Alias {} is not found.", alias_arn(w, k)),
+            )
         } else {
             not_found(k)
         }
@@ -251,7 +277,11 @@ fn key_id_of(w: &World, input: &Value) -> ApiResult<String> {
 }
 
 fn alias_arn(w: &World, name: &str) -> String {
-    if name.starts_with("arn:") { name.to_string() } else { format!("arn:aws:kms:{}:{}:{}", w.region, w.account_id, name) }
+    if name.starts_with("arn:") {
+        name.to_string()
+    } else {
+        format!("arn:aws:kms:{}:{}:{}", w.region, w.account_id, name)
+    }
 }
 
 /// A key that must be usable for cryptographic operations.
@@ -259,7 +289,10 @@ fn usable<'a>(w: &'a World, id: &str) -> ApiResult<&'a KmsKey> {
     let key = w.kms.keys.get(id).ok_or_else(|| not_found(id))?;
     match key.state {
         KeyState::Enabled => Ok(key),
-        KeyState::Disabled => Err(ApiError::client("DisabledException", format!("{} is disabled.", key.arn))),
+        KeyState::Disabled => Err(ApiError::client(
+            "DisabledException",
+            format!("{} is disabled.", key.arn),
+        )),
         _ => Err(invalid_state(key)),
     }
 }
@@ -268,7 +301,10 @@ fn usable<'a>(w: &'a World, id: &str) -> ApiResult<&'a KmsKey> {
 fn customer_key<'a>(w: &'a mut World, id: &str) -> ApiResult<&'a mut KmsKey> {
     let key = w.kms.keys.get_mut(id).ok_or_else(|| not_found(id))?;
     if key.manager != "CUSTOMER" {
-        return Err(unsupported(format!("{} is an AWS managed key; its configuration cannot be changed", key.arn)));
+        return Err(unsupported(format!(
+            "{} is an AWS managed key; its configuration cannot be changed",
+            key.arn
+        )));
     }
     Ok(key)
 }
@@ -284,7 +320,12 @@ fn limit(input: &Value, max: i64, default: i64) -> ApiResult<usize> {
 }
 
 /// Pages `items` by an opaque marker (the base64 of the next offset).
-fn page<T: Clone>(items: &[T], input: &Value, max: i64, default: i64) -> ApiResult<(Vec<T>, Option<String>)> {
+fn page<T: Clone>(
+    items: &[T],
+    input: &Value,
+    max: i64,
+    default: i64,
+) -> ApiResult<(Vec<T>, Option<String>)> {
     let n = limit(input, max, default)?;
     let start = match input.str_opt("Marker") {
         None => 0,
@@ -292,7 +333,10 @@ fn page<T: Clone>(items: &[T], input: &Value, max: i64, default: i64) -> ApiResu
             .decode(m)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("offset:").and_then(|x| x.parse::<usize>().ok()))
+            .and_then(|s| {
+                s.strip_prefix("offset:")
+                    .and_then(|x| x.parse::<usize>().ok())
+            })
             .filter(|o| *o <= items.len())
             .ok_or_else(|| ApiError::client("InvalidMarkerException", "The marker is not valid"))?,
     };
@@ -357,9 +401,12 @@ pub fn metadata(w: &World, k: &KmsKey) -> Value {
 
 fn blob(input: &Value, name: &str, max: usize) -> ApiResult<Vec<u8>> {
     let s = input.str_req(name)?;
-    let b = B64
-        .decode(s)
-        .map_err(|_| ApiError::client("SerializationException", format!("'{name}' is not valid base64")))?;
+    let b = B64.decode(s).map_err(|_| {
+        ApiError::client(
+            "SerializationException",
+            format!("'{name}' is not valid base64"),
+        )
+    })?;
     if b.is_empty() || b.len() > max {
         return Err(ApiError::validation(format!(
             "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must have length between 1 and {max}",
@@ -374,9 +421,12 @@ fn context_aad(input: &Value) -> ApiResult<Vec<u8>> {
     let mut ctx = BTreeMap::new();
     if let Some(m) = input.obj("EncryptionContext") {
         for (k, v) in m {
-            let v = v
-                .as_str()
-                .ok_or_else(|| ApiError::client("SerializationException", "EncryptionContext values must be strings"))?;
+            let v = v.as_str().ok_or_else(|| {
+                ApiError::client(
+                    "SerializationException",
+                    "EncryptionContext values must be strings",
+                )
+            })?;
             ctx.insert(k.clone(), v.to_string());
         }
     }
@@ -393,7 +443,11 @@ fn encrypt_with(key: &KmsKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&version.to_be_bytes());
     let mut full_aad = key.id.as_bytes().to_vec();
     full_aad.extend_from_slice(aad);
-    out.extend(crypto::seal(&key.material[version as usize], &full_aad, plaintext));
+    out.extend(crypto::seal(
+        &key.material[version as usize],
+        &full_aad,
+        plaintext,
+    ));
     out
 }
 
@@ -411,7 +465,10 @@ fn parse_ciphertext(blob: &[u8]) -> Option<(String, usize, &[u8])> {
 }
 
 fn invalid_ciphertext() -> ApiError {
-    ApiError::client("InvalidCiphertextException", "The ciphertext is invalid or was not encrypted under this key and encryption context")
+    ApiError::client(
+        "InvalidCiphertextException",
+        "The ciphertext is invalid or was not encrypted under this key and encryption context",
+    )
 }
 
 fn mac_algorithm_for(key: &KmsKey) -> String {
@@ -424,14 +481,21 @@ fn mac_key(w: &World, input: &Value) -> ApiResult<(KmsKey, Vec<u8>)> {
     if !key.is_hmac() {
         return Err(ApiError::client(
             "InvalidKeyUsageException",
-            format!("{} key usage is {}, not GENERATE_VERIFY_MAC", key.arn, key.usage),
+            format!(
+                "{} key usage is {}, not GENERATE_VERIFY_MAC",
+                key.arn, key.usage
+            ),
         ));
     }
     let alg = input.str_req("MacAlgorithm")?;
     if alg != mac_algorithm_for(&key) {
         return Err(ApiError::client(
             "InvalidKeyUsageException",
-            format!("{alg} is not supported by {} (use {})", key.arn, mac_algorithm_for(&key)),
+            format!(
+                "{alg} is not supported by {} (use {})",
+                key.arn,
+                mac_algorithm_for(&key)
+            ),
         ));
     }
     let message = blob(input, "Message", 4096)?;
@@ -457,10 +521,16 @@ fn rotation_unsupported(key: &KmsKey) -> Option<ApiError> {
         )));
     }
     if key.origin == "EXTERNAL" {
-        return Some(unsupported(format!("{} has imported key material; rotate it manually", key.arn)));
+        return Some(unsupported(format!(
+            "{} has imported key material; rotate it manually",
+            key.arn
+        )));
     }
     if key.custom_key_store_id.is_some() {
-        return Some(unsupported(format!("{} is in a custom key store, which does not support rotation", key.arn)));
+        return Some(unsupported(format!(
+            "{} is in a custom key store, which does not support rotation",
+            key.arn
+        )));
     }
     None
 }
@@ -471,7 +541,10 @@ fn rotation_precheck(key: &KmsKey) -> ApiResult<()> {
     }
     match key.state {
         KeyState::Enabled => Ok(()),
-        KeyState::Disabled => Err(ApiError::client("DisabledException", format!("{} is disabled.", key.arn))),
+        KeyState::Disabled => Err(ApiError::client(
+            "DisabledException",
+            format!("{} is disabled.", key.arn),
+        )),
         _ => Err(invalid_state(key)),
     }
 }
@@ -481,7 +554,9 @@ fn tags_of(input: &Value) -> ApiResult<Vec<(String, String)>> {
         .arr("Tags")
         .iter()
         .map(|t| {
-            let k = t.str_opt("TagKey").ok_or_else(|| ApiError::missing("tags.member.tagKey"))?;
+            let k = t
+                .str_opt("TagKey")
+                .ok_or_else(|| ApiError::missing("tags.member.tagKey"))?;
             let v = t.str_opt("TagValue").unwrap_or("");
             Ok((k.to_string(), v.to_string()))
         })
@@ -498,13 +573,27 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
                 .unwrap_or("SYMMETRIC_DEFAULT")
                 .to_string();
             const SPECS: &[&str] = &[
-                "SYMMETRIC_DEFAULT", "HMAC_256", "RSA_2048", "RSA_3072",
-                "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
+                "SYMMETRIC_DEFAULT",
+                "HMAC_256",
+                "RSA_2048",
+                "RSA_3072",
+                "RSA_4096",
+                "ECC_NIST_P256",
+                "ECC_NIST_P384",
+                "ECC_NIST_P521",
+                "ECC_SECG_P256K1",
             ];
             if !SPECS.contains(&spec.as_str()) {
                 return Err(ApiError::validation(format!("KeySpec {spec} is not valid")));
             }
-            let mut key = KmsKey::new(&uuid(), &w.region, &w.account_id, &spec, now, random_bytes::<32>());
+            let mut key = KmsKey::new(
+                &uuid(),
+                &w.region,
+                &w.account_id,
+                &spec,
+                now,
+                random_bytes::<32>(),
+            );
             if let Some(u) = input.str_opt("KeyUsage") {
                 let ok = match u {
                     "ENCRYPT_DECRYPT" => spec == "SYMMETRIC_DEFAULT" || spec.starts_with("RSA"),
@@ -513,7 +602,9 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
                     _ => false,
                 };
                 if !ok {
-                    return Err(ApiError::validation(format!("KeyUsage {u} is not compatible with KeySpec {spec}")));
+                    return Err(ApiError::validation(format!(
+                        "KeyUsage {u} is not compatible with KeySpec {spec}"
+                    )));
                 }
                 key.usage = u.to_string();
             }
@@ -526,7 +617,9 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
                 }
                 "AWS_CLOUDHSM" => {
                     let store = input.str_opt("CustomKeyStoreId").ok_or_else(|| {
-                        ApiError::validation("CustomKeyStoreId is required when Origin is AWS_CLOUDHSM")
+                        ApiError::validation(
+                            "CustomKeyStoreId is required when Origin is AWS_CLOUDHSM",
+                        )
                     })?;
                     key.origin = "AWS_CLOUDHSM".into();
                     key.custom_key_store_id = Some(store.to_string());
@@ -534,8 +627,12 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
                 o => return Err(ApiError::validation(format!("Origin {o} is not valid"))),
             }
             if let Some(p) = input.str_opt("Policy") {
-                serde_json::from_str::<Value>(p)
-                    .map_err(|_| ApiError::client("MalformedPolicyDocumentException", "The key policy is not valid JSON"))?;
+                serde_json::from_str::<Value>(p).map_err(|_| {
+                    ApiError::client(
+                        "MalformedPolicyDocumentException",
+                        "The key policy is not valid JSON",
+                    )
+                })?;
                 key.policy = p.to_string();
             }
             key.description = input.str_opt("Description").unwrap_or("").to_string();
@@ -549,8 +646,12 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
             Ok(json!({ "KeyMetadata": metadata(w, &w.kms.keys[&id]) }))
         }
         "ListKeys" => {
-            let all: Vec<Value> =
-                w.kms.keys.values().map(|k| json!({ "KeyId": k.id, "KeyArn": k.arn })).collect();
+            let all: Vec<Value> = w
+                .kms
+                .keys
+                .values()
+                .map(|k| json!({ "KeyId": k.id, "KeyArn": k.arn }))
+                .collect();
             let (items, next) = page(&all, input, 1000, 100)?;
             Ok(paged(json!({ "Keys": items }), next))
         }
@@ -559,23 +660,35 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
             let valid = name.starts_with("alias/")
                 && name.len() > 6
                 && name.len() <= 256
-                && name[6..].chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
+                && name[6..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
             if !valid {
                 return Err(ApiError::validation(format!(
                     "Alias name {name} is not valid: it must begin with alias/ followed by letters, digits, /, _ or -"
                 )));
             }
             if name.starts_with("alias/aws/") {
-                return Err(ApiError::client("NotAuthorizedException", "alias/aws/ is reserved for AWS managed keys"));
+                return Err(ApiError::client(
+                    "NotAuthorizedException",
+                    "alias/aws/ is reserved for AWS managed keys",
+                ));
             }
             if w.kms.aliases.contains_key(&name) {
                 return Err(ApiError::client(
                     "AlreadyExistsException",
-                    format!("An alias with the name {} already exists", alias_arn(w, &name)),
+                    format!(
+                        "An alias with the name {} already exists",
+                        alias_arn(w, &name)
+                    ),
                 ));
             }
             let target = input.str_req("TargetKeyId")?;
-            let id = w.kms.resolve(target).filter(|_| !target.contains("alias/")).ok_or_else(|| not_found(target))?;
+            let id = w
+                .kms
+                .resolve(target)
+                .filter(|_| !target.contains("alias/"))
+                .ok_or_else(|| not_found(target))?;
             if w.kms.keys[&id].manager != "CUSTOMER" {
                 return Err(unsupported("An alias cannot point to an AWS managed key"));
             }
@@ -609,22 +722,32 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
             let id = key_id_of(w, input)?;
             let name = input.str_opt("PolicyName").unwrap_or("default");
             if name != "default" {
-                return Err(ApiError::client("NotFoundException", format!("Policy {name} does not exist")));
+                return Err(ApiError::client(
+                    "NotFoundException",
+                    format!("Policy {name} does not exist"),
+                ));
             }
             Ok(json!({ "Policy": w.kms.keys[&id].policy, "PolicyName": "default" }))
         }
         "PutKeyPolicy" => {
             let id = key_id_of(w, input)?;
             let p = input.str_req("Policy")?.to_string();
-            serde_json::from_str::<Value>(&p)
-                .map_err(|_| ApiError::client("MalformedPolicyDocumentException", "The key policy is not valid JSON"))?;
+            serde_json::from_str::<Value>(&p).map_err(|_| {
+                ApiError::client(
+                    "MalformedPolicyDocumentException",
+                    "The key policy is not valid JSON",
+                )
+            })?;
             customer_key(w, &id)?.policy = p;
             Ok(json!({}))
         }
         "ListResourceTags" => {
             let id = key_id_of(w, input)?;
-            let all: Vec<Value> =
-                w.kms.keys[&id].tags.iter().map(|(k, v)| json!({ "TagKey": k, "TagValue": v })).collect();
+            let all: Vec<Value> = w.kms.keys[&id]
+                .tags
+                .iter()
+                .map(|(k, v)| json!({ "TagKey": k, "TagValue": v }))
+                .collect();
             let (items, next) = page(&all, input, 50, 50)?;
             Ok(paged(json!({ "Tags": items }), next))
         }
@@ -643,7 +766,11 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
             let key = customer_key(w, &id)?;
             match key.state {
                 KeyState::Enabled | KeyState::Disabled => {
-                    key.state = if op == "EnableKey" { KeyState::Enabled } else { KeyState::Disabled };
+                    key.state = if op == "EnableKey" {
+                        KeyState::Enabled
+                    } else {
+                        KeyState::Disabled
+                    };
                     Ok(json!({}))
                 }
                 _ => Err(invalid_state(key)),
@@ -740,10 +867,17 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
             if key.on_demand_started.is_some() {
                 return Err(ApiError::client(
                     "ConflictException",
-                    format!("An on-demand rotation of {} is already in progress", key.arn),
+                    format!(
+                        "An on-demand rotation of {} is already in progress",
+                        key.arn
+                    ),
                 ));
             }
-            let used = key.rotations.iter().filter(|r| r.kind == RotationType::OnDemand).count();
+            let used = key
+                .rotations
+                .iter()
+                .filter(|r| r.kind == RotationType::OnDemand)
+                .count();
             if used >= ON_DEMAND_ROTATION_QUOTA {
                 return Err(ApiError::client(
                     "LimitExceededException",
@@ -784,7 +918,10 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
             let id = key_id_of(w, input)?;
             let key = usable(w, &id)?;
             if !key.is_symmetric() {
-                return Err(ApiError::client("InvalidKeyUsageException", format!("{} cannot encrypt in the emulator", key.arn)));
+                return Err(ApiError::client(
+                    "InvalidKeyUsageException",
+                    format!("{} cannot encrypt in the emulator", key.arn),
+                ));
             }
             let plain = blob(input, "Plaintext", 4096)?;
             let aad = context_aad(input)?;
@@ -798,18 +935,33 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
             let id = key_id_of(w, input)?;
             let key = usable(w, &id)?;
             if !key.is_symmetric() {
-                return Err(ApiError::client("InvalidKeyUsageException", format!("{} is not a symmetric encryption key", key.arn)));
+                return Err(ApiError::client(
+                    "InvalidKeyUsageException",
+                    format!("{} is not a symmetric encryption key", key.arn),
+                ));
             }
             let n = match (input.str_opt("KeySpec"), input.int_opt("NumberOfBytes")?) {
                 (Some("AES_256"), None) => 32,
                 (Some("AES_128"), None) => 16,
                 (None, Some(n)) if (1..=1024).contains(&n) => n as usize,
-                (None, Some(_)) => return Err(ApiError::validation("NumberOfBytes must be between 1 and 1024")),
-                (Some(s), None) => return Err(ApiError::validation(format!("KeySpec {s} is not valid"))),
-                (Some(_), Some(_)) => {
-                    return Err(ApiError::validation("Specify either KeySpec or NumberOfBytes, not both"));
+                (None, Some(_)) => {
+                    return Err(ApiError::validation(
+                        "NumberOfBytes must be between 1 and 1024",
+                    ));
                 }
-                (None, None) => return Err(ApiError::validation("Specify either KeySpec or NumberOfBytes")),
+                (Some(s), None) => {
+                    return Err(ApiError::validation(format!("KeySpec {s} is not valid")));
+                }
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::validation(
+                        "Specify either KeySpec or NumberOfBytes, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(ApiError::validation(
+                        "Specify either KeySpec or NumberOfBytes",
+                    ));
+                }
             };
             let mut data = vec![0u8; n];
             for chunk in data.chunks_mut(32) {
@@ -838,26 +990,44 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
                     ));
                 }
             }
-            let key = usable(w, &id).map_err(|e| if e.code == "NotFoundException" { invalid_ciphertext() } else { e })?;
+            let key = usable(w, &id).map_err(|e| {
+                if e.code == "NotFoundException" {
+                    invalid_ciphertext()
+                } else {
+                    e
+                }
+            })?;
             let material = key.material.get(version).ok_or_else(invalid_ciphertext)?;
             let mut aad = key.id.as_bytes().to_vec();
             aad.extend(context_aad(input)?);
             let plain = crypto::open(material, &aad, sealed).ok_or_else(invalid_ciphertext)?;
-            Ok(json!({ "KeyId": key.arn, "Plaintext": B64.encode(plain), "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" }))
+            Ok(
+                json!({ "KeyId": key.arn, "Plaintext": B64.encode(plain), "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" }),
+            )
         }
         "GenerateMac" => {
             let (key, message) = mac_key(w, input)?;
             let mac = crypto::hmac_sha256(&key.material[key.material.len() - 1], &message);
-            Ok(json!({ "Mac": B64.encode(mac), "MacAlgorithm": mac_algorithm_for(&key), "KeyId": key.arn }))
+            Ok(
+                json!({ "Mac": B64.encode(mac), "MacAlgorithm": mac_algorithm_for(&key), "KeyId": key.arn }),
+            )
         }
         "VerifyMac" => {
             let (key, message) = mac_key(w, input)?;
             let mac = blob(input, "Mac", 6144)?;
-            let valid = key.material.iter().any(|m| crypto::hmac_verify_sha256(m, &message, &mac));
+            let valid = key
+                .material
+                .iter()
+                .any(|m| crypto::hmac_verify_sha256(m, &message, &mac));
             if !valid {
-                return Err(ApiError::client("KMSInvalidMacException", "The MAC is not valid for this message and key"));
+                return Err(ApiError::client(
+                    "KMSInvalidMacException",
+                    "The MAC is not valid for this message and key",
+                ));
             }
-            Ok(json!({ "KeyId": key.arn, "MacValid": true, "MacAlgorithm": mac_algorithm_for(&key) }))
+            Ok(
+                json!({ "KeyId": key.arn, "MacValid": true, "MacAlgorithm": mac_algorithm_for(&key) }),
+            )
         }
         _ => Err(ApiError::unknown_operation(op)),
     }

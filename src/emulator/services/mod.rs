@@ -10,9 +10,9 @@ pub mod sqs;
 pub mod sts;
 
 use super::error::ApiResult;
+use super::wire::Service;
 use super::wire::query::Params;
 use super::wire::xml::Xml;
-use super::wire::Service;
 use super::world::{Caller, World};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -69,7 +69,13 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
 }
 
 /// Runs one operation.
-pub fn dispatch(w: &mut World, ctx: &Ctx, service: Service, op: &str, input: &Input) -> ApiResult<Output> {
+pub fn dispatch(
+    w: &mut World,
+    ctx: &Ctx,
+    service: Service,
+    op: &str,
+    input: &Input,
+) -> ApiResult<Output> {
     tick(w, ctx.now);
     let empty = Value::Object(Default::default());
     let json = match input {
@@ -87,6 +93,8 @@ pub fn dispatch(w: &mut World, ctx: &Ctx, service: Service, op: &str, input: &In
         Service::Sqs => sqs::handle(w, ctx, op, json).map(Output::Json),
         Service::Kms => kms::handle(w, ctx, op, json).map(Output::Json),
         Service::CloudTrail => cloudtrail::handle(w, ctx, op, json).map(Output::Json),
-        Service::Backup => backup::handle(w, ctx, op, json).map(|(status, body)| Output::Rest { status, body }),
+        Service::Backup => {
+            backup::handle(w, ctx, op, json).map(|(status, body)| Output::Rest { status, body })
+        }
     }
 }

@@ -49,13 +49,24 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, p: &Params) -> ApiResult<Xml> 
     match op {
         "CreateTopic" => create_topic(w, p),
         "ListTopics" => {
-            let (page, next) = paginate(w.sns.topics.keys().cloned().collect(), p.get("NextToken"))?;
-            let items = page.into_iter().map(|a| Xml::node().with_text("TopicArn", a)).collect();
-            Ok(Xml::node().with("Topics", Xml::Members(items)).with_opt("NextToken", next))
+            let (page, next) =
+                paginate(w.sns.topics.keys().cloned().collect(), p.get("NextToken"))?;
+            let items = page
+                .into_iter()
+                .map(|a| Xml::node().with_text("TopicArn", a))
+                .collect();
+            Ok(Xml::node()
+                .with("Topics", Xml::Members(items))
+                .with_opt("NextToken", next))
         }
         "GetTopicAttributes" => {
             let t = topic(w, p.req("TopicArn")?)?;
-            let subs: Vec<&Subscription> = w.sns.subscriptions.iter().filter(|s| s.topic_arn == t.arn).collect();
+            let subs: Vec<&Subscription> = w
+                .sns
+                .subscriptions
+                .iter()
+                .filter(|s| s.topic_arn == t.arn)
+                .collect();
             let mut attrs: Vec<(String, String)> = vec![
                 ("TopicArn".into(), t.arn.clone()),
                 ("Owner".into(), w.account_id.clone()),
@@ -79,7 +90,11 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, p: &Params) -> ApiResult<Xml> 
             let name = p.req("AttributeName")?.to_string();
             let value = p.get("AttributeValue").unwrap_or("").to_string();
             let arn = p.req("TopicArn")?.to_string();
-            let t = w.sns.topics.get_mut(&arn).ok_or_else(|| not_found("Topic"))?;
+            let t = w
+                .sns
+                .topics
+                .get_mut(&arn)
+                .ok_or_else(|| not_found("Topic"))?;
             t.attributes.insert(name, value);
             Ok(Xml::node())
         }
@@ -87,8 +102,13 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, p: &Params) -> ApiResult<Xml> 
         "ListSubscriptionsByTopic" => {
             let arn = p.req("TopicArn")?;
             topic(w, arn)?;
-            let subs: Vec<String> =
-                w.sns.subscriptions.iter().filter(|s| s.topic_arn == arn).map(|s| s.arn.clone()).collect();
+            let subs: Vec<String> = w
+                .sns
+                .subscriptions
+                .iter()
+                .filter(|s| s.topic_arn == arn)
+                .map(|s| s.arn.clone())
+                .collect();
             list_subs(w, subs, p)
         }
         "ListSubscriptions" => {
@@ -97,7 +117,12 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, p: &Params) -> ApiResult<Xml> 
         }
         "GetSubscriptionAttributes" => {
             let arn = p.req("SubscriptionArn")?;
-            let s = w.sns.subscriptions.iter().find(|s| s.arn == arn).ok_or_else(|| not_found("Subscription"))?;
+            let s = w
+                .sns
+                .subscriptions
+                .iter()
+                .find(|s| s.arn == arn)
+                .ok_or_else(|| not_found("Subscription"))?;
             let mut attrs = vec![
                 ("SubscriptionArn".to_string(), s.arn.clone()),
                 ("TopicArn".into(), s.topic_arn.clone()),
@@ -123,21 +148,31 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, p: &Params) -> ApiResult<Xml> 
             let policy = p.req("DataProtectionPolicy")?.to_string();
             check_data_protection_policy(&policy)?;
             let arn = p.req("ResourceArn")?.to_string();
-            let t = w.sns.topics.get_mut(&arn).ok_or_else(|| not_found("Topic"))?;
+            let t = w
+                .sns
+                .topics
+                .get_mut(&arn)
+                .ok_or_else(|| not_found("Topic"))?;
             t.data_protection_policy = Some(policy);
             Ok(Xml::node())
         }
         "ListTagsForResource" => {
-            let t = topic(w, p.req("ResourceArn")?).map_err(|_| {
-                ApiError::new(404, "ResourceNotFound", "Resource does not exist")
-            })?;
-            let items = t.tags.iter().map(|(k, v)| Xml::node().with_text("Key", k).with_text("Value", v)).collect();
+            let t = topic(w, p.req("ResourceArn")?)
+                .map_err(|_| ApiError::new(404, "ResourceNotFound", "Resource does not exist"))?;
+            let items = t
+                .tags
+                .iter()
+                .map(|(k, v)| Xml::node().with_text("Key", k).with_text("Value", v))
+                .collect();
             Ok(Xml::node().with("Tags", Xml::Members(items)))
         }
         "TagResource" => {
             let arn = p.req("ResourceArn")?.to_string();
             let tags = p.member_structs("Tags");
-            let t = w.sns.topics.get_mut(&arn).ok_or_else(|| ApiError::new(404, "ResourceNotFound", "Resource does not exist"))?;
+            let t =
+                w.sns.topics.get_mut(&arn).ok_or_else(|| {
+                    ApiError::new(404, "ResourceNotFound", "Resource does not exist")
+                })?;
             for m in tags {
                 if let (Some(k), Some(v)) = (m.get("Key"), m.get("Value")) {
                     t.tags.retain(|(x, _)| x != k);
@@ -146,7 +181,10 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, p: &Params) -> ApiResult<Xml> 
             }
             Ok(Xml::node())
         }
-        _ => Err(ApiError::client("InvalidAction", format!("Could not find operation {op} for version 2010-03-31"))),
+        _ => Err(ApiError::client(
+            "InvalidAction",
+            format!("Could not find operation {op} for version 2010-03-31"),
+        )),
     }
 }
 
@@ -175,7 +213,10 @@ fn paginate(items: Vec<String>, token: Option<&str>) -> ApiResult<(Vec<String>, 
             .decode(t)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("sns1:").and_then(|n| n.parse::<usize>().ok()))
+            .and_then(|s| {
+                s.strip_prefix("sns1:")
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
             .ok_or_else(|| invalid("Invalid parameter: NextToken"))?,
     };
     let page: Vec<String> = items.iter().skip(start).take(PAGE).cloned().collect();
@@ -197,13 +238,18 @@ fn list_subs(w: &World, arns: Vec<String>, p: &Params) -> ApiResult<Xml> {
                 .with_text("TopicArn", &s.topic_arn)
         })
         .collect();
-    Ok(Xml::node().with("Subscriptions", Xml::Members(items)).with_opt("NextToken", next))
+    Ok(Xml::node()
+        .with("Subscriptions", Xml::Members(items))
+        .with_opt("NextToken", next))
 }
 
 fn check_data_protection_policy(policy: &str) -> ApiResult<()> {
-    let v: Value = serde_json::from_str(policy).map_err(|_| invalid("Invalid parameter: DataProtectionPolicy is not valid JSON"))?;
+    let v: Value = serde_json::from_str(policy)
+        .map_err(|_| invalid("Invalid parameter: DataProtectionPolicy is not valid JSON"))?;
     if v.get("Statement").and_then(Value::as_array).is_none() {
-        return Err(invalid("Invalid parameter: DataProtectionPolicy must contain a Statement list"));
+        return Err(invalid(
+            "Invalid parameter: DataProtectionPolicy must contain a Statement list",
+        ));
     }
     Ok(())
 }
@@ -211,13 +257,20 @@ fn check_data_protection_policy(policy: &str) -> ApiResult<()> {
 fn create_topic(w: &mut World, p: &Params) -> ApiResult<Xml> {
     let name = p.req("Name")?.to_string();
     let base = name.strip_suffix(".fifo").unwrap_or(&name);
-    if base.is_empty() || name.len() > 256 || !base.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if base.is_empty()
+        || name.len() > 256
+        || !base
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err(invalid("Invalid parameter: Topic Name"));
     }
     let attrs: BTreeMap<String, String> = p.entries("Attributes").into_iter().collect();
     let fifo = attrs.get("FifoTopic").is_some_and(|v| v == "true");
     if fifo != name.ends_with(".fifo") {
-        return Err(invalid("Invalid parameter: Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long."));
+        return Err(invalid(
+            "Invalid parameter: Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.",
+        ));
     }
     if let Some(dp) = p.get("DataProtectionPolicy") {
         check_data_protection_policy(dp)?;
@@ -249,21 +302,47 @@ fn subscribe(w: &mut World, p: &Params) -> ApiResult<Xml> {
     let protocol = p.req("Protocol")?.to_string();
     let endpoint = p.get("Endpoint").unwrap_or("").to_string();
     topic(w, &topic_arn)?;
-    if !["sqs", "lambda", "email", "email-json", "http", "https", "sms", "application", "firehose"].contains(&protocol.as_str()) {
-        return Err(invalid(format!("Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")));
+    if ![
+        "sqs",
+        "lambda",
+        "email",
+        "email-json",
+        "http",
+        "https",
+        "sms",
+        "application",
+        "firehose",
+    ]
+    .contains(&protocol.as_str())
+    {
+        return Err(invalid(format!(
+            "Invalid parameter: Amazon SNS does not support this protocol string: {protocol}"
+        )));
     }
     if protocol == "sqs" && !endpoint.starts_with("arn:aws:sqs:") {
         return Err(invalid("Invalid parameter: SQS endpoint ARN"));
     }
     let attrs: BTreeMap<String, String> = p.entries("Attributes").into_iter().collect();
     if let Some(fp) = attrs.get("FilterPolicy") {
-        serde_json::from_str::<Value>(fp).map_err(|_| invalid("Invalid parameter: FilterPolicy: failed to parse JSON."))?;
+        serde_json::from_str::<Value>(fp)
+            .map_err(|_| invalid("Invalid parameter: FilterPolicy: failed to parse JSON."))?;
     }
-    if let Some(existing) = w.sns.subscriptions.iter().find(|s| s.topic_arn == topic_arn && s.protocol == protocol && s.endpoint == endpoint) {
+    if let Some(existing) = w
+        .sns
+        .subscriptions
+        .iter()
+        .find(|s| s.topic_arn == topic_arn && s.protocol == protocol && s.endpoint == endpoint)
+    {
         return Ok(Xml::node().with_text("SubscriptionArn", &existing.arn));
     }
     let arn = format!("{topic_arn}:{}", uuid());
-    w.sns.subscriptions.push(Subscription { arn: arn.clone(), topic_arn, protocol, endpoint, attributes: attrs });
+    w.sns.subscriptions.push(Subscription {
+        arn: arn.clone(),
+        topic_arn,
+        protocol,
+        endpoint,
+        attributes: attrs,
+    });
     Ok(Xml::node().with_text("SubscriptionArn", arn))
 }
 
@@ -272,7 +351,9 @@ fn message_attributes(p: &Params) -> Map<String, Value> {
     let mut out = Map::new();
     for i in 1.. {
         let pre = format!("MessageAttributes.entry.{i}");
-        let Some(name) = p.get(&format!("{pre}.Name")) else { break };
+        let Some(name) = p.get(&format!("{pre}.Name")) else {
+            break;
+        };
         let dt = p.get(&format!("{pre}.Value.DataType")).unwrap_or("String");
         let mut v = json!({ "DataType": dt });
         if let Some(s) = p.get(&format!("{pre}.Value.StringValue")) {
@@ -288,9 +369,14 @@ fn message_attributes(p: &Params) -> Map<String, Value> {
 
 /// Attribute-based filter policies: exact strings, numbers, `prefix`, `exists`, `anything-but`.
 pub fn filter_matches(policy: &Value, attrs: &Map<String, Value>) -> bool {
-    let Some(obj) = policy.as_object() else { return true };
+    let Some(obj) = policy.as_object() else {
+        return true;
+    };
     obj.iter().all(|(key, rules)| {
-        let value = attrs.get(key).and_then(|a| a.get("StringValue")).and_then(Value::as_str);
+        let value = attrs
+            .get(key)
+            .and_then(|a| a.get("StringValue"))
+            .and_then(Value::as_str);
         let rules = match rules {
             Value::Array(a) => a.clone(),
             other => vec![other.clone()],
@@ -320,7 +406,15 @@ pub fn filter_matches(policy: &Value, attrs: &Map<String, Value>) -> bool {
 }
 
 fn publish(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
-    let arn = p.get("TopicArn").or_else(|| p.get("TargetArn")).ok_or_else(|| invalid("Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter"))?.to_string();
+    let arn = p
+        .get("TopicArn")
+        .or_else(|| p.get("TargetArn"))
+        .ok_or_else(|| {
+            invalid(
+                "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter",
+            )
+        })?
+        .to_string();
     let message = p.req("Message")?.to_string();
     if message.len() > 262_144 {
         return Err(invalid("Invalid parameter: Message too long"));
@@ -328,19 +422,34 @@ fn publish(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
     let t = topic(w, &arn)?.clone();
     let group = p.get("MessageGroupId").map(str::to_string);
     if t.fifo && group.is_none() {
-        return Err(invalid("Invalid parameter: The MessageGroupId parameter is required for FIFO topics"));
+        return Err(invalid(
+            "Invalid parameter: The MessageGroupId parameter is required for FIFO topics",
+        ));
     }
     let attrs = message_attributes(p);
     let id = uuid();
     let subject = p.get("Subject").map(str::to_string);
-    let subs: Vec<Subscription> = w.sns.subscriptions.iter().filter(|s| s.topic_arn == arn && s.protocol == "sqs").cloned().collect();
+    let subs: Vec<Subscription> = w
+        .sns
+        .subscriptions
+        .iter()
+        .filter(|s| s.topic_arn == arn && s.protocol == "sqs")
+        .cloned()
+        .collect();
     for s in subs {
-        if let Some(fp) = s.attributes.get("FilterPolicy").and_then(|f| serde_json::from_str::<Value>(f).ok()) {
+        if let Some(fp) = s
+            .attributes
+            .get("FilterPolicy")
+            .and_then(|f| serde_json::from_str::<Value>(f).ok())
+        {
             if !filter_matches(&fp, &attrs) {
                 continue;
             }
         }
-        let raw = s.attributes.get("RawMessageDelivery").is_some_and(|v| v == "true");
+        let raw = s
+            .attributes
+            .get("RawMessageDelivery")
+            .is_some_and(|v| v == "true");
         let (body, msg_attrs) = if raw {
             (message.clone(), attrs.clone())
         } else {
@@ -362,23 +471,48 @@ fn publish(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
                 let m: Map<String, Value> = attrs
                     .iter()
                     .map(|(k, v)| {
-                        let val = v.get("StringValue").or_else(|| v.get("BinaryValue")).cloned().unwrap_or(Value::Null);
-                        (k.clone(), json!({ "Type": v.get("DataType"), "Value": val }))
+                        let val = v
+                            .get("StringValue")
+                            .or_else(|| v.get("BinaryValue"))
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                        (
+                            k.clone(),
+                            json!({ "Type": v.get("DataType"), "Value": val }),
+                        )
                     })
                     .collect();
                 env["MessageAttributes"] = Value::Object(m);
             }
             (env.to_string(), Map::new())
         };
-        let Some(qname) = w.sqs.by_arn(&s.endpoint).map(|q| q.name.clone()) else { continue };
+        let Some(qname) = w.sqs.by_arn(&s.endpoint).map(|q| q.name.clone()) else {
+            continue;
+        };
         let fifo_q = w.sqs.queues.get(&qname).is_some_and(|q| q.fifo);
-        let dedup = p.get("MessageDeduplicationId").map(str::to_string).or_else(|| fifo_q.then(|| id.clone()));
+        let dedup = p
+            .get("MessageDeduplicationId")
+            .map(str::to_string)
+            .or_else(|| fifo_q.then(|| id.clone()));
         // A delivery failure (e.g. an invalid body for SQS) does not fail the publish.
-        let _ = super::sqs::enqueue(w, ctx.now, &qname, body, msg_attrs, None, group.clone().filter(|_| fifo_q), dedup.filter(|_| fifo_q), &ctx.caller.principal_id);
+        let _ = super::sqs::enqueue(
+            w,
+            ctx.now,
+            &qname,
+            body,
+            msg_attrs,
+            None,
+            group.clone().filter(|_| fifo_q),
+            dedup.filter(|_| fifo_q),
+            &ctx.caller.principal_id,
+        );
     }
     let mut out = Xml::node().with_text("MessageId", id);
     if t.fifo {
-        out = out.with_text("SequenceNumber", format!("{:020}", ctx.now.timestamp_millis()));
+        out = out.with_text(
+            "SequenceNumber",
+            format!("{:020}", ctx.now.timestamp_millis()),
+        );
     }
     Ok(out)
 }

@@ -93,9 +93,16 @@ pub struct Queue {
 
 impl Queue {
     fn attr_i64(&self, name: &str) -> i64 {
-        self.attributes.get(name).and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-            SETTABLE.iter().find(|(n, _)| *n == name).and_then(|(_, d)| d.and_then(|d| d.parse().ok())).unwrap_or(0)
-        })
+        self.attributes
+            .get(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                SETTABLE
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .and_then(|(_, d)| d.and_then(|d| d.parse().ok()))
+                    .unwrap_or(0)
+            })
     }
     /// (deadLetterTargetArn, maxReceiveCount) of the RedrivePolicy.
     pub fn redrive(&self) -> Option<(String, u32)> {
@@ -151,7 +158,11 @@ fn err(code: &str, legacy: &str, msg: impl Into<String>) -> ApiError {
     ApiError::client(code, msg).with_query_code(legacy)
 }
 fn no_queue() -> ApiError {
-    err("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+    err(
+        "QueueDoesNotExist",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "The specified queue does not exist.",
+    )
 }
 fn invalid_param(msg: impl Into<String>) -> ApiError {
     err("InvalidParameterValue", "InvalidParameterValue", msg)
@@ -160,7 +171,11 @@ fn invalid_attr_value(msg: impl Into<String>) -> ApiError {
     err("InvalidAttributeValue", "InvalidAttributeValue", msg)
 }
 fn missing(name: &str) -> ApiError {
-    err("MissingParameter", "MissingParameter", format!("The request must contain the parameter {name}."))
+    err(
+        "MissingParameter",
+        "MissingParameter",
+        format!("The request must contain the parameter {name}."),
+    )
 }
 
 pub fn md5_hex(data: &[u8]) -> String {
@@ -198,7 +213,11 @@ pub fn md5_of_attributes(attrs: &Map<String, Value>) -> Option<String> {
 
 impl SqsState {
     pub fn queue_url(&self, account: &str, name: &str) -> String {
-        let base = if self.base_url.is_empty() { "https://sqs.us-east-1.amazonaws.com" } else { &self.base_url };
+        let base = if self.base_url.is_empty() {
+            "https://sqs.us-east-1.amazonaws.com"
+        } else {
+            &self.base_url
+        };
         format!("{base}/{account}/{name}")
     }
     /// The queue a URL names (any host; the last path segment is the name).
@@ -207,7 +226,12 @@ impl SqsState {
         self.queues.get(name).ok_or_else(no_queue)
     }
     fn by_url_mut(&mut self, url: &str) -> ApiResult<&mut Queue> {
-        let name = url.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
+        let name = url
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
         self.queues.get_mut(&name).ok_or_else(no_queue)
     }
     pub fn by_arn(&self, arn: &str) -> Option<&Queue> {
@@ -222,13 +246,17 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
     match op {
         "CreateQueue" => create_queue(w, ctx, input),
         "GetQueueUrl" => {
-            let name = input.str_opt("QueueName").ok_or_else(|| missing("QueueName"))?;
+            let name = input
+                .str_opt("QueueName")
+                .ok_or_else(|| missing("QueueName"))?;
             let q = w.sqs.queues.get(name).ok_or_else(no_queue)?;
             Ok(json!({ "QueueUrl": q.url }))
         }
         "ListQueues" => list_queues(w, input),
         "DeleteQueue" => {
-            let url = input.str_opt("QueueUrl").ok_or_else(|| missing("QueueUrl"))?;
+            let url = input
+                .str_opt("QueueUrl")
+                .ok_or_else(|| missing("QueueUrl"))?;
             let name = w.sqs.by_url(url)?.name.clone();
             w.sqs.queues.remove(&name);
             Ok(json!({}))
@@ -248,7 +276,11 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
         }
         "ListQueueTags" => {
             let q = w.sqs.by_url(url_of(input)?)?;
-            Ok(if q.tags.is_empty() { json!({}) } else { json!({ "Tags": q.tags }) })
+            Ok(if q.tags.is_empty() {
+                json!({})
+            } else {
+                json!({ "Tags": q.tags })
+            })
         }
         "TagQueue" => {
             let tags = string_map(input, "Tags")?;
@@ -257,7 +289,11 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
             Ok(json!({}))
         }
         "UntagQueue" => {
-            let keys: Vec<String> = input.arr("TagKeys").iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+            let keys: Vec<String> = input
+                .arr("TagKeys")
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
             let q = w.sqs.by_url_mut(url_of(input)?)?;
             for k in keys {
                 q.tags.remove(&k);
@@ -274,12 +310,16 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
         "ReceiveMessage" => receive(w, ctx, input),
         "DeleteMessage" => {
             let url = url_of(input)?.to_string();
-            let rh = input.str_opt("ReceiptHandle").ok_or_else(|| missing("ReceiptHandle"))?;
+            let rh = input
+                .str_opt("ReceiptHandle")
+                .ok_or_else(|| missing("ReceiptHandle"))?;
             delete_one(w, &url, rh)?;
             Ok(json!({}))
         }
         "DeleteMessageBatch" => batch(w, ctx, input, |w, url, e| {
-            let rh = e.str_opt("ReceiptHandle").ok_or_else(|| missing("ReceiptHandle"))?;
+            let rh = e
+                .str_opt("ReceiptHandle")
+                .ok_or_else(|| missing("ReceiptHandle"))?;
             delete_one(w, url, rh).map(|_| json!({}))
         }),
         "ChangeMessageVisibility" => {
@@ -297,7 +337,11 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
         "StartMessageMoveTask" => start_move_task(w, ctx, input),
         "ListMessageMoveTasks" => list_move_tasks(w, input),
         "CancelMessageMoveTask" => cancel_move_task(w, input),
-        _ => Err(err("UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", format!("The operation {op} is not supported by the emulator"))),
+        _ => Err(err(
+            "UnsupportedOperation",
+            "AWS.SimpleQueueService.UnsupportedOperation",
+            format!("The operation {op} is not supported by the emulator"),
+        )),
     }
 }
 
@@ -313,7 +357,11 @@ fn string_map(input: &Value, name: &str) -> ApiResult<BTreeMap<String, String>> 
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
-                _ => return Err(invalid_attr_value(format!("Value for {k} must be a string"))),
+                _ => {
+                    return Err(invalid_attr_value(format!(
+                        "Value for {k} must be a string"
+                    )));
+                }
             };
             out.insert(k.clone(), s);
         }
@@ -323,11 +371,18 @@ fn string_map(input: &Value, name: &str) -> ApiResult<BTreeMap<String, String>> 
 
 fn valid_queue_name(name: &str) -> bool {
     let base = name.strip_suffix(".fifo").unwrap_or(name);
-    !base.is_empty() && name.len() <= 80 && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !base.is_empty()
+        && name.len() <= 80
+        && base
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn create_queue(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
-    let name = input.str_opt("QueueName").ok_or_else(|| missing("QueueName"))?.to_string();
+    let name = input
+        .str_opt("QueueName")
+        .ok_or_else(|| missing("QueueName"))?
+        .to_string();
     if !valid_queue_name(&name) {
         return Err(invalid_param(
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
@@ -342,11 +397,19 @@ fn create_queue(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
     }
     let tags = string_map(input, "tags")?;
     if let Some(existing) = w.sqs.queues.get(&name) {
-        let same = attrs.iter().all(|(k, v)| existing.attributes.get(k) == Some(v));
+        let same = attrs
+            .iter()
+            .all(|(k, v)| existing.attributes.get(k) == Some(v));
         return if same {
             Ok(json!({ "QueueUrl": existing.url }))
         } else {
-            Err(err("QueueNameExists", "QueueAlreadyExists", format!("A queue already exists with the same name and a different value for attribute(s)")))
+            Err(err(
+                "QueueNameExists",
+                "QueueAlreadyExists",
+                format!(
+                    "A queue already exists with the same name and a different value for attribute(s)"
+                ),
+            ))
         };
     }
     let q = Queue {
@@ -375,16 +438,28 @@ fn create_queue(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
     Ok(json!({ "QueueUrl": url }))
 }
 
-fn set_attributes(w: &mut World, ctx: &Ctx, name: &str, attrs: &BTreeMap<String, String>, creating: bool) -> ApiResult<()> {
+fn set_attributes(
+    w: &mut World,
+    ctx: &Ctx,
+    name: &str,
+    attrs: &BTreeMap<String, String>,
+    creating: bool,
+) -> ApiResult<()> {
     let fifo = w.sqs.queues.get(name).map(|q| q.fifo).unwrap_or(false);
     for (k, v) in attrs {
         if !SETTABLE.iter().any(|(n, _)| n == k) {
-            return Err(err("InvalidAttributeName", "InvalidAttributeName", format!("Unknown Attribute {k}.")));
+            return Err(err(
+                "InvalidAttributeName",
+                "InvalidAttributeName",
+                format!("Unknown Attribute {k}."),
+            ));
         }
         let range = |lo: i64, hi: i64| -> ApiResult<()> {
             match v.parse::<i64>() {
                 Ok(n) if (lo..=hi).contains(&n) => Ok(()),
-                _ => Err(invalid_attr_value(format!("Invalid value for the parameter {k}. Value must be between {lo} and {hi}."))),
+                _ => Err(invalid_attr_value(format!(
+                    "Invalid value for the parameter {k}. Value must be between {lo} and {hi}."
+                ))),
             }
         };
         match k.as_str() {
@@ -395,14 +470,21 @@ fn set_attributes(w: &mut World, ctx: &Ctx, name: &str, attrs: &BTreeMap<String,
             "VisibilityTimeout" => range(0, 43_200)?,
             "KmsDataKeyReusePeriodSeconds" => range(60, 86_400)?,
             "FifoQueue" if !creating => {
-                return Err(invalid_attr_value("Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported."));
+                return Err(invalid_attr_value(
+                    "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
+                ));
             }
             "ContentBasedDeduplication" | "DeduplicationScope" | "FifoThroughputLimit" if !fifo => {
-                return Err(invalid_attr_value(format!("Invalid value for the parameter {k}. Reason: Only FIFO queues support this attribute.")));
+                return Err(invalid_attr_value(format!(
+                    "Invalid value for the parameter {k}. Reason: Only FIFO queues support this attribute."
+                )));
             }
             "Policy" | "RedriveAllowPolicy" if !v.is_empty() => {
-                serde_json::from_str::<Value>(v)
-                    .map_err(|_| invalid_attr_value(format!("Invalid value for the parameter {k}. Reason: the value is not valid JSON.")))?;
+                serde_json::from_str::<Value>(v).map_err(|_| {
+                    invalid_attr_value(format!(
+                        "Invalid value for the parameter {k}. Reason: the value is not valid JSON."
+                    ))
+                })?;
             }
             "RedrivePolicy" if !v.is_empty() => check_redrive(w, ctx, name, fifo, v)?,
             _ => {}
@@ -410,7 +492,12 @@ fn set_attributes(w: &mut World, ctx: &Ctx, name: &str, attrs: &BTreeMap<String,
     }
     let q = w.sqs.queues.get_mut(name).ok_or_else(no_queue)?;
     for (k, v) in attrs {
-        if v.is_empty() && (k == "RedrivePolicy" || k == "Policy" || k == "RedriveAllowPolicy" || k == "KmsMasterKeyId") {
+        if v.is_empty()
+            && (k == "RedrivePolicy"
+                || k == "Policy"
+                || k == "RedriveAllowPolicy"
+                || k == "KmsMasterKeyId")
+        {
             q.attributes.remove(k);
         } else {
             q.attributes.insert(k.clone(), v.clone());
@@ -424,9 +511,19 @@ fn set_attributes(w: &mut World, ctx: &Ctx, name: &str, attrs: &BTreeMap<String,
 }
 
 fn check_redrive(w: &World, _ctx: &Ctx, source: &str, fifo: bool, v: &str) -> ApiResult<()> {
-    let bad = |why: &str| invalid_attr_value(format!("Value {v} for parameter RedrivePolicy is invalid. Reason: {why}"));
-    let p: Value = serde_json::from_str(v).map_err(|_| bad("Redrive policy is not a valid JSON map."))?;
-    let target = p.get("deadLetterTargetArn").and_then(Value::as_str).ok_or_else(|| bad("Redrive policy does not contain mandatory attribute: deadLetterTargetArn."))?;
+    let bad = |why: &str| {
+        invalid_attr_value(format!(
+            "Value {v} for parameter RedrivePolicy is invalid. Reason: {why}"
+        ))
+    };
+    let p: Value =
+        serde_json::from_str(v).map_err(|_| bad("Redrive policy is not a valid JSON map."))?;
+    let target = p
+        .get("deadLetterTargetArn")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            bad("Redrive policy does not contain mandatory attribute: deadLetterTargetArn.")
+        })?;
     let max = match p.get("maxReceiveCount") {
         Some(Value::Number(n)) => n.as_i64(),
         Some(Value::String(s)) => s.parse().ok(),
@@ -434,15 +531,30 @@ fn check_redrive(w: &World, _ctx: &Ctx, source: &str, fifo: bool, v: &str) -> Ap
     }
     .ok_or_else(|| bad("Redrive policy does not contain mandatory attribute: maxReceiveCount."))?;
     if !(1..=1000).contains(&max) {
-        return Err(bad("Invalid value for maxReceiveCount: must be between 1 and 1000."));
+        return Err(bad(
+            "Invalid value for maxReceiveCount: must be between 1 and 1000.",
+        ));
     }
-    let dlq = w.sqs.by_arn(target).ok_or_else(|| bad("Dead letter target does not exist."))?;
+    let dlq = w
+        .sqs
+        .by_arn(target)
+        .ok_or_else(|| bad("Dead letter target does not exist."))?;
     if dlq.fifo != fifo {
-        return Err(bad("Dead-letter target owner/type does not match the source queue (FIFO and standard cannot mix)."));
+        return Err(bad(
+            "Dead-letter target owner/type does not match the source queue (FIFO and standard cannot mix).",
+        ));
     }
-    if let Some(allow) = dlq.attributes.get("RedriveAllowPolicy").and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+    if let Some(allow) = dlq
+        .attributes
+        .get("RedriveAllowPolicy")
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    {
         let source_arn = format!("arn:aws:sqs:{}:{}:{source}", w.region, w.account_id);
-        let allowed = match allow.get("redrivePermission").and_then(Value::as_str).unwrap_or("allowAll") {
+        let allowed = match allow
+            .get("redrivePermission")
+            .and_then(Value::as_str)
+            .unwrap_or("allowAll")
+        {
             "denyAll" => false,
             "byQueue" => allow
                 .get("sourceQueueArns")
@@ -451,7 +563,9 @@ fn check_redrive(w: &World, _ctx: &Ctx, source: &str, fifo: bool, v: &str) -> Ap
             _ => true,
         };
         if !allowed {
-            return Err(bad("Dead-letter queue's RedriveAllowPolicy does not allow this source queue."));
+            return Err(bad(
+                "Dead-letter queue's RedriveAllowPolicy does not allow this source queue.",
+            ));
         }
     }
     Ok(())
@@ -462,7 +576,9 @@ fn list_queues(w: &World, input: &Value) -> ApiResult<Value> {
     let max = input.int_opt("MaxResults")?;
     if let Some(m) = max {
         if !(1..=1000).contains(&m) {
-            return Err(invalid_param("Value for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."));
+            return Err(invalid_param(
+                "Value for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000.",
+            ));
         }
     }
     let after = match input.str_opt("NextToken") {
@@ -480,7 +596,9 @@ fn list_queues(w: &World, input: &Value) -> ApiResult<Value> {
         .sqs
         .queues
         .range::<String, _>((
-            after.as_ref().map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+            after
+                .as_ref()
+                .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
             std::ops::Bound::Unbounded,
         ))
         .filter(|(n, _)| n.starts_with(prefix))
@@ -503,7 +621,10 @@ fn list_dlq_sources(w: &World, input: &Value) -> ApiResult<Value> {
     let q = w.sqs.by_url(url_of(input)?)?;
     let arn = q.arn.clone();
     let max = input.int_opt("MaxResults")?.unwrap_or(1000).clamp(1, 1000) as usize;
-    let after = input.str_opt("NextToken").and_then(|t| B64.decode(t).ok()).and_then(|b| String::from_utf8(b).ok());
+    let after = input
+        .str_opt("NextToken")
+        .and_then(|t| B64.decode(t).ok())
+        .and_then(|b| String::from_utf8(b).ok());
     let mut sources = w
         .sqs
         .queues
@@ -522,7 +643,11 @@ fn list_dlq_sources(w: &World, input: &Value) -> ApiResult<Value> {
 
 fn get_attributes(w: &World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
     let q = w.sqs.by_url(url_of(input)?)?;
-    let names: Vec<&str> = input.arr("AttributeNames").iter().filter_map(Value::as_str).collect();
+    let names: Vec<&str> = input
+        .arr("AttributeNames")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     let all = names.contains(&"All");
     let mut out = Map::new();
     let (visible, inflight, delayed) = q.counts(ctx.now);
@@ -544,14 +669,25 @@ fn get_attributes(w: &World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
         if let Some(v) = q.attributes.get(n) {
             return Some(v.clone());
         }
-        SETTABLE.iter().find(|(k, _)| *k == n).and_then(|(_, d)| d.map(str::to_string))
+        SETTABLE
+            .iter()
+            .find(|(k, _)| *k == n)
+            .and_then(|(_, d)| d.map(str::to_string))
     };
     let wanted: Vec<&str> = if all {
-        COMPUTED.iter().copied().chain(SETTABLE.iter().map(|(n, _)| *n)).collect()
+        COMPUTED
+            .iter()
+            .copied()
+            .chain(SETTABLE.iter().map(|(n, _)| *n))
+            .collect()
     } else {
         for n in &names {
             if !COMPUTED.contains(n) && !SETTABLE.iter().any(|(k, _)| k == n) {
-                return Err(err("InvalidAttributeName", "InvalidAttributeName", format!("Unknown Attribute {n}.")));
+                return Err(err(
+                    "InvalidAttributeName",
+                    "InvalidAttributeName",
+                    format!("Unknown Attribute {n}."),
+                ));
             }
         }
         names
@@ -561,7 +697,11 @@ fn get_attributes(w: &World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
             out.insert(n.to_string(), Value::String(v));
         }
     }
-    Ok(if out.is_empty() { json!({}) } else { json!({ "Attributes": out }) })
+    Ok(if out.is_empty() {
+        json!({})
+    } else {
+        json!({ "Attributes": out })
+    })
 }
 
 fn validate_body(body: &str, max: i64) -> ApiResult<()> {
@@ -569,13 +709,19 @@ fn validate_body(body: &str, max: i64) -> ApiResult<()> {
         return Err(missing("MessageBody"));
     }
     if body.len() as i64 > max {
-        return Err(invalid_param(format!("One or more parameters are invalid. Reason: Message must be shorter than {max} bytes.")));
+        return Err(invalid_param(format!(
+            "One or more parameters are invalid. Reason: Message must be shorter than {max} bytes."
+        )));
     }
     let ok = body.chars().all(|c| {
         matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
     });
     if !ok {
-        return Err(err("InvalidMessageContents", "InvalidMessageContents", "Invalid characters found in the message body."));
+        return Err(err(
+            "InvalidMessageContents",
+            "InvalidMessageContents",
+            "Invalid characters found in the message body.",
+        ));
     }
     Ok(())
 }
@@ -598,13 +744,17 @@ pub fn enqueue(
     validate_body(&body, q.attr_i64("MaximumMessageSize"))?;
     if q.fifo {
         if delay.is_some_and(|d| d > 0) {
-            return Err(invalid_param("Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type."));
+            return Err(invalid_param(
+                "Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.",
+            ));
         }
         if group_id.is_none() {
             return Err(missing("MessageGroupId"));
         }
     } else if group_id.is_some() && dedup_id.is_some() {
-        return Err(invalid_param("The request include parameter MessageDeduplicationId that is not valid for this queue type"));
+        return Err(invalid_param(
+            "The request include parameter MessageDeduplicationId that is not valid for this queue type",
+        ));
     }
     let md5_body = md5_hex(body.as_bytes());
     let md5_attributes = md5_of_attributes(&attributes);
@@ -613,7 +763,11 @@ pub fn enqueue(
     if q.fifo {
         let d = match dedup_id {
             Some(d) => d,
-            None if q.attributes.get("ContentBasedDeduplication").is_some_and(|v| v == "true") => {
+            None if q
+                .attributes
+                .get("ContentBasedDeduplication")
+                .is_some_and(|v| v == "true") =>
+            {
                 crate::emulator::crypto::sha256_hex(body.as_bytes())
             }
             None => {
@@ -639,7 +793,9 @@ pub fn enqueue(
     }
     let delay = delay.unwrap_or_else(|| q.attr_i64("DelaySeconds"));
     if !(0..=900).contains(&delay) {
-        return Err(invalid_param("Value for parameter DelaySeconds is invalid. Reason: must be between 0 and 900."));
+        return Err(invalid_param(
+            "Value for parameter DelaySeconds is invalid. Reason: must be between 0 and 900.",
+        ));
     }
     q.messages.push(Message {
         id: id.clone(),
@@ -671,11 +827,16 @@ pub fn enqueue(
 
 fn send(w: &mut World, ctx: &Ctx, url: &str, e: &Value) -> ApiResult<Value> {
     let name = w.sqs.by_url(url)?.name.clone();
-    let body = e.str_opt("MessageBody").ok_or_else(|| missing("MessageBody"))?.to_string();
+    let body = e
+        .str_opt("MessageBody")
+        .ok_or_else(|| missing("MessageBody"))?
+        .to_string();
     let attrs = e.obj("MessageAttributes").cloned().unwrap_or_default();
     for (k, v) in &attrs {
         if v.str_opt("DataType").is_none() {
-            return Err(invalid_param(format!("The message attribute '{k}' must contain non-empty message attribute type.")));
+            return Err(invalid_param(format!(
+                "The message attribute '{k}' must contain non-empty message attribute type."
+            )));
         }
     }
     enqueue(
@@ -703,19 +864,43 @@ fn batch(
     w.sqs.by_url(&url)?;
     let entries = input.arr("Entries");
     if entries.is_empty() {
-        return Err(err("EmptyBatchRequest", "AWS.SimpleQueueService.EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request."));
+        return Err(err(
+            "EmptyBatchRequest",
+            "AWS.SimpleQueueService.EmptyBatchRequest",
+            "There should be at least one SendMessageBatchRequestEntry in the request.",
+        ));
     }
     if entries.len() > 10 {
-        return Err(err("TooManyEntriesInBatchRequest", "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", format!("Maximum number of entries per request are 10. You have sent {}.", entries.len())));
+        return Err(err(
+            "TooManyEntriesInBatchRequest",
+            "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+            format!(
+                "Maximum number of entries per request are 10. You have sent {}.",
+                entries.len()
+            ),
+        ));
     }
     let mut ids = std::collections::HashSet::new();
     for e in entries {
         let id = e.str_opt("Id").unwrap_or("");
-        if id.is_empty() || id.len() > 80 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(err("InvalidBatchEntryId", "AWS.SimpleQueueService.InvalidBatchEntryId", "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."));
+        if id.is_empty()
+            || id.len() > 80
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(err(
+                "InvalidBatchEntryId",
+                "AWS.SimpleQueueService.InvalidBatchEntryId",
+                "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
+            ));
         }
         if !ids.insert(id) {
-            return Err(err("BatchEntryIdsNotDistinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", format!("Id {id} repeated.")));
+            return Err(err(
+                "BatchEntryIdsNotDistinct",
+                "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+                format!("Id {id} repeated."),
+            ));
         }
     }
     let mut ok = Vec::new();
@@ -741,9 +926,17 @@ fn batch(
 }
 
 fn send_batch(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
-    let total: usize = input.arr("Entries").iter().map(|e| e.str_opt("MessageBody").map_or(0, str::len)).sum();
+    let total: usize = input
+        .arr("Entries")
+        .iter()
+        .map(|e| e.str_opt("MessageBody").map_or(0, str::len))
+        .sum();
     if total > 262_144 {
-        return Err(err("BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong", "Batch requests cannot be longer than 262144 bytes."));
+        return Err(err(
+            "BatchRequestTooLong",
+            "AWS.SimpleQueueService.BatchRequestTooLong",
+            "Batch requests cannot be longer than 262144 bytes.",
+        ));
     }
     batch(w, ctx, input, |w, url, e| send(w, ctx, url, e))
 }
@@ -753,8 +946,18 @@ fn receipt_handle(queue: &str, msg_id: &str, nonce: &str) -> String {
 }
 
 fn parse_receipt(rh: &str) -> ApiResult<(String, String, String)> {
-    let bad = || err("ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", format!("The input receipt handle \"{rh}\" is not a valid receipt handle."));
-    let s = B64.decode(rh).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
+    let bad = || {
+        err(
+            "ReceiptHandleIsInvalid",
+            "ReceiptHandleIsInvalid",
+            format!("The input receipt handle \"{rh}\" is not a valid receipt handle."),
+        )
+    };
+    let s = B64
+        .decode(rh)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
     let mut it = s.split('|');
     if it.next() != Some("rh1") {
         return Err(bad());
@@ -774,27 +977,47 @@ fn delete_one(w: &mut World, url: &str, rh: &str) -> ApiResult<()> {
 }
 
 fn change_visibility(w: &mut World, ctx: &Ctx, url: &str, e: &Value) -> ApiResult<()> {
-    let rh = e.str_opt("ReceiptHandle").ok_or_else(|| missing("ReceiptHandle"))?;
-    let timeout = e.int_opt("VisibilityTimeout")?.ok_or_else(|| missing("VisibilityTimeout"))?;
+    let rh = e
+        .str_opt("ReceiptHandle")
+        .ok_or_else(|| missing("ReceiptHandle"))?;
+    let timeout = e
+        .int_opt("VisibilityTimeout")?
+        .ok_or_else(|| missing("VisibilityTimeout"))?;
     if !(0..=43_200).contains(&timeout) {
-        return Err(invalid_param("Value for parameter VisibilityTimeout is invalid. Reason: must be between 0 and 43200."));
+        return Err(invalid_param(
+            "Value for parameter VisibilityTimeout is invalid. Reason: must be between 0 and 43200.",
+        ));
     }
     let (_, msg_id, nonce) = parse_receipt(rh)?;
     let q = w.sqs.by_url_mut(url)?;
     let m = q
         .messages
         .iter_mut()
-        .find(|m| m.id == msg_id && m.receipt.as_deref() == Some(nonce.as_str()) && m.in_flight(ctx.now))
-        .ok_or_else(|| err("MessageNotInflight", "AWS.SimpleQueueService.MessageNotInflight", "Message does not exist or is not available for visibility timeout change."))?;
+        .find(|m| {
+            m.id == msg_id && m.receipt.as_deref() == Some(nonce.as_str()) && m.in_flight(ctx.now)
+        })
+        .ok_or_else(|| {
+            err(
+                "MessageNotInflight",
+                "AWS.SimpleQueueService.MessageNotInflight",
+                "Message does not exist or is not available for visibility timeout change.",
+            )
+        })?;
     m.available_at = ctx.now + Duration::seconds(timeout);
     Ok(())
 }
 
 /// Moves messages that reached maxReceiveCount to the queue's DLQ.
 fn redrive_exhausted(w: &mut World, now: DateTime<Utc>, queue: &str) {
-    let Some(q) = w.sqs.queues.get(queue) else { return };
-    let Some((target, max)) = q.redrive() else { return };
-    let Some(dlq_name) = w.sqs.name_by_arn(&target) else { return };
+    let Some(q) = w.sqs.queues.get(queue) else {
+        return;
+    };
+    let Some((target, max)) = q.redrive() else {
+        return;
+    };
+    let Some(dlq_name) = w.sqs.name_by_arn(&target) else {
+        return;
+    };
     let source_arn = q.arn.clone();
     let q = match w.sqs.queues.get_mut(queue) {
         Some(q) => q,
@@ -831,25 +1054,48 @@ fn receive(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
     let name = w.sqs.by_url(&url)?.name.clone();
     let max = input.int_opt("MaxNumberOfMessages")?.unwrap_or(1);
     if !(1..=10).contains(&max) {
-        return Err(invalid_param(format!("Value {max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.")));
+        return Err(invalid_param(format!(
+            "Value {max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided."
+        )));
     }
     let wait = input.int_opt("WaitTimeSeconds")?;
     if wait.is_some_and(|w| !(0..=20).contains(&w)) {
-        return Err(invalid_param("Value for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided."));
+        return Err(invalid_param(
+            "Value for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.",
+        ));
     }
     redrive_exhausted(w, ctx.now, &name);
     let now = ctx.now;
     let q = w.sqs.queues.get_mut(&name).ok_or_else(no_queue)?;
     expire(q, now);
-    let visibility = input.int_opt("VisibilityTimeout")?.unwrap_or_else(|| q.attr_i64("VisibilityTimeout"));
+    let visibility = input
+        .int_opt("VisibilityTimeout")?
+        .unwrap_or_else(|| q.attr_i64("VisibilityTimeout"));
     let wait = wait.unwrap_or_else(|| q.attr_i64("ReceiveMessageWaitTimeSeconds"));
-    let mut sys_names: Vec<&str> = input.arr("AttributeNames").iter().filter_map(Value::as_str).collect();
-    sys_names.extend(input.arr("MessageSystemAttributeNames").iter().filter_map(Value::as_str));
-    let attr_names: Vec<&str> = input.arr("MessageAttributeNames").iter().filter_map(Value::as_str).collect();
+    let mut sys_names: Vec<&str> = input
+        .arr("AttributeNames")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    sys_names.extend(
+        input
+            .arr("MessageSystemAttributeNames")
+            .iter()
+            .filter_map(Value::as_str),
+    );
+    let attr_names: Vec<&str> = input
+        .arr("MessageAttributeNames")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     let mut picked = Vec::new();
     let fifo = q.fifo;
     let mut blocked_groups: std::collections::HashSet<String> = if fifo {
-        q.messages.iter().filter(|m| m.in_flight(now)).filter_map(|m| m.group_id.clone()).collect()
+        q.messages
+            .iter()
+            .filter(|m| m.in_flight(now))
+            .filter_map(|m| m.group_id.clone())
+            .collect()
     } else {
         Default::default()
     };
@@ -903,7 +1149,10 @@ fn receive(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
         put("SenderId", Some(m.sender_id.clone()));
         put("SentTimestamp", Some(m.sent.timestamp_millis().to_string()));
         put("ApproximateReceiveCount", Some(m.receive_count.to_string()));
-        put("ApproximateFirstReceiveTimestamp", m.first_receive.map(|t| t.timestamp_millis().to_string()));
+        put(
+            "ApproximateFirstReceiveTimestamp",
+            m.first_receive.map(|t| t.timestamp_millis().to_string()),
+        );
         put("MessageGroupId", m.group_id.clone());
         put("MessageDeduplicationId", m.dedup_id.clone());
         put("SequenceNumber", m.sequence.clone());
@@ -919,7 +1168,10 @@ fn receive(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
             .iter()
             .filter(|(k, _)| {
                 attr_names.iter().any(|n| {
-                    *n == "All" || *n == ".*" || *n == k.as_str() || n.strip_suffix(".*").is_some_and(|p| k.starts_with(p))
+                    *n == "All"
+                        || *n == ".*"
+                        || *n == k.as_str()
+                        || n.strip_suffix(".*").is_some_and(|p| k.starts_with(p))
                 })
             })
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -931,7 +1183,11 @@ fn receive(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
         out.push(msg);
     }
     if out.is_empty() {
-        return Ok(if wait > 0 { json!({ "__wait_seconds": wait }) } else { json!({}) });
+        return Ok(if wait > 0 {
+            json!({ "__wait_seconds": wait })
+        } else {
+            json!({})
+        });
     }
     Ok(json!({ "Messages": out }))
 }
@@ -941,26 +1197,57 @@ fn task_handle(task_id: &str, source_arn: &str) -> String {
 }
 
 fn start_move_task(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
-    let source = input.str_opt("SourceArn").ok_or_else(|| missing("SourceArn"))?.to_string();
+    let source = input
+        .str_opt("SourceArn")
+        .ok_or_else(|| missing("SourceArn"))?
+        .to_string();
     let dest = input.str_opt("DestinationArn").map(str::to_string);
     let rate = input.int_opt("MaxNumberOfMessagesPerSecond")?;
     if rate.is_some_and(|r| !(1..=500).contains(&r)) {
-        return Err(invalid_param("Value for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: must be between 1 and 500."));
+        return Err(invalid_param(
+            "Value for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: must be between 1 and 500.",
+        ));
     }
-    let not_found = |arn: &str| err("ResourceNotFoundException", "ResourceNotFoundException", format!("The resource that you specified for the SourceArn or DestinationArn parameter doesn't exist: {arn}"));
+    let not_found = |arn: &str| {
+        err(
+            "ResourceNotFoundException",
+            "ResourceNotFoundException",
+            format!(
+                "The resource that you specified for the SourceArn or DestinationArn parameter doesn't exist: {arn}"
+            ),
+        )
+    };
     let src = w.sqs.by_arn(&source).ok_or_else(|| not_found(&source))?;
     let src_arn = src.arn.clone();
     if let Some(d) = &dest {
         w.sqs.by_arn(d).ok_or_else(|| not_found(d))?;
     }
-    let is_dlq = w.sqs.queues.values().any(|q| q.redrive().is_some_and(|(t, _)| t == src_arn));
+    let is_dlq = w
+        .sqs
+        .queues
+        .values()
+        .any(|q| q.redrive().is_some_and(|(t, _)| t == src_arn));
     if !is_dlq {
-        return Err(invalid_param("Source queue must be configured as a Dead Letter Queue."));
+        return Err(invalid_param(
+            "Source queue must be configured as a Dead Letter Queue.",
+        ));
     }
-    if w.sqs.move_tasks.iter().any(|t| t.source_arn == source && t.status == "RUNNING") {
-        return Err(err("UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", "There is already a task running. Only one active task is allowed for a source queue arn at a given time."));
+    if w.sqs
+        .move_tasks
+        .iter()
+        .any(|t| t.source_arn == source && t.status == "RUNNING")
+    {
+        return Err(err(
+            "UnsupportedOperation",
+            "AWS.SimpleQueueService.UnsupportedOperation",
+            "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
+        ));
     }
-    let (visible, _, _) = w.sqs.by_arn(&source).map(|q| q.counts(ctx.now)).unwrap_or((0, 0, 0));
+    let (visible, _, _) = w
+        .sqs
+        .by_arn(&source)
+        .map(|q| q.counts(ctx.now))
+        .unwrap_or((0, 0, 0));
     let handle = task_handle(&uuid(), &source);
     w.sqs.move_tasks.push(MoveTask {
         handle: handle.clone(),
@@ -977,13 +1264,21 @@ fn start_move_task(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> 
 }
 
 fn list_move_tasks(w: &World, input: &Value) -> ApiResult<Value> {
-    let source = input.str_opt("SourceArn").ok_or_else(|| missing("SourceArn"))?;
+    let source = input
+        .str_opt("SourceArn")
+        .ok_or_else(|| missing("SourceArn"))?;
     if w.sqs.by_arn(source).is_none() {
-        return Err(err("ResourceNotFoundException", "ResourceNotFoundException", "The resource that you specified for the SourceArn parameter doesn't exist."));
+        return Err(err(
+            "ResourceNotFoundException",
+            "ResourceNotFoundException",
+            "The resource that you specified for the SourceArn parameter doesn't exist.",
+        ));
     }
     let max = input.int_opt("MaxResults")?.unwrap_or(1);
     if !(1..=10).contains(&max) {
-        return Err(invalid_param("Value for parameter MaxResults is invalid. Reason: must be between 1 and 10."));
+        return Err(invalid_param(
+            "Value for parameter MaxResults is invalid. Reason: must be between 1 and 10.",
+        ));
     }
     let results: Vec<Value> = w
         .sqs
@@ -1017,15 +1312,30 @@ fn list_move_tasks(w: &World, input: &Value) -> ApiResult<Value> {
 }
 
 fn cancel_move_task(w: &mut World, input: &Value) -> ApiResult<Value> {
-    let handle = input.str_opt("TaskHandle").ok_or_else(|| missing("TaskHandle"))?;
+    let handle = input
+        .str_opt("TaskHandle")
+        .ok_or_else(|| missing("TaskHandle"))?;
     let t = w
         .sqs
         .move_tasks
         .iter_mut()
         .find(|t| t.handle == handle)
-        .ok_or_else(|| err("ResourceNotFoundException", "ResourceNotFoundException", "The task handle does not name a message move task."))?;
+        .ok_or_else(|| {
+            err(
+                "ResourceNotFoundException",
+                "ResourceNotFoundException",
+                "The task handle does not name a message move task.",
+            )
+        })?;
     if t.status != "RUNNING" {
-        return Err(err("UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", format!("Only running tasks can be cancelled; this one is {}.", t.status)));
+        return Err(err(
+            "UnsupportedOperation",
+            "AWS.SimpleQueueService.UnsupportedOperation",
+            format!(
+                "Only running tasks can be cancelled; this one is {}.",
+                t.status
+            ),
+        ));
     }
     t.status = "CANCELLED".into();
     Ok(json!({ "ApproximateNumberOfMessagesMoved": t.moved }))
@@ -1049,16 +1359,26 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
         };
         let mut failure = None;
         while moved < allowed {
-            let Some(src) = w.sqs.queues.get_mut(&src_name) else { break };
-            let Some(pos) = src.messages.iter().position(|m| m.available_at <= now) else { break };
+            let Some(src) = w.sqs.queues.get_mut(&src_name) else {
+                break;
+            };
+            let Some(pos) = src.messages.iter().position(|m| m.available_at <= now) else {
+                break;
+            };
             let m = src.messages.remove(pos);
-            let dest_arn = t.destination_arn.clone().or_else(|| m.dead_letter_source_arn.clone());
+            let dest_arn = t
+                .destination_arn
+                .clone()
+                .or_else(|| m.dead_letter_source_arn.clone());
             let Some(dest_name) = dest_arn.as_deref().and_then(|a| w.sqs.name_by_arn(a)) else {
                 // Put it back and fail the task, as SQS does when it cannot deliver.
                 if let Some(src) = w.sqs.queues.get_mut(&src_name) {
                     src.messages.insert(pos, m);
                 }
-                failure = Some("AWS.SimpleQueueService.NonExistentQueue: the destination queue does not exist".to_string());
+                failure = Some(
+                    "AWS.SimpleQueueService.NonExistentQueue: the destination queue does not exist"
+                        .to_string(),
+                );
                 break;
             };
             let fifo_dest = w.sqs.queues.get(&dest_name).is_some_and(|q| q.fifo);
@@ -1070,7 +1390,9 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
                 m.attributes.clone(),
                 Some(0).filter(|_| !fifo_dest),
                 m.group_id.clone(),
-                m.dedup_id.clone().map(|d| format!("{d}-redrive-{}", t.started.timestamp_millis())),
+                m.dedup_id
+                    .clone()
+                    .map(|d| format!("{d}-redrive-{}", t.started.timestamp_millis())),
                 &m.sender_id,
             );
             if let Err(e) = r {
@@ -1082,7 +1404,11 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
             }
             moved += 1;
         }
-        let src_empty = w.sqs.queues.get(&src_name).is_none_or(|q| !q.messages.iter().any(|m| m.available_at <= now));
+        let src_empty = w
+            .sqs
+            .queues
+            .get(&src_name)
+            .is_none_or(|q| !q.messages.iter().any(|m| m.available_at <= now));
         let task = &mut w.sqs.move_tasks[i];
         task.moved = moved;
         if let Some(f) = failure {

@@ -17,7 +17,10 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, p: &Params) -> ApiResult<Xml> 
             .with_text("Account", &ctx.caller.account)),
         "GetSessionToken" => get_session_token(w, ctx, p),
         "AssumeRole" => assume_role(w, ctx, p),
-        _ => Err(ApiError::client("InvalidAction", format!("Could not find operation {op} for version 2011-06-15"))),
+        _ => Err(ApiError::client(
+            "InvalidAction",
+            format!("Could not find operation {op} for version 2011-06-15"),
+        )),
     }
 }
 
@@ -45,8 +48,18 @@ fn duration(p: &Params, default: i64, min: i64, max: i64) -> ApiResult<i64> {
 }
 
 /// Checks an MFA code against a device the user owns; records the step so it cannot be reused.
-fn check_mfa(w: &mut World, ctx: &Ctx, user: Option<&str>, serial: &str, code: Option<&str>) -> ApiResult<()> {
-    let code = code.ok_or_else(|| access_denied("MultiFactorAuthentication failed: a TokenCode is required with SerialNumber."))?;
+fn check_mfa(
+    w: &mut World,
+    ctx: &Ctx,
+    user: Option<&str>,
+    serial: &str,
+    code: Option<&str>,
+) -> ApiResult<()> {
+    let code = code.ok_or_else(|| {
+        access_denied(
+            "MultiFactorAuthentication failed: a TokenCode is required with SerialNumber.",
+        )
+    })?;
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(validation(format!(
             "1 validation error detected: Value '{code}' at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]* and have length 6"
@@ -61,7 +74,9 @@ fn check_mfa(w: &mut World, ctx: &Ctx, user: Option<&str>, serial: &str, code: O
         .into_iter()
         .find(|s| totp_at_step(&device.seed, *s) == code);
     match matched {
-        None => Err(access_denied("MultiFactorAuthentication failed with invalid MFA one time pass code.")),
+        None => Err(access_denied(
+            "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+        )),
         Some(step) if device.last_step_used.is_some_and(|last| step <= last) => Err(access_denied(
             "MultiFactorAuthentication failed, the MFA one time pass code has already been used. Wait for the next code.",
         )),
@@ -75,14 +90,25 @@ fn check_mfa(w: &mut World, ctx: &Ctx, user: Option<&str>, serial: &str, code: O
 fn issue(w: &mut World, caller: Caller, expires: chrono::DateTime<chrono::Utc>) -> TempCredentials {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let kb = random_bytes::<16>();
-    let access_key = format!("ASIA{}", kb.iter().map(|b| ALNUM[(*b as usize) % 32] as char).collect::<String>());
+    let access_key = format!(
+        "ASIA{}",
+        kb.iter()
+            .map(|b| ALNUM[(*b as usize) % 32] as char)
+            .collect::<String>()
+    );
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     let secret = b64.encode(random_bytes::<30>());
     let token = format!("IQoJb3JpZ2luX2VtEMU{}", b64.encode(random_bytes::<96>()));
     let mut caller = caller;
     caller.access_key = access_key.clone();
-    let creds = TempCredentials { access_key: access_key.clone(), secret, token, expires, caller };
+    let creds = TempCredentials {
+        access_key: access_key.clone(),
+        secret,
+        token,
+        expires,
+        caller,
+    };
     w.iam.sessions.insert(access_key, creds.clone());
     creds
 }
@@ -98,7 +124,11 @@ fn credentials_xml(c: &TempCredentials) -> Xml {
 fn get_session_token(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
     let user = match &ctx.caller.kind {
         CallerKind::IamUser { user } => user.clone(),
-        _ => return Err(access_denied("Cannot call GetSessionToken with session credentials")),
+        _ => {
+            return Err(access_denied(
+                "Cannot call GetSessionToken with session credentials",
+            ));
+        }
     };
     let secs = duration(p, 43_200, 900, 129_600)?;
     let mut mfa = false;
@@ -115,7 +145,9 @@ fn get_session_token(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
 }
 
 fn valid_name(s: &str, min: usize, max: usize) -> bool {
-    (min..=max).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
+    (min..=max).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
 }
 
 fn assume_role(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
@@ -129,7 +161,9 @@ fn assume_role(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
     let source_identity = p.get("SourceIdentity").map(str::to_string);
     if let Some(si) = &source_identity {
         if !valid_name(si, 2, 64) || si.starts_with("aws:") {
-            return Err(validation(format!("Value '{si}' at 'sourceIdentity' is not a valid source identity")));
+            return Err(validation(format!(
+                "Value '{si}' at 'sourceIdentity' is not a valid source identity"
+            )));
         }
     }
     let role = w
@@ -138,7 +172,12 @@ fn assume_role(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
         .values()
         .find(|r| r.arn == role_arn)
         .cloned()
-        .ok_or_else(|| access_denied(format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}", ctx.caller.arn)))?;
+        .ok_or_else(|| {
+            access_denied(format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                ctx.caller.arn
+            ))
+        })?;
     let chained = matches!(ctx.caller.kind, CallerKind::AssumedRole { .. });
     let requested = p.int("DurationSeconds")?;
     if chained && requested.is_some_and(|d| d > 3600) {
@@ -147,7 +186,9 @@ fn assume_role(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
         ));
     }
     if requested.is_some_and(|d| d > role.max_session_duration) {
-        return Err(validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
+        return Err(validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
     }
     let secs = duration(p, 3600, 900, 43_200)?;
     let mut mfa = ctx.caller.mfa_authenticated;
@@ -168,14 +209,19 @@ fn assume_role(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
     // A source identity, once set, carries through role chaining and cannot be changed.
     let source_identity = match (&ctx.caller.source_identity, source_identity) {
         (Some(existing), Some(new)) if *existing != new => {
-            return Err(access_denied("SourceIdentity cannot be changed once set in a role chain"));
+            return Err(access_denied(
+                "SourceIdentity cannot be changed once set in a role chain",
+            ));
         }
         (Some(existing), _) => Some(existing.clone()),
         (None, new) => new,
     };
     let caller = Caller {
         account: w.account_id.clone(),
-        arn: format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", w.account_id, role.name),
+        arn: format!(
+            "arn:aws:sts::{}:assumed-role/{}/{session_name}",
+            w.account_id, role.name
+        ),
         principal_id: format!("{}:{session_name}", role.role_id),
         access_key: String::new(),
         kind: CallerKind::AssumedRole {
@@ -193,7 +239,12 @@ fn assume_role(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
     let creds = issue(w, caller, ctx.now + Duration::seconds(secs));
     let mut out = Xml::node()
         .with("Credentials", credentials_xml(&creds))
-        .with("AssumedRoleUser", Xml::node().with_text("AssumedRoleId", id).with_text("Arn", arn));
+        .with(
+            "AssumedRoleUser",
+            Xml::node()
+                .with_text("AssumedRoleId", id)
+                .with_text("Arn", arn),
+        );
     if let Some(si) = source_identity {
         out = out.with_text("SourceIdentity", si);
     }

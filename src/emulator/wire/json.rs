@@ -10,8 +10,14 @@ pub fn parse_body(body: &[u8]) -> ApiResult<Value> {
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(ApiError::client("SerializationException", "The request body must be a JSON object")),
-        Err(e) => Err(ApiError::client("SerializationException", format!("Malformed JSON request body: {e}"))),
+        Ok(_) => Err(ApiError::client(
+            "SerializationException",
+            "The request body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::client(
+            "SerializationException",
+            format!("Malformed JSON request body: {e}"),
+        )),
     }
 }
 
@@ -34,22 +40,32 @@ impl JsonInput for Value {
     fn str_req(&self, name: &str) -> ApiResult<&str> {
         match self.get(name) {
             Some(Value::String(s)) => Ok(s),
-            Some(_) => Err(ApiError::client("SerializationException", format!("'{name}' must be a string"))),
+            Some(_) => Err(ApiError::client(
+                "SerializationException",
+                format!("'{name}' must be a string"),
+            )),
             None => Err(ApiError::missing(&lower_first(name))),
         }
     }
     fn int_opt(&self, name: &str) -> ApiResult<Option<i64>> {
         match self.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| ApiError::client("SerializationException", format!("'{name}' must be an integer"))),
-            Some(Value::String(s)) => s
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::client("SerializationException", format!("'{name}' must be an integer"))),
-            Some(_) => Err(ApiError::client("SerializationException", format!("'{name}' must be an integer"))),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                ApiError::client(
+                    "SerializationException",
+                    format!("'{name}' must be an integer"),
+                )
+            }),
+            Some(Value::String(s)) => s.parse().map(Some).map_err(|_| {
+                ApiError::client(
+                    "SerializationException",
+                    format!("'{name}' must be an integer"),
+                )
+            }),
+            Some(_) => Err(ApiError::client(
+                "SerializationException",
+                format!("'{name}' must be an integer"),
+            )),
         }
     }
     fn bool_opt(&self, name: &str) -> Option<bool> {

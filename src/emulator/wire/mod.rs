@@ -30,8 +30,14 @@ pub enum Protocol {
 }
 
 impl Service {
-    pub const ALL: [Service; 6] =
-        [Service::Sts, Service::Sqs, Service::Sns, Service::Kms, Service::Backup, Service::CloudTrail];
+    pub const ALL: [Service; 6] = [
+        Service::Sts,
+        Service::Sqs,
+        Service::Sns,
+        Service::Kms,
+        Service::Backup,
+        Service::CloudTrail,
+    ];
 
     /// The SigV4 signing name (also used in fault files and CloudTrail `eventSource`).
     pub fn signing_name(self) -> &'static str {
@@ -45,7 +51,9 @@ impl Service {
         }
     }
     pub fn from_name(s: &str) -> Option<Service> {
-        Service::ALL.into_iter().find(|svc| svc.signing_name().eq_ignore_ascii_case(s))
+        Service::ALL
+            .into_iter()
+            .find(|svc| svc.signing_name().eq_ignore_ascii_case(s))
     }
     pub fn protocol(self) -> Protocol {
         match self {
@@ -87,7 +95,11 @@ impl Service {
 
 /// Picks the service a request is for: the SigV4 credential scope first, then the
 /// `X-Amz-Target` prefix, then the awsQuery `Version`, then the REST path.
-pub fn detect_service(headers: &HeaderMap, path: &str, form_version: Option<&str>) -> Option<Service> {
+pub fn detect_service(
+    headers: &HeaderMap,
+    path: &str,
+    form_version: Option<&str>,
+) -> Option<Service> {
     if let Some(scope) = super::auth::credential_scope(headers) {
         if let Some(s) = Service::from_name(&scope.service) {
             return Some(s);

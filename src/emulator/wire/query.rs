@@ -31,7 +31,10 @@ impl Params {
         match self.get(name) {
             None => Ok(None),
             Some(v) => v.parse().map(Some).map_err(|_| {
-                ApiError::client("ValidationError", format!("Value '{v}' at '{name}' is not a number"))
+                ApiError::client(
+                    "ValidationError",
+                    format!("Value '{v}' at '{name}' is not a number"),
+                )
             }),
         }
     }
@@ -92,7 +95,11 @@ impl Params {
             if k == "Action" || k == "Version" || skip.iter().any(|s| k.starts_with(s)) {
                 continue;
             }
-            let key = k.chars().next().map(|c| c.to_ascii_lowercase().to_string() + &k[c.len_utf8()..]).unwrap_or_default();
+            let key = k
+                .chars()
+                .next()
+                .map(|c| c.to_ascii_lowercase().to_string() + &k[c.len_utf8()..])
+                .unwrap_or_default();
             m.insert(key, serde_json::Value::String(v.clone()));
         }
         serde_json::Value::Object(m)
@@ -115,8 +122,14 @@ pub fn success_body(namespace: &str, op: &str, result: &Xml, request_id: &str) -
 
 pub fn error_body(namespace: &str, err: &ApiError, request_id: &str) -> String {
     let mut s = String::with_capacity(256);
-    s.push_str(&format!("<ErrorResponse xmlns=\"{namespace}\"><Error><Type>"));
-    s.push_str(if err.sender_fault { "Sender" } else { "Receiver" });
+    s.push_str(&format!(
+        "<ErrorResponse xmlns=\"{namespace}\"><Error><Type>"
+    ));
+    s.push_str(if err.sender_fault {
+        "Sender"
+    } else {
+        "Receiver"
+    });
     s.push_str("</Type><Code>");
     super::xml::escape_into(&err.code, &mut s);
     s.push_str("</Code><Message>");
@@ -138,7 +151,10 @@ mod tests {
             "",
         );
         assert_eq!(p.get("Action"), Some("X"));
-        assert_eq!(p.entries("Attributes"), vec![("RawMessageDelivery".into(), "true".into())]);
+        assert_eq!(
+            p.entries("Attributes"),
+            vec![("RawMessageDelivery".into(), "true".into())]
+        );
         assert_eq!(p.members("Ids"), vec!["x", "y"]);
         let t = p.member_structs("Tags");
         assert_eq!(t[0]["Key"], "a");

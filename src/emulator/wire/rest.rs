@@ -6,13 +6,38 @@ use serde_json::{Map, Value};
 /// (method, path pattern, operation, success status). `{x}` binds one path segment.
 const ROUTES: &[(&str, &str, &str, u16)] = &[
     ("GET", "/backup-vaults/", "ListBackupVaults", 200),
-    ("GET", "/backup-vaults/{BackupVaultName}", "DescribeBackupVault", 200),
-    ("GET", "/backup-vaults/{BackupVaultName}/access-policy", "GetBackupVaultAccessPolicy", 200),
-    ("PUT", "/backup-vaults/{BackupVaultName}/access-policy", "PutBackupVaultAccessPolicy", 200),
+    (
+        "GET",
+        "/backup-vaults/{BackupVaultName}",
+        "DescribeBackupVault",
+        200,
+    ),
+    (
+        "GET",
+        "/backup-vaults/{BackupVaultName}/access-policy",
+        "GetBackupVaultAccessPolicy",
+        200,
+    ),
+    (
+        "PUT",
+        "/backup-vaults/{BackupVaultName}/access-policy",
+        "PutBackupVaultAccessPolicy",
+        200,
+    ),
     ("GET", "/backup/plans/", "ListBackupPlans", 200),
     ("GET", "/backup-jobs/", "ListBackupJobs", 200),
-    ("GET", "/backup-vaults/{BackupVaultName}/recovery-points/", "ListRecoveryPointsByBackupVault", 200),
-    ("GET", "/backup-vaults/{BackupVaultName}/recovery-points/{RecoveryPointArn}", "DescribeRecoveryPoint", 200),
+    (
+        "GET",
+        "/backup-vaults/{BackupVaultName}/recovery-points/",
+        "ListRecoveryPointsByBackupVault",
+        200,
+    ),
+    (
+        "GET",
+        "/backup-vaults/{BackupVaultName}/recovery-points/{RecoveryPointArn}",
+        "DescribeRecoveryPoint",
+        200,
+    ),
     (
         "GET",
         "/backup-vaults/{BackupVaultName}/recovery-points/{RecoveryPointArn}/restore-metadata",
@@ -21,9 +46,24 @@ const ROUTES: &[(&str, &str, &str, u16)] = &[
     ),
     ("PUT", "/restore-jobs", "StartRestoreJob", 200),
     ("GET", "/restore-jobs/", "ListRestoreJobs", 200),
-    ("GET", "/restore-jobs/{RestoreJobId}", "DescribeRestoreJob", 200),
-    ("PUT", "/restore-jobs/{RestoreJobId}/validations", "PutRestoreValidationResult", 204),
-    ("GET", "/restore-testing/plans", "ListRestoreTestingPlans", 200),
+    (
+        "GET",
+        "/restore-jobs/{RestoreJobId}",
+        "DescribeRestoreJob",
+        200,
+    ),
+    (
+        "PUT",
+        "/restore-jobs/{RestoreJobId}/validations",
+        "PutRestoreValidationResult",
+        204,
+    ),
+    (
+        "GET",
+        "/restore-testing/plans",
+        "ListRestoreTestingPlans",
+        200,
+    ),
 ];
 
 /// A routed REST request: the operation, its success status, and one input object that merges
@@ -61,8 +101,16 @@ fn match_route(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
     let p: Vec<&str> = pattern.split('/').collect();
     let a: Vec<&str> = path.split('/').collect();
     // Accept a path with or without the trailing slash the model writes.
-    let a: Vec<&str> = if a.len() == p.len() + 1 && a.last() == Some(&"") { a[..p.len()].to_vec() } else { a };
-    let p: Vec<&str> = if p.len() == a.len() + 1 && p.last() == Some(&"") { p[..a.len()].to_vec() } else { p };
+    let a: Vec<&str> = if a.len() == p.len() + 1 && a.last() == Some(&"") {
+        a[..p.len()].to_vec()
+    } else {
+        a
+    };
+    let p: Vec<&str> = if p.len() == a.len() + 1 && p.last() == Some(&"") {
+        p[..a.len()].to_vec()
+    } else {
+        p
+    };
     if p.len() != a.len() {
         return None;
     }
@@ -110,7 +158,11 @@ pub fn route(method: &str, path: &str, query: &str, body: &[u8]) -> ApiResult<Ro
             for (k, v) in labels {
                 input.insert(k, Value::String(v));
             }
-            return Ok(Routed { operation: op, status: *status, input: Value::Object(input) });
+            return Ok(Routed {
+                operation: op,
+                status: *status,
+                input: Value::Object(input),
+            });
         }
     }
     Err(ApiError::new(
@@ -121,7 +173,8 @@ pub fn route(method: &str, path: &str, query: &str, body: &[u8]) -> ApiResult<Ro
 }
 
 pub fn error_body(err: &ApiError) -> String {
-    serde_json::json!({ "Code": err.code, "Message": err.message, "message": err.message }).to_string()
+    serde_json::json!({ "Code": err.code, "Message": err.message, "message": err.message })
+        .to_string()
 }
 
 #[cfg(test)]
@@ -138,11 +191,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.operation, "GetRecoveryPointRestoreMetadata");
-        assert_eq!(r.input["RecoveryPointArn"], "arn:aws:backup:us-east-1:1:recovery-point:abc");
+        assert_eq!(
+            r.input["RecoveryPointArn"],
+            "arn:aws:backup:us-east-1:1:recovery-point:abc"
+        );
         let r = route("GET", "/backup-vaults/", "maxResults=5&nextToken=x", b"").unwrap();
         assert_eq!(r.operation, "ListBackupVaults");
         assert_eq!(r.input["MaxResults"], "5");
-        assert_eq!(route("PUT", "/restore-jobs/j1/validations", "", b"{}").unwrap().status, 204);
+        assert_eq!(
+            route("PUT", "/restore-jobs/j1/validations", "", b"{}")
+                .unwrap()
+                .status,
+            204
+        );
         assert!(route("DELETE", "/nope", "", b"").is_err());
     }
 }

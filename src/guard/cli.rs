@@ -1,0 +1,527 @@
+//! `phi-console key rotate KEY --on-demand` and
+//! `phi-console key rotation KEY (--enable [--period N] | --disable)`: the guarded flow from
+//! the command line. The MFA code, the typed name and a missing reason are asked on the
+//! terminal (`/dev/tty`) when stdin is a terminal, else read as lines from stdin (scripts and
+//! tests pipe them); prompts go to stderr or the terminal, never stdout. With `--json`, stdout
+//! carries one JSON document: the plan and the result (or the error).
+//!
+//! Exit codes: 0 the action ran and succeeded; 1 it was refused, not confirmed, could not be
+//! recorded, or failed; 129/130/143 the console was stopped by SIGHUP/SIGINT/SIGTERM while
+//! the action was in flight (its outcome — or `interrupted` — is in the audit log).
+
+use super::{Executed, GuardError, Plan, Policy, Request};
+use crate::audit::{AuditLog, KmsSealer, SessionEvent, Where, Who};
+use crate::session::profile::{load_profiles, resolve, selected_profile};
+use crate::session::settings::{self, SettingsFile};
+use crate::session::{self, OpenOptions, ResolvedProfile, Session};
+use aws_types::os_shim_internal::{Env, Fs};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Exit code: the action ran and succeeded.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: refused, not confirmed, not recorded, or failed.
+pub const EXIT_FAILED: i32 = 1;
+/// How long a signal lets an in-flight call finish (so its real outcome is recorded) before
+/// the action is abandoned and recorded as `interrupted`.
+pub const SIGNAL_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum KeyCommand {
+    /// Rotate a KMS key's material now (on demand; at most 10 per key, ever).
+    Rotate {
+        /// The key: alias (alias/claims-costs), key id or key ARN.
+        key: String,
+        /// Rotate now, on demand (required: the only kind of immediate rotation).
+        #[arg(long, required = true)]
+        on_demand: bool,
+        #[command(flatten)]
+        args: ActionArgs,
+    },
+    /// Turn a KMS key's automatic rotation on (or change its period), or off.
+    Rotation {
+        /// The key: alias (alias/claims-costs), key id or key ARN.
+        key: String,
+        /// Turn automatic rotation on, or change its period.
+        #[arg(long, conflicts_with = "disable", required_unless_present = "disable")]
+        enable: bool,
+        /// Days between automatic rotations, 90 to 2560 (default 365).
+        #[arg(long, requires = "enable", allow_negative_numbers = true)]
+        period: Option<i32>,
+        /// Turn automatic rotation off.
+        #[arg(long)]
+        disable: bool,
+        #[command(flatten)]
+        args: ActionArgs,
+    },
+}
+
+/// What every guarded command takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ActionArgs {
+    /// Why (recorded in the audit log; required when the profile sets require_reason).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// The change ticket (recorded in the audit log).
+    #[arg(long)]
+    pub ticket: Option<String>,
+    /// The name you would type at the confirmation prompt (the key's alias without `alias/`).
+    #[arg(long, value_name = "NAME")]
+    pub yes_i_typed: Option<String>,
+    /// Print the plan and the result as JSON on stdout (prompts go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// AWS profile (default: AWS_PROFILE, else `default`).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region (default: the profile's region, AWS_REGION, else us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (a VPC endpoint, or the emulator).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// Read-only: refuse (nothing can change the account).
+    #[arg(long)]
+    pub read_only: bool,
+    /// phi-console settings (default ~/.config/phi-console/config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Directory of the audit log (`<dir>/<profile>.jsonl`; default: the profile's audit_dir,
+    /// else $PHI_CONSOLE_AUDIT_DIR, else ~/.local/state/phi-console/audit).
+    #[arg(long)]
+    pub audit_dir: Option<PathBuf>,
+}
+
+impl KeyCommand {
+    /// The request this command asks for.
+    pub fn request(&self) -> Request {
+        match self {
+            KeyCommand::Rotate { key, .. } => Request::RotateKeyOnDemand { key: key.clone() },
+            KeyCommand::Rotation {
+                key, disable: true, ..
+            } => Request::DisableKeyRotation { key: key.clone() },
+            KeyCommand::Rotation { key, period, .. } => Request::EnableKeyRotation {
+                key: key.clone(),
+                period_days: *period,
+            },
+        }
+    }
+    pub fn args(&self) -> &ActionArgs {
+        match self {
+            KeyCommand::Rotate { args, .. } | KeyCommand::Rotation { args, .. } => args,
+        }
+    }
+}
+
+/// Why the command stopped.
+#[derive(Debug)]
+enum CliError {
+    Guard(GuardError),
+    Other { kind: &'static str, message: String },
+}
+
+impl From<GuardError> for CliError {
+    fn from(e: GuardError) -> Self {
+        CliError::Guard(e)
+    }
+}
+
+impl From<crate::audit::AuditError> for CliError {
+    fn from(e: crate::audit::AuditError) -> Self {
+        CliError::Guard(GuardError::Audit {
+            message: e.to_string(),
+        })
+    }
+}
+
+fn other<E: std::fmt::Display>(kind: &'static str) -> impl Fn(E) -> CliError {
+    move |e| CliError::Other {
+        kind,
+        message: e.to_string(),
+    }
+}
+
+impl CliError {
+    fn to_json(&self) -> Value {
+        match self {
+            CliError::Guard(g) => g.to_json(),
+            CliError::Other { kind, message } => json!({ "kind": kind, "message": message }),
+        }
+    }
+    fn lines(&self) -> Vec<String> {
+        match self {
+            CliError::Guard(GuardError::Refused {
+                action,
+                target,
+                refusals,
+            }) => {
+                let mut v = vec![format!(
+                    "{action} on {target} is refused (nothing was changed):"
+                )];
+                v.extend(refusals.iter().map(|r| format!("  - {}", r.message)));
+                v
+            }
+            CliError::Guard(g @ GuardError::ReasonRequired) => {
+                vec![format!("{g}; pass --reason \"…\" (and --ticket)")]
+            }
+            CliError::Guard(g) => vec![g.to_string()],
+            CliError::Other { message, .. } => vec![message.clone()],
+        }
+    }
+}
+
+/// Reads answers from the terminal, or from stdin when stdin is not a terminal.
+struct Prompter {
+    input: Box<dyn BufRead>,
+    out: Box<dyn Write>,
+    /// Input is not echoed (a pipe): end each prompt's line after the answer.
+    piped: bool,
+}
+
+impl Prompter {
+    fn new() -> Prompter {
+        use std::io::IsTerminal;
+        if std::io::stdin().is_terminal() {
+            let tty = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty");
+            if let Ok(tty) = tty
+                && let Ok(w) = tty.try_clone()
+            {
+                return Prompter {
+                    input: Box::new(std::io::BufReader::new(tty)),
+                    out: Box::new(w),
+                    piped: false,
+                };
+            }
+        }
+        Prompter {
+            input: Box::new(std::io::stdin().lock()),
+            out: Box::new(std::io::stderr()),
+            piped: true,
+        }
+    }
+
+    /// Asks one line; `None` at end of input.
+    fn ask(&mut self, prompt: &str) -> Result<Option<String>, CliError> {
+        let _ = write!(self.out, "{prompt}");
+        let _ = self.out.flush();
+        let mut line = String::new();
+        let n = self.input.read_line(&mut line).map_err(other("input"))?;
+        if n == 0 || self.piped {
+            let _ = writeln!(self.out);
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(Some(line.trim_end_matches(['\n', '\r']).to_string()))
+    }
+
+    fn say(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{text}");
+    }
+
+    fn mfa_code(&mut self, p: &ResolvedProfile) -> Result<String, CliError> {
+        let serial = p
+            .mfa_serial
+            .clone()
+            .or_else(|| p.roles.iter().find_map(|r| r.mfa_serial.clone()))
+            .unwrap_or_default();
+        match self.ask(&format!("MFA code for {serial} (profile {}): ", p.name))? {
+            Some(c) if !c.trim().is_empty() => Ok(c),
+            _ => Err(CliError::Other {
+                kind: "mfa",
+                message: format!("no MFA code was entered for profile '{}'", p.name),
+            }),
+        }
+    }
+}
+
+/// What the command prints at the end.
+#[derive(Default)]
+struct Report {
+    plan: Option<Plan>,
+    result: Option<Executed>,
+    error: Option<CliError>,
+    signal: Option<&'static str>,
+    audit_log: Option<PathBuf>,
+}
+
+/// Runs a `phi-console key …` command; returns the exit code. Everything, errors included, is
+/// reported on stdout/stderr here.
+pub fn run(command: KeyCommand) -> anyhow::Result<i32> {
+    let args = command.args().clone();
+    let request = command.request();
+    let mut report = Report::default();
+    let mut code = match flow(&request, &args, &mut report) {
+        Ok(code) => code,
+        Err(e) => {
+            report.error = Some(e);
+            EXIT_FAILED
+        }
+    };
+    if report.error.is_some() && code == EXIT_OK {
+        code = EXIT_FAILED;
+    }
+    print_report(&report, args.json);
+    Ok(code)
+}
+
+fn print_report(r: &Report, as_json: bool) {
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
+    if as_json {
+        let mut v = json!({ "plan": r.plan });
+        if let Some(x) = &r.result {
+            let mut res = serde_json::to_value(x).unwrap_or_default();
+            res["status"] = "succeeded".into();
+            v["result"] = res;
+        }
+        if let Some(e) = &r.error {
+            v["error"] = e.to_json();
+        }
+        if let Some(s) = r.signal {
+            v["signal"] = s.into();
+        }
+        if let Some(p) = &r.audit_log {
+            v["audit_log"] = p.display().to_string().into();
+        }
+        let _ = writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        );
+        return;
+    }
+    if let Some(x) = &r.result {
+        let _ = writeln!(stdout, "done: {}", x.summary);
+        let _ = writeln!(stdout, "  request id: {}", x.request_id);
+        let log = r
+            .audit_log
+            .as_ref()
+            .map(|p| format!(" in {}", p.display()))
+            .unwrap_or_default();
+        let _ = writeln!(stdout, "  audit:      intent {}{log}", x.intent_id);
+        if let Some(w) = &x.outcome_warning {
+            let _ = writeln!(stderr, "phi-console: warning: {w}");
+        }
+    }
+    if let Some(e) = &r.error {
+        for l in e.lines() {
+            let _ = writeln!(stderr, "phi-console: {l}");
+        }
+    }
+}
+
+fn record_context(log: &AuditLog, s: &Session) {
+    let mut who = Who::from_os().with_aws(s.caller.arn.clone(), s.source_identity.clone());
+    if let Some(at) = s.mfa_at {
+        who = who.with_mfa(at);
+    }
+    let mut place = Where::new(
+        s.profile.clone(),
+        s.caller.account.clone(),
+        s.region.clone(),
+    );
+    if let Some(e) = &s.endpoint_url {
+        place = place.with_endpoint(e.clone());
+    }
+    log.set_context(who, place);
+}
+
+fn flow(request: &Request, args: &ActionArgs, report: &mut Report) -> Result<i32, CliError> {
+    // Parameters are checked before anything else (no file, no network).
+    super::validate(request)?;
+    let env = Env::real();
+    let settings = match args.config.clone().or_else(settings::default_path) {
+        Some(p) => SettingsFile::load(&p).map_err(other("settings"))?,
+        None => SettingsFile::default(),
+    };
+    let profile = selected_profile(args.profile.as_deref(), &env);
+    let ps = settings.for_profile(&profile);
+    let policy = Policy::from_settings(&ps, args.read_only);
+    if policy.read_only {
+        return Err(GuardError::ReadOnly {
+            profile,
+            action: request.action().to_string(),
+        }
+        .into());
+    }
+    let audit = super::audit_config(&profile, &ps, args.audit_dir.as_deref())?;
+    report.audit_log = Some(audit.path.clone());
+    // Fail closed before asking for a code: the log must be usable.
+    drop(AuditLog::open(audit.clone())?);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(other("runtime"))?;
+    let set = rt
+        .block_on(load_profiles(&env, &Fs::real()))
+        .map_err(other("profile"))?;
+    let mut resolved = resolve(&set, &profile, &env).map_err(other("profile"))?;
+    if let Some(url) = &args.endpoint_url {
+        resolved.endpoint_url = Some(url.clone());
+    }
+    let mut options = OpenOptions::new(&session::os_login());
+    options.region = args.region.clone();
+    options.endpoint_url = args.endpoint_url.clone();
+    let mut prompt = Prompter::new();
+    let code = if session::needs_code(&resolved) {
+        Some(prompt.mfa_code(&resolved)?)
+    } else {
+        None
+    };
+    let session = rt
+        .block_on(session::open(&resolved, code.as_deref(), &options))
+        .map_err(other("session"))?;
+
+    let mut config = audit;
+    if let Some(key) = &ps.audit_hmac_key {
+        match KmsSealer::from_config(session.sdk_config(), key.clone()) {
+            Ok(s) => config = config.sealer(Arc::new(s)),
+            Err(e) => prompt.say(&format!("warning: the audit log will not be sealed: {e}")),
+        }
+    }
+    let log = AuditLog::open(config)?;
+    record_context(&log, &session);
+    log.session(
+        SessionEvent::Start,
+        json!({ "mode": "cli", "mfa": session.mfa_at.is_some() }),
+    )?;
+    let result = guarded(
+        &rt,
+        &log,
+        session,
+        &resolved,
+        &policy,
+        request,
+        args,
+        &mut prompt,
+        report,
+    );
+    let _ = log.session(SessionEvent::End, json!({ "mode": "cli" }));
+    if let Err(e) = log.close() {
+        prompt.say(&format!("warning: the audit log could not be sealed: {e}"));
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn guarded(
+    rt: &tokio::runtime::Runtime,
+    log: &AuditLog,
+    mut session: Session,
+    resolved: &ResolvedProfile,
+    policy: &Policy,
+    request: &Request,
+    args: &ActionArgs,
+    prompt: &mut Prompter,
+    report: &mut Report,
+) -> Result<i32, CliError> {
+    let plan = rt.block_on(super::plan(&session, policy, request))?;
+    let text = plan.lines().join("\n");
+    if args.json {
+        prompt.say(&text);
+    } else {
+        let _ = writeln!(std::io::stdout(), "{text}");
+    }
+    report.plan = Some(plan.clone());
+
+    let typed = match &args.yes_i_typed {
+        Some(t) => t.clone(),
+        None => prompt
+            .ask(&format!("Type {} to confirm: ", plan.confirm_text))?
+            .unwrap_or_default(),
+    };
+    let reason = match &args.reason {
+        Some(r) => Some(r.clone()),
+        None if policy.require_reason => prompt.ask("Reason (required): ")?,
+        None => None,
+    };
+    let confirmed = super::confirm(
+        &plan,
+        &typed,
+        reason.as_deref(),
+        args.ticket.as_deref(),
+        policy.require_reason,
+    )?;
+
+    if let Err(e @ GuardError::StepUpRequired { .. }) =
+        super::preflight(&session, policy, &confirmed)
+    {
+        prompt.say(&e.to_string());
+        let code = prompt.mfa_code(resolved)?;
+        session = rt
+            .block_on(session.renew(&code))
+            .map_err(other("session"))?;
+        record_context(log, &session);
+        log.session(SessionEvent::MfaStepUp, Value::Null)?;
+    }
+    super::preflight(&session, policy, &confirmed)?;
+
+    let (result, signal) = rt
+        .block_on(with_signals(log, &session, policy, confirmed))
+        .map_err(other("signals"))?;
+    report.signal = signal.map(|(name, _)| name);
+    let code = signal.map_or(EXIT_OK, |(_, code)| code);
+    match result {
+        Some(Ok(done)) => {
+            report.result = Some(done);
+            Ok(code)
+        }
+        Some(Err(e)) => {
+            report.error = Some(e.into());
+            Ok(if code == EXIT_OK { EXIT_FAILED } else { code })
+        }
+        None => {
+            let (name, code) = signal.unwrap_or(("a signal", EXIT_FAILED));
+            report.error = Some(CliError::Other {
+                kind: "interrupted",
+                message: format!(
+                    "stopped by {name} while {} was in flight: the audit log records the outcome as interrupted; check the target's state before retrying",
+                    plan.action
+                ),
+            });
+            Ok(code)
+        }
+    }
+}
+
+/// Runs the action; on SIGHUP, SIGINT or SIGTERM lets the call finish for [`SIGNAL_GRACE`]
+/// (so its real outcome is recorded), else drops it (recorded as `interrupted`).
+async fn with_signals(
+    log: &AuditLog,
+    session: &Session,
+    policy: &Policy,
+    confirmed: super::Confirmed,
+) -> std::io::Result<(
+    Option<Result<Executed, GuardError>>,
+    Option<(&'static str, i32)>,
+)> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut fut = Box::pin(super::execute(log, session, policy, confirmed));
+    let sig = tokio::select! {
+        r = &mut fut => return Ok((Some(r), None)),
+        _ = hup.recv() => ("SIGHUP", 129),
+        _ = int.recv() => ("SIGINT", 130),
+        _ = term.recv() => ("SIGTERM", 143),
+    };
+    match tokio::time::timeout(SIGNAL_GRACE, &mut fut).await {
+        Ok(r) => Ok((Some(r), Some(sig))),
+        Err(_) => {
+            // Dropping the in-flight action records its outcome as `interrupted`.
+            drop(fut);
+            Ok((None, Some(sig)))
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! Guarded actions in the console, end to end through `update` and the runner against the
+//! emulator: plan, cancel, wrong name, missing reason, success with the audit intent before the
+//! call and the outcome after, step-up required and given, read-only refusal at both gates, an
+//! audit log that cannot be written (no call), and an interrupted action at shutdown.
+
+use crate::common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use phi_console::app::keymap::Keymap;
+use phi_console::app::run::{Context, Incoming, Runner, channel};
+use phi_console::app::state::{Focus, Mode, State, View};
+use phi_console::app::update::{Effect, Msg, update};
+use phi_console::emulator::Emulator;
+use phi_console::emulator::faults::FaultRule;
+use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
+use phi_console::emulator::wire::Service;
+use phi_console::session::profile::{BaseCredentials, ResolvedProfile};
+use phi_console::session::settings::SettingsFile;
+use phi_console::session::{AwsCredentials, OpenOptions, Secret};
+use phi_console::ui::theme::Theme;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+struct Harness {
+    emu: Emulator,
+    s: State,
+    runner: Runner,
+    rx: UnboundedReceiver<Incoming>,
+    audit: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn demo_profile(emu: &Emulator) -> ResolvedProfile {
+    ResolvedProfile {
+        name: "demo".into(),
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(emu.endpoint_url()),
+        base: BaseCredentials::Static {
+            profile: "demo".into(),
+            credentials: AwsCredentials {
+                access_key_id: DEMO_ACCESS_KEY.into(),
+                secret_access_key: Secret::new("demo"),
+                session_token: None,
+                expires: None,
+            },
+        },
+        roles: Vec::new(),
+        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+        duration_seconds: None,
+    }
+}
+
+impl Harness {
+    /// Signs in to the claims account (a real MFA session) with the given settings text (the
+    /// audit directory is added) and opens `:keys` with `alias/claims-costs` selected.
+    async fn new(
+        settings: &str,
+        read_only: bool,
+        audit_dir: Option<std::path::PathBuf>,
+    ) -> Harness {
+        let emu = claims();
+        let dir = tempfile::tempdir().unwrap();
+        let audit = audit_dir.unwrap_or_else(|| dir.path().join("audit"));
+        let settings = SettingsFile::parse(
+            &format!(
+                "[defaults]\naudit_dir = \"{}\"\n{settings}",
+                audit.display()
+            ),
+            "t.toml",
+        )
+        .unwrap();
+        let mut options = OpenOptions::new("jdoe");
+        options.attempts = 1;
+        options.now = emu.now_fn();
+        let (tx, rx) = channel();
+        let runner = Runner::new(
+            tx,
+            Context {
+                profiles: None,
+                settings,
+                options,
+                force_read_only: read_only,
+                initial: demo_profile(&emu),
+            },
+        );
+        let s = State::new(
+            emu.clock().now(),
+            Keymap::default_keymap(),
+            Theme::default(),
+        );
+        let mut h = Harness {
+            emu,
+            s,
+            runner,
+            rx,
+            audit,
+            _dir: dir,
+        };
+        h.runner.start();
+        h.settle().await;
+        let code = h.emu.totp(DEMO_MFA_SERIAL).unwrap();
+        h.type_text(&code).await;
+        h.key(KeyCode::Enter).await;
+        assert!(h.s.session.is_some(), "signed in: {:?}", h.s.mode);
+        h.type_text(":keys").await;
+        h.key(KeyCode::Enter).await;
+        h.type_text("/claims-costs").await;
+        h.key(KeyCode::Enter).await;
+        assert_eq!(
+            h.s.table(View::Keys).selected_row().unwrap().cells[0],
+            "alias/claims-costs"
+        );
+        h
+    }
+
+    fn apply(&mut self, msg: Msg) {
+        for e in update(&mut self.s, msg) {
+            self.runner.execute(e);
+        }
+    }
+
+    /// Feeds every message the runner's tasks send until none comes for a while.
+    async fn settle(&mut self) {
+        while let Ok(Some(incoming)) =
+            tokio::time::timeout(Duration::from_millis(400), self.rx.recv()).await
+        {
+            let msg = match incoming {
+                Incoming::Msg(m) => m,
+                Incoming::Session(s, purpose) => self.runner.session_ready(*s, purpose),
+                Incoming::Term(_) => continue,
+            };
+            self.apply(msg);
+        }
+    }
+
+    async fn key(&mut self, c: KeyCode) {
+        self.apply(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+        self.settle().await;
+    }
+
+    async fn type_text(&mut self, t: &str) {
+        for c in t.chars() {
+            self.apply(Msg::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::NONE,
+            )));
+        }
+        self.settle().await;
+    }
+
+    fn form(&self) -> &phi_console::app::state::ConfirmForm {
+        match &self.s.mode {
+            Mode::Confirm(f) => f,
+            other => panic!("not confirming: {other:?}"),
+        }
+    }
+
+    /// Mutating KMS calls the emulator served, from its CloudTrail.
+    fn kms_changes(&self) -> Vec<(String, String)> {
+        self.emu.with_world(|w| {
+            w.trail
+                .events
+                .iter()
+                .filter(|e| {
+                    e.event_source == "kms.amazonaws.com"
+                        && !e.read_only
+                        && e.cloudtrail_event.contains("aws-sdk-rust")
+                })
+                .map(|e| {
+                    let v: serde_json::Value = serde_json::from_str(&e.cloudtrail_event).unwrap();
+                    (
+                        e.event_name.clone(),
+                        v["requestID"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    fn audit_text(&self) -> String {
+        std::fs::read_to_string(self.audit.join("demo.jsonl")).unwrap_or_default()
+    }
+}
+
+fn render(s: &State) -> (String, ratatui::buffer::Buffer) {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    t.draw(|f| phi_console::ui::draw(f, s)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..40 {
+        for x in 0..120 {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    (out, buf)
+}
+
+#[tokio::test]
+async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_call() {
+    let mut h = Harness::new("require_reason = true\n", false, None).await;
+    // Enable automatic rotation with a 180-day period: the period prompt, then the plan.
+    h.type_text("A").await;
+    assert!(matches!(h.s.mode, Mode::Period { .. }));
+    h.type_text("180").await;
+    h.key(KeyCode::Enter).await;
+    let form = h.form().clone();
+    assert_eq!(form.focus, Focus::Cancel, "Cancel has the focus");
+    assert_eq!(form.plan.action, "kms:EnableKeyRotation");
+    assert!(
+        form.plan.targets[0]
+            .arn
+            .starts_with("arn:aws:kms:us-east-1:123456789012:key/")
+    );
+    let (screen, buf) = render(&h.s);
+    assert!(
+        screen.contains("Plan: kms:EnableKeyRotation") && screen.contains("123456789012"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("Type \"{}\" to confirm", form.plan.confirm_text)),
+        "{screen}"
+    );
+    crate::tui::masked("confirm_enable_rotation_120x40", &screen);
+    // The confirm button is drawn in the danger style.
+    let row = screen
+        .lines()
+        .position(|l| l.contains("[ kms:EnableKeyRotation ]"))
+        .unwrap();
+    let col = screen
+        .lines()
+        .nth(row)
+        .unwrap()
+        .find("[ kms:EnableKeyRotation ]")
+        .unwrap();
+    let col = screen.lines().nth(row).unwrap()[..col].chars().count() as u16;
+    assert_eq!(
+        buf[(col, row as u16)].style().fg,
+        h.s.theme.danger.fg,
+        "confirm button marks danger"
+    );
+
+    // Enter on Cancel: nothing happens to the account.
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert!(h.kms_changes().is_empty());
+
+    // Again; a wrong name is refused and says what to type.
+    h.type_text("A").await;
+    h.type_text("180").await;
+    h.key(KeyCode::Enter).await;
+    h.key(KeyCode::Tab).await;
+    h.type_text("claims-cost").await;
+    for _ in 0..3 {
+        h.key(KeyCode::Tab).await;
+    }
+    assert_eq!(h.form().focus, Focus::Confirm);
+    h.key(KeyCode::Enter).await;
+    let err = h.form().error.clone().unwrap();
+    assert!(err.contains(&h.form().plan.confirm_text), "{err}");
+    assert_eq!(h.form().focus, Focus::Name);
+
+    // The right name, but no reason: refused, focus on the reason.
+    let name = h.form().plan.confirm_text.clone();
+    h.apply(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    h.type_text(&name).await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Enter).await;
+    assert!(
+        h.form()
+            .error
+            .clone()
+            .unwrap_or_else(|| panic!("{:?}", h.form()))
+            .to_lowercase()
+            .contains("reason")
+    );
+    crate::tui::masked("confirm_reason_missing_120x40", &render(&h.s).0);
+    assert_eq!(h.form().focus, Focus::Reason);
+    assert!(h.kms_changes().is_empty(), "nothing ran yet");
+
+    // A reason and a ticket: it runs.
+    h.type_text("quarterly posture fix").await;
+    h.key(KeyCode::Tab).await;
+    h.type_text("CHG-1234").await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.s.mode, Mode::Normal);
+    let flash = format!("{:?}", h.s.flash);
+    assert!(flash.contains("request"), "{flash}");
+    let changes = h.kms_changes();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].0, "EnableKeyRotation");
+    // The audit log: intent (with reason and ticket), then the outcome with the call's request id.
+    let log = h.audit_text();
+    let intent = log.find("\"kind\":\"intent\"").expect("intent");
+    let outcome = log.find("\"kind\":\"outcome\"").expect("outcome");
+    assert!(intent < outcome);
+    assert!(log.contains("CHG-1234") && log.contains("quarterly posture fix"));
+    assert!(
+        log.contains(&changes[0].1),
+        "the outcome carries the request id {}",
+        changes[0].1
+    );
+    // The keys view shows the new state.
+    let row = h.s.table(View::Keys).selected_row().unwrap().clone();
+    assert_eq!(row.cells[0], "alias/claims-costs");
+    assert_eq!(row.cells[5], "on");
+    assert_eq!(row.cells[6], "180");
+}
+
+#[tokio::test]
+async fn step_up_is_asked_and_given_before_the_action_runs() {
+    let mut h = Harness::new("require_reason = false\nstep_up_minutes = 5\n", false, None).await;
+    h.emu.advance(Duration::from_secs(6 * 60));
+    h.type_text("R").await;
+    let name = h.form().plan.confirm_text.clone();
+    assert_eq!(h.form().plan.action, "kms:RotateKeyOnDemand");
+    h.key(KeyCode::Tab).await;
+    h.type_text(&name).await;
+    for _ in 0..3 {
+        h.key(KeyCode::Tab).await;
+    }
+    h.key(KeyCode::Enter).await;
+    // The MFA code is older than 5 minutes: a fresh one first, nothing ran yet.
+    assert!(
+        matches!(
+            &h.s.mode,
+            Mode::Mfa {
+                purpose: phi_console::app::state::MfaPurpose::StepUp,
+                ..
+            }
+        ),
+        "{:?}",
+        h.s.mode
+    );
+    assert!(h.kms_changes().is_empty());
+    let code = h.emu.totp(DEMO_MFA_SERIAL).unwrap();
+    h.type_text(&code).await;
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.s.mode, Mode::Normal, "{:?}", h.s.flash);
+    assert_eq!(
+        h.kms_changes()
+            .iter()
+            .map(|c| c.0.as_str())
+            .collect::<Vec<_>>(),
+        ["RotateKeyOnDemand"]
+    );
+    let log = h.audit_text();
+    let step_up = log
+        .find("\"event\":\"mfa_step_up\"")
+        .expect("step-up recorded");
+    assert!(step_up < log.find("\"kind\":\"intent\"").unwrap());
+}
+
+#[tokio::test]
+async fn read_only_refuses_at_both_gates() {
+    let mut h = Harness::new("", true, None).await;
+    assert!(h.s.session.as_ref().unwrap().read_only);
+    // The key is not bound.
+    h.type_text("A").await;
+    h.type_text("R").await;
+    assert_eq!(h.s.mode, Mode::Normal);
+    let (screen, _) = render(&h.s);
+    assert!(screen.contains("READ-ONLY"));
+    // The executor refuses anyway.
+    let key = h.s.table(View::Keys).selected_row().unwrap().key.clone();
+    h.runner.execute(Effect::Plan(
+        phi_console::guard::Request::RotateKeyOnDemand { key },
+    ));
+    let Some(Incoming::Msg(Msg::Planned(Err(e)))) =
+        tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
+            .await
+            .unwrap()
+    else {
+        panic!("the plan was not refused");
+    };
+    assert!(e.contains("read-only"), "{e}");
+    assert!(h.kms_changes().is_empty());
+}
+
+#[tokio::test]
+async fn an_audit_log_that_cannot_be_written_stops_every_action() {
+    let blocker = tempfile::NamedTempFile::new().unwrap();
+    // The audit directory's parent is a regular file: the log cannot be created.
+    let audit_dir = blocker.path().join("audit");
+    let mut h = Harness::new("require_reason = false\n", false, Some(audit_dir)).await;
+    let info = h.s.session.clone().unwrap();
+    assert!(info.audit_error.is_some());
+    let (screen, _) = render(&h.s);
+    assert!(screen.contains("AUDIT UNAVAILABLE"), "{screen}");
+    h.type_text("R").await;
+    let name = h.form().plan.confirm_text.clone();
+    h.key(KeyCode::Tab).await;
+    h.type_text(&name).await;
+    for _ in 0..3 {
+        h.key(KeyCode::Tab).await;
+    }
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert!(
+        format!("{:?}", h.s.flash).contains("did not run"),
+        "{:?}",
+        h.s.flash
+    );
+    assert!(h.kms_changes().is_empty(), "no call reached the emulator");
+}
+
+#[tokio::test]
+async fn shutdown_mid_action_records_interrupted_and_the_next_start_says_so() {
+    let mut h = Harness::new("require_reason = false\n", false, None).await;
+    h.emu.add_fault(
+        FaultRule::for_op(Service::Kms, "RotateKeyOnDemand")
+            .latency(Duration::from_secs(3), Duration::ZERO),
+    );
+    h.type_text("R").await;
+    let name = h.form().plan.confirm_text.clone();
+    h.key(KeyCode::Tab).await;
+    h.type_text(&name).await;
+    for _ in 0..3 {
+        h.key(KeyCode::Tab).await;
+    }
+    // Confirm, then SIGHUP while the call is in flight: the runner shuts down.
+    h.apply(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        h.audit_text().contains("\"kind\":\"intent\""),
+        "the intent is on disk before the call returns"
+    );
+    h.runner.shutdown().await;
+    let log = h.audit_text();
+    assert!(log.contains("\"status\":\"interrupted\""), "{log}");
+    assert!(log.contains("\"event\":\"end\""));
+    let report =
+        phi_console::audit::verify_file(&h.audit.join("demo.jsonl"), &Default::default()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
