@@ -310,6 +310,11 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
     assert_eq!(row.cells[0], "alias/claims-costs");
     assert_eq!(row.cells[5], "on");
     assert_eq!(row.cells[6], "180");
+    // The key's CloudTrail events show the call.
+    h.type_text("e").await;
+    assert_eq!(h.s.view, View::Events);
+    let events = h.s.table(View::Events);
+    assert!(events.visible.iter().any(|i| events.rows[*i].cells[1] == "EnableKeyRotation" && events.rows[*i].haystack.contains(&changes[0].1.to_lowercase())));
 }
 
 #[tokio::test]
