@@ -194,16 +194,16 @@ pub fn links(s: &State, view: View, key: &str) -> Vec<Link> {
                     "CloudTrail events of this restore job",
                     Target::Events(EventFilter::ResourceName(j.id.clone())),
                 ));
-            } else if let Some(j) = s.data.backup_jobs.iter().find(|j| j.id == key) {
-                if let Some(rp) = &j.recovery_point_arn {
-                    out.push(link(
-                        "recovery point created",
-                        Target::Select {
-                            view: View::Points,
-                            key: rp.clone(),
-                        },
-                    ));
-                }
+            } else if let Some(j) = s.data.backup_jobs.iter().find(|j| j.id == key)
+                && let Some(rp) = &j.recovery_point_arn
+            {
+                out.push(link(
+                    "recovery point created",
+                    Target::Select {
+                        view: View::Points,
+                        key: rp.clone(),
+                    },
+                ));
             }
         }
         View::Plans => {}
@@ -313,14 +313,14 @@ pub fn links(s: &State, view: View, key: &str) -> Vec<Link> {
 pub fn blast_radius(s: &State, k: &Key) -> Vec<(View, String, String)> {
     let mut out = Vec::new();
     for q in &s.data.queues {
-        if let QueueEncryption::Kms(r) = &q.encryption {
-            if key_matches(k, r) {
-                out.push((
-                    View::Queues,
-                    q.arn.clone(),
-                    format!("encrypts queue {}", q.name),
-                ));
-            }
+        if let QueueEncryption::Kms(r) = &q.encryption
+            && key_matches(k, r)
+        {
+            out.push((
+                View::Queues,
+                q.arn.clone(),
+                format!("encrypts queue {}", q.name),
+            ));
         }
     }
     for t in &s.data.topics {

@@ -31,10 +31,9 @@ pub fn load_keymap() -> Result<Keymap> {
     let mut k = Keymap::default_keymap();
     if let Some(path) = crate::session::settings::default_path()
         .and_then(|p| p.parent().map(|d| d.join("keymap.toml")))
+        && let Ok(text) = std::fs::read_to_string(&path)
     {
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            k.merge(&text, &path.display().to_string())?;
-        }
+        k.merge(&text, &path.display().to_string())?;
     }
     Ok(k)
 }

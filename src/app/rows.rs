@@ -572,11 +572,10 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
                     .text("restore", Tone::Normal)
                     .text(j.id.get(..8).unwrap_or(&j.id), Tone::Muted)
                     .text(
-                        &j.created_resource_arn
+                        j.created_resource_arn
                             .as_deref()
                             .map(name_of_arn)
-                            .unwrap_or(&j.resource_type)
-                            .to_string(),
+                            .unwrap_or(&j.resource_type),
                         Tone::Normal,
                     )
                     .text(&j.status, tone)

@@ -186,10 +186,10 @@ impl Runner {
         info.audit_error = self.audit_error.clone();
         self.session = Some(s);
         self.pending = None;
-        if purpose == MfaPurpose::StepUp {
-            if let Some(c) = self.pending_action.take() {
-                self.run_action(c);
-            }
+        if purpose == MfaPurpose::StepUp
+            && let Some(c) = self.pending_action.take()
+        {
+            self.run_action(c);
         }
         Msg::SessionOpened { info, purpose }
     }
@@ -264,10 +264,10 @@ impl Runner {
             }
             self.audit_profile = Some(s.profile.clone());
             let opened = audit_config(&s.profile, &self.ctx.settings).and_then(|mut c| {
-                if let Some(key) = self.ctx.settings.for_profile(&s.profile).audit_hmac_key {
-                    if let Ok(sealer) = KmsSealer::from_config(s.sdk_config(), key) {
-                        c = c.sealer(Arc::new(sealer));
-                    }
+                if let Some(key) = self.ctx.settings.for_profile(&s.profile).audit_hmac_key
+                    && let Ok(sealer) = KmsSealer::from_config(s.sdk_config(), key)
+                {
+                    c = c.sealer(Arc::new(sealer));
                 }
                 AuditLog::open(c)
             });
@@ -324,18 +324,17 @@ impl Runner {
                 "cannot write the audit log: {e}"
             ))));
         }
-        if event == SessionEvent::Start {
-            if let Ok(open) = crate::audit::unfinished(log.path()) {
-                if let Some(u) = open.first() {
-                    self.send(Msg::Flash(Flash::Error(format!(
-                        "{} unfinished action(s) from an earlier session, e.g. {} on {} at {} — see :audit",
-                        open.len(),
-                        u.action,
-                        u.targets.join(", "),
-                        u.time
-                    ))));
-                }
-            }
+        if event == SessionEvent::Start
+            && let Ok(open) = crate::audit::unfinished(log.path())
+            && let Some(u) = open.first()
+        {
+            self.send(Msg::Flash(Flash::Error(format!(
+                "{} unfinished action(s) from an earlier session, e.g. {} on {} at {} — see :audit",
+                open.len(),
+                u.action,
+                u.targets.join(", "),
+                u.time
+            ))));
         }
     }
 

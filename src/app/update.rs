@@ -608,10 +608,10 @@ fn period_key(
             }
         }
         _ => {
-            if matches!(k.code, KeyName::Char(c) if c.is_ascii_digit()) || action.is_some() {
-                if input.len() < 4 || action.is_some() {
-                    edit(&mut input, k, action);
-                }
+            if (matches!(k.code, KeyName::Char(c) if c.is_ascii_digit()) || action.is_some())
+                && (input.len() < 4 || action.is_some())
+            {
+                edit(&mut input, k, action);
             }
             s.mode = Mode::Period { key, input, error };
             Vec::new()
@@ -677,10 +677,10 @@ fn confirm_key(
                 Focus::Ticket => Some(&mut form.ticket),
                 _ => None,
             };
-            if let Some(f) = field {
-                if f.chars().count() < 200 {
-                    edit(f, k, action);
-                }
+            if let Some(f) = field
+                && f.chars().count() < 200
+            {
+                edit(f, k, action);
             }
         }
     }
@@ -690,10 +690,11 @@ fn confirm_key(
 
 fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
     let read_write = s.session.as_ref().is_some_and(|i| !i.read_only);
-    if action.is_none() && read_write {
-        if let Some(a) = s.keymap.action(Layer::Actions, &k) {
-            return guarded_action(s, a);
-        }
+    if action.is_none()
+        && read_write
+        && let Some(a) = s.keymap.action(Layer::Actions, &k)
+    {
+        return guarded_action(s, a);
     }
     if let (None, KeyName::Char(c)) = (action, k.code) {
         if let Some(n) = c.to_digit(10).filter(|n| *n >= 1) {
@@ -961,10 +962,10 @@ fn mfa_key(
             }
         },
         _ => {
-            if matches!(k.code, KeyName::Char(c) if c.is_ascii_digit()) || action.is_some() {
-                if input.len() < 6 || action.is_some() {
-                    edit(&mut input, k, action);
-                }
+            if (matches!(k.code, KeyName::Char(c) if c.is_ascii_digit()) || action.is_some())
+                && (input.len() < 6 || action.is_some())
+            {
+                edit(&mut input, k, action);
             }
             s.mode = Mode::Mfa {
                 purpose,

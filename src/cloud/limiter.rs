@@ -39,9 +39,12 @@ impl RateLimiter {
 /// LookupEvents quota, with a margin so clock jitter never crosses it.
 pub const LOOKUP_EVENTS_PER_SECOND: f64 = 1.95;
 
+/// Limiters by (account, region).
+type Limiters = Mutex<HashMap<(String, String), Arc<RateLimiter>>>;
+
 /// The process-wide limiter for LookupEvents in one account and region.
 pub fn lookup_events_limiter(account: &str, region: &str) -> Arc<RateLimiter> {
-    static LIMITERS: OnceLock<Mutex<HashMap<(String, String), Arc<RateLimiter>>>> = OnceLock::new();
+    static LIMITERS: OnceLock<Limiters> = OnceLock::new();
     let map = LIMITERS.get_or_init(Default::default);
     let mut map = match map.lock() {
         Ok(m) => m,

@@ -107,15 +107,15 @@ pub fn parse_rules(text: &str, path: &str) -> Result<Vec<FaultRule>, FaultFileEr
         message: e.to_string(),
     })?;
     for r in &f.rule {
-        if let Some(s) = &r.service {
-            if Service::from_name(s).is_none() {
-                return Err(FaultFileError::Parse {
-                    path: path.to_string(),
-                    message: format!(
-                        "unknown service '{s}' (use sts, sqs, sns, kms, backup or cloudtrail)"
-                    ),
-                });
-            }
+        if let Some(s) = &r.service
+            && Service::from_name(s).is_none()
+        {
+            return Err(FaultFileError::Parse {
+                path: path.to_string(),
+                message: format!(
+                    "unknown service '{s}' (use sts, sqs, sns, kms, backup or cloudtrail)"
+                ),
+            });
         }
         if !(0.0..=1.0).contains(&r.error_rate) || !(0.0..=1.0).contains(&r.batch_failure_rate) {
             return Err(FaultFileError::Parse {

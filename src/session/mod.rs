@@ -331,11 +331,11 @@ pub async fn open(
                 .source_identity(&login)
                 .set_external_id(hop.external_id.clone())
                 .set_duration_seconds(hop.duration_seconds);
-            if let (Some(s), Some(c)) = (&serial, &code) {
-                if !mfa_used {
-                    req = req.serial_number(s).token_code(c);
-                    mfa_used = true;
-                }
+            if let (Some(s), Some(c)) = (&serial, &code)
+                && !mfa_used
+            {
+                req = req.serial_number(s).token_code(c);
+                mfa_used = true;
             }
             let out = req
                 .send()

@@ -192,34 +192,33 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
         .or_else(|| env.get("AWS_REGION").ok())
         .or_else(|| env.get("AWS_DEFAULT_REGION").ok())
         .filter(|r| !r.is_empty());
-    if let Some(r) = &region {
-        if !r
+    if let Some(r) = &region
+        && (!r
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            || !r.contains('-')
-        {
-            return Err(bad(
-                name,
-                "region",
-                r,
-                "expected a region name like eu-west-1",
-            ));
-        }
+            || !r.contains('-'))
+    {
+        return Err(bad(
+            name,
+            "region",
+            r,
+            "expected a region name like eu-west-1",
+        ));
     }
     let endpoint_url = env
         .get("AWS_ENDPOINT_URL")
         .ok()
         .filter(|s| !s.is_empty())
         .or_else(|| top.get("endpoint_url").map(str::to_string));
-    if let Some(u) = &endpoint_url {
-        if !(u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(bad(
-                name,
-                "endpoint_url",
-                u,
-                "expected an http:// or https:// URL",
-            ));
-        }
+    if let Some(u) = &endpoint_url
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Err(bad(
+            name,
+            "endpoint_url",
+            u,
+            "expected an http:// or https:// URL",
+        ));
     }
     let duration_seconds = duration(name, top.get("duration_seconds"))?;
     let mfa_serial = top.get("mfa_serial").map(str::to_string);
@@ -273,30 +272,29 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
         }
         if let Some(role) = role_arn {
             check_arn(&current, "role_arn", role, "iam")?;
-            if let Some(ext) = p.get("external_id") {
-                if ext.len() < 2 || ext.len() > 1224 {
-                    return Err(bad(
-                        &current,
-                        "external_id",
-                        ext,
-                        "expected 2 to 1224 characters",
-                    ));
-                }
+            if let Some(ext) = p.get("external_id")
+                && (ext.len() < 2 || ext.len() > 1224)
+            {
+                return Err(bad(
+                    &current,
+                    "external_id",
+                    ext,
+                    "expected 2 to 1224 characters",
+                ));
             }
-            if let Some(n) = p.get("role_session_name") {
-                if n.len() < 2
+            if let Some(n) = p.get("role_session_name")
+                && (n.len() < 2
                     || n.len() > 64
                     || !n
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
-                {
-                    return Err(bad(
-                        &current,
-                        "role_session_name",
-                        n,
-                        "expected 2 to 64 of A-Z a-z 0-9 +=,.@-_",
-                    ));
-                }
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c)))
+            {
+                return Err(bad(
+                    &current,
+                    "role_session_name",
+                    n,
+                    "expected 2 to 64 of A-Z a-z 0-9 +=,.@-_",
+                ));
             }
             roles.push(RoleHop {
                 profile: current.clone(),

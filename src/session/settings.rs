@@ -128,39 +128,38 @@ impl SettingsFile {
                 line: find_key_line(text, &section, key),
                 message: format!("{section}.{key}: {message}"),
             };
-            if let Some(m) = s.step_up_minutes {
-                if !(1..=60).contains(&m) {
-                    return Err(err(
-                        "step_up_minutes",
-                        format!("{m} is out of range; expected 1 to 60 minutes"),
-                    ));
-                }
+            if let Some(m) = s.step_up_minutes
+                && !(1..=60).contains(&m)
+            {
+                return Err(err(
+                    "step_up_minutes",
+                    format!("{m} is out of range; expected 1 to 60 minutes"),
+                ));
             }
-            if let Some(m) = s.idle_lock_minutes {
-                if !(1..=240).contains(&m) {
-                    return Err(err(
-                        "idle_lock_minutes",
-                        format!("{m} is out of range; expected 1 to 240 minutes"),
-                    ));
-                }
+            if let Some(m) = s.idle_lock_minutes
+                && !(1..=240).contains(&m)
+            {
+                return Err(err(
+                    "idle_lock_minutes",
+                    format!("{m} is out of range; expected 1 to 240 minutes"),
+                ));
             }
-            if let Some(t) = &s.theme {
-                if t.is_empty()
+            if let Some(t) = &s.theme
+                && (t.is_empty()
                     || !t
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                {
-                    return Err(err("theme", format!("'{t}' is not a theme name")));
-                }
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            {
+                return Err(err("theme", format!("'{t}' is not a theme name")));
             }
             for (key, v) in [
                 ("restore_role_arn", &s.restore_role_arn),
                 ("audit_topic_arn", &s.audit_topic_arn),
             ] {
-                if let Some(a) = v {
-                    if !a.starts_with("arn:") {
-                        return Err(err(key, format!("'{a}' is not an ARN")));
-                    }
+                if let Some(a) = v
+                    && !a.starts_with("arn:")
+                {
+                    return Err(err(key, format!("'{a}' is not an ARN")));
                 }
             }
         }

@@ -314,7 +314,12 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
     h.type_text("e").await;
     assert_eq!(h.s.view, View::Events);
     let events = h.s.table(View::Events);
-    assert!(events.visible.iter().any(|i| events.rows[*i].cells[1] == "EnableKeyRotation" && events.rows[*i].haystack.contains(&changes[0].1.to_lowercase())));
+    assert!(events.visible.iter().any(|i| {
+        events.rows[*i].cells[1] == "EnableKeyRotation"
+            && events.rows[*i]
+                .haystack
+                .contains(&changes[0].1.to_lowercase())
+    }));
 }
 
 #[tokio::test]

@@ -114,7 +114,7 @@ async fn keys_aliases_paging_and_describe() {
             .key_id(),
         ids[3]
     );
-    let alias_arn = format!("arn:aws:kms:us-east-1:123456789012:alias/k-03");
+    let alias_arn = "arn:aws:kms:us-east-1:123456789012:alias/k-03".to_string();
     assert_eq!(
         kms.describe_key()
             .key_id(alias_arn)

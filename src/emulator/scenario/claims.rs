@@ -239,14 +239,12 @@ fn seed_queues(
                 "AROACLAIMSPIPELINE:stage-worker",
             )
             .is_ok()
+                && let Some(q) = w.sqs.queues.get_mut(&dlq_name)
+                && let Some(m) = q.messages.last_mut()
             {
-                if let Some(q) = w.sqs.queues.get_mut(&dlq_name) {
-                    if let Some(m) = q.messages.last_mut() {
-                        m.dead_letter_source_arn = Some(src_arn.clone());
-                        m.sent = sent;
-                        m.available_at = sent;
-                    }
-                }
+                m.dead_letter_source_arn = Some(src_arn.clone());
+                m.sent = sent;
+                m.available_at = sent;
             }
         }
         // Some claims in flight through the stage itself.

@@ -403,10 +403,10 @@ pub fn record(
     };
     let mut resources = Vec::new();
     let mut scan = |k: &str, v: &str| {
-        if let Some(r) = resource_of(service, k, v, w) {
-            if !resources.contains(&r) {
-                resources.push(r);
-            }
+        if let Some(r) = resource_of(service, k, v, w)
+            && !resources.contains(&r)
+        {
+            resources.push(r);
         }
     };
     match input {

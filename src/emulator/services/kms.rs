@@ -208,16 +208,16 @@ pub fn default_policy(account: &str) -> String {
 pub fn tick(w: &mut World, now: DateTime<Utc>) {
     let mut deleted = Vec::new();
     for key in w.kms.keys.values_mut() {
-        if let Some(started) = key.on_demand_started {
-            if now >= started + Duration::seconds(ON_DEMAND_ROTATION_SECONDS) {
-                let done = started + Duration::seconds(ON_DEMAND_ROTATION_SECONDS);
-                key.material.push(random_bytes::<32>());
-                key.rotations.push(Rotation {
-                    date: done,
-                    kind: RotationType::OnDemand,
-                });
-                key.on_demand_started = None;
-            }
+        if let Some(started) = key.on_demand_started
+            && now >= started + Duration::seconds(ON_DEMAND_ROTATION_SECONDS)
+        {
+            let done = started + Duration::seconds(ON_DEMAND_ROTATION_SECONDS);
+            key.material.push(random_bytes::<32>());
+            key.rotations.push(Rotation {
+                date: done,
+                kind: RotationType::OnDemand,
+            });
+            key.on_demand_started = None;
         }
         if key.rotation_enabled && key.state == KeyState::Enabled {
             while let Some(next) = key.next_rotation {

@@ -441,10 +441,9 @@ fn publish(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
             .attributes
             .get("FilterPolicy")
             .and_then(|f| serde_json::from_str::<Value>(f).ok())
+            && !filter_matches(&fp, &attrs)
         {
-            if !filter_matches(&fp, &attrs) {
-                continue;
-            }
+            continue;
         }
         let raw = s
             .attributes

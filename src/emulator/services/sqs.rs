@@ -406,9 +406,8 @@ fn create_queue(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
             Err(err(
                 "QueueNameExists",
                 "QueueAlreadyExists",
-                format!(
-                    "A queue already exists with the same name and a different value for attribute(s)"
-                ),
+                "A queue already exists with the same name and a different value for attribute(s)"
+                    .to_string(),
             ))
         };
     }
@@ -574,12 +573,12 @@ fn check_redrive(w: &World, _ctx: &Ctx, source: &str, fifo: bool, v: &str) -> Ap
 fn list_queues(w: &World, input: &Value) -> ApiResult<Value> {
     let prefix = input.str_opt("QueueNamePrefix").unwrap_or("");
     let max = input.int_opt("MaxResults")?;
-    if let Some(m) = max {
-        if !(1..=1000).contains(&m) {
-            return Err(invalid_param(
-                "Value for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000.",
-            ));
-        }
+    if let Some(m) = max
+        && !(1..=1000).contains(&m)
+    {
+        return Err(invalid_param(
+            "Value for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000.",
+        ));
     }
     let after = match input.str_opt("NextToken") {
         Some(t) => Some(
@@ -609,10 +608,11 @@ fn list_queues(w: &World, input: &Value) -> ApiResult<Value> {
     if !page.is_empty() {
         out["QueueUrls"] = json!(page.iter().map(|q| q.url.clone()).collect::<Vec<_>>());
     }
-    if more && max.is_some() {
-        if let Some(last) = page.last() {
-            out["NextToken"] = json!(B64.encode(format!("lq1:{}", last.name)));
-        }
+    if more
+        && max.is_some()
+        && let Some(last) = page.last()
+    {
+        out["NextToken"] = json!(B64.encode(format!("lq1:{}", last.name)));
     }
     Ok(out)
 }
@@ -633,10 +633,11 @@ fn list_dlq_sources(w: &World, input: &Value) -> ApiResult<Value> {
         .filter(|s| after.as_ref().is_none_or(|a| s.name > *a));
     let page: Vec<&Queue> = sources.by_ref().take(max).collect();
     let mut out = json!({ "queueUrls": page.iter().map(|q| q.url.clone()).collect::<Vec<_>>() });
-    if sources.next().is_some() && input.get("MaxResults").is_some() {
-        if let Some(last) = page.last() {
-            out["NextToken"] = json!(B64.encode(&last.name));
-        }
+    if sources.next().is_some()
+        && input.get("MaxResults").is_some()
+        && let Some(last) = page.last()
+    {
+        out["NextToken"] = json!(B64.encode(&last.name));
     }
     Ok(out)
 }
@@ -1140,10 +1141,10 @@ fn receive(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<Value> {
         let want = |n: &str| sys_names.contains(&"All") || sys_names.contains(&n);
         let mut attrs = Map::new();
         let mut put = |k: &str, v: Option<String>| {
-            if let Some(v) = v {
-                if want(k) {
-                    attrs.insert(k.to_string(), Value::String(v));
-                }
+            if let Some(v) = v
+                && want(k)
+            {
+                attrs.insert(k.to_string(), Value::String(v));
             }
         };
         put("SenderId", Some(m.sender_id.clone()));

@@ -159,12 +159,12 @@ fn assume_role(w: &mut World, ctx: &Ctx, p: &Params) -> ApiResult<Xml> {
         )));
     }
     let source_identity = p.get("SourceIdentity").map(str::to_string);
-    if let Some(si) = &source_identity {
-        if !valid_name(si, 2, 64) || si.starts_with("aws:") {
-            return Err(validation(format!(
-                "Value '{si}' at 'sourceIdentity' is not a valid source identity"
-            )));
-        }
+    if let Some(si) = &source_identity
+        && (!valid_name(si, 2, 64) || si.starts_with("aws:"))
+    {
+        return Err(validation(format!(
+            "Value '{si}' at 'sourceIdentity' is not a valid source identity"
+        )));
     }
     let role = w
         .iam

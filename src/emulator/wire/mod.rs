@@ -100,10 +100,10 @@ pub fn detect_service(
     path: &str,
     form_version: Option<&str>,
 ) -> Option<Service> {
-    if let Some(scope) = super::auth::credential_scope(headers) {
-        if let Some(s) = Service::from_name(&scope.service) {
-            return Some(s);
-        }
+    if let Some(scope) = super::auth::credential_scope(headers)
+        && let Some(s) = Service::from_name(&scope.service)
+    {
+        return Some(s);
     }
     if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         let prefix = t.rsplit_once('.').map(|(p, _)| p).unwrap_or("");
