@@ -574,3 +574,23 @@ async fn audit_view_lists_records_newest_first_and_links_to_the_call() {
         matches!(&s.data.events_filter, Some(phi_console::cloud::cloudtrail::EventFilter::ResourceName(a)) if a == arn)
     );
 }
+
+#[tokio::test]
+async fn events_page_lazily_as_you_scroll_and_filter_server_side() {
+    let emu = claims();
+    let (mut s, cloud) = signed_in(&emu).await;
+    command(&mut s, &cloud, "events").await;
+    assert_eq!(s.data.events.len(), 50, "one page first");
+    assert!(s.data.events_next.is_some());
+    // Going to the bottom fetches the next page, and the selection stays where it was.
+    press(&mut s, &cloud, [key('G')]).await;
+    assert_eq!(s.data.events.len(), 100);
+    assert_eq!(s.table(View::Events).selected, 49);
+    let ids: std::collections::BTreeSet<_> = s.data.events.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids.len(), 100, "no event twice");
+    // A server-side filter replaces the list.
+    command(&mut s, &cloud, "events source=backup.amazonaws.com").await;
+    assert!(!s.data.events.is_empty());
+    assert!(s.data.events.iter().all(|e| e.source == "backup.amazonaws.com"));
+    assert!(s.breadcrumb().ends_with("CloudTrail events"));
+}
