@@ -398,6 +398,28 @@ pub fn check_step_up(session: &Session, policy: &Policy) -> Result<(), GuardErro
     Ok(())
 }
 
+/// A target given as an ARN must be in the session's region and account: an ARN from another
+/// region or account is a mistake to name, not a call to make.
+fn same_place(session: &Session, target: &str) -> Result<(), GuardError> {
+    let parts: Vec<&str> = target.splitn(6, ':').collect();
+    if parts.len() == 6 && parts[0] == "arn" {
+        let (region, account) = (parts[3], parts[4]);
+        if !region.is_empty() && region != session.region {
+            return Err(GuardError::InvalidRequest(format!(
+                "{target} is in region {region}, but this session is in {}: switch region (:region {region}, or --region {region}) and try again",
+                session.region
+            )));
+        }
+        if !account.is_empty() && account != session.caller.account {
+            return Err(GuardError::InvalidRequest(format!(
+                "{target} belongs to account {account}, but this session is account {}: use a profile for that account",
+                session.caller.account
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn read_only_gate(session: &Session, policy: &Policy, action: &str) -> Result<(), GuardError> {
     if policy.read_only || session.read_only {
         return Err(GuardError::ReadOnly {
@@ -462,6 +484,7 @@ pub async fn plan(
 ) -> Result<Plan, GuardError> {
     validate(request)?;
     read_only_gate(session, policy, request.action())?;
+    same_place(session, request.target())?;
     kms::plan(session, policy, request).await
 }
 
