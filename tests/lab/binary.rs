@@ -106,3 +106,41 @@ fn bad_arguments_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the emulator"));
 }
+
+/// Like bottom's config tests: the real binary on invalid inputs, checking the words it says.
+#[test]
+fn invalid_configs_name_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let aws = dir.path().join("aws-config");
+    let run = |args: &[&str], aws_config: &str, settings: Option<&str>| {
+        std::fs::write(&aws, aws_config).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_phi-console"));
+        cmd.args(args)
+            .env("HOME", dir.path())
+            .env("AWS_CONFIG_FILE", &aws)
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+            .env_remove("AWS_PROFILE")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_STATE_HOME");
+        if let Some(text) = settings {
+            let p = dir.path().join("config.toml");
+            std::fs::write(&p, text).unwrap();
+            cmd.arg("--config").arg(&p);
+        }
+        let out = cmd.stdin(Stdio::null()).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run(&["--profile", "prod"], "[profile prod\nregion = us-east-1\n", None);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot read the AWS config files"), "{err}");
+    let (code, err) = run(&["--profile", "prod"], "[profile dev]\nregion = us-east-1\n", None);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("profile 'prod' is not in the AWS config files") && err.contains("dev"), "{err}");
+    let (_, err) = run(&["--profile", "dev"], "[profile dev]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = ghost\n", None);
+    assert!(err.contains("source_profile 'ghost'"), "{err}");
+    let (code, err) = run(&["--profile", "dev"], "[profile dev]\nregion = us-east-1\n", Some("[defaults]\nidle_lock = 5\n"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("config.toml:2") && err.contains("idle_lock"), "{err}");
+    let (_, err) = run(&["--demo", "--theme", "neon"], "", None);
+    assert!(err.contains("theme 'neon' not found"), "{err}");
+}
