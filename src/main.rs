@@ -141,28 +141,41 @@ fn run() -> Result<()> {
 
 /// Logs go to a file (never to the terminal the TUI owns); PHI-bearing fields are never logged.
 fn init_logging() {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     use tracing_subscriber::EnvFilter;
     let Some(dir) = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .map(|d| d.join("phi-console"))
     else {
         return;
     };
-    if std::fs::create_dir_all(&dir).is_err() {
+    if std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .is_err()
+    {
         return;
     }
-    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join("phi-console.log");
     let Ok(file) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .open(dir.join("phi-console.log"))
+        .open(&path)
     else {
         return;
     };
+    // A file that already existed with a wider mode is tightened.
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    let wanted = std::env::var("PHI_CONSOLE_LOG").unwrap_or_else(|_| "warn".to_string());
+    // The SDK's and HTTP stack's own debug/trace output can carry request and response bodies:
+    // they are capped at info whatever is asked for.
+    let caps = "aws_smithy_runtime=info,aws_smithy_http_client=info,aws_sigv4=info,aws_config=info,hyper=info,hyper_util=info,h2=info,rustls=info";
     let filter =
-        EnvFilter::try_from_env("PHI_CONSOLE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+        EnvFilter::try_new(format!("{wanted},{caps}")).unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)

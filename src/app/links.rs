@@ -298,10 +298,15 @@ pub fn links(s: &State, view: View, key: &str) -> Vec<Link> {
                     ));
                 }
             }
-            if let Some(si) = &e.source_identity {
+            // CloudTrail's user name of a role session is its session name.
+            if let Some(user) = &e.username {
+                let label = match &e.source_identity {
+                    Some(si) => format!("events of user {user} (source identity {si})"),
+                    None => format!("events of user {user}"),
+                };
                 out.push(link(
-                    format!("events by source identity {si}"),
-                    Target::Events(EventFilter::Username(si.clone())),
+                    label,
+                    Target::Events(EventFilter::Username(user.clone())),
                 ));
             }
         }

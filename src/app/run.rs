@@ -47,6 +47,9 @@ pub struct Runner {
     pending_action: Option<Box<crate::guard::Confirmed>>,
     /// Actions in flight: aborted at shutdown so their outcome is recorded as interrupted.
     running: Vec<tokio::task::JoinHandle<()>>,
+    /// The credentials the KMS audit sealer signs with: always the current session's, so seals
+    /// keep working after re-authentication and step-up.
+    sealer_credentials: crate::session::secret::CurrentCredentials,
 }
 
 /// Where a profile's audit log lives: the profile's `audit_dir`, `PHI_CONSOLE_AUDIT_DIR`, or
@@ -55,14 +58,8 @@ pub fn audit_config(
     profile: &str,
     settings: &SettingsFile,
 ) -> Result<AuditConfig, crate::audit::AuditError> {
-    let dir = settings
-        .for_profile(profile)
-        .audit_dir
-        .or_else(|| std::env::var_os("PHI_CONSOLE_AUDIT_DIR").map(Into::into));
-    match dir {
-        Some(d) => Ok(AuditConfig::new(d.join(format!("{profile}.jsonl")))),
-        None => AuditConfig::for_profile(profile),
-    }
+    // The same rule as `phi-console key …`, so one profile has one log.
+    crate::guard::audit_config(profile, &settings.for_profile(profile), None)
 }
 
 pub fn session_info(s: &Session, settings: &SettingsFile, force_read_only: bool) -> SessionInfo {
@@ -129,6 +126,7 @@ impl Runner {
             audit_profile: None,
             audit_error: None,
             pending_action: None,
+            sealer_credentials: Default::default(),
             running: Vec::new(),
         }
     }
@@ -234,6 +232,10 @@ impl Runner {
         self.running.retain(|h| !h.is_finished());
         self.running.push(tokio::spawn(async move {
             let result = crate::guard::execute(&log, &session, &policy, *confirmed).await;
+            if let Some(e) = log.take_seal_failure() {
+                let m = format!("the audit log could not be sealed with KMS: {e}");
+                let _ = tx.send(Incoming::Msg(Msg::Flash(Flash::Error(m))));
+            }
             let msg = match result {
                 Ok(done) => {
                     tracing::info!(action = %done.action, request_id = %done.request_id, "guarded action succeeded");
@@ -252,6 +254,7 @@ impl Runner {
         purpose: &MfaPurpose,
         previous: Option<(String, String)>,
     ) {
+        self.sealer_credentials.set(&s.credentials);
         if self.audit_profile.as_deref() != Some(s.profile.as_str()) {
             if let Some(old) = self.audit.take() {
                 let _ = old.session(
@@ -264,8 +267,14 @@ impl Runner {
             }
             self.audit_profile = Some(s.profile.clone());
             let opened = audit_config(&s.profile, &self.ctx.settings).and_then(|mut c| {
+                // The sealer signs with whatever the current session's credentials are.
+                let config = s
+                    .sdk_config()
+                    .to_builder()
+                    .credentials_provider(self.sealer_credentials.provider())
+                    .build();
                 if let Some(key) = self.ctx.settings.for_profile(&s.profile).audit_hmac_key
-                    && let Ok(sealer) = KmsSealer::from_config(s.sdk_config(), key)
+                    && let Ok(sealer) = KmsSealer::from_config(&config, key)
                 {
                     c = c.sealer(Arc::new(sealer));
                 }
@@ -319,6 +328,11 @@ impl Runner {
             ),
             (MfaPurpose::Unlock, _) => (SessionEvent::IdleUnlock, serde_json::json!({})),
         };
+        if let Some(e) = log.take_seal_failure() {
+            self.send(Msg::Flash(Flash::Error(format!(
+                "the audit log could not be sealed with KMS: {e}"
+            ))));
+        }
         if let Err(e) = log.session(event, details) {
             self.send(Msg::Flash(Flash::Error(format!(
                 "cannot write the audit log: {e}"

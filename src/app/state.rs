@@ -248,6 +248,8 @@ pub enum Mode {
     /// Pre-checks running against live state.
     Planning {
         action: String,
+        /// The target asked for: only its plan is accepted.
+        key: String,
     },
     Confirm(Box<ConfirmForm>),
     /// The confirmed action is running.

@@ -161,6 +161,11 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             }));
             s.idle_lock_minutes = info.idle_lock_minutes;
             s.session = Some(info);
+            if s.locked && purpose != MfaPurpose::Unlock {
+                // Only a fresh code at the unlock prompt unlocks.
+                s.flash = None;
+                return Vec::new();
+            }
             if purpose == MfaPurpose::StepUp {
                 // The confirmed action runs now.
                 s.mode = Mode::Running {
@@ -173,7 +178,16 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.last_input = s.now;
             if switched {
                 let tables = std::mem::take(&mut s.tables);
+                // Generations keep counting, so a late answer for the old session is dropped.
+                let mut status = std::mem::take(&mut s.data.status);
+                for st in status.values_mut() {
+                    *st = super::state::LoadStatus {
+                        generation: st.generation + 1,
+                        ..Default::default()
+                    };
+                }
                 s.data = Default::default();
+                s.data.status = status;
                 s.tables = tables
                     .into_keys()
                     .map(|v| (v, Default::default()))
@@ -212,7 +226,10 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Planned(Ok(plan)) => {
-            if matches!(s.mode, Mode::Planning { .. }) {
+            // Only the plan of the request being waited for opens the confirmation.
+            let expected = matches!(&s.mode, Mode::Planning { action, key }
+                if *action == plan.action && plan.targets.iter().any(|t| t.arn == *key || t.name == *key));
+            if expected {
                 s.mode = Mode::Confirm(Box::new(ConfirmForm {
                     plan: *plan,
                     typed: String::new(),
@@ -225,12 +242,17 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Planned(Err(e)) => {
-            s.mode = Mode::Normal;
+            if matches!(s.mode, Mode::Planning { .. }) {
+                s.mode = Mode::Normal;
+            }
             s.flash = Some(Flash::Error(e));
             Vec::new()
         }
         Msg::ActionDone(result) => {
-            s.mode = Mode::Normal;
+            // A locked screen stays locked; only the running action's screen closes.
+            if matches!(s.mode, Mode::Running { .. }) {
+                s.mode = Mode::Normal;
+            }
             match result {
                 Ok(summary) => s.flash = Some(Flash::Info(summary)),
                 Err(e) => {
@@ -253,10 +275,19 @@ fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
     let Some(info) = &s.session else {
         return Vec::new();
     };
-    if matches!(s.mode, Mode::Mfa { .. }) {
+    if s.locked {
         return Vec::new();
     }
-    if !s.locked && now - s.last_input > Duration::minutes(s.idle_lock_minutes) {
+    // The idle lock wins over any other prompt (a re-auth or step-up prompt left open must not
+    // keep the account's data on an unattended screen).
+    if now - s.last_input > Duration::minutes(s.idle_lock_minutes) {
+        let stepping_up = matches!(
+            &s.mode,
+            Mode::Mfa {
+                purpose: MfaPurpose::StepUp,
+                ..
+            }
+        );
         s.locked = true;
         s.mode = Mode::Mfa {
             purpose: MfaPurpose::Unlock,
@@ -264,7 +295,14 @@ fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
             error: None,
             busy: false,
         };
-        return vec![Effect::RecordIdleLock];
+        let mut out = vec![Effect::RecordIdleLock];
+        if stepping_up {
+            out.push(Effect::CancelPending);
+        }
+        return out;
+    }
+    if matches!(s.mode, Mode::Mfa { .. }) {
+        return Vec::new();
     }
     if let Some(exp) = info.expires {
         if now >= exp {
@@ -566,6 +604,7 @@ fn guarded_action(s: &mut State, action: Action) -> Vec<Effect> {
 fn plan(s: &mut State, request: crate::guard::Request) -> Vec<Effect> {
     s.mode = Mode::Planning {
         action: request.action().to_string(),
+        key: request.target().to_string(),
     };
     vec![Effect::Plan(request)]
 }
@@ -677,8 +716,10 @@ fn confirm_key(
                 Focus::Ticket => Some(&mut form.ticket),
                 _ => None,
             };
+            // Typing stops at 200 characters; deleting always works.
+            let inserting = action.is_none();
             if let Some(f) = field
-                && f.chars().count() < 200
+                && (!inserting || f.chars().count() < 200)
             {
                 edit(f, k, action);
             }

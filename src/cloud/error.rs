@@ -70,7 +70,7 @@ const THROTTLED: &[&str] = &[
     "SlowDown",
     "AWS.SimpleQueueService.RequestThrottled",
 ];
-const EXPIRED: &[&str] = &["ExpiredToken", "ExpiredTokenException", "RequestExpired"];
+const EXPIRED: &[&str] = &["ExpiredToken", "ExpiredTokenException"];
 const DENIED: &[&str] = &[
     "AccessDenied",
     "AccessDeniedException",
@@ -113,6 +113,16 @@ const INVALID: &[&str] = &[
 /// Maps an error code and message (from any protocol) to a [`CloudError`].
 pub fn from_code(operation: &str, what: &str, code: &str, message: &str) -> CloudError {
     let message = message.to_string();
+    if code == "RequestExpired" || code == "RequestTimeTooSkewed" {
+        // Not the session: the request's timestamp. Renewing would not help.
+        return CloudError::Invalid {
+            operation: operation.to_string(),
+            code: code.to_string(),
+            message: format!(
+                "{message} (this machine's clock is off: fix the time, e.g. with NTP)"
+            ),
+        };
+    }
     if NOT_FOUND.contains(&code) {
         CloudError::NotFound {
             what: what.to_string(),

@@ -78,6 +78,53 @@ impl AwsCredentials {
     }
 }
 
+/// Credentials that can be swapped while clients keep using them (the audit sealer follows the
+/// session through re-authentication this way).
+#[derive(Clone, Default)]
+pub struct CurrentCredentials(std::sync::Arc<std::sync::RwLock<Option<AwsCredentials>>>);
+
+impl fmt::Debug for CurrentCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CurrentCredentials(<redacted>)")
+    }
+}
+
+impl CurrentCredentials {
+    pub fn set(&self, c: &AwsCredentials) {
+        if let Ok(mut g) = self.0.write() {
+            *g = Some(c.clone());
+        }
+    }
+    pub fn provider(&self) -> aws_credential_types::provider::SharedCredentialsProvider {
+        aws_credential_types::provider::SharedCredentialsProvider::new(self.clone())
+    }
+}
+
+impl aws_credential_types::provider::ProvideCredentials for CurrentCredentials {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let current = self.0.read().ok().and_then(|g| g.clone());
+        aws_credential_types::provider::future::ProvideCredentials::ready(match current {
+            Some(c) => Ok(aws_credential_types::Credentials::new(
+                &c.access_key_id,
+                c.secret_access_key.expose(),
+                c.session_token.as_ref().map(|t| t.expose().to_string()),
+                c.expires.map(std::time::SystemTime::from),
+                "phi-console-current-session",
+            )),
+            None => Err(
+                aws_credential_types::provider::error::CredentialsError::not_loaded(
+                    "no session yet",
+                ),
+            ),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,13 +10,13 @@ use ratatui::text::{Line, Span};
 
 fn kv<'a>(s: &State, k: &str, v: &str) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{k:<22} "), s.theme.muted),
+        Span::styled(format!("{:<22} ", clean(k)), s.theme.muted),
         Span::styled(clean(v).into_owned(), s.theme.base),
     ])
 }
 
 fn heading<'a>(s: &State, t: &str) -> Line<'a> {
-    Line::from(Span::styled(t.to_string(), s.theme.title))
+    Line::from(Span::styled(clean(t).into_owned(), s.theme.title))
 }
 
 fn block<'a>(s: &State, text: &str, style: Style) -> Vec<Line<'a>> {

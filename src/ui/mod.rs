@@ -87,7 +87,7 @@ pub fn draw(f: &mut Frame, s: &State) {
             busy,
         } => draw_mfa(f, s, purpose, input, error.as_deref(), *busy),
         Mode::Period { input, error, .. } => draw_period(f, s, input, error.as_deref()),
-        Mode::Planning { action } => draw_wait(
+        Mode::Planning { action, .. } => draw_wait(
             f,
             s,
             &format!("Planning {action}: checking the key's live state…"),
@@ -128,7 +128,7 @@ fn draw_header(f: &mut Frame, s: &State, area: Rect) {
             first.push(Span::styled("phi-console ", t.header));
             first.push(Span::styled(format!("{} ", clean(&info.profile)), t.accent));
             first.push(Span::styled(
-                format!("{} {} ", info.account, clean(&info.region)),
+                format!("{} {} ", clean(&info.account), clean(&info.region)),
                 t.base,
             ));
             first.push(if info.read_only {
@@ -515,7 +515,7 @@ fn draw_confirm(f: &mut Frame, s: &State, form: &crate::app::state::ConfirmForm)
     let mut lines: Vec<Line> = Vec::new();
     if plan.production {
         lines.push(Line::from(Span::styled(
-            format!(" PRODUCTION account {} ", plan.account),
+            format!(" PRODUCTION account {} ", clean(&plan.account)),
             t.production,
         )));
     }

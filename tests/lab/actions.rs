@@ -454,11 +454,23 @@ async fn an_arn_in_another_region_or_account_is_explained_not_called() {
     let mut h = Harness::new("", false, None).await;
     let key = h.s.table(View::Keys).selected_row().unwrap().key.clone();
     for (arn, says) in [
-        (key.replace(":us-east-1:", ":eu-west-1:"), "region eu-west-1"),
-        (key.replace(":123456789012:", ":999999999999:"), "account 999999999999"),
+        (
+            key.replace(":us-east-1:", ":eu-west-1:"),
+            "region eu-west-1",
+        ),
+        (
+            key.replace(":123456789012:", ":999999999999:"),
+            "account 999999999999",
+        ),
     ] {
-        h.runner.execute(Effect::Plan(phi_console::guard::Request::RotateKeyOnDemand { key: arn }));
-        let Some(Incoming::Msg(Msg::Planned(Err(e)))) = tokio::time::timeout(Duration::from_secs(5), h.rx.recv()).await.unwrap() else {
+        h.runner.execute(Effect::Plan(
+            phi_console::guard::Request::RotateKeyOnDemand { key: arn },
+        ));
+        let Some(Incoming::Msg(Msg::Planned(Err(e)))) =
+            tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
+                .await
+                .unwrap()
+        else {
             panic!("the plan was not refused");
         };
         assert!(e.contains(says), "{e}");

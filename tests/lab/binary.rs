@@ -128,19 +128,44 @@ fn invalid_configs_name_what_to_fix() {
             cmd.arg("--config").arg(&p);
         }
         let out = cmd.stdin(Stdio::null()).output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
-    let (code, err) = run(&["--profile", "prod"], "[profile prod\nregion = us-east-1\n", None);
+    let (code, err) = run(
+        &["--profile", "prod"],
+        "[profile prod\nregion = us-east-1\n",
+        None,
+    );
     assert_eq!(code, Some(1));
     assert!(err.contains("cannot read the AWS config files"), "{err}");
-    let (code, err) = run(&["--profile", "prod"], "[profile dev]\nregion = us-east-1\n", None);
+    let (code, err) = run(
+        &["--profile", "prod"],
+        "[profile dev]\nregion = us-east-1\n",
+        None,
+    );
     assert_eq!(code, Some(1));
-    assert!(err.contains("profile 'prod' is not in the AWS config files") && err.contains("dev"), "{err}");
-    let (_, err) = run(&["--profile", "dev"], "[profile dev]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = ghost\n", None);
+    assert!(
+        err.contains("profile 'prod' is not in the AWS config files") && err.contains("dev"),
+        "{err}"
+    );
+    let (_, err) = run(
+        &["--profile", "dev"],
+        "[profile dev]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = ghost\n",
+        None,
+    );
     assert!(err.contains("source_profile 'ghost'"), "{err}");
-    let (code, err) = run(&["--profile", "dev"], "[profile dev]\nregion = us-east-1\n", Some("[defaults]\nidle_lock = 5\n"));
+    let (code, err) = run(
+        &["--profile", "dev"],
+        "[profile dev]\nregion = us-east-1\n",
+        Some("[defaults]\nidle_lock = 5\n"),
+    );
     assert_eq!(code, Some(1));
-    assert!(err.contains("config.toml:2") && err.contains("idle_lock"), "{err}");
+    assert!(
+        err.contains("config.toml:2") && err.contains("idle_lock"),
+        "{err}"
+    );
     let (_, err) = run(&["--demo", "--theme", "neon"], "", None);
     assert!(err.contains("theme 'neon' not found"), "{err}");
 }

@@ -493,7 +493,7 @@ async fn hostile_names_and_tags_never_reach_the_terminal_raw() {
     sqs.tag_queue()
         .queue_url(&url)
         .tags(
-            "owner",
+            "own\u{202e}er",
             "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}[31mred\r\u{8}",
         )
         .send()
@@ -508,6 +508,10 @@ async fn hostile_names_and_tags_never_reach_the_terminal_raw() {
         "control characters reached the screen"
     );
     assert!(screen.contains("␛]52;c;ZXZpbA=="), "{screen}");
+    assert!(
+        !screen.contains('\u{202e}'),
+        "a bidi override in a tag key reached the screen"
+    );
 }
 
 #[tokio::test]
@@ -591,6 +595,141 @@ async fn events_page_lazily_as_you_scroll_and_filter_server_side() {
     // A server-side filter replaces the list.
     command(&mut s, &cloud, "events source=backup.amazonaws.com").await;
     assert!(!s.data.events.is_empty());
-    assert!(s.data.events.iter().all(|e| e.source == "backup.amazonaws.com"));
+    assert!(
+        s.data
+            .events
+            .iter()
+            .all(|e| e.source == "backup.amazonaws.com")
+    );
     assert!(s.breadcrumb().ends_with("CloudTrail events"));
+}
+
+#[tokio::test]
+async fn locks_and_stale_answers_cannot_be_bypassed() {
+    let emu = claims();
+    let (mut s, _cloud) = signed_in(&emu).await;
+    let now = s.now;
+    // An expiry prompt left open still locks after the idle timeout.
+    let exp = s.session.as_ref().unwrap().expires.unwrap();
+    s.last_input = exp - chrono::Duration::minutes(1);
+    update(&mut s, Msg::Tick(exp + chrono::Duration::seconds(1)));
+    assert!(matches!(
+        &s.mode,
+        Mode::Mfa {
+            purpose: MfaPurpose::Reauth,
+            ..
+        }
+    ));
+    let effects = update(&mut s, Msg::Tick(exp + chrono::Duration::minutes(16)));
+    assert!(s.locked);
+    assert!(matches!(
+        &s.mode,
+        Mode::Mfa {
+            purpose: MfaPurpose::Unlock,
+            ..
+        }
+    ));
+    assert_eq!(effects, vec![Effect::RecordIdleLock]);
+    // Answers arriving while locked do not unlock: an action's result, a plan, a sign-in.
+    update(&mut s, Msg::ActionDone(Ok("done".into())));
+    update(&mut s, Msg::Planned(Err("refused".into())));
+    update(
+        &mut s,
+        Msg::SessionOpened {
+            info: info(&emu),
+            purpose: MfaPurpose::Login {
+                profile: "demo".into(),
+            },
+        },
+    );
+    assert!(s.locked);
+    assert!(matches!(
+        &s.mode,
+        Mode::Mfa {
+            purpose: MfaPurpose::Unlock,
+            ..
+        }
+    ));
+    assert!(!render(&s, 120, 30).contains("claims-"));
+    update(
+        &mut s,
+        Msg::SessionOpened {
+            info: info(&emu),
+            purpose: MfaPurpose::Unlock,
+        },
+    );
+    assert!(!s.locked);
+
+    // After a profile switch, a late answer for the old profile is dropped.
+    s.now = now;
+    s.last_input = now;
+    let old_gen = s.status(Kind::Queues).generation;
+    let mut other = info(&emu);
+    other.profile = "other".into();
+    let effects = update(
+        &mut s,
+        Msg::SessionOpened {
+            info: other,
+            purpose: MfaPurpose::Login {
+                profile: "other".into(),
+            },
+        },
+    );
+    let new_gen = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Load {
+                kind: Kind::Queues,
+                generation,
+                ..
+            } => Some(*generation),
+            _ => None,
+        })
+        .unwrap();
+    assert!(new_gen > old_gen);
+    update(
+        &mut s,
+        Msg::Loaded {
+            kind: Kind::Queues,
+            generation: old_gen,
+            payload: phi_console::app::update::Payload::Queues(Vec::new()),
+        },
+    );
+    assert!(
+        s.status(Kind::Queues).loading,
+        "the old profile's answer was dropped"
+    );
+
+    // A plan for another key than the one asked for does not open the confirmation.
+    s.mode = Mode::Planning {
+        action: "kms:RotateKeyOnDemand".into(),
+        key: "arn:aws:kms:us-east-1:123456789012:key/asked".into(),
+    };
+    let other = "arn:aws:kms:us-east-1:123456789012:key/other".to_string();
+    let plan = phi_console::guard::Plan {
+        operation: phi_console::guard::Operation::RotateKeyOnDemand {
+            key_arn: other.clone(),
+        },
+        action: "kms:RotateKeyOnDemand".into(),
+        summary: "rotate other now".into(),
+        targets: vec![phi_console::guard::Target {
+            arn: other,
+            name: "other".into(),
+        }],
+        calls: Vec::new(),
+        profile: "demo".into(),
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        endpoint: None,
+        caller_arn: String::new(),
+        production: false,
+        facts: Vec::new(),
+        irreversible: Vec::new(),
+        warnings: Vec::new(),
+        confirm_text: "other".into(),
+        confirm_also: Vec::new(),
+        planned_at: now,
+    };
+    update(&mut s, Msg::Planned(Ok(Box::new(plan))));
+    assert!(matches!(s.mode, Mode::Planning { .. }), "{:?}", s.mode);
 }
