@@ -282,10 +282,14 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(kv(
                     s,
                     "Min / max retention",
-                    &format!(
-                        "{:?} / {:?} days",
-                        v.min_retention_days, v.max_retention_days
-                    ),
+                    &match (v.min_retention_days, v.max_retention_days) {
+                        (None, None) => "not set (no vault lock)".to_string(),
+                        (min, max) => format!(
+                            "{} / {} days",
+                            min.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                            max.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+                        ),
+                    },
                 ));
                 out.push(kv(
                     s,
