@@ -119,16 +119,34 @@ impl Harness {
     }
 
     /// Feeds every message the runner's tasks send until none comes for a while.
+    /// Feeds every message the runner's tasks send until none comes for a while and nothing is
+    /// in flight (a load, a plan, an action, an MFA check), so a slow machine only waits longer.
     async fn settle(&mut self) {
-        while let Ok(Some(incoming)) =
-            tokio::time::timeout(Duration::from_millis(400), self.rx.recv()).await
-        {
-            let msg = match incoming {
-                Incoming::Msg(m) => m,
-                Incoming::Session(s, purpose) => self.runner.session_ready(*s, purpose),
-                Incoming::Term(_) => continue,
-            };
-            self.apply(msg);
+        let start = std::time::Instant::now();
+        loop {
+            match tokio::time::timeout(Duration::from_millis(300), self.rx.recv()).await {
+                Ok(Some(incoming)) => {
+                    let msg = match incoming {
+                        Incoming::Msg(m) => m,
+                        Incoming::Session(s, purpose) => self.runner.session_ready(*s, purpose),
+                        Incoming::Term(_) => continue,
+                    };
+                    self.apply(msg);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    let busy = self.s.data.status.values().any(|st| st.loading)
+                        || matches!(
+                            self.s.mode,
+                            Mode::Planning { .. }
+                                | Mode::Running { .. }
+                                | Mode::Mfa { busy: true, .. }
+                        );
+                    if !busy || start.elapsed() > Duration::from_secs(30) {
+                        break;
+                    }
+                }
+            }
         }
     }
 
