@@ -42,6 +42,7 @@ pub enum Action {
     RotateNow,
     EnableRotation,
     DisableRotation,
+    Reveal,
 }
 
 impl Action {
@@ -70,6 +71,7 @@ impl Action {
             "clear" => Action::Clear,
             "close" => Action::Close,
             "rotate_now" => Action::RotateNow,
+            "reveal" => Action::Reveal,
             "enable_rotation" => Action::EnableRotation,
             "disable_rotation" => Action::DisableRotation,
             _ => return None,
@@ -103,6 +105,9 @@ impl Action {
             Action::Delete => "delete a character",
             Action::Clear => "clear the input",
             Action::Close => "close help",
+            Action::Reveal => {
+                "reveal / hide the selected message's body (recorded in the audit log)"
+            }
             Action::RotateNow => "rotate the selected KMS key now (on demand; guarded)",
             Action::EnableRotation => "enable automatic rotation / change its period (guarded)",
             Action::DisableRotation => "disable automatic rotation (guarded)",

@@ -17,6 +17,8 @@ pub enum Target {
     Events(EventFilter),
     /// CloudTrail events with a server-side filter, then a local filter (e.g. a request id).
     EventsMatching { filter: EventFilter, local: String },
+    /// The messages of a queue (URL, ARN), bodies hidden.
+    Messages { url: String, arn: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +85,16 @@ pub fn links(s: &State, view: View, key: &str) -> Vec<Link> {
                     },
                 ));
             }
+            out.push(link(
+                format!(
+                    "messages of this queue ({} visible; bodies hidden)",
+                    q.visible
+                ),
+                Target::Messages {
+                    url: q.url.clone(),
+                    arn: q.arn.clone(),
+                },
+            ));
             out.push(link(
                 "CloudTrail events of this queue",
                 Target::Events(EventFilter::ResourceName(q.arn.clone())),
@@ -207,6 +219,17 @@ pub fn links(s: &State, view: View, key: &str) -> Vec<Link> {
             }
         }
         View::Plans => {}
+        View::Messages => {
+            if let Some((_, arn)) = &s.data.messages_queue {
+                out.push(link(
+                    "the queue",
+                    Target::Select {
+                        view: View::Queues,
+                        key: arn.clone(),
+                    },
+                ));
+            }
+        }
         View::Audit => {
             let Some(r) = s.data.audit.iter().find(|r| r.id == key) else {
                 return out;

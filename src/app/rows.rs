@@ -132,6 +132,14 @@ const EVENT_COLS: &[Column] = &[
     col("RESOURCE", 30, false, 2),
 ];
 
+const MESSAGE_COLS: &[Column] = &[
+    col("MESSAGE ID", 12, false, 0),
+    col("SENT", 16, false, 0),
+    col("RECEIVES", 8, true, 0),
+    col("SIZE", 8, true, 1),
+    col("ERROR", 28, false, 0),
+    col("BODY", 9, false, 0),
+];
 const AUDIT_COLS: &[Column] = &[
     col("SEQ", 5, true, 0),
     col("TIME", 19, false, 0),
@@ -171,6 +179,7 @@ pub fn columns(view: View) -> &'static [Column] {
         View::Plans => PLAN_COLS,
         View::Events => EVENT_COLS,
         View::Audit => AUDIT_COLS,
+        View::Messages => MESSAGE_COLS,
     }
 }
 
@@ -182,6 +191,7 @@ pub fn default_sort(view: View) -> (usize, bool) {
         View::Jobs => (4, true),
         View::Events => (0, true),
         View::Audit => (0, true),
+        View::Messages => (1, true),
         _ => (0, false),
     }
 }
@@ -649,6 +659,48 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
                     row.haystack.push_str(&id.to_lowercase());
                 }
                 row
+            })
+            .collect(),
+        View::Messages => s
+            .data
+            .messages
+            .iter()
+            .map(|m| {
+                // The error a failed stage attached, if any (attribute values are shown; the
+                // body never is, and is not searchable either).
+                let error = m
+                    .attributes
+                    .iter()
+                    .find(|(k, _)| k.to_ascii_lowercase().contains("error"))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| "-".into());
+                let revealed = s.data.revealed.contains(&m.id);
+                RowBuilder::new()
+                    .text(m.id.get(..8).unwrap_or(&m.id), Tone::Muted)
+                    .text(&time_cell(m.sent), Tone::Normal)
+                    .num(
+                        m.receive_count.to_string(),
+                        m.receive_count as f64,
+                        if m.receive_count > 1 {
+                            Tone::Warning
+                        } else {
+                            Tone::Normal
+                        },
+                    )
+                    .num(bytes(Some(m.size as i64)), m.size as f64, Tone::Normal)
+                    .text(
+                        &error,
+                        if error == "-" {
+                            Tone::Normal
+                        } else {
+                            Tone::Danger
+                        },
+                    )
+                    .text(
+                        if revealed { "REVEALED" } else { "hidden" },
+                        if revealed { Tone::Warning } else { Tone::Muted },
+                    )
+                    .build(&m.id)
             })
             .collect(),
         View::Audit => s

@@ -52,6 +52,9 @@ pub struct Runner {
     sealer_credentials: crate::session::secret::CurrentCredentials,
 }
 
+/// How many messages a peek shows.
+pub const PEEK_MAX: usize = 50;
+
 /// Where a profile's audit log lives: the profile's `audit_dir`, `PHI_CONSOLE_AUDIT_DIR`, or
 /// the default state directory.
 pub fn audit_config(
@@ -97,6 +100,7 @@ pub async fn load(
         Kind::Plans => Payload::Plans(cloud.list_backup_plans().await?),
         Kind::TestingPlans => Payload::TestingPlans(cloud.list_restore_testing_plans().await?),
         Kind::Audit => Payload::Audit(Vec::new()),
+        Kind::Messages => Payload::Messages(Vec::new()),
         Kind::Events => {
             let req = events.unwrap_or(EventsRequest {
                 filter: None,
@@ -388,6 +392,52 @@ impl Runner {
             },
             Effect::Execute(confirmed) => self.run_action(confirmed),
             Effect::CancelPending => self.pending_action = None,
+            Effect::Peek {
+                generation,
+                queue_url,
+            } => {
+                let Some(s) = &self.session else { return true };
+                let cloud = s.cloud();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let msg = match cloud.peek_messages(&queue_url, PEEK_MAX).await {
+                        Ok(v) => Msg::Loaded {
+                            kind: Kind::Messages,
+                            generation,
+                            payload: Payload::Messages(v),
+                        },
+                        Err(e) => Msg::Failed {
+                            kind: Kind::Messages,
+                            generation,
+                            error: e.to_string(),
+                        },
+                    };
+                    let _ = tx.send(Incoming::Msg(msg));
+                });
+            }
+            Effect::Reveal {
+                queue_arn,
+                message_id,
+            } => {
+                // Fail closed: no record, no body.
+                let result = match &self.audit {
+                    Some(log) => {
+                        let action = crate::audit::Action::new("sqs:ReceiveMessage")
+                            .target(queue_arn)
+                            .param("message_id", message_id.clone());
+                        let mut reveal = crate::audit::Reveal::message_body(action);
+                        reveal.how.push(crate::audit::Confirmation::keypress("v"));
+                        log.reveal(reveal)
+                            .map(|_| message_id)
+                            .map_err(|e| format!("the reveal cannot be recorded: {e}"))
+                    }
+                    None => Err(self
+                        .audit_error
+                        .clone()
+                        .unwrap_or_else(|| "the audit log is not open".into())),
+                };
+                self.send(Msg::Revealed(result));
+            }
             Effect::RecordIdleLock => {
                 if let Some(log) = &self.audit {
                     let _ = log.session(SessionEvent::IdleLock, serde_json::json!({}));

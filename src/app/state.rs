@@ -26,10 +26,12 @@ pub enum View {
     Plans,
     Events,
     Audit,
+    /// Messages of one queue (peeked; bodies hidden until revealed).
+    Messages,
 }
 
 impl View {
-    pub const ALL: [View; 10] = [
+    pub const ALL: [View; 11] = [
         View::Queues,
         View::Dlq,
         View::Topics,
@@ -40,6 +42,7 @@ impl View {
         View::Plans,
         View::Events,
         View::Audit,
+        View::Messages,
     ];
 
     pub fn title(self) -> &'static str {
@@ -54,6 +57,7 @@ impl View {
             View::Plans => "Backup and restore testing plans",
             View::Events => "CloudTrail events",
             View::Audit => "Audit log",
+            View::Messages => "Messages (bodies hidden)",
         }
     }
 
@@ -69,6 +73,7 @@ impl View {
             View::Plans => &[Kind::Plans, Kind::TestingPlans],
             View::Events => &[Kind::Events],
             View::Audit => &[Kind::Audit],
+            View::Messages => &[Kind::Messages],
         }
     }
 }
@@ -87,6 +92,7 @@ pub enum Kind {
     TestingPlans,
     Events,
     Audit,
+    Messages,
 }
 
 /// Loading status of one kind; results carry the generation they were asked with, and a result
@@ -113,6 +119,11 @@ pub struct Data {
     pub plans: Vec<BackupPlan>,
     pub testing_plans: Vec<RestoreTestingPlan>,
     pub events: Vec<TrailEvent>,
+    /// Peeked messages of `messages_queue` (URL, ARN). Bodies may carry PHI: shown only for the
+    /// ids in `revealed`, each reveal recorded in the audit log first.
+    pub messages: Vec<crate::cloud::sqs::Message>,
+    pub messages_queue: Option<(String, String)>,
+    pub revealed: std::collections::BTreeSet<String>,
     /// The records of this profile's audit log (read from the file).
     pub audit: Vec<crate::audit::Record>,
     /// The server-side filter of the loaded events, and the token of the next page.

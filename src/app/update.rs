@@ -35,6 +35,7 @@ pub enum Payload {
         append: bool,
     },
     Audit(Vec<crate::audit::Record>),
+    Messages(Vec<crate::cloud::sqs::Message>),
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +64,8 @@ pub enum Msg {
     Planned(Result<Box<crate::guard::Plan>, String>),
     /// A guarded action finished: a summary with the request id, or the error.
     ActionDone(Result<String, String>),
+    /// A message body may be shown: its reveal is recorded (or why it cannot be).
+    Revealed(Result<String, String>),
 }
 
 /// A request for a page of CloudTrail events.
@@ -98,6 +101,16 @@ pub enum Effect {
     Execute(Box<crate::guard::Confirmed>),
     /// Forget a confirmed action waiting for a step-up code.
     CancelPending,
+    /// Peek at a queue's messages (bodies stay hidden).
+    Peek {
+        generation: u64,
+        queue_url: String,
+    },
+    /// Record the reveal of a message body in the audit log, then show it.
+    Reveal {
+        queue_arn: String,
+        message_id: String,
+    },
     Quit,
 }
 
@@ -248,6 +261,20 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.flash = Some(Flash::Error(e));
             Vec::new()
         }
+        Msg::Revealed(Ok(id)) => {
+            if s.view == View::Messages && !s.locked {
+                s.data.revealed.insert(id);
+                rebuild(s, View::Messages);
+                s.flash = Some(Flash::Info(
+                    "message body revealed (recorded in the audit log)".into(),
+                ));
+            }
+            Vec::new()
+        }
+        Msg::Revealed(Err(e)) => {
+            s.flash = Some(Flash::Error(format!("the body stays hidden: {e}")));
+            Vec::new()
+        }
         Msg::ActionDone(result) => {
             // A locked screen stays locked; only the running action's screen closes.
             if matches!(s.mode, Mode::Running { .. }) {
@@ -289,6 +316,7 @@ fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
             }
         );
         s.locked = true;
+        s.data.revealed.clear();
         s.mode = Mode::Mfa {
             purpose: MfaPurpose::Unlock,
             input: String::new(),
@@ -334,6 +362,10 @@ fn kind_payload_store(s: &mut State, payload: Payload) {
         Payload::Plans(v) => s.data.plans = v,
         Payload::TestingPlans(v) => s.data.testing_plans = v,
         Payload::Audit(v) => s.data.audit = v,
+        Payload::Messages(v) => {
+            s.data.revealed.clear();
+            s.data.messages = v;
+        }
         Payload::Events {
             events,
             next,
@@ -404,6 +436,18 @@ fn start_load(s: &mut State, kind: Kind, more_events: bool) -> Effect {
     st.generation += 1;
     st.loading = true;
     let generation = st.generation;
+    if kind == Kind::Messages {
+        let queue_url = s
+            .data
+            .messages_queue
+            .as_ref()
+            .map(|(u, _)| u.clone())
+            .unwrap_or_default();
+        return Effect::Peek {
+            generation,
+            queue_url,
+        };
+    }
     let events = (kind == Kind::Events).then(|| EventsRequest {
         filter: s.data.events_filter.clone(),
         next_token: if more_events {
@@ -435,6 +479,7 @@ fn refresh(s: &mut State) -> Vec<Effect> {
 /// Switches to a view (pushing the current one on the history).
 pub fn go(s: &mut State, v: View) -> Vec<Effect> {
     if v != s.view {
+        s.data.revealed.clear();
         s.history.push(s.view);
         if s.history.len() > 32 {
             s.history.remove(0);
@@ -467,6 +512,24 @@ fn follow(s: &mut State, target: Target) -> Vec<Effect> {
             go(s, view)
         }
         Target::Events(filter) => open_events(s, Some(filter)),
+        Target::Messages { url, arn } => {
+            s.data.messages_queue = Some((url, arn));
+            s.data.messages.clear();
+            s.data.revealed.clear();
+            let st = s.data.status.entry(Kind::Messages).or_default();
+            st.loaded = false;
+            if let Some(t) = s.tables.get_mut(&View::Messages) {
+                t.rows.clear();
+                t.visible.clear();
+                t.filter.clear();
+                t.selected_key = None;
+            }
+            let mut out = go(s, View::Messages);
+            if out.is_empty() && s.session.is_some() && !s.status(Kind::Messages).loading {
+                out.push(start_load(s, Kind::Messages, false));
+            }
+            out
+        }
         Target::EventsMatching { filter, local } => {
             let out = open_events(s, Some(filter));
             if let Some(t) = s.tables.get_mut(&View::Events) {
@@ -759,6 +822,7 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
                 return Vec::new();
             }
             if let Some(prev) = s.history.pop() {
+                s.data.revealed.clear();
                 s.view = prev;
                 return ensure_loaded(s);
             }
@@ -821,6 +885,28 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
                     open_events(s, Some(EventFilter::ResourceName(filter)))
                 }
             }
+        }
+        Some(Action::Reveal) => {
+            if s.view != View::Messages {
+                return Vec::new();
+            }
+            let (Some(id), Some((_, arn))) = (
+                s.table(View::Messages)
+                    .selected_row()
+                    .map(|r| r.key.clone()),
+                s.data.messages_queue.clone(),
+            ) else {
+                return Vec::new();
+            };
+            if s.data.revealed.remove(&id) {
+                rebuild(s, View::Messages);
+                s.flash = Some(Flash::Info("message body hidden again".into()));
+                return Vec::new();
+            }
+            vec![Effect::Reveal {
+                queue_arn: arn,
+                message_id: id,
+            }]
         }
         Some(Action::Quit) => {
             s.quit = true;

@@ -220,3 +220,93 @@ mod tests {
         assert!(parse_redrive("not json").is_none());
     }
 }
+
+/// A message seen by peeking at a queue. The body may carry PHI: the console keeps it in
+/// memory, never logs it, and shows it only after a recorded reveal.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    pub sent: Option<DateTime<Utc>>,
+    pub receive_count: u32,
+    pub size: usize,
+    /// String message attributes (e.g. the error code a failed stage attached).
+    pub attributes: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("id", &self.id)
+            .field("receive_count", &self.receive_count)
+            .field("size", &self.size)
+            .field("body", &"<hidden>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cloud {
+    /// Up to `max` messages of a queue without taking them: ReceiveMessage with a visibility
+    /// timeout of 0, so they stay available to their consumers (their receive counts do go up,
+    /// as with the AWS console's "poll for messages").
+    pub async fn peek_messages(&self, url: &str, max: usize) -> Result<Vec<Message>, CloudError> {
+        self.alive()?;
+        let what = format!("queue {}", name_of(url));
+        let mut out: Vec<Message> = Vec::new();
+        let mut empty_polls = 0;
+        while out.len() < max && empty_polls < 2 {
+            let r = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .wait_time_seconds(0)
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .map_err(|e| from_sdk("ReceiveMessage", &what, e))?;
+            let before = out.len();
+            for m in r.messages() {
+                let id = m.message_id().unwrap_or_default().to_string();
+                if out.iter().any(|x| x.id == id) {
+                    continue;
+                }
+                let sys = m.attributes();
+                let get = |k: aws_sdk_sqs::types::MessageSystemAttributeName| {
+                    sys.and_then(|a| a.get(&k)).cloned()
+                };
+                let body = m.body().unwrap_or_default().to_string();
+                out.push(Message {
+                    id,
+                    sent: get(aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)
+                        .and_then(|t| t.parse::<i64>().ok())
+                        .and_then(DateTime::from_timestamp_millis),
+                    receive_count: get(
+                        aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+                    )
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0),
+                    size: body.len(),
+                    attributes: m
+                        .message_attributes()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|(k, v)| {
+                                    v.string_value().map(|s| (k.clone(), s.to_string()))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    body,
+                });
+            }
+            if out.len() == before {
+                empty_polls += 1;
+            }
+        }
+        out.truncate(max);
+        Ok(out)
+    }
+}

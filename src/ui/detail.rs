@@ -407,6 +407,34 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 ));
             }
         }
+        View::Messages => {
+            if let Some(m) = s.data.messages.iter().find(|m| m.id == key) {
+                out.push(heading(s, "Message"));
+                out.push(kv(s, "Message id", &m.id));
+                out.push(kv(s, "Sent", &crate::app::rows::time_cell(m.sent)));
+                out.push(kv(s, "Receive count", &m.receive_count.to_string()));
+                out.push(kv(s, "Size", &crate::app::rows::bytes(Some(m.size as i64))));
+                if !m.attributes.is_empty() {
+                    out.push(heading(s, "Message attributes"));
+                    for (k, v) in &m.attributes {
+                        out.push(kv(s, k, v));
+                    }
+                }
+                out.push(heading(s, "Body"));
+                if s.data.revealed.contains(&m.id) {
+                    out.push(Line::from(Span::styled(
+                        "revealed on purpose; recorded in the audit log (v hides it)",
+                        s.theme.warning,
+                    )));
+                    out.extend(block(s, &pretty(&m.body), s.theme.base));
+                } else {
+                    out.push(Line::from(Span::styled(
+                        "hidden: it may carry PHI. Press v to reveal it (the reveal is recorded in the audit log).",
+                        s.theme.muted,
+                    )));
+                }
+            }
+        }
         View::Audit => {
             if let Some(r) = s.data.audit.iter().find(|r| r.id == key) {
                 out.push(heading(

@@ -495,3 +495,87 @@ async fn an_arn_in_another_region_or_account_is_explained_not_called() {
     }
     assert!(h.kms_changes().is_empty());
 }
+
+/// Opens the messages of claims-notify-dlq (synthetic failed claims) through the queue's link.
+async fn open_dlq_messages(h: &mut Harness) {
+    h.key(KeyCode::Esc).await; // clear the keys filter
+    h.type_text(":dlq").await;
+    h.key(KeyCode::Enter).await;
+    let key = h.s.table(View::Dlq).selected_row().unwrap().key.clone();
+    assert!(key.ends_with(":claims-notify-dlq"));
+    let links = phi_console::app::links::links(&h.s, View::Dlq, &key);
+    let n = links
+        .iter()
+        .position(|l| l.label.starts_with("messages of this queue"))
+        .unwrap()
+        + 1;
+    h.type_text(&n.to_string()).await;
+    assert_eq!(h.s.view, View::Messages);
+    assert!(!h.s.data.messages.is_empty());
+}
+
+#[tokio::test]
+async fn message_bodies_are_hidden_until_a_recorded_reveal() {
+    let mut h = Harness::new("", true, None).await; // reveals are reads: allowed read-only
+    open_dlq_messages(&mut h).await;
+    let (screen, _) = render(&h.s);
+    assert!(
+        screen.contains("hidden") && !screen.contains("TEST PATIENT"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("NOTIFY_ADDRESS_INVALID") || screen.contains('_'),
+        "error attributes are shown: {screen}"
+    );
+    // The filter never searches bodies.
+    h.type_text("/PATIENT").await;
+    assert!(h.s.table(View::Messages).visible.is_empty());
+    h.key(KeyCode::Esc).await; // cancels the filter
+    assert_eq!(h.s.view, View::Messages);
+    assert!(!h.s.table(View::Messages).visible.is_empty());
+    assert!(!h.audit_text().contains("\"kind\":\"reveal\""));
+
+    // v: the reveal is recorded first, then the body shows (sanitised, pretty-printed).
+    let id =
+        h.s.table(View::Messages)
+            .selected_row()
+            .unwrap()
+            .key
+            .clone();
+    h.type_text("v").await;
+    assert!(h.s.data.revealed.contains(&id));
+    let (screen, _) = render(&h.s);
+    assert!(screen.contains("TEST PATIENT"), "{screen}");
+    let log = h.audit_text();
+    assert!(
+        log.contains("\"kind\":\"reveal\"")
+            && log.contains(&id)
+            && log.contains("claims-notify-dlq"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("TEST PATIENT"),
+        "the body itself is never in the audit log"
+    );
+    // v again hides it; leaving the view hides everything.
+    h.type_text("v").await;
+    assert!(!render(&h.s).0.contains("TEST PATIENT"));
+    h.type_text("v").await;
+    h.key(KeyCode::Esc).await;
+    assert!(h.s.data.revealed.is_empty());
+}
+
+#[tokio::test]
+async fn no_audit_log_no_reveal() {
+    let blocker = tempfile::NamedTempFile::new().unwrap();
+    let mut h = Harness::new("", false, Some(blocker.path().join("audit"))).await;
+    open_dlq_messages(&mut h).await;
+    h.type_text("v").await;
+    assert!(h.s.data.revealed.is_empty());
+    assert!(
+        format!("{:?}", h.s.flash).contains("stays hidden"),
+        "{:?}",
+        h.s.flash
+    );
+    assert!(!render(&h.s).0.contains("TEST PATIENT"));
+}

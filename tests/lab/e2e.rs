@@ -194,7 +194,10 @@ fn demo_in_a_pseudo_terminal() {
         text.contains("\"event\":\"start\"") && text.contains("\"event\":\"end\""),
         "{text}"
     );
-    assert!(text.contains("\"kind\":\"seal\""), "the demo seals its log with the claims HMAC key: {text}");
+    assert!(
+        text.contains("\"kind\":\"seal\""),
+        "the demo seals its log with the claims HMAC key: {text}"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_phi-console"))
         .args(["audit", "verify", log.to_str().unwrap()])
         .env("HOME", home.path())
