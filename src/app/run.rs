@@ -4,7 +4,7 @@
 
 use super::state::{Flash, Kind, MfaPurpose, SessionInfo, State};
 use super::update::{Effect, EventsRequest, Msg, Payload, update};
-use crate::audit::{AuditConfig, AuditLog, KmsSealer, SessionEvent, Where, Who};
+use crate::audit::{AuditConfig, AuditLog, KmsSealer, SessionEvent};
 use crate::cloud::{Cloud, CloudError};
 use crate::session::profile::ProfileSet;
 use crate::session::settings::SettingsFile;
@@ -300,19 +300,7 @@ impl Runner {
             }
         }
         let Some(log) = &self.audit else { return };
-        let mut who = Who::from_os().with_aws(s.caller.arn.clone(), s.source_identity.clone());
-        if let Some(at) = s.mfa_at {
-            who = who.with_mfa(at);
-        }
-        let mut place = Where::new(
-            s.profile.clone(),
-            s.caller.account.clone(),
-            s.region.clone(),
-        );
-        if let Some(e) = &s.endpoint_url {
-            place = place.with_endpoint(e.clone());
-        }
-        log.set_context(who, place);
+        crate::guard::record_context(log, s);
         let (event, details) = match (purpose, &previous) {
             (MfaPurpose::Login { .. }, Some((p, r))) if *p != s.profile || *r != s.region => (
                 SessionEvent::ProfileSwitch,

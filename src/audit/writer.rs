@@ -44,17 +44,25 @@ pub fn state_dir() -> Result<PathBuf, AuditError> {
     Ok(home.join(".local").join("state"))
 }
 
-/// The default log of a profile: `<state dir>/phi-console/audit/<profile>.jsonl`.
-pub fn default_path(profile: &str) -> Result<PathBuf, AuditError> {
+/// A profile name that is safe as a file name (no `/`, no leading `.`, at most 128 of
+/// `A-Z a-z 0-9 . _ -`).
+pub fn check_profile_name(profile: &str) -> Result<(), AuditError> {
     let ok = !profile.is_empty()
         && !profile.starts_with('.')
         && profile.len() <= 128
         && profile
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !ok {
-        return Err(AuditError::InvalidProfile(profile.to_string()));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuditError::InvalidProfile(profile.to_string()))
     }
+}
+
+/// The default log of a profile: `<state dir>/phi-console/audit/<profile>.jsonl`.
+pub fn default_path(profile: &str) -> Result<PathBuf, AuditError> {
+    check_profile_name(profile)?;
     Ok(state_dir()?
         .join("phi-console")
         .join("audit")

@@ -10,7 +10,7 @@
 //! the action was in flight (its outcome — or `interrupted` — is in the audit log).
 
 use super::{Executed, GuardError, Plan, Policy, Request};
-use crate::audit::{AuditLog, KmsSealer, SessionEvent, Where, Who};
+use crate::audit::{AuditLog, KmsSealer, SessionEvent};
 use crate::session::profile::{load_profiles, resolve, selected_profile};
 use crate::session::settings::{self, SettingsFile};
 use crate::session::{self, OpenOptions, ResolvedProfile, Session};
@@ -318,22 +318,6 @@ fn print_report(r: &Report, as_json: bool) {
     }
 }
 
-fn record_context(log: &AuditLog, s: &Session) {
-    let mut who = Who::from_os().with_aws(s.caller.arn.clone(), s.source_identity.clone());
-    if let Some(at) = s.mfa_at {
-        who = who.with_mfa(at);
-    }
-    let mut place = Where::new(
-        s.profile.clone(),
-        s.caller.account.clone(),
-        s.region.clone(),
-    );
-    if let Some(e) = &s.endpoint_url {
-        place = place.with_endpoint(e.clone());
-    }
-    log.set_context(who, place);
-}
-
 fn flow(request: &Request, args: &ActionArgs, report: &mut Report) -> Result<i32, CliError> {
     // Parameters are checked before anything else (no file, no network).
     super::validate(request)?;
@@ -390,7 +374,7 @@ fn flow(request: &Request, args: &ActionArgs, report: &mut Report) -> Result<i32
         }
     }
     let log = AuditLog::open(config)?;
-    record_context(&log, &session);
+    super::record_context(&log, &session);
     log.session(
         SessionEvent::Start,
         json!({ "mode": "cli", "mfa": session.mfa_at.is_some() }),
@@ -461,7 +445,7 @@ fn guarded(
         session = rt
             .block_on(session.renew(&code))
             .map_err(other("session"))?;
-        record_context(log, &session);
+        super::record_context(log, &session);
         log.session(SessionEvent::MfaStepUp, Value::Null)?;
     }
     super::preflight(&session, policy, &confirmed)?;

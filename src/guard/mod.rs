@@ -616,6 +616,25 @@ pub async fn execute(
     }
 }
 
+/// Sets the audit log's who and where from a session (caller, SourceIdentity, MFA time;
+/// profile, account, region, endpoint): the TUI and the CLI both call this.
+pub fn record_context(log: &AuditLog, s: &Session) {
+    let mut who =
+        crate::audit::Who::from_os().with_aws(s.caller.arn.clone(), s.source_identity.clone());
+    if let Some(at) = s.mfa_at {
+        who = who.with_mfa(at);
+    }
+    let mut place = crate::audit::Where::new(
+        s.profile.clone(),
+        s.caller.account.clone(),
+        s.region.clone(),
+    );
+    if let Some(e) = &s.endpoint_url {
+        place = place.with_endpoint(e.clone());
+    }
+    log.set_context(who, place);
+}
+
 /// Where a profile's audit log lives: `dir` (the CLI's `--audit-dir`), else the profile's
 /// `audit_dir` setting, else `$PHI_CONSOLE_AUDIT_DIR`, else the default state directory
 /// (`AuditConfig::for_profile`). The file is `<dir>/<profile>.jsonl`.
@@ -634,15 +653,7 @@ pub fn audit_config(
         });
     match dir {
         Some(d) => {
-            let ok = !profile.is_empty()
-                && !profile.starts_with('.')
-                && profile.len() <= 128
-                && profile
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-            if !ok {
-                return Err(AuditError::InvalidProfile(profile.to_string()));
-            }
+            crate::audit::writer::check_profile_name(profile)?;
             Ok(AuditConfig::new(d.join(format!("{profile}.jsonl"))))
         }
         None => AuditConfig::for_profile(profile),
