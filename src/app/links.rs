@@ -38,6 +38,21 @@ fn short(arn: &str) -> &str {
     arn.rsplit([':', '/']).next().unwrap_or(arn)
 }
 
+/// The link to a KMS key named by id, ARN or alias (selected by its ARN when it is loaded).
+fn key_link(s: &State, reference: &str) -> Link {
+    let arn = s
+        .find_key(reference)
+        .map(|k| k.arn.clone())
+        .unwrap_or_else(|| reference.to_string());
+    link(
+        format!("KMS key {}", s.key_name(reference)),
+        Target::Select {
+            view: View::Keys,
+            key: arn,
+        },
+    )
+}
+
 /// True when `reference` (id, ARN, alias or alias ARN) names `key`.
 pub fn key_matches(key: &Key, reference: &str) -> bool {
     reference == key.arn
@@ -73,17 +88,7 @@ pub fn links(s: &State, view: View, key: &str) -> Vec<Link> {
                 ));
             }
             if let QueueEncryption::Kms(k) = &q.encryption {
-                let arn = s
-                    .find_key(k)
-                    .map(|k| k.arn.clone())
-                    .unwrap_or_else(|| k.clone());
-                out.push(link(
-                    format!("KMS key {}", s.key_name(k)),
-                    Target::Select {
-                        view: View::Keys,
-                        key: arn,
-                    },
-                ));
+                out.push(key_link(s, k));
             }
             out.push(link(
                 format!(
@@ -114,17 +119,7 @@ pub fn links(s: &State, view: View, key: &str) -> Vec<Link> {
                 ));
             }
             if let Some(k) = &t.kms_key {
-                let arn = s
-                    .find_key(k)
-                    .map(|k| k.arn.clone())
-                    .unwrap_or_else(|| k.clone());
-                out.push(link(
-                    format!("KMS key {}", s.key_name(k)),
-                    Target::Select {
-                        view: View::Keys,
-                        key: arn,
-                    },
-                ));
+                out.push(key_link(s, k));
             }
             out.push(link(
                 "CloudTrail events of this topic",
@@ -155,13 +150,7 @@ pub fn links(s: &State, view: View, key: &str) -> Vec<Link> {
                 },
             ));
             if let Some(k) = &v.encryption_key {
-                out.push(link(
-                    format!("KMS key {}", s.key_name(k)),
-                    Target::Select {
-                        view: View::Keys,
-                        key: k.clone(),
-                    },
-                ));
+                out.push(key_link(s, k));
             }
             out.push(link(
                 "CloudTrail events of this vault",
