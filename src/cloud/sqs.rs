@@ -245,67 +245,99 @@ impl std::fmt::Debug for Message {
     }
 }
 
+/// How long peeked messages stay hidden while the console pages through a queue (they are made
+/// visible again right after; this bounds the wait for consumers if that fails).
+pub const PEEK_HIDE_SECONDS: i32 = 30;
+
+fn message_of(m: &aws_sdk_sqs::types::Message) -> Message {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as A;
+    let sys = m.attributes();
+    let get = |k: A| sys.and_then(|a| a.get(&k)).cloned();
+    let body = m.body().unwrap_or_default().to_string();
+    Message {
+        id: m.message_id().unwrap_or_default().to_string(),
+        sent: get(A::SentTimestamp)
+            .and_then(|t| t.parse::<i64>().ok())
+            .and_then(DateTime::from_timestamp_millis),
+        receive_count: get(A::ApproximateReceiveCount)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0),
+        size: body.len(),
+        attributes: m
+            .message_attributes()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|(k, v)| v.string_value().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        body,
+    }
+}
+
 impl Cloud {
-    /// Up to `max` messages of a queue without taking them: ReceiveMessage with a visibility
-    /// timeout of 0, so they stay available to their consumers (their receive counts do go up,
-    /// as with the AWS console's "poll for messages").
+    /// Up to `max` messages of a queue without taking them, as the AWS console's "poll for
+    /// messages" does: each page is received with a short visibility timeout (so the next page
+    /// brings other messages), then every message is made visible again at once with
+    /// ChangeMessageVisibility 0. Receive counts go up by one, as with any receive.
     pub async fn peek_messages(&self, url: &str, max: usize) -> Result<Vec<Message>, CloudError> {
         self.alive()?;
         let what = format!("queue {}", name_of(url));
         let mut out: Vec<Message> = Vec::new();
-        let mut empty_polls = 0;
-        while out.len() < max && empty_polls < 2 {
+        let mut handles: Vec<String> = Vec::new();
+        let mut received: Result<(), CloudError> = Ok(());
+        while out.len() < max {
             let r = self
                 .sqs
                 .receive_message()
                 .queue_url(url)
                 .max_number_of_messages(10)
-                .visibility_timeout(0)
+                .visibility_timeout(PEEK_HIDE_SECONDS)
                 .wait_time_seconds(0)
                 .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
                 .message_attribute_names("All")
                 .send()
-                .await
-                .map_err(|e| from_sdk("ReceiveMessage", &what, e))?;
-            let before = out.len();
-            for m in r.messages() {
-                let id = m.message_id().unwrap_or_default().to_string();
-                if out.iter().any(|x| x.id == id) {
-                    continue;
+                .await;
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    received = Err(from_sdk("ReceiveMessage", &what, e));
+                    break;
                 }
-                let sys = m.attributes();
-                let get = |k: aws_sdk_sqs::types::MessageSystemAttributeName| {
-                    sys.and_then(|a| a.get(&k)).cloned()
-                };
-                let body = m.body().unwrap_or_default().to_string();
-                out.push(Message {
-                    id,
-                    sent: get(aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)
-                        .and_then(|t| t.parse::<i64>().ok())
-                        .and_then(DateTime::from_timestamp_millis),
-                    receive_count: get(
-                        aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
-                    )
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(0),
-                    size: body.len(),
-                    attributes: m
-                        .message_attributes()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|(k, v)| {
-                                    v.string_value().map(|s| (k.clone(), s.to_string()))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    body,
-                });
+            };
+            if r.messages().is_empty() {
+                break;
             }
-            if out.len() == before {
-                empty_polls += 1;
+            for m in r.messages() {
+                handles.extend(m.receipt_handle().map(str::to_string));
+                if !out.iter().any(|x| Some(x.id.as_str()) == m.message_id()) {
+                    out.push(message_of(m));
+                }
             }
         }
+        // Give every message back to its consumers now, whatever happened above.
+        for (n, chunk) in handles.chunks(10).enumerate() {
+            let entries: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| {
+                    aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(format!("m{n}-{i}"))
+                        .receipt_handle(h)
+                        .visibility_timeout(0)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let _ = self
+                .sqs
+                .change_message_visibility_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
+        }
+        received?;
         out.truncate(max);
         Ok(out)
     }

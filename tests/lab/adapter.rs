@@ -255,3 +255,39 @@ async fn cloudtrail_is_lazy_filtered_and_never_throttled() {
         start.elapsed()
     );
 }
+
+#[tokio::test]
+async fn peeking_pages_through_a_queue_and_gives_every_message_back() {
+    let emu = claims();
+    let c = cloud(&emu, 1);
+    let url = c
+        .list_queue_urls(Some("claims-notify-dlq"))
+        .await
+        .unwrap()
+        .remove(0);
+    let messages = c.peek_messages(&url, 50).await.unwrap();
+    assert_eq!(
+        messages.len(),
+        25,
+        "all 25 failed claims, past the 10 of one receive"
+    );
+    let ids: BTreeSet<_> = messages.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(ids.len(), 25);
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.body.contains("SYNTHETIC") && m.receive_count >= 1)
+    );
+    assert!(
+        messages.iter().any(|m| !m.attributes.is_empty()),
+        "error attributes come along"
+    );
+    // Debug output never carries a body.
+    assert!(!format!("{messages:?}").contains("SYNTHETIC"));
+    // Every message is visible again for its consumers.
+    let q = c.queue(&url).await.unwrap();
+    assert_eq!((q.visible, q.in_flight), (25, 0));
+    // A smaller peek stops early.
+    assert_eq!(c.peek_messages(&url, 5).await.unwrap().len(), 5);
+    assert_eq!(c.queue(&url).await.unwrap().in_flight, 0);
+}
