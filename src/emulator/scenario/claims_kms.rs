@@ -145,6 +145,31 @@ fn new_key(w: &World, rng: &mut SeededRng, spec: &str, created: DateTime<Utc>) -
     )
 }
 
+/// Turns on automatic rotation every `period` days and applies the rotations that fell due
+/// between the key's creation and `now`.
+fn rotate_automatically(key: &mut KmsKey, period: i64, now: DateTime<Utc>, rng: &mut SeededRng) {
+    key.rotation_enabled = true;
+    key.rotation_period_days = period;
+    let mut next = key.created + Duration::days(period);
+    while next <= now {
+        key.material.push(rng.bytes::<32>());
+        key.rotations.push(Rotation {
+            date: next,
+            kind: RotationType::Automatic,
+        });
+        next += Duration::days(period);
+    }
+    key.next_rotation = Some(next);
+}
+
+/// Stores a key with its alias; returns the key's ARN.
+fn add(w: &mut World, key: KmsKey, alias: &str, created: DateTime<Utc>) -> String {
+    let (id, arn) = (key.id.clone(), key.arn.clone());
+    w.kms.insert_key(key);
+    w.kms.insert_alias(alias, &id, created);
+    arn
+}
+
 pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKeys {
     let mut arns = std::collections::HashMap::new();
     for s in KEYS {
@@ -176,24 +201,10 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKey
             });
         }
         if let Some(period) = s.rotation {
-            key.rotation_enabled = true;
-            key.rotation_period_days = period;
-            let mut next = created + Duration::days(period);
-            while next <= now {
-                key.material.push(rng.bytes::<32>());
-                key.rotations.push(Rotation {
-                    date: next,
-                    kind: RotationType::Automatic,
-                });
-                next += Duration::days(period);
-            }
-            key.next_rotation = Some(next);
+            rotate_automatically(&mut key, period, now, rng);
         }
         key.rotations.sort_by_key(|r| r.date);
-        arns.insert(s.segment, key.arn.clone());
-        let id = key.id.clone();
-        w.kms.insert_key(key);
-        w.kms.insert_alias(s.alias, &id, created);
+        arns.insert(s.segment, add(w, key, s.alias, created));
     }
 
     // AWS managed keys, created when the services first used KMS; they rotate yearly.
@@ -211,20 +222,8 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKey
         let mut key = new_key(w, rng, "SYMMETRIC_DEFAULT", created);
         key.manager = "AWS".into();
         key.description = description.into();
-        key.rotation_enabled = true;
-        let mut next = created + Duration::days(365);
-        while next <= now {
-            key.material.push(rng.bytes::<32>());
-            key.rotations.push(Rotation {
-                date: next,
-                kind: RotationType::Automatic,
-            });
-            next += Duration::days(365);
-        }
-        key.next_rotation = Some(next);
-        let id = key.id.clone();
-        w.kms.insert_key(key);
-        w.kms.insert_alias(alias, &id, created);
+        rotate_automatically(&mut key, 365, now, rng);
+        add(w, key, alias, created);
     }
 
     // A retired export key, disabled and pending deletion (what an operator must not rotate).
@@ -233,22 +232,20 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKey
     retired.state = crate::emulator::services::kms::KeyState::PendingDeletion;
     retired.deletion_date = Some(now + Duration::days(21));
     retired.pending_window_days = Some(30);
-    let id = retired.id.clone();
-    w.kms.insert_key(retired);
-    w.kms.insert_alias(
+    add(
+        w,
+        retired,
         "alias/claims-legacy-export",
-        &id,
         now - Duration::days(1200),
     );
 
     // An asymmetric signing key for provider notifications (cannot be rotated).
     let mut signing = new_key(w, rng, "ECC_NIST_P256", now - Duration::days(300));
     signing.description = "Signs provider notification payloads".into();
-    let id = signing.id.clone();
-    w.kms.insert_key(signing);
-    w.kms.insert_alias(
+    add(
+        w,
+        signing,
         "alias/claims-notify-signing",
-        &id,
         now - Duration::days(300),
     );
 

@@ -764,10 +764,7 @@ fn list_backup_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)>
     let vault_name = str_filter(input, &["ByBackupVaultName", "BackupVaultName"]);
     let resource_type = str_filter(input, &["ByResourceType", "ResourceType"]);
     let account = str_filter(input, &["ByAccountId", "AccountId"]);
-    let before = time_filter(input, &["ByCreatedBefore", "CreatedBefore"])?;
-    let after = time_filter(input, &["ByCreatedAfter", "CreatedAfter"])?;
-    let complete_before = time_filter(input, &["ByCompleteBefore", "CompleteBefore"])?;
-    let complete_after = time_filter(input, &["ByCompleteAfter", "CompleteAfter"])?;
+    let window = JobWindow::from_input(input)?;
     if account.is_some_and(|a| a != w.account_id && a != "*" && a != "ANY") {
         return page_response("BackupJobs", Vec::new(), input);
     }
@@ -779,10 +776,7 @@ fn list_backup_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)>
         .filter(|j| state.is_none_or(|s| s == j.state))
         .filter(|j| vault_name.is_none_or(|v| v == j.vault_name))
         .filter(|j| resource_type.is_none_or(|t| t == j.resource_type))
-        .filter(|j| before.is_none_or(|t| j.creation_date < t))
-        .filter(|j| after.is_none_or(|t| j.creation_date > t))
-        .filter(|j| complete_before.is_none_or(|t| j.completion_date.is_some_and(|c| c < t)))
-        .filter(|j| complete_after.is_none_or(|t| j.completion_date.is_some_and(|c| c > t)))
+        .filter(|j| window.admits(j.creation_date, j.completion_date))
         .collect();
     jobs.sort_by(|a, b| b.creation_date.cmp(&a.creation_date).then(a.id.cmp(&b.id)));
     let items = jobs
@@ -1198,6 +1192,36 @@ fn restore_job_json(w: &World, j: &RestoreJob) -> Value {
     v
 }
 
+/// The created/completed time filters shared by ListBackupJobs and ListRestoreJobs.
+struct JobWindow {
+    before: Option<DateTime<Utc>>,
+    after: Option<DateTime<Utc>>,
+    complete_before: Option<DateTime<Utc>>,
+    complete_after: Option<DateTime<Utc>>,
+}
+
+impl JobWindow {
+    fn from_input(input: &Value) -> ApiResult<JobWindow> {
+        Ok(JobWindow {
+            before: time_filter(input, &["ByCreatedBefore", "CreatedBefore"])?,
+            after: time_filter(input, &["ByCreatedAfter", "CreatedAfter"])?,
+            complete_before: time_filter(input, &["ByCompleteBefore", "CompleteBefore"])?,
+            complete_after: time_filter(input, &["ByCompleteAfter", "CompleteAfter"])?,
+        })
+    }
+
+    fn admits(&self, created: DateTime<Utc>, completed: Option<DateTime<Utc>>) -> bool {
+        self.before.is_none_or(|t| created < t)
+            && self.after.is_none_or(|t| created > t)
+            && self
+                .complete_before
+                .is_none_or(|t| completed.is_some_and(|c| c < t))
+            && self
+                .complete_after
+                .is_none_or(|t| completed.is_some_and(|c| c > t))
+    }
+}
+
 fn list_restore_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)> {
     let status = match str_filter(input, &["ByStatus", "Status"]) {
         None => None,
@@ -1209,10 +1233,7 @@ fn list_restore_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)
     let resource_type = str_filter(input, &["ByResourceType", "ResourceType"]);
     let plan = str_filter(input, &["ByRestoreTestingPlanArn", "RestoreTestingPlanArn"]);
     let account = str_filter(input, &["ByAccountId", "AccountId"]);
-    let before = time_filter(input, &["ByCreatedBefore", "CreatedBefore"])?;
-    let after = time_filter(input, &["ByCreatedAfter", "CreatedAfter"])?;
-    let complete_before = time_filter(input, &["ByCompleteBefore", "CompleteBefore"])?;
-    let complete_after = time_filter(input, &["ByCompleteAfter", "CompleteAfter"])?;
+    let window = JobWindow::from_input(input)?;
     if account.is_some_and(|a| a != w.account_id) {
         return page_response("RestoreJobs", Vec::new(), input);
     }
@@ -1223,10 +1244,7 @@ fn list_restore_jobs(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)
         .filter(|j| status.is_none_or(|s| s == j.status))
         .filter(|j| resource_type.is_none_or(|t| t == j.resource_type))
         .filter(|j| plan.is_none_or(|p| j.restore_testing_plan_arn.as_deref() == Some(p)))
-        .filter(|j| before.is_none_or(|t| j.creation_date < t))
-        .filter(|j| after.is_none_or(|t| j.creation_date > t))
-        .filter(|j| complete_before.is_none_or(|t| j.completion_date.is_some_and(|c| c < t)))
-        .filter(|j| complete_after.is_none_or(|t| j.completion_date.is_some_and(|c| c > t)))
+        .filter(|j| window.admits(j.creation_date, j.completion_date))
         .collect();
     jobs.sort_by(|a, b| b.creation_date.cmp(&a.creation_date).then(a.id.cmp(&b.id)));
     let items = jobs
