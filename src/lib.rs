@@ -7,5 +7,7 @@ pub mod audit;
 pub mod cloud;
 pub mod emulator;
 pub mod guard;
+pub mod logging;
 pub mod session;
 pub mod ui;
+pub mod validate;

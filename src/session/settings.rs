@@ -66,10 +66,17 @@ impl Default for ProfileSettings {
     }
 }
 
+/// The largest settings file read (the real ones are a few hundred bytes).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
     #[error("{file}: cannot read: {message}")]
     Read { file: String, message: String },
+    #[error(
+        "{file}: no such settings file: check the path given to --config, or leave --config out to use the default file ({default})"
+    )]
+    Missing { file: String, default: String },
     #[error("{file}:{line}: {message}")]
     Invalid {
         file: String,
@@ -88,10 +95,28 @@ pub fn default_path() -> Option<PathBuf> {
     Some(base.join("phi-console").join("config.toml"))
 }
 
+/// The settings a command runs with: the file given with `--config`, which must exist, else
+/// the default file, which may be absent (empty settings).
+pub fn load_selected(explicit: Option<&Path>) -> Result<SettingsFile, SettingsError> {
+    match explicit {
+        Some(p) if !p.exists() => Err(SettingsError::Missing {
+            file: crate::validate::shown(&p.display().to_string()),
+            default: default_path()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "~/.config/phi-console/config.toml".into()),
+        }),
+        Some(p) => SettingsFile::load(p),
+        None => match default_path() {
+            Some(p) => SettingsFile::load(&p),
+            None => Ok(SettingsFile::default()),
+        },
+    }
+}
+
 impl SettingsFile {
     /// Loads a settings file; a missing file is empty settings.
     pub fn load(path: &Path) -> Result<SettingsFile, SettingsError> {
-        match std::fs::read_to_string(path) {
+        match crate::validate::read_bounded(path, MAX_FILE_BYTES) {
             Ok(text) => Self::parse(&text, &path.display().to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SettingsFile::default()),
             Err(e) => Err(SettingsError::Read {
@@ -145,22 +170,29 @@ impl SettingsFile {
                 ));
             }
             if let Some(t) = &s.theme
-                && (t.is_empty()
-                    || !t
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                && let Err(e) = crate::validate::theme_name(t)
             {
-                return Err(err("theme", format!("'{t}' is not a theme name")));
+                return Err(err("theme", e.0));
             }
-            for (key, v) in [
-                ("restore_role_arn", &s.restore_role_arn),
-                ("audit_topic_arn", &s.audit_topic_arn),
+            for (key, service, v) in [
+                ("restore_role_arn", "iam", &s.restore_role_arn),
+                ("audit_topic_arn", "sns", &s.audit_topic_arn),
             ] {
                 if let Some(a) = v
-                    && !a.starts_with("arn:")
+                    && let Err(e) = crate::validate::arn_of(service, a)
                 {
-                    return Err(err(key, format!("'{a}' is not an ARN")));
+                    return Err(err(key, e.0));
                 }
+            }
+            if let Some(k) = &s.audit_hmac_key
+                && let Err(e) = crate::validate::kms_key(k)
+            {
+                return Err(err("audit_hmac_key", e.0));
+            }
+            if let Some(d) = &s.audit_dir
+                && let Err(e) = crate::validate::audit_dir(d)
+            {
+                return Err(err("audit_dir", e.0));
             }
         }
         Ok(())
@@ -275,5 +307,36 @@ mod tests {
     fn a_missing_file_is_empty_settings() {
         let s = SettingsFile::load(Path::new("/nonexistent/phi/config.toml")).unwrap();
         assert_eq!(s.for_profile("x"), ProfileSettings::default());
+    }
+
+    #[test]
+    fn a_missing_file_given_explicitly_is_an_error_naming_it() {
+        let e = load_selected(Some(Path::new("/nonexistent/phi/config.toml"))).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.starts_with("/nonexistent/phi/config.toml: no such settings file") && m.contains("--config"),
+            "{m}"
+        );
+        let d = tempfile::tempdir().unwrap();
+        let e = load_selected(Some(d.path())).unwrap_err().to_string();
+        assert!(e.contains("directory"), "{e}");
+        let e = load_selected(Some(Path::new("/dev/zero"))).unwrap_err().to_string();
+        assert!(e.contains("larger than"), "{e}");
+    }
+
+    #[test]
+    fn values_are_checked_with_a_fix() {
+        for (text, want) in [
+            ("[defaults]\naudit_dir = \"logs\"\n", "defaults.audit_dir: audit directory 'logs' is relative"),
+            ("[defaults]\naudit_dir = \"~/a\"\n", "`~` is not expanded"),
+            ("[defaults]\ntheme = \"../x\"\n", "defaults.theme: '../x' is not a theme name"),
+            ("[profiles.p]\nrestore_role_arn = \"arn:aws:sns:us-east-1:123456789012:t\"\n", "expected an iam ARN"),
+            ("[profiles.p]\naudit_topic_arn = \"topic\"\n", "not a valid ARN"),
+            ("[profiles.p]\naudit_hmac_key = \"alias/a b\"\n", "profiles.p.audit_hmac_key"),
+        ] {
+            let e = SettingsFile::parse(text, "c.toml").unwrap_err().to_string();
+            assert!(e.starts_with("c.toml:2:") && e.contains(want), "{text}: {e}");
+        }
+        assert!(SettingsFile::parse("[defaults]\naudit_dir = \"/var/log/a\"\n", "c").is_ok());
     }
 }
