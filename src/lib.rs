@@ -4,10 +4,13 @@
 
 pub mod app;
 pub mod audit;
+pub mod cli;
 pub mod cloud;
 pub mod emulator;
 pub mod guard;
 pub mod logging;
+pub mod options;
+pub mod sanitize;
 pub mod session;
 pub mod ui;
 pub mod validate;

@@ -1,198 +1,112 @@
 //! The `phi-console` binary.
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::Parser;
+use phi_console::cli::{Cli, Command, EmulatorCommand, ScenarioArg, ServeArgs, TuiArgs};
 use phi_console::emulator::scenario::claims::{
     DEMO_ACCESS_KEY, DEMO_MFA_SEED_BASE32, DEMO_MFA_SERIAL,
 };
 use phi_console::emulator::{ClockMode, Emulator, EmulatorConfig, Scenario, crypto, faults};
-use std::path::PathBuf;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "phi-console",
-    version,
-    about = "Terminal console for HIPAA-eligible claims pipelines on AWS"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    tui: TuiArgs,
-}
-
-/// Opening the console (no subcommand).
-#[derive(Args, Debug)]
-struct TuiArgs {
-    /// Run against the built-in emulator's claims account (no AWS account needed).
-    #[arg(long)]
-    demo: bool,
-    /// AWS profile (default: AWS_PROFILE, else `default`).
-    #[arg(long)]
-    profile: Option<String>,
-    /// AWS region (default: the profile's region, AWS_REGION, else us-east-1).
-    #[arg(long)]
-    region: Option<String>,
-    /// Send every AWS call to this endpoint (a VPC endpoint, or the emulator).
-    #[arg(long)]
-    endpoint_url: Option<String>,
-    /// Read-only: no action can change the account.
-    #[arg(long)]
-    read_only: bool,
-    /// Theme: default, high-contrast, light, monochrome, or a file in ~/.config/phi-console/themes/.
-    #[arg(long)]
-    theme: Option<String>,
-    /// phi-console settings (default ~/.config/phi-console/config.toml).
-    #[arg(long)]
-    config: Option<PathBuf>,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// The local AWS emulator (the lab).
-    Emulator {
-        #[command(subcommand)]
-        command: EmulatorCommand,
-    },
-    /// Verify, show or export the audit log.
-    Audit {
-        #[command(subcommand)]
-        command: phi_console::audit::cli::AuditCommand,
-    },
-    /// Change a KMS key's rotation (guarded: plan, typed confirmation, MFA, audit log).
-    Key {
-        #[command(subcommand)]
-        command: phi_console::guard::cli::KeyCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum EmulatorCommand {
-    /// Serve STS, SQS, SNS, KMS, Backup and CloudTrail on 127.0.0.1.
-    Serve(ServeArgs),
-    /// Print the current TOTP code of a virtual MFA device.
-    Totp {
-        /// The device serial (default: the claims scenario's demo operator).
-        serial: Option<String>,
-        /// Ask a running emulator (needed when it runs a scaled or manual clock).
-        #[arg(long)]
-        endpoint_url: Option<String>,
-    },
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum ScenarioArg {
-    Claims,
-    Empty,
-}
-
-#[derive(Args, Debug)]
-struct ServeArgs {
-    /// Port on 127.0.0.1 (0: an ephemeral port).
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-    /// Seeded account to start with.
-    #[arg(long, value_enum, default_value = "claims")]
-    scenario: ScenarioArg,
-    /// Emulated seconds per real second (1 = real time, 0 = stopped).
-    #[arg(long, default_value_t = 1.0)]
-    clock_scale: f64,
-    /// Seed for the scenario's data.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// A TOML file of fault rules (see docs/EMULATOR.md).
-    #[arg(long)]
-    faults: Option<PathBuf>,
-}
+use phi_console::options::GlobalOptions;
+use phi_console::sanitize;
+use std::io::Write;
 
 fn main() {
+    // Until the command is known, a closed stdout ends the process like any Unix filter
+    // (`phi-console --help | head -c0`); see `output_policy`.
+    sigpipe(libc::SIG_DFL);
     if let Err(e) = run() {
-        eprintln!("phi-console: {e:#}");
+        // Errors echo typed arguments and AWS messages: through the sanitiser like all output.
+        let _ = writeln!(sanitize::stderr(), "phi-console: {e:#}");
         std::process::exit(1);
     }
 }
 
+/// Parses the command line. clap's own errors echo the bad value, so they are printed through
+/// the sanitiser too (without clap's colours); exit codes stay clap's: 2 for a usage error, 0
+/// for `--help` and `--version` (on stdout).
+fn parse_cli() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let text = e.render().to_string();
+            let _ = if e.use_stderr() {
+                write!(sanitize::stderr(), "{text}")
+            } else {
+                write!(sanitize::stdout(), "{text}")
+            };
+            std::process::exit(e.exit_code());
+        }
+    }
+}
+
 fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let cli = parse_cli();
+    output_policy(cli.command.as_ref());
+    // Every command logs the same way: to the file, capped (src/logging.rs).
+    if let Some(warning) = phi_console::logging::init() {
+        let _ = writeln!(sanitize::stderr(), "phi-console: warning: {warning}");
+    }
     let Some(command) = cli.command else {
-        return tui(cli.tui);
+        return tui(cli.tui, cli.global);
     };
     match command {
         Command::Emulator {
             command: EmulatorCommand::Serve(args),
         } => serve(args),
         Command::Emulator {
-            command:
-                EmulatorCommand::Totp {
-                    serial,
-                    endpoint_url,
-                },
-        } => totp(serial, endpoint_url),
-        Command::Audit { command } => match phi_console::audit::cli::run(command)? {
+            command: EmulatorCommand::Totp { serial },
+        } => totp(serial, cli.global.endpoint_url),
+        Command::Audit { command } => match phi_console::audit::cli::run(command, &cli.global)? {
             0 => Ok(()),
             code => std::process::exit(code),
         },
-        Command::Key { command } => match phi_console::guard::cli::run(command)? {
+        Command::Key { command } => match phi_console::guard::cli::run(command, &cli.global)? {
             0 => Ok(()),
             code => std::process::exit(code),
         },
     }
 }
 
-/// Logs go to a file (never to the terminal the TUI owns); PHI-bearing fields are never logged.
-fn init_logging() {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-    use tracing_subscriber::EnvFilter;
-    let Some(dir) = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .map(|d| d.join("phi-console"))
-    else {
-        return;
+/// What a closed stdout (`phi-console audit show | head -1`: EPIPE) does.
+///
+/// - Commands that only print — `audit …`, `emulator totp`, `--help`, `--version` and usage
+///   errors — end like any Unix filter: the default SIGPIPE action stops the process at the
+///   first write, silently, and the shell reports status 141 (128 + SIGPIPE). A verification
+///   whose report cannot be delivered never exits 0.
+/// - Commands that act — the console, `key …` and `emulator serve` — keep SIGPIPE ignored (the
+///   Rust default): a guarded action is never cut between its call and its outcome record
+///   because its reader went away. Their output to a closed stdout is dropped (every print goes
+///   through the sanitiser's writers, which never panic), the command runs to its end, and the
+///   exit status is its own; the audit log holds the outcome.
+///
+/// Sockets are not affected either way: Rust and tokio send with MSG_NOSIGNAL.
+fn output_policy(command: Option<&Command>) {
+    let acts = match command {
+        None | Some(Command::Key { .. }) => true,
+        Some(Command::Emulator {
+            command: EmulatorCommand::Serve(_),
+        }) => true,
+        Some(_) => false,
     };
-    if std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .is_err()
-    {
-        return;
+    if acts {
+        sigpipe(libc::SIG_IGN);
     }
-    let path = dir.join("phi-console.log");
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&path)
-    else {
-        return;
-    };
-    // A file that already existed with a wider mode is tightened.
-    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    let wanted = std::env::var("PHI_CONSOLE_LOG").unwrap_or_else(|_| "warn".to_string());
-    // The SDK's and HTTP stack's own debug/trace output can carry request and response bodies:
-    // they are capped at info whatever is asked for.
-    let caps = "aws_smithy_runtime=info,aws_smithy_http_client=info,aws_sigv4=info,aws_config=info,hyper=info,hyper_util=info,h2=info,rustls=info";
-    let filter =
-        EnvFilter::try_new(format!("{wanted},{caps}")).unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::sync::Mutex::new(file))
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .try_init();
 }
 
-fn tui(args: TuiArgs) -> Result<()> {
+fn sigpipe(action: libc::sighandler_t) {
+    // SAFETY: setting SIGPIPE's disposition to SIG_DFL or SIG_IGN installs no handler code and
+    // touches no memory of this process; it happens before any other thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, action);
+    }
+}
+
+fn tui(args: TuiArgs, global: GlobalOptions) -> Result<()> {
     use phi_console::app::run::Context as RunContext;
-    use phi_console::session::settings::{self, SettingsFile};
+    use phi_console::session::settings;
     use phi_console::session::{self, OpenOptions};
-    init_logging();
-    let settings_path = args.config.clone().or_else(settings::default_path);
-    let mut settings = match &settings_path {
-        Some(p) => SettingsFile::load(p)?,
-        None => SettingsFile::default(),
-    };
+    let mut settings = settings::load_selected(global.config.as_deref())?;
     if args.demo {
         // The demo seals its audit log with the claims account's HMAC key.
         let demo = settings.profiles.entry("demo".into()).or_default();
@@ -205,8 +119,8 @@ fn tui(args: TuiArgs) -> Result<()> {
         .enable_all()
         .build()?;
     let mut options = OpenOptions::new(&session::os_login());
-    options.region = args.region.clone();
-    options.endpoint_url = args.endpoint_url.clone();
+    options.region = global.region.clone();
+    options.endpoint_url = global.endpoint_url.clone();
     let mut _emulator = None;
     let (ctx, banner, profile_name) = if args.demo {
         let mut config = EmulatorConfig::claims();
@@ -250,7 +164,7 @@ fn tui(args: TuiArgs) -> Result<()> {
                 profiles: None,
                 settings,
                 options,
-                force_read_only: args.read_only,
+                force_read_only: global.read_only,
                 initial: profile,
             },
             Some(banner),
@@ -259,10 +173,10 @@ fn tui(args: TuiArgs) -> Result<()> {
     } else {
         let env = aws_types::os_shim_internal::Env::real();
         let fs = aws_types::os_shim_internal::Fs::real();
-        let name = session::profile::selected_profile(args.profile.as_deref(), &env);
+        let name = session::profile::selected_profile(global.profile.as_deref(), &env);
         let set = rt.block_on(session::profile::load_profiles(&env, &fs))?;
         let mut initial = session::profile::resolve(&set, &name, &env)?;
-        if let Some(url) = &args.endpoint_url {
+        if let Some(url) = &global.endpoint_url {
             initial.endpoint_url = Some(url.clone());
         }
         (
@@ -270,7 +184,7 @@ fn tui(args: TuiArgs) -> Result<()> {
                 profiles: Some(set),
                 settings,
                 options,
-                force_read_only: args.read_only,
+                force_read_only: global.read_only,
                 initial,
             },
             None,
@@ -289,12 +203,6 @@ fn tui(args: TuiArgs) -> Result<()> {
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
-    if !(args.clock_scale >= 0.0 && args.clock_scale.is_finite()) {
-        bail!(
-            "--clock-scale must be a number >= 0 (got {})",
-            args.clock_scale
-        );
-    }
     let faults = match &args.faults {
         Some(p) => faults::load_rules(p)?,
         None => Vec::new(),
@@ -320,18 +228,22 @@ fn serve(args: ServeArgs) -> Result<()> {
     })
     .context("starting the emulator")?;
     let url = emu.endpoint_url();
-    println!("phi-console emulator listening on {url}");
-    println!(
+    let mut out = sanitize::stdout();
+    let _ = writeln!(out, "phi-console emulator listening on {url}");
+    let _ = writeln!(
+        out,
         "  scenario: {:?}, clock x{}, account 123456789012, region us-east-1",
         args.scenario, args.clock_scale
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  try:      AWS_ACCESS_KEY_ID={DEMO_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url {url} sqs list-queues"
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  MFA code: phi-console emulator totp --endpoint-url {url}   (device {DEMO_MFA_SERIAL})"
     );
-    println!("Press Ctrl-C to stop.");
+    let _ = writeln!(out, "Press Ctrl-C to stop.");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -350,7 +262,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         Ok::<_, std::io::Error>(())
     })?;
     emu.shutdown();
-    println!("emulator stopped");
+    let _ = writeln!(out, "emulator stopped");
     Ok(())
 }
 
@@ -368,7 +280,9 @@ fn totp(serial: Option<String>, endpoint: Option<String>) -> Result<()> {
             let v: serde_json::Value = serde_json::from_str(&body)
                 .with_context(|| format!("unexpected answer from {url}: {body}"))?;
             match v.get("code").and_then(|c| c.as_str()) {
-                Some(code) => println!("{code}"),
+                Some(code) => {
+                    let _ = writeln!(sanitize::stdout(), "{code}");
+                }
                 None => bail!(
                     "{}",
                     v.get("error")
@@ -382,7 +296,8 @@ fn totp(serial: Option<String>, endpoint: Option<String>) -> Result<()> {
                 bail!("without --endpoint-url only the demo device {DEMO_MFA_SERIAL} is known");
             }
             let seed = crypto::base32_decode(DEMO_MFA_SEED_BASE32).context("demo seed")?;
-            println!("{}", crypto::totp(&seed, chrono::Utc::now().timestamp()));
+            let code = crypto::totp(&seed, chrono::Utc::now().timestamp());
+            let _ = writeln!(sanitize::stdout(), "{code}");
         }
     }
     Ok(())

@@ -47,13 +47,15 @@ pub struct Runner {
     pending_action: Option<Box<crate::guard::Confirmed>>,
     /// Actions in flight: aborted at shutdown so their outcome is recorded as interrupted.
     running: Vec<tokio::task::JoinHandle<()>>,
+    /// Seals of logs whose session ended (profile switch): awaited, never aborted, at shutdown.
+    sealing: Vec<tokio::task::JoinHandle<()>>,
     /// The credentials the KMS audit sealer signs with: always the current session's, so seals
     /// keep working after re-authentication and step-up.
     sealer_credentials: crate::session::secret::CurrentCredentials,
 }
 
 /// How many messages a peek shows.
-pub const PEEK_MAX: usize = 50;
+pub const PEEK_MAX: usize = crate::guard::peek::PEEK_MAX;
 
 /// Where a profile's audit log lives: the profile's `audit_dir`, `PHI_CONSOLE_AUDIT_DIR`, or
 /// the default state directory.
@@ -132,6 +134,7 @@ impl Runner {
             pending_action: None,
             sealer_credentials: Default::default(),
             running: Vec::new(),
+            sealing: Vec::new(),
         }
     }
 
@@ -241,13 +244,64 @@ impl Runner {
                 let _ = tx.send(Incoming::Msg(Msg::Flash(Flash::Error(m))));
             }
             let msg = match result {
+                // The call ran but its outcome is not in the audit log: an error, saying so.
+                Ok(done) if done.outcome_warning.is_some() => Err(format!(
+                    "{} (request {}); {}",
+                    done.summary,
+                    done.request_id,
+                    done.outcome_warning.unwrap_or_default()
+                )),
                 Ok(done) => {
                     tracing::info!(action = %done.action, request_id = %done.request_id, "guarded action succeeded");
                     Ok(format!("{} (request {})", done.summary, done.request_id))
                 }
+                Err(crate::guard::GuardError::Failed {
+                    outcome_warning: Some(w),
+                    action,
+                    target,
+                    error,
+                    ..
+                }) => Err(format!("{action} on {target} failed: {error}; {w}")),
                 Err(e) => Err(e.to_string()),
             };
             let _ = tx.send(Incoming::Msg(Msg::ActionDone(msg)));
+        }));
+    }
+
+    /// Runs a confirmed peek on a task: the guard repeats the read-only gate and records the
+    /// intent before the receive (fail closed: without the audit log, nothing is received).
+    fn run_peek(&mut self, generation: u64, plan: crate::guard::peek::PeekPlan) {
+        let failed = move |error: String| Msg::Failed {
+            kind: Kind::Messages,
+            generation,
+            error,
+        };
+        let Some(session) = self.session.clone() else {
+            self.send(failed("not signed in".into()));
+            return;
+        };
+        let Some(log) = self.audit.clone() else {
+            let why = self
+                .audit_error
+                .clone()
+                .unwrap_or_else(|| "the audit log is not open".into());
+            self.send(failed(format!("{why}: nothing was received")));
+            return;
+        };
+        let policy = self.policy(&session);
+        let tx = self.tx.clone();
+        self.running.retain(|h| !h.is_finished());
+        self.running.push(tokio::spawn(async move {
+            let r = crate::guard::peek::execute(&log, &session, &policy, &plan).await;
+            let msg = match r {
+                Ok(v) => Msg::Loaded {
+                    kind: Kind::Messages,
+                    generation,
+                    payload: Payload::Messages(v),
+                },
+                Err(e) => failed(e.to_string()),
+            };
+            let _ = tx.send(Incoming::Msg(msg));
         }));
     }
 
@@ -265,9 +319,10 @@ impl Runner {
                     SessionEvent::End,
                     serde_json::json!({ "reason": "profile switch" }),
                 );
-                if let Ok(old) = Arc::try_unwrap(old) {
-                    let _ = old.close();
-                }
+                // Seal the old log off the draw loop (a KMS call); shutdown waits for it.
+                self.sealing.retain(|h| !h.is_finished());
+                self.sealing
+                    .push(tokio::task::spawn_blocking(move || seal_at_end(&old)));
             }
             self.audit_profile = Some(s.profile.clone());
             let opened = audit_config(&s.profile, &self.ctx.settings).and_then(|mut c| {
@@ -352,11 +407,13 @@ impl Runner {
             h.abort();
             let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
         }
+        for h in self.sealing.drain(..) {
+            let _ = h.await;
+        }
         if let Some(log) = self.audit.take() {
             let _ = log.session(SessionEvent::End, serde_json::json!({}));
-            if let Ok(log) = Arc::try_unwrap(log) {
-                let _ = log.close();
-            }
+            // Every session ends with a seal (whoever else still holds the log).
+            let _ = tokio::task::spawn_blocking(move || seal_at_end(&log)).await;
         }
     }
 
@@ -380,29 +437,21 @@ impl Runner {
             },
             Effect::Execute(confirmed) => self.run_action(confirmed),
             Effect::CancelPending => self.pending_action = None,
-            Effect::Peek {
-                generation,
-                queue_url,
-            } => {
-                let Some(s) = &self.session else { return true };
-                let cloud = s.cloud();
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let msg = match cloud.peek_messages(&queue_url, PEEK_MAX).await {
-                        Ok(v) => Msg::Loaded {
-                            kind: Kind::Messages,
-                            generation,
-                            payload: Payload::Messages(v),
-                        },
-                        Err(e) => Msg::Failed {
-                            kind: Kind::Messages,
-                            generation,
-                            error: e.to_string(),
-                        },
-                    };
-                    let _ = tx.send(Incoming::Msg(msg));
-                });
-            }
+            Effect::PlanPeek { queue_url, seen } => match self.session.clone() {
+                Some(session) => {
+                    let policy = self.policy(&session);
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let r = crate::guard::peek::plan(&session, &policy, &queue_url, seen)
+                            .await
+                            .map(Box::new)
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(Incoming::Msg(Msg::PeekPlanned(r)));
+                    });
+                }
+                None => self.send(Msg::PeekPlanned(Err("not signed in".into()))),
+            },
+            Effect::Peek { generation, plan } => self.run_peek(generation, *plan),
             Effect::Reveal {
                 queue_arn,
                 message_id,
@@ -550,6 +599,13 @@ impl Runner {
             },
         }
         true
+    }
+}
+
+/// Seals a log at the end of its session (a KMS call: run it off the draw loop).
+fn seal_at_end(log: &AuditLog) {
+    if let Err(e) = log.seal() {
+        tracing::error!(error = %e, "the audit log could not be sealed at the end of the session");
     }
 }
 

@@ -123,6 +123,10 @@ pub struct Data {
     /// ids in `revealed`, each reveal recorded in the audit log first.
     pub messages: Vec<crate::cloud::sqs::Message>,
     pub messages_queue: Option<(String, String)>,
+    /// What the last peek of each queue (by URL) saw: a repeated peek's plan says how far
+    /// those receive counts will rise, and a queue with a redrive policy shows them in its
+    /// refusal.
+    pub peek_seen: BTreeMap<String, crate::guard::peek::SeenCounts>,
     pub revealed: std::collections::BTreeSet<String>,
     /// The records of this profile's audit log (read from the file).
     pub audit: Vec<crate::audit::Record>,
@@ -263,6 +267,12 @@ pub enum Mode {
         key: String,
     },
     Confirm(Box<ConfirmForm>),
+    /// A peek's plan is being made (the queue's attributes are read).
+    PeekPlanning {
+        queue_url: String,
+    },
+    /// A peek's plan, waiting for `p` (peek) or Esc.
+    PeekConfirm(Box<crate::guard::peek::PeekPlan>),
     /// The confirmed action is running.
     Running {
         summary: String,

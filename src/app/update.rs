@@ -64,6 +64,8 @@ pub enum Msg {
     Planned(Result<Box<crate::guard::Plan>, String>),
     /// A guarded action finished: a summary with the request id, or the error.
     ActionDone(Result<String, String>),
+    /// The plan of a peek (or why the queue may not be peeked).
+    PeekPlanned(Result<Box<crate::guard::peek::PeekPlan>, String>),
     /// A message body may be shown: its reveal is recorded (or why it cannot be).
     Revealed(Result<String, String>),
 }
@@ -101,10 +103,16 @@ pub enum Effect {
     Execute(Box<crate::guard::Confirmed>),
     /// Forget a confirmed action waiting for a step-up code.
     CancelPending,
-    /// Peek at a queue's messages (bodies stay hidden).
+    /// Plan a peek at a queue's messages (reads its attributes; receives nothing).
+    PlanPeek {
+        queue_url: String,
+        seen: Option<crate::guard::peek::SeenCounts>,
+    },
+    /// Run a confirmed peek: recorded first, bodies stay hidden. The answer comes back as
+    /// `Loaded`/`Failed` of `Kind::Messages` with this generation.
     Peek {
         generation: u64,
-        queue_url: String,
+        plan: Box<crate::guard::peek::PeekPlan>,
     },
     /// Record the reveal of a message body in the audit log, then show it.
     Reveal {
@@ -261,6 +269,24 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.flash = Some(Flash::Error(e));
             Vec::new()
         }
+        Msg::PeekPlanned(Ok(plan)) => {
+            // Only the plan of the queue being waited for opens the confirmation.
+            if matches!(&s.mode, Mode::PeekPlanning { queue_url } if *queue_url == plan.queue_url)
+            {
+                s.mode = Mode::PeekConfirm(plan);
+            }
+            Vec::new()
+        }
+        Msg::PeekPlanned(Err(e)) => {
+            if matches!(s.mode, Mode::PeekPlanning { .. }) {
+                s.mode = Mode::Normal;
+                let st = s.data.status.entry(Kind::Messages).or_default();
+                st.error = Some(format!("not peeked: {e}"));
+            }
+            s.last_error = Some(e.clone());
+            s.flash = Some(Flash::Error(e));
+            Vec::new()
+        }
         Msg::Revealed(Ok(id)) => {
             if s.view == View::Messages && !s.locked {
                 s.data.revealed.insert(id);
@@ -364,6 +390,11 @@ fn kind_payload_store(s: &mut State, payload: Payload) {
         Payload::Audit(v) => s.data.audit = v,
         Payload::Messages(v) => {
             s.data.revealed.clear();
+            if let Some((url, _)) = &s.data.messages_queue
+                && let Some(seen) = crate::guard::peek::SeenCounts::of(&v, s.now)
+            {
+                s.data.peek_seen.insert(url.clone(), seen);
+            }
             s.data.messages = v;
         }
         Payload::Events {
@@ -424,6 +455,10 @@ pub fn ensure_loaded(s: &mut State) -> Vec<Effect> {
     for k in s.view.kinds() {
         let st = s.status(*k);
         // The audit log is local and grows as the session works: read it on every visit.
+        // Messages are never loaded by a visit: a peek is a recorded action of its own.
+        if *k == Kind::Messages {
+            continue;
+        }
         if (!st.loaded || *k == Kind::Audit) && !st.loading {
             out.push(start_load(s, *k, false));
         }
@@ -436,18 +471,6 @@ fn start_load(s: &mut State, kind: Kind, more_events: bool) -> Effect {
     st.generation += 1;
     st.loading = true;
     let generation = st.generation;
-    if kind == Kind::Messages {
-        let queue_url = s
-            .data
-            .messages_queue
-            .as_ref()
-            .map(|(u, _)| u.clone())
-            .unwrap_or_default();
-        return Effect::Peek {
-            generation,
-            queue_url,
-        };
-    }
     let events = (kind == Kind::Events).then(|| EventsRequest {
         filter: s.data.events_filter.clone(),
         next_token: if more_events {
@@ -466,6 +489,9 @@ fn start_load(s: &mut State, kind: Kind, more_events: bool) -> Effect {
 fn refresh(s: &mut State) -> Vec<Effect> {
     if s.session.is_none() {
         return Vec::new();
+    }
+    if s.view == View::Messages {
+        return plan_peek(s);
     }
     let kinds = s.view.kinds();
     let out: Vec<Effect> = kinds.iter().map(|k| start_load(s, *k, false)).collect();
@@ -525,9 +551,7 @@ fn follow(s: &mut State, target: Target) -> Vec<Effect> {
                 t.selected_key = None;
             }
             let mut out = go(s, View::Messages);
-            if out.is_empty() && s.session.is_some() && !s.status(Kind::Messages).loading {
-                out.push(start_load(s, Kind::Messages, false));
-            }
+            out.extend(plan_peek(s));
             out
         }
         Target::EventsMatching { filter, local } => {
@@ -609,8 +633,14 @@ fn key(s: &mut State, ev: KeyEvent) -> Vec<Effect> {
         } => mfa_key(s, k, action, purpose, input, error, busy),
         Mode::Period { key, input, error } => period_key(s, k, action, key, input, error),
         Mode::Confirm(form) => confirm_key(s, k, action, *form),
+        Mode::PeekConfirm(plan) => peek_confirm_key(s, k, action, plan),
+        Mode::PeekPlanning { .. } if action == Some(Action::Cancel) => {
+            s.mode = Mode::Normal;
+            s.flash = Some(Flash::Info("peek cancelled: nothing was received".into()));
+            Vec::new()
+        }
         // Nothing to do while the pre-checks or the action run.
-        Mode::Planning { .. } | Mode::Running { .. } => Vec::new(),
+        Mode::Planning { .. } | Mode::PeekPlanning { .. } | Mode::Running { .. } => Vec::new(),
     }
 }
 
@@ -661,6 +691,61 @@ fn guarded_action(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::DisableRotation => plan(s, crate::guard::Request::DisableKeyRotation { key }),
         _ => plan(s, crate::guard::Request::RotateKeyOnDemand { key }),
+    }
+}
+
+/// Plans a peek at the messages view's queue. In read-only mode nothing is asked: a peek is a
+/// write (it raises receive counts), so it is refused here and again by the runner.
+pub fn plan_peek(s: &mut State) -> Vec<Effect> {
+    let Some((queue_url, _)) = s.data.messages_queue.clone() else {
+        return Vec::new();
+    };
+    let Some(info) = &s.session else {
+        return Vec::new();
+    };
+    if info.read_only {
+        let e = "read-only mode: peeking receives messages (each one's receive count goes up, and on a queue with a redrive policy a receive can move a claim to its DLQ), so it is refused; open the console without --read-only to peek".to_string();
+        s.data.status.entry(Kind::Messages).or_default().error =
+            Some("not peeked: read-only mode".into());
+        s.flash = Some(Flash::Error(e));
+        return Vec::new();
+    }
+    if s.status(Kind::Messages).loading {
+        return Vec::new();
+    }
+    let seen = s.data.peek_seen.get(&queue_url).copied();
+    s.mode = Mode::PeekPlanning {
+        queue_url: queue_url.clone(),
+    };
+    vec![Effect::PlanPeek { queue_url, seen }]
+}
+
+fn peek_confirm_key(
+    s: &mut State,
+    k: Key,
+    action: Option<Action>,
+    plan: Box<crate::guard::peek::PeekPlan>,
+) -> Vec<Effect> {
+    match (action, k.code) {
+        (Some(Action::Cancel), _) => {
+            s.mode = Mode::Normal;
+            s.flash = Some(Flash::Info("peek cancelled: nothing was received".into()));
+            Vec::new()
+        }
+        (None, KeyName::Char('p')) if !k.ctrl && !k.alt => {
+            s.mode = Mode::Normal;
+            let st = s.data.status.entry(Kind::Messages).or_default();
+            st.generation += 1;
+            st.loading = true;
+            st.error = None;
+            let generation = st.generation;
+            s.flash = Some(Flash::Info(format!("{} (recorded)…", plan.summary())));
+            vec![Effect::Peek { generation, plan }]
+        }
+        _ => {
+            s.mode = Mode::PeekConfirm(plan);
+            Vec::new()
+        }
     }
 }
 

@@ -6,18 +6,22 @@
 //! carries one JSON document: the plan and the result (or the error).
 //!
 //! Exit codes: 0 the action ran and succeeded; 1 it was refused, not confirmed, could not be
-//! recorded, or failed; 129/130/143 the console was stopped by SIGHUP/SIGINT/SIGTERM while
-//! the action was in flight (its outcome — or `interrupted` — is in the audit log).
+//! recorded, or failed; 2 the action ran but its outcome could not be written to the audit log
+//! (the message says what to do); 129/130/143 the console was stopped by SIGHUP/SIGINT/SIGTERM
+//! while the action was in flight (its outcome — or `interrupted` — is in the audit log).
 
 use super::{Executed, GuardError, Plan, Policy, Request};
 use crate::audit::{AuditLog, KmsSealer, SessionEvent};
-use crate::session::profile::{load_profiles, resolve, selected_profile};
-use crate::session::settings::{self, SettingsFile};
-use crate::session::{self, OpenOptions, ResolvedProfile, Session};
-use aws_types::os_shim_internal::{Env, Fs};
+use crate::options::GlobalOptions;
+use crate::sanitize::{self, clean};
+use crate::session::profile::selected_profile;
+use crate::session::prompt::{self, PromptError, Prompter};
+use crate::session::settings;
+use crate::session::{ResolvedProfile, Session};
+use aws_types::os_shim_internal::Env;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +30,9 @@ use std::time::Duration;
 pub const EXIT_OK: i32 = 0;
 /// Exit code: refused, not confirmed, not recorded, or failed.
 pub const EXIT_FAILED: i32 = 1;
+/// Exit code: the action ran, but its outcome is not in the audit log (disk full, file size
+/// limit): whether it succeeded is only in AWS.
+pub const EXIT_OUTCOME_NOT_RECORDED: i32 = 2;
 /// How long a signal lets an in-flight call finish (so its real outcome is recorded) before
 /// the action is abandoned and recorded as `interrupted`.
 pub const SIGNAL_GRACE: Duration = Duration::from_secs(2);
@@ -75,24 +82,9 @@ pub struct ActionArgs {
     /// Print the plan and the result as JSON on stdout (prompts go to stderr).
     #[arg(long)]
     pub json: bool,
-    /// AWS profile (default: AWS_PROFILE, else `default`).
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// AWS region (default: the profile's region, AWS_REGION, else us-east-1).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Send every AWS call to this endpoint (a VPC endpoint, or the emulator).
-    #[arg(long)]
-    pub endpoint_url: Option<String>,
-    /// Read-only: refuse (nothing can change the account).
-    #[arg(long)]
-    pub read_only: bool,
-    /// phi-console settings (default ~/.config/phi-console/config.toml).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
     /// Directory of the audit log (`<dir>/<profile>.jsonl`; default: the profile's audit_dir,
     /// else $PHI_CONSOLE_AUDIT_DIR, else ~/.local/state/phi-console/audit).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::validate::Checked(crate::validate::audit_dir_arg))]
     pub audit_dir: Option<PathBuf>,
 }
 
@@ -127,6 +119,15 @@ enum CliError {
 impl From<GuardError> for CliError {
     fn from(e: GuardError) -> Self {
         CliError::Guard(e)
+    }
+}
+
+impl From<PromptError> for CliError {
+    fn from(e: PromptError) -> Self {
+        CliError::Other {
+            kind: e.kind,
+            message: e.message,
+        }
     }
 }
 
@@ -174,70 +175,19 @@ impl CliError {
     }
 }
 
-/// Reads answers from the terminal, or from stdin when stdin is not a terminal.
-struct Prompter {
-    input: Box<dyn BufRead>,
-    out: Box<dyn Write>,
-    /// Input is not echoed (a pipe): end each prompt's line after the answer.
-    piped: bool,
-}
-
-impl Prompter {
-    fn new() -> Prompter {
-        use std::io::IsTerminal;
-        if std::io::stdin().is_terminal() {
-            let tty = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/tty");
-            if let Ok(tty) = tty
-                && let Ok(w) = tty.try_clone()
-            {
-                return Prompter {
-                    input: Box::new(std::io::BufReader::new(tty)),
-                    out: Box::new(w),
-                    piped: false,
-                };
-            }
-        }
-        Prompter {
-            input: Box::new(std::io::stdin().lock()),
-            out: Box::new(std::io::stderr()),
-            piped: true,
-        }
-    }
-
-    /// Asks one line; `None` at end of input.
-    fn ask(&mut self, prompt: &str) -> Result<Option<String>, CliError> {
-        let _ = write!(self.out, "{prompt}");
-        let _ = self.out.flush();
-        let mut line = String::new();
-        let n = self.input.read_line(&mut line).map_err(other("input"))?;
-        if n == 0 || self.piped {
-            let _ = writeln!(self.out);
-        }
-        if n == 0 {
-            return Ok(None);
-        }
-        Ok(Some(line.trim_end_matches(['\n', '\r']).to_string()))
-    }
-
-    fn say(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
-    }
-
-    fn mfa_code(&mut self, p: &ResolvedProfile) -> Result<String, CliError> {
-        let serial = p
-            .mfa_serial
-            .clone()
-            .or_else(|| p.roles.iter().find_map(|r| r.mfa_serial.clone()))
-            .unwrap_or_default();
-        match self.ask(&format!("MFA code for {serial} (profile {}): ", p.name))? {
-            Some(c) if !c.trim().is_empty() => Ok(c),
-            _ => Err(CliError::Other {
-                kind: "mfa",
-                message: format!("no MFA code was entered for profile '{}'", p.name),
-            }),
+impl Report {
+    /// Set when the action ran but its outcome could not be written to the audit log.
+    fn outcome_warning(&self) -> Option<&str> {
+        match (&self.result, &self.error) {
+            (Some(x), _) if x.outcome_warning.is_some() => x.outcome_warning.as_deref(),
+            (
+                _,
+                Some(CliError::Guard(GuardError::Failed {
+                    outcome_warning: Some(w),
+                    ..
+                })),
+            ) => Some(w),
+            _ => None,
         }
     }
 }
@@ -254,11 +204,11 @@ struct Report {
 
 /// Runs a `phi-console key …` command; returns the exit code. Everything, errors included, is
 /// reported on stdout/stderr here.
-pub fn run(command: KeyCommand) -> anyhow::Result<i32> {
+pub fn run(command: KeyCommand, global: &GlobalOptions) -> anyhow::Result<i32> {
     let args = command.args().clone();
     let request = command.request();
     let mut report = Report::default();
-    let mut code = match flow(&request, &args, &mut report) {
+    let mut code = match flow(&request, &args, global, &mut report) {
         Ok(code) => code,
         Err(e) => {
             report.error = Some(e);
@@ -268,13 +218,16 @@ pub fn run(command: KeyCommand) -> anyhow::Result<i32> {
     if report.error.is_some() && code == EXIT_OK {
         code = EXIT_FAILED;
     }
+    if report.outcome_warning().is_some() && matches!(code, EXIT_OK | EXIT_FAILED) {
+        code = EXIT_OUTCOME_NOT_RECORDED;
+    }
     print_report(&report, args.json);
     Ok(code)
 }
 
 fn print_report(r: &Report, as_json: bool) {
-    let mut stdout = std::io::stdout();
-    let mut stderr = std::io::stderr();
+    let mut stdout = sanitize::stdout();
+    let mut stderr = sanitize::stderr();
     if as_json {
         let mut v = json!({ "plan": r.plan });
         if let Some(x) = &r.result {
@@ -291,44 +244,43 @@ fn print_report(r: &Report, as_json: bool) {
         if let Some(p) = &r.audit_log {
             v["audit_log"] = p.display().to_string().into();
         }
-        let _ = writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        );
+        let _ = writeln!(stdout, "{}", sanitize::to_json_string(&v));
         return;
     }
     if let Some(x) = &r.result {
-        let _ = writeln!(stdout, "done: {}", x.summary);
-        let _ = writeln!(stdout, "  request id: {}", x.request_id);
+        let _ = writeln!(stdout, "done: {}", clean(&x.summary));
+        let _ = writeln!(stdout, "  request id: {}", clean(&x.request_id));
         let log = r
             .audit_log
             .as_ref()
             .map(|p| format!(" in {}", p.display()))
             .unwrap_or_default();
-        let _ = writeln!(stdout, "  audit:      intent {}{log}", x.intent_id);
-        if let Some(w) = &x.outcome_warning {
-            let _ = writeln!(stderr, "phi-console: warning: {w}");
-        }
+        let _ = writeln!(stdout, "  audit:      intent {}{}", x.intent_id, clean(&log));
     }
     if let Some(e) = &r.error {
+        // One line each: a newline inside an AWS message cannot start a line of its own.
         for l in e.lines() {
-            let _ = writeln!(stderr, "phi-console: {l}");
+            let _ = writeln!(stderr, "phi-console: {}", clean(&l));
         }
+    }
+    if let Some(w) = r.outcome_warning() {
+        let _ = writeln!(stderr, "phi-console: error: {}", clean(w));
     }
 }
 
-fn flow(request: &Request, args: &ActionArgs, report: &mut Report) -> Result<i32, CliError> {
+fn flow(
+    request: &Request,
+    args: &ActionArgs,
+    global: &GlobalOptions,
+    report: &mut Report,
+) -> Result<i32, CliError> {
     // Parameters are checked before anything else (no file, no network).
     super::validate(request)?;
     let env = Env::real();
-    let settings = match args.config.clone().or_else(settings::default_path) {
-        Some(p) => SettingsFile::load(&p).map_err(other("settings"))?,
-        None => SettingsFile::default(),
-    };
-    let profile = selected_profile(args.profile.as_deref(), &env);
+    let settings = settings::load_selected(global.config.as_deref()).map_err(other("settings"))?;
+    let profile = selected_profile(global.profile.as_deref(), &env);
     let ps = settings.for_profile(&profile);
-    let policy = Policy::from_settings(&ps, args.read_only);
+    let policy = Policy::from_settings(&ps, global.read_only);
     if policy.read_only {
         return Err(GuardError::ReadOnly {
             profile,
@@ -346,25 +298,19 @@ fn flow(request: &Request, args: &ActionArgs, report: &mut Report) -> Result<i32
         .enable_all()
         .build()
         .map_err(other("runtime"))?;
-    let set = rt
-        .block_on(load_profiles(&env, &Fs::real()))
-        .map_err(other("profile"))?;
-    let mut resolved = resolve(&set, &profile, &env).map_err(other("profile"))?;
-    if let Some(url) = &args.endpoint_url {
-        resolved.endpoint_url = Some(url.clone());
-    }
-    let mut options = OpenOptions::new(&session::os_login());
-    options.region = args.region.clone();
-    options.endpoint_url = args.endpoint_url.clone();
+    let target = prompt::resolve_profile(&rt, global)?;
+    // A target in another partition or region is refused before any code is asked or any
+    // call is made (the plan checks again against the session's caller).
+    let region = target
+        .options
+        .region
+        .clone()
+        .or_else(|| target.resolved.region.clone())
+        .unwrap_or_else(|| "us-east-1".into());
+    super::check_target_region(request, &region)?;
+    let resolved = target.resolved.clone();
     let mut prompt = Prompter::new();
-    let code = if session::needs_code(&resolved) {
-        Some(prompt.mfa_code(&resolved)?)
-    } else {
-        None
-    };
-    let session = rt
-        .block_on(session::open(&resolved, code.as_deref(), &options))
-        .map_err(other("session"))?;
+    let session = prompt::open_session(&rt, &target, &mut prompt)?;
 
     let mut config = audit;
     if let Some(key) = &ps.audit_hmac_key {
@@ -410,11 +356,17 @@ fn guarded(
     report: &mut Report,
 ) -> Result<i32, CliError> {
     let plan = rt.block_on(super::plan(&session, policy, request))?;
-    let text = plan.lines().join("\n");
+    // Each line of the plan is one line on screen: a description cannot add or rewrite lines.
+    let text = plan
+        .lines()
+        .iter()
+        .map(|l| clean(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
     if args.json {
         prompt.say(&text);
     } else {
-        let _ = writeln!(std::io::stdout(), "{text}");
+        let _ = writeln!(sanitize::stdout(), "{text}");
     }
     report.plan = Some(plan.clone());
 

@@ -29,6 +29,8 @@ pub enum Check {
     OnDemandQuota,
     /// An on-demand rotation of the key is still running.
     RotationInProgress,
+    /// A receive (a peek) could move a message of a queue with a redrive policy to its DLQ.
+    ReceiveCouldMove,
 }
 
 /// One refusing pre-check and its explanation.

@@ -39,6 +39,7 @@
 pub mod cli;
 mod error;
 pub mod kms;
+pub mod peek;
 
 pub use error::{Check, GuardError, Refusal};
 
@@ -133,12 +134,7 @@ impl Request {
 
 /// Checks a request without any call: parameters in range, a target named.
 pub fn validate(request: &Request) -> Result<(), GuardError> {
-    let key = request.target().trim();
-    if key.is_empty() {
-        return Err(GuardError::InvalidRequest(
-            "name the key: an alias (alias/…), a key id or a key ARN".into(),
-        ));
-    }
+    crate::validate::kms_key(request.target()).map_err(|e| GuardError::InvalidRequest(e.0))?;
     if let Request::EnableKeyRotation {
         period_days: Some(days),
         ..
@@ -401,6 +397,10 @@ pub fn check_step_up(session: &Session, policy: &Policy) -> Result<(), GuardErro
 /// A target given as an ARN must be in the session's region and account: an ARN from another
 /// region or account is a mistake to name, not a call to make.
 fn same_place(session: &Session, target: &str) -> Result<(), GuardError> {
+    let partition = crate::validate::Arn::parse(&session.caller.arn)
+        .map(|a| a.partition)
+        .unwrap_or_else(|_| crate::validate::partition_of(&session.region).to_string());
+    same_partition(target, &partition)?;
     let parts: Vec<&str> = target.splitn(6, ':').collect();
     if parts.len() == 6 && parts[0] == "arn" {
         let (region, account) = (parts[3], parts[4]);
@@ -416,6 +416,49 @@ fn same_place(session: &Session, target: &str) -> Result<(), GuardError> {
                 session.caller.account
             )));
         }
+    }
+    Ok(())
+}
+
+/// A target given as an ARN must be in the partition the session runs in: `arn:aws-cn:…` and
+/// `arn:aws-us-gov:…` name resources of another AWS, which the session's credentials cannot
+/// reach and must not be asked to. Pure: the CLI checks it against the session's region before
+/// any call, the plan again against the caller's ARN.
+pub fn same_partition(target: &str, partition: &str) -> Result<(), GuardError> {
+    use crate::validate::{Arn, partition_name};
+    let Ok(arn) = Arn::parse(target.trim()) else {
+        return Ok(());
+    };
+    if arn.partition == partition {
+        return Ok(());
+    }
+    let example = match arn.partition.as_str() {
+        "aws-cn" => " (e.g. region cn-north-1)",
+        "aws-us-gov" => " (e.g. region us-gov-west-1)",
+        "aws" => " (e.g. region us-east-1)",
+        _ => "",
+    };
+    Err(GuardError::InvalidRequest(format!(
+        "{arn} is in partition {} ({}), but this command works in partition {partition} ({}): a partition is a separate AWS with its own accounts and credentials; nothing was called — use a profile of that partition{example}",
+        arn.partition,
+        partition_name(&arn.partition),
+        partition_name(partition),
+    )))
+}
+
+/// The checks of a request's target that need no session: its partition and region against
+/// the region the command will run in (the CLI calls this before asking for an MFA code).
+pub fn check_target_region(request: &Request, region: &str) -> Result<(), GuardError> {
+    let target = request.target().trim();
+    same_partition(target, crate::validate::partition_of(region))?;
+    if let Ok(arn) = crate::validate::Arn::parse(target)
+        && !arn.region.is_empty()
+        && arn.region != region
+    {
+        return Err(GuardError::InvalidRequest(format!(
+            "{target} is in region {}, but this command runs in {region}: pass --region {} and try again",
+            arn.region, arn.region
+        )));
     }
     Ok(())
 }
@@ -589,9 +632,8 @@ pub async fn execute(
         message: e.to_string(),
     })?;
     let plan = confirmed.plan;
-    let outcome_warning = done.outcome.err().map(|e| {
-        format!("the action ran, but its outcome could not be written to the audit log: {e}")
-    });
+    // The error says it all: the action ran, its outcome is not in the log, what to do.
+    let outcome_warning = done.outcome.err().map(|e| e.to_string());
     match done.result {
         Ok(request_id) => Ok(Executed {
             action: plan.action,
@@ -654,6 +696,13 @@ pub fn audit_config(
     match dir {
         Some(d) => {
             crate::audit::writer::check_profile_name(profile)?;
+            // `--audit-dir` and the settings file are checked where they are read; this also
+            // covers $PHI_CONSOLE_AUDIT_DIR.
+            crate::validate::audit_dir(&d).map_err(|e| AuditError::Io {
+                op: "place",
+                path: d.join(format!("{profile}.jsonl")),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.0),
+            })?;
             Ok(AuditConfig::new(d.join(format!("{profile}.jsonl"))))
         }
         None => AuditConfig::for_profile(profile),

@@ -1,7 +1,8 @@
 //! Views: functions of `&State` that draw a frame. No I/O, no AWS, no mutation.
 
 pub mod detail;
-pub mod sanitize;
+/// The sanitiser moved to the crate root (one rule for every output); kept here for old paths.
+pub use crate::sanitize;
 pub mod theme;
 
 use crate::app::command::COMMANDS;
@@ -13,7 +14,7 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row as TRow, Table, Wrap};
-use sanitize::clean;
+use crate::sanitize::clean;
 
 const SPINNER: [&str; 4] = ["⠋", "⠙", "⠹", "⠸"];
 
@@ -94,6 +95,12 @@ pub fn draw(f: &mut Frame, s: &State) {
         ),
         Mode::Running { summary } => draw_wait(f, s, &format!("Running: {summary}")),
         Mode::Confirm(form) => draw_confirm(f, s, form),
+        Mode::PeekPlanning { .. } => draw_wait(
+            f,
+            s,
+            "Planning the peek: reading the queue's attributes (nothing is received yet)… Esc cancels",
+        ),
+        Mode::PeekConfirm(plan) => draw_peek_plan(f, s, plan),
         _ => {}
     }
 }
@@ -241,6 +248,8 @@ fn draw_list(f: &mut Frame, s: &State, area: Rect) {
         title.push_str(&format!("— {} ", clean(e)));
     } else if !status.loaded && status.loading {
         title.push_str("— loading… ");
+    } else if s.view == crate::app::state::View::Messages && !status.loaded {
+        title.push_str("— not peeked (r plans a peek) ");
     }
     let table = Table::new(rows, widths)
         .header(header)
@@ -470,6 +479,37 @@ fn draw_wait(f: &mut Frame, s: &State, text: &str) {
                 .title(Span::styled(" Working ", t.title)),
         )
         .style(t.base),
+        area,
+    );
+}
+
+/// A peek's plan: what will be received, what rises, and the one key that confirms it.
+fn draw_peek_plan(f: &mut Frame, s: &State, plan: &crate::guard::peek::PeekPlan) {
+    let t = &s.theme;
+    let lines: Vec<Line> = plan
+        .lines()
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let style = match i {
+                0 => t.title,
+                _ if l.contains("cannot be undone") => t.danger,
+                _ => t.base,
+            };
+            Line::from(Span::styled(clean(&l).into_owned(), style))
+        })
+        .collect();
+    let width = 100.min(f.area().width).max(4);
+    let inner = usize::from(width - 2);
+    let height: usize = lines.iter().map(|l| l.width() / inner + 1).sum::<usize>() + 2;
+    let area = centered(f.area(), width, u16::try_from(height).unwrap_or(u16::MAX));
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).style(t.base).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Peek (a recorded action) ", t.title)),
+        ),
         area,
     );
 }

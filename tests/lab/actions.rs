@@ -139,6 +139,7 @@ impl Harness {
                         || matches!(
                             self.s.mode,
                             Mode::Planning { .. }
+                                | Mode::PeekPlanning { .. }
                                 | Mode::Running { .. }
                                 | Mode::Mfa { busy: true, .. }
                         );
@@ -188,6 +189,24 @@ impl Harness {
                     (
                         e.event_name.clone(),
                         v["requestID"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    /// Every message's receive count in every queue, by queue name (sorted), and each
+    /// queue's depth: what a receive would change.
+    fn receive_counts(&self) -> Vec<(String, usize, u32)> {
+        self.emu.with_world(|w| {
+            w.sqs
+                .queues
+                .values()
+                .map(|q| {
+                    (
+                        q.name.clone(),
+                        q.messages.len(),
+                        q.messages.iter().map(|m| m.receive_count).sum(),
                     )
                 })
                 .collect()
@@ -496,14 +515,22 @@ async fn an_arn_in_another_region_or_account_is_explained_not_called() {
     assert!(h.kms_changes().is_empty());
 }
 
-/// Opens the messages of claims-notify-dlq (synthetic failed claims) through the queue's link.
-async fn open_dlq_messages(h: &mut Harness) {
+/// Follows the "messages of this queue" link of the selected row of `view`, named `queue`:
+/// the console plans a peek (nothing is received yet).
+async fn open_messages_link(h: &mut Harness, view: View, command: &str, queue: &str) {
     h.key(KeyCode::Esc).await; // clear the keys filter
-    h.type_text(":dlq").await;
+    h.type_text(command).await;
     h.key(KeyCode::Enter).await;
-    let key = h.s.table(View::Dlq).selected_row().unwrap().key.clone();
-    assert!(key.ends_with(":claims-notify-dlq"));
-    let links = phi_console::app::links::links(&h.s, View::Dlq, &key);
+    h.type_text("/").await;
+    h.apply(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    ))); // a filter left from an earlier visit
+    h.type_text(queue).await;
+    h.key(KeyCode::Enter).await;
+    let key = h.s.table(view).selected_row().unwrap().key.clone();
+    assert!(key.ends_with(&format!(":{queue}")), "{key}");
+    let links = phi_console::app::links::links(&h.s, view, &key);
     let n = links
         .iter()
         .position(|l| l.label.starts_with("messages of this queue"))
@@ -511,12 +538,27 @@ async fn open_dlq_messages(h: &mut Harness) {
         + 1;
     h.type_text(&n.to_string()).await;
     assert_eq!(h.s.view, View::Messages);
-    assert!(!h.s.data.messages.is_empty());
+}
+
+/// Opens the messages of claims-notify-dlq (synthetic failed claims) and confirms the peek.
+async fn open_dlq_messages(h: &mut Harness) {
+    let before = h.receive_counts();
+    open_messages_link(h, View::Dlq, ":dlq", "claims-notify-dlq").await;
+    // The plan is shown; nothing was received yet.
+    let Mode::PeekConfirm(plan) = &h.s.mode else {
+        panic!("no peek plan: {:?} {:?}", h.s.mode, h.s.flash);
+    };
+    assert_eq!(plan.queue_name, "claims-notify-dlq");
+    assert!(h.s.data.messages.is_empty());
+    assert_eq!(h.receive_counts(), before, "planning received something");
+    h.type_text("p").await;
+    assert!(matches!(h.s.mode, Mode::Normal), "{:?}", h.s.mode);
+    assert!(!h.s.data.messages.is_empty(), "{:?}", h.s.flash);
 }
 
 #[tokio::test]
 async fn message_bodies_are_hidden_until_a_recorded_reveal() {
-    let mut h = Harness::new("", true, None).await; // reveals are reads: allowed read-only
+    let mut h = Harness::new("", false, None).await;
     open_dlq_messages(&mut h).await;
     let (screen, _) = render(&h.s);
     assert!(
@@ -524,7 +566,7 @@ async fn message_bodies_are_hidden_until_a_recorded_reveal() {
         "{screen}"
     );
     assert!(
-        screen.contains("NOTIFY_ADDRESS_INVALID") || screen.contains('_'),
+        screen.contains("NOTIFY_ADDRESS_INVALID"),
         "error attributes are shown: {screen}"
     );
     // The filter never searches bodies.
@@ -566,16 +608,174 @@ async fn message_bodies_are_hidden_until_a_recorded_reveal() {
 }
 
 #[tokio::test]
-async fn no_audit_log_no_reveal() {
+async fn no_audit_log_no_peek() {
     let blocker = tempfile::NamedTempFile::new().unwrap();
     let mut h = Harness::new("", false, Some(blocker.path().join("audit"))).await;
-    open_dlq_messages(&mut h).await;
+    let before = h.receive_counts();
+    open_messages_link(&mut h, View::Dlq, ":dlq", "claims-notify-dlq").await;
+    assert!(matches!(h.s.mode, Mode::PeekConfirm(_)), "{:?}", h.s.mode);
+    h.type_text("p").await;
+    // Fail closed: without a record there is no receive, so no message and no body.
+    assert!(h.s.data.messages.is_empty());
+    let err = h.s.status(phi_console::app::state::Kind::Messages).error.clone();
+    assert!(
+        err.as_deref().is_some_and(|e| e.contains("nothing was received")),
+        "{err:?}"
+    );
+    assert_eq!(h.receive_counts(), before);
     h.type_text("v").await;
     assert!(h.s.data.revealed.is_empty());
-    assert!(
-        format!("{:?}", h.s.flash).contains("stays hidden"),
-        "{:?}",
-        h.s.flash
-    );
     assert!(!render(&h.s).0.contains("TEST PATIENT"));
+}
+
+#[tokio::test]
+async fn read_only_never_peeks_at_either_gate() {
+    let mut h = Harness::new("", true, None).await;
+    let before = h.receive_counts();
+    // The console asks for nothing: no plan, no receive, and the view says why.
+    open_messages_link(&mut h, View::Dlq, ":dlq", "claims-notify-dlq").await;
+    assert!(matches!(h.s.mode, Mode::Normal), "{:?}", h.s.mode);
+    let flash = format!("{:?}", h.s.flash);
+    assert!(flash.contains("read-only mode: peeking receives messages"), "{flash}");
+    assert!(render(&h.s).0.contains("not peeked: read-only mode"));
+    // r on the messages view asks again: refused again.
+    h.type_text("r").await;
+    assert!(matches!(h.s.mode, Mode::Normal), "{:?}", h.s.mode);
+    // The runner refuses a plan and a peek asked for directly (the UI is not the only gate).
+    let url = h.s.data.messages_queue.clone().unwrap().0;
+    h.runner.execute(Effect::PlanPeek {
+        queue_url: url.clone(),
+        seen: None,
+    });
+    let Some(Incoming::Msg(Msg::PeekPlanned(Err(e)))) =
+        tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
+            .await
+            .unwrap()
+    else {
+        panic!("the peek was planned in read-only mode");
+    };
+    assert!(e.starts_with("read-only mode: sqs:ReceiveMessage"), "{e}");
+    let queue = h.emu.with_world(|w| {
+        let q = w.sqs.queues.values().find(|q| q.url == url).unwrap();
+        phi_console::cloud::sqs::Queue {
+            name: q.name.clone(),
+            url: q.url.clone(),
+            arn: q.arn.clone(),
+            fifo: false,
+            visible: q.messages.len() as u64,
+            in_flight: 0,
+            delayed: 0,
+            encryption: phi_console::cloud::sqs::QueueEncryption::None,
+            redrive: None,
+            redrive_allow: None,
+            policy: None,
+            created: None,
+            visibility_timeout: None,
+            retention_seconds: None,
+            attributes: Default::default(),
+            tags: Default::default(),
+            sources: Vec::new(),
+        }
+    });
+    let place = format!(
+        "profile demo, account 123456789012, us-east-1, endpoint {}",
+        h.emu.endpoint_url()
+    );
+    let plan = phi_console::guard::peek::assess(&queue, None, place, h.s.now).unwrap();
+    h.runner.execute(Effect::Peek {
+        generation: 99,
+        plan: Box::new(plan),
+    });
+    let Some(Incoming::Msg(Msg::Failed { error, .. })) =
+        tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
+            .await
+            .unwrap()
+    else {
+        panic!("the peek ran in read-only mode");
+    };
+    assert!(error.starts_with("read-only mode: sqs:ReceiveMessage"), "{error}");
+    assert_eq!(h.receive_counts(), before, "a read-only console received messages");
+    assert!(!h.audit_text().contains("sqs:ReceiveMessage"));
+}
+
+#[tokio::test]
+async fn a_source_queue_with_a_redrive_policy_is_never_peeked() {
+    let mut h = Harness::new("", false, None).await;
+    let before = h.receive_counts();
+    open_messages_link(&mut h, View::Queues, ":queues", "claims-validation").await;
+    assert!(matches!(h.s.mode, Mode::Normal), "{:?}", h.s.mode);
+    let flash = format!("{:?}", h.s.flash);
+    assert!(
+        flash.contains("has a redrive policy with maxReceiveCount")
+            && flash.contains("Peek the DLQ claims-validation-dlq"),
+        "{flash}"
+    );
+    // Asking again (r) is refused again; nothing is ever received.
+    for _ in 0..3 {
+        h.type_text("r").await;
+        assert!(matches!(h.s.mode, Mode::Normal), "{:?}", h.s.mode);
+    }
+    assert_eq!(h.receive_counts(), before);
+    assert!(!h.audit_text().contains("sqs:ReceiveMessage"));
+}
+
+#[tokio::test]
+async fn a_peek_is_recorded_before_the_receive_and_repeats_only_when_confirmed() {
+    let mut h = Harness::new("", false, None).await;
+    let before = h.receive_counts();
+    open_dlq_messages(&mut h).await;
+    let after_one = h.receive_counts();
+    let dlq = |c: &[(String, usize, u32)]| {
+        c.iter()
+            .find(|(n, _, _)| n == "claims-notify-dlq")
+            .cloned()
+            .unwrap()
+    };
+    let (_, depth, sum) = dlq(&after_one);
+    assert_eq!(dlq(&before).1, depth, "a peek takes nothing");
+    assert_eq!(sum, dlq(&before).2 + depth as u32, "one receive each");
+    // Intent, then outcome, both naming the queue; no body in the log.
+    let log = h.audit_text();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("sqs:ReceiveMessage") || l.contains("\"kind\":\"outcome\""))
+        .collect();
+    assert!(
+        lines.first().is_some_and(|l| l.contains("\"kind\":\"intent\"")
+            && l.contains("claims-notify-dlq")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("received {depth} messages")),
+        "the outcome counts the messages: {log}"
+    );
+    assert!(!log.contains("TEST PATIENT"));
+    // r does not re-peek silently: it plans, and the plan says what rises.
+    h.type_text("r").await;
+    let Mode::PeekConfirm(plan) = &h.s.mode else {
+        panic!("r peeked without a plan: {:?}", h.s.mode);
+    };
+    let text = plan.lines().join("\n");
+    assert!(
+        text.contains(&format!("the {depth} messages already peeked go up again")),
+        "{text}"
+    );
+    // Esc: nothing received. Leaving and coming back: a plan again, never a receive.
+    h.key(KeyCode::Esc).await;
+    assert!(matches!(h.s.mode, Mode::Normal));
+    assert_eq!(h.receive_counts(), after_one);
+    open_messages_link(&mut h, View::Dlq, ":dlq", "claims-notify-dlq").await;
+    assert!(matches!(h.s.mode, Mode::PeekConfirm(_)), "{:?}", h.s.mode);
+    h.key(KeyCode::Esc).await;
+    assert_eq!(h.receive_counts(), after_one);
+    // p on the repeated plan: one more receive each, recorded.
+    h.type_text("r").await;
+    h.type_text("p").await;
+    assert_eq!(dlq(&h.receive_counts()).2, sum + depth as u32);
+    let log = h.audit_text();
+    let intents = log
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"intent\"") && l.contains("sqs:ReceiveMessage"))
+        .count();
+    assert_eq!(intents, 2, "{log}");
 }

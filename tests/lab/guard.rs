@@ -1272,3 +1272,74 @@ fn a_signal_mid_action_records_the_outcome_and_exits_non_zero() {
     let (status, out) = verify(&cli.audit_file());
     assert_eq!(status, 0, "{out}");
 }
+
+/// The review's case: global options given before the subcommand were silently ignored (the
+/// key rotated in `--read-only`, and `--profile` fell back to `default`). Every global option
+/// now works on either side; here through the real binary, with every request counted.
+#[test]
+fn global_options_before_the_subcommand_are_obeyed() {
+    let emu = claims();
+    let cli = Cli::new(&emu);
+    let d = cli.dir.path();
+    let settings = d.join("settings.toml");
+    let run = |args: &[&str], input: &str| {
+        use std::io::Write;
+        let c = cli.command(&[]);
+        // `command` appends the globals after its args; rebuild with the globals first.
+        let mut full: Vec<std::ffi::OsString> = vec![
+            "--read-only".into(),
+            "--profile".into(),
+            "demo".into(),
+            "--endpoint-url".into(),
+            cli.url.clone().into(),
+            "--config".into(),
+            settings.clone().into(),
+            "--region".into(),
+            "us-east-1".into(),
+        ];
+        full.extend(args.iter().map(Into::into));
+        full.push("--audit-dir".into());
+        full.push(d.join("audit").into());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_phi-console"));
+        cmd.args(&full);
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let before = rotation_of(&emu, "alias/claims-costs");
+    let n = emu.request_count();
+    for args in [
+        &["key", "rotate", "alias/claims-costs", "--on-demand", "--reason", "r", "--json"][..],
+        &["key", "rotation", "alias/claims-costs", "--enable", "--period", "180", "--reason", "r", "--json"][..],
+        &["key", "rotation", "alias/claims-costs", "--disable", "--reason", "r", "--json"][..],
+    ] {
+        let code = format!("{}\n", emu.totp(DEMO_MFA_SERIAL).unwrap());
+        let (status, out, err) = run(args, &format!("{code}claims-costs\n"));
+        assert_eq!(status, 1, "{out}{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["error"]["kind"], "read_only", "{out}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("profile 'demo'"),
+            "--profile before the subcommand names the profile: {out}"
+        );
+    }
+    assert_eq!(emu.request_count(), n, "no request reached the emulator");
+    assert_eq!(rotation_of(&emu, "alias/claims-costs"), before);
+}

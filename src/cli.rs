@@ -1,0 +1,202 @@
+//! The command line: the options and subcommands of `phi-console` (clap). The global options
+//! (`--profile`, `--region`, `--endpoint-url`, `--read-only`, `--config`) are
+//! [`GlobalOptions`], accepted before or after any subcommand.
+
+use crate::options::GlobalOptions;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "phi-console",
+    version,
+    about = "Terminal console for HIPAA-eligible claims pipelines on AWS"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+/// Opening the console (no subcommand).
+#[derive(Args, Debug)]
+pub struct TuiArgs {
+    /// Run against the built-in emulator's claims account (no AWS account needed).
+    #[arg(long)]
+    pub demo: bool,
+    /// Theme: default, high-contrast, light, monochrome, or a file in ~/.config/phi-console/themes/.
+    #[arg(long, value_parser = crate::validate::Checked(crate::validate::theme_name))]
+    pub theme: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The local AWS emulator (the lab).
+    Emulator {
+        #[command(subcommand)]
+        command: EmulatorCommand,
+    },
+    /// Verify, show or export the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit::cli::AuditCommand,
+    },
+    /// Change a KMS key's rotation (guarded: plan, typed confirmation, MFA, audit log).
+    Key {
+        #[command(subcommand)]
+        command: crate::guard::cli::KeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EmulatorCommand {
+    /// Serve STS, SQS, SNS, KMS, Backup and CloudTrail on 127.0.0.1.
+    Serve(ServeArgs),
+    /// Print the current TOTP code of a virtual MFA device (with the global `--endpoint-url`,
+    /// asks that running emulator: needed when it runs a scaled or manual clock).
+    Totp {
+        /// The device serial (default: the claims scenario's demo operator).
+        serial: Option<String>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ScenarioArg {
+    Claims,
+    Empty,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0: an ephemeral port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Seeded account to start with.
+    #[arg(long, value_enum, default_value = "claims")]
+    pub scenario: ScenarioArg,
+    /// Emulated seconds per real second (1 = real time, 0 = stopped).
+    #[arg(long, default_value_t = 1.0, value_parser = crate::validate::Checked(crate::validate::clock_scale))]
+    pub clock_scale: f64,
+    /// Seed for the scenario's data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// A TOML file of fault rules (see docs/EMULATOR.md).
+    #[arg(long)]
+    pub faults: Option<PathBuf>,
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// Every subcommand of the binary, with the arguments it needs to parse.
+    const SUBCOMMANDS: &[&[&str]] = &[
+        &[],
+        &["--demo"],
+        &["emulator", "serve"],
+        &["emulator", "totp"],
+        &["audit", "verify", "log.jsonl"],
+        &["audit", "show"],
+        &["audit", "export", "--format", "csv"],
+        &["key", "rotate", "alias/claims-costs", "--on-demand"],
+        &["key", "rotation", "alias/claims-costs", "--enable", "--period", "180"],
+        &["key", "rotation", "alias/claims-costs", "--disable"],
+    ];
+
+    /// Each global option with a value, and what it parses to.
+    fn globals() -> Vec<(Vec<&'static str>, GlobalOptions)> {
+        let mut out = Vec::new();
+        out.push((
+            vec!["--profile", "claims-prod"],
+            GlobalOptions {
+                profile: Some("claims-prod".into()),
+                ..Default::default()
+            },
+        ));
+        out.push((
+            vec!["--region", "eu-west-1"],
+            GlobalOptions {
+                region: Some("eu-west-1".into()),
+                ..Default::default()
+            },
+        ));
+        out.push((
+            vec!["--endpoint-url", "http://127.0.0.1:4566"],
+            GlobalOptions {
+                endpoint_url: Some("http://127.0.0.1:4566".into()),
+                ..Default::default()
+            },
+        ));
+        out.push((
+            vec!["--read-only"],
+            GlobalOptions {
+                read_only: true,
+                ..Default::default()
+            },
+        ));
+        out.push((
+            vec!["--config", "/etc/phi-console/config.toml"],
+            GlobalOptions {
+                config: Some("/etc/phi-console/config.toml".into()),
+                ..Default::default()
+            },
+        ));
+        out
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        let mut all = vec!["phi-console"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(&all) {
+            Ok(c) => c,
+            Err(e) => panic!("{all:?} did not parse: {e}"),
+        }
+    }
+
+    #[test]
+    fn every_global_option_works_before_and_after_every_subcommand() {
+        let mut checked = 0;
+        for sub in SUBCOMMANDS {
+            for (opt, want) in globals() {
+                let before: Vec<&str> = opt.iter().chain(sub.iter()).copied().collect();
+                let after: Vec<&str> = sub.iter().chain(opt.iter()).copied().collect();
+                for args in [before, after] {
+                    assert_eq!(parse(&args).global, want, "{args:?}");
+                    checked += 1;
+                }
+            }
+            // All of them at once, split around the subcommand.
+            let mut args = vec!["--read-only", "--profile", "p"];
+            args.extend_from_slice(sub);
+            args.extend(["--region", "us-west-2", "--config", "c.toml"]);
+            let g = parse(&args).global;
+            assert!(g.read_only, "{args:?}");
+            assert_eq!(g.profile.as_deref(), Some("p"));
+            assert_eq!(g.region.as_deref(), Some("us-west-2"));
+            assert_eq!(g.config.as_deref(), Some(std::path::Path::new("c.toml")));
+        }
+        assert_eq!(checked, SUBCOMMANDS.len() * 5 * 2);
+    }
+
+    #[test]
+    fn the_review_case_parses_read_only_and_the_profile() {
+        let c = parse(&[
+            "--read-only",
+            "key",
+            "rotate",
+            "alias/claims-costs",
+            "--on-demand",
+            "--profile",
+            "P",
+        ]);
+        assert!(c.global.read_only);
+        assert_eq!(c.global.profile.as_deref(), Some("P"));
+        let c = parse(&["--profile", "P", "key", "rotate", "k", "--on-demand"]);
+        assert_eq!(c.global.profile.as_deref(), Some("P"));
+    }
+}
