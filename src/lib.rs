@@ -10,6 +10,8 @@ pub mod emulator;
 pub mod guard;
 pub mod logging;
 pub mod options;
+#[cfg(test)]
+mod proptests;
 pub mod sanitize;
 pub mod session;
 pub mod ui;

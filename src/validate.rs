@@ -47,6 +47,72 @@ fn is_format(c: char) -> bool {
         | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
+/// A clap value parser from one of this module's checks. clap's own message for a failed
+/// check would echo the whole raw value (100,000 characters, escapes included); this one says
+/// only the check's message, which shows the value shortened and escaped.
+#[derive(Clone, Copy)]
+pub struct Checked<T>(pub fn(&str) -> Result<T, Invalid>);
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Checked<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let name = arg.map_or_else(|| "the value".to_string(), |a| a.to_string());
+        let fail = |msg: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {name}: {msg}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let Some(text) = value.to_str() else {
+            return Err(fail(format!(
+                "'{}' is not UTF-8 text",
+                shown(&value.to_string_lossy())
+            )));
+        };
+        (self.0)(text).map_err(|e| fail(e.0))
+    }
+}
+
+/// `emulator serve --clock-scale`: emulated seconds per real second, from 0 (stopped: a
+/// manual clock) to a million.
+pub fn clock_scale(value: &str) -> Result<f64, Invalid> {
+    let max = crate::emulator::clock::MAX_FACTOR;
+    let fix = format!(
+        "give a number from 0 (a stopped clock, stepped by tests) through 1 (real time) to {max} (emulated seconds per real second), e.g. --clock-scale 60"
+    );
+    match value.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && (0.0..=max).contains(&f) => Ok(f),
+        Ok(_) => Err(Invalid(format!("{} is out of range: {fix}", shown(value)))),
+        Err(_) => Err(Invalid(format!("'{}' is not a number: {fix}", shown(value)))),
+    }
+}
+
+/// A profile name (`--profile`): a section of ~/.aws/config that is also safe as the audit
+/// log's file name — at most 128 of `A-Z a-z 0-9 . _ -`, not starting with `.` (the audit
+/// log's own rule, `audit::writer::check_profile_name`).
+pub fn profile_name(value: &str) -> Result<String, Invalid> {
+    let ok = !value.is_empty()
+        && !value.starts_with('.')
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !ok {
+        return Err(Invalid(format!(
+            "'{}' is not a usable profile name: use the name of a profile in ~/.aws/config made of letters, digits, '.', '_' and '-' (at most 128, not starting with '.')",
+            shown(value)
+        )));
+    }
+    Ok(value.to_string())
+}
+
 /// An AWS region name: `us-east-1`, `eu-west-2`, `cn-north-1`, `us-gov-west-1`,
 /// `us-isob-east-1`, `eusc-de-east-1` (lowercase letters in two to four hyphenated words, then
 /// a number).

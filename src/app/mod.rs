@@ -31,9 +31,14 @@ pub fn load_keymap() -> Result<Keymap> {
     let mut k = Keymap::default_keymap();
     if let Some(path) = crate::session::settings::default_path()
         .and_then(|p| p.parent().map(|d| d.join("keymap.toml")))
-        && let Ok(text) = std::fs::read_to_string(&path)
     {
-        k.merge(&text, &path.display().to_string())?;
+        // Absent is the defaults; present but unreadable (a directory, huge, not UTF-8) is an
+        // error naming the file, never silently ignored.
+        match crate::validate::read_bounded(&path, 1 << 20) {
+            Ok(text) => k.merge(&text, &path.display().to_string())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("keymap file {}: cannot read: {e}", path.display()),
+        }
     }
     Ok(k)
 }

@@ -123,12 +123,45 @@ pub fn parse_rules(text: &str, path: &str) -> Result<Vec<FaultRule>, FaultFileEr
                 message: "error_rate and batch_failure_rate must be between 0 and 1".into(),
             });
         }
+        let bad = |message: String| FaultFileError::Parse {
+            path: path.to_string(),
+            message,
+        };
+        if let Some(st) = r.error_status
+            && st != 500
+            && st != 503
+        {
+            return Err(bad(format!("error_status = {st}: use 500 or 503")));
+        }
+        if r.latency_ms > MAX_LATENCY_MS || r.jitter_ms > MAX_LATENCY_MS {
+            return Err(bad(format!(
+                "latency_ms and jitter_ms must be at most {MAX_LATENCY_MS} (10 minutes)"
+            )));
+        }
+        for (key, v) in [
+            ("throttle_rate", r.throttle_rate),
+            ("throttle_burst", r.throttle_burst),
+        ] {
+            if let Some(x) = v
+                && !(x.is_finite() && x > 0.0 && x <= 1e9)
+            {
+                return Err(bad(format!(
+                    "{key} = {x}: use a number of requests per second above 0 (at most 1e9)"
+                )));
+            }
+        }
     }
     Ok(f.rule)
 }
 
+/// The longest latency a rule may add (10 minutes).
+pub const MAX_LATENCY_MS: u64 = 600_000;
+
+/// The largest fault file read.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 pub fn load_rules(path: &Path) -> Result<Vec<FaultRule>, FaultFileError> {
-    let text = std::fs::read_to_string(path).map_err(|e| FaultFileError::Read {
+    let text = crate::validate::read_bounded(path, MAX_FILE_BYTES).map_err(|e| FaultFileError::Read {
         path: path.display().to_string(),
         source: e,
     })?;
@@ -184,11 +217,13 @@ impl Faults {
             a.calls += 1;
             let r = &a.rule;
             let jitter = if r.jitter_ms > 0 {
-                (super::util::random_unit() * (r.jitter_ms + 1) as f64) as u64
+                (super::util::random_unit() * r.jitter_ms.saturating_add(1) as f64) as u64
             } else {
                 0
             };
-            d.delay += Duration::from_millis(r.latency_ms + jitter);
+            d.delay = d
+                .delay
+                .saturating_add(Duration::from_millis(r.latency_ms.saturating_add(jitter)));
             d.batch_failure_rate = d.batch_failure_rate.max(r.batch_failure_rate);
             if d.error.is_some() {
                 continue;

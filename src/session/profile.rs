@@ -140,7 +140,7 @@ fn bad(profile: &str, key: &str, value: &str, reason: &str) -> ProfileError {
     ProfileError::BadValue {
         profile: profile.into(),
         key: key.into(),
-        value: value.into(),
+        value: crate::validate::shown(value),
         reason: reason.into(),
     }
 }
@@ -193,10 +193,7 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
         .or_else(|| env.get("AWS_DEFAULT_REGION").ok())
         .filter(|r| !r.is_empty());
     if let Some(r) = &region
-        && (!r
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            || !r.contains('-'))
+        && crate::validate::region(r).is_err()
     {
         return Err(bad(
             name,
@@ -211,14 +208,9 @@ pub fn resolve(set: &ProfileSet, name: &str, env: &Env) -> Result<ResolvedProfil
         .filter(|s| !s.is_empty())
         .or_else(|| top.get("endpoint_url").map(str::to_string));
     if let Some(u) = &endpoint_url
-        && !(u.starts_with("http://") || u.starts_with("https://"))
+        && let Err(e) = crate::validate::endpoint_url(u)
     {
-        return Err(bad(
-            name,
-            "endpoint_url",
-            u,
-            "expected an http:// or https:// URL",
-        ));
+        return Err(bad(name, "endpoint_url", u, &e.0));
     }
     let duration_seconds = duration(name, top.get("duration_seconds"))?;
     let mfa_serial = top.get("mfa_serial").map(str::to_string);

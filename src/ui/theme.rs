@@ -15,6 +15,9 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("monochrome", include_str!("../../themes/monochrome.toml")),
 ];
 
+/// The largest theme file read.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ThemeFile {
@@ -121,12 +124,24 @@ impl Theme {
 
     /// A built-in theme or a user theme file; `NO_COLOR` (any value) disables colour.
     pub fn load(name: &str, no_color: bool) -> Result<Theme, ThemeError> {
+        // A name, never a path (`--theme ../x`).
+        crate::validate::theme_name(name).map_err(|e| ThemeError::Invalid {
+            file: "(name)".into(),
+            message: e.0,
+        })?;
         if let Some(dir) = super::super::session::settings::default_path()
             .and_then(|p| p.parent().map(|d| d.join("themes")))
         {
             let file = dir.join(format!("{name}.toml"));
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                return Theme::parse(&text, &file.display().to_string(), no_color);
+            match crate::validate::read_bounded(&file, MAX_FILE_BYTES) {
+                Ok(text) => return Theme::parse(&text, &file.display().to_string(), no_color),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(ThemeError::Invalid {
+                        file: file.display().to_string(),
+                        message: format!("cannot read: {e}"),
+                    });
+                }
             }
         }
         match BUILT_IN.iter().find(|(n, _)| *n == name) {
