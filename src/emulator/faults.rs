@@ -31,6 +31,9 @@ pub struct FaultRule {
     pub error_status: Option<u16>,
     /// Fail exactly the Nth matching call (1-based) with `error_status`.
     pub fail_nth: Option<u64>,
+    /// The message of the injected 500/503 error (default: "Internal failure (injected
+    /// fault)"); any text, so that tests can plant hostile text in an AWS error message.
+    pub error_message: Option<String>,
     /// Probability in [0, 1] that each entry of a batch call fails (SQS batch operations).
     #[serde(default)]
     pub batch_failure_rate: f64,
@@ -68,6 +71,11 @@ impl FaultRule {
     pub fn fail_nth(mut self, n: u64, status: u16) -> Self {
         self.fail_nth = Some(n);
         self.error_status = Some(status);
+        self
+    }
+    /// The message the injected error carries.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.error_message = Some(message.into());
         self
     }
     pub fn batch_failures(mut self, rate: f64) -> Self {
@@ -245,7 +253,11 @@ impl Faults {
             let fail = r.fail_nth == Some(a.calls)
                 || (r.error_rate > 0.0 && super::util::random_unit() < r.error_rate);
             if fail {
-                d.error = Some(server_error(service, status));
+                let mut e = server_error(service, status);
+                if let Some(m) = &r.error_message {
+                    e.message = m.clone();
+                }
+                d.error = Some(e);
             }
         }
         d

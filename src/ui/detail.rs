@@ -4,7 +4,7 @@
 use crate::app::links::{self, blast_radius};
 use crate::app::state::{State, View};
 use crate::cloud::sqs::QueueEncryption;
-use crate::ui::sanitize::{clean, clean_block};
+use crate::sanitize::{clean, clean_block};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
