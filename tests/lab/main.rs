@@ -11,6 +11,9 @@ mod cloudtrail;
 mod common;
 mod e2e;
 mod guard;
+#[path = "../support/hostile.rs"]
+mod hostile;
+mod hostile_cli;
 mod kms;
 mod moto;
 mod protocol;

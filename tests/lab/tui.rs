@@ -733,3 +733,174 @@ async fn locks_and_stale_answers_cannot_be_bypassed() {
     update(&mut s, Msg::Planned(Ok(Box::new(plan))));
     assert!(matches!(s.mode, Mode::Planning { .. }), "{:?}", s.mode);
 }
+
+/// Every kind of remote text the console shows — resource names, tags, descriptions,
+/// policies, CloudTrail event fields, message attributes and bodies, AWS error messages — each
+/// holding every class of escape sequence (CSI, OSC incl. OSC 52, DCS, APC, PM, SOS, 8-bit C1,
+/// bidi, line/paragraph separators): every view, every row's detail pane, nothing reaches the
+/// screen raw; the planted text is shown, sanitised.
+#[tokio::test]
+async fn hostile_text_in_every_kind_of_remote_text_never_reaches_the_screen() {
+    use crate::hostile::{self, assert_no_escape};
+    use serde_json::json;
+    let emu = claims();
+    let h = hostile::all();
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Sid": h, "Effect": "Allow", "Principal": { "AWS": h },
+                        "Action": "kms:Decrypt", "Resource": "*" }]
+    })
+    .to_string();
+    let now = emu.clock().now();
+    emu.with_world(|w| {
+        // Names: a queue, a key alias, a topic, a backup plan.
+        let mut q = w.sqs.queues.values().next().unwrap().clone();
+        q.name = format!("claims{h}");
+        q.url = w.sqs.queue_url(&w.account_id, &q.name);
+        q.arn = format!("arn:aws:sqs:us-east-1:{}:{}", w.account_id, q.name);
+        q.messages.clear();
+        w.sqs.queues.insert(q.name.clone(), q);
+        // Tags and policies of every queue.
+        for q in w.sqs.queues.values_mut() {
+            q.tags.insert(format!("owner{h}"), h.clone());
+            q.attributes.insert("Policy".into(), policy.clone());
+        }
+        // Key descriptions, tags and policies.
+        for k in w.kms.keys.values_mut() {
+            k.description = format!("claims key {h}");
+            k.tags.push((format!("team{h}"), h.clone()));
+            k.policy = policy.clone();
+        }
+        if let Some(a) = w.kms.aliases.values().next().cloned() {
+            let name = format!("alias/claims{h}");
+            w.kms.aliases.insert(
+                name.clone(),
+                phi_console::emulator::services::kms::Alias { name, ..a },
+            );
+        }
+        let mut t = w.sns.topics.values().next().unwrap().clone();
+        t.name = format!("claims{h}");
+        t.arn = format!("arn:aws:sns:us-east-1:{}:{}", w.account_id, t.name);
+        w.sns.topics.insert(t.arn.clone(), t);
+        for t in w.sns.topics.values_mut() {
+            t.attributes.insert("DisplayName".into(), h.clone());
+            t.attributes.insert("Policy".into(), policy.clone());
+            t.tags.push((h.clone(), h.clone()));
+            t.data_protection_policy = Some(policy.clone());
+        }
+        for sub in &mut w.sns.subscriptions {
+            sub.endpoint = format!("https://example.com/{h}");
+            sub.attributes.insert("FilterPolicy".into(), json!({ "code": [h] }).to_string());
+        }
+        let mut v = w.backup.vaults.values().next().unwrap().clone();
+        v.name = format!("claims{h}");
+        v.arn = format!("arn:aws:backup:us-east-1:{}:backup-vault:{}", w.account_id, v.name);
+        w.backup.vaults.insert(v.name.clone(), v);
+        for v in w.backup.vaults.values_mut() {
+            v.access_policy = Some(policy.clone());
+        }
+        for p in &mut w.backup.plans {
+            p.name = format!("plan{h}");
+        }
+        for j in &mut w.backup.backup_jobs {
+            j.status_message = Some(h.clone());
+            j.resource_name = h.clone();
+        }
+        for p in w.backup.recovery_points.values_mut() {
+            p.resource_name = h.clone();
+        }
+        // A CloudTrail event whose every field is hostile (the newest, so it is listed).
+        let mut e = w.trail.events.last().unwrap().clone();
+        e.event_id = format!("hostile-{h}");
+        e.event_name = format!("RotateKey{h}");
+        e.event_time = now;
+        e.username = h.clone();
+        e.resources = vec![("AWS::KMS::Key".into(), h.clone())];
+        e.cloudtrail_event = json!({
+            "eventName": e.event_name, "userIdentity": { "userName": h },
+            "errorMessage": h, "requestParameters": { "description": h },
+        })
+        .to_string();
+        w.trail.events.push(e);
+    });
+
+    let (mut s, cloud) = signed_in(&emu).await;
+    s.now = now;
+    let mut shown = Vec::new();
+    for cmd in [
+        "queues", "dlq", "topics", "keys", "vaults", "points", "jobs", "plans", "events",
+    ] {
+        command(&mut s, &cloud, cmd).await;
+        s.flash = None;
+        assert!(s.last_error.is_none(), ":{cmd}: {:?}", s.last_error);
+        let rows = s.table(s.view).visible.len();
+        assert!(rows > 0, ":{cmd} lists nothing");
+        let mut seen = false;
+        // Every row, so every detail pane is drawn.
+        for i in 0..rows {
+            let screen = render(&s, 160, 48);
+            assert_no_escape(&format!(":{cmd}, row {i}"), screen.as_bytes());
+            seen |= screen.contains('␛');
+            press(&mut s, &cloud, [key('j')]).await;
+        }
+        shown.push((cmd, seen));
+    }
+    assert!(
+        shown.iter().all(|(_, seen)| *seen),
+        "views that never showed the planted text: {shown:?}"
+    );
+
+    // Message attributes and a revealed body, peeked through the real adapter.
+    let dlq = emu.with_world(|w| {
+        let q = w
+            .sqs
+            .queues
+            .values_mut()
+            .find(|q| !q.messages.is_empty())
+            .unwrap();
+        for m in &mut q.messages {
+            m.attributes.insert(
+                format!("error{h}"),
+                json!({ "DataType": "String", "StringValue": h }),
+            );
+            m.body = format!("{{\"note\": {}}}", json!(h));
+            m.md5_body = phi_console::emulator::services::sqs::md5_hex(m.body.as_bytes());
+        }
+        q.url.clone()
+    });
+    let messages = cloud.peek_messages(&dlq, 10).await.unwrap();
+    assert!(!messages.is_empty());
+    s.data.revealed = messages.iter().map(|m| m.id.clone()).collect();
+    s.data.messages = messages;
+    s.view = View::Messages;
+    phi_console::app::update::rebuild(&mut s, View::Messages);
+    let rows = s.table(View::Messages).visible.len();
+    assert!(rows > 0);
+    for i in 0..rows {
+        let screen = render(&s, 160, 48);
+        assert_no_escape(&format!("messages, row {i}"), screen.as_bytes());
+        assert!(
+            screen.contains('␛'),
+            "the message's attributes and body are shown:\n{screen}"
+        );
+        press(&mut s, &cloud, [key('j')]).await;
+    }
+
+    // An AWS error message.
+    s.view = View::Queues;
+    emu.add_fault(
+        FaultRule::for_op(Service::Kms, "ListKeys")
+            .errors(1.0, 500)
+            .message(h.clone()),
+    );
+    command(&mut s, &cloud, "keys").await;
+    press(&mut s, &cloud, [key('r')]).await;
+    assert!(
+        s.last_error.as_deref().is_some_and(|e| e.contains("<<")),
+        "{:?}",
+        s.last_error
+    );
+    let screen = render(&s, 160, 48);
+    assert_no_escape("an AWS error message", screen.as_bytes());
+    assert!(screen.contains("<<␛[2J"), "{screen}");
+}
