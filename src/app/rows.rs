@@ -3,7 +3,7 @@
 
 use super::state::{State, Table, View};
 use crate::cloud::sqs::{Queue, QueueEncryption};
-use crate::ui::sanitize::clean;
+use crate::sanitize::clean;
 use chrono::{DateTime, Utc};
 use std::cmp::Ordering;
 
@@ -11,11 +11,16 @@ use std::cmp::Ordering;
 pub enum SortKey {
     Num(f64),
     Text(String),
+    /// Not known yet (the row's details are loading): sorts last in either direction.
+    Pending,
 }
 
 impl SortKey {
     fn cmp(&self, other: &SortKey) -> Ordering {
         match (self, other) {
+            (SortKey::Pending, SortKey::Pending) => Ordering::Equal,
+            (SortKey::Pending, _) => Ordering::Greater,
+            (_, SortKey::Pending) => Ordering::Less,
             (SortKey::Num(a), SortKey::Num(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
             (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
             (SortKey::Num(_), SortKey::Text(_)) => Ordering::Less,
@@ -183,6 +188,29 @@ pub fn columns(view: View) -> &'static [Column] {
     }
 }
 
+/// How many of a view's first columns the list call itself gives (the rest come from per-item
+/// calls and are unknown while a row loads).
+pub fn listed_columns(view: View) -> usize {
+    match view {
+        View::Queues | View::Dlq | View::Topics | View::Keys => 2,
+        _ => usize::MAX,
+    }
+}
+
+/// The row of an item whose details are still loading: the listed columns, then "…".
+fn pending_row(view: View, name: &str, second: &str, key: &str) -> Row {
+    let cols = columns(view);
+    let mut b = RowBuilder::new().text(name, Tone::Normal).text(second, Tone::Muted);
+    for _ in 2..cols.len() {
+        b.cells.push("…".into());
+        b.tones.push(Tone::Muted);
+        b.sort.push(SortKey::Pending);
+    }
+    let mut row = b.build(key);
+    row.haystack.push_str(" loading");
+    row
+}
+
 /// The default sort of a view: (column, descending).
 pub fn default_sort(view: View) -> (usize, bool) {
     match view {
@@ -282,7 +310,10 @@ impl RowBuilder {
     }
 }
 
-fn queue_row(s: &State, q: &Queue) -> Row {
+fn queue_row(s: &State, view: View, q: &Queue) -> Row {
+    if s.status(super::state::Kind::Queues).pending.contains(&q.url) {
+        return pending_row(view, &q.name, if q.fifo { "FIFO" } else { "STD" }, &q.arn);
+    }
     let dlq = match (&q.redrive, q.is_dlq()) {
         (Some(r), _) => {
             let target = name_of_arn(&r.dead_letter_target_arn);
@@ -341,19 +372,27 @@ fn queue_row(s: &State, q: &Queue) -> Row {
 pub fn build_rows(s: &State, view: View) -> Vec<Row> {
     let now = s.now;
     match view {
-        View::Queues => s.data.queues.iter().map(|q| queue_row(s, q)).collect(),
+        View::Queues => s
+            .data
+            .queues
+            .iter()
+            .map(|q| queue_row(s, view, q))
+            .collect(),
         View::Dlq => s
             .data
             .queues
             .iter()
             .filter(|q| q.is_dlq())
-            .map(|q| queue_row(s, q))
+            .map(|q| queue_row(s, view, q))
             .collect(),
         View::Topics => s
             .data
             .topics
             .iter()
             .map(|t| {
+                if s.status(super::state::Kind::Topics).pending.contains(&t.arn) {
+                    return pending_row(view, &t.name, if t.fifo { "FIFO" } else { "STD" }, &t.arn);
+                }
                 let mut protos: Vec<&str> = t
                     .subscriptions
                     .iter()
@@ -397,6 +436,11 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
             .keys
             .iter()
             .map(|k| {
+                if s.status(super::state::Kind::Keys).pending.contains(&k.id) {
+                    let short: String = k.id.chars().take(8).collect();
+                    let alias = k.aliases.first().map(String::as_str).unwrap_or("(no alias)");
+                    return pending_row(view, alias, &short, &k.arn);
+                }
                 let (rot, rot_tone, period, next) = match &k.rotation {
                     Some(r) if r.enabled => (
                         if r.on_demand_started.is_some() {
@@ -806,6 +850,10 @@ pub fn refilter(t: &mut Table) {
     visible.sort_by(|a, b| {
         let (ra, rb) = (&rows[*a], &rows[*b]);
         let o = match (ra.sort.get(col), rb.sort.get(col)) {
+            // Rows still loading go last whichever the direction.
+            (Some(x @ SortKey::Pending), Some(y)) | (Some(x), Some(y @ SortKey::Pending)) => {
+                return x.cmp(y).then_with(|| ra.key.cmp(&rb.key));
+            }
             (Some(x), Some(y)) => x.cmp(y),
             _ => Ordering::Equal,
         };

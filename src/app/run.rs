@@ -31,7 +31,13 @@ pub struct Context {
     pub force_read_only: bool,
     /// A profile resolved up front (the demo, or the `--profile` one).
     pub initial: ResolvedProfile,
+    /// `--demo` only: the demo MFA device's code at an instant (its seed is published), shown
+    /// in the MFA prompt. None for real profiles, whose codes are never shown.
+    pub demo_code: Option<DemoCodes>,
 }
+
+/// The demo MFA device's code at an instant.
+pub type DemoCodes = Box<dyn Fn(chrono::DateTime<chrono::Utc>) -> String + Send + Sync>;
 
 pub struct Runner {
     tx: UnboundedSender<Incoming>,
@@ -49,6 +55,15 @@ pub struct Runner {
     running: Vec<tokio::task::JoinHandle<()>>,
     /// Seals of logs whose session ended (profile switch): awaited, never aborted, at shutdown.
     sealing: Vec<tokio::task::JoinHandle<()>>,
+    /// The running progressive load of each kind: its generation (set to `u64::MAX` when a
+    /// newer load replaces it, which stops it) and the channel that moves rows to the front.
+    progressive: std::collections::HashMap<
+        Kind,
+        (
+            Arc<std::sync::atomic::AtomicU64>,
+            crate::cloud::progressive::Priority,
+        ),
+    >,
     /// The credentials the KMS audit sealer signs with: always the current session's, so seals
     /// keep working after re-authentication and step-up.
     sealer_credentials: crate::session::secret::CurrentCredentials,
@@ -83,6 +98,160 @@ pub fn session_info(s: &Session, settings: &SettingsFile, force_read_only: bool)
         audit_path: None,
         audit_error: None,
         require_reason: p.require_reason,
+        utc: p.utc,
+    }
+}
+
+/// A progressive list: the list call, its names sent at once (`Msg::Listed`), then the
+/// per-item calls with bounded concurrency, rows on screen first, their results sent in
+/// batches (`Msg::Details`), the last one marked done. Stops when a newer load replaces it.
+pub async fn load_progressive(
+    cloud: Cloud,
+    kind: Kind,
+    generation: u64,
+    current: Arc<std::sync::atomic::AtomicU64>,
+    priority: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>,
+    tx: UnboundedSender<Incoming>,
+) {
+    use crate::cloud::progressive::{DetailFuture, Fetched, fetch};
+    let send = |m: Msg| {
+        let _ = tx.send(Incoming::Msg(m));
+    };
+    let failed = |e: CloudError| Msg::Failed {
+        kind,
+        generation,
+        error: e.to_string(),
+    };
+    let live = move || current.load(std::sync::atomic::Ordering::Relaxed) == generation;
+    let conc = cloud.concurrency();
+    // Turns a batch into a Details message with `wrap` making the payload.
+    fn details<T>(
+        kind: Kind,
+        generation: u64,
+        batch: Vec<Fetched<T>>,
+        wrap: impl Fn(Vec<T>) -> Payload,
+        done: bool,
+    ) -> Msg {
+        let mut ok = Vec::new();
+        let mut failed = Vec::new();
+        for (id, r) in batch {
+            match r {
+                Ok(v) => ok.push(v),
+                Err(e) => failed.push((id, e.to_string())),
+            }
+        }
+        Msg::Details {
+            kind,
+            generation,
+            payload: wrap(ok),
+            failed,
+            done,
+        }
+    }
+    macro_rules! progressive {
+        ($ids:expr, $placeholders:expr, $wrap:expr, $detail:expr) => {{
+            let ids: Vec<String> = $ids;
+            send(Msg::Listed {
+                kind,
+                generation,
+                payload: $wrap($placeholders),
+                pending: ids.clone(),
+            });
+            fetch(ids, conc, $detail, priority, |batch| {
+                if !live() {
+                    return false;
+                }
+                send(details(kind, generation, batch, $wrap, false));
+                true
+            })
+            .await;
+            if live() {
+                send(details(kind, generation, Vec::new(), $wrap, true));
+            }
+        }};
+    }
+    match kind {
+        Kind::Queues => {
+            let urls = match cloud.list_queue_urls(None).await {
+                Ok(u) => u,
+                Err(e) => return send(failed(e)),
+            };
+            let region = cloud.region().to_string();
+            let placeholders: Vec<_> = urls
+                .iter()
+                .map(|u| crate::cloud::sqs::Queue::pending(u, &region))
+                .collect();
+            let c = cloud.clone();
+            progressive!(urls, placeholders, Payload::Queues, move |url: String| -> DetailFuture<
+                crate::cloud::sqs::Queue,
+            > {
+                let c = c.clone();
+                Box::pin(async move { c.queue(&url).await })
+            })
+        }
+        Kind::Topics => {
+            let arns = match cloud.list_topic_arns().await {
+                Ok(a) => a,
+                Err(e) => return send(failed(e)),
+            };
+            let placeholders: Vec<_> = arns
+                .iter()
+                .map(|a| crate::cloud::sns::Topic::pending(a))
+                .collect();
+            let c = cloud.clone();
+            progressive!(arns, placeholders, Payload::Topics, move |arn: String| -> DetailFuture<
+                crate::cloud::sns::Topic,
+            > {
+                let c = c.clone();
+                Box::pin(async move { c.topic(&arn).await })
+            })
+        }
+        Kind::Keys => {
+            let (refs, aliases) = match tokio::try_join!(cloud.list_key_refs(), cloud.aliases()) {
+                Ok(x) => x,
+                Err(e) => return send(failed(e)),
+            };
+            let placeholders: Vec<_> = refs
+                .iter()
+                .map(|(id, arn)| crate::cloud::kms::Key::pending(id, arn, &aliases))
+                .collect();
+            let ids = refs.into_iter().map(|(id, _)| id).collect();
+            let aliases = Arc::new(aliases);
+            let c = cloud.clone();
+            progressive!(ids, placeholders, Payload::Keys, move |id: String| -> DetailFuture<
+                crate::cloud::kms::Key,
+            > {
+                let c = c.clone();
+                let a = aliases.clone();
+                Box::pin(async move { c.key_with_aliases(id, a).await })
+            })
+        }
+        Kind::Points => {
+            let vaults = match cloud.list_backup_vaults().await {
+                Ok(v) => v,
+                Err(e) => return send(failed(e)),
+            };
+            let names = vaults.into_iter().map(|v| v.name).collect();
+            let c = cloud.clone();
+            // The list call gives vault names, not points: each vault's points arrive whole.
+            let flat = |v: Vec<Vec<crate::cloud::backup::RecoveryPoint>>| {
+                Payload::Points(v.into_iter().flatten().collect())
+            };
+            progressive!(names, Vec::new(), flat, move |name: String| -> DetailFuture<
+                Vec<crate::cloud::backup::RecoveryPoint>,
+            > {
+                let c = c.clone();
+                Box::pin(async move { c.list_recovery_points(&name).await })
+            })
+        }
+        other => match load(cloud, other, None).await {
+            Ok(payload) => send(Msg::Loaded {
+                kind: other,
+                generation,
+                payload,
+            }),
+            Err(e) => send(failed(e)),
+        },
     }
 }
 
@@ -135,7 +304,13 @@ impl Runner {
             sealer_credentials: Default::default(),
             running: Vec::new(),
             sealing: Vec::new(),
+            progressive: Default::default(),
         }
+    }
+
+    /// `--demo` only: the message carrying the demo device's code at `now`.
+    pub fn demo_code(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Msg> {
+        self.ctx.demo_code.as_ref().map(|f| Msg::DemoCode(f(now)))
     }
 
     fn send(&self, m: Msg) {
@@ -337,6 +512,11 @@ impl Runner {
                 {
                     c = c.sealer(Arc::new(sealer));
                 }
+                if let Some(topic) = self.ctx.settings.for_profile(&s.profile).audit_witness_topic
+                    && let Ok(witness) = crate::audit::SnsWitness::from_config(&config, topic)
+                {
+                    c = c.witness(Arc::new(witness));
+                }
                 AuditLog::open(c)
             });
             match opened {
@@ -514,6 +694,37 @@ impl Runner {
                 });
             }
             Effect::Load {
+                kind, generation, ..
+            } if kind.progressive() => {
+                let Some(s) = &self.session else { return true };
+                let (priority, rx) = crate::cloud::progressive::Priority::channel();
+                let current = Arc::new(std::sync::atomic::AtomicU64::new(generation));
+                if let Some((old, _)) = self.progressive.insert(kind, (current.clone(), priority))
+                {
+                    // A newer load of the same kind: the older fetch stops at its next batch.
+                    old.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::spawn(load_progressive(
+                    s.cloud(),
+                    kind,
+                    generation,
+                    current,
+                    rx,
+                    self.tx.clone(),
+                ));
+            }
+            Effect::Prioritize {
+                kind,
+                generation,
+                ids,
+            } => {
+                if let Some((current, priority)) = self.progressive.get(&kind)
+                    && current.load(std::sync::atomic::Ordering::Relaxed) == generation
+                {
+                    priority.bump(ids);
+                }
+            }
+            Effect::Load {
                 kind,
                 generation,
                 events,
@@ -646,7 +857,11 @@ where
                 next_frame = tokio::time::Instant::now() + frame;
             }
             _ = tick.tick() => {
-                for e in update(state, Msg::Tick(chrono::Utc::now())) {
+                let now = chrono::Utc::now();
+                if let Some(m) = runner.demo_code(now) {
+                    update(state, m);
+                }
+                for e in update(state, Msg::Tick(now)) {
                     if !runner.execute(e) { return Ok(()); }
                 }
                 dirty = true;

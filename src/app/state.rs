@@ -104,6 +104,18 @@ pub struct LoadStatus {
     pub loaded: bool,
     pub error: Option<String>,
     pub loaded_at: Option<DateTime<Utc>>,
+    /// A progressive list (names first): the items whose details are still loading, by the
+    /// id their detail call takes (queue URL, topic ARN, key id, vault name).
+    pub pending: std::collections::BTreeSet<String>,
+    /// Items whose details could not be read (id → why); they keep their name-only row.
+    pub item_errors: BTreeMap<String, String>,
+}
+
+impl Kind {
+    /// Kinds whose list call gives names and whose per-item calls follow, visible rows first.
+    pub fn progressive(self) -> bool {
+        matches!(self, Kind::Queues | Kind::Topics | Kind::Keys | Kind::Points)
+    }
 }
 
 /// Everything loaded from the account.
@@ -178,6 +190,8 @@ pub struct SessionInfo {
     pub audit_error: Option<String>,
     /// A reason is mandatory for guarded actions.
     pub require_reason: bool,
+    /// Times in the detail panes in UTC (the profile's `utc` setting) instead of local time.
+    pub utc: bool,
 }
 
 /// Why an MFA code is being asked for.
@@ -193,34 +207,40 @@ pub enum MfaPurpose {
     StepUp,
 }
 
-/// The field of the confirmation form that has focus. Cancel has it first.
+/// The field of the confirmation form that has focus: the name field first, then the reason,
+/// the ticket, the confirm button and Cancel (the order Tab follows and the buttons are drawn in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
-    Cancel,
     Name,
     Reason,
     Ticket,
     Confirm,
+    Cancel,
 }
 
 impl Focus {
     pub fn next(self) -> Focus {
         match self {
-            Focus::Cancel => Focus::Name,
             Focus::Name => Focus::Reason,
             Focus::Reason => Focus::Ticket,
             Focus::Ticket => Focus::Confirm,
             Focus::Confirm => Focus::Cancel,
+            Focus::Cancel => Focus::Name,
         }
     }
     pub fn prev(self) -> Focus {
         match self {
-            Focus::Cancel => Focus::Confirm,
             Focus::Name => Focus::Cancel,
             Focus::Reason => Focus::Name,
             Focus::Ticket => Focus::Reason,
             Focus::Confirm => Focus::Ticket,
+            Focus::Cancel => Focus::Confirm,
         }
+    }
+
+    /// True for the text fields (Enter there moves on; it never presses a button).
+    pub fn is_field(self) -> bool {
+        matches!(self, Focus::Name | Focus::Reason | Focus::Ticket)
     }
 }
 
@@ -234,6 +254,62 @@ pub struct ConfirmForm {
     pub ticket: String,
     pub focus: Focus,
     pub error: Option<String>,
+}
+
+impl ConfirmForm {
+    /// A fresh form for `plan`: empty fields, focus in the name field.
+    pub fn new(plan: crate::guard::Plan) -> ConfirmForm {
+        ConfirmForm {
+            plan,
+            typed: String::new(),
+            reason: String::new(),
+            ticket: String::new(),
+            focus: Focus::Name,
+            error: None,
+        }
+    }
+
+    /// The confirmed action, or why the confirm button is still disabled (the same rules as
+    /// `guard::confirm`, which this calls: the name must match, a required reason be given).
+    #[allow(clippy::result_large_err)] // guard::confirm's own error type
+    pub fn check(
+        &self,
+        require_reason: bool,
+    ) -> Result<crate::guard::Confirmed, crate::guard::GuardError> {
+        let opt = |x: &str| {
+            if x.trim().is_empty() {
+                None
+            } else {
+                Some(x.to_string())
+            }
+        };
+        crate::guard::confirm(
+            &self.plan,
+            &self.typed,
+            opt(&self.reason).as_deref(),
+            opt(&self.ticket).as_deref(),
+            require_reason,
+        )
+    }
+
+    /// What is still missing before the confirm button is enabled, in a few words (None when
+    /// it is enabled).
+    pub fn missing(&self, require_reason: bool) -> Option<&'static str> {
+        let e = self.check(require_reason).err()?;
+        use crate::guard::GuardError as G;
+        Some(match e {
+            G::NameRequired { .. } | G::WrongName { .. } => {
+                if require_reason && self.reason.trim().is_empty() {
+                    "type the name and a reason"
+                } else {
+                    "type the name"
+                }
+            }
+            G::ReasonRequired => "give a reason",
+            G::InvalidReason(_) => "fix the reason or ticket",
+            _ => "the form is incomplete",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -287,6 +363,9 @@ pub enum Flash {
 
 #[derive(Debug, Clone)]
 pub struct State {
+    /// The last window of rows sent to the front of a progressive load: (kind, generation,
+    /// first row index), so scrolling asks again only when the window moves.
+    pub priority_window: Option<(Kind, u64, usize)>,
     pub view: View,
     /// Where Esc goes back to (breadcrumb: history + view).
     pub history: Vec<View>,
@@ -312,11 +391,15 @@ pub struct State {
     pub profiles: Vec<String>,
     /// Rows on screen in the list (set by the view from the last frame; used by page keys).
     pub page_rows: usize,
+    /// `--demo` only: the demo MFA device's current code (its seed is published and test-only),
+    /// shown in the MFA prompt. Always None for real profiles.
+    pub demo_code: Option<String>,
 }
 
 impl State {
     pub fn new(now: DateTime<Utc>, keymap: Keymap, theme: Theme) -> State {
         State {
+            priority_window: None,
             view: View::Queues,
             history: Vec::new(),
             mode: Mode::Normal,
@@ -336,6 +419,7 @@ impl State {
             quit: false,
             profiles: Vec::new(),
             page_rows: 20,
+            demo_code: None,
         }
     }
 

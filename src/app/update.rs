@@ -52,6 +52,23 @@ pub enum Msg {
         generation: u64,
         error: String,
     },
+    /// A progressive list's names (items with only what the list call gives); their details
+    /// follow in `Details`. `pending` are the ids whose details are coming.
+    Listed {
+        kind: Kind,
+        generation: u64,
+        payload: Payload,
+        pending: Vec<String>,
+    },
+    /// Details of some items of a progressive list (merged by id), items that failed
+    /// (id → why), and whether the list is complete.
+    Details {
+        kind: Kind,
+        generation: u64,
+        payload: Payload,
+        failed: Vec<(String, String)>,
+        done: bool,
+    },
     /// The runner needs an MFA code for this purpose.
     AskCode(MfaPurpose),
     SessionOpened {
@@ -68,6 +85,8 @@ pub enum Msg {
     PeekPlanned(Result<Box<crate::guard::peek::PeekPlan>, String>),
     /// A message body may be shown: its reveal is recorded (or why it cannot be).
     Revealed(Result<String, String>),
+    /// `--demo` only: the demo MFA device's current code, for the MFA prompt.
+    DemoCode(String),
 }
 
 /// A request for a page of CloudTrail events.
@@ -97,6 +116,12 @@ pub enum Effect {
     },
     /// Record the idle lock in the audit log.
     RecordIdleLock,
+    /// Move these ids (the rows on screen) to the front of a progressive load's calls.
+    Prioritize {
+        kind: Kind,
+        generation: u64,
+        ids: Vec<String>,
+    },
     /// Plan a guarded action: pre-checks against live state.
     Plan(crate::guard::Request),
     /// Run a confirmed plan (step-up first when the MFA code is too old).
@@ -125,6 +150,96 @@ pub enum Effect {
 const EXPIRY_WARNING_MINUTES: i64 = 5;
 
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+    let follows = matches!(msg, Msg::Key(_) | Msg::Listed { .. });
+    let mut out = update_inner(s, msg);
+    if follows {
+        out.extend(prioritize_visible(s));
+    }
+    out
+}
+
+/// The ids of the rows around the selection (a screen above and below) of the current view's
+/// progressive list that are still loading: sent to the front of its calls when the window
+/// moved since the last time.
+fn prioritize_visible(s: &mut State) -> Vec<Effect> {
+    let view = s.view;
+    let Some(kind) = view.kinds().first().copied().filter(|k| k.progressive()) else {
+        return Vec::new();
+    };
+    let st = s.status(kind);
+    if st.pending.is_empty() {
+        return Vec::new();
+    }
+    let generation = st.generation;
+    let t = s.table(view);
+    let page = s.page_rows.max(20);
+    let first = t.selected.saturating_sub(t.selected % page);
+    if s.priority_window == Some((kind, generation, first)) {
+        return Vec::new();
+    }
+    let ids: Vec<String> = t
+        .visible
+        .iter()
+        .skip(first)
+        .take(page * 2)
+        .filter_map(|i| t.rows.get(*i))
+        .filter_map(|r| fetch_id(s, kind, &r.key))
+        .filter(|id| st.pending.contains(id))
+        .collect();
+    s.priority_window = Some((kind, generation, first));
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    vec![Effect::Prioritize {
+        kind,
+        generation,
+        ids,
+    }]
+}
+
+/// The id a row's detail call takes (queue URL; topic ARN; key id), from its row key (ARN).
+fn fetch_id(s: &State, kind: Kind, key: &str) -> Option<String> {
+    match kind {
+        Kind::Queues => s
+            .data
+            .queues
+            .iter()
+            .find(|q| q.arn == key)
+            .map(|q| q.url.clone()),
+        Kind::Topics => Some(key.to_string()),
+        Kind::Keys => s
+            .data
+            .keys
+            .iter()
+            .find(|k| k.arn == key)
+            .map(|k| k.id.clone()),
+        _ => None,
+    }
+}
+
+/// Merges a progressive list's details into the loaded data, by id.
+fn merge_details(s: &mut State, payload: Payload) {
+    fn merge<T>(into: &mut Vec<T>, items: Vec<T>, id: impl Fn(&T) -> &str) {
+        for item in items {
+            match into.iter().position(|x| id(x) == id(&item)) {
+                Some(i) => into[i] = item,
+                None => into.push(item),
+            }
+        }
+    }
+    match payload {
+        Payload::Queues(v) => {
+            merge(&mut s.data.queues, v, |q| q.url.as_str());
+            crate::cloud::sqs::link_dead_letter_queues(&mut s.data.queues);
+        }
+        Payload::Topics(v) => merge(&mut s.data.topics, v, |t| t.arn.as_str()),
+        Payload::Keys(v) => merge(&mut s.data.keys, v, |k| k.id.as_str()),
+        Payload::Points(v) => s.data.points.extend(v),
+        other => kind_payload_store(s, other),
+    }
+}
+
+fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(k) => {
             s.last_input = s.now;
@@ -140,6 +255,68 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
                 return Vec::new(); // a stale result: a newer load was asked for
             }
             loaded(s, kind, payload);
+            Vec::new()
+        }
+        Msg::Listed {
+            kind,
+            generation,
+            payload,
+            pending,
+        } => {
+            if s.status(kind).generation != generation {
+                return Vec::new();
+            }
+            kind_payload_store(s, payload);
+            let now = s.now;
+            let st = s.data.status.entry(kind).or_default();
+            st.loaded = true;
+            st.loading = !pending.is_empty();
+            st.error = None;
+            st.item_errors.clear();
+            st.loaded_at = Some(now);
+            st.pending = pending.into_iter().collect();
+            rebuild_for(s, kind);
+            Vec::new()
+        }
+        Msg::Details {
+            kind,
+            generation,
+            payload,
+            failed,
+            done,
+        } => {
+            if s.status(kind).generation != generation {
+                return Vec::new();
+            }
+            let ids: Vec<String> = match &payload {
+                Payload::Queues(v) => v.iter().map(|q| q.url.clone()).collect(),
+                Payload::Topics(v) => v.iter().map(|t| t.arn.clone()).collect(),
+                Payload::Keys(v) => v.iter().map(|k| k.id.clone()).collect(),
+                Payload::Points(v) => v.iter().map(|p| p.vault.clone()).collect(),
+                _ => Vec::new(),
+            };
+            merge_details(s, payload);
+            let st = s.data.status.entry(kind).or_default();
+            for id in ids {
+                st.pending.remove(&id);
+            }
+            for (id, why) in failed {
+                st.pending.remove(&id);
+                st.item_errors.insert(id, why);
+            }
+            if done {
+                st.loading = false;
+                // Vaults without points and anything the fetch never reached are not coming.
+                st.pending.clear();
+                if !st.item_errors.is_empty() {
+                    let n = st.item_errors.len();
+                    let first = st.item_errors.values().next().cloned().unwrap_or_default();
+                    let e = format!("{n} could not be read in full: {first}");
+                    st.error = Some(e.clone());
+                    s.last_error = Some(e);
+                }
+            }
+            rebuild_for(s, kind);
             Vec::new()
         }
         Msg::Failed {
@@ -251,14 +428,9 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             let expected = matches!(&s.mode, Mode::Planning { action, key }
                 if *action == plan.action && plan.targets.iter().any(|t| t.arn == *key || t.name == *key));
             if expected {
-                s.mode = Mode::Confirm(Box::new(ConfirmForm {
-                    plan: *plan,
-                    typed: String::new(),
-                    reason: String::new(),
-                    ticket: String::new(),
-                    focus: Focus::Cancel,
-                    error: None,
-                }));
+                // Focus starts in the name field; "plan loading…" is over.
+                s.mode = Mode::Confirm(Box::new(ConfirmForm::new(*plan)));
+                s.flash = None;
             }
             Vec::new()
         }
@@ -299,6 +471,10 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Revealed(Err(e)) => {
             s.flash = Some(Flash::Error(format!("the body stays hidden: {e}")));
+            Vec::new()
+        }
+        Msg::DemoCode(code) => {
+            s.demo_code = Some(code);
             Vec::new()
         }
         Msg::ActionDone(result) => {
@@ -427,6 +603,12 @@ fn loaded(s: &mut State, kind: Kind, payload: Payload) {
     if s.data.status.values().all(|x| x.error.is_none()) {
         s.last_error = None;
     }
+    rebuild_for(s, kind);
+}
+
+/// Rebuilds the rows of every view that shows `kind` (key names appear in the queue, topic
+/// and vault views too).
+fn rebuild_for(s: &mut State, kind: Kind) {
     for v in View::ALL {
         if v.kinds().contains(&kind)
             || (kind == Kind::Keys
@@ -639,8 +821,22 @@ fn key(s: &mut State, ev: KeyEvent) -> Vec<Effect> {
             s.flash = Some(Flash::Info("peek cancelled: nothing was received".into()));
             Vec::new()
         }
+        // Esc while the pre-checks run: the plan, when it comes, is dropped (nothing was called).
+        Mode::Planning { .. } if action == Some(Action::Cancel) => {
+            s.mode = Mode::Normal;
+            s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
+            Vec::new()
+        }
+        // Keys typed before the form exists are dropped, and the footer says so (they never
+        // land in a field).
+        Mode::Planning { .. } => {
+            s.flash = Some(Flash::Info(
+                "plan loading…: that key was dropped; type the name when the plan is shown".into(),
+            ));
+            Vec::new()
+        }
         // Nothing to do while the pre-checks or the action run.
-        Mode::Planning { .. } | Mode::PeekPlanning { .. } | Mode::Running { .. } => Vec::new(),
+        Mode::PeekPlanning { .. } | Mode::Running { .. } => Vec::new(),
     }
 }
 
@@ -750,6 +946,8 @@ fn peek_confirm_key(
 }
 
 fn plan(s: &mut State, request: crate::guard::Request) -> Vec<Effect> {
+    // Whatever the footer said (an earlier "cancelled") is not about this plan.
+    s.flash = None;
     s.mode = Mode::Planning {
         action: request.action().to_string(),
         key: request.target().to_string(),
@@ -806,6 +1004,10 @@ fn period_key(
     }
 }
 
+/// The confirmation form. Focus starts in the name field; Tab/↓ and Shift-Tab/↑ move; Enter
+/// in a field moves to the next one and never confirms; Enter on the confirm button runs the
+/// plan only when the name matches and a required reason is given (else it only says why);
+/// Esc cancels.
 fn confirm_key(
     s: &mut State,
     k: Key,
@@ -826,34 +1028,15 @@ fn confirm_key(
             Focus::Name | Focus::Reason | Focus::Ticket => form.focus = form.focus.next(),
             Focus::Confirm => {
                 let require = s.session.as_ref().is_none_or(|i| i.require_reason);
-                let opt = |x: &str| {
-                    if x.trim().is_empty() {
-                        None
-                    } else {
-                        Some(x.to_string())
-                    }
-                };
-                match crate::guard::confirm(
-                    &form.plan,
-                    &form.typed,
-                    opt(&form.reason).as_deref(),
-                    opt(&form.ticket).as_deref(),
-                    require,
-                ) {
+                match form.check(require) {
                     Ok(confirmed) => {
                         s.mode = Mode::Running {
                             summary: form.plan.summary.clone(),
                         };
                         return vec![Effect::Execute(Box::new(confirmed))];
                     }
-                    Err(e) => {
-                        form.error = Some(e.to_string());
-                        form.focus = match e {
-                            crate::guard::GuardError::ReasonRequired
-                            | crate::guard::GuardError::InvalidReason(_) => Focus::Reason,
-                            _ => Focus::Name,
-                        };
-                    }
+                    // Disabled: nothing happens but the reason why.
+                    Err(e) => form.error = Some(format!("{} is disabled: {e}", form.plan.action)),
                 }
             }
         },
@@ -868,8 +1051,9 @@ fn confirm_key(
             let inserting = action.is_none();
             if let Some(f) = field
                 && (!inserting || f.chars().count() < 200)
+                && edit(f, k, action)
             {
-                edit(f, k, action);
+                form.error = None;
             }
         }
     }
@@ -940,15 +1124,30 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
                     t.sort_desc = !t.sort_desc;
                 }
                 rows::refilter(t);
-                s.flash = Some(Flash::Info(format!(
+                let col = t.sort_col;
+                let mut text = format!(
                     "sorted by {} {}",
-                    rows::columns(view)[t.sort_col].name,
+                    rows::columns(view)[col].name,
                     if t.sort_desc {
                         "descending"
                     } else {
                         "ascending"
                     }
-                )));
+                );
+                // Sorting works on what is loaded: a column the list call does not give is
+                // unknown for rows still loading, and says so.
+                if let Some(kind) = view.kinds().first()
+                    && col >= rows::listed_columns(view)
+                {
+                    let n = s.status(*kind).pending.len();
+                    if n > 0 {
+                        text.push_str(&format!(
+                            " — {n} rows still loading sort last (their {} is not known yet)",
+                            rows::columns(view)[col].name
+                        ));
+                    }
+                }
+                s.flash = Some(Flash::Info(text));
             }
             Vec::new()
         }
@@ -1187,5 +1386,253 @@ fn mfa_key(
             };
             Vec::new()
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::app::keymap::Keymap;
+    use crate::ui::theme::Theme;
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd";
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
+    }
+
+    fn info(require_reason: bool) -> SessionInfo {
+        SessionInfo {
+            profile: "demo".into(),
+            caller_arn: "arn:aws:sts::123456789012:assumed-role/ClaimsOperator/jdoe".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            read_only: false,
+            production: false,
+            expires: Some(now() + Duration::hours(1)),
+            mfa_at: Some(now()),
+            source_identity: None,
+            idle_lock_minutes: 15,
+            audit_path: None,
+            audit_error: None,
+            require_reason,
+            utc: true,
+        }
+    }
+
+    fn the_plan() -> crate::guard::Plan {
+        crate::guard::Plan {
+            operation: crate::guard::Operation::RotateKeyOnDemand {
+                key_arn: KEY.into(),
+            },
+            action: "kms:RotateKeyOnDemand".into(),
+            summary: "rotate alias/claims-costs now".into(),
+            targets: vec![crate::guard::Target {
+                arn: KEY.into(),
+                name: "claims-costs".into(),
+            }],
+            calls: Vec::new(),
+            profile: "demo".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            endpoint: None,
+            caller_arn: String::new(),
+            production: false,
+            facts: Vec::new(),
+            irreversible: Vec::new(),
+            warnings: Vec::new(),
+            confirm_text: "claims-costs".into(),
+            confirm_also: vec!["alias/claims-costs".into()],
+            planned_at: now(),
+        }
+    }
+
+    /// A signed-in state whose plan was asked for (an earlier "cancelled" still in the footer).
+    fn planning(require_reason: bool) -> State {
+        let mut s = State::new(now(), Keymap::default_keymap(), Theme::default());
+        s.session = Some(info(require_reason));
+        s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
+        let out = plan(
+            &mut s,
+            crate::guard::Request::RotateKeyOnDemand { key: KEY.into() },
+        );
+        assert!(matches!(out.as_slice(), [Effect::Plan(_)]), "{out:?}");
+        s
+    }
+
+    /// A signed-in state showing the confirmation form of a fresh plan.
+    pub(crate) fn planned(require_reason: bool) -> State {
+        let mut s = planning(require_reason);
+        update(&mut s, Msg::Planned(Ok(Box::new(the_plan()))));
+        s
+    }
+
+    pub(crate) fn press(s: &mut State, code: KeyCode) -> Vec<Effect> {
+        update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    pub(crate) fn type_text(s: &mut State, text: &str) -> Vec<Effect> {
+        text.chars()
+            .flat_map(|c| press(s, KeyCode::Char(c)))
+            .collect()
+    }
+
+    fn form(s: &State) -> &ConfirmForm {
+        match &s.mode {
+            Mode::Confirm(f) => f,
+            other => panic!("not confirming: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_plan_clears_the_footer_and_the_form_starts_in_the_name_field() {
+        let mut s = planning(true);
+        assert_eq!(s.flash, None, "the old 'cancelled' is gone once a plan starts");
+        update(&mut s, Msg::Planned(Ok(Box::new(the_plan()))));
+        assert_eq!(form(&s).focus, Focus::Name);
+        assert!(type_text(&mut s, "claims-costs").is_empty());
+        assert_eq!(form(&s).typed, "claims-costs", "typed at once, into the name");
+    }
+
+    #[test]
+    fn keys_typed_while_the_plan_loads_are_dropped_and_say_so() {
+        let mut s = planning(true);
+        assert!(type_text(&mut s, "claims").is_empty());
+        assert!(matches!(s.mode, Mode::Planning { .. }), "{:?}", s.mode);
+        assert!(
+            matches!(&s.flash, Some(Flash::Info(m)) if m.contains("plan loading")),
+            "{:?}",
+            s.flash
+        );
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        update(&mut s, Msg::Planned(Ok(Box::new(the_plan()))));
+        assert_eq!(form(&s).typed, "", "nothing typed early reached a field");
+        assert_eq!(s.flash, None, "the plan is shown: 'plan loading…' is over");
+    }
+
+    #[test]
+    fn esc_while_the_plan_loads_cancels_and_the_late_plan_is_dropped() {
+        let mut s = planning(true);
+        assert!(press(&mut s, KeyCode::Esc).is_empty());
+        assert_eq!(s.mode, Mode::Normal);
+        update(&mut s, Msg::Planned(Ok(Box::new(the_plan()))));
+        assert_eq!(s.mode, Mode::Normal, "no form opens for a cancelled plan");
+    }
+
+    #[test]
+    fn enter_in_a_field_moves_to_the_next_and_never_confirms() {
+        let mut s = planned(false);
+        // A name that matches (no reason needed here): Enter still only moves on.
+        assert!(type_text(&mut s, "claims-costs").is_empty());
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        assert_eq!(form(&s).focus, Focus::Reason);
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        assert_eq!(form(&s).focus, Focus::Ticket);
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        assert_eq!(form(&s).focus, Focus::Confirm);
+        // Enter on the (enabled) confirm button runs it.
+        let out = press(&mut s, KeyCode::Enter);
+        match out.as_slice() {
+            [Effect::Execute(c)] => {
+                assert_eq!(c.typed(), "claims-costs");
+                assert_eq!(c.reason(), None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(s.mode, Mode::Running { .. }));
+    }
+
+    #[test]
+    fn the_confirm_button_is_disabled_until_the_name_matches_and_a_reason_is_given() {
+        let mut s = planned(true);
+        assert_eq!(form(&s).missing(true), Some("type the name and a reason"));
+        // Straight to the button: pressing it does nothing but say why.
+        for _ in 0..3 {
+            press(&mut s, KeyCode::Tab);
+        }
+        assert_eq!(form(&s).focus, Focus::Confirm);
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        let err = form(&s).error.clone().unwrap_or_default();
+        assert!(err.contains("disabled") && err.contains("claims-costs"), "{err}");
+        assert_eq!(form(&s).focus, Focus::Confirm, "the focus stays");
+
+        // A wrong name: still disabled.
+        press(&mut s, KeyCode::BackTab);
+        press(&mut s, KeyCode::BackTab);
+        press(&mut s, KeyCode::BackTab);
+        assert_eq!(form(&s).focus, Focus::Name);
+        type_text(&mut s, "claims-cost");
+        assert_eq!(form(&s).error, None, "editing clears the old reason why");
+        assert_eq!(form(&s).missing(true), Some("type the name and a reason"));
+        // The right name, no reason: disabled, and says the reason is missing.
+        type_text(&mut s, "s");
+        assert_eq!(form(&s).missing(true), Some("give a reason"));
+        press(&mut s, KeyCode::Up);
+        assert_eq!(form(&s).focus, Focus::Cancel, "Up from the name wraps to Cancel");
+        press(&mut s, KeyCode::Up);
+        assert_eq!(form(&s).focus, Focus::Confirm);
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        let err = form(&s).error.clone().unwrap_or_default();
+        assert!(err.contains("reason"), "{err}");
+        // A blank reason does not count.
+        press(&mut s, KeyCode::Up);
+        press(&mut s, KeyCode::Up);
+        assert_eq!(form(&s).focus, Focus::Reason);
+        type_text(&mut s, "   ");
+        assert_eq!(form(&s).missing(true), Some("give a reason"));
+        type_text(&mut s, "CHG-1 posture fix");
+        assert_eq!(form(&s).missing(true), None);
+        press(&mut s, KeyCode::Down);
+        press(&mut s, KeyCode::Down);
+        assert_eq!(form(&s).focus, Focus::Confirm);
+        let out = press(&mut s, KeyCode::Enter);
+        match out.as_slice() {
+            [Effect::Execute(c)] => assert_eq!(c.reason(), Some("CHG-1 posture fix")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_full_alias_also_enables_the_button() {
+        let mut s = planned(false);
+        type_text(&mut s, "alias/claims-costs");
+        assert_eq!(form(&s).missing(false), None);
+    }
+
+    #[test]
+    fn esc_cancels_from_every_focus_and_enter_on_cancel_cancels() {
+        for tabs in 0..5 {
+            let mut s = planned(true);
+            type_text(&mut s, "claims-costs");
+            for _ in 0..tabs {
+                press(&mut s, KeyCode::Tab);
+            }
+            assert!(press(&mut s, KeyCode::Esc).is_empty());
+            assert_eq!(s.mode, Mode::Normal);
+            assert!(
+                matches!(&s.flash, Some(Flash::Info(m)) if m.contains("cancelled")),
+                "{:?}",
+                s.flash
+            );
+        }
+        let mut s = planned(false);
+        type_text(&mut s, "claims-costs");
+        for _ in 0..4 {
+            press(&mut s, KeyCode::Tab);
+        }
+        assert_eq!(form(&s).focus, Focus::Cancel);
+        assert!(press(&mut s, KeyCode::Enter).is_empty(), "Cancel runs nothing");
+        assert_eq!(s.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn the_demo_code_is_state_set_by_its_message_only() {
+        let mut s = State::new(now(), Keymap::default_keymap(), Theme::default());
+        assert_eq!(s.demo_code, None);
+        update(&mut s, Msg::Tick(now()));
+        assert_eq!(s.demo_code, None, "a tick alone never makes a code up");
+        update(&mut s, Msg::DemoCode("123456".into()));
+        assert_eq!(s.demo_code.as_deref(), Some("123456"));
     }
 }

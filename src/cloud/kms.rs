@@ -59,6 +59,32 @@ pub struct Key {
 }
 
 impl Key {
+    /// A key known only from ListKeys and ListAliases, its details still loading.
+    pub fn pending(id: &str, arn: &str, aliases: &[(String, String)]) -> Key {
+        Key {
+            id: id.to_string(),
+            arn: arn.to_string(),
+            aliases: aliases
+                .iter()
+                .filter(|(_, target)| target == id)
+                .map(|(name, _)| name.clone())
+                .collect(),
+            description: String::new(),
+            state: String::new(),
+            spec: String::new(),
+            usage: String::new(),
+            customer_managed: false,
+            origin: String::new(),
+            custom_key_store: None,
+            created: None,
+            deletion_date: None,
+            rotation: None,
+            rotations: Vec::new(),
+            tags: BTreeMap::new(),
+            policy: None,
+        }
+    }
+
     /// The first alias, else the key id: what a person calls this key.
     pub fn display_name(&self) -> &str {
         self.aliases.first().map(String::as_str).unwrap_or(&self.id)
@@ -103,6 +129,23 @@ impl Cloud {
     /// Every key (ListKeys paged to the end) with aliases and rotation details, per-key calls
     /// with bounded concurrency.
     pub async fn list_keys(&self) -> Result<Vec<Key>, CloudError> {
+        let ids: Vec<String> = self
+            .list_key_refs()
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let aliases = self.aliases().await?;
+        let client = self.kms.clone();
+        let aliases = std::sync::Arc::new(aliases);
+        self.bounded(ids, move |id| {
+            key_details(client.clone(), id, aliases.clone())
+        })
+        .await
+    }
+
+    /// Every key's (id, ARN) (ListKeys paged to the end), before any per-key call.
+    pub async fn list_key_refs(&self) -> Result<Vec<(String, String)>, CloudError> {
         self.alive()?;
         let mut ids = Vec::new();
         let mut marker = None;
@@ -114,23 +157,26 @@ impl Cloud {
                 .send()
                 .await
                 .map_err(|e| from_sdk("ListKeys", "keys", e))?;
-            ids.extend(
-                out.keys()
-                    .iter()
-                    .filter_map(|k| k.key_id().map(str::to_string)),
-            );
+            ids.extend(out.keys().iter().filter_map(|k| {
+                k.key_id()
+                    .map(|id| (id.to_string(), k.key_arn().unwrap_or_default().to_string()))
+            }));
             match out.next_marker() {
                 Some(m) if out.truncated() => marker = Some(m.to_string()),
                 _ => break,
             }
         }
-        let aliases = self.aliases().await?;
-        let client = self.kms.clone();
-        let aliases = std::sync::Arc::new(aliases);
-        self.bounded(ids, move |id| {
-            key_details(client.clone(), id, aliases.clone())
-        })
-        .await
+        Ok(ids)
+    }
+
+    /// One key with the aliases already listed (the per-key calls of a progressive list).
+    pub async fn key_with_aliases(
+        &self,
+        key: String,
+        aliases: std::sync::Arc<Vec<(String, String)>>,
+    ) -> Result<Key, CloudError> {
+        self.alive()?;
+        key_details(self.kms.clone(), key, aliases).await
     }
 
     /// One key by id, ARN or alias.
@@ -141,7 +187,7 @@ impl Cloud {
     }
 
     /// alias name → target key id.
-    async fn aliases(&self) -> Result<Vec<(String, String)>, CloudError> {
+    pub async fn aliases(&self) -> Result<Vec<(String, String)>, CloudError> {
         let mut out_aliases = Vec::new();
         let mut marker = None;
         loop {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod kms;
 pub mod limiter;
+pub mod progressive;
 pub mod sns;
 pub mod sqs;
 pub mod sts;
@@ -84,6 +85,11 @@ impl Cloud {
     pub fn with_concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
+    }
+
+    /// How many per-item calls run at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     pub fn region(&self) -> &str {

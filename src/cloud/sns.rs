@@ -28,10 +28,34 @@ fn name_of(arn: &str) -> String {
     arn.rsplit(':').next().unwrap_or(arn).to_string()
 }
 
+impl Topic {
+    /// A topic known only by its ARN (ListTopics), its details still loading.
+    pub fn pending(arn: &str) -> Topic {
+        let name = name_of(arn);
+        Topic {
+            fifo: name.ends_with(".fifo"),
+            name,
+            arn: arn.to_string(),
+            kms_key: None,
+            data_protection_policy: None,
+            subscriptions: Vec::new(),
+            attributes: BTreeMap::new(),
+        }
+    }
+}
+
 impl Cloud {
     /// Every topic (ListTopics paged to the end) with attributes, subscriptions and data
     /// protection, per-topic calls with bounded concurrency.
     pub async fn list_topics(&self) -> Result<Vec<Topic>, CloudError> {
+        let arns = self.list_topic_arns().await?;
+        let client = self.sns.clone();
+        self.bounded(arns, move |arn| topic_details(client.clone(), arn))
+            .await
+    }
+
+    /// Every topic ARN (ListTopics paged to the end), before any per-topic call.
+    pub async fn list_topic_arns(&self) -> Result<Vec<String>, CloudError> {
         self.alive()?;
         let mut arns = Vec::new();
         let mut token = None;
@@ -53,9 +77,7 @@ impl Cloud {
                 _ => break,
             }
         }
-        let client = self.sns.clone();
-        self.bounded(arns, move |arn| topic_details(client.clone(), arn))
-            .await
+        Ok(arns)
     }
 
     pub async fn topic(&self, arn: &str) -> Result<Topic, CloudError> {

@@ -47,6 +47,41 @@ pub struct Queue {
 }
 
 impl Queue {
+    /// A queue known only by its URL (ListQueues), its details still loading: the name, and
+    /// the ARN the URL implies (`…/ACCOUNT/NAME` in `region`), so its row keeps its key when
+    /// the details arrive.
+    pub fn pending(url: &str, region: &str) -> Queue {
+        let name = name_of(url);
+        let account = url
+            .trim_end_matches('/')
+            .rsplit('/')
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        Queue {
+            arn: format!(
+                "arn:{}:sqs:{region}:{account}:{name}",
+                crate::validate::partition_of(region)
+            ),
+            fifo: name.ends_with(".fifo"),
+            name,
+            url: url.to_string(),
+            visible: 0,
+            in_flight: 0,
+            delayed: 0,
+            encryption: QueueEncryption::None,
+            redrive: None,
+            redrive_allow: None,
+            policy: None,
+            created: None,
+            visibility_timeout: None,
+            retention_seconds: None,
+            attributes: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            sources: Vec::new(),
+        }
+    }
+
     /// A queue is a DLQ when another queue's redrive policy targets it.
     pub fn is_dlq(&self) -> bool {
         !self.sources.is_empty()

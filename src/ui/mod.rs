@@ -1,6 +1,7 @@
 //! Views: functions of `&State` that draw a frame. No I/O, no AWS, no mutation.
 
 pub mod detail;
+pub mod format;
 /// The sanitiser moved to the crate root (one rule for every output); kept here for old paths.
 pub use crate::sanitize;
 pub mod theme;
@@ -91,7 +92,9 @@ pub fn draw(f: &mut Frame, s: &State) {
         Mode::Planning { action, .. } => draw_wait(
             f,
             s,
-            &format!("Planning {action}: checking the key's live state…"),
+            &format!(
+                "Planning {action}: checking the key's live state… (plan loading: keys typed now are dropped; Esc cancels)"
+            ),
         ),
         Mode::Running { summary } => draw_wait(f, s, &format!("Running: {summary}")),
         Mode::Confirm(form) => draw_confirm(f, s, form),
@@ -248,6 +251,17 @@ fn draw_list(f: &mut Frame, s: &State, area: Rect) {
         title.push_str(&format!("— {} ", clean(e)));
     } else if !status.loaded && status.loading {
         title.push_str("— loading… ");
+    } else if !status.pending.is_empty() {
+        let what = if s.view == crate::app::state::View::Points {
+            "vaults"
+        } else {
+            "rows"
+        };
+        title.push_str(&format!(
+            "— {} {} {what} loading… ",
+            SPINNER[s.spinner % SPINNER.len()],
+            status.pending.len()
+        ));
     } else if s.view == crate::app::state::View::Messages && !status.loaded {
         title.push_str("— not peeked (r plans a peek) ");
     }
@@ -430,6 +444,14 @@ fn draw_mfa(
         )),
         Line::from(""),
     ];
+    // `--demo` only (the state never holds a code for a real profile): the demo device's seed
+    // is published and test-only, so its code is shown here.
+    if let Some(code) = &s.demo_code {
+        lines.push(Line::from(vec![
+            Span::styled("demo device (published test seed): ", t.muted),
+            Span::styled(clean(code).into_owned(), t.accent.add_modifier(Modifier::BOLD)),
+        ]));
+    }
     if busy {
         lines.push(Line::from(Span::styled(
             format!(
@@ -448,7 +470,7 @@ fn draw_mfa(
         "Enter: submit   Esc: cancel",
         t.muted,
     )));
-    let area = centered(f.area(), 72, 11);
+    let area = centered(f.area(), 72, if s.demo_code.is_some() { 12 } else { 11 });
     f.render_widget(Clear, area);
     f.render_widget(
         Paragraph::new(lines)
@@ -547,7 +569,8 @@ fn draw_period(f: &mut Frame, s: &State, input: &str, error: Option<&str>) {
 }
 
 /// The plan and its confirmation: what will be called, on what, where, what cannot be undone,
-/// warnings; the name to type, the reason and ticket; Cancel (focused first) and Confirm (danger).
+/// warnings; the name to type (focused first), the reason and ticket; the confirm button (danger;
+/// drawn disabled until the name matches and a required reason is given) and Cancel.
 fn draw_confirm(f: &mut Frame, s: &State, form: &crate::app::state::ConfirmForm) {
     use crate::app::state::Focus;
     let t = &s.theme;
@@ -631,21 +654,27 @@ fn draw_confirm(f: &mut Frame, s: &State, form: &crate::app::state::ConfirmForm)
     } else {
         t.base
     };
-    let confirm_style = if form.focus == Focus::Confirm {
-        t.danger.add_modifier(Modifier::REVERSED)
-    } else {
-        t.danger
+    let missing = form.missing(require);
+    let confirm_style = match (missing.is_some(), form.focus == Focus::Confirm) {
+        (true, true) => t.muted.add_modifier(Modifier::REVERSED),
+        (true, false) => t.muted,
+        (false, true) => t.danger.add_modifier(Modifier::REVERSED),
+        (false, false) => t.danger,
     };
-    lines.push(Line::from(vec![
-        Span::styled("  [ Cancel ]  ", cancel_style),
-        Span::raw("   "),
+    let mut buttons = vec![
         Span::styled(format!("  [ {} ]  ", clean(&plan.action)), confirm_style),
-    ]));
+        Span::raw("   "),
+        Span::styled("  [ Cancel ]  ", cancel_style),
+    ];
+    if let Some(m) = missing {
+        buttons.push(Span::styled(format!("   disabled: {m}"), t.muted));
+    }
+    lines.push(Line::from(buttons));
     if let Some(e) = &form.error {
         lines.push(Line::from(Span::styled(clean(e).into_owned(), t.danger)));
     }
     lines.push(Line::from(Span::styled(
-        "Tab/↓: next field   Shift-Tab/↑: previous   Enter: press the focused button   Esc: cancel",
+        "Tab/↓: next   Shift-Tab/↑: previous   Enter: next field, or press the focused button   Esc: cancel",
         t.muted,
     )));
     // Room for every line once wrapped, so the buttons are always on screen.
@@ -664,4 +693,97 @@ fn draw_confirm(f: &mut Frame, s: &State, form: &crate::app::state::ConfirmForm)
             .style(t.base),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::update::tests::{planned, press, type_text};
+    use crossterm::event::KeyCode;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::buffer::Buffer;
+
+    fn render(s: &State) -> (String, Buffer) {
+        let mut t = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+        t.draw(|f| draw(f, s)).expect("draw");
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..40 {
+            for x in 0..120 {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        (out, buf)
+    }
+
+    fn mfa(s: &mut State) {
+        s.mode = Mode::Mfa {
+            purpose: MfaPurpose::Login {
+                profile: "demo".into(),
+            },
+            input: String::new(),
+            error: None,
+            busy: false,
+        };
+    }
+
+    #[test]
+    fn the_mfa_prompt_shows_a_code_only_in_the_demo() {
+        let mut s = planned(true);
+        s.session = None;
+        mfa(&mut s);
+        let (screen, _) = render(&s);
+        assert!(screen.contains("Enter the 6-digit code"), "{screen}");
+        assert!(!screen.contains("published test seed"), "{screen}");
+        s.demo_code = Some("123456".into());
+        let (screen, _) = render(&s);
+        assert!(
+            screen.contains("demo device (published test seed): 123456"),
+            "{screen}"
+        );
+    }
+
+    /// The foreground colour of the confirm button, and whether the screen says it is disabled.
+    fn button(s: &State) -> (Option<ratatui::style::Color>, bool) {
+        let (screen, buf) = render(s);
+        let label = "[ kms:RotateKeyOnDemand ]";
+        let row = screen
+            .lines()
+            .position(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("no button:\n{screen}"));
+        let line = screen.lines().nth(row).unwrap_or_default();
+        let col = line[..line.find(label).unwrap_or(0)].chars().count() as u16;
+        (buf[(col, row as u16)].style().fg, screen.contains("disabled:"))
+    }
+
+    #[test]
+    fn the_confirm_button_is_drawn_disabled_until_the_form_is_complete() {
+        let mut s = planned(true);
+        let (muted, danger) = (s.theme.muted.fg, s.theme.danger.fg);
+        assert_ne!(muted, danger);
+        let (screen, _) = render(&s);
+        assert!(screen.contains("disabled: type the name and a reason"), "{screen}");
+        assert_eq!(button(&s), (muted, true));
+        type_text(&mut s, "claims-costs");
+        let (screen, _) = render(&s);
+        assert!(screen.contains("disabled: give a reason"), "{screen}");
+        press(&mut s, KeyCode::Tab);
+        type_text(&mut s, "posture fix");
+        assert_eq!(button(&s), (danger, false));
+    }
+
+    #[test]
+    fn keys_while_planning_say_plan_loading() {
+        let mut s = planned(true);
+        s.mode = Mode::Planning {
+            action: "kms:RotateKeyOnDemand".into(),
+            key: "k".into(),
+        };
+        type_text(&mut s, "x");
+        let (screen, _) = render(&s);
+        assert!(screen.contains("plan loading"), "{screen}");
+        assert!(screen.contains("Esc cancels"), "{screen}");
+    }
 }
