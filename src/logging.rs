@@ -51,7 +51,7 @@ pub fn user_filter(wanted: Option<&str>) -> (EnvFilter, Option<String>) {
             Some(format!(
                 "{ENV}='{}' is not a log filter ({}): logging at {DEFAULT_FILTER}; set it like {ENV}=info or {ENV}=phi_console=debug",
                 crate::validate::shown(w),
-                crate::validate::shown(&e.to_string())
+                crate::validate::shown_max(&e.to_string(), 300)
             )),
         ),
     }

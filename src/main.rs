@@ -43,6 +43,11 @@ fn parse_cli() -> Cli {
 fn run() -> Result<()> {
     let cli = parse_cli();
     output_policy(cli.command.as_ref());
+    // An explicit --config must exist and parse, whatever the command (the default file may
+    // be absent).
+    if cli.global.config.is_some() {
+        phi_console::session::settings::load_selected(cli.global.config.as_deref())?;
+    }
     // Every command logs the same way: to the file, capped (src/logging.rs).
     if let Some(warning) = phi_console::logging::init() {
         let _ = writeln!(sanitize::stderr(), "phi-console: warning: {warning}");

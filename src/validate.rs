@@ -25,8 +25,13 @@ pub struct Invalid(pub String);
 /// `value` as an error message shows it: at most 60 characters, control/format/bidi characters
 /// escaped, and the length when it was cut.
 pub fn shown(value: &str) -> String {
+    shown_max(value, SHOWN_CHARS)
+}
+
+/// [`shown`] with another length limit (for longer texts such as a parser's own message).
+pub fn shown_max(value: &str, max: usize) -> String {
     let mut out = String::new();
-    for c in value.chars().take(SHOWN_CHARS) {
+    for c in value.chars().take(max) {
         if c.is_control() || is_format(c) {
             out.extend(c.escape_unicode());
         } else {
@@ -34,7 +39,7 @@ pub fn shown(value: &str) -> String {
         }
     }
     let n = value.chars().count();
-    if n > SHOWN_CHARS {
+    if n > max {
         out.push_str(&format!("… ({n} characters)"));
     }
     out
@@ -92,6 +97,17 @@ pub fn clock_scale(value: &str) -> Result<f64, Invalid> {
         Ok(_) => Err(Invalid(format!("{} is out of range: {fix}", shown(value)))),
         Err(_) => Err(Invalid(format!("'{}' is not a number: {fix}", shown(value)))),
     }
+}
+
+/// A whole number of days (`key rotation --period`); the range is the guard's to check, so
+/// the CLI and the console say the same thing about it.
+pub fn days(value: &str) -> Result<i32, Invalid> {
+    value.trim().parse::<i32>().map_err(|_| {
+        Invalid(format!(
+            "'{}' is not a whole number of days: give the days between automatic rotations, 90 to 2560, e.g. --period 365",
+            shown(value)
+        ))
+    })
 }
 
 /// A profile name (`--profile`): a section of ~/.aws/config that is also safe as the audit

@@ -99,11 +99,10 @@ struct FaultFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FaultFileError {
-    #[error("cannot read fault file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(
+        "cannot read fault file {path}: {error}; give --faults a TOML file of [[rule]] tables (see docs/EMULATOR.md)"
+    )]
+    Read { path: String, error: std::io::Error },
     #[error("fault file {path} is not valid: {message}")]
     Parse { path: String, message: String },
 }
@@ -171,7 +170,7 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 pub fn load_rules(path: &Path) -> Result<Vec<FaultRule>, FaultFileError> {
     let text = crate::validate::read_bounded(path, MAX_FILE_BYTES).map_err(|e| FaultFileError::Read {
         path: path.display().to_string(),
-        source: e,
+        error: e,
     })?;
     parse_rules(&text, &path.display().to_string())
 }

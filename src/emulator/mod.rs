@@ -99,8 +99,10 @@ impl EmulatorConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
-    Bind { port: u16, source: std::io::Error },
+    #[error(
+        "cannot listen on 127.0.0.1:{port}: {error}; choose another --port, or 0 for any free port"
+    )]
+    Bind { port: u16, error: std::io::Error },
     #[error("cannot start the emulator's runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -120,7 +122,7 @@ impl Emulator {
         let listener = std::net::TcpListener::bind(("127.0.0.1", config.port)).map_err(|e| {
             StartError::Bind {
                 port: config.port,
-                source: e,
+                error: e,
             }
         })?;
         listener

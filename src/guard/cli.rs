@@ -57,7 +57,13 @@ pub enum KeyCommand {
         #[arg(long, conflicts_with = "disable", required_unless_present = "disable")]
         enable: bool,
         /// Days between automatic rotations, 90 to 2560 (default 365).
-        #[arg(long, requires = "enable", allow_negative_numbers = true)]
+        #[arg(
+            long,
+            requires = "enable",
+            conflicts_with = "disable",
+            allow_negative_numbers = true,
+            value_parser = crate::validate::Checked(crate::validate::days)
+        )]
         period: Option<i32>,
         /// Turn automatic rotation off.
         #[arg(long)]

@@ -357,7 +357,12 @@ pub async fn open(
         crate::cloud::CloudError::AccessDenied { message, .. } => {
             SessionError::BadCredentials(message)
         }
-        crate::cloud::CloudError::Network { message, .. } => SessionError::Network(message),
+        crate::cloud::CloudError::Network { message, .. } => SessionError::Network(format!(
+            "{message} ({}): check the network, the region and the endpoint URL (--region, --endpoint-url, or the profile's endpoint_url)",
+            endpoint
+                .as_deref()
+                .map_or_else(|| format!("AWS in {region}"), str::to_string)
+        )),
         other => SessionError::Sts(other.to_string()),
     })?;
     Ok(Session {

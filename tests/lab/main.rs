@@ -6,6 +6,7 @@ mod actions;
 mod adapter;
 mod awscli;
 mod backup;
+mod bad_inputs;
 mod binary;
 mod cloudtrail;
 mod common;
