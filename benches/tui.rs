@@ -45,6 +45,7 @@ fn info() -> SessionInfo {
         audit_path: None,
         audit_error: None,
         require_reason: true,
+        utc: true,
     }
 }
 

@@ -22,7 +22,12 @@ pub struct ProfileSettingsFile {
     pub audit_hmac_key: Option<String>,
     /// SNS topic that receives a copy of every audit record.
     pub audit_topic_arn: Option<String>,
+    /// SNS topic that receives a notice of every audit seal (seq, chain head, no PHI): a
+    /// witness of the log outside the host.
+    pub audit_witness_topic: Option<String>,
     pub restore_role_arn: Option<String>,
+    /// Times in the console's detail panes in UTC instead of the local time zone.
+    pub utc: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -46,7 +51,9 @@ pub struct ProfileSettings {
     pub audit_dir: Option<PathBuf>,
     pub audit_hmac_key: Option<String>,
     pub audit_topic_arn: Option<String>,
+    pub audit_witness_topic: Option<String>,
     pub restore_role_arn: Option<String>,
+    pub utc: bool,
 }
 
 impl Default for ProfileSettings {
@@ -61,7 +68,9 @@ impl Default for ProfileSettings {
             audit_dir: None,
             audit_hmac_key: None,
             audit_topic_arn: None,
+            audit_witness_topic: None,
             restore_role_arn: None,
+            utc: false,
         }
     }
 }
@@ -177,6 +186,7 @@ impl SettingsFile {
             for (key, service, v) in [
                 ("restore_role_arn", "iam", &s.restore_role_arn),
                 ("audit_topic_arn", "sns", &s.audit_topic_arn),
+                ("audit_witness_topic", "sns", &s.audit_witness_topic),
             ] {
                 if let Some(a) = v
                     && let Err(e) = crate::validate::arn_of(service, a)
@@ -233,8 +243,14 @@ impl SettingsFile {
             if let Some(v) = &layer.audit_topic_arn {
                 out.audit_topic_arn = Some(v.clone());
             }
+            if let Some(v) = &layer.audit_witness_topic {
+                out.audit_witness_topic = Some(v.clone());
+            }
             if let Some(v) = &layer.restore_role_arn {
                 out.restore_role_arn = Some(v.clone());
+            }
+            if let Some(v) = layer.utc {
+                out.utc = v;
             }
         }
         out
@@ -281,6 +297,15 @@ mod tests {
         let dev = s.for_profile("dev");
         assert!(!dev.read_only);
         assert_eq!(dev.idle_lock_minutes, 15);
+    }
+
+    #[test]
+    fn utc_is_off_by_default_and_set_per_profile() {
+        let s = SettingsFile::parse("[profiles.prod]\nutc = true\n", "c.toml").unwrap();
+        assert!(s.for_profile("prod").utc);
+        assert!(!s.for_profile("dev").utc, "local time unless asked");
+        let e = SettingsFile::parse("[defaults]\nutc = \"yes\"\n", "c.toml").unwrap_err();
+        assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
     }
 
     #[test]

@@ -80,6 +80,7 @@ impl Harness {
                 options,
                 force_read_only: read_only,
                 initial: demo_profile(&emu),
+                demo_code: None,
             },
         );
         let s = State::new(
@@ -232,6 +233,15 @@ fn render(s: &State) -> (String, ratatui::buffer::Buffer) {
     (out, buf)
 }
 
+/// The foreground colour of the confirm button `[ kms:EnableKeyRotation ]` on screen.
+fn button_fg(screen: &str, buf: &ratatui::buffer::Buffer) -> Option<ratatui::style::Color> {
+    let button = "[ kms:EnableKeyRotation ]";
+    let row = screen.lines().position(|l| l.contains(button)).unwrap();
+    let line = screen.lines().nth(row).unwrap();
+    let col = line[..line.find(button).unwrap()].chars().count() as u16;
+    buf[(col, row as u16)].style().fg
+}
+
 #[tokio::test]
 async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_call() {
     let mut h = Harness::new("require_reason = true\n", false, None).await;
@@ -241,7 +251,7 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
     h.type_text("180").await;
     h.key(KeyCode::Enter).await;
     let form = h.form().clone();
-    assert_eq!(form.focus, Focus::Cancel, "Cancel has the focus");
+    assert_eq!(form.focus, Focus::Name, "the name field has the focus");
     assert_eq!(form.plan.action, "kms:EnableKeyRotation");
     assert!(
         form.plan.targets[0]
@@ -258,54 +268,56 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
         "{screen}"
     );
     crate::tui::masked("confirm_enable_rotation_120x40", &screen);
-    // The confirm button is drawn in the danger style.
-    let row = screen
-        .lines()
-        .position(|l| l.contains("[ kms:EnableKeyRotation ]"))
-        .unwrap();
-    let col = screen
-        .lines()
-        .nth(row)
-        .unwrap()
-        .find("[ kms:EnableKeyRotation ]")
-        .unwrap();
-    let col = screen.lines().nth(row).unwrap()[..col].chars().count() as u16;
+    // The confirm button is drawn disabled (muted, and says why) until the name and a reason
+    // are given.
+    assert!(
+        screen.contains("disabled: type the name and a reason"),
+        "{screen}"
+    );
     assert_eq!(
-        buf[(col, row as u16)].style().fg,
-        h.s.theme.danger.fg,
-        "confirm button marks danger"
+        button_fg(&screen, &buf),
+        h.s.theme.muted.fg,
+        "the disabled confirm button is muted"
     );
 
-    // Enter on Cancel: nothing happens to the account.
-    h.key(KeyCode::Enter).await;
+    // Esc cancels: nothing happens to the account.
+    h.key(KeyCode::Esc).await;
     assert_eq!(h.s.mode, Mode::Normal);
     assert!(h.kms_changes().is_empty());
 
-    // Again; a wrong name is refused and says what to type.
+    // Again: typed at once, the name lands in the name field; Enter in a field moves to the
+    // next one and never confirms; a wrong name leaves the button disabled, and pressing it only
+    // says what to type.
     h.type_text("A").await;
     h.type_text("180").await;
     h.key(KeyCode::Enter).await;
-    h.key(KeyCode::Tab).await;
     h.type_text("claims-cost").await;
-    for _ in 0..3 {
-        h.key(KeyCode::Tab).await;
-    }
+    assert_eq!(h.form().typed, "claims-cost");
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.form().focus, Focus::Reason);
+    h.key(KeyCode::Enter).await;
+    h.key(KeyCode::Enter).await;
     assert_eq!(h.form().focus, Focus::Confirm);
     h.key(KeyCode::Enter).await;
     let err = h.form().error.clone().unwrap();
     assert!(err.contains(&h.form().plan.confirm_text), "{err}");
-    assert_eq!(h.form().focus, Focus::Name);
+    assert_eq!(h.form().focus, Focus::Confirm, "a disabled button does nothing else");
+    assert!(h.kms_changes().is_empty());
 
-    // The right name, but no reason: refused, focus on the reason.
+    // The right name, but no reason: still disabled, and it says the reason is missing.
     let name = h.form().plan.confirm_text.clone();
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Tab).await;
+    assert_eq!(h.form().focus, Focus::Name);
     h.apply(Msg::Key(KeyEvent::new(
         KeyCode::Char('u'),
         KeyModifiers::CONTROL,
     )));
     h.type_text(&name).await;
-    h.key(KeyCode::Tab).await;
-    h.key(KeyCode::Tab).await;
-    h.key(KeyCode::Tab).await;
+    for _ in 0..3 {
+        h.key(KeyCode::Enter).await;
+    }
+    assert_eq!(h.form().focus, Focus::Confirm);
     h.key(KeyCode::Enter).await;
     assert!(
         h.form()
@@ -316,14 +328,25 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
             .contains("reason")
     );
     crate::tui::masked("confirm_reason_missing_120x40", &render(&h.s).0);
-    assert_eq!(h.form().focus, Focus::Reason);
+    assert_eq!(h.form().focus, Focus::Confirm);
     assert!(h.kms_changes().is_empty(), "nothing ran yet");
 
-    // A reason and a ticket: it runs.
+    // A reason and a ticket: the button is enabled (drawn in the danger style), and it runs.
+    h.key(KeyCode::BackTab).await;
+    h.key(KeyCode::BackTab).await;
+    assert_eq!(h.form().focus, Focus::Reason);
     h.type_text("quarterly posture fix").await;
-    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Enter).await;
     h.type_text("CHG-1234").await;
-    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.form().focus, Focus::Confirm);
+    let (screen, buf) = render(&h.s);
+    assert!(!screen.contains("disabled:"), "{screen}");
+    assert_eq!(
+        button_fg(&screen, &buf),
+        h.s.theme.danger.fg,
+        "the enabled confirm button marks danger"
+    );
     h.key(KeyCode::Enter).await;
     assert_eq!(h.s.mode, Mode::Normal);
     let flash = format!("{:?}", h.s.flash);
@@ -366,7 +389,6 @@ async fn step_up_is_asked_and_given_before_the_action_runs() {
     h.type_text("R").await;
     let name = h.form().plan.confirm_text.clone();
     assert_eq!(h.form().plan.action, "kms:RotateKeyOnDemand");
-    h.key(KeyCode::Tab).await;
     h.type_text(&name).await;
     for _ in 0..3 {
         h.key(KeyCode::Tab).await;
@@ -441,7 +463,6 @@ async fn an_audit_log_that_cannot_be_written_stops_every_action() {
     assert!(screen.contains("AUDIT UNAVAILABLE"), "{screen}");
     h.type_text("R").await;
     let name = h.form().plan.confirm_text.clone();
-    h.key(KeyCode::Tab).await;
     h.type_text(&name).await;
     for _ in 0..3 {
         h.key(KeyCode::Tab).await;
@@ -465,7 +486,6 @@ async fn shutdown_mid_action_records_interrupted_and_the_next_start_says_so() {
     );
     h.type_text("R").await;
     let name = h.form().plan.confirm_text.clone();
-    h.key(KeyCode::Tab).await;
     h.type_text(&name).await;
     for _ in 0..3 {
         h.key(KeyCode::Tab).await;

@@ -313,6 +313,7 @@ async fn runner_switches_profile_and_region_with_audit_records() {
             options: options(&emu),
             force_read_only: false,
             initial: demo,
+            demo_code: None,
         },
     );
 

@@ -44,6 +44,8 @@ fn info(emu: &Emulator) -> SessionInfo {
         audit_path: None,
         audit_error: None,
         require_reason: true,
+        // Times in UTC, so the snapshots are the same in every time zone.
+        utc: true,
     }
 }
 
