@@ -52,6 +52,17 @@ fn run() -> Result<()> {
     if let Some(warning) = phi_console::logging::init() {
         let _ = writeln!(sanitize::stderr(), "phi-console: warning: {warning}");
     }
+    let name = match &cli.command {
+        None => "console",
+        Some(Command::Emulator { .. }) => "emulator",
+        Some(Command::Audit { .. }) => "audit",
+        Some(Command::Key { .. }) => "key",
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        command = name,
+        "phi-console started"
+    );
     let Some(command) = cli.command else {
         return tui(cli.tui, cli.global);
     };

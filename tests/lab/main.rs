@@ -16,6 +16,7 @@ mod guard;
 mod hostile;
 mod hostile_cli;
 mod kms;
+mod log_cap;
 mod moto;
 mod protocol;
 mod session;
