@@ -119,6 +119,7 @@ fn sigpipe(action: libc::sighandler_t) {
 }
 
 fn tui(args: TuiArgs, global: GlobalOptions) -> Result<()> {
+    use phi_console::app::Startup;
     use phi_console::app::run::Context as RunContext;
     use phi_console::session::settings;
     use phi_console::session::{self, OpenOptions};
@@ -134,88 +135,120 @@ fn tui(args: TuiArgs, global: GlobalOptions) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let mut options = OpenOptions::new(&session::os_login());
-    options.region = global.region.clone();
-    options.endpoint_url = global.endpoint_url.clone();
-    let mut _emulator = None;
-    let (ctx, banner, profile_name) = if args.demo {
-        let mut config = EmulatorConfig::claims();
-        config.clock = ClockMode::Real;
-        let emu = Emulator::start(config).context("starting the demo emulator")?;
-        // Demo restores finish in about a minute.
-        emu.with_world(|w| {
-            w.backup.restore_behaviour.pending_seconds = 5;
-            w.backup.restore_behaviour.running_seconds = 45;
-        });
-        let url = emu.endpoint_url();
-        let profile = phi_console::session::profile::ResolvedProfile {
-            name: "demo".into(),
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(url.clone()),
-            base: phi_console::session::BaseCredentials::Static {
-                profile: "demo".into(),
-                credentials: phi_console::session::AwsCredentials {
-                    access_key_id: DEMO_ACCESS_KEY.into(),
-                    secret_access_key: phi_console::session::Secret::new("demo-secret"),
-                    session_token: None,
-                    expires: None,
-                },
-            },
-            roles: vec![phi_console::session::profile::RoleHop {
-                profile: "demo".into(),
-                role_arn: "arn:aws:iam::123456789012:role/ClaimsOperator".into(),
-                external_id: None,
-                role_session_name: None,
-                duration_seconds: None,
-                mfa_serial: Some(DEMO_MFA_SERIAL.into()),
-            }],
-            mfa_serial: Some(DEMO_MFA_SERIAL.into()),
-            duration_seconds: None,
-        };
-        options.endpoint_url = Some(url);
-        _emulator = Some(emu);
-        let banner = "DEMO (local emulator, synthetic data) — MFA code: run `phi-console emulator totp` in another terminal".to_string();
-        (
-            RunContext {
-                profiles: None,
-                settings,
-                options,
-                force_read_only: global.read_only,
-                initial: profile,
-            },
-            Some(banner),
-            "demo".to_string(),
-        )
+    let env = aws_types::os_shim_internal::Env::real();
+    let profile_name = if args.demo {
+        "demo".to_string()
     } else {
-        let env = aws_types::os_shim_internal::Env::real();
-        let fs = aws_types::os_shim_internal::Fs::real();
-        let name = session::profile::selected_profile(global.profile.as_deref(), &env);
-        let set = rt.block_on(session::profile::load_profiles(&env, &fs))?;
-        let mut initial = session::profile::resolve(&set, &name, &env)?;
-        if let Some(url) = &global.endpoint_url {
-            initial.endpoint_url = Some(url.clone());
-        }
-        (
-            RunContext {
-                profiles: Some(set),
-                settings,
-                options,
-                force_read_only: global.read_only,
-                initial,
-            },
-            None,
-            name,
-        )
+        session::profile::selected_profile(global.profile.as_deref(), &env)
     };
     let theme_name = args
         .theme
         .clone()
-        .unwrap_or_else(|| ctx.settings.for_profile(&profile_name).theme);
+        .unwrap_or_else(|| settings.for_profile(&profile_name).theme);
     let theme = phi_console::ui::theme::Theme::load(
         &theme_name,
         phi_console::ui::theme::Theme::no_color_from_env(),
     )?;
-    rt.block_on(phi_console::app::run_tui(ctx, theme, banner))
+    let banner = args.demo.then(|| {
+        "DEMO (local emulator, synthetic data) — the MFA prompt shows the demo device's code"
+            .to_string()
+    });
+    // Everything slow (reading the AWS profiles, starting and seeding the demo emulator) runs
+    // after the console's first frame.
+    let demo = args.demo;
+    let startup = async move {
+        let mut options = OpenOptions::new(&session::os_login());
+        options.region = global.region.clone();
+        options.endpoint_url = global.endpoint_url.clone();
+        if demo {
+            demo_startup(settings, options, global.read_only).await
+        } else {
+            let fs = aws_types::os_shim_internal::Fs::real();
+            let set = session::profile::load_profiles(&env, &fs).await?;
+            let mut initial = session::profile::resolve(&set, &profile_name, &env)?;
+            if let Some(url) = &global.endpoint_url {
+                initial.endpoint_url = Some(url.clone());
+            }
+            Ok(Startup {
+                ctx: RunContext {
+                    profiles: Some(set),
+                    settings,
+                    options,
+                    force_read_only: global.read_only,
+                    initial,
+                    demo_code: None,
+                },
+                banner: None,
+                keep_alive: None,
+            })
+        }
+    };
+    rt.block_on(phi_console::app::run_tui(startup, theme, banner))
+}
+
+/// The demo's startup (after the first frame): the emulator in process with the claims
+/// scenario, a real clock and ~1-minute restores, and the demo operator's profile.
+async fn demo_startup(
+    settings: phi_console::session::settings::SettingsFile,
+    mut options: phi_console::session::OpenOptions,
+    read_only: bool,
+) -> Result<phi_console::app::Startup> {
+    use phi_console::app::run::Context as RunContext;
+    let emu = tokio::task::spawn_blocking(|| {
+        let mut config = EmulatorConfig::claims();
+        config.clock = ClockMode::Real;
+        Emulator::start(config)
+    })
+    .await
+    .context("starting the demo emulator")?
+    .context("starting the demo emulator")?;
+    // Demo restores finish in about a minute.
+    emu.with_world(|w| {
+        w.backup.restore_behaviour.pending_seconds = 5;
+        w.backup.restore_behaviour.running_seconds = 45;
+    });
+    let url = emu.endpoint_url();
+    let profile = phi_console::session::profile::ResolvedProfile {
+        name: "demo".into(),
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(url.clone()),
+        base: phi_console::session::BaseCredentials::Static {
+            profile: "demo".into(),
+            credentials: phi_console::session::AwsCredentials {
+                access_key_id: DEMO_ACCESS_KEY.into(),
+                secret_access_key: phi_console::session::Secret::new("demo-secret"),
+                session_token: None,
+                expires: None,
+            },
+        },
+        roles: vec![phi_console::session::profile::RoleHop {
+            profile: "demo".into(),
+            role_arn: "arn:aws:iam::123456789012:role/ClaimsOperator".into(),
+            external_id: None,
+            role_session_name: None,
+            duration_seconds: None,
+            mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+        }],
+        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+        duration_seconds: None,
+    };
+    options.endpoint_url = Some(url);
+    // The demo device's seed is published and test-only: its code is shown in the prompt.
+    let seed = crypto::base32_decode(DEMO_MFA_SEED_BASE32).context("demo seed")?;
+    let demo_code: phi_console::app::run::DemoCodes =
+        Box::new(move |t: chrono::DateTime<chrono::Utc>| crypto::totp(&seed, t.timestamp()));
+    Ok(phi_console::app::Startup {
+        ctx: RunContext {
+            profiles: None,
+            settings,
+            options,
+            force_read_only: read_only,
+            initial: profile,
+            demo_code: Some(demo_code),
+        },
+        banner: None,
+        keep_alive: Some(Box::new(emu)),
+    })
 }
 
 fn serve(args: ServeArgs) -> Result<()> {

@@ -3,6 +3,8 @@
 pub mod command;
 pub mod keymap;
 pub mod links;
+#[cfg(test)]
+mod progressive_tests;
 pub mod rows;
 pub mod run;
 pub mod state;
@@ -43,15 +45,28 @@ pub fn load_keymap() -> Result<Keymap> {
     Ok(k)
 }
 
-/// Runs the TUI until the operator quits.
-pub async fn run_tui(ctx: run::Context, theme: Theme, banner: Option<String>) -> Result<()> {
+/// What the console needs before it can sign in, made **after** the first frame: the profiles
+/// read, the demo's emulator started. `keep_alive` lives as long as the console (the demo
+/// emulator; the console never looks inside it).
+pub struct Startup {
+    pub ctx: run::Context,
+    pub banner: Option<String>,
+    pub keep_alive: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// Runs the TUI until the operator quits. The first frame is drawn before anything slow: the
+/// terminal is put in raw mode and the alternate screen, cleared without asking it anything
+/// (no cursor-position query, which costs a round trip over SSH and never returns from some
+/// recorders), and drawn; then `startup` runs on a task while keys are read (Ctrl-C quits;
+/// other keys wait for the sign-in prompt).
+pub async fn run_tui<F>(startup: F, theme: Theme, banner: Option<String>) -> Result<()>
+where
+    F: std::future::Future<Output = Result<Startup>> + Send + 'static,
+{
     let keymap = load_keymap()?;
     let mut state = State::new(chrono::Utc::now(), keymap, theme);
     state.banner = banner;
-    if let Some(set) = &ctx.profiles {
-        state.profiles = set.profiles().map(str::to_string).collect();
-        state.profiles.sort();
-    }
+    state.starting = Some("starting: reading profiles…".into());
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
@@ -59,24 +74,60 @@ pub async fn run_tui(ctx: run::Context, theme: Theme, banner: Option<String>) ->
     }));
     enable_raw_mode().context("cannot put the terminal in raw mode (is this a terminal?)")?;
     std::io::stdout().execute(EnterAlternateScreen)?;
+    let mut keep_alive = None;
     let result = async {
+        std::io::stdout().execute(crossterm::terminal::Clear(
+            crossterm::terminal::ClearType::All,
+        ))?;
         let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-        terminal.clear()?;
-        let (tx, rx) = run::channel();
+        terminal.draw(|f| crate::ui::draw(f, &state))?;
+        let (tx, mut rx) = run::channel();
         run::spawn_input(tx.clone());
-        let mut runner = run::Runner::new(tx, ctx);
         // SIGHUP (the SSH session dropped) and SIGTERM end the console cleanly.
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let waited = tokio::select! {
+            r = run::await_startup(&mut terminal, &mut state, &mut rx, startup) => r?,
+            _ = hup.recv() => None,
+            _ = term.recv() => None,
+        };
+        let Some((started, early)) = waited else {
+            return Ok(());
+        };
+        keep_alive = started.keep_alive;
+        if let Some(e) = update::update(
+            &mut state,
+            update::Msg::Started {
+                banner: started.banner,
+                profiles: started
+                    .ctx
+                    .profiles
+                    .as_ref()
+                    .map(|set| set.profiles().map(str::to_string).collect())
+                    .unwrap_or_default(),
+            },
+        )
+        .into_iter()
+        .next()
+        {
+            tracing::debug!("startup effect ignored: {e:?}");
+        }
+        let mut runner = run::Runner::new(tx.clone(), started.ctx);
+        runner.start();
+        // Keys typed while starting follow the sign-in prompt (an MFA code typed ahead).
+        for k in early {
+            let _ = tx.send(run::Incoming::Term(k));
+        }
         let r = tokio::select! {
             r = run::run_loop(&mut terminal, &mut state, &mut runner, rx) => r,
             _ = hup.recv() => Ok(()),
             _ = term.recv() => Ok(()),
         };
         runner.shutdown().await;
-        r
+        r.map_err(anyhow::Error::from)
     }
     .await;
     restore_terminal();
-    result.map_err(Into::into)
+    drop(keep_alive);
+    result
 }

@@ -845,7 +845,6 @@ where
     let frame = Duration::from_millis(16);
     let mut dirty = true;
     let mut next_frame = tokio::time::Instant::now();
-    runner.start();
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next_frame), if dirty => {
@@ -885,6 +884,53 @@ where
                 dirty = true;
             }
         }
+    }
+}
+
+/// Waits for the console's startup work while keeping the screen alive: the spinner turns,
+/// a resize redraws, Ctrl-C (or `q`) quits (`None`), and other key presses are kept for the
+/// sign-in prompt. Returns the startup result and the keys typed meanwhile.
+pub async fn await_startup<B: Backend, F>(
+    terminal: &mut Terminal<B>,
+    state: &mut State,
+    rx: &mut UnboundedReceiver<Incoming>,
+    startup: F,
+) -> anyhow::Result<Option<(super::Startup, Vec<crossterm::event::Event>)>>
+where
+    B::Error: Into<std::io::Error>,
+    F: std::future::Future<Output = anyhow::Result<super::Startup>> + Send + 'static,
+{
+    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
+    let mut task = tokio::spawn(startup);
+    let mut early = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            done = &mut task => {
+                let started = done.map_err(|e| anyhow::anyhow!("the startup task failed: {e}"))??;
+                return Ok(Some((started, early)));
+            }
+            _ = tick.tick() => {
+                let _ = update(state, Msg::Tick(chrono::Utc::now()));
+            }
+            Some(incoming) = rx.recv() => match incoming {
+                Incoming::Term(Event::Key(k)) if k.kind != KeyEventKind::Release => {
+                    let quit = (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL))
+                        || (k.code == KeyCode::Char('q') && k.modifiers.is_empty() && early.is_empty());
+                    if quit {
+                        task.abort();
+                        return Ok(None);
+                    }
+                    if early.len() < 64 {
+                        early.push(Event::Key(k));
+                    }
+                }
+                _ => {}
+            },
+        }
+        terminal
+            .draw(|f| crate::ui::draw(f, state))
+            .map_err(Into::into)?;
     }
 }
 

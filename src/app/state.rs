@@ -366,6 +366,8 @@ pub struct State {
     /// The last window of rows sent to the front of a progressive load: (kind, generation,
     /// first row index), so scrolling asks again only when the window moves.
     pub priority_window: Option<(Kind, u64, usize)>,
+    /// Shown while the console's startup work runs (after the first frame).
+    pub starting: Option<String>,
     pub view: View,
     /// Where Esc goes back to (breadcrumb: history + view).
     pub history: Vec<View>,
@@ -400,6 +402,7 @@ impl State {
     pub fn new(now: DateTime<Utc>, keymap: Keymap, theme: Theme) -> State {
         State {
             priority_window: None,
+            starting: None,
             view: View::Queues,
             history: Vec::new(),
             mode: Mode::Normal,

@@ -69,6 +69,11 @@ pub enum Msg {
         failed: Vec<(String, String)>,
         done: bool,
     },
+    /// The startup work finished (after the first frame): the banner and the profiles.
+    Started {
+        banner: Option<String>,
+        profiles: Vec<String>,
+    },
     /// The runner needs an MFA code for this purpose.
     AskCode(MfaPurpose),
     SessionOpened {
@@ -241,6 +246,15 @@ fn merge_details(s: &mut State, payload: Payload) {
 
 fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
+        Msg::Started { banner, profiles } => {
+            s.starting = None;
+            if banner.is_some() {
+                s.banner = banner;
+            }
+            s.profiles = profiles;
+            s.profiles.sort();
+            Vec::new()
+        }
         Msg::Key(k) => {
             s.last_input = s.now;
             key(s, k)

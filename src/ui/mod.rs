@@ -72,8 +72,12 @@ pub fn draw(f: &mut Frame, s: &State) {
         draw_list(f, s, list);
         draw_detail(f, s, detail_area);
     } else {
+        let text = match &s.starting {
+            Some(t) => format!("{} {}", SPINNER[s.spinner % SPINNER.len()], clean(t)),
+            None => "not signed in".to_string(),
+        };
         f.render_widget(
-            Paragraph::new("not signed in")
+            Paragraph::new(text)
                 .style(s.theme.muted)
                 .block(Block::default().borders(Borders::ALL)),
             body,
