@@ -2,10 +2,10 @@
 //! (see `wire/`), applies faults, authenticates, dispatches to `services/` and records
 //! CloudTrail events.
 
-use super::auth::{credential_scope, verify_signature};
+use super::auth::{Scope, check_query_time, request_scope, verify_signature};
 use super::error::ApiError;
 use super::services::{self, Ctx, Input, Output};
-use super::wire::{self, Protocol, Service, json, query, rest};
+use super::wire::{self, Protocol, Service, json, query, rest, sqs_query};
 use super::{Shared, util};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
@@ -17,6 +17,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Longest query string served (awsQuery parameters can all travel in the URL; longer ones
+/// belong in a form body). HTTP parsing itself stops at 64 KiB.
+const MAX_QUERY: usize = 32 * 1024;
 
 pub(crate) async fn run(
     listener: tokio::net::TcpListener,
@@ -48,12 +51,18 @@ pub(crate) async fn run(
 
 struct Framed {
     service: Service,
+    /// The protocol this request speaks (SQS: awsJson 1.0, or awsQuery from older clients).
+    protocol: Protocol,
     op: String,
     input: Input,
     rest_status: u16,
 }
 
-fn frame(parts: &http::request::Parts, body: &[u8]) -> Result<Framed, (Service, ApiError)> {
+fn frame(
+    parts: &http::request::Parts,
+    body: &[u8],
+    scope: Option<&Scope>,
+) -> Result<Framed, (Service, Protocol, ApiError)> {
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
     let headers = &parts.headers;
@@ -61,12 +70,36 @@ fn frame(parts: &http::request::Parts, body: &[u8]) -> Result<Framed, (Service, 
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let params = (is_form || query.contains("Action=")).then(|| query::Params::parse(body, query));
+    let params = (is_form || query.contains("Action="))
+        .then(|| query::Params::parse(body, query).without_auth());
     let version = params.as_ref().and_then(|p| p.get("Version"));
-    let service = wire::detect_service(headers, path, version).ok_or_else(|| {
-        (Service::Sqs, ApiError::client("UnknownServiceException", "The request does not name a service the emulator serves (sts, sqs, sns, kms, backup, cloudtrail)"))
-    })?;
-    match service.protocol() {
+    let service = scope
+        .and_then(|s| Service::from_name(&s.service))
+        .or_else(|| wire::detect_service(headers, path, version))
+        .ok_or_else(|| {
+            let protocol = if params.is_some() { Protocol::AwsQuery } else { Service::Sqs.protocol() };
+            (Service::Sqs, protocol, ApiError::client("UnknownServiceException", "The request does not name a service the emulator serves (sts, sqs, sns, kms, backup, cloudtrail)"))
+        })?;
+    // SQS is query-compatible: without an X-Amz-Target, an `Action` parameter (in the body or
+    // the URL) means the awsQuery protocol.
+    let sqs_query = service == Service::Sqs
+        && !headers.contains_key("x-amz-target")
+        && params.as_ref().is_some_and(|p| p.get("Action").is_some());
+    if sqs_query {
+        let params = params.unwrap_or_default();
+        let op = params.get("Action").unwrap_or_default().to_string();
+        let input =
+            sqs_query::to_json(&op, &params, path).map_err(|e| (service, Protocol::AwsQuery, e))?;
+        return Ok(Framed {
+            service,
+            protocol: Protocol::AwsQuery,
+            op,
+            input: Input::Json(input),
+            rest_status: 200,
+        });
+    }
+    let protocol = service.protocol();
+    match protocol {
         Protocol::AwsJson10 | Protocol::AwsJson11 => {
             let target = headers
                 .get("x-amz-target")
@@ -79,6 +112,7 @@ fn frame(parts: &http::request::Parts, body: &[u8]) -> Result<Framed, (Service, 
                 _ => {
                     return Err((
                         service,
+                        protocol,
                         ApiError::client(
                             "UnknownOperationException",
                             format!("Missing or unknown X-Amz-Target '{target}'"),
@@ -86,19 +120,21 @@ fn frame(parts: &http::request::Parts, body: &[u8]) -> Result<Framed, (Service, 
                     ));
                 }
             };
-            let input = json::parse_body(body).map_err(|e| (service, e))?;
+            let input = json::parse_body(body).map_err(|e| (service, protocol, e))?;
             Ok(Framed {
                 service,
+                protocol,
                 op,
                 input: Input::Json(input),
                 rest_status: 200,
             })
         }
         Protocol::AwsQuery => {
-            let params = params.unwrap_or_else(|| query::Params::parse(body, query));
+            let params = params.unwrap_or_else(|| query::Params::parse(body, query).without_auth());
             let op = params.get("Action").map(str::to_string).ok_or_else(|| {
                 (
                     service,
+                    protocol,
                     ApiError::client(
                         "MissingAction",
                         "The request must contain the parameter Action",
@@ -107,16 +143,18 @@ fn frame(parts: &http::request::Parts, body: &[u8]) -> Result<Framed, (Service, 
             })?;
             Ok(Framed {
                 service,
+                protocol,
                 op,
                 input: Input::Query(params),
                 rest_status: 200,
             })
         }
         Protocol::RestJson1 => {
-            let r =
-                rest::route(parts.method.as_str(), path, query, body).map_err(|e| (service, e))?;
+            let r = rest::route(parts.method.as_str(), path, query, body)
+                .map_err(|e| (service, protocol, e))?;
             Ok(Framed {
                 service,
+                protocol,
                 op: r.operation.to_string(),
                 input: Input::Rest(r.input),
                 rest_status: r.status,
@@ -138,6 +176,7 @@ async fn handle(
         Err(_) => {
             return error_response(
                 Service::Sqs,
+                Service::Sqs.protocol(),
                 &ApiError::client(
                     "RequestEntityTooLarge",
                     "The request body is too large or was cut off",
@@ -149,12 +188,29 @@ async fn handle(
     if parts.uri.path().starts_with("/_emulator/") {
         return control(&shared, &parts, &request_id);
     }
-    let framed = match frame(&parts, &body) {
+    let raw_query = parts.uri.query().unwrap_or("");
+    if raw_query.len() > MAX_QUERY {
+        return error_response(
+            Service::Sqs,
+            Protocol::AwsQuery,
+            &ApiError::new(
+                414,
+                "RequestURITooLong",
+                format!(
+                    "The query string is longer than {MAX_QUERY} bytes; send the parameters in a form body"
+                ),
+            ),
+            &request_id,
+        );
+    }
+    let scope = request_scope(&parts.headers, raw_query);
+    let framed = match frame(&parts, &body, scope.as_ref()) {
         Ok(f) => f,
-        Err((svc, e)) => return error_response(svc, &e, &request_id),
+        Err((svc, protocol, e)) => return error_response(svc, protocol, &e, &request_id),
     };
     let Framed {
         service,
+        protocol,
         op,
         input,
         rest_status,
@@ -165,15 +221,22 @@ async fn handle(
         tokio::time::sleep(decision.delay).await;
     }
     if let Some(e) = decision.error {
-        return error_response(service, &e, &request_id);
+        return error_response(service, protocol, &e, &request_id);
     }
 
-    let scope = credential_scope(&parts.headers);
-    let token = parts
-        .headers
-        .get("x-amz-security-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    if let Some(s) = &scope
+        && let Err(e) = check_query_time(s, shared.clock.now())
+    {
+        return error_response(service, protocol, &e, &request_id);
+    }
+    let token = match scope.as_ref().and_then(|s| s.query.as_ref()) {
+        Some(q) => q.token.clone(),
+        None => parts
+            .headers
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
     let user_agent = parts
         .headers
         .get("user-agent")
@@ -189,7 +252,7 @@ async fn handle(
                 scope.as_ref().map(|s| s.access_key.as_str()),
                 token.as_deref(),
                 now,
-                service.protocol(),
+                protocol,
                 |secret| match &scope {
                     Some(s) => verify_signature(
                         s,
@@ -205,7 +268,7 @@ async fn handle(
             );
             let caller = match caller {
                 Ok(c) => c,
-                Err(e) => return error_response(service, &e, &request_id),
+                Err(e) => return error_response(service, protocol, &e, &request_id),
             };
             let region = scope
                 .as_ref()
@@ -254,8 +317,10 @@ async fn handle(
         };
         match result {
             None => tokio::time::sleep(Duration::from_millis(20)).await,
-            Some(Ok(out)) => return success_response(service, &op, out, rest_status, &request_id),
-            Some(Err(e)) => return error_response(service, &e, &request_id),
+            Some(Ok(out)) => {
+                return success_response(service, protocol, &op, out, rest_status, &request_id);
+            }
+            Some(Err(e)) => return error_response(service, protocol, &e, &request_id),
         }
     }
 }
@@ -285,6 +350,7 @@ fn json_content_type(service: Service) -> &'static str {
 
 fn success_response(
     service: Service,
+    protocol: Protocol,
     op: &str,
     out: Output,
     rest_status: u16,
@@ -294,6 +360,20 @@ fn success_response(
         Output::Json(mut v) => {
             if let Some(o) = v.as_object_mut() {
                 o.remove("__wait_seconds");
+            }
+            if protocol == Protocol::AwsQuery {
+                // SQS asked over awsQuery: the same result in the query XML shape.
+                return base(
+                    200,
+                    "text/xml",
+                    request_id,
+                    query::success_body(
+                        service.xml_namespace(),
+                        op,
+                        &sqs_query::to_xml(op, &v),
+                        request_id,
+                    ),
+                );
             }
             base(200, json_content_type(service), request_id, v.to_string())
         }
@@ -317,10 +397,11 @@ fn success_response(
 
 pub(crate) fn error_response(
     service: Service,
+    protocol: Protocol,
     e: &ApiError,
     request_id: &str,
 ) -> Response<Full<Bytes>> {
-    match service.protocol() {
+    match protocol {
         Protocol::AwsJson10 | Protocol::AwsJson11 => {
             let mut r = base(
                 e.status,

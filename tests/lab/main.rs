@@ -19,6 +19,7 @@ mod kms;
 mod log_cap;
 mod moto;
 mod protocol;
+mod query_wire;
 mod session;
 mod sns;
 mod sqs;

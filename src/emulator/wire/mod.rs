@@ -4,6 +4,7 @@
 pub mod json;
 pub mod query;
 pub mod rest;
+pub mod sqs_query;
 pub mod xml;
 
 use super::error::ApiError;
@@ -70,6 +71,7 @@ impl Service {
     pub fn xml_namespace(self) -> &'static str {
         match self {
             Service::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
+            Service::Sqs => "http://queue.amazonaws.com/doc/2012-11-05/",
             _ => "http://sns.amazonaws.com/doc/2010-03-31/",
         }
     }
@@ -116,6 +118,7 @@ pub fn detect_service(
     match form_version {
         Some("2010-03-31") => return Some(Service::Sns),
         Some("2011-06-15") => return Some(Service::Sts),
+        Some("2012-11-05") => return Some(Service::Sqs),
         _ => {}
     }
     if path.starts_with("/backup") || path.starts_with("/restore") {

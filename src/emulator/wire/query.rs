@@ -1,4 +1,5 @@
-//! awsQuery framing (SNS, STS): a form-encoded request with `Action=`, an XML response.
+//! awsQuery framing (SNS, STS, and SQS's legacy wire): `Action=` and the other parameters in a
+//! form-encoded body, in the URL's query string, or split between the two; an XML response.
 
 use super::xml::Xml;
 use crate::emulator::error::{ApiError, ApiResult};
@@ -9,12 +10,23 @@ use std::collections::BTreeMap;
 pub struct Params(pub BTreeMap<String, String>);
 
 impl Params {
+    /// The parameters of the URL's query string and of a form body, merged as AWS does. A name
+    /// given more than once keeps its first value, and the URL comes before the body: a
+    /// parameter in both places takes the URL's value.
     pub fn parse(body: &[u8], query: &str) -> Params {
         let mut map = BTreeMap::new();
         for (k, v) in form_urlencoded::parse(query.as_bytes()).chain(form_urlencoded::parse(body)) {
-            map.insert(k.into_owned(), v.into_owned());
+            map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
         }
         Params(map)
+    }
+    /// Drops presigned-style authentication parameters (`X-Amz-Credential`, `X-Amz-Signature`,
+    /// `X-Amz-Security-Token`, …): they are not operation input, and must never reach an
+    /// operation or a CloudTrail event.
+    pub fn without_auth(mut self) -> Params {
+        self.0
+            .retain(|k, _| !k.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-")));
+        self
     }
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
@@ -131,7 +143,8 @@ pub fn error_body(namespace: &str, err: &ApiError, request_id: &str) -> String {
         "Receiver"
     });
     s.push_str("</Type><Code>");
-    super::xml::escape_into(&err.code, &mut s);
+    // SQS's awsQuery codes are its legacy ones (`AWS.SimpleQueueService.NonExistentQueue`).
+    super::xml::escape_into(err.query_code.as_deref().unwrap_or(&err.code), &mut s);
     s.push_str("</Code><Message>");
     super::xml::escape_into(&err.message, &mut s);
     s.push_str("</Message></Error><RequestId>");
@@ -159,5 +172,29 @@ mod tests {
         let t = p.member_structs("Tags");
         assert_eq!(t[0]["Key"], "a");
         assert_eq!(t[0]["Value"], "b");
+    }
+
+    #[test]
+    fn url_and_body_merge_and_the_url_wins_a_name_in_both() {
+        let p = Params::parse(
+            b"QueueNamePrefix=from-body&MaxResults=5&MaxResults=9",
+            "Action=ListQueues&Version=2012-11-05&QueueNamePrefix=from-url",
+        );
+        assert_eq!(p.get("Action"), Some("ListQueues"));
+        assert_eq!(p.get("QueueNamePrefix"), Some("from-url"));
+        assert_eq!(p.get("MaxResults"), Some("5"));
+    }
+
+    #[test]
+    fn presign_parameters_are_not_operation_input() {
+        let p = Params::parse(
+            b"",
+            "Action=GetCallerIdentity&X-Amz-Signature=ab&x-amz-security-token=t&X-Amz-Credential=c&XAmz=keep",
+        )
+        .without_auth();
+        assert_eq!(
+            p.0.keys().map(String::as_str).collect::<Vec<_>>(),
+            vec!["Action", "XAmz"]
+        );
     }
 }
