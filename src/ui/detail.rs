@@ -15,6 +15,15 @@ fn kv<'a>(s: &State, k: &str, v: &str) -> Line<'a> {
     ])
 }
 
+/// A time in the operator's zone (UTC with the profile's `utc` setting); `-` when absent.
+fn when(s: &State, t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    crate::ui::format::maybe_time(t, utc(s))
+}
+
+fn utc(s: &State) -> bool {
+    s.session.as_ref().is_some_and(|i| i.utc)
+}
+
 fn heading<'a>(s: &State, t: &str) -> Line<'a> {
     Line::from(Span::styled(clean(t).into_owned(), s.theme.title))
 }
@@ -88,7 +97,8 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(heading(s, "Attributes"));
                 for (k, v) in &q.attributes {
                     if k != "Policy" && k != "RedrivePolicy" && k != "RedriveAllowPolicy" {
-                        out.push(kv(s, k, v));
+                        // Times as dates, durations in words (the value is sanitised by kv).
+                        out.push(kv(s, k, &crate::ui::format::attribute_value(k, v, utc(s))));
                     }
                 }
                 if !q.tags.is_empty() {
@@ -194,15 +204,12 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                                 .map(|p| format!("{p} days"))
                                 .unwrap_or_else(|| "-".into()),
                         ));
-                        out.push(kv(s, "Next rotation", &crate::app::rows::time_cell(r.next)));
+                        out.push(kv(s, "Next rotation", &when(s, r.next)));
                         if let Some(st) = r.on_demand_started {
                             out.push(kv(
                                 s,
                                 "On-demand rotation",
-                                &format!(
-                                    "in progress since {}",
-                                    crate::app::rows::time_cell(Some(st))
-                                ),
+                                &format!("in progress since {}", when(s, Some(st))),
                             ));
                         }
                     }
@@ -232,7 +239,7 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                             } else {
                                 "automatic"
                             },
-                            &crate::app::rows::time_cell(r.date),
+                            &when(s, r.date),
                         ));
                     }
                 }
@@ -291,11 +298,7 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                         ),
                     },
                 ));
-                out.push(kv(
-                    s,
-                    "Lock date",
-                    &crate::app::rows::time_cell(v.lock_date),
-                ));
+                out.push(kv(s, "Lock date", &when(s, v.lock_date)));
                 out.push(kv(s, "Recovery points", &v.recovery_points.to_string()));
                 out.push(kv(
                     s,
@@ -315,23 +318,15 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(kv(s, "Type", &p.resource_type));
                 out.push(kv(s, "Vault", &p.vault));
                 out.push(kv(s, "Status", &p.status));
-                out.push(kv(s, "Created", &crate::app::rows::time_cell(p.created)));
+                out.push(kv(s, "Created", &when(s, p.created)));
                 out.push(kv(
                     s,
                     "Age (RPO)",
                     &crate::app::rows::age(s.now, p.created).0,
                 ));
                 out.push(kv(s, "Size", &crate::app::rows::bytes(p.size_bytes)));
-                out.push(kv(
-                    s,
-                    "Delete at",
-                    &crate::app::rows::time_cell(p.delete_at),
-                ));
-                out.push(kv(
-                    s,
-                    "Last restore",
-                    &crate::app::rows::time_cell(p.last_restore),
-                ));
+                out.push(kv(s, "Delete at", &when(s, p.delete_at)));
+                out.push(kv(s, "Last restore", &when(s, p.last_restore)));
                 out.push(kv(
                     s,
                     "KMS key",
@@ -354,12 +349,8 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                     "Created resource",
                     j.created_resource_arn.as_deref().unwrap_or("-"),
                 ));
-                out.push(kv(s, "Created", &crate::app::rows::time_cell(j.created)));
-                out.push(kv(
-                    s,
-                    "Completed",
-                    &crate::app::rows::time_cell(j.completed),
-                ));
+                out.push(kv(s, "Created", &when(s, j.created)));
+                out.push(kv(s, "Completed", &when(s, j.completed)));
                 out.push(kv(
                     s,
                     "Validation",
@@ -377,12 +368,8 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                 out.push(kv(s, "State", &j.state));
                 out.push(kv(s, "Resource", &j.resource_arn));
                 out.push(kv(s, "Vault", &j.vault));
-                out.push(kv(s, "Created", &crate::app::rows::time_cell(j.created)));
-                out.push(kv(
-                    s,
-                    "Completed",
-                    &crate::app::rows::time_cell(j.completed),
-                ));
+                out.push(kv(s, "Created", &when(s, j.created)));
+                out.push(kv(s, "Completed", &when(s, j.completed)));
                 out.push(kv(s, "Size", &crate::app::rows::bytes(j.size_bytes)));
                 out.push(kv(s, "Message", j.status_message.as_deref().unwrap_or("-")));
             }
@@ -391,27 +378,19 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
             if let Some(p) = s.data.plans.iter().find(|p| p.arn == key) {
                 out.push(heading(s, &format!("Backup plan {}", p.name)));
                 out.push(kv(s, "ARN", &p.arn));
-                out.push(kv(
-                    s,
-                    "Last run",
-                    &crate::app::rows::time_cell(p.last_execution),
-                ));
+                out.push(kv(s, "Last run", &when(s, p.last_execution)));
             } else if let Some(p) = s.data.testing_plans.iter().find(|p| p.arn == key) {
                 out.push(heading(s, &format!("Restore testing plan {}", p.name)));
                 out.push(kv(s, "ARN", &p.arn));
                 out.push(kv(s, "Schedule", &p.schedule));
-                out.push(kv(
-                    s,
-                    "Last run",
-                    &crate::app::rows::time_cell(p.last_execution),
-                ));
+                out.push(kv(s, "Last run", &when(s, p.last_execution)));
             }
         }
         View::Messages => {
             if let Some(m) = s.data.messages.iter().find(|m| m.id == key) {
                 out.push(heading(s, "Message"));
                 out.push(kv(s, "Message id", &m.id));
-                out.push(kv(s, "Sent", &crate::app::rows::time_cell(m.sent)));
+                out.push(kv(s, "Sent", &when(s, m.sent)));
                 out.push(kv(s, "Receive count", &m.receive_count.to_string()));
                 out.push(kv(s, "Size", &crate::app::rows::bytes(Some(m.size as i64))));
                 if !m.attributes.is_empty() {

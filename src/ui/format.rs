@@ -125,6 +125,8 @@ mod tests {
         assert_eq!(time_in(t, &paris_summer), "2026-05-15 15:22:49 +02:00");
         let new_york = FixedOffset::west_opt(4 * 3600).unwrap();
         assert_eq!(time_in(t, &new_york), "2026-05-15 09:22:49 -04:00");
+        // Without `utc`: the operator's local zone (whatever it is on this machine).
+        assert_eq!(time(t, false), time_in(t, &Local));
         assert_eq!(maybe_time(None, true), "-");
         assert_eq!(maybe_time(Some(t), true), "2026-05-15 13:22:49 UTC");
     }
@@ -143,7 +145,10 @@ mod tests {
             attribute_value("MessageRetentionPeriod", "345600", true),
             "4 days"
         );
-        assert_eq!(attribute_value("VisibilityTimeout", "30", true), "30 seconds");
+        assert_eq!(
+            attribute_value("VisibilityTimeout", "30", true),
+            "30 seconds"
+        );
         assert_eq!(attribute_value("DelaySeconds", "0", true), "0 seconds");
         assert_eq!(
             attribute_value("ReceiveMessageWaitTimeSeconds", "20", true),
@@ -158,7 +163,10 @@ mod tests {
             attribute_value("ApproximateNumberOfMessages", "345600", true),
             "345600"
         );
-        assert_eq!(attribute_value("MaximumMessageSize", "262144", true), "262144");
+        assert_eq!(
+            attribute_value("MaximumMessageSize", "262144", true),
+            "262144"
+        );
         assert_eq!(attribute_value("visibilitytimeout", "30", true), "30");
     }
 
