@@ -109,16 +109,12 @@ pub fn parse(input: &str) -> Result<Command, String> {
             }
         }),
         "audit" => Command::View(View::Audit),
-        "profile" => Command::Profile(one("profile name")?),
+        "profile" => Command::Profile(
+            crate::validate::profile_name(&one("profile name")?).map_err(|e| e.0)?,
+        ),
         "region" => {
-            let r = one("region")?;
-            if !r.contains('-')
-                || !r
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                return Err(format!("'{r}' is not a region name (e.g. us-east-1)"));
-            }
+            // The same check as --region and the profiles' region.
+            let r = crate::validate::region(&one("region")?).map_err(|e| e.0)?;
             Command::Region(r)
         }
         "reauth" => Command::Reauth,
@@ -203,7 +199,7 @@ mod tests {
                 .unwrap_err()
                 .contains("needs one profile name")
         );
-        assert!(parse("region Mars").unwrap_err().contains("not a region"));
+        assert!(parse("region Mars").unwrap_err().contains("not an AWS region name"));
         assert!(parse("fly").unwrap_err().contains("unknown command :fly"));
         assert!(
             parse("events colour=red")
