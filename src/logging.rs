@@ -104,10 +104,8 @@ pub fn init() -> Option<String> {
         .ok()?;
     // A file that already existed with a wider mode is tightened.
     let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    let _ = tracing::subscriber::set_global_default(subscriber(
-        filter,
-        std::sync::Mutex::new(file),
-    ));
+    let _ =
+        tracing::subscriber::set_global_default(subscriber(filter, std::sync::Mutex::new(file)));
     if let Some(w) = &warning {
         tracing::warn!("{w}");
     }
@@ -224,7 +222,10 @@ mod tests {
     fn an_invalid_filter_falls_back_to_warn_and_says_how_to_fix_it() {
         let (_, w) = user_filter(Some("aws=loud\u{1b}[2J"));
         let w = w.unwrap();
-        assert!(w.contains("PHI_CONSOLE_LOG=info") && !w.contains('\u{1b}'), "{w}");
+        assert!(
+            w.contains("PHI_CONSOLE_LOG=info") && !w.contains('\u{1b}'),
+            "{w}"
+        );
         assert_eq!(user_filter(None).1, None);
         assert_eq!(user_filter(Some("  ")).1, None);
     }

@@ -95,7 +95,10 @@ pub fn clock_scale(value: &str) -> Result<f64, Invalid> {
     match value.trim().parse::<f64>() {
         Ok(f) if f.is_finite() && (0.0..=max).contains(&f) => Ok(f),
         Ok(_) => Err(Invalid(format!("{} is out of range: {fix}", shown(value)))),
-        Err(_) => Err(Invalid(format!("'{}' is not a number: {fix}", shown(value)))),
+        Err(_) => Err(Invalid(format!(
+            "'{}' is not a number: {fix}",
+            shown(value)
+        ))),
     }
 }
 
@@ -133,7 +136,8 @@ pub fn profile_name(value: &str) -> Result<String, Invalid> {
 /// `us-isob-east-1`, `eusc-de-east-1` (lowercase letters in two to four hyphenated words, then
 /// a number).
 pub fn region(value: &str) -> Result<String, Invalid> {
-    let fix = "use an AWS region name such as us-east-1 or eu-west-2 (see `aws ec2 describe-regions`)";
+    let fix =
+        "use an AWS region name such as us-east-1 or eu-west-2 (see `aws ec2 describe-regions`)";
     if value.is_empty() {
         return Err(Invalid(format!("the region is empty: {fix}")));
     }
@@ -217,9 +221,14 @@ pub fn endpoint_url(value: &str) -> Result<String, Invalid> {
         return Err(bad("is empty"));
     }
     if value.chars().count() > MAX_URL_LEN {
-        return Err(bad(&format!("is too long (at most {MAX_URL_LEN} characters)")));
+        return Err(bad(&format!(
+            "is too long (at most {MAX_URL_LEN} characters)"
+        )));
     }
-    if value.chars().any(|c| c.is_control() || c.is_whitespace() || is_format(c)) {
+    if value
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || is_format(c))
+    {
         return Err(bad("contains spaces or control characters"));
     }
     let Some((scheme, rest)) = value.split_once("://") else {
@@ -458,7 +467,7 @@ impl Arn {
         }
         let parts: Vec<&str> = value.splitn(6, ':').collect();
         if parts.len() != 6 || parts[0] != "arn" {
-            return Err(bad(format!("{shape}")));
+            return Err(bad(shape.to_string()));
         }
         let (partition, service, region_part, account, resource) =
             (parts[1], parts[2], parts[3], parts[4], parts[5]);
@@ -474,7 +483,10 @@ impl Arn {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            return Err(bad(format!("the service '{}' is not valid; {shape}", shown(service))));
+            return Err(bad(format!(
+                "the service '{}' is not valid; {shape}",
+                shown(service)
+            )));
         }
         if !region_part.is_empty() {
             region(region_part).map_err(|e| bad(e.0))?;
@@ -587,7 +599,10 @@ mod tests {
             ("http://exa$mple.com", "invalid host"),
         ] {
             let e = endpoint_url(u).unwrap_err().to_string();
-            assert!(e.contains(why) && e.contains("http:// or https://"), "{u:?}: {e}");
+            assert!(
+                e.contains(why) && e.contains("http:// or https://"),
+                "{u:?}: {e}"
+            );
             assert!(!e.contains('\u{1b}'), "{e}");
         }
     }
@@ -604,12 +619,21 @@ mod tests {
         for (a, why) in [
             ("arn:aws:kms", "looks like"),
             ("nra:aws:kms:us-east-1:123456789012:key/k", "looks like"),
-            ("arn:aws-mars:kms:us-east-1:123456789012:key/k", "unknown partition"),
+            (
+                "arn:aws-mars:kms:us-east-1:123456789012:key/k",
+                "unknown partition",
+            ),
             ("arn:aws:KMS:us-east-1:123456789012:key/k", "service"),
             ("arn:aws:kms:us-east-1:1234:key/k", "12 digits"),
             ("arn:aws:kms:us-east-1:123456789012:", "no resource"),
-            ("arn:aws:kms:cn-north-1:123456789012:key/k", "partition aws-cn"),
-            ("arn:aws-cn:kms:us-east-1:123456789012:key/k", "partition aws, not aws-cn"),
+            (
+                "arn:aws:kms:cn-north-1:123456789012:key/k",
+                "partition aws-cn",
+            ),
+            (
+                "arn:aws-cn:kms:us-east-1:123456789012:key/k",
+                "partition aws, not aws-cn",
+            ),
             ("arn:aws:kms:Mars:123456789012:key/k", "region name"),
             ("arn:aws:kms:us-east-1:123456789012:key/\u{0}", "control"),
         ] {
@@ -654,9 +678,19 @@ mod tests {
         assert!(read_bounded(&p, 11).is_ok());
         let e = read_bounded(&p, 10).unwrap_err();
         assert!(e.to_string().contains("larger than 10 bytes"), "{e}");
-        assert!(read_bounded(d.path(), 10).unwrap_err().to_string().contains("directory"));
+        assert!(
+            read_bounded(d.path(), 10)
+                .unwrap_err()
+                .to_string()
+                .contains("directory")
+        );
         std::fs::write(&p, b"\xff\xfe").unwrap();
-        assert!(read_bounded(&p, 10).unwrap_err().to_string().contains("UTF-8"));
+        assert!(
+            read_bounded(&p, 10)
+                .unwrap_err()
+                .to_string()
+                .contains("UTF-8")
+        );
         let e = read_bounded(Path::new("/dev/zero"), 1 << 20).unwrap_err();
         assert!(e.to_string().contains("larger than"), "{e}");
     }

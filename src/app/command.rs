@@ -109,9 +109,9 @@ pub fn parse(input: &str) -> Result<Command, String> {
             }
         }),
         "audit" => Command::View(View::Audit),
-        "profile" => Command::Profile(
-            crate::validate::profile_name(&one("profile name")?).map_err(|e| e.0)?,
-        ),
+        "profile" => {
+            Command::Profile(crate::validate::profile_name(&one("profile name")?).map_err(|e| e.0)?)
+        }
         "region" => {
             // The same check as --region and the profiles' region.
             let r = crate::validate::region(&one("region")?).map_err(|e| e.0)?;
@@ -199,7 +199,11 @@ mod tests {
                 .unwrap_err()
                 .contains("needs one profile name")
         );
-        assert!(parse("region Mars").unwrap_err().contains("not an AWS region name"));
+        assert!(
+            parse("region Mars")
+                .unwrap_err()
+                .contains("not an AWS region name")
+        );
         assert!(parse("fly").unwrap_err().contains("unknown command :fly"));
         assert!(
             parse("events colour=red")

@@ -140,7 +140,14 @@ mod tests {
     #[test]
     fn absurd_factors_and_steps_saturate_instead_of_panicking() {
         let start = Utc::now();
-        for f in [1e308, f64::INFINITY, f64::NAN, -1.0, f64::MIN_POSITIVE, 1e-300] {
+        for f in [
+            1e308,
+            f64::INFINITY,
+            f64::NAN,
+            -1.0,
+            f64::MIN_POSITIVE,
+            1e-300,
+        ] {
             let c = Clock::scaled(start, f);
             let now = c.now();
             assert!(now >= start && now <= latest(), "{f}: {now}");

@@ -168,10 +168,11 @@ pub const MAX_LATENCY_MS: u64 = 600_000;
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
 pub fn load_rules(path: &Path) -> Result<Vec<FaultRule>, FaultFileError> {
-    let text = crate::validate::read_bounded(path, MAX_FILE_BYTES).map_err(|e| FaultFileError::Read {
-        path: path.display().to_string(),
-        error: e,
-    })?;
+    let text =
+        crate::validate::read_bounded(path, MAX_FILE_BYTES).map_err(|e| FaultFileError::Read {
+            path: path.display().to_string(),
+            error: e,
+        })?;
     parse_rules(&text, &path.display().to_string())
 }
 

@@ -339,28 +339,49 @@ mod tests {
         let e = load_selected(Some(Path::new("/nonexistent/phi/config.toml"))).unwrap_err();
         let m = e.to_string();
         assert!(
-            m.starts_with("/nonexistent/phi/config.toml: no such settings file") && m.contains("--config"),
+            m.starts_with("/nonexistent/phi/config.toml: no such settings file")
+                && m.contains("--config"),
             "{m}"
         );
         let d = tempfile::tempdir().unwrap();
         let e = load_selected(Some(d.path())).unwrap_err().to_string();
         assert!(e.contains("directory"), "{e}");
-        let e = load_selected(Some(Path::new("/dev/zero"))).unwrap_err().to_string();
+        let e = load_selected(Some(Path::new("/dev/zero")))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("larger than"), "{e}");
     }
 
     #[test]
     fn values_are_checked_with_a_fix() {
         for (text, want) in [
-            ("[defaults]\naudit_dir = \"logs\"\n", "defaults.audit_dir: audit directory 'logs' is relative"),
+            (
+                "[defaults]\naudit_dir = \"logs\"\n",
+                "defaults.audit_dir: audit directory 'logs' is relative",
+            ),
             ("[defaults]\naudit_dir = \"~/a\"\n", "`~` is not expanded"),
-            ("[defaults]\ntheme = \"../x\"\n", "defaults.theme: '../x' is not a theme name"),
-            ("[profiles.p]\nrestore_role_arn = \"arn:aws:sns:us-east-1:123456789012:t\"\n", "expected an iam ARN"),
-            ("[profiles.p]\naudit_topic_arn = \"topic\"\n", "not a valid ARN"),
-            ("[profiles.p]\naudit_hmac_key = \"alias/a b\"\n", "profiles.p.audit_hmac_key"),
+            (
+                "[defaults]\ntheme = \"../x\"\n",
+                "defaults.theme: '../x' is not a theme name",
+            ),
+            (
+                "[profiles.p]\nrestore_role_arn = \"arn:aws:sns:us-east-1:123456789012:t\"\n",
+                "expected an iam ARN",
+            ),
+            (
+                "[profiles.p]\naudit_topic_arn = \"topic\"\n",
+                "not a valid ARN",
+            ),
+            (
+                "[profiles.p]\naudit_hmac_key = \"alias/a b\"\n",
+                "profiles.p.audit_hmac_key",
+            ),
         ] {
             let e = SettingsFile::parse(text, "c.toml").unwrap_err().to_string();
-            assert!(e.starts_with("c.toml:2:") && e.contains(want), "{text}: {e}");
+            assert!(
+                e.starts_with("c.toml:2:") && e.contains(want),
+                "{text}: {e}"
+            );
         }
         assert!(SettingsFile::parse("[defaults]\naudit_dir = \"/var/log/a\"\n", "c").is_ok());
     }

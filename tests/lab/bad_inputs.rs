@@ -79,7 +79,15 @@ fn rotate(target: &str, code: i32, says: &str) -> Case {
 fn period(p: &str, code: i32, says: &str) -> Case {
     let arg = format!("--period={p}");
     case(
-        &["key", "rotation", "alias/claims-costs", "--enable", &arg, "--profile", "demo"],
+        &[
+            "key",
+            "rotation",
+            "alias/claims-costs",
+            "--enable",
+            &arg,
+            "--profile",
+            "demo",
+        ],
         code,
         says,
     )
@@ -115,7 +123,8 @@ const DIR_FIX: &str = "give an absolute path such as /var/log/phi-console/audit"
 const PERIOD_FIX: &str = "between 90 and 2,560 days";
 const CLOCK_FIX: &str = "give a number from 0 (a stopped clock";
 
-/// The table. One line, one bad input.
+/// The table. One line, one bad input (kept one per line: rustfmt would spread them out).
+#[rustfmt::skip]
 fn cases() -> Vec<Case> {
     vec![
         // ---- flags and subcommands (clap: exit 2) ----
@@ -350,32 +359,73 @@ fn fixtures(d: &Path) {
          [profile badrole]\nrole_arn = not-an-arn\nsource_profile = plain\n\
          [profile nocreds]\nregion = us-east-1\n",
     );
-    let creds: String = ["demo", "plain", "noregion", "badregion", "badurl", "baddur", "badmfa"]
-        .iter()
-        .map(|p| format!("[{p}]\naws_access_key_id = AKIATESTKEY\naws_secret_access_key = x\n"))
-        .collect();
+    let creds: String = [
+        "demo",
+        "plain",
+        "noregion",
+        "badregion",
+        "badurl",
+        "baddur",
+        "badmfa",
+    ]
+    .iter()
+    .map(|p| format!("[{p}]\naws_access_key_id = AKIATESTKEY\naws_secret_access_key = x\n"))
+    .collect();
     write(&d.join("aws/credentials"), creds);
-    write(&d.join("aws/broken"), "[profile plain\nregion = us-east-1\n");
+    write(
+        &d.join("aws/broken"),
+        "[profile plain\nregion = us-east-1\n",
+    );
 
     let cfg = d.join("cfg");
     write(&cfg.join("huge.toml"), "#".repeat(2 << 20));
     write(&cfg.join("latin1.toml"), b"# caf\xe9\n[defaults]\n");
-    write(&cfg.join("unknown-key.toml"), "[defaults]\nreadonly = true\n");
-    write(&cfg.join("unknown-section.toml"), "[default]\nread_only = true\n");
-    write(&cfg.join("bad-type.toml"), "[defaults]\nread_only = \"yes\"\n");
-    write(&cfg.join("step-up.toml"), "[defaults]\nstep_up_minutes = 0\n");
-    write(&cfg.join("idle-lock.toml"), "[profiles.demo]\nidle_lock_minutes = 99999\n");
-    write(&cfg.join("bigint.toml"), "[defaults]\nstep_up_minutes = 99999999999999999999\n");
+    write(
+        &cfg.join("unknown-key.toml"),
+        "[defaults]\nreadonly = true\n",
+    );
+    write(
+        &cfg.join("unknown-section.toml"),
+        "[default]\nread_only = true\n",
+    );
+    write(
+        &cfg.join("bad-type.toml"),
+        "[defaults]\nread_only = \"yes\"\n",
+    );
+    write(
+        &cfg.join("step-up.toml"),
+        "[defaults]\nstep_up_minutes = 0\n",
+    );
+    write(
+        &cfg.join("idle-lock.toml"),
+        "[profiles.demo]\nidle_lock_minutes = 99999\n",
+    );
+    write(
+        &cfg.join("bigint.toml"),
+        "[defaults]\nstep_up_minutes = 99999999999999999999\n",
+    );
     write(&cfg.join("theme.toml"), "[defaults]\ntheme = \"../x\"\n");
     write(&cfg.join("neon.toml"), "[defaults]\ntheme = \"neon\"\n");
-    write(&cfg.join("relative-dir.toml"), "[defaults]\naudit_dir = \"logs\"\n");
-    write(&cfg.join("tilde-dir.toml"), "[defaults]\naudit_dir = \"~/audit\"\n");
-    write(&cfg.join("role-arn.toml"), "[profiles.demo]\nrestore_role_arn = \"role\"\n");
+    write(
+        &cfg.join("relative-dir.toml"),
+        "[defaults]\naudit_dir = \"logs\"\n",
+    );
+    write(
+        &cfg.join("tilde-dir.toml"),
+        "[defaults]\naudit_dir = \"~/audit\"\n",
+    );
+    write(
+        &cfg.join("role-arn.toml"),
+        "[profiles.demo]\nrestore_role_arn = \"role\"\n",
+    );
     write(
         &cfg.join("topic-arn.toml"),
         "[profiles.demo]\naudit_topic_arn = \"arn:aws:iam::123456789012:role/R\"\n",
     );
-    write(&cfg.join("hmac-key.toml"), "[profiles.demo]\naudit_hmac_key = \"alias/a b\"\n");
+    write(
+        &cfg.join("hmac-key.toml"),
+        "[profiles.demo]\naudit_hmac_key = \"alias/a b\"\n",
+    );
     write(&cfg.join("syntax.toml"), "[defaults\n");
     write(&cfg.join("nul.toml"), "[defaults]\nread_only = true\0\n");
     write(&cfg.join("escape.toml"), "\"\u{1b}[2J\" = 1\n");
@@ -392,11 +442,17 @@ fn fixtures(d: &Path) {
     ] {
         write(&d.join(dir).join("phi-console/keymap.toml"), text);
     }
-    write(&d.join("k-huge/phi-console/keymap.toml"), " ".repeat(2 << 20));
+    write(
+        &d.join("k-huge/phi-console/keymap.toml"),
+        " ".repeat(2 << 20),
+    );
     std::fs::create_dir_all(d.join("k-dir/phi-console/keymap.toml")).unwrap();
 
     let themes = d.join("themes/phi-console/themes");
-    write(&themes.join("unknown.toml"), format!("{THEME_OK}sparkle = \"yes\"\n"));
+    write(
+        &themes.join("unknown.toml"),
+        format!("{THEME_OK}sparkle = \"yes\"\n"),
+    );
     write(
         &themes.join("colour.toml"),
         THEME_OK.replace("foreground = \"white\"", "foreground = \"glitter\""),
@@ -409,10 +465,19 @@ fn fixtures(d: &Path) {
     write(&faults.join("type.toml"), "rule = 5\n");
     write(&faults.join("unknown.toml"), "[[rule]]\nfoo = 1\n");
     write(&faults.join("rate.toml"), "[[rule]]\nerror_rate = 2.0\n");
-    write(&faults.join("service.toml"), "[[rule]]\nservice = \"ec2\"\n");
+    write(
+        &faults.join("service.toml"),
+        "[[rule]]\nservice = \"ec2\"\n",
+    );
     write(&faults.join("status.toml"), "[[rule]]\nerror_status = 42\n");
-    write(&faults.join("latency.toml"), "[[rule]]\nlatency_ms = 18446744073709551615\n");
-    write(&faults.join("throttle.toml"), "[[rule]]\nthrottle_rate = -1.0\n");
+    write(
+        &faults.join("latency.toml"),
+        "[[rule]]\nlatency_ms = 18446744073709551615\n",
+    );
+    write(
+        &faults.join("throttle.toml"),
+        "[[rule]]\nthrottle_rate = -1.0\n",
+    );
 
     // A real log (sessions start and end), and damaged copies of it.
     // The log's directory is made by the log itself (private, 0700).
@@ -541,26 +606,28 @@ fn check(c: &Case, o: &Outcome) -> Vec<String> {
         bad.push(format!("killed by signal {:?}", o.signal));
     }
     match c.end {
-        End::Code(n) if o.code != Some(n) => {
-            bad.push(format!("exit {:?} (signal {:?}), wanted {n}", o.code, o.signal))
-        }
-        End::Pipe if !(o.signal == Some(libc::SIGPIPE) || o.code == Some(141)) => {
-            bad.push(format!("exit {:?} (signal {:?}), wanted SIGPIPE", o.code, o.signal))
-        }
+        End::Code(n) if o.code != Some(n) => bad.push(format!(
+            "exit {:?} (signal {:?}), wanted {n}",
+            o.code, o.signal
+        )),
+        End::Pipe if !(o.signal == Some(libc::SIGPIPE) || o.code == Some(141)) => bad.push(
+            format!("exit {:?} (signal {:?}), wanted SIGPIPE", o.code, o.signal),
+        ),
         _ => {}
     }
     if !all.contains(&c.says) {
         bad.push(format!("does not say {:?}", c.says));
     }
-    if let Some(ch) = o
-        .stderr
-        .chars()
-        .find(|&ch| (ch.is_control() && ch != '\n' && ch != '\t') || ('\u{202a}'..='\u{202e}').contains(&ch))
-    {
+    if let Some(ch) = o.stderr.chars().find(|&ch| {
+        (ch.is_control() && ch != '\n' && ch != '\t') || ('\u{202a}'..='\u{202e}').contains(&ch)
+    }) {
         bad.push(format!("raw control character {ch:?} in stderr"));
     }
     if o.stderr.len() > 4096 {
-        bad.push(format!("stderr is {} bytes: not a clear message", o.stderr.len()));
+        bad.push(format!(
+            "stderr is {} bytes: not a clear message",
+            o.stderr.len()
+        ));
     }
     bad
 }
@@ -587,17 +654,23 @@ fn r4_bad_inputs_get_a_clear_message_and_never_a_panic() {
     };
 
     let cases = cases();
-    assert!(cases.len() >= 130, "R4 asks for at least 130 cases, the table has {}", cases.len());
+    assert!(
+        cases.len() >= 130,
+        "R4 asks for at least 130 cases, the table has {}",
+        cases.len()
+    );
     // Two at a time (the machine is shared); each case is independent.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..2 {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(c) = cases.get(i) else { break };
-                let r = run(c, &d, i, &subst);
-                results.lock().unwrap().push((i, r));
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(c) = cases.get(i) else { break };
+                    let r = run(c, &d, i, &subst);
+                    results.lock().unwrap().push((i, r));
+                }
             });
         }
     });
@@ -611,7 +684,13 @@ fn r4_bad_inputs_get_a_clear_message_and_never_a_panic() {
         let shown: Vec<String> = c
             .args
             .iter()
-            .map(|a| a.chars().take(60).collect::<String>().escape_debug().to_string())
+            .map(|a| {
+                a.chars()
+                    .take(60)
+                    .collect::<String>()
+                    .escape_debug()
+                    .to_string()
+            })
             .collect();
         match r {
             Err(e) => failures.push(format!("#{i} {shown:?}: {e}")),
@@ -642,5 +721,11 @@ fn r4_bad_inputs_get_a_clear_message_and_never_a_panic() {
         slowest.1,
         slowest.0
     );
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -142,8 +142,14 @@ fn no_filter_lets_a_planted_description_into_the_log() {
         // The plan was made (DescribeKey answered with the marker), then the wrong name
         // stopped the action.
         assert_eq!(status, 1, "{filter}: {out}");
-        assert!(out.contains("Type claims-costs") || out.contains("claims-costs"), "{filter}: {out}");
-        assert!(emu.request_count() > calls + 1, "{filter}: the SDK made no calls");
+        assert!(
+            out.contains("Type claims-costs") || out.contains("claims-costs"),
+            "{filter}: {out}"
+        );
+        assert!(
+            emu.request_count() > calls + 1,
+            "{filter}: the SDK made no calls"
+        );
         let log = d.join("state/phi-console/phi-console.log");
         let text = std::fs::read_to_string(&log)
             .unwrap_or_else(|e| panic!("{filter}: no log file {}: {e}", log.display()));
