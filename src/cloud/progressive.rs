@@ -39,22 +39,27 @@ impl Priority {
 pub const BATCH_EVERY: Duration = Duration::from_millis(25);
 
 /// Fetches every id's details with at most `concurrency` calls in flight, in queue order,
-/// moving ids received on `priority` to the front; hands finished items to `emit` in batches
-/// (at least every [`BATCH_EVERY`] while items finish, and once at the end). Ends when every
-/// id is fetched, or early when `emit` returns `false` (nobody wants the rest).
+/// moving ids received on `priority` to the front; ids received on `more` (the list call's
+/// later pages) join the back. Hands finished items to `emit` in batches (at least every
+/// [`BATCH_EVERY`] while items finish, and once at the end). Ends when every id is fetched and
+/// `more` is closed, or early when `emit` returns `false` (nobody wants the rest).
 pub async fn fetch<T, F>(
     ids: Vec<String>,
     concurrency: usize,
     detail: F,
     mut priority: UnboundedReceiver<Vec<String>>,
+    more: Option<UnboundedReceiver<Vec<String>>>,
     mut emit: impl FnMut(Vec<Fetched<T>>) -> bool,
 ) where
     T: Send + 'static,
     F: Fn(String) -> DetailFuture<T> + Send + Sync + 'static,
 {
     let detail = Arc::new(detail);
-    let known: HashSet<String> = ids.iter().cloned().collect();
+    let mut known: HashSet<String> = ids.iter().cloned().collect();
     let mut queue: VecDeque<String> = ids.into_iter().collect();
+    let mut more_open = more.is_some();
+    let (_never_tx, never_rx) = unbounded_channel();
+    let mut more = more.unwrap_or(never_rx);
     let mut started: HashSet<String> = HashSet::new();
     let mut set = tokio::task::JoinSet::new();
     let mut batch: Vec<Fetched<T>> = Vec::new();
@@ -72,16 +77,26 @@ pub async fn fetch<T, F>(
                 (id, r)
             });
         }
-        if set.is_empty() {
+        if set.is_empty() && !more_open {
             break;
         }
         let flush_at = last_emit + BATCH_EVERY;
         tokio::select! {
-            joined = set.join_next() => match joined {
+            joined = set.join_next(), if !set.is_empty() => match joined {
                 Some(Ok(done)) => batch.push(done),
                 Some(Err(e)) if e.is_cancelled() => {}
                 Some(Err(e)) => tracing::error!("a detail task failed: {e}"),
                 None => {}
+            },
+            ids = more.recv(), if more_open => match ids {
+                Some(ids) => {
+                    for id in ids {
+                        if known.insert(id.clone()) {
+                            queue.push_back(id);
+                        }
+                    }
+                }
+                None => more_open = false,
             },
             ids = priority.recv(), if priority_open => match ids {
                 Some(ids) => {
@@ -141,6 +156,7 @@ mod tests {
                 })
             },
             rx,
+            None,
             |b| {
                 batches += 1;
                 got.extend(b.into_iter().map(|(id, r)| {
@@ -176,6 +192,7 @@ mod tests {
                 })
             },
             rx,
+            None,
             |_| true,
         )
         .await;
@@ -183,6 +200,40 @@ mod tests {
         assert_eq!(order.len(), 100, "each once; unknown ids ignored");
         let pos = |id: &str| order.iter().position(|x| x == id).unwrap();
         assert!(pos("q090") < 4 && pos("q091") < 4, "{:?}", &order[..6]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn later_pages_join_the_back_and_the_fetch_waits_for_them() {
+        let (_p, rx) = Priority::channel();
+        let (more_tx, more_rx) = unbounded_channel();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let o = order.clone();
+        tokio::spawn(async move {
+            for page in 0..3 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let ids: Vec<String> = (0..10).map(|i| format!("p{page}-{i}")).collect();
+                let _ = more_tx.send(ids);
+            }
+            // The sender drops here: the listing is complete.
+        });
+        fetch(
+            Vec::new(),
+            4,
+            move |id: String| -> DetailFuture<()> {
+                let o = o.clone();
+                Box::pin(async move {
+                    o.lock().unwrap().push(id);
+                    Ok(())
+                })
+            },
+            rx,
+            Some(more_rx),
+            |_| true,
+        )
+        .await;
+        let order = order.lock().unwrap();
+        assert_eq!(order.len(), 30);
+        assert!(order[0].starts_with("p0-") && order[29].starts_with("p2-"));
     }
 
     #[tokio::test(start_paused = true)]
@@ -206,6 +257,7 @@ mod tests {
                 })
             },
             rx,
+            None,
             |b| {
                 for (_, r) in b {
                     if r.is_err() {
@@ -231,6 +283,7 @@ mod tests {
                 })
             },
             rx,
+            None,
             |b| {
                 seen += b.len();
                 false
