@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Pty {
+    /// Set when the console asked the terminal for the cursor position.
+    queried: Arc<std::sync::atomic::AtomicBool>,
     master: std::fs::File,
     child: std::process::Child,
     screen: Arc<Mutex<vt100::Parser>>,
@@ -69,7 +71,8 @@ fn spawn(args: &[&str], rows: u16, cols: u16, home: &std::path::Path) -> Pty {
     let child = cmd.spawn().expect("start phi-console --demo");
     let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
     let mut reader = master.try_clone().unwrap();
-    let mut answer = master.try_clone().unwrap();
+    let queried = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let q = queried.clone();
     let s = screen.clone();
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
@@ -79,14 +82,15 @@ fn spawn(args: &[&str], rows: u16, cols: u16, home: &std::path::Path) -> Pty {
             }
             let mut p = s.lock().unwrap();
             p.process(&buf[..n]);
-            // Answer cursor-position queries (ESC [ 6 n) as a real terminal does.
+            // Like a session recorder that never answers, this terminal ignores cursor-position
+            // queries (ESC [ 6 n): the console must never ask.
             if buf[..n].windows(4).any(|w| w == b"\x1b[6n") {
-                let (row, col) = p.screen().cursor_position();
-                let _ = answer.write_all(format!("\x1b[{};{}R", row + 1, col + 1).as_bytes());
+                q.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
     });
     Pty {
+        queried,
         master,
         child,
         screen,
@@ -131,15 +135,27 @@ fn demo_code() -> String {
     phi_console::emulator::crypto::totp(&seed, now)
 }
 
+/// The code the demo's MFA prompt shows.
+fn shown_code(screen: &str) -> String {
+    let label = "demo device (published test seed): ";
+    screen
+        .find(label)
+        .map(|i| screen[i + label.len()..].chars().take(6).collect())
+        .unwrap_or_default()
+}
+
 #[test]
 fn demo_in_a_pseudo_terminal() {
     let home = tempfile::tempdir().unwrap();
     let mut pty = spawn(&["--demo"], 40, 140, home.path());
     pty.wait_for("Enter the 6-digit code", Duration::from_secs(30));
-    let screen = pty.contents();
+    // The demo's prompt shows the demo device's current code, labelled as the published test
+    // seed's (a newcomer with one terminal needs nothing else).
+    let screen = pty.wait_for("demo device (published test seed): ", Duration::from_secs(5));
+    let shown = shown_code(&screen);
     assert!(
-        screen.contains("phi-console emulator totp"),
-        "the demo banner says how to get a code:\n{screen}"
+        shown.len() == 6 && shown.bytes().all(|b| b.is_ascii_digit()),
+        "{screen}"
     );
 
     // A wrong code first: explained, and the prompt stays.
@@ -147,7 +163,18 @@ fn demo_in_a_pseudo_terminal() {
     let screen = pty.wait_for("AWS rejected the MFA code", Duration::from_secs(15));
     assert!(screen.contains("Enter the 6-digit code"));
 
-    pty.type_str(&format!("{}\r", demo_code()));
+    // The code on screen is the device's (give or take the 30-second step that just turned).
+    let expected = demo_code();
+    let screen = pty.contents();
+    let shown = shown_code(&screen);
+    assert!(shown.len() == 6, "{screen}");
+    if shown != expected {
+        pty.wait_for(
+            &format!("demo device (published test seed): {expected}"),
+            Duration::from_secs(5),
+        );
+    }
+    pty.type_str(&format!("{expected}\r"));
     let screen = pty.wait_for("assumed-role/ClaimsOperator", Duration::from_secs(20));
     assert!(screen.contains("READ-WRITE"), "{screen}");
     pty.wait_for("claims-validation", Duration::from_secs(20));
@@ -184,6 +211,10 @@ fn demo_in_a_pseudo_terminal() {
         !pty.screen.lock().unwrap().screen().alternate_screen(),
         "the terminal was restored"
     );
+    assert!(
+        !pty.queried.load(std::sync::atomic::Ordering::Relaxed),
+        "the console asked the terminal for the cursor position"
+    );
 
     // The session was recorded in the audit log, which verifies.
     let log = home
@@ -198,14 +229,17 @@ fn demo_in_a_pseudo_terminal() {
         text.contains("\"kind\":\"seal\""),
         "the demo seals its log with the claims HMAC key: {text}"
     );
+    // The demo's KMS left with the demo: the chain is checked offline (exit 3: intact, seals
+    // not verified); tests/lab/witness.rs checks seals against a running emulator.
     let out = Command::new(env!("CARGO_BIN_EXE_phi-console"))
-        .args(["audit", "verify", log.to_str().unwrap()])
+        .args(["audit", "verify", log.to_str().unwrap(), "--offline"])
         .env("HOME", home.path())
         .env_remove("XDG_STATE_HOME")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
+    assert_eq!(
+        out.status.code(),
+        Some(phi_console::audit::cli::EXIT_SEALS_NOT_VERIFIED),
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
