@@ -72,7 +72,12 @@ where
         restore_terminal();
         prev(info);
     }));
-    enable_raw_mode().context("cannot put the terminal in raw mode (is this a terminal?)")?;
+    if let Err(e) = enable_raw_mode() {
+        // Not a terminal: a mistake in the profiles or settings is the more useful message.
+        startup.await?;
+        return Err(anyhow::Error::from(e)
+            .context("cannot put the terminal in raw mode (is this a terminal?)"));
+    }
     std::io::stdout().execute(EnterAlternateScreen)?;
     let mut keep_alive = None;
     let result = async {

@@ -53,6 +53,7 @@ fn listed(s: &mut State, n: usize) -> (u64, Vec<Effect>) {
             generation,
             payload: Payload::Queues(urls.iter().map(|u| Queue::pending(u, "us-east-1")).collect()),
             pending: urls,
+            append: false,
         },
     );
     (generation, fx)
@@ -159,6 +160,7 @@ fn stale_names_and_details_are_dropped() {
             generation: old,
             payload: Payload::Queues((0..9).map(|i| detailed(i, 1)).collect()),
             pending: Vec::new(),
+            append: false,
         },
     );
     update(

@@ -156,8 +156,9 @@ pub async fn load_progressive(
                 generation,
                 payload: $wrap($placeholders),
                 pending: ids.clone(),
+                append: false,
             });
-            fetch(ids, conc, $detail, priority, |batch| {
+            fetch(ids, conc, $detail, priority, None, |batch| {
                 if !live() {
                     return false;
                 }
@@ -172,22 +173,65 @@ pub async fn load_progressive(
     }
     match kind {
         Kind::Queues => {
-            let urls = match cloud.list_queue_urls(None).await {
-                Ok(u) => u,
-                Err(e) => return send(failed(e)),
-            };
+            // Names page by page: the first page shows after one round trip, later pages join
+            // the list (and the back of the calls) as they come.
             let region = cloud.region().to_string();
-            let placeholders: Vec<_> = urls
-                .iter()
-                .map(|u| crate::cloud::sqs::Queue::pending(u, &region))
-                .collect();
+            let (more_tx, more_rx) = tokio::sync::mpsc::unbounded_channel();
+            let lister = cloud.clone();
+            let tx2 = tx.clone();
+            let listing = tokio::spawn(async move {
+                let mut first = true;
+                lister
+                    .queue_url_pages(None, |page| {
+                        let placeholders = page
+                            .iter()
+                            .map(|u| crate::cloud::sqs::Queue::pending(u, &region))
+                            .collect();
+                        let _ = tx2.send(Incoming::Msg(Msg::Listed {
+                            kind,
+                            generation,
+                            payload: Payload::Queues(placeholders),
+                            pending: page.clone(),
+                            append: !first,
+                        }));
+                        first = false;
+                        let _ = more_tx.send(page);
+                    })
+                    .await
+            });
             let c = cloud.clone();
-            progressive!(urls, placeholders, Payload::Queues, move |url: String| -> DetailFuture<
-                crate::cloud::sqs::Queue,
-            > {
-                let c = c.clone();
-                Box::pin(async move { c.queue(&url).await })
-            })
+            fetch(
+                Vec::new(),
+                conc,
+                move |url: String| -> DetailFuture<crate::cloud::sqs::Queue> {
+                    let c = c.clone();
+                    Box::pin(async move { c.queue(&url).await })
+                },
+                priority,
+                Some(more_rx),
+                |batch| {
+                    if !live() {
+                        return false;
+                    }
+                    send(details(kind, generation, batch, Payload::Queues, false));
+                    true
+                },
+            )
+            .await;
+            match listing.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return send(failed(e)),
+                Err(e) => {
+                    return send(Msg::Failed {
+                        kind,
+                        generation,
+                        error: format!("listing the queues stopped: {e}"),
+                    });
+                }
+            }
+            if live() {
+                send(details(kind, generation, Vec::new(), Payload::Queues, true));
+            }
         }
         Kind::Topics => {
             let arns = match cloud.list_topic_arns().await {

@@ -59,6 +59,8 @@ pub enum Msg {
         generation: u64,
         payload: Payload,
         pending: Vec<String>,
+        /// A later page of the list call: added to what is listed.
+        append: bool,
     },
     /// Details of some items of a progressive list (merged by id), items that failed
     /// (id → why), and whether the list is complete.
@@ -276,19 +278,27 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             generation,
             payload,
             pending,
+            append,
         } => {
             if s.status(kind).generation != generation {
                 return Vec::new();
             }
-            kind_payload_store(s, payload);
+            if append {
+                merge_details(s, payload);
+            } else {
+                kind_payload_store(s, payload);
+            }
             let now = s.now;
             let st = s.data.status.entry(kind).or_default();
             st.loaded = true;
-            st.loading = !pending.is_empty();
-            st.error = None;
-            st.item_errors.clear();
-            st.loaded_at = Some(now);
-            st.pending = pending.into_iter().collect();
+            if !append {
+                st.error = None;
+                st.item_errors.clear();
+                st.loaded_at = Some(now);
+                st.pending.clear();
+            }
+            st.pending.extend(pending);
+            st.loading = true;
             rebuild_for(s, kind);
             Vec::new()
         }

@@ -34,6 +34,9 @@ impl Priority {
     }
 }
 
+/// The most ids remembered as asked for before their page arrived.
+const MAX_WANTED: usize = 10_000;
+
 /// How often finished items are handed over (at most), so a large list fills in with a few
 /// dozen redraws, not one per item.
 pub const BATCH_EVERY: Duration = Duration::from_millis(25);
@@ -58,6 +61,8 @@ pub async fn fetch<T, F>(
     let mut known: HashSet<String> = ids.iter().cloned().collect();
     let mut queue: VecDeque<String> = ids.into_iter().collect();
     let mut more_open = more.is_some();
+    // Ids asked for before the page that lists them arrived.
+    let mut wanted: HashSet<String> = HashSet::new();
     let (_never_tx, never_rx) = unbounded_channel();
     let mut more = more.unwrap_or(never_rx);
     let mut started: HashSet<String> = HashSet::new();
@@ -92,7 +97,12 @@ pub async fn fetch<T, F>(
                 Some(ids) => {
                     for id in ids {
                         if known.insert(id.clone()) {
-                            queue.push_back(id);
+                            // Asked for before its page arrived: it goes first.
+                            if wanted.remove(&id) {
+                                queue.push_front(id);
+                            } else {
+                                queue.push_back(id);
+                            }
                         }
                     }
                 }
@@ -101,8 +111,12 @@ pub async fn fetch<T, F>(
             ids = priority.recv(), if priority_open => match ids {
                 Some(ids) => {
                     for id in ids.into_iter().rev() {
-                        if known.contains(&id) && !started.contains(&id) {
-                            queue.push_front(id);
+                        if known.contains(&id) {
+                            if !started.contains(&id) {
+                                queue.push_front(id);
+                            }
+                        } else if more_open && wanted.len() < MAX_WANTED {
+                            wanted.insert(id);
                         }
                     }
                 }

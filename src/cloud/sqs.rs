@@ -133,8 +133,18 @@ fn num(attrs: &BTreeMap<String, String>, k: &str) -> u64 {
 impl Cloud {
     /// Every queue URL (ListQueues paged to the end).
     pub async fn list_queue_urls(&self, prefix: Option<&str>) -> Result<Vec<String>, CloudError> {
-        self.alive()?;
         let mut urls = Vec::new();
+        self.queue_url_pages(prefix, |page| urls.extend(page)).await?;
+        Ok(urls)
+    }
+
+    /// ListQueues page by page: `page` gets each page's URLs as it arrives.
+    pub async fn queue_url_pages(
+        &self,
+        prefix: Option<&str>,
+        mut page: impl FnMut(Vec<String>),
+    ) -> Result<(), CloudError> {
+        self.alive()?;
         let mut token = None;
         loop {
             let out = self
@@ -146,13 +156,13 @@ impl Cloud {
                 .send()
                 .await
                 .map_err(|e| from_sdk("ListQueues", "queues", e))?;
-            urls.extend(out.queue_urls().iter().cloned());
+            page(out.queue_urls().to_vec());
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
                 _ => break,
             }
         }
-        Ok(urls)
+        Ok(())
     }
 
     /// One queue with all its attributes and tags.

@@ -18,6 +18,7 @@ mod hostile_cli;
 mod kms;
 mod log_cap;
 mod moto;
+mod progressive;
 mod protocol;
 mod query_wire;
 mod session;
