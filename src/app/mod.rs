@@ -11,7 +11,7 @@ pub mod state;
 pub mod update;
 
 use crate::ui::theme::Theme;
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use crossterm::ExecutableCommand;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
