@@ -57,8 +57,54 @@ pub fn user_filter(wanted: Option<&str>) -> (EnvFilter, Option<String>) {
     }
 }
 
-/// The subscriber: one plain-text fmt layer writing to `writer`, filtered by the user's
-/// filter AND the cap.
+/// The log file is read with `cat`, `less -R` and `tail -f`: each event is one line, and
+/// passes through the sanitiser like every other output. tracing's formatter escapes ESC only
+/// in the message, never in other fields (`error = %e` carries AWS error text raw), and keeps
+/// newlines, which would let a value forge log lines of its own.
+pub struct SafeLines<M>(pub M);
+
+/// One event's text, written through [`crate::sanitize::clean`] when the event is done.
+pub struct SafeLine<W: std::io::Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: std::io::Write> std::io::Write for SafeLine<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> Drop for SafeLine<W> {
+    fn drop(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.buf);
+        let body = text.strip_suffix('\n').unwrap_or(&text);
+        let mut line = crate::sanitize::clean(body).into_owned();
+        line.push('\n');
+        let _ = self.inner.write_all(line.as_bytes());
+        let _ = self.inner.flush();
+    }
+}
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for SafeLines<M> {
+    type Writer = SafeLine<M::Writer>;
+    fn make_writer(&'a self) -> Self::Writer {
+        SafeLine {
+            inner: self.0.make_writer(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// The subscriber: one plain-text fmt layer writing to `writer` (one sanitised line per
+/// event), filtered by the user's filter AND the cap.
 pub fn subscriber<W>(filter: EnvFilter, writer: W) -> impl Subscriber + Send + Sync
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
@@ -66,7 +112,7 @@ where
     let cap = filter_fn(within_cap);
     tracing_subscriber::registry().with(
         tracing_subscriber::fmt::layer()
-            .with_writer(writer)
+            .with_writer(SafeLines(writer))
             .with_ansi(false)
             .with_filter(filter.and(cap)),
     )
@@ -216,6 +262,25 @@ mod tests {
         );
         tracing::subscriber::with_default(sub, emit);
         assert!(buf.text().contains(MARKER));
+    }
+
+    #[test]
+    fn every_field_of_every_event_is_one_sanitised_line() {
+        let buf = Buf::default();
+        let (f, _) = user_filter(Some("trace"));
+        let hostile = "AccessDenied\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{1b}[2J\u{9b}31m\u{202e}gnp.exe\u{2028}x\r\nFAKE ERROR forged line";
+        tracing::subscriber::with_default(subscriber(f, buf.clone()), || {
+            tracing::warn!(target: "phi_console::app", profile = %hostile, error = %hostile, "session not opened: {hostile}");
+            tracing::info!(target: "phi_console::app", caller = ?hostile, "second");
+        });
+        let text = buf.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].contains("session not opened") && lines[1].contains("second"));
+        for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2028}', '\r'] {
+            assert!(!text.contains(bad), "{bad:?} reached the log: {text:?}");
+        }
+        assert!(!text.lines().any(|l| l.starts_with("FAKE")), "{text}");
     }
 
     #[test]

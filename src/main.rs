@@ -15,6 +15,14 @@ fn main() {
     // Until the command is known, a closed stdout ends the process like any Unix filter
     // (`phi-console --help | head -c0`); see `output_policy`.
     sigpipe(libc::SIG_DFL);
+    // A panic message can quote the text it choked on (a slice of hostile input): printed
+    // through the sanitiser too. The console's hook restores the terminal, then calls this.
+    std::panic::set_hook(Box::new(|info| {
+        let _ = writeln!(
+            sanitize::stderr(),
+            "phi-console: internal error (please report it): {info}"
+        );
+    }));
     if let Err(e) = run() {
         // Errors echo typed arguments and AWS messages: through the sanitiser like all output.
         let _ = writeln!(sanitize::stderr(), "phi-console: {e:#}");
@@ -374,8 +382,17 @@ async fn http_get(base: &str, path: &str) -> Result<String> {
         format!("GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n").as_bytes(),
     )
     .await?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).await?;
+    // The answer is a few bytes; whatever listens at a mistyped URL may send without end.
+    const MAX_ANSWER: u64 = 64 * 1024;
+    let mut raw = Vec::new();
+    (&mut s).take(MAX_ANSWER + 1).read_to_end(&mut raw).await?;
+    if raw.len() as u64 > MAX_ANSWER {
+        bail!(
+            "{base} sent more than {} KiB: that is not the emulator's control endpoint (check --endpoint-url)",
+            MAX_ANSWER / 1024
+        );
+    }
+    let out = String::from_utf8_lossy(&raw).into_owned();
     let body = out
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())

@@ -745,11 +745,23 @@ fn follow(s: &mut State, target: Target) -> Vec<Effect> {
         }
         Target::Events(filter) => open_events(s, Some(filter)),
         Target::Messages { url, arn } => {
+            let other_queue = s
+                .data
+                .messages_queue
+                .as_ref()
+                .is_none_or(|(u, _)| *u != url);
             s.data.messages_queue = Some((url, arn));
             s.data.messages.clear();
             s.data.revealed.clear();
             let st = s.data.status.entry(Kind::Messages).or_default();
             st.loaded = false;
+            if other_queue {
+                // A peek of the previous queue still running answers for that queue: a new
+                // generation drops it, so its messages never show (or count) as this queue's.
+                st.generation += 1;
+                st.loading = false;
+                st.error = None;
+            }
             if let Some(t) = s.tables.get_mut(&View::Messages) {
                 t.rows.clear();
                 t.visible.clear();
@@ -1490,6 +1502,70 @@ pub(crate) mod tests {
         let mut s = planning(require_reason);
         update(&mut s, Msg::Planned(Ok(Box::new(the_plan()))));
         s
+    }
+
+    fn messages(url: &str) -> Target {
+        Target::Messages {
+            url: url.into(),
+            arn: format!("arn:aws:sqs:us-east-1:123456789012:{}", url.rsplit('/').next().unwrap_or(url)),
+        }
+    }
+
+    fn peek_plan(url: &str) -> crate::guard::peek::PeekPlan {
+        crate::guard::peek::PeekPlan {
+            queue_url: url.into(),
+            queue_arn: String::new(),
+            queue_name: url.rsplit('/').next().unwrap_or(url).into(),
+            visible: 1,
+            in_flight: 0,
+            max_messages: 50,
+            redrive: None,
+            seen: None,
+            place: String::new(),
+            planned_at: now(),
+        }
+    }
+
+    /// A peek of queue A confirmed, then queue B opened while it runs: A's messages never show
+    /// as B's, B's peek is planned (not skipped as "loading"), and A's counts are not B's.
+    #[test]
+    fn a_peek_of_one_queue_never_lands_in_another() {
+        let (a, b) = ("http://x/123456789012/qa", "http://x/123456789012/qb");
+        let mut s = State::new(now(), Keymap::default_keymap(), Theme::default());
+        s.session = Some(info(false));
+        let out = follow(&mut s, messages(a));
+        assert!(matches!(out.last(), Some(Effect::PlanPeek { .. })), "{out:?}");
+        update(&mut s, Msg::PeekPlanned(Ok(Box::new(peek_plan(a)))));
+        let out = press(&mut s, KeyCode::Char('p'));
+        let Some(Effect::Peek { generation, .. }) = out.first() else {
+            panic!("not peeked: {out:?}");
+        };
+        let generation = *generation;
+        let out = follow(&mut s, messages(b));
+        assert!(
+            out.iter().any(|e| matches!(e, Effect::PlanPeek { queue_url, .. } if queue_url == b)),
+            "queue B is planned: {out:?}"
+        );
+        let m = crate::cloud::sqs::Message {
+            id: "from-a".into(),
+            sent: None,
+            receive_count: 3,
+            size: 0,
+            attributes: Default::default(),
+            body: String::new(),
+        };
+        update(
+            &mut s,
+            Msg::Loaded {
+                kind: Kind::Messages,
+                generation,
+                payload: Payload::Messages(vec![m]),
+            },
+        );
+        assert!(s.data.messages.is_empty(), "A's messages shown as B's");
+        assert!(!s.data.peek_seen.contains_key(b));
+        // B's own plan is still the one awaited.
+        assert!(matches!(&s.mode, Mode::PeekPlanning { queue_url } if queue_url == b));
     }
 
     pub(crate) fn press(s: &mut State, code: KeyCode) -> Vec<Effect> {

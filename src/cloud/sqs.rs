@@ -100,7 +100,7 @@ pub fn parse_redrive(json: &str) -> Option<RedrivePolicy> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
     let target = v.get("deadLetterTargetArn")?.as_str()?.to_string();
     let max = match v.get("maxReceiveCount")? {
-        serde_json::Value::Number(n) => n.as_u64()? as u32,
+        serde_json::Value::Number(n) => u32::try_from(n.as_u64()?).ok()?,
         serde_json::Value::String(s) => s.parse().ok()?,
         _ => return None,
     };
@@ -331,7 +331,13 @@ impl Cloud {
         let mut out: Vec<Message> = Vec::new();
         let mut handles: Vec<String> = Vec::new();
         let mut received: Result<(), CloudError> = Ok(());
-        while out.len() < max {
+        // A message comes back to a later page only when its hide time ran out (a slow or
+        // retried receive, a scaled clock): receiving it again would add a second receive to
+        // its count. So the peek stops at the first page holding a message it already has,
+        // and stops receiving well before the first page's hide time can run out.
+        let started = std::time::Instant::now();
+        let deadline = std::time::Duration::from_secs(PEEK_HIDE_SECONDS as u64 / 3);
+        while out.len() < max && started.elapsed() < deadline {
             let r = self
                 .sqs
                 .receive_message()
@@ -353,11 +359,17 @@ impl Cloud {
             if r.messages().is_empty() {
                 break;
             }
+            let mut again = false;
             for m in r.messages() {
                 handles.extend(m.receipt_handle().map(str::to_string));
-                if !out.iter().any(|x| Some(x.id.as_str()) == m.message_id()) {
+                if out.iter().any(|x| Some(x.id.as_str()) == m.message_id()) {
+                    again = true;
+                } else {
                     out.push(message_of(m));
                 }
+            }
+            if again {
+                break;
             }
         }
         // Give every message back to its consumers now, whatever happened above.

@@ -146,6 +146,20 @@ pub fn assess(
         target: queue.name.clone(),
         refusals: vec![super::Refusal::new(super::Check::ReceiveCouldMove, message)],
     };
+    // A RedrivePolicy that is set but cannot be read (a fractional or out-of-range
+    // maxReceiveCount, a missing target) is still a redrive policy: refused, not ignored.
+    if queue.redrive.is_none()
+        && let Some(raw) = queue
+            .attributes
+            .get("RedrivePolicy")
+            .filter(|r| !r.trim().is_empty() && r.trim() != "{}")
+    {
+        return Err(refuse(format!(
+            "{} has a redrive policy that phi-console cannot read ({}), so a receive could move its messages to a DLQ: it is not peeked. Fix the queue's RedrivePolicy (deadLetterTargetArn and a whole maxReceiveCount from 1 to 1000), or peek its DLQ",
+            queue.name,
+            crate::validate::shown_max(raw, 200)
+        )));
+    }
     if let Some(r) = &queue.redrive {
         let dlq = r
             .dead_letter_target_arn
@@ -227,6 +241,23 @@ pub async fn execute(
     if session.is_expired() {
         return Err(GuardError::SessionExpired);
     }
+    // The plan may be two minutes old: a redrive policy set since then must stop the peek, so
+    // the queue's attributes are read again (a read) and assessed again before the intent.
+    let now = session
+        .cloud()
+        .queue(&plan.queue_url)
+        .await
+        .map_err(|error| GuardError::LiveState {
+            target: plan.queue_name.clone(),
+            error,
+        })?;
+    if now.arn != plan.queue_arn {
+        return Err(GuardError::InvalidRequest(format!(
+            "{} is no longer the queue that was planned ({} now, {} planned): plan the peek again",
+            plan.queue_name, now.arn, plan.queue_arn
+        )));
+    }
+    assess(&now, plan.seen, current, session.now())?;
     let mut action = Action::new(PEEK_ACTION)
         .target(plan.queue_arn.clone())
         .param("name", plan.queue_name.clone())
@@ -361,6 +392,27 @@ mod tests {
                 assert!(e.contains(&format!("maxReceiveCount {max}")), "{e}");
             }
         }
+    }
+
+    #[test]
+    fn a_redrive_policy_that_cannot_be_read_is_refused_not_ignored() {
+        for raw in [
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:d","maxReceiveCount":5.0}"#,
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:d","maxReceiveCount":"5 "}"#,
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:d"}"#,
+            "not json",
+        ] {
+            let mut q = queue(None);
+            q.redrive = crate::cloud::sqs::parse_redrive(raw);
+            assert!(q.redrive.is_none(), "{raw} parsed");
+            q.attributes.insert("RedrivePolicy".into(), raw.into());
+            let e = refused(assess(&q, None, "here".into(), Utc::now()));
+            assert!(e.contains("cannot read"), "{e}");
+        }
+        // An empty attribute is no policy.
+        let mut q = queue(None);
+        q.attributes.insert("RedrivePolicy".into(), String::new());
+        assert!(assess(&q, None, "here".into(), Utc::now()).is_ok());
     }
 
     #[test]

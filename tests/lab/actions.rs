@@ -799,3 +799,45 @@ async fn a_peek_is_recorded_before_the_receive_and_repeats_only_when_confirmed()
         .count();
     assert_eq!(intents, 2, "{log}");
 }
+
+/// A redrive policy set after the plan (the plan lives two minutes) stops the peek: the queue
+/// is read again before the intent, and nothing is received.
+#[tokio::test]
+async fn a_redrive_policy_set_after_the_plan_stops_the_peek() {
+    let mut h = Harness::new("", false, None).await;
+    let before = h.receive_counts();
+    open_messages_link(&mut h, View::Dlq, ":dlq", "claims-notify-dlq").await;
+    let Mode::PeekConfirm(plan) = &h.s.mode else {
+        panic!("no peek plan: {:?} {:?}", h.s.mode, h.s.flash);
+    };
+    assert!(plan.redrive.is_none());
+    h.emu.with_world(|w| {
+        let target = w
+            .sqs
+            .queues
+            .values()
+            .find(|q| q.name == "claims-validation-dlq")
+            .unwrap()
+            .arn
+            .clone();
+        let q = w
+            .sqs
+            .queues
+            .values_mut()
+            .find(|q| q.name == "claims-notify-dlq")
+            .unwrap();
+        q.attributes.insert(
+            "RedrivePolicy".into(),
+            format!(r#"{{"deadLetterTargetArn":"{target}","maxReceiveCount":"2"}}"#),
+        );
+    });
+    h.type_text("p").await;
+    assert!(h.s.data.messages.is_empty());
+    let err = h.s.status(phi_console::app::state::Kind::Messages).error.clone();
+    assert!(
+        err.as_deref().is_some_and(|e| e.contains("has a redrive policy")),
+        "{err:?}"
+    );
+    assert_eq!(h.receive_counts(), before, "the peek received after all");
+    assert!(!h.audit_text().contains("sqs:ReceiveMessage"));
+}

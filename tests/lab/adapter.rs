@@ -291,3 +291,40 @@ async fn peeking_pages_through_a_queue_and_gives_every_message_back() {
     assert_eq!(c.peek_messages(&url, 5).await.unwrap().len(), 5);
     assert_eq!(c.queue(&url).await.unwrap().in_flight, 0);
 }
+
+/// A message whose hide time ran out during a peek (here: a clock a million times faster, so
+/// the 30 s hide is over before the next page) comes back on the next page. The peek stops
+/// there instead of receiving it again and again: it ends, and no message's receive count rose
+/// by more than the one page that brought it back.
+#[tokio::test]
+async fn a_peek_never_keeps_receiving_messages_that_came_back() {
+    use phi_console::emulator::{ClockMode, Scenario};
+    let emu = start(Scenario::Claims, ClockMode::Scaled(1e6));
+    let c = cloud(&emu, 1);
+    let url = c
+        .list_queue_urls(Some("claims-notify-dlq"))
+        .await
+        .unwrap()
+        .remove(0);
+    let counts = || {
+        emu.with_world(|w| {
+            let q = w.sqs.queues.values().find(|q| q.url == url).unwrap();
+            q.messages
+                .iter()
+                .map(|m| (m.id.clone(), m.receive_count))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        })
+    };
+    let before = counts();
+    let messages = tokio::time::timeout(Duration::from_secs(20), c.peek_messages(&url, 50))
+        .await
+        .expect("the peek kept receiving the same messages")
+        .unwrap();
+    let ids: BTreeSet<_> = messages.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(ids.len(), messages.len(), "each message shown once");
+    let after = counts();
+    for (id, n) in &before {
+        let rose = after[id] - n;
+        assert!(rose <= 2, "{id} was received {rose} times by one peek");
+    }
+}

@@ -729,3 +729,42 @@ fn r4_bad_inputs_get_a_clear_message_and_never_a_panic() {
         failures.join("\n")
     );
 }
+
+/// `emulator totp --endpoint-url URL` reads the answer of whatever listens there: a server
+/// that never stops sending (a mistyped port) gets a clear message, in bounded memory, not an
+/// ever-growing buffer.
+#[test]
+fn totp_against_an_endless_server_stops_with_a_message() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\n");
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0usize;
+        // Until the client hangs up (or 1 GiB: the client never stopped reading).
+        while sent < (1 << 30) && s.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_phi-console"))
+        .args(["emulator", "totp", "--endpoint-url"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env_remove("PHI_CONSOLE_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let sent = server.join().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not the emulator's control endpoint (check --endpoint-url)"),
+        "{stderr}"
+    );
+    assert!(sent < 1 << 30, "the client read 1 GiB without stopping");
+}
