@@ -2,7 +2,7 @@
 //! two processes sharing one log, garbage input, file modes, secrets, and the CLI.
 
 use phi_console::audit::canonical::{record_hash, to_canonical};
-use phi_console::audit::cli::{AuditCommand, ExportFormat, LogArgs, run_with};
+use phi_console::audit::cli::{AuditCommand, ExportFormat, LogArgs, VerifyArgs, run_with};
 use phi_console::audit::{
     Action, AuditConfig, AuditError, AuditLog, Confirmation, GENESIS_HASH, Intent, KmsSealer,
     LocalHmacSealer, Outcome, ParamKey, ProblemKind, Reveal, SealStatus, Sealer, SessionEvent,
@@ -516,9 +516,20 @@ fn seals_are_written_periodically_and_on_close() {
     // Closing an already sealed log adds nothing.
     assert!(open(&path, 3).close().unwrap().is_none());
 
-    // Without the key, seals are not checked, which is not a failure.
+    // Without the key a seal proves nothing: verification fails, naming why …
     let report = verify_file(&path, &VerifyOptions::default()).unwrap();
-    assert!(report.is_valid());
+    assert!(!report.is_valid());
+    assert!(
+        report
+            .problems
+            .iter()
+            .all(|p| matches!(&p.kind, ProblemKind::UncheckedSeal(w) if w.contains("no seal key"))),
+        "{:?}",
+        report.problems
+    );
+    // … and offline the structure passes, every seal reported as not checked.
+    let report = verify_file(&path, &VerifyOptions::offline()).unwrap();
+    assert!(report.is_valid() && report.offline);
     assert!(
         report
             .seals
@@ -860,11 +871,16 @@ fn kms_seals_against_the_emulator() {
     }
     log.close().unwrap().unwrap();
     let v = read_values(&path);
-    assert!(
-        v.iter()
-            .filter(|r| r["kind"] == "seal")
-            .all(|r| r["seal"]["key_id"] == KmsSealer::CLAIMS_KEY)
-    );
+    // Seals name the key as KMS does (its ARN, whatever alias the writer was given) and the
+    // GenerateMac request that made them (what CloudTrail records).
+    let key_arn = emu.with_world(|w| {
+        let id = w.kms.resolve(KmsSealer::CLAIMS_KEY).unwrap();
+        w.kms.keys[&id].arn.clone()
+    });
+    for r in v.iter().filter(|r| r["kind"] == "seal") {
+        assert_eq!(r["seal"]["key_id"], key_arn.as_str());
+        assert!(!r["seal"]["request_id"].as_str().unwrap().is_empty(), "{r}");
+    }
 
     // A verifier with its own KMS client (as `audit verify` builds) accepts the seals …
     let verifier: Arc<dyn Sealer> =
@@ -893,26 +909,579 @@ fn kms_seals_against_the_emulator() {
     assert_eq!(p.line, first_seal_line(&v));
     assert!(matches!(p.kind, ProblemKind::BadSeal(_)), "{p}");
 
-    // An alias can be pinned to its key ARN; a stopped KMS means "not checked", not "bad".
+    // An alias can be pinned to its key ARN; a seal naming another KMS key is bad, even one
+    // that exists; a key that does not exist cannot be the seal key.
     let pinned =
         KmsSealer::resolved(aws_sdk_kms::Client::new(&cfg), KmsSealer::CLAIMS_KEY).unwrap();
+    assert_eq!(pinned.key_id(), key_arn);
+    assert!(pinned.names_this_key(KmsSealer::CLAIMS_KEY).unwrap());
+    assert!(pinned.names_this_key(&key_arn).unwrap());
+    assert!(!pinned.names_this_key("alias/claims-costs").unwrap());
+    assert!(!pinned.names_this_key("alias/no-such-key").unwrap());
     assert!(
-        pinned
-            .key_id()
-            .starts_with("arn:aws:kms:us-east-1:123456789012:key/"),
-        "{}",
-        pinned.key_id()
+        !pinned
+            .names_this_key("local-hmac:0011223344556677")
+            .unwrap()
     );
+    assert!(KmsSealer::resolved(aws_sdk_kms::Client::new(&cfg), "alias/no-such-key").is_err());
+
+    // A stopped KMS: the seals cannot be checked, and that fails verification.
     drop(emu);
     let report = verify_file(&path, &opts).unwrap();
+    assert!(!report.is_valid());
     assert!(
         report
-            .seals
+            .problems
             .iter()
-            .all(|s| matches!(s.status, SealStatus::NotChecked(_))),
+            .all(|p| matches!(p.kind, ProblemKind::UncheckedSeal(_))),
         "{:?}",
-        report.seals
+        report.problems
     );
+}
+
+// ---------------------------------------------------------------- R2: every tamper variant
+
+/// What shows a tampering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caught {
+    /// The file's hash chain, sequence or format (`audit verify`, exit 1).
+    Chain,
+    /// A seal's MAC or key (`audit verify` with the profile's seal key, exit 1).
+    Seal,
+    /// Records after the last seal: a warning, a failure with `--require-sealed`.
+    Unsealed,
+    /// The files: verify warns, and the writer refuses to append.
+    Files,
+    /// Nothing in the file shows it: only a witness outside the host (tests/lab/witness.rs).
+    Witness,
+}
+
+enum Tamper {
+    Values(fn(&mut Vec<Value>)),
+    Bytes(fn(Vec<u8>) -> Vec<u8>),
+    Files(fn(&Path)),
+}
+
+fn seal_indices(v: &[Value]) -> Vec<usize> {
+    v.iter()
+        .enumerate()
+        .filter(|(_, r)| r["kind"] == "seal")
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Re-hashes records from `from` on, keeping seq and links consistent (not the MACs).
+fn rehash_from(v: &mut [Value], from: usize) {
+    let mut prev = if from == 0 {
+        GENESIS_HASH.to_string()
+    } else {
+        v[from - 1]["hash"].as_str().unwrap().to_string()
+    };
+    for r in v[from..].iter_mut() {
+        r["prev_hash"] = json!(prev);
+        if r["kind"] == "seal" {
+            r["seal"]["head"] = json!(prev);
+        }
+        let h = record_hash(r).unwrap();
+        r["hash"] = json!(h);
+        prev = h;
+    }
+}
+
+/// A sealed session (seals at seq 6, 11, 16 and the closing 18) followed by a second, still
+/// running session whose four records are not sealed yet.
+fn matrix_fixture(path: &Path) -> usize {
+    sample_log(path, 6);
+    let closed = read_values(path).len();
+    let log = open(path, 0);
+    for i in 10..12 {
+        guarded(&log, purge(i), |_| Ok::<_, ()>(()))
+            .unwrap()
+            .outcome
+            .unwrap();
+    }
+    closed
+}
+
+fn strict() -> VerifyOptions {
+    VerifyOptions {
+        require_sealed: true,
+        ..checking()
+    }
+}
+
+fn classify(path: &Path) -> Option<Caught> {
+    let report = verify_file(path, &strict()).unwrap();
+    if let Some(p) = report.first_problem() {
+        return Some(match p.kind {
+            ProblemKind::BadSeal(_) | ProblemKind::UncheckedSeal(_) => Caught::Seal,
+            ProblemKind::Unsealed(_) => Caught::Unsealed,
+            _ => Caught::Chain,
+        });
+    }
+    report
+        .warnings
+        .iter()
+        .any(|w| matches!(w, Warning::File(_)))
+        .then_some(Caught::Files)
+}
+
+#[test]
+fn r2_every_tamper_variant_is_detected() {
+    use Caught::*;
+    // What the attacker can do without the seal key: anything to the file and the directory.
+    let variants: Vec<(&str, Caught, Tamper)> = vec![
+        // Within the sealed part.
+        (
+            "edit a field",
+            Chain,
+            Tamper::Values(|v| v[3]["why"]["reason"] = json!("routine")),
+        ),
+        (
+            "edit a field and re-hash that record",
+            Chain,
+            Tamper::Values(|v| {
+                v[3]["why"]["reason"] = json!("routine");
+                v[3]["hash"] = json!(record_hash(&v[3]).unwrap());
+            }),
+        ),
+        (
+            "edit a field and re-hash the whole chain",
+            Seal,
+            Tamper::Values(|v| {
+                v[3]["why"]["reason"] = json!("routine");
+                rehash_from(v, 3);
+            }),
+        ),
+        (
+            "delete a record",
+            Chain,
+            Tamper::Values(|v| {
+                v.remove(3);
+            }),
+        ),
+        (
+            "delete a record, renumber and re-hash",
+            Seal,
+            Tamper::Values(|v| {
+                v.remove(3);
+                rehash_all(v);
+            }),
+        ),
+        (
+            "reorder two records",
+            Chain,
+            Tamper::Values(|v| v.swap(3, 4)),
+        ),
+        (
+            "reorder two records and re-hash",
+            Seal,
+            Tamper::Values(|v| {
+                v.swap(3, 4);
+                rehash_all(v);
+            }),
+        ),
+        (
+            "insert a forged record",
+            Chain,
+            Tamper::Values(|v| {
+                let mut f = v[2].clone();
+                f["outcome"]["status"] = json!("cancelled");
+                v.insert(3, f);
+            }),
+        ),
+        (
+            "insert a forged record, renumber and re-hash",
+            Seal,
+            Tamper::Values(|v| {
+                let mut f = v[2].clone();
+                f["id"] = json!("00000000-0000-4000-8000-000000000000");
+                v.insert(3, f);
+                rehash_all(v);
+            }),
+        ),
+        (
+            "duplicate a record",
+            Chain,
+            Tamper::Values(|v| {
+                let d = v[3].clone();
+                v.insert(4, d);
+            }),
+        ),
+        (
+            "reformat a record",
+            Chain,
+            Tamper::Bytes(|b| {
+                String::from_utf8(b)
+                    .unwrap()
+                    .replacen("\",\"", "\", \"", 1)
+                    .into_bytes()
+            }),
+        ),
+        (
+            "change the format version and re-hash",
+            Chain,
+            Tamper::Values(|v| {
+                v[3]["v"] = json!(2);
+                rehash_from(v, 3);
+            }),
+        ),
+        (
+            "truncate in the middle of a record",
+            Chain,
+            Tamper::Bytes(|mut b| {
+                let n = b.len() / 2;
+                b.truncate(n);
+                b
+            }),
+        ),
+        (
+            "cut the file back to an earlier seal",
+            Witness,
+            Tamper::Values(|v| {
+                let s = seal_indices(v);
+                v.truncate(s[1] + 1);
+            }),
+        ),
+        (
+            "cut the file back to a record before a seal",
+            Unsealed,
+            Tamper::Values(|v| {
+                let s = seal_indices(v);
+                v.truncate(s[1] - 1);
+            }),
+        ),
+        // After the last seal (the running session's records).
+        (
+            "edit a record after the last seal",
+            Chain,
+            Tamper::Values(|v| {
+                let n = v.len();
+                v[n - 3]["why"]["reason"] = json!("routine");
+            }),
+        ),
+        (
+            "edit a record after the last seal and re-hash",
+            Unsealed,
+            Tamper::Values(|v| {
+                let n = v.len();
+                v[n - 3]["why"]["reason"] = json!("routine");
+                rehash_from(v, n - 3);
+            }),
+        ),
+        (
+            "delete a record after the last seal",
+            Chain,
+            Tamper::Values(|v| {
+                let n = v.len();
+                v.remove(n - 3);
+            }),
+        ),
+        (
+            "delete the last record",
+            Unsealed,
+            Tamper::Values(|v| {
+                v.pop();
+            }),
+        ),
+        (
+            "reorder records after the last seal",
+            Chain,
+            Tamper::Values(|v| {
+                let n = v.len();
+                v.swap(n - 3, n - 2);
+            }),
+        ),
+        (
+            "truncate the last record",
+            Chain,
+            Tamper::Bytes(|mut b| {
+                let n = b.len() - 10;
+                b.truncate(n);
+                b
+            }),
+        ),
+        // Seals.
+        (
+            "forge a seal's MAC",
+            Seal,
+            Tamper::Values(|v| {
+                let s = seal_indices(v)[0];
+                v[s]["seal"]["mac"] = json!("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+                rehash_from(v, s);
+            }),
+        ),
+        (
+            "relabel a seal to another key",
+            Seal,
+            Tamper::Values(|v| {
+                let s = seal_indices(v)[0];
+                v[s]["seal"]["key_id"] = json!("arn:aws:kms:us-east-1:123456789012:key/mallory");
+                rehash_from(v, s);
+            }),
+        ),
+        (
+            "rewrite every seal as a local HMAC seal (chain recomputed)",
+            Seal,
+            Tamper::Values(|v| {
+                v[3]["why"]["reason"] = json!("routine");
+                reseal_locally(v, b"mallory's key");
+            }),
+        ),
+        (
+            "re-seal with another key, keeping the seal key's label",
+            Seal,
+            Tamper::Values(|v| {
+                v[3]["why"]["reason"] = json!("routine");
+                let labels: Vec<Value> = v.iter().map(|r| r["seal"]["key_id"].clone()).collect();
+                reseal_locally(v, b"mallory's key");
+                for (r, l) in v.iter_mut().zip(labels) {
+                    if r["kind"] == "seal" {
+                        r["seal"]["key_id"] = l;
+                    }
+                }
+                rehash_from(v, 0);
+            }),
+        ),
+        (
+            "copy an earlier seal forward",
+            Seal,
+            Tamper::Values(|v| {
+                let s = seal_indices(v);
+                v[s[1] - 1]["why"]["reason"] = json!("routine");
+                v[s[1]]["seal"] = v[s[0]]["seal"].clone();
+                let prev = v[s[1] - 2]["hash"].clone();
+                v[s[1] - 1]["prev_hash"] = prev;
+                let h = record_hash(&v[s[1] - 1]).unwrap();
+                v[s[1] - 1]["hash"] = json!(h);
+                v[s[1]]["prev_hash"] = json!(h);
+                let h = record_hash(&v[s[1]]).unwrap();
+                v[s[1]]["hash"] = json!(h);
+                rehash_from(v, s[1] + 1);
+            }),
+        ),
+        (
+            "point a seal at another record",
+            Seal,
+            Tamper::Values(|v| {
+                let s = seal_indices(v)[1];
+                v[s]["seal"]["head"] = v[s - 3]["hash"].clone();
+                let h = record_hash(&v[s]).unwrap();
+                v[s]["hash"] = json!(h);
+                rehash_from(v, s + 1);
+            }),
+        ),
+        (
+            "change a seal's algorithm",
+            Seal,
+            Tamper::Values(|v| {
+                let s = seal_indices(v)[0];
+                v[s]["seal"]["alg"] = json!("HMAC_SHA_224");
+                rehash_from(v, s);
+            }),
+        ),
+        (
+            "a seal whose MAC is not base64",
+            Seal,
+            Tamper::Values(|v| {
+                let s = seal_indices(v)[0];
+                v[s]["seal"]["mac"] = json!("not base64!");
+                rehash_from(v, s);
+            }),
+        ),
+        (
+            "replay a seal MAC from another log of the same key",
+            Seal,
+            Tamper::Values(|v| {
+                let dir = tempfile::tempdir().unwrap();
+                let other = log_path(&dir);
+                sample_log(&other, 2);
+                let theirs = read_values(&other);
+                let s = seal_indices(v)[0];
+                v[s]["seal"]["mac"] = theirs[seal_indices(&theirs)[0]]["seal"]["mac"].clone();
+                rehash_from(v, s);
+            }),
+        ),
+        (
+            "remove a seal's MAC member",
+            Chain,
+            Tamper::Values(|v| {
+                let s = seal_indices(v)[0];
+                v[s]["seal"].as_object_mut().unwrap().remove("mac");
+                rehash_from(v, s);
+            }),
+        ),
+        (
+            "delete a seal record",
+            Chain,
+            Tamper::Values(|v| {
+                let s = seal_indices(v)[0];
+                v.remove(s);
+            }),
+        ),
+        (
+            "strip every seal (chain recomputed)",
+            Unsealed,
+            Tamper::Values(|v| {
+                v.retain(|r| r["kind"] != "seal");
+                rehash_all(v);
+            }),
+        ),
+        (
+            "strip the closing seal of a session (chain recomputed)",
+            Unsealed,
+            Tamper::Values(|v| {
+                let last = *seal_indices(v).last().unwrap();
+                v.remove(last);
+                rehash_all(v);
+            }),
+        ),
+        // Bytes that are not a log.
+        (
+            "invalid UTF-8",
+            Chain,
+            Tamper::Bytes(|mut b| {
+                b[20] = 0xff;
+                b
+            }),
+        ),
+        (
+            "CRLF line ends",
+            Chain,
+            Tamper::Bytes(|b| {
+                String::from_utf8(b)
+                    .unwrap()
+                    .replace('\n', "\r\n")
+                    .into_bytes()
+            }),
+        ),
+        (
+            "append a blank line",
+            Chain,
+            Tamper::Bytes(|mut b| {
+                b.push(b'\n');
+                b
+            }),
+        ),
+        (
+            "append a line longer than any record",
+            Chain,
+            Tamper::Bytes(|mut b| {
+                b.extend(std::iter::repeat_n(
+                    b'x',
+                    phi_console::audit::MAX_RECORD_BYTES + 1,
+                ));
+                b
+            }),
+        ),
+        // The files.
+        (
+            "delete the key file",
+            Files,
+            Tamper::Files(|p| {
+                std::fs::remove_file(ParamKey::default_path(p)).unwrap();
+            }),
+        ),
+        (
+            "replace the log with a symbolic link",
+            Files,
+            Tamper::Files(|p| {
+                let aside = p.with_extension("real");
+                std::fs::rename(p, &aside).unwrap();
+                std::os::unix::fs::symlink(&aside, p).unwrap();
+            }),
+        ),
+        (
+            "replace the key file with a symbolic link",
+            Files,
+            Tamper::Files(|p| {
+                let key = ParamKey::default_path(p);
+                let aside = key.with_extension("real");
+                std::fs::rename(&key, &aside).unwrap();
+                std::os::unix::fs::symlink(&aside, &key).unwrap();
+            }),
+        ),
+        (
+            "open the log's mode to others",
+            Files,
+            Tamper::Files(|p| {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666)).unwrap();
+            }),
+        ),
+        ("empty the log", Witness, Tamper::Bytes(|_| Vec::new())),
+        (
+            "replace the log with a fresh unsealed one",
+            Unsealed,
+            Tamper::Values(|v| {
+                v.truncate(3);
+                rehash_all(v);
+            }),
+        ),
+    ];
+
+    let mut table = String::new();
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for (name, expected, tamper) in &variants {
+        let dir = tempfile::tempdir().unwrap();
+        let path = log_path(&dir);
+        let closed = matrix_fixture(&path);
+        match tamper {
+            Tamper::Values(f) => {
+                let mut v = read_values(&path);
+                // Variants about a closed session work on the closed session alone.
+                if name.contains("closing seal") || name.contains("earlier seal") {
+                    v.truncate(closed);
+                }
+                f(&mut v);
+                write_values(&path, &v);
+            }
+            Tamper::Bytes(f) => {
+                let b = std::fs::read(&path).unwrap();
+                std::fs::write(&path, f(b)).unwrap();
+            }
+            Tamper::Files(f) => {
+                // On a closed (fully sealed) session, so that only the files are at fault.
+                let mut v = read_values(&path);
+                v.truncate(closed);
+                write_values(&path, &v);
+                f(&path)
+            }
+        }
+        let got = classify(&path);
+        match expected {
+            Witness => assert_eq!(
+                got, None,
+                "{name}: expected only a witness to see it, but the file shows it"
+            ),
+            _ => assert_eq!(got, Some(*expected), "{name}"),
+        }
+        if *expected == Unsealed {
+            // By default a warning, not a pass in silence.
+            let report = verify_file(&path, &checking()).unwrap();
+            assert!(
+                report
+                    .warnings
+                    .iter()
+                    .any(|w| matches!(w, Warning::Unsealed { .. })),
+                "{name}: {:?}",
+                report.warnings
+            );
+        }
+        if *expected == Files {
+            // The writer refuses to go on with such files.
+            let e = AuditLog::open(AuditConfig::new(&path))
+                .and_then(|log| log.session(SessionEvent::Start, Value::Null).map(|_| ()));
+            // A loosened mode is tightened (that is not a refusal, the warning is the finding).
+            if !name.contains("mode") {
+                assert!(e.is_err(), "{name}: the writer went on");
+            }
+        }
+        *counts.entry(format!("{expected:?}")).or_default() += 1;
+        table.push_str(&format!("| {name} | {expected:?} |\n"));
+    }
+    eprintln!("{table}");
+    eprintln!("{} variants: {counts:?}", variants.len());
+    assert_eq!(variants.len(), 44);
 }
 
 // ---------------------------------------------------------------- fail closed
@@ -948,7 +1517,9 @@ fn fail_closed_when_the_directory_is_a_file() {
 }
 
 #[test]
-fn fail_closed_when_the_disk_is_full() {
+fn the_log_and_its_key_file_must_not_be_symbolic_links() {
+    // A link to /dev/full (or to any other file) in place of the log is refused before
+    // anything is written: the action does not run, and /dev/full is not touched.
     assert!(Path::new("/dev/full").exists(), "this test needs /dev/full");
     let dir = tempfile::tempdir().unwrap();
     let path = log_path(&dir);
@@ -960,7 +1531,149 @@ fn fail_closed_when_the_disk_is_full() {
     .unwrap();
     std::os::unix::fs::symlink("/dev/full", &path).unwrap();
     let dev_mode = std::fs::metadata("/dev/full").unwrap().permissions().mode();
-    let log = open(&path, 1);
+    let e = AuditLog::open(AuditConfig::new(&path).sealer(sealer())).unwrap_err();
+    assert!(matches!(e, AuditError::Symlink { .. }), "{e:?}");
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    assert!(e.to_string().contains("not run"), "{e}");
+    assert_eq!(
+        std::fs::metadata("/dev/full").unwrap().permissions().mode(),
+        dev_mode
+    );
+
+    // A link that appears under a running console (the log swapped for a link to a file the
+    // attacker controls) is refused at the next append.
+    std::fs::remove_file(&path).unwrap();
+    let log = open(&path, 0);
+    log.session(SessionEvent::Start, Value::Null).unwrap();
+    let decoy = dir.path().join("decoy.jsonl");
+    std::fs::rename(&path, &decoy).unwrap();
+    std::os::unix::fs::symlink(&decoy, &path).unwrap();
+    let ran = AtomicBool::new(false);
+    let e = guarded(&log, purge(1), |_| {
+        ran.store(true, Ordering::SeqCst);
+        Ok::<_, ()>(())
+    })
+    .unwrap_err();
+    assert!(!ran.load(Ordering::SeqCst), "the action ran");
+    assert!(matches!(e, AuditError::Symlink { .. }), "{e:?}");
+    assert_eq!(
+        read_values(&decoy).len(),
+        1,
+        "nothing written through the link"
+    );
+    // verify reads the target, and says that the path is a link.
+    let report = verify_file(&path, &checking()).unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("is a symbolic link")),
+        "{:?}",
+        report.warnings
+    );
+
+    // The key file as a link: refused too, even when it points at a valid key.
+    let other = dir.path().join("state").join("audit").join("other.jsonl");
+    let real_key = dir.path().join("real.key");
+    std::fs::write(&real_key, format!("{}\n", "ab".repeat(32))).unwrap();
+    std::fs::set_permissions(&real_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&real_key, ParamKey::default_path(&other)).unwrap();
+    let e = AuditLog::open(AuditConfig::new(&other)).unwrap_err();
+    assert!(matches!(e, AuditError::Symlink { .. }), "{e:?}");
+}
+
+#[test]
+fn a_missing_key_file_next_to_a_log_with_records_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_path(&dir);
+    sample_log(&path, 1);
+    let key = ParamKey::default_path(&path);
+    let before = std::fs::read_to_string(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    let e = AuditLog::open(AuditConfig::new(&path)).unwrap_err();
+    assert!(matches!(e, AuditError::KeyFileMissing { .. }), "{e:?}");
+    assert!(e.to_string().contains("restore the key file"), "{e}");
+    assert!(!key.exists(), "no new key was made");
+    // verify reports it.
+    let report = verify_file(&path, &checking()).unwrap();
+    assert!(report.is_valid());
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("key file") && w.to_string().contains("missing")),
+        "{:?}",
+        report.warnings
+    );
+    // Restored, the log opens again with the same key.
+    std::fs::write(&key, &before).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    open(&path, 0)
+        .session(SessionEvent::Start, Value::Null)
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), before);
+    // A new (empty) log gets a new key.
+    let fresh = dir.path().join("state").join("audit").join("fresh.jsonl");
+    drop(open(&fresh, 0));
+    assert!(ParamKey::default_path(&fresh).exists());
+}
+
+#[test]
+fn verify_reports_loose_file_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_path(&dir);
+    sample_log(&path, 1);
+    let report = verify_file(&path, &checking()).unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let set =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    set(&path, 0o640);
+    set(&ParamKey::default_path(&path), 0o604);
+    set(path.parent().unwrap(), 0o777);
+    let report = verify_file(&path, &checking()).unwrap();
+    assert!(report.is_valid());
+    let text: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(text.iter().any(|w| w.contains("mode 0640")), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|w| w.contains("key file") && w.contains("0604")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|w| w.contains("0777") && w.contains("others can write")),
+        "{text:?}"
+    );
+    set(path.parent().unwrap(), 0o700);
+}
+
+const CHILD_FSIZE_LOG: &str = "PHI_AUDIT_TEST_FSIZE_LOG";
+
+/// Sets this process's file size limit (RLIMIT_FSIZE, what `ulimit -f` sets); `None`: none.
+fn set_file_size_limit(bytes: Option<u64>) {
+    let lim = libc::rlimit {
+        rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit reads the struct; lowering and raising the soft limit under an
+    // unlimited hard limit is always allowed.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &lim) }, 0);
+}
+
+/// Not a test on its own: the body of the child process of
+/// `fail_closed_at_the_file_size_limit` (a file size limit is per process, and the test
+/// harness's other threads write files too).
+#[test]
+fn child_at_the_file_size_limit() {
+    let Some(path) = std::env::var_os(CHILD_FSIZE_LOG) else {
+        return;
+    };
+    let path = PathBuf::from(path);
+    let log = open(&path, 0);
+    let len = || std::fs::metadata(&path).unwrap().len();
+
+    // The limit is reached before the intent: nothing runs.
+    set_file_size_limit(Some(len()));
     let ran = AtomicBool::new(false);
     let e = guarded(&log, purge(1), |_| {
         ran.store(true, Ordering::SeqCst);
@@ -969,23 +1682,71 @@ fn fail_closed_when_the_disk_is_full() {
     .unwrap_err();
     assert!(
         !ran.load(Ordering::SeqCst),
-        "the action ran without an intent record"
+        "the action ran without its intent"
     );
-    assert!(matches!(e, AuditError::DiskFull { .. }), "{e:?}");
-    assert!(e.to_string().contains("disk holding the audit log"), "{e}");
-    assert!(e.to_string().contains("is full"), "{e}");
-    for e in [
-        log.reveal(Reveal::message_body(Action::new("sqs:ReceiveMessage")))
-            .unwrap_err(),
-        log.session(SessionEvent::Start, Value::Null).unwrap_err(),
-    ] {
-        assert!(matches!(e, AuditError::DiskFull { .. }), "{e:?}");
-    }
-    // /dev/full was not touched (its mode is not "fixed" through the symlink).
-    assert_eq!(
-        std::fs::metadata("/dev/full").unwrap().permissions().mode(),
-        dev_mode
+    assert!(matches!(e, AuditError::TooLarge { .. }), "{e:?}");
+    assert!(e.to_string().contains("the action was not run"), "{e}");
+
+    // The limit is reached between the intent and the outcome: the action ran, and the
+    // message says so, and that its outcome is not in the log.
+    set_file_size_limit(None);
+    let done = guarded(&log, purge(2), |_| {
+        set_file_size_limit(Some(len()));
+        Ok::<_, ()>("rotated")
+    })
+    .unwrap();
+    assert_eq!(done.result, Ok("rotated"));
+    let e = done.outcome.unwrap_err();
+    assert!(matches!(e, AuditError::OutcomeNotRecorded { .. }), "{e:?}");
+    let m = e.to_string();
+    assert!(
+        m.starts_with("the action ran, but its outcome is NOT in the audit log"),
+        "{m}"
     );
+    assert!(m.contains("file size limit"), "{m}");
+    assert!(m.contains(&done.intent_id), "{m}");
+    assert!(m.contains("Check the target's state in AWS"), "{m}");
+    assert!(
+        !m.contains("was not run"),
+        "the message contradicts itself: {m}"
+    );
+    set_file_size_limit(None);
+    println!("CHILD-OK {}", done.intent_id);
+}
+
+#[test]
+fn fail_closed_at_the_file_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_path(&dir);
+    open(&path, 0)
+        .session(SessionEvent::Start, Value::Null)
+        .unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_at_the_file_size_limit", "--nocapture"])
+        .env(CHILD_FSIZE_LOG, &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-OK"),
+        "child failed ({:?}): {stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let intent_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("CHILD-OK "))
+        .unwrap()
+        .trim()
+        .to_string();
+    // No partial line was left behind: the log verifies, and holds the second intent without
+    // an outcome (which the next session lists as unfinished).
+    let report = verify_file(&path, &checking()).unwrap();
+    assert!(report.is_valid(), "{:?}", report.problems);
+    assert_eq!(report.records, 2, "start and the second intent");
+    assert_eq!(report.unfinished.len(), 1);
+    assert_eq!(report.unfinished[0].id, intent_id);
+    assert_eq!(unfinished(&path).unwrap().len(), 1);
 }
 
 #[test]
@@ -1269,6 +2030,86 @@ fn verify_never_panics_on_garbage_and_rejects_every_byte_change() {
     }
 }
 
+// ---------------------------------------------------------------- bounded input
+
+#[test]
+fn huge_input_fails_fast_in_bounded_memory() {
+    // /dev/zero: an endless line. Verification reads one line of at most 1 MiB and stops.
+    let start = Instant::now();
+    let report = verify_file(Path::new("/dev/zero"), &checking()).unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    let p = &report.problems[0];
+    assert_eq!(p.line, 1);
+    assert_eq!(
+        p.kind,
+        ProblemKind::LineTooLong {
+            max: phi_console::audit::MAX_RECORD_BYTES
+        }
+    );
+    assert!(p.to_string().contains("longer than 1048576 bytes"), "{p}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // A generated file: a valid log, then a 64 MiB line without an end. Verification names the
+    // line after the good records and stops there.
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_path(&dir);
+    sample_log(&path, 2);
+    let good_lines = read_values(&path).len() as u64;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..64 {
+        std::io::Write::write_all(&mut f, &chunk).unwrap();
+    }
+    drop(f);
+    let report = verify_file(&path, &checking()).unwrap();
+    let p = report.first_problem().unwrap();
+    assert_eq!(p.line, good_lines + 1);
+    assert!(matches!(p.kind, ProblemKind::LineTooLong { .. }), "{p}");
+    // The writer will not append after it either (its last line is not a record).
+    let e = open(&path, 0).intent(purge(1)).unwrap_err();
+    assert!(matches!(e, AuditError::DamagedTail { .. }), "{e}");
+
+    // The binary, with its address space capped at 256 MiB (reading /dev/zero whole, as
+    // verify once did, grew to gigabytes): it answers, cleanly, and at once.
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_phi-console"));
+    cmd.args(["audit", "verify", "/dev/zero", "--offline"]);
+    // SAFETY: only setrlimit, which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 256 << 20,
+                rlim_max: 256 << 20,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("FAILED: line 1: the line is longer than 1048576 bytes"),
+        "{stdout}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
 // ---------------------------------------------------------------- the CLI
 
 fn cli(cmd: AuditCommand) -> (i32, String, String) {
@@ -1288,16 +2129,22 @@ fn file(path: &Path) -> LogArgs {
     }
 }
 
-fn verify_cmd(path: &Path, seal_key: Option<PathBuf>) -> AuditCommand {
-    AuditCommand::Verify {
+/// `audit verify FILE` with an empty settings file (no seal key configured) and no AWS.
+fn verify_args(path: &Path, seal_key: Option<PathBuf>) -> VerifyArgs {
+    let settings = path.with_file_name("no-settings.toml");
+    std::fs::write(&settings, "").unwrap();
+    let mut a = VerifyArgs {
         log: file(path),
-        endpoint_url: None,
-        region: None,
         seal_key_file: seal_key,
-        offline: true,
-        require_sealed: false,
-        json: false,
-    }
+        ..VerifyArgs::default()
+    };
+    a.global.config = Some(settings);
+    a.log.profile = Some("claims".into());
+    a
+}
+
+fn verify_cmd(path: &Path, seal_key: Option<PathBuf>) -> AuditCommand {
+    AuditCommand::Verify(verify_args(path, seal_key))
 }
 
 #[test]
@@ -1334,9 +2181,50 @@ fn cli_verify_show_and_export() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("OK: the hash chain is intact"), "{out}");
     assert!(out.contains("0 bad, 0 not checked"), "{out}");
+    assert!(out.contains("result: intact (exit 0)"), "{out}");
+    // Without a key the seals prove nothing: exit 1, saying how to give one.
     let (code, out, _) = cli(verify_cmd(&path, None));
-    assert_eq!(code, 0, "unchecked seals are not a failure: {out}");
-    assert!(out.contains("not checked"), "{out}");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("seal not verified: no seal key is configured for profile claims"),
+        "{out}"
+    );
+    assert!(out.contains("--offline"), "{out}");
+    // Offline: the chain only, and an exit code that says so.
+    let mut offline = verify_args(&path, None);
+    offline.offline = true;
+    let (code, out, _) = cli(AuditCommand::Verify(offline.clone()));
+    assert_eq!(
+        code,
+        phi_console::audit::cli::EXIT_SEALS_NOT_VERIFIED,
+        "{out}"
+    );
+    assert!(out.contains("seals NOT verified"), "{out}");
+    // In JSON too, offline is not "valid": a script reading `valid` is not talked into a pass.
+    offline.json = true;
+    let (code, out, _) = cli(AuditCommand::Verify(offline));
+    assert_eq!(code, 3);
+    let j: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (j["valid"].clone(), j["chain_intact"].clone()),
+        (json!(false), json!(true))
+    );
+    assert_eq!(j["exit_code"], 3);
+    // A local key the verifier does not supply is never trusted, even with a KMS key set.
+    std::fs::write(
+        path.with_file_name("kms-settings.toml"),
+        "[profiles.claims]\naudit_hmac_key = \"alias/claims-audit-hmac\"\n",
+    )
+    .unwrap();
+    let mut kms = verify_args(&path, None);
+    kms.global.config = Some(path.with_file_name("kms-settings.toml"));
+    let (code, out, _) = cli(AuditCommand::Verify(kms));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("bad seal: it was made with key local-hmac:"),
+        "{out}"
+    );
+    assert!(out.contains("--seal-key-file"), "{out}");
 
     let (code, out, _) = cli(AuditCommand::Show {
         log: file(&path),
@@ -1405,15 +2293,10 @@ fn cli_verify_show_and_export() {
     let (code, out, _) = cli(verify_cmd(&path, Some(key_file.clone())));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAILED: line 3 (seq 3): bad hash"), "{out}");
-    let (code, out, _) = cli(AuditCommand::Verify {
-        log: file(&path),
-        endpoint_url: None,
-        region: None,
-        seal_key_file: None,
-        offline: true,
-        require_sealed: false,
-        json: true,
-    });
+    let mut json = verify_args(&path, None);
+    json.offline = true;
+    json.json = true;
+    let (code, out, _) = cli(AuditCommand::Verify(json.clone()));
     assert_eq!(code, 1);
     let j: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(j["valid"], false);
@@ -1430,6 +2313,32 @@ fn cli_verify_show_and_export() {
     let (code, _, err) = cli(verify_cmd(&dir.path().join("missing.jsonl"), None));
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
+}
+
+/// The attack of issue 10: edit a record, recompute the chain, and rewrite every seal as a
+/// "local HMAC" seal with a key of the attacker's choosing.
+fn reseal_locally(values: &mut [Value], attacker_key: &[u8]) {
+    let attacker = LocalHmacSealer::new(attacker_key);
+    let mut prev = GENESIS_HASH.to_string();
+    for (i, v) in values.iter_mut().enumerate() {
+        v["seq"] = json!(i as u64 + 1);
+        v["prev_hash"] = json!(prev);
+        if v["kind"] == "seal" {
+            let mac = attacker
+                .mac(&phi_console::audit::seal_message(&prev))
+                .unwrap();
+            use base64::Engine as _;
+            v["seal"] = json!({
+                "alg": "HMAC_SHA_256",
+                "head": prev,
+                "key_id": attacker.key_id(),
+                "mac": base64::engine::general_purpose::STANDARD.encode(mac),
+            });
+        }
+        let h = record_hash(v).unwrap();
+        v["hash"] = json!(h);
+        prev = h;
+    }
 }
 
 #[test]
@@ -1467,27 +2376,47 @@ fn cli_binary_checks_kms_seals_through_the_emulator() {
     }
     log.close().unwrap();
 
-    let run = |args: &[&str], creds: bool| {
+    // An auditor's profile, and settings naming the profile's seal key.
+    let d = dir.path();
+    std::fs::write(
+        d.join("config"),
+        "[profile auditor]\nregion = us-east-1\n\n[profile wrong]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("credentials"),
+        "[auditor]\naws_access_key_id = AKIATESTKEY\naws_secret_access_key = testsecret\n\n[wrong]\naws_access_key_id = ASIANOSUCHKEY0000000\naws_secret_access_key = nope\naws_session_token = forged\n",
+    )
+    .unwrap();
+    let settings = d.join("settings.toml");
+    std::fs::write(
+        &settings,
+        "[defaults]\naudit_hmac_key = \"alias/claims-audit-hmac\"\n",
+    )
+    .unwrap();
+    let bare = d.join("bare.toml");
+    std::fs::write(&bare, "").unwrap();
+    let run = |args: &[&str]| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_phi-console"));
-        cmd.arg("audit").args(args);
+        cmd.args(args);
+        if !args.contains(&"--endpoint-url") {
+            cmd.args(["--endpoint-url", &url]);
+        }
+        cmd.env("AWS_CONFIG_FILE", d.join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", d.join("credentials"))
+            .env("HOME", d)
+            .env("XDG_CONFIG_HOME", d.join("xdg"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(std::process::Stdio::null());
         for var in [
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
             "AWS_SESSION_TOKEN",
             "AWS_PROFILE",
             "AWS_ENDPOINT_URL",
+            "AWS_REGION",
         ] {
             cmd.env_remove(var);
-        }
-        cmd.env("AWS_CONFIG_FILE", dir.path().join("no-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                dir.path().join("no-credentials"),
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true");
-        if creds {
-            cmd.env("AWS_ACCESS_KEY_ID", "AKIATESTKEY")
-                .env("AWS_SECRET_ACCESS_KEY", "testsecret");
         }
         let out = cmd.output().unwrap();
         (
@@ -1497,32 +2426,160 @@ fn cli_binary_checks_kms_seals_through_the_emulator() {
         )
     };
     let p = path.to_str().unwrap();
-    let (code, out, err) = run(
-        &["verify", p, "--endpoint-url", &url, "--region", "us-east-1"],
-        true,
+    let s = settings.to_str().unwrap();
+    let mut checks = 0;
+    let mut expect = |args: &[&str], code: i32, says: &str| {
+        let (c, out, err) = run(args);
+        assert_eq!(c, code, "{args:?}\n{out}{err}");
+        assert!(
+            out.contains(says) || err.contains(says),
+            "{args:?}: {says:?} not in\n{out}{err}"
+        );
+        checks += 1;
+    };
+    // The global options before or after the subcommand.
+    expect(
+        &["audit", "verify", p, "--profile", "auditor", "--config", s],
+        0,
+        "seals: 2 (2 valid, 0 bad, 0 not checked)",
     );
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("seals: 2 (2 valid, 0 bad, 0 not checked)"),
-        "{out}{err}"
+    expect(
+        &["--profile", "auditor", "--config", s, "audit", "verify", p],
+        0,
+        "result: intact (exit 0)",
     );
-    // No credentials: the seals are reported as not checked and verification still passes.
-    let (code, out, err) = run(&["verify", p, "--endpoint-url", &url], false);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("2 not checked"), "{out}{err}");
+    // What the verdict rests on is said: an alias (whoever repoints it picks the key) and an
+    // endpoint that is not AWS's (whoever answers there answers for KMS).
+    expect(
+        &["audit", "verify", p, "--profile", "auditor", "--config", s],
+        0,
+        "not as a key ARN",
+    );
+    expect(
+        &["audit", "verify", p, "--profile", "auditor", "--config", s],
+        0,
+        "not AWS's own endpoint",
+    );
+    // No seal key configured: the seals are not proof, exit 1.
+    expect(
+        &[
+            "audit",
+            "verify",
+            p,
+            "--profile",
+            "auditor",
+            "--config",
+            bare.to_str().unwrap(),
+        ],
+        1,
+        "no seal key is configured for profile auditor",
+    );
+    // Another key of the account (it exists, and the auditor may use it): bad seals.
+    expect(
+        &[
+            "audit",
+            "verify",
+            p,
+            "--profile",
+            "auditor",
+            "--config",
+            s,
+            "--seal-key",
+            "alias/claims-costs",
+        ],
+        1,
+        "bad seal: it was made with key arn:aws:kms:us-east-1:123456789012:key/",
+    );
+    // A key that does not exist, or credentials KMS refuses: the seals cannot be checked.
+    expect(
+        &[
+            "audit",
+            "verify",
+            p,
+            "--profile",
+            "auditor",
+            "--config",
+            s,
+            "--seal-key",
+            "alias/no-such-key",
+        ],
+        1,
+        "seal not verified",
+    );
+    expect(
+        &["audit", "verify", p, "--profile", "wrong", "--config", s],
+        1,
+        "seal not verified",
+    );
+    expect(
+        &[
+            "audit",
+            "verify",
+            p,
+            "--profile",
+            "auditor",
+            "--config",
+            s,
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+        1,
+        "seal not verified",
+    );
+    // Offline: never exit 0.
+    expect(
+        &[
+            "audit",
+            "verify",
+            p,
+            "--profile",
+            "auditor",
+            "--config",
+            s,
+            "--offline",
+        ],
+        3,
+        "seals NOT verified",
+    );
+    // The exit codes are in --help.
+    expect(
+        &["audit", "verify", "--help"],
+        0,
+        "3  the hash chain is intact, but the seals were NOT verified",
+    );
 
-    // The rehashed rewrite is caught through KMS.
-    let mut v = read_values(&path);
+    // The rehashed rewrite is caught through KMS …
+    let good = read_values(&path);
+    let mut v = good.clone();
     v[0]["why"]["reason"] = json!("approved by the CISO");
     rehash_all(&mut v);
     write_values(&path, &v);
-    let (code, out, err) = run(&["verify", p, "--endpoint-url", &url], true);
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        out.contains(&format!(
-            "FAILED: line {0} (seq {0}): bad seal",
-            first_seal_line(&v)
-        )),
-        "{out}{err}"
+    let seal_line = first_seal_line(&v);
+    expect(
+        &["audit", "verify", p, "--profile", "auditor", "--config", s],
+        1,
+        &format!("FAILED: line {seal_line} (seq {seal_line}): bad seal"),
     );
+    // … and so is the issue's attack: seals rewritten as local HMAC seals with the attacker's
+    // key, with --require-sealed, and even when the attacker's key file is passed as a KMS
+    // key's stand-in (it is not the profile's key).
+    let mut v = good.clone();
+    v[0]["why"]["reason"] = json!("approved by the CISO");
+    reseal_locally(&mut v, b"mallory's key");
+    write_values(&path, &v);
+    expect(
+        &[
+            "audit",
+            "verify",
+            p,
+            "--profile",
+            "auditor",
+            "--config",
+            s,
+            "--require-sealed",
+        ],
+        1,
+        "bad seal: it was made with key local-hmac:",
+    );
+    assert_eq!(checks, 13);
 }

@@ -556,7 +556,11 @@ impl Runner {
                 {
                     c = c.sealer(Arc::new(sealer));
                 }
-                if let Some(topic) = self.ctx.settings.for_profile(&s.profile).audit_witness_topic
+                if let Some(topic) = self
+                    .ctx
+                    .settings
+                    .for_profile(&s.profile)
+                    .audit_witness_topic
                     && let Ok(witness) = crate::audit::SnsWitness::from_config(&config, topic)
                 {
                     c = c.witness(Arc::new(witness));

@@ -1,17 +1,17 @@
 //! `phi-console audit verify | show | export`.
 
 use super::record::{Kind, Record};
-use super::seal::{KmsSealer, LocalHmacSealer, Sealer};
-use super::verify::{Report, SealStatus, VerifyOptions, Warning, read_records, verify_bytes};
+use super::verify::{VerifyOptions, read_records, verify_bytes};
+use super::verify_cmd::EXIT_CODES_HELP;
 use super::writer::default_path;
+use crate::options::GlobalOptions;
+use crate::sanitize::{self, SafeWriter, clean};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 /// Exit code: the log is intact (warnings allowed).
 pub const EXIT_VALID: i32 = 0;
@@ -19,24 +19,30 @@ pub const EXIT_VALID: i32 = 0;
 pub const EXIT_INVALID: i32 = 1;
 /// Exit code: the log could not be read.
 pub const EXIT_UNREADABLE: i32 = 2;
+pub use super::verify_cmd::{EXIT_SEALS_NOT_VERIFIED, EXIT_WITNESS_PENDING, VerifyArgs, Witness};
 
 /// Which log: a file, or the default log of a profile.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct LogArgs {
-    /// The log file (default: the profile's log under $XDG_STATE_HOME/phi-console/audit/).
+    /// The log file (default: the log of the global `--profile` under
+    /// $XDG_STATE_HOME/phi-console/audit/).
     pub file: Option<PathBuf>,
-    /// The profile whose log to read (and, for verify, whose AWS credentials check seals);
-    /// default: $AWS_PROFILE, else `default`.
-    #[arg(long)]
+    /// The profile whose log to read (and, for verify, whose AWS credentials check seals):
+    /// the global `--profile`, else $AWS_PROFILE, else `default`.
+    #[arg(skip)]
     pub profile: Option<String>,
 }
 
 impl LogArgs {
-    fn path(&self) -> Result<PathBuf> {
+    pub(crate) fn path(&self) -> Result<PathBuf> {
         match &self.file {
             Some(f) => Ok(f.clone()),
             None => Ok(default_path(&profile_name(&self.profile))?),
         }
+    }
+    /// The profile: `--profile`, else `AWS_PROFILE`, else `default`.
+    pub(crate) fn profile_name(&self) -> String {
+        profile_name(&self.profile)
     }
 }
 
@@ -55,29 +61,10 @@ pub enum ExportFormat {
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum AuditCommand {
-    /// Check the hash chain, the sequence and the seals; exit 0 if the log is intact.
-    Verify {
-        #[command(flatten)]
-        log: LogArgs,
-        /// Endpoint for KMS (the emulator, a VPC endpoint); implies checking seals with KMS.
-        #[arg(long)]
-        endpoint_url: Option<String>,
-        /// Region for KMS (default: from the profile or environment, else us-east-1).
-        #[arg(long)]
-        region: Option<String>,
-        /// Check seals made with a local HMAC key (64 hex digits in the file).
-        #[arg(long)]
-        seal_key_file: Option<PathBuf>,
-        /// Do not contact KMS: seals are reported as not checked.
-        #[arg(long)]
-        offline: bool,
-        /// Fail (instead of warning) when records after the last seal are not sealed.
-        #[arg(long)]
-        require_sealed: bool,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Check the hash chain, the sequence and the seals (with the profile's seal key); exit 0
+    /// only if the log is intact and every seal verified.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify(VerifyArgs),
     /// List records, oldest first.
     Show {
         #[command(flatten)]
@@ -102,64 +89,38 @@ pub enum AuditCommand {
     },
 }
 
+impl AuditCommand {
+    /// Takes the global options (`--profile`, `--region`, `--endpoint-url`) into the command.
+    pub fn apply_globals(&mut self, global: &GlobalOptions) {
+        match self {
+            AuditCommand::Verify(v) => {
+                v.log.profile = global.profile.clone();
+                v.global = global.clone();
+            }
+            AuditCommand::Show { log, .. } | AuditCommand::Export { log, .. } => {
+                log.profile = global.profile.clone();
+            }
+        }
+    }
+}
+
 /// Runs an audit command on stdout/stderr; returns the exit code.
-pub fn run(cmd: AuditCommand) -> Result<i32> {
-    let mut out = std::io::stdout().lock();
-    let code = run_with(cmd, &mut out, &mut std::io::stderr().lock())?;
+pub fn run(mut cmd: AuditCommand, global: &GlobalOptions) -> Result<i32> {
+    cmd.apply_globals(global);
+    let mut out = sanitize::stdout();
+    let code = run_with(cmd, &mut out, &mut sanitize::stderr())?;
     out.flush()?;
     Ok(code)
 }
 
 /// Runs an audit command writing to `out` and `err`; returns the exit code.
 pub fn run_with(cmd: AuditCommand, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
+    // Records hold text from AWS and from operators: every byte printed goes through the one
+    // sanitiser (JSON is escaped before, so this changes nothing in it).
+    let out = &mut SafeWriter::new(out);
+    let err = &mut SafeWriter::new(err);
     match cmd {
-        AuditCommand::Verify {
-            log,
-            endpoint_url,
-            region,
-            seal_key_file,
-            offline,
-            require_sealed,
-            json,
-        } => {
-            let path = log.path()?;
-            let data = match std::fs::read(&path) {
-                Ok(d) => d,
-                Err(e) => {
-                    writeln!(err, "cannot read the audit log {}: {e}", path.display())?;
-                    return Ok(EXIT_UNREADABLE);
-                }
-            };
-            let kms = KmsOptions {
-                endpoint_url,
-                region,
-                profile: log.profile.clone(),
-                offline,
-            };
-            let mut opts = VerifyOptions {
-                require_sealed,
-                ..VerifyOptions::default()
-            };
-            if let Some(f) = &seal_key_file {
-                opts.sealers.push(Arc::new(LocalHmacSealer::from_file(f)?));
-            }
-            opts.sealers.extend(kms_sealers(&data, &kms, err)?);
-            let report = verify_bytes(&data, &opts);
-            if json {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&report_json(&path, &report))?
-                )?;
-            } else {
-                print_report(out, &path, &report)?;
-            }
-            Ok(if report.is_valid() {
-                EXIT_VALID
-            } else {
-                EXIT_INVALID
-            })
-        }
+        AuditCommand::Verify(args) => super::verify_cmd::run(args, out, err),
         AuditCommand::Show {
             log,
             since,
@@ -188,11 +149,14 @@ pub fn run_with(cmd: AuditCommand, out: &mut dyn Write, err: &mut dyn Write) -> 
                     continue;
                 }
                 if json {
-                    // As stored, byte for byte.
-                    out.write_all(raw.get(line as usize - 1).copied().unwrap_or_default())?;
-                    writeln!(out)?;
+                    // As stored, but with every unsafe character as a `\uXXXX` escape (the
+                    // same JSON data; the line parsed, so it is valid UTF-8 JSON).
+                    let stored = raw.get(line as usize - 1).copied().unwrap_or_default();
+                    let stored = String::from_utf8_lossy(stored);
+                    writeln!(out, "{}", sanitize::escape_json_text(&stored))?;
                 } else {
-                    writeln!(out, "{}", summary(&r))?;
+                    // One line per record, whatever its fields hold.
+                    writeln!(out, "{}", clean(&summary(&r)))?;
                 }
             }
             if !bad.is_empty() {
@@ -216,11 +180,12 @@ pub fn run_with(cmd: AuditCommand, out: &mut dyn Write, err: &mut dyn Write) -> 
                         .iter()
                         .map(|(_, r)| serde_json::to_value(r))
                         .collect::<Result<_, _>>()?;
-                    writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+                    writeln!(out, "{}", sanitize::to_json_string(&Value::Array(all)))?;
                 }
                 ExportFormat::Csv => write_csv(out, records.iter().map(|(_, r)| r))?,
             }
-            let report = verify_bytes(&data, &VerifyOptions::default());
+            // The structure only: export does not check seals (that is `audit verify`'s job).
+            let report = verify_bytes(&data, &VerifyOptions::offline());
             match report.first_problem() {
                 None => Ok(EXIT_VALID),
                 Some(p) => {
@@ -233,182 +198,6 @@ pub fn run_with(cmd: AuditCommand, out: &mut dyn Write, err: &mut dyn Write) -> 
             }
         }
     }
-}
-
-struct KmsOptions {
-    endpoint_url: Option<String>,
-    region: Option<String>,
-    profile: Option<String>,
-    offline: bool,
-}
-
-/// KMS sealers for the KMS keys the log's seals name (none when offline or when no
-/// configuration can be loaded; verification then reports those seals as not checked).
-fn kms_sealers(data: &[u8], kms: &KmsOptions, err: &mut dyn Write) -> Result<Vec<Arc<dyn Sealer>>> {
-    let (records, _) = read_records(data);
-    let mut keys: Vec<String> = records
-        .iter()
-        .filter_map(|(_, r)| r.seal.as_ref().map(|s| s.key_id.clone()))
-        .filter(|k| !k.starts_with("local-hmac:"))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    if keys.is_empty() || kms.offline {
-        return Ok(Vec::new());
-    }
-    let config = match load_aws_config(kms) {
-        Ok(c) => c,
-        Err(e) => {
-            writeln!(err, "note: seals not checked (no KMS access: {e:#})")?;
-            return Ok(Vec::new());
-        }
-    };
-    let mut sealers: Vec<Arc<dyn Sealer>> = Vec::new();
-    for key in keys {
-        sealers.push(Arc::new(KmsSealer::from_config(&config, key)?));
-    }
-    Ok(sealers)
-}
-
-fn load_aws_config(kms: &KmsOptions) -> Result<aws_types::SdkConfig> {
-    use aws_config::BehaviorVersion;
-    use aws_smithy_types::retry::RetryConfig;
-    use aws_smithy_types::timeout::TimeoutConfig;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::cloud::http::http_client())
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(10))
-                .build(),
-        );
-    if let Some(p) = &kms.profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(u) = &kms.endpoint_url {
-        loader = loader.endpoint_url(u);
-    }
-    let region = kms.region.clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let config = std::thread::scope(|s| {
-        s.spawn(|| {
-            rt.block_on(async move {
-                let mut config = loader.load().await;
-                if let Some(r) =
-                    region.or_else(|| config.region().is_none().then(|| "us-east-1".to_string()))
-                {
-                    config = config
-                        .into_builder()
-                        .region(aws_types::region::Region::new(r))
-                        .build();
-                }
-                config
-            })
-        })
-        .join()
-    })
-    .map_err(|_| anyhow::anyhow!("loading the AWS configuration panicked"))?;
-    rt.shutdown_background();
-    Ok(config)
-}
-
-fn print_report(
-    out: &mut dyn Write,
-    path: &std::path::Path,
-    report: &Report,
-) -> std::io::Result<()> {
-    write!(
-        out,
-        "audit log {}: {} record(s)",
-        path.display(),
-        report.records
-    )?;
-    if let Some((seq, hash)) = &report.head {
-        write!(out, ", head seq {seq} ({})", &hash[..hash.len().min(16)])?;
-    }
-    writeln!(out)?;
-    match report.first_problem() {
-        None => writeln!(out, "OK: the hash chain is intact")?,
-        Some(p) => {
-            writeln!(out, "FAILED: {p}")?;
-            for p in report.problems.iter().skip(1).take(20) {
-                writeln!(out, "  also: {p}")?;
-            }
-            if report.problems.len() > 21 {
-                writeln!(out, "  … and {} more", report.problems.len() - 21)?;
-            }
-        }
-    }
-    let valid = report
-        .seals
-        .iter()
-        .filter(|s| s.status == SealStatus::Valid)
-        .count();
-    let invalid = report
-        .seals
-        .iter()
-        .filter(|s| s.status == SealStatus::Invalid)
-        .count();
-    let unchecked = report.seals.len() - valid - invalid;
-    writeln!(
-        out,
-        "seals: {} ({valid} valid, {invalid} bad, {unchecked} not checked)",
-        report.seals.len()
-    )?;
-    // Seals not checked are summarised per reason (a long log has many).
-    let mut unchecked_by_reason: Vec<(&str, u64, &Warning)> = Vec::new();
-    for w in &report.warnings {
-        match w {
-            Warning::SealNotChecked { reason, .. } => {
-                match unchecked_by_reason.iter_mut().find(|(r, _, _)| r == reason) {
-                    Some(entry) => entry.1 += 1,
-                    None => unchecked_by_reason.push((reason, 1, w)),
-                }
-            }
-            _ => writeln!(out, "warning: {w}")?,
-        }
-    }
-    for (reason, n, first) in unchecked_by_reason {
-        if let Warning::SealNotChecked {
-            line, seq, key_id, ..
-        } = first
-        {
-            writeln!(
-                out,
-                "warning: {n} seal(s) not checked ({reason}); the first at line {line} (seq {seq}), key {key_id}"
-            )?;
-        }
-    }
-    for u in &report.unfinished {
-        writeln!(out, "warning: {u}")?;
-    }
-    Ok(())
-}
-
-fn report_json(path: &std::path::Path, report: &Report) -> Value {
-    json!({
-        "file": path.display().to_string(),
-        "valid": report.is_valid(),
-        "lines": report.lines,
-        "records": report.records,
-        "head": report.head.as_ref().map(|(s, h)| json!({"seq": s, "hash": h})),
-        "problems": report.problems.iter().map(|p| json!({"line": p.line, "seq": p.seq, "why": p.kind.to_string()})).collect::<Vec<_>>(),
-        "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-        "seals": report.seals.iter().map(|s| json!({
-            "line": s.line, "seq": s.seq, "key_id": s.key_id,
-            "status": match &s.status {
-                SealStatus::Valid => "valid".to_string(),
-                SealStatus::Invalid => "bad".to_string(),
-                SealStatus::NotChecked(r) => format!("not checked ({r})"),
-            },
-        })).collect::<Vec<_>>(),
-        "unfinished": report.unfinished.iter().map(|u| json!({
-            "line": u.line, "seq": u.seq, "id": u.id, "time": u.time, "action": u.action, "targets": u.targets,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 /// Parses `--since`: RFC 3339, `YYYY-MM-DD` (UTC midnight), or `<n>s|m|h|d` ago.
@@ -541,7 +330,7 @@ fn write_csv<'a>(
     out: &mut dyn Write,
     records: impl Iterator<Item = &'a Record>,
 ) -> std::io::Result<()> {
-    writeln!(out, "{}", CSV_COLUMNS.join(","))?;
+    writeln!(out, "{}", sanitize::csv_row(CSV_COLUMNS))?;
     for r in records {
         let who = r.who.clone().unwrap_or_default();
         let place = r.place.clone().unwrap_or_default();
@@ -583,31 +372,12 @@ fn write_csv<'a>(
             r.request_ids.join(" "),
             r.hash.clone(),
         ];
-        writeln!(
-            out,
-            "{}",
-            row.iter()
-                .map(|c| csv_cell(c))
-                .collect::<Vec<_>>()
-                .join(",")
-        )?;
+        // Every cell through the one sanitiser: one line, quoted, formulas defused.
+        writeln!(out, "{}", sanitize::csv_row(&row))?;
     }
     Ok(())
 }
 
-/// RFC 4180 quoting, and a leading `'` for cells a spreadsheet would run as a formula.
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -643,6 +413,7 @@ mod tests {
 
     #[test]
     fn csv_cells_are_quoted_and_defused() {
+        use crate::sanitize::csv_cell;
         assert_eq!(csv_cell("plain"), "plain");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");

@@ -65,6 +65,33 @@ pub enum AuditError {
     ParamKey { path: PathBuf, reason: String },
 
     #[error(
+        "the audit file {path} is a symbolic link, so it was not used and the action was not run; phi-console does not follow links for its audit files (a link can point anywhere): configure the real path, or replace the link with the file"
+    )]
+    Symlink { path: PathBuf },
+
+    #[error(
+        "the audit log {path} is not a regular file, so it was not used and the action was not run; move it aside or configure another path"
+    )]
+    NotARegularFile { path: PathBuf },
+
+    #[error(
+        "the key file {path} of the audit log {log} is missing, but the log already holds records, so it was not regenerated and the action was not run; restore the key file from a backup (the log's hashed parameters can only be checked with it), or move the log and start a new one"
+    )]
+    KeyFileMissing { path: PathBuf, log: PathBuf },
+
+    #[error(
+        "the action ran, but its outcome is NOT in the audit log {path}: {cause}. The log holds the action's intent (id {intent_id}) without an outcome, and the next session lists it as unfinished. Check the target's state in AWS before you retry; then {fix}, and run `phi-console audit verify`"
+    )]
+    OutcomeNotRecorded {
+        path: PathBuf,
+        intent_id: String,
+        /// What went wrong, in words (without "the action was not run").
+        cause: String,
+        /// What to do about it.
+        fix: String,
+    },
+
+    #[error(
         "{0:?} is not a usable profile name for an audit log (use letters, digits, '.', '_' or '-')"
     )]
     InvalidProfile(String),
@@ -91,6 +118,10 @@ impl AuditError {
     pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> AuditError {
         use io::ErrorKind as K;
         let path = path.to_path_buf();
+        if source.raw_os_error() == Some(libc::ELOOP) {
+            // O_NOFOLLOW refused a symbolic link.
+            return AuditError::Symlink { path };
+        }
         match source.kind() {
             K::StorageFull | K::QuotaExceeded => AuditError::DiskFull { path },
             K::ReadOnlyFilesystem => AuditError::ReadOnly { path },
@@ -99,5 +130,58 @@ impl AuditError {
             K::FileTooLarge => AuditError::TooLarge { path },
             _ => AuditError::Io { op, path, source },
         }
+    }
+
+    /// What went wrong and what to do, for an error met while recording an outcome (the action
+    /// had already run, so the "the action was not run" of `Display` would be false).
+    pub(crate) fn cause_and_fix(&self) -> (String, String) {
+        let (cause, fix): (String, &str) = match self {
+            AuditError::DiskFull { .. } => ("the disk is full".into(), "free some space"),
+            AuditError::TooLarge { .. } => (
+                "the file size limit was reached (ulimit -f, or the filesystem's limit)".into(),
+                "raise the limit or archive the log",
+            ),
+            AuditError::ReadOnly { .. } => (
+                "its filesystem is read-only".into(),
+                "make it writable or configure another audit directory",
+            ),
+            AuditError::PermissionDenied { .. } => (
+                "no permission to write it".into(),
+                "make the log yours with mode 0600",
+            ),
+            AuditError::NotADirectory { .. } => (
+                "its directory is gone and something else is in the way".into(),
+                "restore the audit directory",
+            ),
+            AuditError::InsecureDirectory { mode, .. } => (
+                format!("its directory is open to other users (mode {mode:04o})"),
+                "make the directory private (chmod 700)",
+            ),
+            AuditError::LockTimeout { .. } => (
+                "another phi-console kept it locked".into(),
+                "look for a stuck console on this host",
+            ),
+            AuditError::DamagedTail { detail, .. } => (
+                format!("its last record is damaged ({detail})"),
+                "move the damaged log aside",
+            ),
+            AuditError::RecordTooLarge { size, max } => (
+                format!("the record is too large ({size} bytes, at most {max})"),
+                "report this as a bug",
+            ),
+            AuditError::Symlink { .. } => (
+                "its path has become a symbolic link".into(),
+                "replace the link with the real file",
+            ),
+            AuditError::NotARegularFile { .. } => (
+                "its path is no longer a regular file".into(),
+                "restore the log file",
+            ),
+            AuditError::Io { op, source, .. } => {
+                (format!("cannot {op} it: {source}"), "fix the cause")
+            }
+            other => (other.to_string(), "fix the cause"),
+        };
+        (cause, fix.to_string())
     }
 }

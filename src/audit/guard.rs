@@ -63,7 +63,9 @@ pub struct Guarded<T, E> {
     pub result: Result<T, E>,
     /// The id of its intent record.
     pub intent_id: String,
-    /// Whether the outcome record was written (the action has already run either way).
+    /// Whether the outcome record was written (the action has already run either way). An
+    /// error is [`AuditError::OutcomeNotRecorded`], whose message says exactly that: the
+    /// action ran, its outcome is not in the log, and what to do.
     pub outcome: Result<Written, AuditError>,
 }
 
@@ -127,7 +129,19 @@ struct Pending<'a> {
 impl Pending<'_> {
     fn finish<T, E>(&mut self, outcome: Outcome, result: Result<T, E>) -> Guarded<T, E> {
         let (intent_id, written) = match self.handle.take() {
-            Some(h) => (h.id.clone(), self.log.outcome(h, outcome)),
+            Some(h) => {
+                let id = h.id.clone();
+                let written = self.log.outcome(h, outcome).map_err(|e| {
+                    let (cause, fix) = e.cause_and_fix();
+                    AuditError::OutcomeNotRecorded {
+                        path: self.log.path().to_path_buf(),
+                        intent_id: id.clone(),
+                        cause,
+                        fix,
+                    }
+                });
+                (id, written)
+            }
             None => (String::new(), Err(already_finished())),
         };
         Guarded {

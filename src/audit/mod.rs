@@ -23,33 +23,38 @@
 //! Modules: `record` (the record and the input types), `canonical` (canonical JSON and
 //! hashes), `params` (keyed hashes of sensitive parameters), `storage` (directory, lock,
 //! durable append), `writer` ([`AuditLog`]), `guard` ([`guarded`]), `seal` ([`Sealer`],
-//! [`KmsSealer`]), `verify` ([`verify_file`], [`unfinished`]), `cli` (`phi-console audit …`).
+//! [`KmsSealer`]), `verify` ([`verify_file`], [`unfinished`]), `witness` (the CloudTrail
+//! cross-check), `cli` (`phi-console audit …`).
 
 pub mod canonical;
 pub mod cli;
 mod context;
 mod error;
 pub mod guard;
+pub mod notify;
 pub mod params;
 pub mod record;
 pub mod seal;
 mod storage;
 pub mod verify;
+mod verify_cmd;
+pub mod witness;
 pub mod writer;
 
 pub use canonical::GENESIS_HASH;
 pub use error::AuditError;
 pub use guard::{Guarded, Receipt, guarded, guarded_async};
+pub use notify::{SealNotice, SealWitness, SnsWitness};
 pub use params::{ParamKey, SENSITIVE_PREFIX};
 pub use record::{
     Action, Confirmation, FORMAT_VERSION, Intent, Kind, Outcome, Record, Reveal, SessionEvent,
     Status, What, Where, Who, Why,
 };
-pub use seal::{KmsSealer, LocalHmacSealer, SealError, Sealer, seal_message};
+pub use seal::{Generated, KmsSealer, LocalHmacSealer, SealError, Sealer, seal_message};
 pub use storage::MAX_RECORD_BYTES;
 pub use verify::{
-    Problem, ProblemKind, Report, SealCheck, SealStatus, Unfinished, VerifyOptions, Warning,
-    read_records, unfinished, verify_bytes, verify_file,
+    MAX_PROBLEMS, Problem, ProblemKind, Report, SealCheck, SealStatus, Unfinished, VerifyOptions,
+    Warning, read_records, unfinished, verify_bytes, verify_file, verify_reader,
 };
 pub use writer::{
     AuditConfig, AuditLog, Context, DEFAULT_LOCK_TIMEOUT, DEFAULT_SEAL_EVERY, IntentHandle,

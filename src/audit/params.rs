@@ -63,15 +63,54 @@ impl ParamKey {
         log.with_file_name(name)
     }
 
-    /// Reads the key file (64 hex digits), creating it (mode 0600) with a random key if it does
-    /// not exist. Two processes creating it at once agree on one key: the file is written
-    /// aside and published with a hard link, which fails if the other won.
-    pub fn load_or_create(path: &Path) -> Result<Self, AuditError> {
+    /// The key of the log at `log`, kept in `path`: read from the file (64 hex digits), or
+    /// created (mode 0600, a random key) only while the log has no record yet. A missing key
+    /// file next to a log that already has records is an error ([`AuditError::KeyFileMissing`]),
+    /// never silently replaced: a new key would make every hashed parameter already in the log
+    /// uncheckable, and would hide that the old key was deleted. A symbolic link in place of the
+    /// key file is refused.
+    ///
+    /// Two processes creating it at once agree on one key: the file is written aside and
+    /// published with a hard link, which fails if the other won.
+    pub fn for_log(log: &Path, path: &Path) -> Result<Self, AuditError> {
         match Self::load(path) {
             Ok(k) => return Ok(k),
             Err(LoadError::Missing) => {}
+            Err(LoadError::Symlink) => {
+                return Err(AuditError::Symlink {
+                    path: path.to_path_buf(),
+                });
+            }
             Err(LoadError::Bad(reason)) => return Err(key_error(path, reason)),
         }
+        match std::fs::symlink_metadata(log) {
+            Ok(m) if !m.is_file() || m.len() > 0 => {
+                return Err(AuditError::KeyFileMissing {
+                    path: path.to_path_buf(),
+                    log: log.to_path_buf(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(AuditError::io("inspect", log, e)),
+        }
+        Self::create(path)
+    }
+
+    /// Reads the key file, creating it if it does not exist, whatever the state of the log.
+    /// Prefer [`ParamKey::for_log`], which refuses to replace the key of a log with records.
+    pub fn load_or_create(path: &Path) -> Result<Self, AuditError> {
+        match Self::load(path) {
+            Ok(k) => Ok(k),
+            Err(LoadError::Missing) => Self::create(path),
+            Err(LoadError::Symlink) => Err(AuditError::Symlink {
+                path: path.to_path_buf(),
+            }),
+            Err(LoadError::Bad(reason)) => Err(key_error(path, reason)),
+        }
+    }
+
+    fn create(path: &Path) -> Result<Self, AuditError> {
         let key =
             Self::generate().map_err(|_| key_error(path, "the OS has no random source".into()))?;
         let tmp = path.with_file_name(format!(
@@ -94,26 +133,44 @@ impl ParamKey {
         let _ = std::fs::remove_file(&tmp);
         match published {
             Ok(()) => Ok(key),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Self::load(path).map_err(|e| key_error(path, e.to_string()))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match Self::load(path) {
+                Ok(k) => Ok(k),
+                Err(LoadError::Symlink) => Err(AuditError::Symlink {
+                    path: path.to_path_buf(),
+                }),
+                Err(e) => Err(key_error(path, e.to_string())),
+            },
             Err(e) => Err(AuditError::io("create the parameter key of", path, e)),
         }
     }
 
+    /// Reads a key file without following a symbolic link; it must be a private regular file.
     fn load(path: &Path) -> Result<Self, LoadError> {
-        let meta = match std::fs::metadata(path) {
-            Ok(m) => m,
+        use std::io::Read;
+        let mut o = std::fs::OpenOptions::new();
+        o.read(true);
+        super::storage::no_follow(&mut o);
+        let file = match o.open(path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(LoadError::Symlink),
             Err(e) => return Err(LoadError::Bad(e.to_string())),
         };
+        let meta = file.metadata().map_err(|e| LoadError::Bad(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(LoadError::Bad("it is not a regular file".into()));
+        }
         if meta.permissions().mode() & 0o077 != 0 {
             return Err(LoadError::Bad(format!(
                 "it is readable by other users (mode {:04o}); run `chmod 600` on it",
                 meta.permissions().mode() & 0o7777
             )));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| LoadError::Bad(e.to_string()))?;
+        // 64 hex digits and a line end; anything much longer is not a key file.
+        let mut text = String::new();
+        file.take(256)
+            .read_to_string(&mut text)
+            .map_err(|e| LoadError::Bad(e.to_string()))?;
         parse_hex_key(text.trim())
             .map(ParamKey::from_bytes)
             .ok_or_else(|| LoadError::Bad("it does not hold 64 hex digits".into()))
@@ -123,6 +180,7 @@ impl ParamKey {
 #[derive(Debug)]
 enum LoadError {
     Missing,
+    Symlink,
     Bad(String),
 }
 
@@ -130,6 +188,7 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Missing => f.write_str("it does not exist"),
+            LoadError::Symlink => f.write_str("it is a symbolic link"),
             LoadError::Bad(s) => f.write_str(s),
         }
     }

@@ -299,7 +299,9 @@ pub struct OutcomeRecord {
 /// The stored seal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealRecord {
-    /// The sealer's key (a KMS key ARN or alias, or `local-hmac:<fingerprint>`).
+    /// The key that made the MAC: a KMS key ARN (as KMS names it in its answer), or
+    /// `local-hmac:<fingerprint>`. Only a label: verification checks the MAC with the key the
+    /// verifier trusts, never with a key the log names.
     pub key_id: String,
     /// Always `HMAC_SHA_256`.
     pub alg: String,
@@ -307,6 +309,10 @@ pub struct SealRecord {
     pub head: String,
     /// Base64 of the MAC over [`seal_message`](super::seal::seal_message)`(head)`.
     pub mac: String,
+    /// The AWS request id of the KMS `GenerateMac` call that made the MAC: CloudTrail records
+    /// the call under this id, which is what `audit verify --witness cloudtrail` matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// A parameter value as the caller supplies it.

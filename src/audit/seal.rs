@@ -35,14 +35,39 @@ pub enum SealError {
     Other(String),
 }
 
+/// A MAC and what the key's service said about the call that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    pub mac: Vec<u8>,
+    /// The key as the service names it (KMS answers with the key's ARN, even when asked with
+    /// an alias); `None`: [`Sealer::key_id`].
+    pub key_id: Option<String>,
+    /// The request id of the call (KMS `GenerateMac`), which CloudTrail records.
+    pub request_id: Option<String>,
+}
+
 /// Makes and checks seal MACs. Synchronous: the writer calls it while it holds the log's lock.
 pub trait Sealer: Send + Sync {
     /// The MAC of `message`.
     fn mac(&self, message: &[u8]) -> Result<Vec<u8>, SealError>;
+    /// The MAC of `message` with the key's name and the request id of the call; what the
+    /// writer stores in a seal record.
+    fn generate(&self, message: &[u8]) -> Result<Generated, SealError> {
+        Ok(Generated {
+            mac: self.mac(message)?,
+            key_id: None,
+            request_id: None,
+        })
+    }
     /// Whether `mac` is the MAC of `message` under this sealer's key.
     fn verify(&self, message: &[u8], mac: &[u8]) -> Result<bool, SealError>;
-    /// The key's identity, stored in seal records and matched at verification.
+    /// The key's identity, stored in seal records.
     fn key_id(&self) -> String;
+    /// Whether a seal record naming `key_id` names this sealer's key. Verification asks this to
+    /// pick the key to check a seal with; the answer only selects, the MAC check decides.
+    fn names_this_key(&self, key_id: &str) -> Result<bool, SealError> {
+        Ok(key_id == self.key_id())
+    }
 }
 
 /// HMAC-SHA-256 with a key held locally (a file the operator cannot read, or a test key).
@@ -100,6 +125,9 @@ pub struct KmsSealer {
     client: aws_sdk_kms::Client,
     key_id: String,
     runtime: Option<tokio::runtime::Runtime>,
+    /// Key ids (aliases, key ids, ARNs) already resolved to key ARNs with `DescribeKey`;
+    /// `None`: no such key.
+    resolved: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
 }
 
 impl fmt::Debug for KmsSealer {
@@ -146,6 +174,7 @@ impl KmsSealer {
             client,
             key_id: key_id.into(),
             runtime: Some(runtime),
+            resolved: Default::default(),
         })
     }
 
@@ -158,25 +187,55 @@ impl KmsSealer {
     }
 
     /// Like [`KmsSealer::new`], but resolves an alias to the key's ARN first (`DescribeKey`), so
-    /// seals stay verifiable after the alias is pointed at another key.
+    /// seals stay verifiable after the alias is pointed at another key. A key that does not
+    /// exist is an error.
     pub fn resolved(client: aws_sdk_kms::Client, key_id: &str) -> Result<Self, SealError> {
         let mut sealer = Self::new(client, key_id)?;
-        let client = sealer.client.clone();
-        let id = key_id.to_string();
-        let arn = sealer.run(async move {
-            let out = client
-                .describe_key()
-                .key_id(id)
-                .send()
-                .await
-                .map_err(kms_error)?;
-            out.key_metadata()
-                .and_then(|m| m.arn())
-                .map(str::to_string)
-                .ok_or_else(|| SealError::Other("DescribeKey returned no key ARN".into()))
-        })??;
+        let arn = sealer.arn_of(key_id)?.ok_or_else(|| SealError::Refused {
+            code: "NotFoundException".into(),
+            message: format!("the seal key {key_id} does not exist"),
+        })?;
         sealer.key_id = arn;
         Ok(sealer)
+    }
+
+    /// The ARN of the key `key_id` names (`DescribeKey`, cached); `None` if there is no such
+    /// key. A key ARN is its own answer.
+    fn arn_of(&self, key_id: &str) -> Result<Option<String>, SealError> {
+        if is_key_arn(key_id) {
+            return Ok(Some(key_id.to_string()));
+        }
+        if let Some(known) = self
+            .resolved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key_id)
+        {
+            return Ok(known.clone());
+        }
+        let client = self.client.clone();
+        let id = key_id.to_string();
+        let arn = self.run(async move {
+            match client.describe_key().key_id(id).send().await {
+                Ok(out) => out
+                    .key_metadata()
+                    .and_then(|m| m.arn())
+                    .map(|a| Some(a.to_string()))
+                    .ok_or_else(|| SealError::Other("DescribeKey returned no key ARN".into())),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_not_found_exception()) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(kms_error(e)),
+            }
+        })??;
+        self.resolved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key_id.to_string(), arn.clone());
+        Ok(arn)
     }
 
     fn run<F>(&self, fut: F) -> Result<F::Output, SealError>
@@ -223,8 +282,23 @@ where
     }
 }
 
+/// `arn:<partition>:kms:<region>:<account>:key/<id>`.
+fn is_key_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "kms"
+        && parts[5].starts_with("key/")
+        && parts[5].len() > 4
+}
+
 impl Sealer for KmsSealer {
     fn mac(&self, message: &[u8]) -> Result<Vec<u8>, SealError> {
+        self.generate(message).map(|g| g.mac)
+    }
+
+    fn generate(&self, message: &[u8]) -> Result<Generated, SealError> {
+        use aws_sdk_kms::operation::RequestId as _;
         let req = self
             .client
             .generate_mac()
@@ -232,9 +306,34 @@ impl Sealer for KmsSealer {
             .mac_algorithm(MacAlgorithmSpec::HmacSha256)
             .message(Blob::new(message.to_vec()));
         let out = self.run(req.send())?.map_err(kms_error)?;
-        out.mac()
+        let mac = out
+            .mac()
             .map(|m| m.as_ref().to_vec())
-            .ok_or_else(|| SealError::Other("GenerateMac returned no MAC".into()))
+            .ok_or_else(|| SealError::Other("GenerateMac returned no MAC".into()))?;
+        Ok(Generated {
+            mac,
+            key_id: out.key_id().map(str::to_string),
+            request_id: out.request_id().map(str::to_string),
+        })
+    }
+
+    /// A seal names this key when both names resolve (`DescribeKey`) to the same key ARN: an
+    /// alias is compared by the key it points to now, so a seal naming an alias that was
+    /// repointed is checked with this key, and fails if another key made it.
+    fn names_this_key(&self, key_id: &str) -> Result<bool, SealError> {
+        if key_id == self.key_id {
+            return Ok(true);
+        }
+        if key_id.starts_with("local-hmac:") {
+            return Ok(false);
+        }
+        let Some(mine) = self.arn_of(&self.key_id)? else {
+            return Err(SealError::Refused {
+                code: "NotFoundException".into(),
+                message: format!("the seal key {} does not exist", self.key_id),
+            });
+        };
+        Ok(self.arn_of(key_id)?.is_some_and(|theirs| theirs == mine))
     }
 
     fn verify(&self, message: &[u8], mac: &[u8]) -> Result<bool, SealError> {

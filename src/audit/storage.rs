@@ -54,12 +54,37 @@ pub(crate) fn prepare_dir(dir: &Path) -> Result<(), AuditError> {
     Ok(())
 }
 
+/// Makes a file size limit (`ulimit -f`, RLIMIT_FSIZE) an error the writer can report instead
+/// of a signal that kills the process: by default SIGXFSZ terminates a process whose write
+/// crosses the limit, which would stop the console between an action's call and its outcome
+/// record, silently. With the signal ignored, the write fails with EFBIG, the partial line is
+/// cut back, and the operator is told what happened.
+pub(crate) fn ignore_file_size_signal() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: setting a signal's disposition to SIG_IGN installs no handler code, touches
+        // no memory of this process, and is allowed at any time from any thread.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        }
+    });
+}
+
+/// Opens a file of the log without following a symbolic link at its last component
+/// (`O_NOFOLLOW`): a link in place of the log or its key file is refused, whatever it points
+/// to ([`AuditError::Symlink`]).
+pub(crate) fn no_follow(o: &mut OpenOptions) -> &mut OpenOptions {
+    o.custom_flags(libc::O_NOFOLLOW)
+}
+
 /// Opens (creating with mode 0600) the log for reading and appending. Returns whether the file
-/// was created. A regular file with group/other permission bits is made private.
+/// was created. A symbolic link or anything but a regular file is refused; a regular file with
+/// group/other permission bits is made private.
 pub(crate) fn open_log(path: &Path) -> Result<(File, bool), AuditError> {
     let open = |create_new: bool| {
         let mut o = OpenOptions::new();
         o.read(true).append(true).mode(0o600);
+        no_follow(&mut o);
         if create_new {
             o.create_new(true);
         }
@@ -80,9 +105,13 @@ pub(crate) fn open_log(path: &Path) -> Result<(File, bool), AuditError> {
     let meta = file
         .metadata()
         .map_err(|e| AuditError::io("inspect", path, e))?;
-    // Only a regular file is tightened (through the open handle, never through a symlink
-    // to something else, such as a device).
-    if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+    if !meta.is_file() {
+        return Err(AuditError::NotARegularFile {
+            path: path.to_path_buf(),
+        });
+    }
+    // Tightened through the open handle (which O_NOFOLLOW made sure is the file itself).
+    if meta.permissions().mode() & 0o077 != 0 {
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(|e| AuditError::io("make private", path, e))?;
     }

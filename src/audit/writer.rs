@@ -3,6 +3,7 @@
 
 use super::canonical::{GENESIS_HASH, normalize_numbers, record_hash, to_canonical};
 use super::error::AuditError;
+use super::notify::{SealNotice, SealWitness};
 use super::params::ParamKey;
 use super::record::{
     Action, FORMAT_VERSION, Intent, Kind, Outcome, OutcomeRecord, ParamValue, Record, Reveal,
@@ -82,6 +83,8 @@ pub struct AuditConfig {
     pub param_key: Option<ParamKey>,
     /// Makes seal records; `None` writes no seals.
     pub sealer: Option<Arc<dyn Sealer>>,
+    /// Receives a notice of every seal written (an SNS topic); `None`: none.
+    pub witness: Option<Arc<dyn SealWitness>>,
 }
 
 impl fmt::Debug for AuditConfig {
@@ -92,6 +95,7 @@ impl fmt::Debug for AuditConfig {
             .field("lock_timeout", &self.lock_timeout)
             .field("param_key", &self.param_key)
             .field("sealer", &self.sealer.as_ref().map(|s| s.key_id()))
+            .field("witness", &self.witness.as_ref().map(|w| w.name()))
             .finish()
     }
 }
@@ -104,6 +108,7 @@ impl AuditConfig {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             param_key: None,
             sealer: None,
+            witness: None,
         }
     }
     /// The default log of `profile` (see [`default_path`]).
@@ -112,6 +117,11 @@ impl AuditConfig {
     }
     pub fn sealer(mut self, sealer: Arc<dyn Sealer>) -> Self {
         self.sealer = Some(sealer);
+        self
+    }
+    /// Publishes a notice of every seal to `witness` (see [`super::notify`]).
+    pub fn witness(mut self, witness: Arc<dyn SealWitness>) -> Self {
+        self.witness = Some(witness);
         self
     }
     pub fn seal_every(mut self, n: u64) -> Self {
@@ -141,6 +151,8 @@ pub struct Written {
     pub seq: u64,
     pub id: String,
     pub hash: String,
+    /// The record's `time`.
+    pub time: String,
 }
 
 /// A durable intent. Pass it to [`AuditLog::outcome`] when the action ends; if it is dropped
@@ -172,6 +184,7 @@ pub struct AuditLog {
     lock_timeout: Duration,
     param_key: ParamKey,
     sealer: Option<Arc<dyn Sealer>>,
+    witness: Option<Arc<dyn SealWitness>>,
     context: Mutex<Context>,
     seal_failure: Mutex<Option<SealError>>,
 }
@@ -188,23 +201,29 @@ impl fmt::Debug for AuditLog {
 impl AuditLog {
     /// Prepares the directory (0700) and the file (0600) and loads the parameter key. Fails if
     /// the log cannot be used, so a session can refuse to start.
+    ///
+    /// The log and its key file must not be symbolic links ([`AuditError::Symlink`]); a
+    /// missing key file next to a log that has records is an error
+    /// ([`AuditError::KeyFileMissing`]), never replaced by a new key.
     pub fn open(config: AuditConfig) -> Result<AuditLog, AuditError> {
+        storage::ignore_file_size_signal();
         let dir = parent_dir(&config.path);
         storage::prepare_dir(&dir)?;
-        let param_key = match config.param_key {
-            Some(k) => k,
-            None => ParamKey::load_or_create(&ParamKey::default_path(&config.path))?,
-        };
         let (_, created) = storage::open_log(&config.path)?;
         if created {
             storage::sync_dir(&dir);
         }
+        let param_key = match config.param_key {
+            Some(k) => k,
+            None => ParamKey::for_log(&config.path, &ParamKey::default_path(&config.path))?,
+        };
         Ok(AuditLog {
             path: config.path,
             seal_every: config.seal_every,
             lock_timeout: config.lock_timeout,
             param_key,
             sealer: config.sealer,
+            witness: config.witness,
             context: Mutex::new(Context {
                 who: Who::from_os(),
                 place: Where::default(),
@@ -229,8 +248,9 @@ impl AuditLog {
             .clone()
     }
 
-    /// Why the last periodic seal failed, if it did (the record before it was written; the
-    /// failure is reported here instead of failing that record's action).
+    /// Why the last periodic seal failed, or why publishing a seal to the witness failed, if
+    /// it did (the record before it was written; the failure is reported here instead of
+    /// failing that record's action).
     pub fn take_seal_failure(&self) -> Option<SealError> {
         self.seal_failure
             .lock()
@@ -434,15 +454,50 @@ impl AuditLog {
         len: u64,
         sealer: &dyn Sealer,
     ) -> Result<Written, AuditError> {
-        let mac = sealer.mac(&seal_message(&head.hash))?;
+        let generated = sealer.generate(&seal_message(&head.hash))?;
         let mut record = blank(Kind::Seal);
         record.seal = Some(SealRecord {
-            key_id: sealer.key_id(),
+            key_id: generated.key_id.unwrap_or_else(|| sealer.key_id()),
             alg: SEAL_ALGORITHM.to_string(),
             head: head.hash.clone(),
-            mac: base64::engine::general_purpose::STANDARD.encode(mac),
+            mac: base64::engine::general_purpose::STANDARD.encode(generated.mac),
+            request_id: generated.request_id.clone(),
         });
-        self.write_record(file, Some(head), len, record)
+        let key_id = record
+            .seal
+            .as_ref()
+            .map(|s| s.key_id.clone())
+            .unwrap_or_default();
+        let written = self.write_record(file, Some(head), len, record)?;
+        if let Some(witness) = &self.witness {
+            let notice = SealNotice {
+                kind: "phi-console-audit-seal",
+                log: self
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                host: self.context().who.host,
+                seq: written.seq,
+                hash: written.hash.clone(),
+                head: head.hash.clone(),
+                key_id,
+                request_id: generated.request_id,
+                time: written.time.clone(),
+            };
+            if let Err(e) = witness.publish(&notice) {
+                tracing::warn!("publishing an audit seal failed: {e}");
+                *self
+                    .seal_failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(SealError::Other(format!(
+                    "the seal at seq {} was written, but publishing it to {} failed: {e}",
+                    written.seq,
+                    witness.name()
+                )));
+            }
+        }
+        Ok(written)
     }
 
     /// Fills in seq, prev_hash, time and hash, and appends the line durably.
@@ -476,6 +531,7 @@ impl AuditLog {
             seq: record.seq,
             id: record.id,
             hash: record.hash,
+            time: record.time,
         })
     }
 }

@@ -6,12 +6,12 @@
 //! carries one JSON document: the plan and the result (or the error).
 //!
 //! Exit codes: 0 the action ran and succeeded; 1 it was refused, not confirmed, could not be
-//! recorded, or failed; 2 the action ran but its outcome could not be written to the audit log
-//! (the message says what to do); 129/130/143 the console was stopped by SIGHUP/SIGINT/SIGTERM
+//! recorded, or failed; 2 bad command-line usage; 3 the action ran but its outcome could not be
+//! written to the audit log (the message says what to do); 129/130/143 the console was stopped by SIGHUP/SIGINT/SIGTERM
 //! while the action was in flight (its outcome — or `interrupted` — is in the audit log).
 
 use super::{Executed, GuardError, Plan, Policy, Request};
-use crate::audit::{AuditLog, KmsSealer, SessionEvent};
+use crate::audit::{AuditLog, KmsSealer, SessionEvent, SnsWitness};
 use crate::options::GlobalOptions;
 use crate::sanitize::{self, clean};
 use crate::session::profile::selected_profile;
@@ -32,7 +32,7 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 /// Exit code: the action ran, but its outcome is not in the audit log (disk full, file size
 /// limit): whether it succeeded is only in AWS.
-pub const EXIT_OUTCOME_NOT_RECORDED: i32 = 2;
+pub const EXIT_OUTCOME_NOT_RECORDED: i32 = 3;
 /// How long a signal lets an in-flight call finish (so its real outcome is recorded) before
 /// the action is abandoned and recorded as `interrupted`.
 pub const SIGNAL_GRACE: Duration = Duration::from_secs(2);
@@ -234,6 +234,10 @@ pub fn run(command: KeyCommand, global: &GlobalOptions) -> anyhow::Result<i32> {
 fn print_report(r: &Report, as_json: bool) {
     let mut stdout = sanitize::stdout();
     let mut stderr = sanitize::stderr();
+    // The action ran but its outcome is not in the log: said on stderr in every mode.
+    if let Some(w) = r.outcome_warning() {
+        let _ = writeln!(stderr, "phi-console: error: {}", clean(w));
+    }
     if as_json {
         let mut v = json!({ "plan": r.plan });
         if let Some(x) = &r.result {
@@ -268,9 +272,6 @@ fn print_report(r: &Report, as_json: bool) {
         for l in e.lines() {
             let _ = writeln!(stderr, "phi-console: {}", clean(&l));
         }
-    }
-    if let Some(w) = r.outcome_warning() {
-        let _ = writeln!(stderr, "phi-console: error: {}", clean(w));
     }
 }
 
@@ -325,6 +326,14 @@ fn flow(
             Err(e) => prompt.say(&format!("warning: the audit log will not be sealed: {e}")),
         }
     }
+    if let Some(topic) = &ps.audit_witness_topic {
+        match SnsWitness::from_config(session.sdk_config(), topic.clone()) {
+            Ok(w) => config = config.witness(Arc::new(w)),
+            Err(e) => prompt.say(&format!(
+                "warning: the audit seals will not be published: {e}"
+            )),
+        }
+    }
     let log = AuditLog::open(config)?;
     super::record_context(&log, &session);
     log.session(
@@ -343,8 +352,12 @@ fn flow(
         report,
     );
     let _ = log.session(SessionEvent::End, json!({ "mode": "cli" }));
-    if let Err(e) = log.close() {
+    // Every session ends with a seal (and its notice to the witness topic).
+    if let Err(e) = log.seal() {
         prompt.say(&format!("warning: the audit log could not be sealed: {e}"));
+    }
+    if let Some(e) = log.take_seal_failure() {
+        prompt.say(&format!("warning: {e}"));
     }
     result
 }

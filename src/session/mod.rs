@@ -5,6 +5,7 @@
 
 pub mod mfa;
 pub mod profile;
+pub mod prompt;
 pub mod secret;
 pub mod settings;
 

@@ -781,22 +781,22 @@ async fn an_audit_log_that_cannot_be_written_stops_the_action() {
     );
     assert!(e.to_string().contains("nothing was done"), "{e}");
 
-    // A log that is a symlink to /dev/full: the disk is "full".
-    if Path::new("/dev/full").exists() {
-        let full = dir.path().join("full");
-        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
-            .create(&full)
-            .unwrap();
-        std::os::unix::fs::symlink("/dev/full", full.join("claims.jsonl")).unwrap();
-        let log = AuditLog::open(AuditConfig::new(full.join("claims.jsonl"))).unwrap();
-        let e = guard::execute(&log, &lab.session, &lab.policy, c)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&e, GuardError::Audit { message } if message.contains("full")),
-            "{e:?}"
-        );
-    }
+    // The log swapped for a link to /dev/full under a running console: links are not
+    // followed, so the append is refused (and /dev/full is never written).
+    let full = dir.path().join("full");
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(&full)
+        .unwrap();
+    let log = AuditLog::open(AuditConfig::new(full.join("claims.jsonl"))).unwrap();
+    std::fs::remove_file(full.join("claims.jsonl")).unwrap();
+    std::os::unix::fs::symlink("/dev/full", full.join("claims.jsonl")).unwrap();
+    let e = guard::execute(&log, &lab.session, &lab.policy, c)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, GuardError::Audit { message } if message.contains("symbolic link") && message.contains("not run")),
+        "{e:?}"
+    );
     assert_eq!(emu.request_count(), before, "no call reached the emulator");
     assert!(lab.mutations().is_empty());
 }
@@ -1099,7 +1099,105 @@ fn the_binary_enables_rotation_end_to_end() {
     );
     assert_eq!(recs[2].request_ids, [request_id.to_string()]);
     let (status, out) = verify(&cli.audit_file());
-    assert_eq!(status, 0, "{out}");
+    assert_eq!(
+        status,
+        phi_console::audit::cli::EXIT_SEALS_NOT_VERIFIED,
+        "{out}"
+    );
+}
+
+/// The review's case: the call ran but its outcome could not be written (here the file size
+/// limit, `ulimit -f`, reached while the call is in flight). The message says exactly that,
+/// and the exit code is not 0.
+#[test]
+fn an_outcome_that_cannot_be_written_fails_the_command_and_says_so() {
+    use std::io::Write;
+    let emu = claims();
+    let cli = Cli::new(&emu);
+    emu.add_fault(
+        FaultRule::for_op(Service::Kms, "EnableKeyRotation")
+            .latency(Duration::from_millis(1500), Duration::ZERO),
+    );
+    let mut child = cli
+        .command(&[
+            "key",
+            "rotation",
+            "alias/claims-costs",
+            "--enable",
+            "--period",
+            "180",
+            "--reason",
+            "rotation finding F-12",
+            "--yes-i-typed",
+            "claims-costs",
+            "--json",
+        ])
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}\n", emu.totp(DEMO_MFA_SERIAL).unwrap()).as_bytes())
+        .unwrap();
+    drop(stdin);
+    // Once the intent is on disk (the call is in flight), the log may not grow any more.
+    let file = cli.audit_file();
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&file).is_ok_and(|t| t.contains("\"kind\":\"intent\"")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no intent was written"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let len = std::fs::metadata(&file).unwrap().len();
+    let limit = libc::rlimit {
+        rlim_cur: len,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit reads `limit` and writes nothing (no old-limit pointer); the child is ours.
+    let set = unsafe {
+        libc::prlimit(
+            child.id() as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(set, 0, "prlimit: {}", std::io::Error::last_os_error());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(guard::cli::EXIT_OUTCOME_NOT_RECORDED),
+        "{stdout}{stderr}"
+    );
+    // The call ran …
+    assert_eq!(rotation_of(&emu, "alias/claims-costs"), (true, 180));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["result"]["status"], "succeeded", "{v:#}");
+    // … and every message says that its outcome is not in the log, and nothing else.
+    let warning = v["result"]["outcome_warning"].as_str().unwrap();
+    for text in [warning, stderr.as_ref()] {
+        assert!(
+            text.contains("the action ran, but its outcome is NOT in the audit log"),
+            "{text}"
+        );
+        assert!(text.contains("file size limit"), "{text}");
+        assert!(text.contains("Check the target's state in AWS"), "{text}");
+        assert!(!text.contains("was not run"), "contradicts itself: {text}");
+    }
+    // The log holds the intent without an outcome, and no torn line.
+    let recs = records(&file);
+    assert_eq!(of_kind(&recs, Kind::Intent).len(), 1);
+    assert!(of_kind(&recs, Kind::Outcome).is_empty());
+    assert_eq!(phi_console::audit::unfinished(&file).unwrap().len(), 1);
+    let (status, out) = verify(&file);
+    assert_eq!(
+        status,
+        phi_console::audit::cli::EXIT_SEALS_NOT_VERIFIED,
+        "{out}"
+    );
 }
 
 #[test]
@@ -1270,7 +1368,11 @@ fn a_signal_mid_action_records_the_outcome_and_exits_non_zero() {
         Status::Interrupted
     );
     let (status, out) = verify(&cli.audit_file());
-    assert_eq!(status, 0, "{out}");
+    assert_eq!(
+        status,
+        phi_console::audit::cli::EXIT_SEALS_NOT_VERIFIED,
+        "{out}"
+    );
 }
 
 /// The review's case: global options given before the subcommand were silently ignored (the

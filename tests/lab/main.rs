@@ -26,3 +26,4 @@ mod sns;
 mod sqs;
 mod sts;
 mod tui;
+mod witness;
