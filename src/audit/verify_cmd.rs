@@ -179,23 +179,40 @@ impl Sealer for LazyKms {
 
 /// Runs `audit verify`; returns the exit code.
 pub fn run(args: VerifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
-    let path = args.log.path()?;
     // The seal key is the verifier's setting: `--config` (which must exist), else the default
-    // settings file. Offline, no key is used, so no settings are read.
+    // settings file. Offline, no key is used, and settings are read only to find the profile's
+    // log when no FILE is given.
     let profile = args.log.profile_name();
-    let configured = if args.offline {
+    let settings = if args.offline && args.log.file.is_some() {
         None
     } else {
         match settings::load_selected(args.global.config.as_deref()) {
-            Ok(s) => args
-                .seal_key
-                .clone()
-                .or_else(|| s.for_profile(&profile).audit_hmac_key),
+            Ok(s) => Some(s.for_profile(&profile)),
             Err(e) => {
                 writeln!(err, "phi-console: {}", clean(&e.to_string()))?;
                 return Ok(EXIT_UNREADABLE);
             }
         }
+    };
+    // No FILE: the profile's log where the console writes it (its `audit_dir`, else
+    // $PHI_CONSOLE_AUDIT_DIR, else the state directory).
+    let path = match (&args.log.file, &settings) {
+        (Some(f), _) => f.clone(),
+        (None, Some(ps)) => match crate::guard::audit_config(&profile, ps, None) {
+            Ok(c) => c.path,
+            Err(e) => {
+                writeln!(err, "phi-console: {}", clean(&e.to_string()))?;
+                return Ok(EXIT_UNREADABLE);
+            }
+        },
+        (None, None) => args.log.path()?,
+    };
+    let configured = if args.offline {
+        None
+    } else {
+        args.seal_key
+            .clone()
+            .or_else(|| settings.as_ref().and_then(|s| s.audit_hmac_key.clone()))
     };
 
     let mut opts = VerifyOptions {

@@ -411,6 +411,24 @@ fn verify_asks_for_the_mfa_code_of_an_mfa_profile() {
         out.contains("seal not verified") && out.contains("no MFA code"),
         "{out}{err}"
     );
+    // Without FILE, the profile's log where the console writes it (here its `audit_dir`).
+    let settings = lab.dir.path().join("settings.toml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let dir = log.parent().unwrap().display().to_string();
+    std::fs::write(
+        &settings,
+        text.replace(
+            "[defaults]\n",
+            &format!("[defaults]\naudit_dir = \"{dir}\"\n"),
+        ),
+    )
+    .unwrap();
+    let (status, out, err) = lab.run(&["audit", "verify", "--profile", "demo", "--offline"], "");
+    assert_eq!(status, 3, "{out}{err}");
+    assert!(
+        out.contains(&format!("audit log {file}: 5 record(s)")),
+        "{out}"
+    );
 }
 
 /// The SNS witness: each seal's notice reaches a queue subscribed to the profile's
