@@ -458,10 +458,9 @@ impl Runner {
         self.running.retain(|h| !h.is_finished());
         self.running.push(tokio::spawn(async move {
             let result = crate::guard::execute(&log, &session, &policy, *confirmed).await;
-            if let Some(e) = log.take_seal_failure() {
-                let m = format!("the audit log could not be sealed with KMS: {e}");
-                let _ = tx.send(Incoming::Msg(Msg::Flash(Flash::Error(m))));
-            }
+            // The action's records sealed at once, on a blocking thread (a KMS call).
+            let (l, t) = (log.clone(), tx.clone());
+            let _ = tokio::task::spawn_blocking(move || seal_reporting(&l, &t)).await;
             let msg = match result {
                 // The call ran but its outcome is not in the audit log: an error, saying so.
                 Ok(done) if done.outcome_warning.is_some() => Err(format!(
@@ -512,6 +511,8 @@ impl Runner {
         self.running.retain(|h| !h.is_finished());
         self.running.push(tokio::spawn(async move {
             let r = crate::guard::peek::execute(&log, &session, &policy, &plan).await;
+            let (l, t) = (log.clone(), tx.clone());
+            let _ = tokio::task::spawn_blocking(move || seal_reporting(&l, &t)).await;
             let msg = match r {
                 Ok(v) => Msg::Loaded {
                     kind: Kind::Messages,
@@ -545,6 +546,10 @@ impl Runner {
             }
             self.audit_profile = Some(s.profile.clone());
             let opened = audit_config(&s.profile, &self.ctx.settings).and_then(|mut c| {
+                // No seal inside an append: a seal is a KMS call, and appends happen on the
+                // draw loop too. The runner seals after each record instead, on a blocking
+                // task (`seal_in_background`), and at the session's end.
+                c = c.seal_every(0);
                 // The sealer signs with whatever the current session's credentials are.
                 let config = s
                     .sdk_config()
@@ -556,11 +561,18 @@ impl Runner {
                 {
                     c = c.sealer(Arc::new(sealer));
                 }
+                // A read-only session changes nothing in the account: no SNS Publish, so no
+                // seal notices (its seals, GenerateMac calls, are read-only events in
+                // CloudTrail and still happen).
+                let read_only = self.ctx.force_read_only
+                    || s.read_only
+                    || self.ctx.settings.for_profile(&s.profile).read_only;
                 if let Some(topic) = self
                     .ctx
                     .settings
                     .for_profile(&s.profile)
                     .audit_witness_topic
+                    && !read_only
                     && let Ok(witness) = crate::audit::SnsWitness::from_config(&config, topic)
                 {
                     c = c.witness(Arc::new(witness));
@@ -625,6 +637,19 @@ impl Runner {
                 u.time
             ))));
         }
+        self.seal_in_background();
+    }
+
+    /// Seals the log off the draw loop (a KMS call), reporting a failure; shutdown waits for it.
+    fn seal_in_background(&mut self) {
+        let Some(log) = self.audit.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        self.sealing.retain(|h| !h.is_finished());
+        self.sealing.push(tokio::task::spawn_blocking(move || {
+            seal_reporting(&log, &tx)
+        }));
     }
 
     /// Ends the session (quit, SIGHUP, SIGTERM): an action still in flight is stopped and its
@@ -702,11 +727,13 @@ impl Runner {
                         .unwrap_or_else(|| "the audit log is not open".into())),
                 };
                 self.send(Msg::Revealed(result));
+                self.seal_in_background();
             }
             Effect::RecordIdleLock => {
                 if let Some(log) = &self.audit {
                     let _ = log.session(SessionEvent::IdleLock, serde_json::json!({}));
                 }
+                self.seal_in_background();
             }
             Effect::Load {
                 kind: Kind::Audit,
@@ -858,6 +885,18 @@ impl Runner {
             },
         }
         true
+    }
+}
+
+/// Seals a log (a KMS call: run it off the draw loop), telling the operator when it fails.
+fn seal_reporting(log: &AuditLog, tx: &UnboundedSender<Incoming>) {
+    let failure = match log.seal() {
+        Err(e) => Some(e.to_string()),
+        Ok(_) => log.take_seal_failure().map(|e| format!("audit seal: {e}")),
+    };
+    if let Some(m) = failure {
+        tracing::warn!(error = %m, "audit seal failed");
+        let _ = tx.send(Incoming::Msg(Msg::Flash(Flash::Error(m))));
     }
 }
 

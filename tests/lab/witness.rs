@@ -535,3 +535,124 @@ fn every_seal_is_published_to_the_witness_topic() {
         }
     }
 }
+
+/// The console (the runner behind the TUI) seals off its draw loop, after its records and at
+/// the end of the session, and its log verifies with the seal key and against CloudTrail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_seals_each_session_and_its_end() {
+    use phi_console::app::run::{Context, Incoming, Runner, channel};
+    use phi_console::app::state::MfaPurpose;
+    use phi_console::app::update::{Effect, Msg};
+    use phi_console::session::{
+        AwsCredentials, BaseCredentials, OpenOptions, ResolvedProfile, Secret,
+    };
+    let lab = Lab::new();
+    let audit_dir = lab.dir.path().join("audit");
+    let settings = phi_console::session::settings::SettingsFile::parse(
+        &format!(
+            "[defaults]\naudit_dir = \"{}\"\naudit_hmac_key = \"{}\"\n",
+            audit_dir.display(),
+            KmsSealer::CLAIMS_KEY
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    let demo = ResolvedProfile {
+        name: "demo".into(),
+        region: Some(REGION.into()),
+        endpoint_url: Some(lab.url.clone()),
+        base: BaseCredentials::Static {
+            profile: "demo".into(),
+            credentials: AwsCredentials {
+                access_key_id: DEMO_ACCESS_KEY.into(),
+                secret_access_key: Secret::new("demo"),
+                session_token: None,
+                expires: None,
+            },
+        },
+        roles: vec![],
+        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+        duration_seconds: None,
+    };
+    let mut options = OpenOptions::new("jdoe");
+    options.attempts = 1;
+    options.now = lab.emu.now_fn();
+    let (tx, mut rx) = channel();
+    let mut runner = Runner::new(
+        tx,
+        Context {
+            profiles: None,
+            settings,
+            options,
+            force_read_only: false,
+            initial: demo,
+            demo_code: None,
+        },
+    );
+    async fn next_msg(
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Incoming>,
+        runner: &mut Runner,
+    ) -> Msg {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a message")
+            .expect("open channel")
+        {
+            Incoming::Msg(m) => m,
+            Incoming::Session(s, purpose) => runner.session_ready(*s, purpose),
+            Incoming::Term(_) => panic!("no terminal here"),
+        }
+    }
+    runner.start();
+    let m = next_msg(&mut rx, &mut runner).await;
+    assert!(matches!(&m, Msg::AskCode(_)), "{m:?}");
+    runner.execute(Effect::Authenticate {
+        purpose: MfaPurpose::Login {
+            profile: "demo".into(),
+        },
+        code: lab.code().trim().to_string(),
+    });
+    let Msg::SessionOpened { info, .. } = next_msg(&mut rx, &mut runner).await else {
+        panic!("not opened")
+    };
+    assert!(info.audit_error.is_none(), "{:?}", info.audit_error);
+    runner.execute(Effect::RecordIdleLock);
+    runner.shutdown().await;
+
+    let log = lab.log();
+    let v = read_values(&log);
+    let kinds: Vec<String> = v
+        .iter()
+        .map(|r| {
+            format!(
+                "{}{}",
+                r["kind"].as_str().unwrap(),
+                r["event"]
+                    .as_str()
+                    .map(|e| format!(":{e}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    // Every record is followed by a seal sooner or later, and the session's end by one at once.
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("session:start"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        &kinds[kinds.len() - 2..],
+        ["session:end", "seal"],
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().filter(|k| *k == "seal").count() >= 2,
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.windows(2).any(|w| w[0] == "seal" && w[1] == "seal"),
+        "{kinds:?}"
+    );
+    let (code, out) = lab.witness(&log, &[]);
+    assert_eq!(code, 0, "{out}");
+}
