@@ -23,8 +23,9 @@
 //! Modules: `record` (the record and the input types), `canonical` (canonical JSON and
 //! hashes), `params` (keyed hashes of sensitive parameters), `storage` (directory, lock,
 //! durable append), `writer` ([`AuditLog`]), `guard` ([`guarded`]), `seal` ([`Sealer`],
-//! [`KmsSealer`]), `verify` ([`verify_file`], [`unfinished`]), `witness` (the CloudTrail
-//! cross-check), `cli` (`phi-console audit …`).
+//! [`KmsSealer`]), `notify` (seal notices to an SNS topic), `verify` ([`verify_file`],
+//! [`unfinished`]), `witness` (the CloudTrail cross-check), `cli` and `verify_cmd`
+//! (`phi-console audit …`).
 
 pub mod canonical;
 pub mod cli;
