@@ -324,7 +324,7 @@ fn cases() -> Vec<Case> {
         case(&["audit", "show", "@D/audit/good.jsonl"], 0, "").pipe(),
         case(&["audit", "show", "@D/audit/good.jsonl", "--json"], 0, "").pipe(),
         case(&["audit", "export", "@D/audit/good.jsonl", "--format", "csv"], 0, "").pipe(),
-        case(&["audit", "verify", "@D/audit/good.jsonl", "--offline"], 0, "").pipe(),
+        case(&["audit", "verify", "@D/audit/good.jsonl", "--offline"], 3, "").pipe(),
         case(&["emulator", "totp"], 0, "").pipe(),
         case(&["--frob"], 2, "unexpected argument '--frob'").closed(),
         rotate("alias/a b", 1, "is not a KMS alias").closed(),
