@@ -23,8 +23,9 @@ use phi_console::emulator::scenario::claims::DEMO_ACCESS_KEY;
 use phi_console::emulator::wire::Service;
 use phi_console::emulator::{ClockMode, Emulator, EmulatorConfig, Scenario};
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::process::{Command, Stdio};
+
+#[path = "../tests/support/pty.rs"]
+mod pty;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,55 +51,14 @@ fn ms(d: Duration) -> String {
 /// the footer (a whole frame, not a partial write).
 fn pty_run(args: &[&str], env: &[(&str, String)], ready: &str) -> (Duration, Duration) {
     let (rows, cols) = (48u16, 160u16);
-    let mut master: libc::c_int = 0;
-    let mut slave: libc::c_int = 0;
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty writes two file descriptors we then own.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &ws,
-        )
-    };
-    assert_eq!(rc, 0, "openpty failed");
-    // SAFETY: fresh descriptors from openpty.
-    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
-    let mut master = unsafe { std::fs::File::from_raw_fd(master) };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_phi-console"));
-    cmd.args(args)
-        .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_REGION")
-        .stdin(Stdio::from(slave.try_clone().expect("pty")))
-        .stdout(Stdio::from(slave.try_clone().expect("pty")))
-        .stderr(Stdio::from(slave));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    use std::os::unix::process::CommandExt;
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
     let start = Instant::now();
-    let mut child = cmd.spawn().expect("start phi-console");
+    let (mut master, mut child) =
+        pty::spawn(env!("CARGO_BIN_EXE_phi-console"), args, rows, cols, |cmd| {
+            cmd.env_remove("AWS_PROFILE").env_remove("AWS_REGION");
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+        });
     let mut parser = vt100::Parser::new(rows, cols, 0);
     let mut buf = [0u8; 16384];
     let mut first = None;

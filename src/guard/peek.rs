@@ -317,29 +317,14 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn queue(redrive: Option<u32>) -> Queue {
-        Queue {
-            name: "claims-validation".into(),
-            url: "http://x/123456789012/claims-validation".into(),
-            arn: "arn:aws:sqs:us-east-1:123456789012:claims-validation".into(),
-            fifo: false,
-            visible: 2,
-            in_flight: 0,
-            delayed: 0,
-            encryption: crate::cloud::sqs::QueueEncryption::None,
-            redrive: redrive.map(|m| RedrivePolicy {
-                dead_letter_target_arn: "arn:aws:sqs:us-east-1:123456789012:claims-validation-dlq"
-                    .into(),
-                max_receive_count: m,
-            }),
-            redrive_allow: None,
-            policy: None,
-            created: None,
-            visibility_timeout: None,
-            retention_seconds: None,
-            attributes: BTreeMap::new(),
-            tags: BTreeMap::new(),
-            sources: Vec::new(),
-        }
+        let mut q = Queue::pending("http://x/123456789012/claims-validation", "us-east-1");
+        q.visible = 2;
+        q.redrive = redrive.map(|m| RedrivePolicy {
+            dead_letter_target_arn: "arn:aws:sqs:us-east-1:123456789012:claims-validation-dlq"
+                .into(),
+            max_receive_count: m,
+        });
+        q
     }
 
     fn seen(highest: u32) -> Option<SeenCounts> {

@@ -677,25 +677,9 @@ async fn read_only_never_peeks_at_either_gate() {
     assert!(e.starts_with("read-only mode: sqs:ReceiveMessage"), "{e}");
     let queue = h.emu.with_world(|w| {
         let q = w.sqs.queues.values().find(|q| q.url == url).unwrap();
-        phi_console::cloud::sqs::Queue {
-            name: q.name.clone(),
-            url: q.url.clone(),
-            arn: q.arn.clone(),
-            fifo: false,
-            visible: q.messages.len() as u64,
-            in_flight: 0,
-            delayed: 0,
-            encryption: phi_console::cloud::sqs::QueueEncryption::None,
-            redrive: None,
-            redrive_allow: None,
-            policy: None,
-            created: None,
-            visibility_timeout: None,
-            retention_seconds: None,
-            attributes: Default::default(),
-            tags: Default::default(),
-            sources: Vec::new(),
-        }
+        let mut queue = phi_console::cloud::sqs::Queue::pending(&q.url, "us-east-1");
+        queue.visible = q.messages.len() as u64;
+        queue
     });
     let place = format!(
         "profile demo, account 123456789012, us-east-1, endpoint {}",
@@ -840,4 +824,37 @@ async fn a_redrive_policy_set_after_the_plan_stops_the_peek() {
     );
     assert_eq!(h.receive_counts(), before, "the peek received after all");
     assert!(!h.audit_text().contains("sqs:ReceiveMessage"));
+}
+
+/// Read-only means no AWS state change, the audit log's witness included: a read-only session
+/// seals (GenerateMac, a read-only event) but publishes no seal notice (SNS Publish is a
+/// write). The witness topic here is the claims scenario's `claims-paid`, whose subscriber is
+/// the `claims-notify` queue; a read-write session is the control.
+#[tokio::test]
+async fn a_read_only_session_publishes_no_seal_notice() {
+    let settings = format!(
+        "audit_hmac_key = \"{}\"\naudit_witness_topic = \"arn:aws:sns:us-east-1:123456789012:claims-paid\"\n",
+        phi_console::audit::KmsSealer::CLAIMS_KEY
+    );
+    let mut published = Vec::new();
+    for read_only in [false, true] {
+        let mut h = Harness::new(&settings, read_only, None).await;
+        let depth = |h: &Harness| {
+            h.emu.with_world(|w| {
+                w.sqs
+                    .queues
+                    .values()
+                    .find(|q| q.name == "claims-notify")
+                    .map(|q| q.messages.len())
+                    .unwrap_or_default()
+            })
+        };
+        let before = depth(&h);
+        h.runner.shutdown().await;
+        let log = h.audit_text();
+        assert!(log.contains("\"kind\":\"seal\""), "the session is sealed: {log}");
+        published.push(depth(&h) - before);
+    }
+    assert!(published[0] > 0, "the control published no notice: {published:?}");
+    assert_eq!(published[1], 0, "a read-only session published a seal notice");
 }

@@ -2,8 +2,8 @@
 //! open `:dlq`, read the screen (vt100), quit, and check the terminal was restored.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::process::{Command, Stdio};
+use std::os::fd::AsRawFd;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,52 +23,12 @@ impl Drop for Pty {
 }
 
 fn spawn(args: &[&str], rows: u16, cols: u16, home: &std::path::Path) -> Pty {
-    let mut master: libc::c_int = 0;
-    let mut slave: libc::c_int = 0;
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty writes two file descriptors we then own.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &ws,
-        )
-    };
-    assert_eq!(rc, 0, "openpty failed");
-    // SAFETY: fresh descriptors from openpty.
-    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
-    let master = unsafe { std::fs::File::from_raw_fd(master) };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_phi-console"));
-    cmd.args(args)
-        .env("TERM", "xterm-256color")
-        .env("HOME", home)
-        .env_remove("NO_COLOR")
-        .env_remove("XDG_STATE_HOME")
-        .env_remove("XDG_CONFIG_HOME")
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave));
-    use std::os::unix::process::CommandExt;
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
+    let (master, child) =
+        crate::pty::spawn(env!("CARGO_BIN_EXE_phi-console"), args, rows, cols, |cmd| {
+            cmd.env("HOME", home)
+                .env_remove("XDG_STATE_HOME")
+                .env_remove("XDG_CONFIG_HOME");
         });
-    }
-    let child = cmd.spawn().expect("start phi-console --demo");
     let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
     let mut reader = master.try_clone().unwrap();
     let queried = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -19,6 +19,8 @@ mod kms;
 mod log_cap;
 mod moto;
 mod progressive;
+#[path = "../support/pty.rs"]
+mod pty;
 mod protocol;
 mod query_wire;
 mod session;
