@@ -186,6 +186,9 @@ pub fn cross_check(report: &Report, events: &[MacEvent], p: &WitnessParams) -> W
     // When the log's last seal was made, on CloudTrail's clock when CloudTrail has it (so that
     // the host's clock skew cannot move a call to the wrong side of it).
     let mut last_seal_at: Option<DateTime<Utc>> = None;
+    // Whether CloudTrail shows a seal of this log made by an identity the verifier vouches for
+    // (its own, or one it named): only then is the log's writer known from outside the log.
+    let mut external_sealer = false;
 
     for seal in &report.seals {
         last_seal_at = parse_time(&seal.time);
@@ -262,6 +265,9 @@ pub fn cross_check(report: &Report, events: &[MacEvent], p: &WitnessParams) -> W
         }
         match &event.identity {
             Some(id) if writers.contains(id) => {
+                if p.identities.contains(id) {
+                    external_sealer = true;
+                }
                 sealers_seen.insert(id.clone());
             }
             Some(id) => {
@@ -290,6 +296,9 @@ pub fn cross_check(report: &Report, events: &[MacEvent], p: &WitnessParams) -> W
     let mut unexplained: Vec<(&MacEvent, &'static str)> = Vec::new();
     let mut failed_after = 0;
     let mut others = 0;
+    // Other identities' successful seal calls since the log's first record: if the log names
+    // the wrong writer, these are its writer's.
+    let mut others_in_span: BTreeSet<&str> = BTreeSet::new();
     for e in events.iter().filter(on_key) {
         if e.time < p.since {
             continue;
@@ -297,6 +306,9 @@ pub fn cross_check(report: &Report, events: &[MacEvent], p: &WitnessParams) -> W
         let by_writer = e.identity.as_ref().is_some_and(|i| writers.contains(i));
         if !by_writer {
             others += 1;
+            if e.error_code.is_none() && first.is_none_or(|f| e.time + TIME_TOLERANCE >= f) {
+                others_in_span.insert(e.identity.as_deref().unwrap_or("?"));
+            }
             continue;
         }
         if e.request_id
@@ -353,6 +365,15 @@ pub fn cross_check(report: &Report, events: &[MacEvent], p: &WitnessParams) -> W
         w.pending.push(
             "the log names no writer (none of its records says who wrote it, as after the records were removed), and CloudTrail shows seal calls by others: name the log's writer with --witness-identity ARN to hold their calls against it".into(),
         );
+    } else if !p.writer_named && !external_sealer && !others_in_span.is_empty() {
+        // The writers held against the log are the ones the log names, and whoever rewrites
+        // the log chooses those: a log stripped of its seals (or re-sealed by a second identity)
+        // that names someone else as its writer would hide the real writer's seal calls.
+        let listed: Vec<&str> = others_in_span.iter().copied().take(MAX_LISTED).collect();
+        w.pending.push(format!(
+            "CloudTrail shows seal calls on the seal key since the log's first record by {}, which this log does not name as its writers; the writers it names are only what the file says, and no seal of it was made by you: name the log's writer(s) with --witness-identity ARN so that their every seal call is held against it",
+            listed.join(", ")
+        ));
     }
     if !report.seals.is_empty() && w.confirmed == 0 && w.problems.is_empty() && w.pending.is_empty()
     {
@@ -501,6 +522,73 @@ mod tests {
         local.seals[0].key_id = "local-hmac:0011223344556677".into();
         let w = cross_check(&local, &evs, &params());
         assert!(w.problems.iter().any(|p| p.contains("local HMAC")), "{w:?}");
+    }
+
+    /// The writers named by the log are the attacker's to choose: a log stripped of its seals
+    /// (or re-sealed by a second identity) whose records name someone else as the writer must
+    /// not pass an auditor who names nobody, though the real writer's calls are all there.
+    #[test]
+    fn a_log_that_names_the_wrong_writer_does_not_pass_an_auditor() {
+        const MALLORY: &str = "arn:aws:iam::123456789012:user/mallory";
+        let auditor = WitnessParams {
+            identities: ["arn:aws:iam::123456789012:user/auditor".to_string()].into(),
+            writer_named: false,
+            ..params()
+        };
+        let evs = vec![
+            event("r1", "2026-01-15T09:10:00Z", ME),
+            event("r2", "2026-01-15T10:00:00Z", ME),
+        ];
+        // Every seal stripped, the records rewritten to name a made-up writer.
+        let mut stripped = report(vec![]);
+        stripped.last_time = Some("2026-01-15T10:30:00.000Z".into());
+        stripped.callers = ["arn:aws:iam::123456789012:user/nobody".to_string()].into();
+        let w = cross_check(&stripped, &evs, &auditor);
+        assert!(!w.passed(), "{w:?}");
+        assert!(
+            w.pending
+                .iter()
+                .any(|p| p.contains(ME) && p.contains("--witness-identity")),
+            "{w:?}"
+        );
+        // Re-sealed by a second identity the rewritten records name.
+        let mut resealed = report(vec![seal(3, "2026-01-15T11:00:00.500Z", "m1")]);
+        resealed.callers = [MALLORY.to_string()].into();
+        let mut evs2 = evs.clone();
+        evs2.push(event("m1", "2026-01-15T11:00:00Z", MALLORY));
+        let w = cross_check(&resealed, &evs2, &auditor);
+        assert!(!w.passed(), "{w:?}");
+        // Named by the auditor, the real writer's calls are unexplained: a failure.
+        let w = cross_check(&resealed, &evs2, &params());
+        assert!(
+            w.problems.iter().any(|p| p.contains("not in this log")),
+            "{w:?}"
+        );
+        // An intact log is still confirmed for an auditor who names nobody, with other
+        // identities' calls before it (another log's, long ago) only noted.
+        let mut intact = report(vec![
+            seal(3, "2026-01-15T09:10:00.500Z", "r1"),
+            seal(9, "2026-01-15T10:00:00.500Z", "r2"),
+        ]);
+        intact.callers = [ME.to_string()].into();
+        let mut evs3 = evs.clone();
+        evs3.push(event("old", "2026-01-10T09:00:00Z", MALLORY));
+        let w = cross_check(&intact, &evs3, &auditor);
+        assert!(w.passed(), "{w:?}");
+        // … but not when the verifier is not its sealer and another identity sealed since.
+        evs3.push(event("m2", "2026-01-15T09:30:00Z", MALLORY));
+        let w = cross_check(&intact, &evs3, &auditor);
+        assert!(!w.passed(), "{w:?}");
+        // The writer verifying its own log is confirmed by its own seals.
+        let w = cross_check(
+            &intact,
+            &evs3,
+            &WitnessParams {
+                writer_named: false,
+                ..params()
+            },
+        );
+        assert!(w.passed(), "{w:?}");
     }
 
     #[test]

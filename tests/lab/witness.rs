@@ -376,6 +376,63 @@ fn the_cloudtrail_witness_catches_what_the_file_cannot_show() {
     assert!(out.contains("a seal that is not in this log"), "{out}");
 }
 
+/// An auditor who names no writer holds the log against the writers its records name, and a
+/// rewrite chooses those: seals stripped and every `caller_arn` rewritten to someone who never
+/// sealed must not pass, nor a log re-sealed by a second identity that it names.
+#[test]
+fn a_log_rewritten_to_name_another_writer_does_not_pass_the_witness() {
+    let lab = Lab::new();
+    // A real auditor: the lab's `auditor` profile signs in with a key the emulator does not
+    // know, which makes it the default user, the operator itself.
+    lab.emu.with_world(|w| {
+        w.add_user("auditor");
+        w.iam
+            .keys
+            .insert("AKIAAUDITOR000000001".into(), "auditor".into());
+    });
+    let creds = lab.dir.path().join("credentials");
+    let text = std::fs::read_to_string(&creds).unwrap();
+    std::fs::write(&creds, text.replace("AKIATESTKEY", "AKIAAUDITOR000000001")).unwrap();
+    lab.act(&["--enable", "--period", "180"]);
+    lab.act(&["--disable"]);
+    let good = read_values(&lab.log());
+    let copy = lab.dir.path().join("copy.jsonl");
+    let (code, out) = lab.witness(&lab.log(), &["--witness-since", "1h"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("identities held against this log: arn:aws:iam::123456789012:user/auditor"),
+        "{out}"
+    );
+
+    let rename = |v: &mut Vec<Value>, who: &str| {
+        for r in v.iter_mut() {
+            if r["who"]["caller_arn"].is_string() {
+                r["who"]["caller_arn"] = json!(who);
+            }
+        }
+    };
+    let mut v = good.clone();
+    v.retain(|r| r["kind"] != "seal");
+    rename(&mut v, "arn:aws:iam::123456789012:user/nobody");
+    rehash_all(&mut v);
+    write_values(&copy, &v);
+    let (code, out) = lab.witness(&copy, &["--witness-since", "1h"]);
+    assert_ne!(
+        code, 0,
+        "stripped and renamed, the witness passed it:\n{out}"
+    );
+    assert!(
+        out.contains(OPERATOR) && out.contains("--witness-identity"),
+        "{out}"
+    );
+    // Named, the operator's calls are held against it: a failure.
+    let (code, out) = lab.witness(
+        &copy,
+        &["--witness-identity", OPERATOR, "--witness-since", "1h"],
+    );
+    assert_eq!(code, 1, "{out}");
+}
+
 #[test]
 fn verify_asks_for_the_mfa_code_of_an_mfa_profile() {
     let lab = Lab::new();
