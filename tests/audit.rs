@@ -2110,6 +2110,104 @@ fn huge_input_fails_fast_in_bounded_memory() {
     assert!(start.elapsed() < Duration::from_secs(10));
 }
 
+/// Runs `f` on a thread and waits for it at most `limit`: a call that blocks forever (opening a
+/// FIFO nobody writes to) fails the test instead of hanging it.
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .expect("the call blocked (did it open a FIFO and wait for a writer?)")
+}
+
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo touches nothing else.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// Files that are not files: a FIFO as the log, as its key file or as `--seal-key-file`, and
+/// `/dev/zero` as `--seal-key-file`. Each is refused at once, in bounded memory, never waited on
+/// and never read whole; a FIFO is never verified as an "empty, intact" log.
+#[test]
+fn pipes_and_devices_in_place_of_audit_files_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("log.fifo");
+    mkfifo(&fifo);
+    let f = fifo.clone();
+    let r = within(Duration::from_secs(10), move || {
+        verify_file(&f, &VerifyOptions::offline())
+    });
+    let e = r.expect_err("a FIFO is not a log");
+    assert!(e.to_string().contains("not a log file"), "{e}");
+
+    // The writer, with a FIFO in place of the key file next to a log with records.
+    let path = log_path(&dir);
+    sample_log(&path, 1);
+    let key = ParamKey::default_path(&path);
+    std::fs::remove_file(&key).unwrap();
+    mkfifo(&key);
+    let p = path.clone();
+    let e = within(Duration::from_secs(10), move || {
+        AuditLog::open(AuditConfig::new(p).sealer(sealer())).map(|_| ())
+    })
+    .expect_err("a FIFO is not a key file");
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+
+    // The binary: a FIFO as the log, and as --seal-key-file; /dev/zero as --seal-key-file with
+    // the address space capped at 256 MiB (read whole, it grew without end).
+    use std::os::unix::process::CommandExt;
+    let good_log = dir.path().join("good").join("g.jsonl");
+    sample_log(&good_log, 1);
+    let run = |args: Vec<String>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_phi-console"));
+        cmd.args(&args)
+            .stdin(std::process::Stdio::null())
+            .env("XDG_CONFIG_HOME", dir.path().join("xdg"));
+        // SAFETY: only setrlimit, which is async-signal-safe, runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: 256 << 20,
+                    rlim_max: 256 << 20,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        within(Duration::from_secs(20), move || cmd.output().unwrap())
+    };
+    let s = |p: &Path| p.display().to_string();
+    let out = run(vec![
+        "audit".into(),
+        "verify".into(),
+        s(&fifo),
+        "--offline".into(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a log file"), "{err}");
+    for key in [s(&fifo), "/dev/zero".to_string()] {
+        let out = run(vec![
+            "audit".into(),
+            "verify".into(),
+            s(&good_log),
+            "--seal-key-file".into(),
+            key.clone(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {err}");
+        assert!(
+            err.contains("--seal-key-file") && err.contains("not a regular file"),
+            "{key}: {err}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- the CLI
 
 fn cli(cmd: AuditCommand) -> (i32, String, String) {

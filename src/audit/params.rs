@@ -150,6 +150,9 @@ impl ParamKey {
         let mut o = std::fs::OpenOptions::new();
         o.read(true);
         super::storage::no_follow(&mut o);
+        // O_NONBLOCK as well (custom_flags replaces, so both): a FIFO in place of the key file
+        // would otherwise block the open until someone writes to it; it is refused below.
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         let file = match o.open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),

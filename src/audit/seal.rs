@@ -94,10 +94,30 @@ impl LocalHmacSealer {
         }
     }
 
-    /// Reads a key file of 64 hex digits.
+    /// Reads a key file of 64 hex digits. It must be a regular file (a pipe would block, a
+    /// device could be endless), and at most 256 bytes of it are read.
     pub fn from_file(path: &Path) -> Result<Self, SealError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SealError::Other(format!("cannot read {}: {e}", path.display())))?;
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let cannot =
+            |e: &dyn fmt::Display| SealError::Other(format!("cannot read {}: {e}", path.display()));
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| cannot(&e))?;
+        let meta = file.metadata().map_err(|e| cannot(&e))?;
+        if !meta.is_file() {
+            return Err(SealError::Other(format!(
+                "{} is not a regular file: give the file that holds the seal key (64 hex digits)",
+                path.display()
+            )));
+        }
+        let mut text = String::new();
+        file.take(256)
+            .read_to_string(&mut text)
+            .map_err(|e| cannot(&e))?;
         let key = parse_hex_key(text.trim()).ok_or_else(|| {
             SealError::Other(format!("{} does not hold 64 hex digits", path.display()))
         })?;

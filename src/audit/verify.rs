@@ -386,7 +386,28 @@ impl<R: BufRead> LineReader<R> {
 /// modes (more than 0600 on the log or its key file, a directory others can write) and a
 /// missing key file are reported as warnings. `Err` when the file cannot be read.
 pub fn verify_file(path: &Path, opts: &VerifyOptions) -> Result<Report, AuditError> {
-    let file = std::fs::File::open(path).map_err(|e| AuditError::io("read", path, e))?;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    // O_NONBLOCK: opening a FIFO for reading would wait for a writer forever. A FIFO or a
+    // socket is refused: what it yields is whatever its writer sends now (nothing, an "empty,
+    // intact" log), not a file that was written.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| AuditError::io("read", path, e))?;
+    let kind = file
+        .metadata()
+        .map_err(|e| AuditError::io("inspect", path, e))?
+        .file_type();
+    if kind.is_fifo() || kind.is_socket() {
+        return Err(AuditError::io(
+            "read",
+            path,
+            std::io::Error::other(
+                "it is a pipe or a socket, not a log file: give the path of the log file itself",
+            ),
+        ));
+    }
     let file_warnings = inspect_files(path, &file);
     let mut report = verify_reader(std::io::BufReader::with_capacity(64 << 10, file), opts)
         .map_err(|e| AuditError::io("read", path, e))?;
