@@ -39,7 +39,9 @@ Exit codes:
      network), or the witness contradicts the log
   2  the log cannot be read (or the command is wrong)
   3  the hash chain is intact, but the seals were NOT verified (--offline)
-  4  intact, but CloudTrail does not show the newest seals yet: verify again later";
+  4  intact so far, but the witness cannot confirm it yet: CloudTrail does not show the
+     newest seals yet (verify again later), or the log's writer must be named
+     (--witness-identity)";
 
 /// Witnesses outside the host.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,7 +361,9 @@ fn meaning(code: i32) -> &'static str {
         EXIT_VALID => "intact",
         EXIT_INVALID => "FAILED",
         EXIT_SEALS_NOT_VERIFIED => "chain intact, seals NOT verified (offline)",
-        EXIT_WITNESS_PENDING => "intact so far; CloudTrail does not show the newest seals yet",
+        EXIT_WITNESS_PENDING => {
+            "intact so far; the witness cannot confirm it yet (see \"not yet\" above)"
+        }
         _ => "unreadable",
     }
 }

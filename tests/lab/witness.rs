@@ -397,12 +397,24 @@ fn a_log_rewritten_to_name_another_writer_does_not_pass_the_witness() {
     lab.act(&["--disable"]);
     let good = read_values(&lab.log());
     let copy = lab.dir.path().join("copy.jsonl");
+    // The intact log, verified by an auditor who names nobody: CloudTrail shows another
+    // identity's seal calls (the scenario's alice), which could be this log's writer's, so the
+    // witness cannot confirm it (4); named, it is confirmed (0).
     let (code, out) = lab.witness(&lab.log(), &["--witness-since", "1h"]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 4, "{out}");
     assert!(
         out.contains("identities held against this log: arn:aws:iam::123456789012:user/auditor"),
         "{out}"
     );
+    assert!(
+        out.contains("ClaimsOperator/alice, whom this log does not name"),
+        "{out}"
+    );
+    let (code, out) = lab.witness(
+        &lab.log(),
+        &["--witness-identity", OPERATOR, "--witness-since", "1h"],
+    );
+    assert_eq!(code, 0, "{out}");
 
     let rename = |v: &mut Vec<Value>, who: &str| {
         for r in v.iter_mut() {
