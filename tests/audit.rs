@@ -2643,7 +2643,7 @@ fn cli_binary_checks_kms_seals_through_the_emulator() {
     expect(
         &["audit", "verify", "--help"],
         0,
-        "3  the hash chain is intact, but the seals were NOT verified",
+        "3  the hash chain is intact, but the log is NOT fully verified",
     );
 
     // The rehashed rewrite is caught through KMS …
@@ -2680,4 +2680,46 @@ fn cli_binary_checks_kms_seals_through_the_emulator() {
         "bad seal: it was made with key local-hmac:",
     );
     assert_eq!(checks, 13);
+}
+
+/// The review's last hole: strip every seal, recompute the chain, and run the documented
+/// `audit verify FILE`. Records that no verified seal covers fail by default now; a verifier
+/// who accepts them (`--allow-unsealed`, e.g. after a crash) gets exit 3, never 0.
+#[test]
+fn a_log_with_its_seals_stripped_fails_the_default_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_path(&dir);
+    let key_file = dir.path().join("seal.key");
+    std::fs::write(&key_file, format!("{}\n", "5a".repeat(32))).unwrap();
+    let local: Arc<dyn Sealer> = Arc::new(LocalHmacSealer::from_file(&key_file).unwrap());
+    let log = AuditLog::open(AuditConfig::new(&path).sealer(local).seal_every(3)).unwrap();
+    for i in 0..4 {
+        guarded(&log, purge(i), |_| Ok::<_, ()>(()))
+            .unwrap()
+            .outcome
+            .unwrap();
+    }
+    log.close().unwrap();
+    // The intact log: exit 0.
+    let (code, out, _) = cli(verify_cmd(&path, Some(key_file.clone())));
+    assert_eq!(code, 0, "{out}");
+    // Seals stripped, chain recomputed.
+    let mut values: Vec<Value> = read_values(&path)
+        .into_iter()
+        .filter(|v| v["kind"] != "seal")
+        .collect();
+    rehash_all(&mut values);
+    write_values(&path, &values);
+    let (code, out, _) = cli(verify_cmd(&path, Some(key_file.clone())));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not sealed") || out.contains("unsealed"), "{out}");
+    let mut lenient = verify_args(&path, Some(key_file.clone()));
+    lenient.allow_unsealed = true;
+    let (code, out, _) = cli(AuditCommand::Verify(lenient.clone()));
+    assert_eq!(code, phi_console::audit::cli::EXIT_SEALS_NOT_VERIFIED, "{out}");
+    lenient.json = true;
+    let (code, out, _) = cli(AuditCommand::Verify(lenient));
+    assert_eq!(code, 3);
+    let j: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["valid"], false, "{out}");
 }

@@ -202,7 +202,7 @@ pub async fn load_progressive(
             let c = cloud.clone();
             fetch(
                 Vec::new(),
-                conc,
+                (conc / crate::cloud::sqs::CALLS_PER_QUEUE).max(1),
                 move |url: String| -> DetailFuture<crate::cloud::sqs::Queue> {
                     let c = c.clone();
                     Box::pin(async move { c.queue(&url).await })

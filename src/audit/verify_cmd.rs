@@ -38,7 +38,8 @@ Exit codes:
   1  FAILED: tampering found, or a seal that cannot be checked (no seal key, no access,
      network), or the witness contradicts the log
   2  the log cannot be read (or the command is wrong)
-  3  the hash chain is intact, but the seals were NOT verified (--offline)
+  3  the hash chain is intact, but the log is NOT fully verified: --offline (seals not
+     checked), or --allow-unsealed with records after the last seal
   4  intact so far, but the witness cannot confirm it yet: CloudTrail does not show the
      newest seals yet (verify again later), or the log's writer must be named
      (--witness-identity)";
@@ -66,9 +67,13 @@ pub struct VerifyArgs {
     /// Do not contact AWS: check the chain and the seals' structure only (exit 3, never 0).
     #[arg(long, conflicts_with_all = ["witness", "seal_key"])]
     pub offline: bool,
-    /// Fail (instead of warning) when records after the last seal are not sealed.
-    #[arg(long)]
+    /// Records no verified seal covers fail verification (the default; kept for scripts).
+    #[arg(long, conflicts_with = "allow_unsealed")]
     pub require_sealed: bool,
+    /// Accept records after the last seal (a console that crashed, or KMS unreachable at
+    /// the end of a session): they are reported, and the exit code is 3, never 0.
+    #[arg(long)]
+    pub allow_unsealed: bool,
     /// Hold the log's seals against a witness outside this host.
     #[arg(long, value_enum, value_name = "WITNESS")]
     pub witness: Option<Witness>,
@@ -218,7 +223,9 @@ pub fn run(args: VerifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     };
 
     let mut opts = VerifyOptions {
-        require_sealed: args.require_sealed,
+        // A log rewritten with every seal stripped is a log of unsealed records: unless the
+        // verifier accepts them (and gets exit 3), they fail.
+        require_sealed: !args.allow_unsealed,
         offline: args.offline,
         ..VerifyOptions::default()
     };
@@ -279,7 +286,12 @@ pub fn run(args: VerifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let notes = trust_notes(&aws, configured.as_deref(), &opts);
     let code = if !report.is_valid() || witness.as_ref().is_some_and(|w| !w.problems.is_empty()) {
         EXIT_INVALID
-    } else if report.offline {
+    } else if report.offline
+        || report
+            .warnings
+            .iter()
+            .any(|w| matches!(w, super::verify::Warning::Unsealed { .. }))
+    {
         EXIT_SEALS_NOT_VERIFIED
     } else if witness.as_ref().is_some_and(|w| !w.pending.is_empty()) {
         EXIT_WITNESS_PENDING
@@ -360,7 +372,9 @@ fn meaning(code: i32) -> &'static str {
     match code {
         EXIT_VALID => "intact",
         EXIT_INVALID => "FAILED",
-        EXIT_SEALS_NOT_VERIFIED => "chain intact, seals NOT verified (offline)",
+        EXIT_SEALS_NOT_VERIFIED => {
+            "chain intact, NOT fully verified (seals NOT verified offline, or unsealed records allowed)"
+        }
         EXIT_WITNESS_PENDING => {
             "intact so far; the witness cannot confirm it yet (see \"not yet\" above)"
         }

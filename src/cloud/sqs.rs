@@ -176,7 +176,11 @@ impl Cloud {
     pub async fn list_queues(&self) -> Result<Vec<Queue>, CloudError> {
         let urls = self.list_queue_urls(None).await?;
         let client = self.sqs.clone();
+        // Each queue makes its CALLS_PER_QUEUE calls at once: as many calls in flight as the
+        // adapter's concurrency, not twice as many.
         let mut queues = self
+            .clone()
+            .with_concurrency(self.concurrency() / CALLS_PER_QUEUE)
             .bounded(urls, move |url| queue_details(client.clone(), url))
             .await?;
         link_dead_letter_queues(&mut queues);
@@ -184,15 +188,21 @@ impl Cloud {
     }
 }
 
+/// The calls one queue's details take (GetQueueAttributes, ListQueueTags), made at once.
+pub const CALLS_PER_QUEUE: usize = 2;
+
 async fn queue_details(client: aws_sdk_sqs::Client, url: String) -> Result<Queue, CloudError> {
     let what = format!("queue {}", name_of(&url));
-    let out = client
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .map_err(|e| from_sdk("GetQueueAttributes", &what, e))?;
+    // Both calls at once: one round trip per queue (callers count 2 calls in flight per queue).
+    let (out, tags) = tokio::join!(
+        client
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::All)
+            .send(),
+        client.list_queue_tags().queue_url(&url).send()
+    );
+    let out = out.map_err(|e| from_sdk("GetQueueAttributes", &what, e))?;
     let attrs: BTreeMap<String, String> = out
         .attributes()
         .map(|m| {
@@ -201,11 +211,7 @@ async fn queue_details(client: aws_sdk_sqs::Client, url: String) -> Result<Queue
                 .collect()
         })
         .unwrap_or_default();
-    let tags = client
-        .list_queue_tags()
-        .queue_url(&url)
-        .send()
-        .await
+    let tags = tags
         .map_err(|e| from_sdk("ListQueueTags", &what, e))?
         .tags()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
