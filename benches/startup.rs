@@ -26,8 +26,8 @@ use std::io::Read;
 
 #[path = "../tests/support/pty.rs"]
 mod pty;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const LATENCY_MS: u64 = 20;
@@ -68,7 +68,10 @@ fn pty_run(args: &[&str], env: &[(&str, String)], ready: &str) -> (Duration, Dur
         let n = master.read(&mut buf).unwrap_or(0);
         if n == 0 || Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the console ended or hung; screen:\n{}", parser.screen().contents());
+            panic!(
+                "the console ended or hung; screen:\n{}",
+                parser.screen().contents()
+            );
         }
         if buf[..n].windows(4).any(|w| w == b"\x1b[6n") {
             queried.store(true, Ordering::Relaxed);

@@ -88,7 +88,6 @@ pub struct ServeArgs {
     pub faults: Option<PathBuf>,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,49 +103,56 @@ mod tests {
         &["audit", "show"],
         &["audit", "export", "--format", "csv"],
         &["key", "rotate", "alias/claims-costs", "--on-demand"],
-        &["key", "rotation", "alias/claims-costs", "--enable", "--period", "180"],
+        &[
+            "key",
+            "rotation",
+            "alias/claims-costs",
+            "--enable",
+            "--period",
+            "180",
+        ],
         &["key", "rotation", "alias/claims-costs", "--disable"],
     ];
 
     /// Each global option with a value, and what it parses to.
     fn globals() -> Vec<(Vec<&'static str>, GlobalOptions)> {
-        let mut out = Vec::new();
-        out.push((
-            vec!["--profile", "claims-prod"],
-            GlobalOptions {
-                profile: Some("claims-prod".into()),
-                ..Default::default()
-            },
-        ));
-        out.push((
-            vec!["--region", "eu-west-1"],
-            GlobalOptions {
-                region: Some("eu-west-1".into()),
-                ..Default::default()
-            },
-        ));
-        out.push((
-            vec!["--endpoint-url", "http://127.0.0.1:4566"],
-            GlobalOptions {
-                endpoint_url: Some("http://127.0.0.1:4566".into()),
-                ..Default::default()
-            },
-        ));
-        out.push((
-            vec!["--read-only"],
-            GlobalOptions {
-                read_only: true,
-                ..Default::default()
-            },
-        ));
-        out.push((
-            vec!["--config", "/etc/phi-console/config.toml"],
-            GlobalOptions {
-                config: Some("/etc/phi-console/config.toml".into()),
-                ..Default::default()
-            },
-        ));
-        out
+        vec![
+            (
+                vec!["--profile", "claims-prod"],
+                GlobalOptions {
+                    profile: Some("claims-prod".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                vec!["--region", "eu-west-1"],
+                GlobalOptions {
+                    region: Some("eu-west-1".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                vec!["--endpoint-url", "http://127.0.0.1:4566"],
+                GlobalOptions {
+                    endpoint_url: Some("http://127.0.0.1:4566".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                vec!["--read-only"],
+                GlobalOptions {
+                    read_only: true,
+                    ..Default::default()
+                },
+            ),
+            (
+                vec!["--config", "/etc/phi-console/config.toml"],
+                GlobalOptions {
+                    config: Some("/etc/phi-console/config.toml".into()),
+                    ..Default::default()
+                },
+            ),
+        ]
     }
 
     fn parse(args: &[&str]) -> Cli {

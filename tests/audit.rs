@@ -2712,11 +2712,18 @@ fn a_log_with_its_seals_stripped_fails_the_default_verify() {
     write_values(&path, &values);
     let (code, out, _) = cli(verify_cmd(&path, Some(key_file.clone())));
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("not sealed") || out.contains("unsealed"), "{out}");
+    assert!(
+        out.contains("not sealed") || out.contains("unsealed"),
+        "{out}"
+    );
     let mut lenient = verify_args(&path, Some(key_file.clone()));
     lenient.allow_unsealed = true;
     let (code, out, _) = cli(AuditCommand::Verify(lenient.clone()));
-    assert_eq!(code, phi_console::audit::cli::EXIT_SEALS_NOT_VERIFIED, "{out}");
+    assert_eq!(
+        code,
+        phi_console::audit::cli::EXIT_SEALS_NOT_VERIFIED,
+        "{out}"
+    );
     lenient.json = true;
     let (code, out, _) = cli(AuditCommand::Verify(lenient));
     assert_eq!(code, 3);

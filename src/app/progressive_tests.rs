@@ -51,7 +51,11 @@ fn listed(s: &mut State, n: usize) -> (u64, Vec<Effect>) {
         Msg::Listed {
             kind: Kind::Queues,
             generation,
-            payload: Payload::Queues(urls.iter().map(|u| Queue::pending(u, "us-east-1")).collect()),
+            payload: Payload::Queues(
+                urls.iter()
+                    .map(|u| Queue::pending(u, "us-east-1"))
+                    .collect(),
+            ),
             pending: urls,
             append: false,
         },
@@ -92,14 +96,23 @@ fn names_show_at_once_and_the_rows_on_screen_go_first() {
     let ids = prioritized(&fx);
     assert_eq!(ids.first(), Some(&url(0)));
     assert_eq!(ids.len(), 40, "{ids:?}");
-    assert!(fx.iter().all(|e| matches!(e, Effect::Prioritize { generation: g, .. } if *g == generation)));
+    assert!(
+        fx.iter()
+            .all(|e| matches!(e, Effect::Prioritize { generation: g, .. } if *g == generation))
+    );
     // Moving inside the same window asks nothing again; a page further down asks for it.
     assert!(prioritized(&key(&mut s, KeyCode::Down)).is_empty());
     let fx = key(&mut s, KeyCode::PageDown);
     let fx2 = key(&mut s, KeyCode::PageDown);
-    let ids: Vec<String> = prioritized(&fx).into_iter().chain(prioritized(&fx2)).collect();
+    let ids: Vec<String> = prioritized(&fx)
+        .into_iter()
+        .chain(prioritized(&fx2))
+        .collect();
     assert!(ids.contains(&url(40)), "{ids:?}");
-    assert!(!ids.contains(&url(0)), "rows already asked for are not asked again: {ids:?}");
+    assert!(
+        !ids.contains(&url(0)),
+        "rows already asked for are not asked again: {ids:?}"
+    );
 }
 
 #[test]
@@ -143,7 +156,10 @@ fn details_fill_rows_in_and_the_last_batch_completes_the_list() {
     let st = s.status(Kind::Queues);
     assert!(!st.loading && st.pending.is_empty());
     let e = st.error.clone().unwrap_or_default();
-    assert!(e.contains("1 could not be read in full: access denied"), "{e}");
+    assert!(
+        e.contains("1 could not be read in full: access denied"),
+        "{e}"
+    );
     assert_eq!(row(&s, "claims-q0000").cells[2], "2");
 }
 
@@ -194,7 +210,10 @@ fn sorting_works_on_what_is_loaded_and_says_what_is_not() {
     );
     // s: sort by the next column (TYPE, listed), then VISIBLE (not listed yet for two rows).
     let sort = |s: &mut State| {
-        update(s, Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)));
+        update(
+            s,
+            Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)),
+        );
     };
     sort(&mut s);
     sort(&mut s);
@@ -209,14 +228,25 @@ fn sorting_works_on_what_is_loaded_and_says_what_is_not() {
     );
     let order = |s: &State| -> Vec<String> {
         let t = s.table(View::Queues);
-        t.visible.iter().map(|i| t.rows[*i].cells[0].clone()).collect()
+        t.visible
+            .iter()
+            .map(|i| t.rows[*i].cells[0].clone())
+            .collect()
     };
     // Descending by VISIBLE (numeric), loading rows last.
     assert_eq!(
         order(&s),
-        ["claims-q0003", "claims-q0002", "claims-q0000", "claims-q0001"]
+        [
+            "claims-q0003",
+            "claims-q0002",
+            "claims-q0000",
+            "claims-q0001"
+        ]
     );
-    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)));
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+    );
     assert_eq!(
         order(&s)[2..],
         ["claims-q0000", "claims-q0001"],

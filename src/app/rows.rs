@@ -200,7 +200,9 @@ pub fn listed_columns(view: View) -> usize {
 /// The row of an item whose details are still loading: the listed columns, then "…".
 fn pending_row(view: View, name: &str, second: &str, key: &str) -> Row {
     let cols = columns(view);
-    let mut b = RowBuilder::new().text(name, Tone::Normal).text(second, Tone::Muted);
+    let mut b = RowBuilder::new()
+        .text(name, Tone::Normal)
+        .text(second, Tone::Muted);
     for _ in 2..cols.len() {
         b.cells.push("…".into());
         b.tones.push(Tone::Muted);
@@ -311,7 +313,10 @@ impl RowBuilder {
 }
 
 fn queue_row(s: &State, view: View, q: &Queue) -> Row {
-    if s.status(super::state::Kind::Queues).pending.contains(&q.url) {
+    if s.status(super::state::Kind::Queues)
+        .pending
+        .contains(&q.url)
+    {
         return pending_row(view, &q.name, if q.fifo { "FIFO" } else { "STD" }, &q.arn);
     }
     let dlq = match (&q.redrive, q.is_dlq()) {
@@ -390,7 +395,10 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
             .topics
             .iter()
             .map(|t| {
-                if s.status(super::state::Kind::Topics).pending.contains(&t.arn) {
+                if s.status(super::state::Kind::Topics)
+                    .pending
+                    .contains(&t.arn)
+                {
                     return pending_row(view, &t.name, if t.fifo { "FIFO" } else { "STD" }, &t.arn);
                 }
                 let mut protos: Vec<&str> = t
@@ -438,7 +446,11 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
             .map(|k| {
                 if s.status(super::state::Kind::Keys).pending.contains(&k.id) {
                     let short: String = k.id.chars().take(8).collect();
-                    let alias = k.aliases.first().map(String::as_str).unwrap_or("(no alias)");
+                    let alias = k
+                        .aliases
+                        .first()
+                        .map(String::as_str)
+                        .unwrap_or("(no alias)");
                     return pending_row(view, alias, &short, &k.arn);
                 }
                 let (rot, rot_tone, period, next) = match &k.rotation {

@@ -243,12 +243,15 @@ pub async fn load_progressive(
                 .map(|a| crate::cloud::sns::Topic::pending(a))
                 .collect();
             let c = cloud.clone();
-            progressive!(arns, placeholders, Payload::Topics, move |arn: String| -> DetailFuture<
-                crate::cloud::sns::Topic,
-            > {
-                let c = c.clone();
-                Box::pin(async move { c.topic(&arn).await })
-            })
+            progressive!(
+                arns,
+                placeholders,
+                Payload::Topics,
+                move |arn: String| -> DetailFuture<crate::cloud::sns::Topic> {
+                    let c = c.clone();
+                    Box::pin(async move { c.topic(&arn).await })
+                }
+            )
         }
         Kind::Keys => {
             let (refs, aliases) = match tokio::try_join!(cloud.list_key_refs(), cloud.aliases()) {
@@ -262,13 +265,16 @@ pub async fn load_progressive(
             let ids = refs.into_iter().map(|(id, _)| id).collect();
             let aliases = Arc::new(aliases);
             let c = cloud.clone();
-            progressive!(ids, placeholders, Payload::Keys, move |id: String| -> DetailFuture<
-                crate::cloud::kms::Key,
-            > {
-                let c = c.clone();
-                let a = aliases.clone();
-                Box::pin(async move { c.key_with_aliases(id, a).await })
-            })
+            progressive!(
+                ids,
+                placeholders,
+                Payload::Keys,
+                move |id: String| -> DetailFuture<crate::cloud::kms::Key> {
+                    let c = c.clone();
+                    let a = aliases.clone();
+                    Box::pin(async move { c.key_with_aliases(id, a).await })
+                }
+            )
         }
         Kind::Points => {
             let vaults = match cloud.list_backup_vaults().await {
@@ -281,12 +287,15 @@ pub async fn load_progressive(
             let flat = |v: Vec<Vec<crate::cloud::backup::RecoveryPoint>>| {
                 Payload::Points(v.into_iter().flatten().collect())
             };
-            progressive!(names, Vec::new(), flat, move |name: String| -> DetailFuture<
-                Vec<crate::cloud::backup::RecoveryPoint>,
-            > {
-                let c = c.clone();
-                Box::pin(async move { c.list_recovery_points(&name).await })
-            })
+            progressive!(
+                names,
+                Vec::new(),
+                flat,
+                move |name: String| -> DetailFuture<Vec<crate::cloud::backup::RecoveryPoint>> {
+                    let c = c.clone();
+                    Box::pin(async move { c.list_recovery_points(&name).await })
+                }
+            )
         }
         other => match load(cloud, other, None).await {
             Ok(payload) => send(Msg::Loaded {
@@ -774,8 +783,7 @@ impl Runner {
                 let Some(s) = &self.session else { return true };
                 let (priority, rx) = crate::cloud::progressive::Priority::channel();
                 let current = Arc::new(std::sync::atomic::AtomicU64::new(generation));
-                if let Some((old, _)) = self.progressive.insert(kind, (current.clone(), priority))
-                {
+                if let Some((old, _)) = self.progressive.insert(kind, (current.clone(), priority)) {
                     // A newer load of the same kind: the older fetch stops at its next batch.
                     old.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
                 }

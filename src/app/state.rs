@@ -114,7 +114,10 @@ pub struct LoadStatus {
 impl Kind {
     /// Kinds whose list call gives names and whose per-item calls follow, visible rows first.
     pub fn progressive(self) -> bool {
-        matches!(self, Kind::Queues | Kind::Topics | Kind::Keys | Kind::Points)
+        matches!(
+            self,
+            Kind::Queues | Kind::Topics | Kind::Keys | Kind::Points
+        )
     }
 }
 

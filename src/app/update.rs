@@ -467,8 +467,7 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::PeekPlanned(Ok(plan)) => {
             // Only the plan of the queue being waited for opens the confirmation.
-            if matches!(&s.mode, Mode::PeekPlanning { queue_url } if *queue_url == plan.queue_url)
-            {
+            if matches!(&s.mode, Mode::PeekPlanning { queue_url } if *queue_url == plan.queue_url) {
                 s.mode = Mode::PeekConfirm(plan);
             }
             Vec::new()
@@ -1507,7 +1506,10 @@ pub(crate) mod tests {
     fn messages(url: &str) -> Target {
         Target::Messages {
             url: url.into(),
-            arn: format!("arn:aws:sqs:us-east-1:123456789012:{}", url.rsplit('/').next().unwrap_or(url)),
+            arn: format!(
+                "arn:aws:sqs:us-east-1:123456789012:{}",
+                url.rsplit('/').next().unwrap_or(url)
+            ),
         }
     }
 
@@ -1534,7 +1536,10 @@ pub(crate) mod tests {
         let mut s = State::new(now(), Keymap::default_keymap(), Theme::default());
         s.session = Some(info(false));
         let out = follow(&mut s, messages(a));
-        assert!(matches!(out.last(), Some(Effect::PlanPeek { .. })), "{out:?}");
+        assert!(
+            matches!(out.last(), Some(Effect::PlanPeek { .. })),
+            "{out:?}"
+        );
         update(&mut s, Msg::PeekPlanned(Ok(Box::new(peek_plan(a)))));
         let out = press(&mut s, KeyCode::Char('p'));
         let Some(Effect::Peek { generation, .. }) = out.first() else {
@@ -1543,7 +1548,8 @@ pub(crate) mod tests {
         let generation = *generation;
         let out = follow(&mut s, messages(b));
         assert!(
-            out.iter().any(|e| matches!(e, Effect::PlanPeek { queue_url, .. } if queue_url == b)),
+            out.iter()
+                .any(|e| matches!(e, Effect::PlanPeek { queue_url, .. } if queue_url == b)),
             "queue B is planned: {out:?}"
         );
         let m = crate::cloud::sqs::Message {
@@ -1588,11 +1594,18 @@ pub(crate) mod tests {
     #[test]
     fn a_plan_clears_the_footer_and_the_form_starts_in_the_name_field() {
         let mut s = planning(true);
-        assert_eq!(s.flash, None, "the old 'cancelled' is gone once a plan starts");
+        assert_eq!(
+            s.flash, None,
+            "the old 'cancelled' is gone once a plan starts"
+        );
         update(&mut s, Msg::Planned(Ok(Box::new(the_plan()))));
         assert_eq!(form(&s).focus, Focus::Name);
         assert!(type_text(&mut s, "claims-costs").is_empty());
-        assert_eq!(form(&s).typed, "claims-costs", "typed at once, into the name");
+        assert_eq!(
+            form(&s).typed,
+            "claims-costs",
+            "typed at once, into the name"
+        );
     }
 
     #[test]
@@ -1654,7 +1667,10 @@ pub(crate) mod tests {
         assert_eq!(form(&s).focus, Focus::Confirm);
         assert!(press(&mut s, KeyCode::Enter).is_empty());
         let err = form(&s).error.clone().unwrap_or_default();
-        assert!(err.contains("disabled") && err.contains("claims-costs"), "{err}");
+        assert!(
+            err.contains("disabled") && err.contains("claims-costs"),
+            "{err}"
+        );
         assert_eq!(form(&s).focus, Focus::Confirm, "the focus stays");
 
         // A wrong name: still disabled.
@@ -1669,7 +1685,11 @@ pub(crate) mod tests {
         type_text(&mut s, "s");
         assert_eq!(form(&s).missing(true), Some("give a reason"));
         press(&mut s, KeyCode::Up);
-        assert_eq!(form(&s).focus, Focus::Cancel, "Up from the name wraps to Cancel");
+        assert_eq!(
+            form(&s).focus,
+            Focus::Cancel,
+            "Up from the name wraps to Cancel"
+        );
         press(&mut s, KeyCode::Up);
         assert_eq!(form(&s).focus, Focus::Confirm);
         assert!(press(&mut s, KeyCode::Enter).is_empty());
@@ -1722,7 +1742,10 @@ pub(crate) mod tests {
             press(&mut s, KeyCode::Tab);
         }
         assert_eq!(form(&s).focus, Focus::Cancel);
-        assert!(press(&mut s, KeyCode::Enter).is_empty(), "Cancel runs nothing");
+        assert!(
+            press(&mut s, KeyCode::Enter).is_empty(),
+            "Cancel runs nothing"
+        );
         assert_eq!(s.mode, Mode::Normal);
     }
 

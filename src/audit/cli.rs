@@ -378,7 +378,6 @@ fn write_csv<'a>(
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,7 +184,7 @@ mod tests {
         got.sort();
         assert_eq!(got, ids(100));
         assert_eq!(in_flight.lock().unwrap().1, 8, "at most 8 calls at once");
-        assert!(batches < 100 && batches >= 5, "{batches} batches");
+        assert!((5..100).contains(&batches), "{batches} batches");
     }
 
     #[tokio::test(start_paused = true)]
@@ -274,11 +274,7 @@ mod tests {
             None,
             |b| {
                 for (_, r) in b {
-                    if r.is_err() {
-                        errors += 1
-                    } else {
-                        ok += 1
-                    }
+                    if r.is_err() { errors += 1 } else { ok += 1 }
                 }
                 true
             },

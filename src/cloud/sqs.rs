@@ -134,7 +134,8 @@ impl Cloud {
     /// Every queue URL (ListQueues paged to the end).
     pub async fn list_queue_urls(&self, prefix: Option<&str>) -> Result<Vec<String>, CloudError> {
         let mut urls = Vec::new();
-        self.queue_url_pages(prefix, |page| urls.extend(page)).await?;
+        self.queue_url_pages(prefix, |page| urls.extend(page))
+            .await?;
         Ok(urls)
     }
 

@@ -265,7 +265,12 @@ fn print_report(r: &Report, as_json: bool) {
             .as_ref()
             .map(|p| format!(" in {}", p.display()))
             .unwrap_or_default();
-        let _ = writeln!(stdout, "  audit:      intent {}{}", x.intent_id, clean(&log));
+        let _ = writeln!(
+            stdout,
+            "  audit:      intent {}{}",
+            x.intent_id,
+            clean(&log)
+        );
     }
     if let Some(e) = &r.error {
         // One line each: a newline inside an AWS message cannot start a line of its own.

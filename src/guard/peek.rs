@@ -115,7 +115,9 @@ impl PeekPlan {
                 s.highest,
                 s.at.format("%H:%M:%S UTC")
             )),
-            (None, None) => out.push("  now:     no redrive policy: no receive moves a message".into()),
+            (None, None) => {
+                out.push("  now:     no redrive policy: no receive moves a message".into())
+            }
         }
         let again = match &self.seen {
             Some(s) => format!(
@@ -208,7 +210,11 @@ pub async fn plan(
         .queue(queue_url)
         .await
         .map_err(|error| GuardError::LiveState {
-            target: queue_url.rsplit('/').next().unwrap_or(queue_url).to_string(),
+            target: queue_url
+                .rsplit('/')
+                .next()
+                .unwrap_or(queue_url)
+                .to_string(),
             error,
         })?;
     same_place(session, &queue.arn)?;

@@ -10,12 +10,12 @@ use crate::app::command::COMMANDS;
 use crate::app::keymap::Layer;
 use crate::app::rows::{Tone, columns};
 use crate::app::state::{Flash, MfaPurpose, Mode, State};
+use crate::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row as TRow, Table, Wrap};
-use crate::sanitize::clean;
 
 const SPINNER: [&str; 4] = ["⠋", "⠙", "⠹", "⠸"];
 
@@ -453,7 +453,10 @@ fn draw_mfa(
     if let Some(code) = &s.demo_code {
         lines.push(Line::from(vec![
             Span::styled("demo device (published test seed): ", t.muted),
-            Span::styled(clean(code).into_owned(), t.accent.add_modifier(Modifier::BOLD)),
+            Span::styled(
+                clean(code).into_owned(),
+                t.accent.add_modifier(Modifier::BOLD),
+            ),
         ]));
     }
     if busy {
@@ -531,11 +534,14 @@ fn draw_peek_plan(f: &mut Frame, s: &State, plan: &crate::guard::peek::PeekPlan)
     let area = centered(f.area(), width, u16::try_from(height).unwrap_or(u16::MAX));
     f.render_widget(Clear, area);
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).style(t.base).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(" Peek (a recorded action) ", t.title)),
-        ),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .style(t.base)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(Span::styled(" Peek (a recorded action) ", t.title)),
+            ),
         area,
     );
 }
@@ -759,7 +765,10 @@ mod tests {
             .unwrap_or_else(|| panic!("no button:\n{screen}"));
         let line = screen.lines().nth(row).unwrap_or_default();
         let col = line[..line.find(label).unwrap_or(0)].chars().count() as u16;
-        (buf[(col, row as u16)].style().fg, screen.contains("disabled:"))
+        (
+            buf[(col, row as u16)].style().fg,
+            screen.contains("disabled:"),
+        )
     }
 
     #[test]
@@ -768,7 +777,10 @@ mod tests {
         let (muted, danger) = (s.theme.muted.fg, s.theme.danger.fg);
         assert_ne!(muted, danger);
         let (screen, _) = render(&s);
-        assert!(screen.contains("disabled: type the name and a reason"), "{screen}");
+        assert!(
+            screen.contains("disabled: type the name and a reason"),
+            "{screen}"
+        );
         assert_eq!(button(&s), (muted, true));
         type_text(&mut s, "claims-costs");
         let (screen, _) = render(&s);

@@ -301,7 +301,11 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
     h.key(KeyCode::Enter).await;
     let err = h.form().error.clone().unwrap();
     assert!(err.contains(&h.form().plan.confirm_text), "{err}");
-    assert_eq!(h.form().focus, Focus::Confirm, "a disabled button does nothing else");
+    assert_eq!(
+        h.form().focus,
+        Focus::Confirm,
+        "a disabled button does nothing else"
+    );
     assert!(h.kms_changes().is_empty());
 
     // The right name, but no reason: still disabled, and it says the reason is missing.
@@ -637,9 +641,13 @@ async fn no_audit_log_no_peek() {
     h.type_text("p").await;
     // Fail closed: without a record there is no receive, so no message and no body.
     assert!(h.s.data.messages.is_empty());
-    let err = h.s.status(phi_console::app::state::Kind::Messages).error.clone();
+    let err =
+        h.s.status(phi_console::app::state::Kind::Messages)
+            .error
+            .clone();
     assert!(
-        err.as_deref().is_some_and(|e| e.contains("nothing was received")),
+        err.as_deref()
+            .is_some_and(|e| e.contains("nothing was received")),
         "{err:?}"
     );
     assert_eq!(h.receive_counts(), before);
@@ -656,7 +664,10 @@ async fn read_only_never_peeks_at_either_gate() {
     open_messages_link(&mut h, View::Dlq, ":dlq", "claims-notify-dlq").await;
     assert!(matches!(h.s.mode, Mode::Normal), "{:?}", h.s.mode);
     let flash = format!("{:?}", h.s.flash);
-    assert!(flash.contains("read-only mode: peeking receives messages"), "{flash}");
+    assert!(
+        flash.contains("read-only mode: peeking receives messages"),
+        "{flash}"
+    );
     assert!(render(&h.s).0.contains("not peeked: read-only mode"));
     // r on the messages view asks again: refused again.
     h.type_text("r").await;
@@ -697,8 +708,15 @@ async fn read_only_never_peeks_at_either_gate() {
     else {
         panic!("the peek ran in read-only mode");
     };
-    assert!(error.starts_with("read-only mode: sqs:ReceiveMessage"), "{error}");
-    assert_eq!(h.receive_counts(), before, "a read-only console received messages");
+    assert!(
+        error.starts_with("read-only mode: sqs:ReceiveMessage"),
+        "{error}"
+    );
+    assert_eq!(
+        h.receive_counts(),
+        before,
+        "a read-only console received messages"
+    );
     assert!(!h.audit_text().contains("sqs:ReceiveMessage"));
 }
 
@@ -745,8 +763,9 @@ async fn a_peek_is_recorded_before_the_receive_and_repeats_only_when_confirmed()
         .filter(|l| l.contains("sqs:ReceiveMessage") || l.contains("\"kind\":\"outcome\""))
         .collect();
     assert!(
-        lines.first().is_some_and(|l| l.contains("\"kind\":\"intent\"")
-            && l.contains("claims-notify-dlq")),
+        lines
+            .first()
+            .is_some_and(|l| l.contains("\"kind\":\"intent\"") && l.contains("claims-notify-dlq")),
         "{log}"
     );
     assert!(
@@ -817,9 +836,13 @@ async fn a_redrive_policy_set_after_the_plan_stops_the_peek() {
     });
     h.type_text("p").await;
     assert!(h.s.data.messages.is_empty());
-    let err = h.s.status(phi_console::app::state::Kind::Messages).error.clone();
+    let err =
+        h.s.status(phi_console::app::state::Kind::Messages)
+            .error
+            .clone();
     assert!(
-        err.as_deref().is_some_and(|e| e.contains("has a redrive policy")),
+        err.as_deref()
+            .is_some_and(|e| e.contains("has a redrive policy")),
         "{err:?}"
     );
     assert_eq!(h.receive_counts(), before, "the peek received after all");
@@ -852,9 +875,18 @@ async fn a_read_only_session_publishes_no_seal_notice() {
         let before = depth(&h);
         h.runner.shutdown().await;
         let log = h.audit_text();
-        assert!(log.contains("\"kind\":\"seal\""), "the session is sealed: {log}");
+        assert!(
+            log.contains("\"kind\":\"seal\""),
+            "the session is sealed: {log}"
+        );
         published.push(depth(&h) - before);
     }
-    assert!(published[0] > 0, "the control published no notice: {published:?}");
-    assert_eq!(published[1], 0, "a read-only session published a seal notice");
+    assert!(
+        published[0] > 0,
+        "the control published no notice: {published:?}"
+    );
+    assert_eq!(
+        published[1], 0,
+        "a read-only session published a seal notice"
+    );
 }

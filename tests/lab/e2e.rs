@@ -111,7 +111,10 @@ fn demo_in_a_pseudo_terminal() {
     pty.wait_for("Enter the 6-digit code", Duration::from_secs(30));
     // The demo's prompt shows the demo device's current code, labelled as the published test
     // seed's (a newcomer with one terminal needs nothing else).
-    let screen = pty.wait_for("demo device (published test seed): ", Duration::from_secs(5));
+    let screen = pty.wait_for(
+        "demo device (published test seed): ",
+        Duration::from_secs(5),
+    );
     let shown = shown_code(&screen);
     assert!(
         shown.len() == 6 && shown.bytes().all(|b| b.is_ascii_digit()),

@@ -1425,9 +1425,35 @@ fn global_options_before_the_subcommand_are_obeyed() {
     let before = rotation_of(&emu, "alias/claims-costs");
     let n = emu.request_count();
     for args in [
-        &["key", "rotate", "alias/claims-costs", "--on-demand", "--reason", "r", "--json"][..],
-        &["key", "rotation", "alias/claims-costs", "--enable", "--period", "180", "--reason", "r", "--json"][..],
-        &["key", "rotation", "alias/claims-costs", "--disable", "--reason", "r", "--json"][..],
+        &[
+            "key",
+            "rotate",
+            "alias/claims-costs",
+            "--on-demand",
+            "--reason",
+            "r",
+            "--json",
+        ][..],
+        &[
+            "key",
+            "rotation",
+            "alias/claims-costs",
+            "--enable",
+            "--period",
+            "180",
+            "--reason",
+            "r",
+            "--json",
+        ][..],
+        &[
+            "key",
+            "rotation",
+            "alias/claims-costs",
+            "--disable",
+            "--reason",
+            "r",
+            "--json",
+        ][..],
     ] {
         let code = format!("{}\n", emu.totp(DEMO_MFA_SERIAL).unwrap());
         let (status, out, err) = run(args, &format!("{code}claims-costs\n"));

@@ -19,9 +19,9 @@ mod kms;
 mod log_cap;
 mod moto;
 mod progressive;
+mod protocol;
 #[path = "../support/pty.rs"]
 mod pty;
-mod protocol;
 mod query_wire;
 mod session;
 mod sns;

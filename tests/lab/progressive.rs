@@ -34,7 +34,8 @@ async fn with_queues(n: usize) -> phi_console::emulator::Emulator {
 /// Collects every message of one load until its final `Details { done: true }`.
 async fn collect(mut rx: tokio::sync::mpsc::UnboundedReceiver<Incoming>) -> Vec<Msg> {
     let mut out = Vec::new();
-    while let Ok(Some(Incoming::Msg(m))) = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await
+    while let Ok(Some(Incoming::Msg(m))) =
+        tokio::time::timeout(Duration::from_secs(60), rx.recv()).await
     {
         let last = matches!(m, Msg::Details { done: true, .. } | Msg::Failed { .. });
         out.push(m);
@@ -89,7 +90,10 @@ async fn names_then_details_for_every_page_visible_rows_first() {
         })
         .collect();
     assert_eq!(listed, [(1000, false), (200, true)]);
-    assert!(matches!(msgs[0], Msg::Listed { .. }), "the first message is the names");
+    assert!(
+        matches!(msgs[0], Msg::Listed { .. }),
+        "the first message is the names"
+    );
     // Every queue's details arrive once, with real attributes.
     let mut detailed = Vec::new();
     let mut batches = 0;
@@ -150,8 +154,13 @@ async fn a_newer_load_stops_the_older_one() {
         .expect("the old load stopped")
         .unwrap();
     let mut after = 0;
-    while let Ok(Some(Incoming::Msg(m))) = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await {
-        assert!(!matches!(m, Msg::Details { done: true, .. }), "a stopped load never says done");
+    while let Ok(Some(Incoming::Msg(m))) =
+        tokio::time::timeout(Duration::from_millis(50), rx.recv()).await
+    {
+        assert!(
+            !matches!(m, Msg::Details { done: true, .. }),
+            "a stopped load never says done"
+        );
         after += 1;
     }
     assert!(after <= 1, "{after} messages after the stop");

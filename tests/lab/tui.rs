@@ -792,11 +792,15 @@ async fn hostile_text_in_every_kind_of_remote_text_never_reaches_the_screen() {
         }
         for sub in &mut w.sns.subscriptions {
             sub.endpoint = format!("https://example.com/{h}");
-            sub.attributes.insert("FilterPolicy".into(), json!({ "code": [h] }).to_string());
+            sub.attributes
+                .insert("FilterPolicy".into(), json!({ "code": [h] }).to_string());
         }
         let mut v = w.backup.vaults.values().next().unwrap().clone();
         v.name = format!("claims{h}");
-        v.arn = format!("arn:aws:backup:us-east-1:{}:backup-vault:{}", w.account_id, v.name);
+        v.arn = format!(
+            "arn:aws:backup:us-east-1:{}:backup-vault:{}",
+            w.account_id, v.name
+        );
         w.backup.vaults.insert(v.name.clone(), v);
         for v in w.backup.vaults.values_mut() {
             v.access_policy = Some(policy.clone());
