@@ -67,7 +67,8 @@ pub struct VerifyArgs {
     /// Do not contact AWS: check the chain and the seals' structure only (exit 3, never 0).
     #[arg(long, conflicts_with_all = ["witness", "seal_key"])]
     pub offline: bool,
-    /// Records no verified seal covers fail verification (the default; kept for scripts).
+    /// Records no verified seal covers fail verification (the default, and with --offline
+    /// too when this is given).
     #[arg(long, conflicts_with = "allow_unsealed")]
     pub require_sealed: bool,
     /// Accept records after the last seal (a console that crashed, or KMS unreachable at
@@ -225,7 +226,9 @@ pub fn run(args: VerifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let mut opts = VerifyOptions {
         // A log rewritten with every seal stripped is a log of unsealed records: unless the
         // verifier accepts them (and gets exit 3), they fail.
-        require_sealed: !args.allow_unsealed,
+        // (Offline, the check is structural and never exits 0: unsealed records are reported,
+        // and fail only when asked with --require-sealed.)
+        require_sealed: args.require_sealed || !(args.allow_unsealed || args.offline),
         offline: args.offline,
         ..VerifyOptions::default()
     };
