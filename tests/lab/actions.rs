@@ -13,6 +13,7 @@ use phi_console::emulator::Emulator;
 use phi_console::emulator::faults::FaultRule;
 use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
 use phi_console::emulator::wire::Service;
+use phi_console::guard::{self, GuardError, Policy};
 use phi_console::session::profile::{BaseCredentials, ResolvedProfile};
 use phi_console::session::settings::SettingsFile;
 use phi_console::session::{AwsCredentials, OpenOptions, Secret};
@@ -152,6 +153,32 @@ impl Harness {
         }
     }
 
+    /// Presses `c` and feeds the runner's messages until the action's answer, and returns it
+    /// with the number of requests the emulator served until then (the keys reload an answer
+    /// starts comes after); then settles.
+    async fn key_until_done(&mut self, c: KeyCode) -> (Result<String, String>, u64) {
+        let n = self.emu.request_count();
+        self.apply(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+        loop {
+            let incoming = tokio::time::timeout(Duration::from_secs(30), self.rx.recv())
+                .await
+                .expect("an answer to the action")
+                .expect("the runner's channel is open");
+            let msg = match incoming {
+                Incoming::Msg(Msg::ActionDone(r)) => {
+                    let served = self.emu.request_count() - n;
+                    self.apply(Msg::ActionDone(r.clone()));
+                    self.settle().await;
+                    return (r, served);
+                }
+                Incoming::Msg(m) => m,
+                Incoming::Session(s, purpose) => self.runner.session_ready(*s, purpose),
+                Incoming::Term(_) => continue,
+            };
+            self.apply(msg);
+        }
+    }
+
     async fn key(&mut self, c: KeyCode) {
         self.apply(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
         self.settle().await;
@@ -251,6 +278,9 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
     h.type_text("180").await;
     h.key(KeyCode::Enter).await;
     let form = h.form().clone();
+    // Every request from here on is counted: cancelling, a wrong name and a missing reason
+    // call nothing at all (not even a read).
+    let n = h.emu.request_count();
     assert_eq!(form.focus, Focus::Name, "the name field has the focus");
     assert_eq!(form.plan.action, "kms:EnableKeyRotation");
     assert!(
@@ -283,6 +313,7 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
     // Esc cancels: nothing happens to the account.
     h.key(KeyCode::Esc).await;
     assert_eq!(h.s.mode, Mode::Normal);
+    assert_eq!(h.emu.request_count(), n, "cancelling called something");
     assert!(h.kms_changes().is_empty());
 
     // Again: typed at once, the name lands in the name field; Enter in a field moves to the
@@ -291,6 +322,7 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
     h.type_text("A").await;
     h.type_text("180").await;
     h.key(KeyCode::Enter).await;
+    let n = h.emu.request_count();
     h.type_text("claims-cost").await;
     assert_eq!(h.form().typed, "claims-cost");
     h.key(KeyCode::Enter).await;
@@ -306,7 +338,7 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
         Focus::Confirm,
         "a disabled button does nothing else"
     );
-    assert!(h.kms_changes().is_empty());
+    assert_eq!(h.emu.request_count(), n, "a wrong name called something");
 
     // The right name, but no reason: still disabled, and it says the reason is missing.
     let name = h.form().plan.confirm_text.clone();
@@ -333,7 +365,7 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
     );
     crate::tui::masked("confirm_reason_missing_120x40", &render(&h.s).0);
     assert_eq!(h.form().focus, Focus::Confirm);
-    assert!(h.kms_changes().is_empty(), "nothing ran yet");
+    assert_eq!(h.emu.request_count(), n, "nothing ran yet");
 
     // A reason and a ticket: the button is enabled (drawn in the danger style), and it runs.
     h.key(KeyCode::BackTab).await;
@@ -397,6 +429,7 @@ async fn step_up_is_asked_and_given_before_the_action_runs() {
     for _ in 0..3 {
         h.key(KeyCode::Tab).await;
     }
+    let n = h.emu.request_count();
     h.key(KeyCode::Enter).await;
     // The MFA code is older than 5 minutes: a fresh one first, nothing ran yet.
     assert!(
@@ -410,7 +443,7 @@ async fn step_up_is_asked_and_given_before_the_action_runs() {
         "{:?}",
         h.s.mode
     );
-    assert!(h.kms_changes().is_empty());
+    assert_eq!(h.emu.request_count(), n, "a call before the step-up");
     let code = h.emu.totp(DEMO_MFA_SERIAL).unwrap();
     h.type_text(&code).await;
     h.key(KeyCode::Enter).await;
@@ -433,16 +466,23 @@ async fn step_up_is_asked_and_given_before_the_action_runs() {
 async fn read_only_refuses_at_both_gates() {
     let mut h = Harness::new("", true, None).await;
     assert!(h.s.session.as_ref().unwrap().read_only);
+    let refused = GuardError::ReadOnly {
+        profile: "demo".into(),
+        action: "kms:RotateKeyOnDemand".into(),
+    }
+    .to_string();
     // The key is not bound.
+    let n = h.emu.request_count();
     h.type_text("A").await;
     h.type_text("R").await;
     assert_eq!(h.s.mode, Mode::Normal);
     let (screen, _) = render(&h.s);
     assert!(screen.contains("READ-ONLY"));
-    // The executor refuses anyway.
+    assert_eq!(h.emu.request_count(), n, "an unbound key called something");
+    // The planning gate refuses a plan asked for directly, before any call.
     let key = h.s.table(View::Keys).selected_row().unwrap().key.clone();
     h.runner.execute(Effect::Plan(
-        phi_console::guard::Request::RotateKeyOnDemand { key },
+        phi_console::guard::Request::RotateKeyOnDemand { key: key.clone() },
     ));
     let Some(Incoming::Msg(Msg::Planned(Err(e)))) =
         tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
@@ -451,8 +491,56 @@ async fn read_only_refuses_at_both_gates() {
     else {
         panic!("the plan was not refused");
     };
-    assert!(e.contains("read-only"), "{e}");
+    assert_eq!(e, refused);
+    assert_eq!(
+        h.emu.request_count(),
+        n,
+        "the planning gate called something"
+    );
+
+    // The executor gate, reached directly: a plan confirmed in a read-write session of the same
+    // profile, handed to the read-only console's runner, is refused before any call.
+    h.emu.advance(Duration::from_secs(30)); // a fresh MFA code for the second session
+    let mut options = OpenOptions::new("jdoe");
+    options.attempts = 1;
+    options.now = h.emu.now_fn();
+    let rw = phi_console::session::open(
+        &demo_profile(&h.emu),
+        Some(&h.emu.totp(DEMO_MFA_SERIAL).unwrap()),
+        &options,
+    )
+    .await
+    .unwrap();
+    assert!(!rw.read_only);
+    let plan = guard::plan(
+        &rw,
+        &Policy::default(),
+        &guard::Request::RotateKeyOnDemand { key },
+    )
+    .await
+    .unwrap();
+    let confirmed =
+        guard::confirm(&plan, &plan.confirm_text.clone(), Some("r"), None, false).unwrap();
+    let n = h.emu.request_count();
+    h.runner.execute(Effect::Execute(Box::new(confirmed)));
+    let Some(Incoming::Msg(Msg::ActionDone(Err(e)))) =
+        tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
+            .await
+            .unwrap()
+    else {
+        panic!("the executor did not refuse");
+    };
+    assert_eq!(e, refused);
+    assert_eq!(
+        h.emu.request_count(),
+        n,
+        "the executor gate called something"
+    );
     assert!(h.kms_changes().is_empty());
+    assert!(
+        !h.audit_text().contains("kms:RotateKeyOnDemand"),
+        "nothing recorded"
+    );
 }
 
 #[tokio::test]
@@ -471,14 +559,15 @@ async fn an_audit_log_that_cannot_be_written_stops_every_action() {
     for _ in 0..3 {
         h.key(KeyCode::Tab).await;
     }
-    h.key(KeyCode::Enter).await;
+    let (done, served) = h.key_until_done(KeyCode::Enter).await;
+    assert!(done.is_err(), "{done:?}");
     assert_eq!(h.s.mode, Mode::Normal);
     assert!(
         format!("{:?}", h.s.flash).contains("did not run"),
         "{:?}",
         h.s.flash
     );
-    assert!(h.kms_changes().is_empty(), "no call reached the emulator");
+    assert_eq!(served, 0, "no call reached the emulator");
 }
 
 #[tokio::test]
@@ -496,9 +585,18 @@ async fn shutdown_mid_action_records_interrupted_and_the_next_start_says_so() {
     }
     // Confirm, then SIGHUP while the call is in flight: the runner shuts down.
     h.apply(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Waits for the intent itself (no fixed sleep): it is on disk while the call is in flight.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !h.audit_text().contains("\"kind\":\"intent\"") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no intent on disk: {}",
+            h.audit_text()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(
-        h.audit_text().contains("\"kind\":\"intent\""),
+        !h.audit_text().contains("\"kind\":\"outcome\""),
         "the intent is on disk before the call returns"
     );
     h.runner.shutdown().await;
@@ -514,6 +612,7 @@ async fn shutdown_mid_action_records_interrupted_and_the_next_start_says_so() {
 async fn an_arn_in_another_region_or_account_is_explained_not_called() {
     let mut h = Harness::new("", false, None).await;
     let key = h.s.table(View::Keys).selected_row().unwrap().key.clone();
+    let n = h.emu.request_count();
     for (arn, says) in [
         (
             key.replace(":us-east-1:", ":eu-west-1:"),
@@ -536,7 +635,11 @@ async fn an_arn_in_another_region_or_account_is_explained_not_called() {
         };
         assert!(e.contains(says), "{e}");
     }
-    assert!(h.kms_changes().is_empty());
+    assert_eq!(
+        h.emu.request_count(),
+        n,
+        "explained, not called: no request at all"
+    );
 }
 
 /// Follows the "messages of this queue" link of the selected row of `view`, named `queue`:
