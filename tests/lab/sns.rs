@@ -177,7 +177,7 @@ async fn publish_fans_out_raw_and_envelope_with_filters() {
     assert_eq!(v["MessageId"], pubd.message_id().unwrap());
     assert_eq!(v["Message"], "{\"claimId\":\"C-9\"}");
     assert_eq!(v["MessageAttributes"]["stage"]["Value"], "payment");
-    // The filter policy dropped it.
+    // The filter policy dropped it …
     assert!(
         sqs.receive_message()
             .queue_url(&filt_url)
@@ -187,6 +187,28 @@ async fn publish_fans_out_raw_and_envelope_with_filters() {
             .messages()
             .is_empty()
     );
+    // … and delivers a message that matches it.
+    let fraud = MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value("fraud-check")
+        .build()
+        .unwrap();
+    sns.publish()
+        .topic_arn(&topic)
+        .message("{\"claimId\":\"C-10\"}")
+        .message_attributes("stage", fraud)
+        .send()
+        .await
+        .unwrap();
+    let got = sqs
+        .receive_message()
+        .queue_url(&filt_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.messages().len(), 1, "{got:?}");
+    let v: serde_json::Value = serde_json::from_str(got.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(v["Message"], "{\"claimId\":\"C-10\"}");
 
     let tags = sns
         .list_tags_for_resource()
@@ -239,4 +261,92 @@ async fn data_protection_policy_roundtrip() {
         .await
         .unwrap_err();
     assert_eq!(code(&e), "InvalidParameter");
+}
+
+/// One subscription per filter-policy operator the emulator supports (exact string, number,
+/// `prefix`, `exists` true and false, `anything-but`): each queue gets exactly the messages its
+/// policy matches, so a policy that dropped everything or nothing fails.
+#[tokio::test]
+async fn each_filter_policy_operator_delivers_what_matches_and_drops_the_rest() {
+    let emu = empty();
+    let cfg = config(&emu);
+    let sns = aws_sdk_sns::Client::new(&cfg);
+    let sqs = aws_sdk_sqs::Client::new(&cfg);
+    let topic = sns
+        .create_topic()
+        .name("claims-filtered")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let policies = [
+        ("exact", r#"{"stage":["fraud-check"]}"#, vec!["m1"]),
+        ("number", r#"{"amount":[42]}"#, vec!["m1"]),
+        (
+            "prefix",
+            r#"{"stage":[{"prefix":"fraud-"}]}"#,
+            vec!["m1", "m4"],
+        ),
+        (
+            "exists",
+            r#"{"stage":[{"exists":true}]}"#,
+            vec!["m1", "m2", "m4"],
+        ),
+        ("absent", r#"{"stage":[{"exists":false}]}"#, vec!["m3"]),
+        (
+            "anything-but",
+            r#"{"stage":[{"anything-but":["payment"]}]}"#,
+            vec!["m1", "m4"],
+        ),
+    ];
+    let mut urls = Vec::new();
+    for (name, policy, _) in &policies {
+        let (url, arn) = queue(&sqs, name).await;
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(&arn)
+            .attributes("FilterPolicy", *policy)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .unwrap();
+        urls.push(url);
+    }
+    let attr = |t: &str, v: &str| {
+        MessageAttributeValue::builder()
+            .data_type(t)
+            .string_value(v)
+            .build()
+            .unwrap()
+    };
+    for (body, stage, amount) in [
+        ("m1", Some("fraud-check"), Some("42")),
+        ("m2", Some("payment"), Some("7")),
+        ("m3", None, None),
+        ("m4", Some("fraud-review"), None),
+    ] {
+        let mut p = sns.publish().topic_arn(&topic).message(body);
+        if let Some(s) = stage {
+            p = p.message_attributes("stage", attr("String", s));
+        }
+        if let Some(a) = amount {
+            p = p.message_attributes("amount", attr("Number", a));
+        }
+        p.send().await.unwrap();
+    }
+    for ((name, policy, expected), url) in policies.iter().zip(&urls) {
+        let r = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let mut got: Vec<&str> = r.messages().iter().filter_map(|m| m.body()).collect();
+        got.sort();
+        assert_eq!(&got, expected, "{name}: {policy}");
+    }
 }

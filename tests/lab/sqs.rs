@@ -650,13 +650,32 @@ async fn message_move_task_progresses_over_emulated_time() {
         .await
         .unwrap_err();
     assert!(code(&e).contains("InvalidParameterValue"), "{}", code(&e));
+    // The source queue exists (it has the redrive policy) but is nobody's DLQ: refused as such,
+    // not as a missing queue.
     let src_arn = "arn:aws:sqs:us-east-1:123456789012:claims-fraud-check";
-    assert!(
-        sqs.start_message_move_task()
-            .source_arn(src_arn)
-            .send()
-            .await
-            .is_err()
+    let a = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        a.attributes().unwrap()[&QueueAttributeName::QueueArn],
+        src_arn,
+        "the source queue exists"
+    );
+    let e = sqs
+        .start_message_move_task()
+        .source_arn(src_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "InvalidParameterValue", "{e:?}");
+    assert_eq!(
+        aws_sdk_sqs::error::ProvideErrorMetadata::message(e.as_service_error().unwrap()),
+        Some("Source queue must be configured as a Dead Letter Queue."),
+        "{e:?}"
     );
 
     let task = sqs
@@ -837,25 +856,41 @@ async fn long_polling_waits_for_a_message() {
         .queue_url()
         .unwrap()
         .to_string();
-    let sender = sqs.clone();
+    // The receive goes first; the message is sent once the receive has reached the emulator
+    // (waited for, not slept for), so the receive can only return it by waiting.
+    let before = emu.request_count();
+    let receiver = sqs.clone();
     let u2 = url.clone();
     let t = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        sender
-            .send_message()
+        let started = std::time::Instant::now();
+        let r = receiver
+            .receive_message()
             .queue_url(&u2)
-            .message_body("late")
+            .wait_time_seconds(20)
             .send()
             .await
             .unwrap();
+        (r, started.elapsed())
     });
-    let r = sqs
-        .receive_message()
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while emu.request_count() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the receive never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sqs.send_message()
         .queue_url(&url)
-        .wait_time_seconds(5)
+        .message_body("late")
         .send()
         .await
         .unwrap();
+    let (r, took) = t.await.unwrap();
     assert_eq!(r.messages().len(), 1);
-    t.await.unwrap();
+    assert_eq!(r.messages()[0].body(), Some("late"));
+    assert!(
+        took < Duration::from_secs(20),
+        "answered when the message came: {took:?}"
+    );
 }
