@@ -21,10 +21,10 @@ use phi_console::ui::theme::Theme;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-struct Harness {
-    emu: Emulator,
-    s: State,
-    runner: Runner,
+pub(crate) struct Harness {
+    pub(crate) emu: Emulator,
+    pub(crate) s: State,
+    pub(crate) runner: Runner,
     rx: UnboundedReceiver<Incoming>,
     audit: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -53,7 +53,7 @@ fn demo_profile(emu: &Emulator) -> ResolvedProfile {
 impl Harness {
     /// Signs in to the claims account (a real MFA session) with the given settings text (the
     /// audit directory is added) and opens `:keys` with `alias/claims-costs` selected.
-    async fn new(
+    pub(crate) async fn new(
         settings: &str,
         read_only: bool,
         audit_dir: Option<std::path::PathBuf>,
@@ -114,7 +114,7 @@ impl Harness {
         h
     }
 
-    fn apply(&mut self, msg: Msg) {
+    pub(crate) fn apply(&mut self, msg: Msg) {
         for e in update(&mut self.s, msg) {
             self.runner.execute(e);
         }
@@ -123,7 +123,7 @@ impl Harness {
     /// Feeds every message the runner's tasks send until none comes for a while.
     /// Feeds every message the runner's tasks send until none comes for a while and nothing is
     /// in flight (a load, a plan, an action, an MFA check), so a slow machine only waits longer.
-    async fn settle(&mut self) {
+    pub(crate) async fn settle(&mut self) {
         let start = std::time::Instant::now();
         loop {
             match tokio::time::timeout(Duration::from_millis(300), self.rx.recv()).await {
@@ -179,12 +179,12 @@ impl Harness {
         }
     }
 
-    async fn key(&mut self, c: KeyCode) {
+    pub(crate) async fn key(&mut self, c: KeyCode) {
         self.apply(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
         self.settle().await;
     }
 
-    async fn type_text(&mut self, t: &str) {
+    pub(crate) async fn type_text(&mut self, t: &str) {
         for c in t.chars() {
             self.apply(Msg::Key(KeyEvent::new(
                 KeyCode::Char(c),
@@ -246,7 +246,7 @@ impl Harness {
     }
 }
 
-fn render(s: &State) -> (String, ratatui::buffer::Buffer) {
+pub(crate) fn render(s: &State) -> (String, ratatui::buffer::Buffer) {
     let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
     t.draw(|f| phi_console::ui::draw(f, s)).unwrap();
     let buf = t.backend().buffer().clone();

@@ -92,8 +92,32 @@ async fn signed_in(emu: &Emulator) -> (State, Cloud) {
         },
     );
     settle(&mut s, &cloud, effects).await;
-    s.flash = None;
+    assert_loaded(&mut s, "signed in");
     (s, cloud)
+}
+
+/// Every kind of data the current view needs loaded, without an error (the list's or any
+/// item's), and nothing in flight; no error flashed: a screen of failed loads is never
+/// snapshotted as if it were the view. Clears the flash after checking it.
+fn assert_loaded(s: &mut State, what: &str) {
+    for k in s.view.kinds() {
+        let st = s.status(*k);
+        assert!(
+            st.loaded
+                && !st.loading
+                && st.error.is_none()
+                && st.item_errors.is_empty()
+                && st.pending.is_empty(),
+            "{what}: {k:?} not loaded cleanly: {st:?}"
+        );
+    }
+    assert!(s.last_error.is_none(), "{what}: {:?}", s.last_error);
+    assert!(
+        !matches!(s.flash, Some(Flash::Error(_))),
+        "{what}: {:?}",
+        s.flash
+    );
+    s.flash = None;
 }
 
 fn key(c: char) -> Msg {
@@ -167,7 +191,7 @@ async fn every_view_renders_at_two_sizes() {
     ] {
         command(&mut s, &cloud, cmd).await;
         assert_eq!(s.view, v);
-        s.flash = None;
+        assert_loaded(&mut s, cmd);
         for (w, h) in [(80, 24), (160, 48)] {
             let screen = render(&s, w, h);
             assert!(!screen.contains('\u{1b}'));
@@ -197,7 +221,7 @@ async fn events_view_renders_at_two_sizes() {
         },
     );
     settle(&mut s, &cloud, e).await;
-    s.flash = None;
+    assert_loaded(&mut s, "events");
     assert_eq!(s.data.events.len(), 50);
     for (w, h) in [(80, 24), (160, 48)] {
         masked(&format!("events_{w}x{h}"), &render(&s, w, h));
@@ -421,7 +445,8 @@ async fn idle_lock_blanks_the_screen_and_a_code_unlocks() {
         "no account data on a locked screen:\n{screen}"
     );
     assert!(screen.contains("Locked after inactivity"));
-    // Esc does not unlock; a malformed code is refused without a call; a good one asks STS.
+    // Esc does not unlock; a malformed code is refused without a call; a well-formed one asks
+    // STS (the runner's part is the next test).
     press(&mut s, &cloud, [code(KeyCode::Esc)]).await;
     assert!(s.locked);
     press(&mut s, &cloud, [key('1'), key('2'), code(KeyCode::Enter)]).await;
@@ -438,16 +463,86 @@ async fn idle_lock_blanks_the_screen_and_a_code_unlocks() {
             code: "123456".into()
         }]
     );
-    update(
-        &mut s,
-        Msg::SessionOpened {
-            info: info(&emu),
-            purpose: MfaPurpose::Unlock,
-        },
-    );
-    assert!(!s.locked);
+}
+
+/// The idle lock through the runner, against the emulator's STS: a wrong code is refused by
+/// STS (the screen stays locked and says why), the right one unlocks and keeps the data.
+#[tokio::test]
+async fn idle_unlock_asks_sts_refuses_a_wrong_code_then_unlocks() {
+    use crate::actions::{Harness, render};
+    use phi_console::emulator::scenario::claims::DEMO_MFA_SERIAL;
+    let mut h = Harness::new("", false, None).await;
+    assert!(render(&h.s).0.contains("claims-costs"));
+    // Sixteen idle minutes on the emulator's clock (a fresh MFA code window, too).
+    h.emu.advance(std::time::Duration::from_secs(16 * 60));
+    let now = h.emu.clock().now();
+    h.apply(Msg::Tick(now));
+    h.settle().await;
+    assert!(h.s.locked);
+    let screen = render(&h.s).0;
+    // (The breadcrumb still shows the operator's filter "/claims-costs"; the rows are gone.)
     assert!(
-        render(&s, 120, 30).contains("claims-validation"),
+        !screen.contains("alias/") && !screen.contains("arn:aws:kms"),
+        "no account data on a locked screen:\n{screen}"
+    );
+    let right = h.emu.totp(DEMO_MFA_SERIAL).unwrap();
+    let wrong: String = right
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                if c == '9' {
+                    '0'
+                } else {
+                    ((c as u8) + 1) as char
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    let n = h.emu.request_count();
+    h.type_text(&wrong).await;
+    h.key(KeyCode::Enter).await;
+    assert!(
+        h.emu.request_count() > n,
+        "the wrong code was not sent to STS"
+    );
+    assert!(h.s.locked, "a wrong code unlocked the screen");
+    let Mode::Mfa {
+        purpose: MfaPurpose::Unlock,
+        error: Some(why),
+        busy: false,
+        ..
+    } = &h.s.mode
+    else {
+        panic!("no refusal shown: {:?}", h.s.mode);
+    };
+    assert!(why.to_lowercase().contains("code"), "{why}");
+    let screen = render(&h.s).0;
+    // The reason on screen (wrapped in the dialog: compared word by word).
+    let words = |t: &str| {
+        t.replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        words(&screen).contains(&words(why)),
+        "the reason is not on screen: {why}\n{screen}"
+    );
+    assert!(!screen.contains("alias/"), "still locked:\n{screen}");
+    // The right code: STS accepts it, the screen unlocks with its data.
+    h.apply(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    h.type_text(&right).await;
+    h.key(KeyCode::Enter).await;
+    assert!(!h.s.locked, "{:?}", h.s.mode);
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert!(
+        render(&h.s).0.contains("claims-costs"),
         "data kept after unlock"
     );
 }
@@ -837,8 +932,7 @@ async fn hostile_text_in_every_kind_of_remote_text_never_reaches_the_screen() {
         "queues", "dlq", "topics", "keys", "vaults", "points", "jobs", "plans", "events",
     ] {
         command(&mut s, &cloud, cmd).await;
-        s.flash = None;
-        assert!(s.last_error.is_none(), ":{cmd}: {:?}", s.last_error);
+        assert_loaded(&mut s, cmd);
         let rows = s.table(s.view).visible.len();
         assert!(rows > 0, ":{cmd} lists nothing");
         let mut seen = false;
