@@ -1826,17 +1826,10 @@ const CHILD_LOG: &str = "PHI_AUDIT_TEST_CHILD_LOG";
 const CHILD_COUNT: &str = "PHI_AUDIT_TEST_CHILD_COUNT";
 const CHILD_TAG: &str = "PHI_AUDIT_TEST_CHILD_TAG";
 
-/// Not a test on its own: the body of each child process of
-/// `two_processes_append_to_one_valid_chain` (it does nothing without its environment).
-#[test]
-fn child_appender() {
-    let Some(path) = std::env::var_os(CHILD_LOG) else {
-        return;
-    };
-    let n: usize = std::env::var(CHILD_COUNT).unwrap().parse().unwrap();
-    let tag = std::env::var(CHILD_TAG).unwrap();
+/// Appends `n` guarded actions tagged `tag` to the log at `path` (the way one console does).
+fn append_as_one_console(path: PathBuf, n: usize, tag: &str) {
     let log = AuditLog::open(
-        AuditConfig::new(PathBuf::from(path))
+        AuditConfig::new(path)
             .sealer(sealer())
             .seal_every(7)
             .lock_timeout(Duration::from_secs(30)),
@@ -1849,6 +1842,44 @@ fn child_appender() {
             .outcome
             .unwrap();
     }
+}
+
+/// One appender: the body of each child process of `two_processes_append_to_one_valid_chain`
+/// (which names the log in its environment). Run on its own, it appends to a fresh log of its
+/// own and checks that one appender leaves a valid, sealed chain of its intents and outcomes.
+#[test]
+fn child_appender() {
+    if let Some(path) = std::env::var_os(CHILD_LOG) {
+        let n: usize = std::env::var(CHILD_COUNT).unwrap().parse().unwrap();
+        let tag = std::env::var(CHILD_TAG).unwrap();
+        append_as_one_console(PathBuf::from(path), n, &tag);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_path(&dir);
+    append_as_one_console(path.clone(), 10, "solo");
+    let report = verify_file(&path, &checking()).unwrap();
+    assert!(report.is_valid(), "{:?}", report.problems);
+    assert!(report.unfinished.is_empty());
+    let (records, bad) = read_records(&std::fs::read(&path).unwrap());
+    assert!(bad.is_empty());
+    let action = "test:solo".to_string();
+    for kind in [
+        phi_console::audit::Kind::Intent,
+        phi_console::audit::Kind::Outcome,
+    ] {
+        let count = records
+            .iter()
+            .filter(|(_, r)| r.kind == kind && r.action() == Some(&action))
+            .count();
+        assert_eq!(count, 10, "{kind:?}");
+    }
+    assert!(
+        records
+            .iter()
+            .any(|(_, r)| r.kind == phi_console::audit::Kind::Seal),
+        "sealed every 7 records"
+    );
 }
 
 #[test]
