@@ -3,7 +3,35 @@
 
 use crate::common::*;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::time::Duration;
+
+/// Makes a LookupEvents call, waiting out the emulator's 2 requests/s quota (a wall-clock token
+/// bucket) by retrying while it answers ThrottlingException, up to a deadline: the test waits
+/// for the condition, not for a fixed time, and any other answer is returned at once.
+async fn when_allowed<T, E, R, F, Fut>(mut call: F) -> Result<T, SdkError<E, R>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = call().await;
+        match &r {
+            Err(e) if code(e) == "ThrottlingException" => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "LookupEvents still throttled after 30 s"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            _ => return r,
+        }
+    }
+}
 
 #[tokio::test]
 async fn mutating_calls_are_recorded_with_source_identity() {
@@ -82,34 +110,34 @@ async fn mutating_calls_are_recorded_with_source_identity() {
     );
     assert_eq!(record["requestParameters"]["queueName"], "audited");
     assert_eq!(record["eventName"], "CreateQueue");
-    let sends = ct
-        .lookup_events()
-        .lookup_attributes(
-            LookupAttribute::builder()
-                .attribute_key(LookupAttributeKey::EventName)
-                .attribute_value("SendMessage")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let sends = when_allowed(|| {
+        ct.lookup_events()
+            .lookup_attributes(
+                LookupAttribute::builder()
+                    .attribute_key(LookupAttributeKey::EventName)
+                    .attribute_value("SendMessage")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    })
+    .await
+    .unwrap();
     assert!(sends.events().is_empty());
-    // The AssumeRole itself is there, attributable to the user (after waiting out the
-    // 2 requests/s LookupEvents quota).
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let ar = ct
-        .lookup_events()
-        .lookup_attributes(
-            LookupAttribute::builder()
-                .attribute_key(LookupAttributeKey::EventName)
-                .attribute_value("AssumeRole")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    // The AssumeRole itself is there, attributable to the user.
+    let ar = when_allowed(|| {
+        ct.lookup_events()
+            .lookup_attributes(
+                LookupAttribute::builder()
+                    .attribute_key(LookupAttributeKey::EventName)
+                    .attribute_value("AssumeRole")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    })
+    .await
+    .unwrap();
     assert_eq!(ar.events()[0].username(), Some("dana"));
 }
 
@@ -131,15 +159,14 @@ async fn lookup_pages_newest_first_filters_and_enforces_quota() {
     let mut token = None;
     let mut pages = 0;
     loop {
-        // Stay inside the 2 requests/s quota.
-        tokio::time::sleep(Duration::from_millis(520)).await;
-        let page = ct
-            .lookup_events()
-            .max_results(50)
-            .set_next_token(token)
-            .send()
-            .await
-            .unwrap();
+        let page = when_allowed(|| {
+            ct.lookup_events()
+                .max_results(50)
+                .set_next_token(token.clone())
+                .send()
+        })
+        .await
+        .unwrap();
         pages += 1;
         for e in page.events() {
             let rec: serde_json::Value =
@@ -162,14 +189,14 @@ async fn lookup_pages_newest_first_filters_and_enforces_quota() {
     assert_eq!(names[119], "q000");
 
     // Time window: only the last 10 seconds.
-    tokio::time::sleep(Duration::from_millis(520)).await;
     let now = emu.clock().now();
-    let recent = ct
-        .lookup_events()
-        .start_time(aws_smithy_types::DateTime::from_secs(now.timestamp() - 10))
-        .send()
-        .await
-        .unwrap();
+    let recent = when_allowed(|| {
+        ct.lookup_events()
+            .start_time(aws_smithy_types::DateTime::from_secs(now.timestamp() - 10))
+            .send()
+    })
+    .await
+    .unwrap();
     assert!(
         (9..=11).contains(&recent.events().len()),
         "{}",
@@ -177,39 +204,54 @@ async fn lookup_pages_newest_first_filters_and_enforces_quota() {
     );
 
     // More than one attribute is refused; a bad token is refused.
-    tokio::time::sleep(Duration::from_millis(520)).await;
     let a = LookupAttribute::builder()
         .attribute_key(LookupAttributeKey::ReadOnly)
         .attribute_value("false")
         .build()
         .unwrap();
-    let e = ct
-        .lookup_events()
-        .lookup_attributes(a.clone())
-        .lookup_attributes(a)
-        .send()
-        .await
-        .unwrap_err();
+    let e = when_allowed(|| {
+        ct.lookup_events()
+            .lookup_attributes(a.clone())
+            .lookup_attributes(a.clone())
+            .send()
+    })
+    .await
+    .unwrap_err();
     assert_eq!(code(&e), "InvalidLookupAttributesException");
-    tokio::time::sleep(Duration::from_millis(520)).await;
-    let e = ct
-        .lookup_events()
-        .next_token("garbage")
-        .send()
+    let e = when_allowed(|| ct.lookup_events().next_token("garbage").send())
         .await
         .unwrap_err();
     assert_eq!(code(&e), "InvalidNextTokenException");
 
-    // The 2 requests/s quota: a burst is throttled.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let mut throttled = 0;
-    for _ in 0..5 {
-        if let Err(e) = ct.lookup_events().max_results(1).send().await {
-            assert_eq!(code(&e), "ThrottlingException");
-            throttled += 1;
-        }
+    // The quota: the bucket is wall-clock, so a burst at 2 requests/s can refill on a loaded
+    // machine. At a rate no burst can refill (one token a million seconds), one call empties
+    // the bucket and every call after it is throttled, whatever the machine's speed.
+    assert_eq!(
+        emu.with_world(|w| w.trail.lookup_rate),
+        2.0,
+        "the default quota is 2 requests/s"
+    );
+    emu.with_world(|w| w.trail.lookup_rate = 1e-6);
+    let _ = ct.lookup_events().max_results(1).send().await;
+    for i in 0..4 {
+        let e = ct
+            .lookup_events()
+            .max_results(1)
+            .send()
+            .await
+            .expect_err(&format!("call {i} of the burst was not throttled"));
+        assert_eq!(code(&e), "ThrottlingException");
+        assert_eq!(
+            e.as_service_error().and_then(|e| e.message()),
+            Some("Rate exceeded")
+        );
     }
-    assert!(throttled >= 2, "{throttled}");
+    // Back at 2 requests/s the bucket refills: a call is allowed again.
+    emu.with_world(|w| w.trail.lookup_rate = 2.0);
+    let page = when_allowed(|| ct.lookup_events().max_results(1).send())
+        .await
+        .unwrap();
+    assert_eq!(page.events().len(), 1);
 }
 
 #[tokio::test]
