@@ -1775,16 +1775,36 @@ fn fail_closed_when_another_console_holds_the_lock() {
     assert!(e.to_string().contains("kept the audit log"), "{e}");
     assert!(e.to_string().contains("locked"), "{e}");
 
-    // Released in time, the append waits for it and succeeds.
-    let releaser = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(50));
-        holder.unlock().unwrap();
-    });
-    guarded(&log, purge(2), |_| Ok::<_, ()>(()))
-        .unwrap()
-        .outcome
-        .unwrap();
-    releaser.join().unwrap();
+    // Released in time, the append waits for it and succeeds. (A console with a timeout no
+    // slow machine reaches, and the lock released once its append has started: no race
+    // between a fixed sleep and a 300 ms timeout.)
+    let patient =
+        AuditLog::open(AuditConfig::new(&path).lock_timeout(Duration::from_secs(60))).unwrap();
+    let len = std::fs::metadata(&path).unwrap().len();
+    let started = Arc::new(AtomicBool::new(false));
+    let appender = {
+        let started = started.clone();
+        std::thread::spawn(move || {
+            started.store(true, Ordering::SeqCst);
+            guarded(&patient, purge(2), |_| Ok::<_, ()>(()))
+                .unwrap()
+                .outcome
+                .unwrap();
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !started.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the appender never started");
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        len,
+        "appended under another console's lock"
+    );
+    holder.unlock().unwrap();
+    appender.join().unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() > len);
     assert!(verify_file(&path, &checking()).unwrap().is_valid());
 }
 

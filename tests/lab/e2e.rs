@@ -169,11 +169,15 @@ fn demo_in_a_pseudo_terminal() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        !pty.screen.lock().unwrap().screen().alternate_screen(),
-        "the terminal was restored"
-    );
+    // The reader thread may still be parsing the last bytes: wait for the restore itself.
+    let start = Instant::now();
+    while pty.screen.lock().unwrap().screen().alternate_screen() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the terminal was not restored"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert!(
         !pty.queried.load(std::sync::atomic::Ordering::Relaxed),
         "the console asked the terminal for the cursor position"
