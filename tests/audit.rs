@@ -207,15 +207,23 @@ async fn the_async_form_keeps_the_same_order() {
     assert_eq!(last_line(&path)["outcome"]["status"], "succeeded");
 
     // A future dropped mid-action leaves an `interrupted` outcome, not an unfinished intent.
-    let fut = guarded_async(&log, purge(2), |_| async {
-        tokio::time::sleep(Duration::from_secs(60)).await;
+    // (Dropped once the action has started, whatever the machine's speed: no timer.)
+    let (started, running) = tokio::sync::oneshot::channel::<()>();
+    let mut fut = Box::pin(guarded_async(&log, purge(2), |_| async move {
+        let _ = started.send(());
+        std::future::pending::<()>().await;
         Ok::<_, ()>(())
-    });
-    assert!(
-        tokio::time::timeout(Duration::from_millis(50), fut)
-            .await
-            .is_err()
+    }));
+    tokio::select! {
+        _ = &mut fut => panic!("the action finished"),
+        r = running => r.unwrap(),
+    }
+    assert_eq!(
+        last_line(&path)["kind"],
+        "intent",
+        "the action is in flight"
     );
+    drop(fut);
     assert_eq!(last_line(&path)["outcome"]["status"], "interrupted");
     assert!(verify_file(&path, &checking()).unwrap().is_valid());
 }
