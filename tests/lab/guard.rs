@@ -681,17 +681,36 @@ async fn read_only_is_refused_at_the_executor() {
     assert!(e.to_string().contains("read-only"), "{e}");
     let mut ro_session = lab.session.clone();
     ro_session.read_only = true;
+    // A read-only session (not only a read-only policy) is refused the same way.
     let e = guard::execute(&lab.log, &ro_session, &lab.policy, c)
         .await
         .unwrap_err();
-    assert!(matches!(e, GuardError::ReadOnly { .. }), "{e:?}");
+    assert_eq!(
+        e,
+        GuardError::ReadOnly {
+            profile: "claims".into(),
+            action: "kms:EnableKeyRotation".into()
+        }
+    );
     assert_eq!(lab.emu.request_count(), before, "no call at all");
     assert!(lab.records().is_empty(), "nothing recorded");
     // Planning refuses as well (the first gate).
+    let n = lab.emu.request_count();
     let e = guard::plan(&lab.session, &ro, &enable("alias/claims-costs", 180))
         .await
         .unwrap_err();
-    assert!(matches!(e, GuardError::ReadOnly { .. }));
+    assert_eq!(
+        e,
+        GuardError::ReadOnly {
+            profile: "claims".into(),
+            action: "kms:EnableKeyRotation".into()
+        }
+    );
+    assert_eq!(
+        lab.emu.request_count(),
+        n,
+        "the planning gate called nothing"
+    );
 }
 
 #[tokio::test]
@@ -890,9 +909,17 @@ async fn an_abandoned_action_is_recorded_as_interrupted() {
             .latency(Duration::from_secs(3), Duration::ZERO),
     );
 
-    // The future dropped mid-call (a timeout, a select! that went another way).
-    let r = tokio::time::timeout(Duration::from_millis(400), lab.execute(c.clone())).await;
-    assert!(r.is_err(), "still in flight");
+    // The future dropped mid-call (a timeout, a select! that went another way): dropped once
+    // its intent is on disk (waited for, not a 400 ms timer a slow machine could outrun).
+    let mut fut = Box::pin(lab.execute(c.clone()));
+    let intent = wait_for("the intent", || {
+        (of_kind(&lab.records(), Kind::Intent).len() == 1).then_some(())
+    });
+    tokio::select! {
+        r = &mut fut => panic!("the call finished, not in flight: {r:?}"),
+        () = intent => {}
+    }
+    drop(fut);
     let recs = lab.records();
     assert_eq!(recs.len(), 2, "{recs:#?}");
     let o = recs[1].outcome.clone().unwrap();
