@@ -486,21 +486,21 @@ async fn idle_unlock_asks_sts_refuses_a_wrong_code_then_unlocks() {
         "no account data on a locked screen:\n{screen}"
     );
     let right = h.emu.totp(DEMO_MFA_SERIAL).unwrap();
-    let wrong: String = right
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if i == 0 {
-                if c == '9' {
-                    '0'
-                } else {
-                    ((c as u8) + 1) as char
-                }
-            } else {
-                c
-            }
-        })
+    // A code of none of the steps STS accepts (one step of skew either way).
+    let seed = phi_console::emulator::crypto::base32_decode(
+        phi_console::emulator::scenario::claims::DEMO_MFA_SEED_BASE32,
+    )
+    .unwrap();
+    let t = now.timestamp();
+    let accepted: Vec<String> = [t - 30, t, t + 30]
+        .iter()
+        .map(|t| phi_console::emulator::crypto::totp(&seed, *t))
         .collect();
+    assert!(accepted.contains(&right));
+    let wrong = (0..1_000_000)
+        .map(|i| format!("{:06}", (right.parse::<u32>().unwrap() + 1 + i) % 1_000_000))
+        .find(|c| !accepted.contains(c))
+        .unwrap();
     let n = h.emu.request_count();
     h.type_text(&wrong).await;
     h.key(KeyCode::Enter).await;
