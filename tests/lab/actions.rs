@@ -777,6 +777,7 @@ async fn read_only_never_peeks_at_either_gate() {
     assert!(matches!(h.s.mode, Mode::Normal), "{:?}", h.s.mode);
     // The runner refuses a plan and a peek asked for directly (the UI is not the only gate).
     let url = h.s.data.messages_queue.clone().unwrap().0;
+    let n = h.emu.request_count();
     h.runner.execute(Effect::PlanPeek {
         queue_url: url.clone(),
         seen: None,
@@ -814,6 +815,11 @@ async fn read_only_never_peeks_at_either_gate() {
     assert!(
         error.starts_with("read-only mode: sqs:ReceiveMessage"),
         "{error}"
+    );
+    assert_eq!(
+        h.emu.request_count(),
+        n,
+        "a gate called the emulator (not even a read)"
     );
     assert_eq!(
         h.receive_counts(),
