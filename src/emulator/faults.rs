@@ -323,7 +323,9 @@ mod tests {
     #[test]
     fn token_bucket_throttles_bursts() {
         let mut f = Faults::default();
-        f.add(FaultRule::for_service(Service::Sqs).throttle(1.0, 3.0));
+        // A refill so slow (one token in 1,000 s) that no wall-clock pause between the calls
+        // can add a token: exactly the burst passes, whatever the machine's load.
+        f.add(FaultRule::for_service(Service::Sqs).throttle(0.001, 3.0));
         let errors = (0..10)
             .filter(|_| f.decide(Service::Sqs, "ListQueues").error.is_some())
             .count();

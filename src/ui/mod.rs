@@ -170,12 +170,14 @@ fn draw_header(f: &mut Frame, s: &State, area: Rect) {
             t.accent,
         ));
     }
+    // The filter is what the operator typed (a claim id, a member's name): a locked screen
+    // shows nothing of the work.
     let filter = &s.table(s.view).filter;
-    if !filter.is_empty() {
+    if !filter.is_empty() && !s.locked {
         second.push(Span::styled(format!("  /{}", clean(filter)), t.warning));
     }
     if let Some(b) = &s.banner {
-        second.push(Span::styled(format!("  {b}"), t.warning));
+        second.push(Span::styled(format!("  {}", clean(b)), t.warning));
     }
     f.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
@@ -753,6 +755,21 @@ mod tests {
             screen.contains("demo device (published test seed): 123456"),
             "{screen}"
         );
+    }
+
+    #[test]
+    fn a_locked_screen_shows_nothing_the_operator_typed() {
+        let mut s = planned(true);
+        s.mode = Mode::Normal;
+        let view = s.view;
+        if let Some(t) = s.tables.get_mut(&view) {
+            t.filter = "MEMBER-7731".into();
+        }
+        assert!(render(&s).0.contains("/MEMBER-7731"));
+        s.locked = true;
+        let (screen, _) = render(&s);
+        assert!(!screen.contains("MEMBER-7731"), "{screen}");
+        assert!(screen.contains("locked"), "{screen}");
     }
 
     /// The foreground colour of the confirm button, and whether the screen says it is disabled.
