@@ -142,3 +142,44 @@ pub fn aws_json(endpoint: &str, args: &[&str]) -> serde_json::Value {
     }
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("aws {args:?}: not JSON ({e}): {out}"))
 }
+
+/// The AWS files of a test home: the demo operator's profile (`demo`, with its MFA device) in
+/// `config` and its key in `credentials`.
+pub fn write_demo_aws_files(d: &std::path::Path) {
+    use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
+    std::fs::write(
+        d.join("config"),
+        format!("[profile demo]\nregion = us-east-1\nmfa_serial = {DEMO_MFA_SERIAL}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("credentials"),
+        format!("[demo]\naws_access_key_id = {DEMO_ACCESS_KEY}\naws_secret_access_key = demo\n"),
+    )
+    .unwrap();
+}
+
+/// The real binary, kept from the developer's own environment: HOME, the XDG directories and
+/// the AWS files are under `d`, and no AWS_* variable (nor the audit directory's) leaks in.
+/// Standard streams are piped.
+pub fn isolated_binary(d: &std::path::Path) -> std::process::Command {
+    use std::process::Stdio;
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_phi-console"));
+    c.env("AWS_CONFIG_FILE", d.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", d.join("credentials"))
+        .env("HOME", d)
+        .env("XDG_STATE_HOME", d.join("state"))
+        .env("XDG_CONFIG_HOME", d.join("xdg"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove(phi_console::guard::AUDIT_DIR_ENV)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}

@@ -959,18 +959,7 @@ struct Cli {
 impl Cli {
     fn new(emu: &Emulator) -> Cli {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("config"),
-            format!("[profile demo]\nregion = us-east-1\nmfa_serial = {DEMO_MFA_SERIAL}\n"),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("credentials"),
-            format!(
-                "[demo]\naws_access_key_id = {DEMO_ACCESS_KEY}\naws_secret_access_key = demo\n"
-            ),
-        )
-        .unwrap();
+        write_demo_aws_files(dir.path());
         std::fs::write(
             dir.path().join("settings.toml"),
             "[defaults]\nrequire_reason = true\nstep_up_minutes = 5\n",
@@ -986,29 +975,13 @@ impl Cli {
     }
     fn command(&self, args: &[&str]) -> Command {
         let d = self.dir.path();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_phi-console"));
+        let mut c = isolated_binary(d);
         c.args(args)
             .args(["--profile", "demo", "--endpoint-url", &self.url])
             .arg("--config")
             .arg(d.join("settings.toml"))
             .arg("--audit-dir")
-            .arg(d.join("audit"))
-            .env("AWS_CONFIG_FILE", d.join("config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", d.join("credentials"))
-            .env("HOME", d)
-            .env("XDG_STATE_HOME", d.join("state"))
-            .env("XDG_CONFIG_HOME", d.join("xdg"))
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove(guard::AUDIT_DIR_ENV)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .arg(d.join("audit"));
         c
     }
     /// Runs with `input` on stdin; returns (exit code, stdout JSON, stderr).

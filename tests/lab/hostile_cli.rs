@@ -6,7 +6,7 @@ use crate::common::*;
 use crate::hostile::{self, assert_named, assert_no_escape, assert_shown};
 use phi_console::emulator::Emulator;
 use phi_console::emulator::faults::FaultRule;
-use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
+use phi_console::emulator::scenario::claims::DEMO_MFA_SERIAL;
 use phi_console::emulator::wire::Service;
 use std::ffi::OsStr;
 use std::io::Write;
@@ -27,18 +27,7 @@ impl Bin {
     fn new(emu: &Emulator) -> Bin {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::write(
-            d.join("config"),
-            format!("[profile demo]\nregion = us-east-1\nmfa_serial = {DEMO_MFA_SERIAL}\n"),
-        )
-        .unwrap();
-        std::fs::write(
-            d.join("credentials"),
-            format!(
-                "[demo]\naws_access_key_id = {DEMO_ACCESS_KEY}\naws_secret_access_key = demo\n"
-            ),
-        )
-        .unwrap();
+        write_demo_aws_files(d);
         std::fs::write(
             d.join("settings.toml"),
             "[defaults]\nrequire_reason = true\n",
@@ -59,27 +48,12 @@ impl Bin {
     /// checked for escapes here, whatever the test then asserts.
     fn run_as<S: AsRef<OsStr>>(&self, profile: &str, args: &[S], input: &str) -> Run {
         let d = self.dir.path();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_phi-console"))
+        let mut child = isolated_binary(d)
             .args(args)
             .args(["--profile", profile, "--endpoint-url", &self.url])
             .arg("--config")
             .arg(d.join("settings.toml"))
-            .env("AWS_CONFIG_FILE", d.join("config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", d.join("credentials"))
-            .env("HOME", d)
-            .env("XDG_STATE_HOME", d.join("state"))
-            .env("XDG_CONFIG_HOME", d.join("xdg"))
             .env("PHI_CONSOLE_AUDIT_DIR", d.join("audit"))
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();

@@ -6,10 +6,9 @@
 
 use crate::common::*;
 use phi_console::emulator::Emulator;
-use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
+use phi_console::emulator::scenario::claims::DEMO_MFA_SERIAL;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 const MARKER: &str = "PHI-MARKER-Jane-Q-Patient-DOB-1970-01-01";
@@ -84,26 +83,14 @@ async fn without_the_cap_the_sdk_would_log_the_marker() {
 }
 
 fn run_key_rotate(emu: &Emulator, dir: &Path, filter: &str) -> (i32, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_phi-console"));
+    let mut c = isolated_binary(dir);
     c.args(["key", "rotate", "alias/claims-costs", "--on-demand"])
         .args(["--reason", "log cap test", "--yes-i-typed", "not-the-name"])
         .args(["--profile", "demo", "--endpoint-url", &emu.endpoint_url()])
         .arg("--audit-dir")
         .arg(dir.join("audit"))
         .env("PHI_CONSOLE_LOG", filter)
-        .env("AWS_CONFIG_FILE", dir.join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"))
-        .env("HOME", dir)
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("XDG_CONFIG_HOME", dir.join("xdg"))
-        .env("LOG_SENSITIVE_BODIES", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("PHI_CONSOLE_AUDIT_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("LOG_SENSITIVE_BODIES", "true");
     let mut child = c.spawn().unwrap();
     let code = emu.totp(DEMO_MFA_SERIAL).unwrap();
     let mut stdin = child.stdin.take().unwrap();
@@ -125,18 +112,7 @@ fn no_filter_lets_a_planted_description_into_the_log() {
         plant(&emu);
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::write(
-            d.join("config"),
-            format!("[profile demo]\nregion = us-east-1\nmfa_serial = {DEMO_MFA_SERIAL}\n"),
-        )
-        .unwrap();
-        std::fs::write(
-            d.join("credentials"),
-            format!(
-                "[demo]\naws_access_key_id = {DEMO_ACCESS_KEY}\naws_secret_access_key = demo\n"
-            ),
-        )
-        .unwrap();
+        write_demo_aws_files(d);
         let calls = emu.request_count();
         let (status, out) = run_key_rotate(&emu, d, filter);
         // The plan was made (DescribeKey answered with the marker), then the wrong name

@@ -11,7 +11,6 @@ use phi_console::emulator::Emulator;
 use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// The operator's identity, as CloudTrail and the log name it.
 const OPERATOR: &str = "arn:aws:iam::123456789012:user/demo-operator";
@@ -65,27 +64,11 @@ impl Lab {
     fn run(&self, args: &[&str], input: &str) -> (i32, String, String) {
         use std::io::Write;
         let d = self.dir.path();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_phi-console"));
+        let mut c = isolated_binary(d);
         c.args(args)
             .args(["--endpoint-url", &self.url])
             .arg("--config")
-            .arg(d.join("settings.toml"))
-            .env("AWS_CONFIG_FILE", d.join("config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", d.join("credentials"))
-            .env("HOME", d)
-            .env("XDG_STATE_HOME", d.join("state"))
-            .env("XDG_CONFIG_HOME", d.join("xdg"))
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove(phi_console::guard::AUDIT_DIR_ENV)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .arg(d.join("settings.toml"));
         let mut child = c.spawn().unwrap();
         let mut stdin = child.stdin.take().unwrap();
         let _ = stdin.write_all(input.as_bytes());
