@@ -90,7 +90,7 @@ fn names_show_at_once_and_the_rows_on_screen_go_first() {
     assert_eq!(t.rows.len(), 200, "every name is listed before any detail");
     let first = t.selected_row().expect("a row");
     assert_eq!(first.cells[0], "claims-q0000");
-    assert_eq!(first.cells[2], "…", "a loading row says so");
+    assert_eq!(first.cells[2], "loading…", "a loading row says so");
     assert!(s.status(Kind::Queues).loading);
     // The first screen (and the next) are sent to the front, nothing beyond.
     let ids = prioritized(&fx);
@@ -141,7 +141,7 @@ fn details_fill_rows_in_and_the_last_batch_completes_the_list() {
             .expect("row")
     };
     assert_eq!(row(&s, "claims-q0001").cells[2], "7");
-    assert_eq!(row(&s, "claims-q0000").cells[2], "…");
+    assert_eq!(row(&s, "claims-q0000").cells[2], "loading…");
     assert_eq!(s.data.queues.len(), 3, "merged by URL, not appended");
     update(
         &mut s,
@@ -258,4 +258,43 @@ fn sorting_works_on_what_is_loaded_and_says_what_is_not() {
     t.filter = "q0001".into();
     super::rows::refilter(t);
     assert_eq!(order(&s), ["claims-q0001"]);
+}
+
+#[test]
+fn the_screen_shows_names_and_says_what_is_still_loading() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut s = signed_in();
+    let (generation, _) = listed(&mut s, 200);
+    update(
+        &mut s,
+        Msg::Details {
+            kind: Kind::Queues,
+            generation,
+            payload: Payload::Queues(vec![detailed(0, 42)]),
+            failed: Vec::new(),
+            done: false,
+        },
+    );
+    let mut t = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
+    t.draw(|f| crate::ui::draw(f, &s)).expect("draw");
+    let buf = t.backend().buffer().clone();
+    let screen: String = (0..48)
+        .map(|y| {
+            (0..160)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    assert!(screen.contains("199 rows loading…"), "{screen}");
+    assert!(
+        screen.contains("claims-q0001") && screen.contains("loading…"),
+        "{screen}"
+    );
+    let row0 = screen
+        .lines()
+        .find(|l| l.starts_with("│claims-q0000"))
+        .expect("the loaded row");
+    assert!(row0.contains("42") && !row0.contains("loading"), "{row0}");
 }

@@ -203,8 +203,9 @@ fn pending_row(view: View, name: &str, second: &str, key: &str) -> Row {
     let mut b = RowBuilder::new()
         .text(name, Tone::Normal)
         .text(second, Tone::Muted);
-    for _ in 2..cols.len() {
-        b.cells.push("…".into());
+    for i in 2..cols.len() {
+        // The first unknown cell says why it is empty; the others only that they are.
+        b.cells.push(if i == 2 { "loading…" } else { "…" }.into());
         b.tones.push(Tone::Muted);
         b.sort.push(SortKey::Pending);
     }
