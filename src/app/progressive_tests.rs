@@ -298,3 +298,77 @@ fn the_screen_shows_names_and_says_what_is_still_loading() {
         .expect("the loaded row");
     assert!(row0.contains("42") && !row0.contains("loading"), "{row0}");
 }
+
+#[test]
+fn a_queue_whose_details_failed_says_unreadable_not_zero_and_unencrypted() {
+    let mut s = signed_in();
+    let (generation, _) = listed(&mut s, 2);
+    update(
+        &mut s,
+        Msg::Details {
+            kind: Kind::Queues,
+            generation,
+            payload: Payload::Queues(vec![detailed(0, 3)]),
+            failed: vec![(url(1), "access denied".into())],
+            done: true,
+        },
+    );
+    let t = s.table(View::Queues);
+    assert_eq!(t.rows.len(), 2, "the row stays");
+    let row = t
+        .rows
+        .iter()
+        .find(|r| r.cells[0] == "claims-q0001")
+        .expect("row");
+    // Its data is only the listed placeholder: depth 0 and encryption NONE would be false facts.
+    assert_eq!(row.cells[2], "unreadable", "{:?}", row.cells);
+    assert!(
+        !row.cells.iter().any(|c| c == "NONE" || c == "0"),
+        "{:?}",
+        row.cells
+    );
+    assert!(s.status(Kind::Queues).error.is_some());
+}
+
+#[test]
+fn a_batch_over_ten_thousand_queues_keeps_dlq_depths_and_merges_by_url() {
+    use crate::cloud::sqs::RedrivePolicy;
+    let mut s = signed_in();
+    let n = 10_000;
+    let (generation, _) = listed(&mut s, n);
+    // Every even queue sends to the odd one after it, which holds i messages.
+    let batch: Vec<Queue> = (0..n)
+        .map(|i| {
+            let mut q = detailed(i, i as u64);
+            if i % 2 == 0 {
+                q.redrive = Some(RedrivePolicy {
+                    dead_letter_target_arn: Queue::pending(&url(i + 1), "us-east-1").arn,
+                    max_receive_count: 5,
+                });
+            }
+            q
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    update(
+        &mut s,
+        Msg::Details {
+            kind: Kind::Queues,
+            generation,
+            payload: Payload::Queues(batch),
+            failed: Vec::new(),
+            done: true,
+        },
+    );
+    eprintln!("merge + rebuild of {n} queues: {:?}", started.elapsed());
+    assert_eq!(s.data.queues.len(), n, "merged by URL, not appended");
+    let row = s
+        .table(View::Queues)
+        .rows
+        .iter()
+        .find(|r| r.cells[0] == "claims-q9998")
+        .cloned()
+        .expect("row");
+    assert_eq!(row.cells[5], "→ claims-q9999 (9999)");
+    assert_eq!(s.table(View::Dlq).rows.len(), n / 2);
+}

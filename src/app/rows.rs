@@ -197,20 +197,39 @@ pub fn listed_columns(view: View) -> usize {
     }
 }
 
-/// The row of an item whose details are still loading: the listed columns, then "…".
-fn pending_row(view: View, name: &str, second: &str, key: &str) -> Row {
+/// Why a progressive list's item has no details: still loading, or its calls failed (then its
+/// data is only the listed placeholder, whose zeros and "none" must not show as facts).
+fn unknown(s: &State, kind: super::state::Kind, id: &str) -> Option<&'static str> {
+    let st = s.status(kind);
+    if st.pending.contains(id) {
+        Some("loading…")
+    } else if st.item_errors.contains_key(id) {
+        Some("unreadable")
+    } else {
+        None
+    }
+}
+
+/// The row of an item whose details are still loading (or could not be read): the listed
+/// columns, then why the rest is empty.
+fn pending_row(view: View, name: &str, second: &str, key: &str, why: &str) -> Row {
     let cols = columns(view);
     let mut b = RowBuilder::new()
         .text(name, Tone::Normal)
         .text(second, Tone::Muted);
     for i in 2..cols.len() {
         // The first unknown cell says why it is empty; the others only that they are.
-        b.cells.push(if i == 2 { "loading…" } else { "…" }.into());
-        b.tones.push(Tone::Muted);
+        b.cells.push(if i == 2 { why } else { "…" }.into());
+        b.tones.push(if why == "unreadable" {
+            Tone::Warning
+        } else {
+            Tone::Muted
+        });
         b.sort.push(SortKey::Pending);
     }
     let mut row = b.build(key);
-    row.haystack.push_str(" loading");
+    row.haystack.push(' ');
+    row.haystack.push_str(why.trim_end_matches('…'));
     row
 }
 
@@ -313,22 +332,35 @@ impl RowBuilder {
     }
 }
 
-fn queue_row(s: &State, view: View, q: &Queue) -> Row {
-    if s.status(super::state::Kind::Queues)
-        .pending
-        .contains(&q.url)
-    {
-        return pending_row(view, &q.name, if q.fifo { "FIFO" } else { "STD" }, &q.arn);
+/// Each queue's visible depth by ARN, built once per rebuild: a row's DLQ cell looks its
+/// target up here (a scan of every queue per row made a rebuild of N queues O(N²)).
+fn depths(s: &State) -> std::collections::HashMap<&str, u64> {
+    s.data
+        .queues
+        .iter()
+        .map(|q| (q.arn.as_str(), q.visible))
+        .collect()
+}
+
+fn queue_row(
+    s: &State,
+    view: View,
+    q: &Queue,
+    depths: &std::collections::HashMap<&str, u64>,
+) -> Row {
+    if let Some(why) = unknown(s, super::state::Kind::Queues, &q.url) {
+        return pending_row(
+            view,
+            &q.name,
+            if q.fifo { "FIFO" } else { "STD" },
+            &q.arn,
+            why,
+        );
     }
     let dlq = match (&q.redrive, q.is_dlq()) {
         (Some(r), _) => {
             let target = name_of_arn(&r.dead_letter_target_arn);
-            let depth = s
-                .data
-                .queues
-                .iter()
-                .find(|x| x.arn == r.dead_letter_target_arn)
-                .map(|x| x.visible);
+            let depth = depths.get(r.dead_letter_target_arn.as_str()).copied();
             match depth {
                 Some(d) => format!("→ {target} ({d})"),
                 None => format!("→ {target}"),
@@ -378,29 +410,31 @@ fn queue_row(s: &State, view: View, q: &Queue) -> Row {
 pub fn build_rows(s: &State, view: View) -> Vec<Row> {
     let now = s.now;
     match view {
-        View::Queues => s
-            .data
-            .queues
-            .iter()
-            .map(|q| queue_row(s, view, q))
-            .collect(),
-        View::Dlq => s
-            .data
-            .queues
-            .iter()
-            .filter(|q| q.is_dlq())
-            .map(|q| queue_row(s, view, q))
-            .collect(),
+        View::Queues => {
+            let depths = depths(s);
+            s.data
+                .queues
+                .iter()
+                .map(|q| queue_row(s, view, q, &depths))
+                .collect()
+        }
+        View::Dlq => {
+            let depths = depths(s);
+            s.data
+                .queues
+                .iter()
+                .filter(|q| q.is_dlq())
+                .map(|q| queue_row(s, view, q, &depths))
+                .collect()
+        }
         View::Topics => s
             .data
             .topics
             .iter()
             .map(|t| {
-                if s.status(super::state::Kind::Topics)
-                    .pending
-                    .contains(&t.arn)
-                {
-                    return pending_row(view, &t.name, if t.fifo { "FIFO" } else { "STD" }, &t.arn);
+                if let Some(why) = unknown(s, super::state::Kind::Topics, &t.arn) {
+                    let second = if t.fifo { "FIFO" } else { "STD" };
+                    return pending_row(view, &t.name, second, &t.arn, why);
                 }
                 let mut protos: Vec<&str> = t
                     .subscriptions
@@ -445,14 +479,14 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
             .keys
             .iter()
             .map(|k| {
-                if s.status(super::state::Kind::Keys).pending.contains(&k.id) {
+                if let Some(why) = unknown(s, super::state::Kind::Keys, &k.id) {
                     let short: String = k.id.chars().take(8).collect();
                     let alias = k
                         .aliases
                         .first()
                         .map(String::as_str)
                         .unwrap_or("(no alias)");
-                    return pending_row(view, alias, &short, &k.arn);
+                    return pending_row(view, alias, &short, &k.arn, why);
                 }
                 let (rot, rot_tone, period, next) = match &k.rotation {
                     Some(r) if r.enabled => (

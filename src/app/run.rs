@@ -218,6 +218,11 @@ pub async fn load_progressive(
                 },
             )
             .await;
+            if !live() {
+                // Replaced: the rest of the pages are not wanted either.
+                listing.abort();
+                return;
+            }
             match listing.await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return send(failed(e)),
@@ -413,6 +418,14 @@ impl Runner {
             .session
             .as_ref()
             .map(|p| (p.profile.clone(), p.region.clone()));
+        if previous
+            .as_ref()
+            .is_some_and(|(p, r)| *p != s.profile || *r != s.region)
+        {
+            // Another account or region: the old session's lists are not wanted any more, so
+            // their per-item calls (with the old credentials) stop now, not at the next visit.
+            self.stop_progressive();
+        }
         self.audit_session(&s, &purpose, previous);
         let mut info = session_info(&s, &self.ctx.settings, self.ctx.force_read_only);
         info.audit_path = self.audit.as_ref().map(|a| a.path().display().to_string());
@@ -425,6 +438,13 @@ impl Runner {
             self.run_action(c);
         }
         Msg::SessionOpened { info, purpose }
+    }
+
+    /// Stops every running progressive load (at its next batch) and forgets them.
+    fn stop_progressive(&mut self) {
+        for (_, (current, _)) in self.progressive.drain() {
+            current.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     fn policy(&self, s: &Session) -> crate::guard::Policy {

@@ -227,10 +227,19 @@ fn fetch_id(s: &State, kind: Kind, key: &str) -> Option<String> {
 /// Merges a progressive list's details into the loaded data, by id.
 fn merge_details(s: &mut State, payload: Payload) {
     fn merge<T>(into: &mut Vec<T>, items: Vec<T>, id: impl Fn(&T) -> &str) {
+        // Indexed once per batch: a scan per item made a long list's load O(N²).
+        let mut at: std::collections::HashMap<String, usize> = into
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (id(x).to_string(), i))
+            .collect();
         for item in items {
-            match into.iter().position(|x| id(x) == id(&item)) {
-                Some(i) => into[i] = item,
-                None => into.push(item),
+            match at.get(id(&item)) {
+                Some(&i) => into[i] = item,
+                None => {
+                    at.insert(id(&item).to_string(), into.len());
+                    into.push(item);
+                }
             }
         }
     }

@@ -165,3 +165,36 @@ async fn a_newer_load_stops_the_older_one() {
     }
     assert!(after <= 1, "{after} messages after the stop");
 }
+
+#[tokio::test]
+async fn a_stopped_queues_load_does_not_wait_for_the_rest_of_the_pages() {
+    // 1,100 queues: two ListQueues pages, each 3 s slow. Stopped after the first page's first
+    // batch, the load ends without listing the second page (it once paged on to the end).
+    let emu = with_queues(1100).await;
+    emu.add_fault(
+        FaultRule::for_op(Service::Sqs, "ListQueues")
+            .latency(Duration::from_secs(3), Duration::ZERO),
+    );
+    let cloud = Cloud::new(&config(&emu), "123456789012", None, system_now());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (_priority, prx) = Priority::channel();
+    let current = Arc::new(AtomicU64::new(1));
+    let task = tokio::spawn(load_progressive(
+        cloud,
+        Kind::Queues,
+        1,
+        current.clone(),
+        prx,
+        tx,
+    ));
+    loop {
+        if let Some(Incoming::Msg(Msg::Details { .. })) = rx.recv().await {
+            break;
+        }
+    }
+    current.store(2, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("the stopped load ended before the second page (3 s) came")
+        .unwrap();
+}
