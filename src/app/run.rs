@@ -1005,15 +1005,16 @@ where
 /// Waits for the console's startup work while keeping the screen alive: the spinner turns,
 /// a resize redraws, Ctrl-C (or `q`) quits (`None`), and other key presses are kept for the
 /// sign-in prompt. Returns the startup result and the keys typed meanwhile.
-pub async fn await_startup<B: Backend, F>(
+pub async fn await_startup<B: Backend, F, T>(
     terminal: &mut Terminal<B>,
     state: &mut State,
     rx: &mut UnboundedReceiver<Incoming>,
     startup: F,
-) -> anyhow::Result<Option<(super::Startup, Vec<crossterm::event::Event>)>>
+) -> anyhow::Result<Option<(T, Vec<crossterm::event::Event>)>>
 where
-    B::Error: Into<std::io::Error>,
-    F: std::future::Future<Output = anyhow::Result<super::Startup>> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    F: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+    T: Send + 'static,
 {
     use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
     let mut task = tokio::spawn(startup);
@@ -1023,6 +1024,21 @@ where
         tokio::select! {
             done = &mut task => {
                 let started = done.map_err(|e| anyhow::anyhow!("the startup task failed: {e}"))??;
+                // Keys already queued when the task finished (select! picks a ready branch at
+                // random) were typed before the ones replayed after the prompt opens: keep
+                // them in order here, or they reach the normal mode ahead of the prompt.
+                while let Ok(incoming) = rx.try_recv() {
+                    if let Incoming::Term(Event::Key(k)) = incoming
+                        && k.kind != KeyEventKind::Release
+                    {
+                        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+                            return Ok(None);
+                        }
+                        if early.len() < 64 {
+                            early.push(Event::Key(k));
+                        }
+                    }
+                }
                 return Ok(Some((started, early)));
             }
             _ = tick.tick() => {
@@ -1045,10 +1061,88 @@ where
         }
         terminal
             .draw(|f| crate::ui::draw(f, state))
-            .map_err(Into::into)?;
+            .map_err(anyhow::Error::from)?;
     }
 }
 
 pub fn channel() -> (UnboundedSender<Incoming>, UnboundedReceiver<Incoming>) {
     unbounded_channel()
+}
+
+#[cfg(test)]
+mod startup_tests {
+    use super::*;
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+    fn key(c: char) -> Incoming {
+        Incoming::Term(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )))
+    }
+
+    /// Keys queued when the startup finishes are kept, in order, for the sign-in prompt (they
+    /// were left in the channel, ahead of the prompt, about half the time); a queued Ctrl-C
+    /// still quits.
+    #[tokio::test]
+    async fn keys_queued_as_startup_finishes_wait_for_the_prompt_in_order() {
+        let theme = crate::ui::theme::Theme::default();
+        for round in 0..20 {
+            let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+            let mut state = State::new(
+                chrono::Utc::now(),
+                super::super::keymap::Keymap::default_keymap(),
+                theme.clone(),
+            );
+            let (tx, mut rx) = channel();
+            tx.send(key('1')).unwrap();
+            let tx2 = tx.clone();
+            // The rest are typed while the startup finishes.
+            let startup = async move {
+                for c in ['2', '3', '4'] {
+                    tx2.send(key(c)).unwrap();
+                }
+                Ok(())
+            };
+            let (_, early) = await_startup(&mut terminal, &mut state, &mut rx, startup)
+                .await
+                .unwrap()
+                .expect("started");
+            let typed: String = early
+                .iter()
+                .map(|e| match e {
+                    Event::Key(k) => match k.code {
+                        KeyCode::Char(c) => c,
+                        _ => '?',
+                    },
+                    _ => '?',
+                })
+                .collect();
+            assert_eq!(typed, "1234", "round {round}");
+            assert!(
+                rx.try_recv().is_err(),
+                "nothing left behind (round {round})"
+            );
+        }
+        let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        let mut state = State::new(
+            chrono::Utc::now(),
+            super::super::keymap::Keymap::default_keymap(),
+            theme,
+        );
+        let (tx, mut rx) = channel();
+        let startup = async move {
+            tx.send(Incoming::Term(Event::Key(KeyEvent::new(
+                KeyCode::Char('c'),
+                KeyModifiers::CONTROL,
+            ))))
+            .unwrap();
+            Ok(())
+        };
+        // Whichever branch select! takes, a Ctrl-C typed during startup quits.
+        let r = await_startup(&mut terminal, &mut state, &mut rx, startup)
+            .await
+            .unwrap();
+        assert!(r.is_none());
+    }
 }
