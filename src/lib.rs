@@ -16,3 +16,45 @@ pub mod sanitize;
 pub mod session;
 pub mod ui;
 pub mod validate;
+
+/// Layers a reader can trust: nothing but the demo wiring (`main.rs`) and tests may use the
+/// emulator, so the console cannot come to depend on the lab.
+#[cfg(test)]
+mod layers {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("src") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_outside_the_emulator_uses_it() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let allowed = |p: &std::path::Path| {
+            p.starts_with(src.join("emulator"))
+                || p == src.join("main.rs")
+                || p == src.join("proptests.rs")
+        };
+        let offenders: Vec<String> = files
+            .iter()
+            .filter(|p| !allowed(p))
+            .filter(|p| {
+                let text = std::fs::read_to_string(p).expect("read");
+                text.contains("crate::emulator") || text.contains("phi_console::emulator")
+            })
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(
+            offenders.is_empty(),
+            "these use the emulator; move what they need out of it: {offenders:?}"
+        );
+        assert!(files.len() > 50, "the scan found the sources");
+    }
+}

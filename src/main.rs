@@ -136,7 +136,8 @@ fn tui(args: TuiArgs, global: GlobalOptions) -> Result<()> {
         // The demo seals its audit log with the claims account's HMAC key.
         let demo = settings.profiles.entry("demo".into()).or_default();
         if demo.audit_hmac_key.is_none() {
-            demo.audit_hmac_key = Some(phi_console::audit::KmsSealer::CLAIMS_KEY.to_string());
+            demo.audit_hmac_key =
+                Some(phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS.to_string());
         }
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

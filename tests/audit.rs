@@ -865,8 +865,13 @@ fn kms_seals_against_the_emulator() {
         static_credentials("AKIATESTKEY", "testsecret", None),
         1,
     );
-    let kms: Arc<dyn Sealer> =
-        Arc::new(KmsSealer::from_config(&cfg, KmsSealer::CLAIMS_KEY).unwrap());
+    let kms: Arc<dyn Sealer> = Arc::new(
+        KmsSealer::from_config(
+            &cfg,
+            phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS,
+        )
+        .unwrap(),
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = log_path(&dir);
@@ -882,7 +887,10 @@ fn kms_seals_against_the_emulator() {
     // Seals name the key as KMS does (its ARN, whatever alias the writer was given) and the
     // GenerateMac request that made them (what CloudTrail records).
     let key_arn = emu.with_world(|w| {
-        let id = w.kms.resolve(KmsSealer::CLAIMS_KEY).unwrap();
+        let id = w
+            .kms
+            .resolve(phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS)
+            .unwrap();
         w.kms.keys[&id].arn.clone()
     });
     for r in v.iter().filter(|r| r["kind"] == "seal") {
@@ -891,8 +899,13 @@ fn kms_seals_against_the_emulator() {
     }
 
     // A verifier with its own KMS client (as `audit verify` builds) accepts the seals …
-    let verifier: Arc<dyn Sealer> =
-        Arc::new(KmsSealer::from_config(&cfg, KmsSealer::CLAIMS_KEY).unwrap());
+    let verifier: Arc<dyn Sealer> = Arc::new(
+        KmsSealer::from_config(
+            &cfg,
+            phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS,
+        )
+        .unwrap(),
+    );
     let opts = VerifyOptions::default().with_sealer(verifier.clone());
     let report = verify_file(&path, &opts).unwrap();
     assert!(report.is_valid(), "{:?}", report.problems);
@@ -919,10 +932,17 @@ fn kms_seals_against_the_emulator() {
 
     // An alias can be pinned to its key ARN; a seal naming another KMS key is bad, even one
     // that exists; a key that does not exist cannot be the seal key.
-    let pinned =
-        KmsSealer::resolved(aws_sdk_kms::Client::new(&cfg), KmsSealer::CLAIMS_KEY).unwrap();
+    let pinned = KmsSealer::resolved(
+        aws_sdk_kms::Client::new(&cfg),
+        phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS,
+    )
+    .unwrap();
     assert_eq!(pinned.key_id(), key_arn);
-    assert!(pinned.names_this_key(KmsSealer::CLAIMS_KEY).unwrap());
+    assert!(
+        pinned
+            .names_this_key(phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS)
+            .unwrap()
+    );
     assert!(pinned.names_this_key(&key_arn).unwrap());
     assert!(!pinned.names_this_key("alias/claims-costs").unwrap());
     assert!(!pinned.names_this_key("alias/no-such-key").unwrap());
@@ -2520,7 +2540,11 @@ fn cli_binary_checks_kms_seals_through_the_emulator() {
     let log = AuditLog::open(
         AuditConfig::new(&path)
             .sealer(Arc::new(
-                KmsSealer::from_config(&cfg, KmsSealer::CLAIMS_KEY).unwrap(),
+                KmsSealer::from_config(
+                    &cfg,
+                    phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS,
+                )
+                .unwrap(),
             ))
             .seal_every(3),
     )

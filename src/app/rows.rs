@@ -547,7 +547,7 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
                         format!(
                             "{}/{}",
                             k.on_demand_used(),
-                            crate::emulator::services::kms::ON_DEMAND_ROTATION_QUOTA
+                            crate::cloud::kms::ON_DEMAND_ROTATION_QUOTA
                         ),
                         k.on_demand_used() as f64,
                         Tone::Normal,

@@ -159,8 +159,6 @@ impl fmt::Debug for KmsSealer {
 }
 
 impl KmsSealer {
-    /// The claims scenario's audit key.
-    pub const CLAIMS_KEY: &'static str = "alias/claims-audit-hmac";
     /// How long a seal waits for a connection to KMS.
     pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
     /// How long one seal (GenerateMac/VerifyMac, retries included) may take.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 /// The fastest a clock runs: a million emulated seconds (11.6 days) per real second. Faster
 /// factors are clamped to this; negative and NaN factors stop the clock.
-pub const MAX_FACTOR: f64 = 1_000_000.0;
+pub const MAX_FACTOR: f64 = crate::validate::MAX_CLOCK_SCALE;
 
 /// The latest emulated time: 9999-12-31T23:59:59Z. The clock saturates here instead of
 /// overflowing; services can still add centuries to it, and every timestamp keeps four digits.

@@ -226,7 +226,7 @@ pub fn lines<'a>(s: &State, view: View) -> Vec<Line<'a>> {
                     &format!(
                         "{} of {}",
                         k.on_demand_used(),
-                        crate::emulator::services::kms::ON_DEMAND_ROTATION_QUOTA
+                        crate::cloud::kms::ON_DEMAND_ROTATION_QUOTA
                     ),
                 ));
                 if !k.rotations.is_empty() {

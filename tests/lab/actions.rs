@@ -966,7 +966,7 @@ async fn a_redrive_policy_set_after_the_plan_stops_the_peek() {
 async fn a_read_only_session_publishes_no_seal_notice() {
     let settings = format!(
         "audit_hmac_key = \"{}\"\naudit_witness_topic = \"arn:aws:sns:us-east-1:123456789012:claims-paid\"\n",
-        phi_console::audit::KmsSealer::CLAIMS_KEY
+        phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS
     );
     let mut published = Vec::new();
     for read_only in [false, true] {

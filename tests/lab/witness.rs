@@ -45,7 +45,7 @@ impl Lab {
             d.join("settings.toml"),
             format!(
                 "[defaults]\nrequire_reason = true\naudit_hmac_key = \"{}\"\n",
-                KmsSealer::CLAIMS_KEY
+                phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS
             ),
         )
         .unwrap();
@@ -311,7 +311,11 @@ fn the_cloudtrail_witness_catches_what_the_file_cannot_show() {
     v[1]["why"]["reason"] = json!("approved by the CISO");
     rehash_all(&mut v);
     let cfg = config_with(&lab.emu, DEMO_ACCESS_KEY, "demo", None);
-    let kms = KmsSealer::from_config(&cfg, KmsSealer::CLAIMS_KEY).unwrap();
+    let kms = KmsSealer::from_config(
+        &cfg,
+        phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS,
+    )
+    .unwrap();
     let mut prev = phi_console::audit::GENESIS_HASH.to_string();
     for r in v.iter_mut() {
         r["prev_hash"] = json!(prev);
@@ -538,7 +542,7 @@ fn every_seal_is_published_to_the_witness_topic() {
         lab.dir.path().join("settings.toml"),
         format!(
             "[defaults]\nrequire_reason = true\naudit_hmac_key = \"{}\"\naudit_witness_topic = \"{topic}\"\n",
-            KmsSealer::CLAIMS_KEY
+            phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS
         ),
     )
     .unwrap();
@@ -604,7 +608,7 @@ async fn the_console_seals_each_session_and_its_end() {
         &format!(
             "[defaults]\naudit_dir = \"{}\"\naudit_hmac_key = \"{}\"\n",
             audit_dir.display(),
-            KmsSealer::CLAIMS_KEY
+            phi_console::emulator::scenario::claims::AUDIT_HMAC_ALIAS
         ),
         "t.toml",
     )

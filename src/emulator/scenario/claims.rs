@@ -28,6 +28,8 @@ use serde_json::{Map, Value, json};
 /// (It is RFC 6238's own test seed, "12345678901234567890".)
 pub const DEMO_MFA_SEED_BASE32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 pub const DEMO_USER: &str = "demo-operator";
+/// The HMAC key that seals the demo's audit log (the `audit_hmac_key` the demo sets).
+pub const AUDIT_HMAC_ALIAS: &str = "alias/claims-audit-hmac";
 pub const DEMO_ACCESS_KEY: &str = "AKIADEMOOPERATOR0001";
 pub const DEMO_MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/demo-operator";
 

@@ -86,7 +86,7 @@ const KEYS: &[Spec] = &[
         reader: "BackupRestoreRole",
     },
     Spec {
-        alias: "alias/claims-audit-hmac",
+        alias: super::claims::AUDIT_HMAC_ALIAS,
         description: "HMAC key sealing the phi-console audit log",
         segment: "audit_hmac",
         key_spec: "HMAC_256",
