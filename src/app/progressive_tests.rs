@@ -349,7 +349,6 @@ fn a_batch_over_ten_thousand_queues_keeps_dlq_depths_and_merges_by_url() {
             q
         })
         .collect();
-    let started = std::time::Instant::now();
     update(
         &mut s,
         Msg::Details {
@@ -360,7 +359,6 @@ fn a_batch_over_ten_thousand_queues_keeps_dlq_depths_and_merges_by_url() {
             done: true,
         },
     );
-    eprintln!("merge + rebuild of {n} queues: {:?}", started.elapsed());
     assert_eq!(s.data.queues.len(), n, "merged by URL, not appended");
     let row = s
         .table(View::Queues)
