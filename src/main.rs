@@ -77,10 +77,16 @@ fn run() -> Result<()> {
     match command {
         Command::Emulator {
             command: EmulatorCommand::Serve(args),
-        } => serve(args),
+        } => {
+            no_effect_on_the_lab(&cli.global, "emulator serve", false)?;
+            serve(args)
+        }
         Command::Emulator {
             command: EmulatorCommand::Totp { serial },
-        } => totp(serial, cli.global.endpoint_url),
+        } => {
+            no_effect_on_the_lab(&cli.global, "emulator totp", true)?;
+            totp(serial, cli.global.endpoint_url)
+        }
         Command::Audit { command } => match phi_console::audit::cli::run(command, &cli.global)? {
             0 => Ok(()),
             code => std::process::exit(code),
@@ -258,6 +264,37 @@ async fn demo_startup(
         banner: None,
         keep_alive: Some(Box::new(emu)),
     })
+}
+
+/// A global option that has no meaning for the lab is an error, never silently ignored: the
+/// emulator serves its own local account (no profile, region or settings), and `totp` asks
+/// only the emulator named by `--endpoint-url`.
+fn no_effect_on_the_lab(global: &GlobalOptions, command: &str, endpoint_ok: bool) -> Result<()> {
+    let mut given = Vec::new();
+    if global.profile.is_some() {
+        given.push("--profile");
+    }
+    if global.region.is_some() {
+        given.push("--region");
+    }
+    if global.endpoint_url.is_some() && !endpoint_ok {
+        given.push("--endpoint-url");
+    }
+    if global.read_only {
+        given.push("--read-only");
+    }
+    if global.config.is_some() {
+        given.push("--config");
+    }
+    if given.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{} {} no effect on `phi-console {command}`: the lab serves its own local account (us-east-1, account 123456789012); drop {}",
+        given.join(", "),
+        if given.len() == 1 { "has" } else { "have" },
+        if given.len() == 1 { "it" } else { "them" }
+    )
 }
 
 fn serve(args: ServeArgs) -> Result<()> {

@@ -183,6 +183,10 @@ fn cases() -> Vec<Case> {
         key(&["--endpoint-url", ""], 2, "is empty"),
         key(&["--endpoint-url", "http://host/?x=1"], 2, "has a query or fragment"),
         case(&["emulator", "totp", "--endpoint-url", "gopher://x"], 2, URL_FIX),
+        // A global option the lab cannot use is refused, never silently ignored.
+        case(&["--read-only", "emulator", "serve"], 1, "--read-only has no effect on `phi-console emulator serve`"),
+        case(&["emulator", "serve", "--profile", "prod", "--region", "eu-west-1"], 1, "--profile, --region have no effect"),
+        case(&["emulator", "totp", "--profile", "prod"], 1, "drop it"),
         case(&["--endpoint-url", "http://exa$mple.com", "--demo"], 2, "invalid host"),
         // ---- --profile ----
         key(&["--profile", ""], 2, PROFILE_FIX),
