@@ -102,33 +102,42 @@ pub fn session_info(s: &Session, settings: &SettingsFile, force_read_only: bool)
     }
 }
 
-/// A progressive list: the list call, its names sent at once (`Msg::Listed`), then the
-/// per-item calls with bounded concurrency, rows on screen first, their results sent in
-/// batches (`Msg::Details`), the last one marked done. Stops when a newer load replaces it.
-pub async fn load_progressive(
-    cloud: Cloud,
+/// Where one progressive load reports: its kind and generation, the runner's channel, and the
+/// generation the runner wants now (the load stops when it is replaced).
+struct Reporter<'a> {
     kind: Kind,
     generation: u64,
-    current: Arc<std::sync::atomic::AtomicU64>,
-    priority: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>,
-    tx: UnboundedSender<Incoming>,
-) {
-    use crate::cloud::progressive::{DetailFuture, Fetched, fetch};
-    let send = |m: Msg| {
-        let _ = tx.send(Incoming::Msg(m));
-    };
-    let failed = |e: CloudError| Msg::Failed {
-        kind,
-        generation,
-        error: e.to_string(),
-    };
-    let live = move || current.load(std::sync::atomic::Ordering::Relaxed) == generation;
-    let conc = cloud.concurrency();
-    // Turns a batch into a Details message with `wrap` making the payload.
+    tx: &'a UnboundedSender<Incoming>,
+    current: &'a std::sync::atomic::AtomicU64,
+}
+
+impl Reporter<'_> {
+    fn send(&self, m: Msg) {
+        let _ = self.tx.send(Incoming::Msg(m));
+    }
+    fn live(&self) -> bool {
+        self.current.load(std::sync::atomic::Ordering::Relaxed) == self.generation
+    }
+    fn failed(&self, error: String) -> Msg {
+        Msg::Failed {
+            kind: self.kind,
+            generation: self.generation,
+            error,
+        }
+    }
+    fn listed(&self, payload: Payload, pending: Vec<String>, append: bool) -> Msg {
+        Msg::Listed {
+            kind: self.kind,
+            generation: self.generation,
+            payload,
+            pending,
+            append,
+        }
+    }
+    /// A batch as a Details message, `wrap` making the payload of what succeeded.
     fn details<T>(
-        kind: Kind,
-        generation: u64,
-        batch: Vec<Fetched<T>>,
+        &self,
+        batch: Vec<crate::cloud::progressive::Fetched<T>>,
         wrap: impl Fn(Vec<T>) -> Payload,
         done: bool,
     ) -> Msg {
@@ -141,36 +150,74 @@ pub async fn load_progressive(
             }
         }
         Msg::Details {
-            kind,
-            generation,
+            kind: self.kind,
+            generation: self.generation,
             payload: wrap(ok),
             failed,
             done,
         }
     }
-    macro_rules! progressive {
-        ($ids:expr, $placeholders:expr, $wrap:expr, $detail:expr) => {{
-            let ids: Vec<String> = $ids;
-            send(Msg::Listed {
-                kind,
-                generation,
-                payload: $wrap($placeholders),
-                pending: ids.clone(),
-                append: false,
-            });
-            fetch(ids, conc, $detail, priority, None, |batch| {
-                if !live() {
-                    return false;
-                }
-                send(details(kind, generation, batch, $wrap, false));
-                true
-            })
-            .await;
-            if live() {
-                send(details(kind, generation, Vec::new(), $wrap, true));
+
+    /// The per-item calls (`ids`, then those `more` brings, until it closes), their results
+    /// sent in batches while this load is the one wanted; the last message, `done`, is the
+    /// caller's.
+    async fn stream_details<T: Send + 'static>(
+        &self,
+        ids: Vec<String>,
+        more: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<String>>>,
+        concurrency: usize,
+        detail: impl Fn(String) -> crate::cloud::progressive::DetailFuture<T> + Send + Sync + 'static,
+        priority: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>,
+        wrap: impl Fn(Vec<T>) -> Payload + Copy,
+    ) {
+        crate::cloud::progressive::fetch(ids, concurrency, detail, priority, more, |batch| {
+            if !self.live() {
+                return false;
             }
-        }};
+            self.send(self.details(batch, wrap, false));
+            true
+        })
+        .await;
     }
+
+    /// Names at once (`placeholders`), then their details, then done.
+    async fn listed_then_details<T: Send + 'static>(
+        &self,
+        ids: Vec<String>,
+        placeholders: Payload,
+        concurrency: usize,
+        detail: impl Fn(String) -> crate::cloud::progressive::DetailFuture<T> + Send + Sync + 'static,
+        priority: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>,
+        wrap: impl Fn(Vec<T>) -> Payload + Copy,
+    ) {
+        self.send(self.listed(placeholders, ids.clone(), false));
+        self.stream_details(ids, None, concurrency, detail, priority, wrap)
+            .await;
+        if self.live() {
+            self.send(self.details(Vec::new(), wrap, true));
+        }
+    }
+}
+
+/// A progressive list: the list call, its names sent at once (`Msg::Listed`), then the
+/// per-item calls with bounded concurrency, rows on screen first, their results sent in
+/// batches (`Msg::Details`), the last one marked done. Stops when a newer load replaces it.
+pub async fn load_progressive(
+    cloud: Cloud,
+    kind: Kind,
+    generation: u64,
+    current: Arc<std::sync::atomic::AtomicU64>,
+    priority: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>,
+    tx: UnboundedSender<Incoming>,
+) {
+    use crate::cloud::progressive::DetailFuture;
+    let r = Reporter {
+        kind,
+        generation,
+        tx: &tx,
+        current: &current,
+    };
+    let conc = cloud.concurrency();
     match kind {
         Kind::Queues => {
             // Names page by page: the first page shows after one round trip, later pages join
@@ -179,7 +226,14 @@ pub async fn load_progressive(
             let (more_tx, more_rx) = tokio::sync::mpsc::unbounded_channel();
             let lister = cloud.clone();
             let tx2 = tx.clone();
+            let current2 = current.clone();
             let listing = tokio::spawn(async move {
+                let r = Reporter {
+                    kind,
+                    generation,
+                    tx: &tx2,
+                    current: &current2,
+                };
                 let mut first = true;
                 lister
                     .queue_url_pages(None, |page| {
@@ -187,104 +241,92 @@ pub async fn load_progressive(
                             .iter()
                             .map(|u| crate::cloud::sqs::Queue::pending(u, &region))
                             .collect();
-                        let _ = tx2.send(Incoming::Msg(Msg::Listed {
-                            kind,
-                            generation,
-                            payload: Payload::Queues(placeholders),
-                            pending: page.clone(),
-                            append: !first,
-                        }));
+                        r.send(r.listed(Payload::Queues(placeholders), page.clone(), !first));
                         first = false;
                         let _ = more_tx.send(page);
                     })
                     .await
             });
             let c = cloud.clone();
-            fetch(
+            r.stream_details(
                 Vec::new(),
+                Some(more_rx),
                 (conc / crate::cloud::sqs::CALLS_PER_QUEUE).max(1),
                 move |url: String| -> DetailFuture<crate::cloud::sqs::Queue> {
                     let c = c.clone();
                     Box::pin(async move { c.queue(&url).await })
                 },
                 priority,
-                Some(more_rx),
-                |batch| {
-                    if !live() {
-                        return false;
-                    }
-                    send(details(kind, generation, batch, Payload::Queues, false));
-                    true
-                },
+                Payload::Queues,
             )
             .await;
-            if !live() {
+            if !r.live() {
                 // Replaced: the rest of the pages are not wanted either.
                 listing.abort();
                 return;
             }
             match listing.await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => return send(failed(e)),
-                Err(e) => {
-                    return send(Msg::Failed {
-                        kind,
-                        generation,
-                        error: format!("listing the queues stopped: {e}"),
-                    });
-                }
+                Ok(Err(e)) => return r.send(r.failed(e.to_string())),
+                Err(e) => return r.send(r.failed(format!("listing the queues stopped: {e}"))),
             }
-            if live() {
-                send(details(kind, generation, Vec::new(), Payload::Queues, true));
+            if r.live() {
+                r.send(r.details(Vec::new(), Payload::Queues, true));
             }
         }
         Kind::Topics => {
             let arns = match cloud.list_topic_arns().await {
                 Ok(a) => a,
-                Err(e) => return send(failed(e)),
+                Err(e) => return r.send(r.failed(e.to_string())),
             };
-            let placeholders: Vec<_> = arns
+            let placeholders = arns
                 .iter()
                 .map(|a| crate::cloud::sns::Topic::pending(a))
                 .collect();
             let c = cloud.clone();
-            progressive!(
+            r.listed_then_details(
                 arns,
-                placeholders,
-                Payload::Topics,
+                Payload::Topics(placeholders),
+                conc,
                 move |arn: String| -> DetailFuture<crate::cloud::sns::Topic> {
                     let c = c.clone();
                     Box::pin(async move { c.topic(&arn).await })
-                }
+                },
+                priority,
+                Payload::Topics,
             )
+            .await
         }
         Kind::Keys => {
             let (refs, aliases) = match tokio::try_join!(cloud.list_key_refs(), cloud.aliases()) {
                 Ok(x) => x,
-                Err(e) => return send(failed(e)),
+                Err(e) => return r.send(r.failed(e.to_string())),
             };
-            let placeholders: Vec<_> = refs
+            let placeholders = refs
                 .iter()
                 .map(|(id, arn)| crate::cloud::kms::Key::pending(id, arn, &aliases))
                 .collect();
             let ids = refs.into_iter().map(|(id, _)| id).collect();
             let aliases = Arc::new(aliases);
             let c = cloud.clone();
-            progressive!(
+            r.listed_then_details(
                 ids,
-                placeholders,
-                Payload::Keys,
+                Payload::Keys(placeholders),
+                conc,
                 move |id: String| -> DetailFuture<crate::cloud::kms::Key> {
                     let c = c.clone();
                     let a = aliases.clone();
                     Box::pin(async move { c.key_with_aliases(id, a).await })
-                }
+                },
+                priority,
+                Payload::Keys,
             )
+            .await
         }
         Kind::Points => {
             let vaults = match cloud.list_backup_vaults().await {
                 Ok(v) => v,
-                Err(e) => return send(failed(e)),
+                Err(e) => return r.send(r.failed(e.to_string())),
             };
             let names = vaults.into_iter().map(|v| v.name).collect();
             let c = cloud.clone();
@@ -292,23 +334,26 @@ pub async fn load_progressive(
             let flat = |v: Vec<Vec<crate::cloud::backup::RecoveryPoint>>| {
                 Payload::Points(v.into_iter().flatten().collect())
             };
-            progressive!(
+            r.listed_then_details(
                 names,
-                Vec::new(),
-                flat,
+                Payload::Points(Vec::new()),
+                conc,
                 move |name: String| -> DetailFuture<Vec<crate::cloud::backup::RecoveryPoint>> {
                     let c = c.clone();
                     Box::pin(async move { c.list_recovery_points(&name).await })
-                }
+                },
+                priority,
+                flat,
             )
+            .await
         }
         other => match load(cloud, other, None).await {
-            Ok(payload) => send(Msg::Loaded {
+            Ok(payload) => r.send(Msg::Loaded {
                 kind: other,
                 generation,
                 payload,
             }),
-            Err(e) => send(failed(e)),
+            Err(e) => r.send(r.failed(e.to_string())),
         },
     }
 }

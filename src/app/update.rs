@@ -224,9 +224,11 @@ fn fetch_id(s: &State, kind: Kind, key: &str) -> Option<String> {
     }
 }
 
-/// Merges a progressive list's details into the loaded data, by id.
-fn merge_details(s: &mut State, payload: Payload) {
-    fn merge<T>(into: &mut Vec<T>, items: Vec<T>, id: impl Fn(&T) -> &str) {
+/// Merges a progressive list's details into the loaded data, by id; returns the ids merged
+/// (queue URLs, topic ARNs, key ids; for recovery points, their vaults).
+fn merge_details(s: &mut State, payload: Payload) -> Vec<String> {
+    fn merge<T>(into: &mut Vec<T>, items: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<String> {
+        let ids = items.iter().map(|x| id(x).to_string()).collect();
         // Indexed once per batch: a scan per item made a long list's load O(N²).
         let mut at: std::collections::HashMap<String, usize> = into
             .iter()
@@ -242,16 +244,25 @@ fn merge_details(s: &mut State, payload: Payload) {
                 }
             }
         }
+        ids
     }
     match payload {
         Payload::Queues(v) => {
-            merge(&mut s.data.queues, v, |q| q.url.as_str());
+            let ids = merge(&mut s.data.queues, v, |q| q.url.as_str());
             crate::cloud::sqs::link_dead_letter_queues(&mut s.data.queues);
+            ids
         }
         Payload::Topics(v) => merge(&mut s.data.topics, v, |t| t.arn.as_str()),
         Payload::Keys(v) => merge(&mut s.data.keys, v, |k| k.id.as_str()),
-        Payload::Points(v) => s.data.points.extend(v),
-        other => kind_payload_store(s, other),
+        Payload::Points(v) => {
+            let ids = v.iter().map(|p| p.vault.clone()).collect();
+            s.data.points.extend(v);
+            ids
+        }
+        other => {
+            kind_payload_store(s, other);
+            Vec::new()
+        }
     }
 }
 
@@ -321,14 +332,7 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             if s.status(kind).generation != generation {
                 return Vec::new();
             }
-            let ids: Vec<String> = match &payload {
-                Payload::Queues(v) => v.iter().map(|q| q.url.clone()).collect(),
-                Payload::Topics(v) => v.iter().map(|t| t.arn.clone()).collect(),
-                Payload::Keys(v) => v.iter().map(|k| k.id.clone()).collect(),
-                Payload::Points(v) => v.iter().map(|p| p.vault.clone()).collect(),
-                _ => Vec::new(),
-            };
-            merge_details(s, payload);
+            let ids = merge_details(s, payload);
             let st = s.data.status.entry(kind).or_default();
             for id in ids {
                 st.pending.remove(&id);
