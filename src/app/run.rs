@@ -69,8 +69,6 @@ pub struct Runner {
     sealer_credentials: crate::session::secret::CurrentCredentials,
 }
 
-/// How many messages a peek shows.
-pub const PEEK_MAX: usize = crate::guard::peek::PEEK_MAX;
 
 /// Where a profile's audit log lives: the profile's `audit_dir`, `PHI_CONSOLE_AUDIT_DIR`, or
 /// the default state directory.
