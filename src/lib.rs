@@ -14,6 +14,7 @@ pub mod options;
 mod proptests;
 pub mod sanitize;
 pub mod session;
+pub mod theme;
 pub mod ui;
 pub mod validate;
 

@@ -14,42 +14,8 @@ pub enum Command {
     Quit,
 }
 
-/// (name, aliases, description)
-pub const COMMANDS: &[(&str, &[&str], &str)] = &[
-    (
-        "queues",
-        &["sqs", "queue"],
-        "SQS queues with DLQs and depths",
-    ),
-    (
-        "dlq",
-        &["dlqs", "dead-letter"],
-        "dead-letter queues, deepest first",
-    ),
-    ("topics", &["sns", "topic"], "SNS topics and subscriptions"),
-    (
-        "keys",
-        &["kms", "key"],
-        "KMS keys, rotation and blast radius",
-    ),
-    (
-        "vaults",
-        &["backup", "backups", "vault"],
-        "AWS Backup vaults",
-    ),
-    ("points", &["rp", "recovery-points"], "recovery points"),
-    (
-        "jobs",
-        &["restores", "restore-jobs"],
-        "backup and restore jobs",
-    ),
-    ("plans", &["plan"], "backup plans and restore testing plans"),
-    (
-        "events",
-        &["ct", "cloudtrail", "trail"],
-        "CloudTrail events [source=|name=|user=|resource=|type=|readonly=]",
-    ),
-    ("audit", &[], "this console's audit log"),
+/// The console's own commands (the views' come from their resources): (name, aliases, about).
+const CONSOLE: &[(&str, &[&str], &str)] = &[
     ("profile", &["ctx"], "switch profile: :profile NAME"),
     ("region", &[], "switch region: :region NAME"),
     (
@@ -61,11 +27,28 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("quit", &["q", "q!", "qa", "exit"], "quit"),
 ];
 
-fn canonical(word: &str) -> Option<&'static str> {
-    COMMANDS
+/// Every command: each view's (from the registry, in its order), then the console's.
+pub fn commands() -> Vec<(&'static str, &'static [&'static str], &'static str)> {
+    View::ALL
         .iter()
+        .filter_map(|v| v.resource().command())
+        .map(|c| (c.name, c.aliases, c.about))
+        .chain(CONSOLE.iter().copied())
+        .collect()
+}
+
+/// The view a command word opens.
+fn view_of(name: &str) -> Option<View> {
+    View::ALL
+        .into_iter()
+        .find(|v| v.resource().command().is_some_and(|c| c.name == name))
+}
+
+fn canonical(word: &str) -> Option<&'static str> {
+    commands()
+        .into_iter()
         .find(|(n, a, _)| *n == word || a.contains(&word))
-        .map(|(n, _, _)| *n)
+        .map(|(n, _, _)| n)
 }
 
 pub fn parse(input: &str) -> Result<Command, String> {
@@ -90,15 +73,10 @@ pub fn parse(input: &str) -> Result<Command, String> {
             )),
         }
     };
+    if let Some(v) = view_of(name).filter(|_| name != "events") {
+        return Ok(Command::View(v));
+    }
     Ok(match name {
-        "queues" => Command::View(View::Queues),
-        "dlq" => Command::View(View::Dlq),
-        "topics" => Command::View(View::Topics),
-        "keys" => Command::View(View::Keys),
-        "vaults" => Command::View(View::Vaults),
-        "points" => Command::View(View::Points),
-        "jobs" => Command::View(View::Jobs),
-        "plans" => Command::View(View::Plans),
         "events" => Command::Events(match arg.as_slice() {
             [] => None,
             [f] => Some(event_filter(f)?),
@@ -108,7 +86,6 @@ pub fn parse(input: &str) -> Result<Command, String> {
                 );
             }
         }),
-        "audit" => Command::View(View::Audit),
         "profile" => {
             Command::Profile(crate::validate::profile_name(&one("profile name")?).map_err(|e| e.0)?)
         }
@@ -157,9 +134,9 @@ pub fn complete(input: &str, profiles: &[String]) -> String {
     if input.contains(' ') {
         return input.to_string();
     }
-    let matches: Vec<&str> = COMMANDS
-        .iter()
-        .map(|(n, _, _)| *n)
+    let matches: Vec<&str> = commands()
+        .into_iter()
+        .map(|(n, _, _)| n)
         .filter(|n| n.starts_with(input))
         .collect();
     match matches.as_slice() {

@@ -1,6 +1,7 @@
 //! Keymaps are data: per layer, key → action, from the embedded keymap.toml merged with the
 //! user's file. The help screen renders the current layer's bindings from here.
 
+use super::resources::{ActionBinding, View};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 
@@ -9,8 +10,6 @@ const DEFAULT: &str = include_str!("keymap.toml");
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Layer {
     Browse,
-    /// Guarded actions: consulted only when the session is read-write.
-    Actions,
     Input,
     Help,
 }
@@ -39,9 +38,6 @@ pub enum Action {
     Delete,
     Clear,
     Close,
-    RotateNow,
-    EnableRotation,
-    DisableRotation,
     Reveal,
 }
 
@@ -70,10 +66,7 @@ impl Action {
             "delete" => Action::Delete,
             "clear" => Action::Clear,
             "close" => Action::Close,
-            "rotate_now" => Action::RotateNow,
             "reveal" => Action::Reveal,
-            "enable_rotation" => Action::EnableRotation,
-            "disable_rotation" => Action::DisableRotation,
             _ => return None,
         })
     }
@@ -108,9 +101,6 @@ impl Action {
             Action::Reveal => {
                 "reveal / hide the selected message's body (recorded in the audit log)"
             }
-            Action::RotateNow => "rotate the selected KMS key now (on demand; guarded)",
-            Action::EnableRotation => "enable automatic rotation / change its period (guarded)",
-            Action::DisableRotation => "disable automatic rotation (guarded)",
         }
     }
 }
@@ -236,21 +226,54 @@ pub enum KeymapError {
     Invalid { file: String, message: String },
 }
 
+/// The bindings of every layer, and each view's guarded actions: key → the name of one of the
+/// actions its resource declares (`app::resources`), so a key bound on one view never starts an
+/// action of another.
 #[derive(Debug, Clone)]
 pub struct Keymap {
     bindings: BTreeMap<Layer, BTreeMap<Key, Action>>,
+    actions: BTreeMap<View, BTreeMap<Key, &'static str>>,
 }
 
-type KeymapFile = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+type KeymapFile = BTreeMap<String, toml::Value>;
+
+/// The keys of a `name = ["k", …]` entry.
+fn keys_of(
+    v: &toml::Value,
+    what: &str,
+    err: &dyn Fn(String) -> KeymapError,
+) -> Result<Vec<Key>, KeymapError> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| err(format!("{what}: write a list of keys, e.g. [\"R\"]")))?;
+    list.iter()
+        .map(|k| {
+            let k = k
+                .as_str()
+                .ok_or_else(|| err(format!("{what}: keys are strings, e.g. \"R\"")))?;
+            Key::parse(k).ok_or_else(|| err(format!("{what}: unknown key '{k}'")))
+        })
+        .collect()
+}
 
 impl Keymap {
     /// The embedded defaults.
     pub fn default_keymap() -> Keymap {
         let mut k = Keymap {
             bindings: BTreeMap::new(),
+            actions: BTreeMap::new(),
         };
         // The embedded file is tested; a failure here would be a build mistake.
         let _ = k.merge(DEFAULT, "keymap.toml (built in)");
+        // Each view's actions, with the keys its resource gives them.
+        for v in View::ALL {
+            let map = k.actions.entry(v).or_default();
+            for a in v.resource().actions() {
+                for key in a.keys.iter().filter_map(|x| Key::parse(x)) {
+                    map.insert(key, a.name);
+                }
+            }
+        }
         k
     }
 
@@ -261,32 +284,137 @@ impl Keymap {
             message,
         };
         let parsed: KeymapFile = toml::from_str(text).map_err(|e| err(e.message().to_string()))?;
-        for (layer_name, actions) in parsed {
+        for (layer_name, table) in parsed {
             let layer = match layer_name.as_str() {
                 "browse" => Layer::Browse,
-                "actions" => Layer::Actions,
                 "input" => Layer::Input,
                 "help" => Layer::Help,
+                "actions" => {
+                    self.merge_actions(&table, &err)?;
+                    continue;
+                }
                 other => {
                     return Err(err(format!(
-                        "unknown layer [{other}] (expected browse, actions, input, help)"
+                        "unknown layer [{other}] (expected browse, input, help, or actions.VIEW)"
                     )));
                 }
             };
+            let table = table
+                .as_table()
+                .ok_or_else(|| err(format!("[{layer_name}] must be a table of action = [keys]")))?;
             let map = self.bindings.entry(layer).or_default();
-            for (action_name, keys) in actions {
-                let action = Action::from_name(&action_name)
+            for (action_name, keys) in table {
+                let action = Action::from_name(action_name)
                     .ok_or_else(|| err(format!("[{layer_name}] unknown action '{action_name}'")))?;
+                let keys = keys_of(keys, &format!("[{layer_name}] {action_name}"), &err)?;
                 map.retain(|_, a| *a != action);
-                for k in keys {
-                    let key = Key::parse(&k).ok_or_else(|| {
-                        err(format!("[{layer_name}] {action_name}: unknown key '{k}'"))
-                    })?;
+                for key in keys {
                     map.insert(key, action);
                 }
             }
         }
         Ok(())
+    }
+
+    /// `[actions.VIEW]` tables (VIEW is the view's command: `[actions.keys]`); a flat
+    /// `[actions]` entry (older files) rebinds that action on every view that offers it.
+    fn merge_actions(
+        &mut self,
+        table: &toml::Value,
+        err: &dyn Fn(String) -> KeymapError,
+    ) -> Result<(), KeymapError> {
+        let table = table
+            .as_table()
+            .ok_or_else(|| err("[actions] must be a table, e.g. [actions.keys]".into()))?;
+        let views_with_actions = || {
+            View::ALL
+                .into_iter()
+                .filter(|v| !v.resource().actions().is_empty())
+                .filter_map(|v| v.resource().command().map(|c| c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (name, value) in table {
+            let targets: Vec<(View, &str, &toml::Value)> = match value {
+                toml::Value::Table(per_view) => {
+                    let view = View::ALL
+                        .into_iter()
+                        .find(|v| v.resource().command().is_some_and(|c| c.name == name))
+                        .ok_or_else(|| {
+                            err(format!(
+                                "[actions.{name}]: no view is called {name} (views with actions: {})",
+                                views_with_actions()
+                            ))
+                        })?;
+                    per_view
+                        .iter()
+                        .map(|(a, keys)| (view, a.as_str(), keys))
+                        .collect()
+                }
+                keys => {
+                    let views: Vec<View> = View::ALL
+                        .into_iter()
+                        .filter(|v| v.resource().actions().iter().any(|a| a.name == name))
+                        .collect();
+                    if views.is_empty() {
+                        return Err(err(format!(
+                            "[actions] unknown action '{name}' (write [actions.VIEW]; views with actions: {})",
+                            views_with_actions()
+                        )));
+                    }
+                    views.into_iter().map(|v| (v, name.as_str(), keys)).collect()
+                }
+            };
+            for (view, action, keys) in targets {
+                let offered = view.resource().actions();
+                let Some(binding) = offered.iter().find(|a| a.name == action) else {
+                    let names: Vec<&str> = offered.iter().map(|a| a.name).collect();
+                    return Err(err(format!(
+                        "[actions.{}] unknown action '{action}' (this view offers: {})",
+                        view.resource().command().map(|c| c.name).unwrap_or("?"),
+                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    )));
+                };
+                let keys = keys_of(keys, &format!("[actions] {action}"), err)?;
+                let map = self.actions.entry(view).or_default();
+                map.retain(|_, a| *a != binding.name);
+                for key in keys {
+                    map.insert(key, binding.name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The guarded action `key` starts on `view`, if one is bound there.
+    pub fn view_action(&self, view: View, key: &Key) -> Option<&'static ActionBinding> {
+        let name = self.actions.get(&view)?.get(key)?;
+        view.resource().actions().iter().find(|a| a.name == *name)
+    }
+
+    /// (keys, description) of a view's guarded actions, in the order the resource lists them.
+    pub fn action_help(&self, view: View) -> Vec<(String, &'static str)> {
+        let bound = self.actions.get(&view);
+        view.resource()
+            .actions()
+            .iter()
+            .map(|a| {
+                let keys: Vec<String> = bound
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, n)| **n == a.name)
+                    .map(|(k, _)| k.label())
+                    .collect();
+                (
+                    if keys.is_empty() {
+                        "(unbound)".to_string()
+                    } else {
+                        keys.join(" ")
+                    },
+                    a.describe,
+                )
+            })
+            .collect()
     }
 
     pub fn action(&self, layer: Layer, key: &Key) -> Option<Action> {

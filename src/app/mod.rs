@@ -1,8 +1,10 @@
 //! The console application: state, key → action → update → effects, and the runner.
 
 pub mod command;
+pub mod format;
 pub mod keymap;
 pub mod links;
+pub mod resources;
 #[cfg(test)]
 mod progressive_tests;
 pub mod rows;
@@ -10,7 +12,7 @@ pub mod run;
 pub mod state;
 pub mod update;
 
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 use anyhow::Result;
 use crossterm::ExecutableCommand;
 use crossterm::terminal::{

@@ -5,7 +5,7 @@ use super::keymap::Keymap;
 use super::state::{Flash, Kind, SessionInfo, State, View};
 use super::update::{Effect, Msg, Payload, update};
 use crate::cloud::sqs::Queue;
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

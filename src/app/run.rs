@@ -1129,7 +1129,7 @@ mod startup_tests {
     /// still quits.
     #[tokio::test]
     async fn keys_queued_as_startup_finishes_wait_for_the_prompt_in_order() {
-        let theme = crate::ui::theme::Theme::default();
+        let theme = crate::theme::Theme::default();
         for round in 0..20 {
             let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
             let mut state = State::new(

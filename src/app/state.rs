@@ -9,74 +9,11 @@ use crate::cloud::cloudtrail::{EventFilter, TrailEvent};
 use crate::cloud::kms::Key;
 use crate::cloud::sns::Topic;
 use crate::cloud::sqs::Queue;
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-/// A screen of the console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum View {
-    Queues,
-    Dlq,
-    Topics,
-    Keys,
-    Vaults,
-    Points,
-    Jobs,
-    Plans,
-    Events,
-    Audit,
-    /// Messages of one queue (peeked; bodies hidden until revealed).
-    Messages,
-}
-
-impl View {
-    pub const ALL: [View; 11] = [
-        View::Queues,
-        View::Dlq,
-        View::Topics,
-        View::Keys,
-        View::Vaults,
-        View::Points,
-        View::Jobs,
-        View::Plans,
-        View::Events,
-        View::Audit,
-        View::Messages,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Queues => "Queues",
-            View::Dlq => "Dead-letter queues",
-            View::Topics => "Topics",
-            View::Keys => "KMS keys",
-            View::Vaults => "Backup vaults",
-            View::Points => "Recovery points",
-            View::Jobs => "Backup and restore jobs",
-            View::Plans => "Backup and restore testing plans",
-            View::Events => "CloudTrail events",
-            View::Audit => "Audit log",
-            View::Messages => "Messages (bodies hidden)",
-        }
-    }
-
-    /// The data each view needs loaded.
-    pub fn kinds(self) -> &'static [Kind] {
-        match self {
-            View::Queues | View::Dlq => &[Kind::Queues, Kind::Keys],
-            View::Topics => &[Kind::Topics, Kind::Keys],
-            View::Keys => &[Kind::Keys, Kind::Queues, Kind::Topics, Kind::Vaults],
-            View::Vaults => &[Kind::Vaults, Kind::Keys],
-            View::Points => &[Kind::Points],
-            View::Jobs => &[Kind::BackupJobs, Kind::RestoreJobs],
-            View::Plans => &[Kind::Plans, Kind::TestingPlans],
-            View::Events => &[Kind::Events],
-            View::Audit => &[Kind::Audit],
-            View::Messages => &[Kind::Messages],
-        }
-    }
-}
+pub use super::resources::View;
 
 /// A kind of data loaded from AWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -396,6 +333,9 @@ pub struct State {
     pub profiles: Vec<String>,
     /// Rows on screen in the list (set by the view from the last frame; used by page keys).
     pub page_rows: usize,
+    /// The guarded action started from a view's key, until it finishes (its binding says what
+    /// to reload then).
+    pub acting: Option<&'static super::resources::ActionBinding>,
     /// `--demo` only: the demo MFA device's current code (its seed is published and test-only),
     /// shown in the MFA prompt. Always None for real profiles.
     pub demo_code: Option<String>,
@@ -425,6 +365,7 @@ impl State {
             quit: false,
             profiles: Vec::new(),
             page_rows: 20,
+            acting: None,
             demo_code: None,
         }
     }

@@ -3,6 +3,7 @@
 
 use super::command::{self, Command};
 use super::keymap::{Action, Key, KeyName, Layer};
+use super::resources::ActionBinding;
 use super::links::{self, Target};
 use super::rows;
 use super::state::{ConfirmForm, Flash, Focus, Kind, MfaPurpose, Mode, SessionInfo, State, View};
@@ -206,22 +207,12 @@ fn prioritize_visible(s: &mut State) -> Vec<Effect> {
 
 /// The id a row's detail call takes (queue URL; topic ARN; key id), from its row key (ARN).
 fn fetch_id(s: &State, kind: Kind, key: &str) -> Option<String> {
-    match kind {
-        Kind::Queues => s
-            .data
-            .queues
-            .iter()
-            .find(|q| q.arn == key)
-            .map(|q| q.url.clone()),
-        Kind::Topics => Some(key.to_string()),
-        Kind::Keys => s
-            .data
-            .keys
-            .iter()
-            .find(|k| k.arn == key)
-            .map(|k| k.id.clone()),
-        _ => None,
-    }
+    s.view
+        .resource()
+        .kinds()
+        .first()
+        .filter(|k| **k == kind)
+        .and_then(|_| s.view.resource().fetch_id(s, key))
 }
 
 /// Merges a progressive list's details into the loaded data, by id; returns the ids merged
@@ -525,9 +516,11 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
                     s.flash = Some(Flash::Error(e));
                 }
             }
-            // Show the new state (and keep the message: refresh says nothing here).
+            // Show the new state of what the action changed (and keep the message: refresh
+            // says nothing here).
+            let refresh = s.acting.take().map(|b| b.refresh).unwrap_or_default();
             if s.session.is_some() {
-                return vec![start_load(s, Kind::Keys, false)];
+                return refresh.iter().map(|k| start_load(s, *k, false)).collect();
             }
             Vec::new()
         }
@@ -642,14 +635,12 @@ fn loaded(s: &mut State, kind: Kind, payload: Payload) {
     rebuild_for(s, kind);
 }
 
-/// Rebuilds the rows of every view that shows `kind` (key names appear in the queue, topic
-/// and vault views too).
+/// Rebuilds the rows of every view that needs or shows `kind` (each resource says which:
+/// key names appear in the queue, topic and vault rows, so a key load rebuilds those too).
 fn rebuild_for(s: &mut State, kind: Kind) {
     for v in View::ALL {
-        if v.kinds().contains(&kind)
-            || (kind == Kind::Keys
-                && matches!(v, View::Queues | View::Dlq | View::Topics | View::Vaults))
-        {
+        let r = v.resource();
+        if r.kinds().contains(&kind) || r.shows().contains(&kind) {
             rebuild(s, v);
         }
     }
@@ -912,29 +903,37 @@ fn move_sel(s: &mut State, f: impl Fn(usize, usize, usize) -> usize) -> Vec<Effe
     Vec::new()
 }
 
-/// Starts a guarded action on the selected key. Only reached when the session is read-write:
-/// in read-only mode these keys are not bound at all (and the executor refuses anyway).
-fn guarded_action(s: &mut State, action: Action) -> Vec<Effect> {
-    if s.view != View::Keys {
-        s.flash = Some(Flash::Info(
-            "key rotation actions work on the keys view (:keys)".into(),
-        ));
-        return Vec::new();
-    }
-    let Some(key) = s.table(View::Keys).selected_row().map(|r| r.key.clone()) else {
+/// Starts a guarded action the current view offers on its selected row. Only reached when the
+/// session is read-write: in read-only mode these keys are not bound at all (and the guard
+/// refuses anyway).
+fn guarded_action(s: &mut State, binding: &'static ActionBinding) -> Vec<Effect> {
+    let Some(target) = s.table(s.view).selected_row().map(|r| r.key.clone()) else {
+        s.flash = Some(Flash::Info(format!(
+            "{}: select a row first",
+            binding.describe
+        )));
         return Vec::new();
     };
-    match action {
-        Action::EnableRotation => {
+    s.acting = Some(binding);
+    match binding.action {
+        "kms.enable_rotation" => {
             s.mode = Mode::Period {
-                key,
+                key: target,
                 input: String::new(),
                 error: None,
             };
             Vec::new()
         }
-        Action::DisableRotation => plan(s, crate::guard::Request::DisableKeyRotation { key }),
-        _ => plan(s, crate::guard::Request::RotateKeyOnDemand { key }),
+        "kms.disable_rotation" => plan(
+            s,
+            crate::guard::Request::DisableKeyRotation { key: target },
+        ),
+        "kms.rotate_now" => plan(s, crate::guard::Request::RotateKeyOnDemand { key: target }),
+        other => {
+            s.acting = None;
+            s.flash = Some(Flash::Error(format!("{other}: no such guarded action")));
+            Vec::new()
+        }
     }
 }
 
@@ -1113,9 +1112,9 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
     let read_write = s.session.as_ref().is_some_and(|i| !i.read_only);
     if action.is_none()
         && read_write
-        && let Some(a) = s.keymap.action(Layer::Actions, &k)
+        && let Some(b) = s.keymap.view_action(s.view, &k)
     {
-        return guarded_action(s, a);
+        return guarded_action(s, b);
     }
     if let (None, KeyName::Char(c)) = (action, k.code) {
         if let Some(n) = c.to_digit(10).filter(|n| *n >= 1) {
@@ -1163,11 +1162,12 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
         }
         Some(Action::Sort) | Some(Action::Reverse) => {
             let view = s.view;
-            let ncols = rows::columns(view).len();
+            let cols = rows::columns(view);
+            let ncols = cols.len();
             if let Some(t) = s.tables.get_mut(&view) {
                 if action == Some(Action::Sort) {
                     t.sort_col = (t.sort_col + 1) % ncols;
-                    t.sort_desc = rows::columns(view)[t.sort_col].numeric;
+                    t.sort_desc = cols[t.sort_col].numeric;
                 } else {
                     t.sort_desc = !t.sort_desc;
                 }
@@ -1175,7 +1175,7 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
                 let col = t.sort_col;
                 let mut text = format!(
                     "sorted by {} {}",
-                    rows::columns(view)[col].name,
+                    cols[col].name,
                     if t.sort_desc {
                         "descending"
                     } else {
@@ -1191,7 +1191,7 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
                     if n > 0 {
                         text.push_str(&format!(
                             " — {n} rows still loading sort last (their {} is not known yet)",
-                            rows::columns(view)[col].name
+                            cols[col].name
                         ));
                     }
                 }
@@ -1203,18 +1203,9 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
             let key = s.table(s.view).selected_row().map(|r| r.key.clone());
             match (s.view, key) {
                 (View::Events, _) | (_, None) => open_events(s, None),
-                (_, Some(k)) => {
-                    let filter = match s.view {
-                        View::Vaults => s
-                            .data
-                            .vaults
-                            .iter()
-                            .find(|v| v.arn == k)
-                            .map(|v| v.name.clone())
-                            .unwrap_or(k),
-                        _ => k,
-                    };
-                    open_events(s, Some(EventFilter::ResourceName(filter)))
+                (view, Some(k)) => {
+                    let name = view.resource().events_name(s, &k);
+                    open_events(s, Some(EventFilter::ResourceName(name)))
                 }
             }
         }
@@ -1441,7 +1432,7 @@ fn mfa_key(
 pub(crate) mod tests {
     use super::*;
     use crate::app::keymap::Keymap;
-    use crate::ui::theme::Theme;
+    use crate::theme::Theme;
     use crossterm::event::{KeyCode, KeyModifiers};
 
     const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd";

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod kms;
 pub mod limiter;
+pub mod policy;
 pub mod progressive;
 pub mod sns;
 pub mod sqs;

@@ -1,12 +1,14 @@
 //! Views: functions of `&State` that draw a frame. No I/O, no AWS, no mutation.
 
 pub mod detail;
-pub mod format;
+/// Display formats moved to `app::format` (the resources compute their text there).
+pub use crate::app::format;
 /// The sanitiser moved to the crate root (one rule for every output); kept here for old paths.
 pub use crate::sanitize;
-pub mod theme;
+/// Themes live at the crate root (the state holds one; `app` never imports `ui`).
+pub use crate::theme;
 
-use crate::app::command::COMMANDS;
+use crate::app::command::commands;
 use crate::app::keymap::Layer;
 use crate::app::rows::{Tone, columns};
 use crate::app::state::{Flash, MfaPurpose, Mode, State};
@@ -191,6 +193,7 @@ fn tone(s: &State, tone: Tone) -> Style {
         Tone::Warning => s.theme.warning,
         Tone::Danger => s.theme.danger,
         Tone::Muted => s.theme.muted,
+        Tone::Accent => s.theme.accent,
     }
 }
 
@@ -258,18 +261,16 @@ fn draw_list(f: &mut Frame, s: &State, area: Rect) {
     } else if !status.loaded && status.loading {
         title.push_str("— loading… ");
     } else if !status.pending.is_empty() {
-        let what = if s.view == crate::app::state::View::Points {
-            "vaults"
-        } else {
-            "rows"
-        };
+        let what = s.view.resource().pending_noun();
         title.push_str(&format!(
             "— {} {} {what} loading… ",
             SPINNER[s.spinner % SPINNER.len()],
             status.pending.len()
         ));
-    } else if s.view == crate::app::state::View::Messages && !status.loaded {
-        title.push_str("— not peeked (r plans a peek) ");
+    } else if !status.loaded
+        && let Some(hint) = s.view.resource().unloaded_hint()
+    {
+        title.push_str(&format!("— {hint} "));
     }
     let table = Table::new(rows, widths)
         .header(header)
@@ -361,7 +362,7 @@ fn draw_help(f: &mut Frame, s: &State, scroll: u16) {
     }
     // Actions are listed (and bound) only when the session may change the account.
     if s.session.as_ref().is_some_and(|i| !i.read_only) {
-        for (keys, what) in s.keymap.help(Layer::Actions) {
+        for (keys, what) in s.keymap.action_help(s.view) {
             lines.push(Line::from(vec![
                 Span::styled(format!("{keys:<22}"), t.warning),
                 Span::styled(what, t.base),
@@ -377,14 +378,14 @@ fn draw_help(f: &mut Frame, s: &State, scroll: u16) {
         "Commands (:name, Tab completes)",
         t.title,
     )));
-    for (name, aliases, what) in COMMANDS {
-        let names = std::iter::once(*name)
+    for (name, aliases, what) in commands() {
+        let names = std::iter::once(name)
             .chain(aliases.iter().copied())
             .collect::<Vec<_>>()
             .join(" ");
         lines.push(Line::from(vec![
             Span::styled(format!("{names:<30}"), t.accent),
-            Span::styled(*what, t.base),
+            Span::styled(what, t.base),
         ]));
     }
     lines.push(Line::from(""));

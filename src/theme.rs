@@ -6,13 +6,13 @@ use serde::Deserialize;
 use std::str::FromStr;
 
 pub const BUILT_IN: &[(&str, &str)] = &[
-    ("default", include_str!("../../themes/default.toml")),
+    ("default", include_str!("../themes/default.toml")),
     (
         "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
+        include_str!("../themes/high-contrast.toml"),
     ),
-    ("light", include_str!("../../themes/light.toml")),
-    ("monochrome", include_str!("../../themes/monochrome.toml")),
+    ("light", include_str!("../themes/light.toml")),
+    ("monochrome", include_str!("../themes/monochrome.toml")),
 ];
 
 /// The largest theme file read.
@@ -129,7 +129,7 @@ impl Theme {
             file: "(name)".into(),
             message: e.0,
         })?;
-        if let Some(dir) = super::super::session::settings::default_path()
+        if let Some(dir) = crate::session::settings::default_path()
             .and_then(|p| p.parent().map(|d| d.join("themes")))
         {
             let file = dir.join(format!("{name}.toml"));

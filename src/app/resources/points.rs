@@ -1,0 +1,148 @@
+//! Recovery points: resource, vault, age (the RPO it proves).
+
+use super::{Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, row, when};
+use crate::app::links::{Link, Target, link, short};
+use crate::app::rows::{Row, Tone, age, bytes, time_cell};
+use crate::app::state::{Kind, State};
+use crate::cloud::backup::RecoveryPoint;
+use crate::cloud::cloudtrail::EventFilter;
+
+pub struct Points;
+
+/// A point older than this is shown as a warning (a daily plan has missed a run).
+const STALE_SECS: f64 = 36.0 * 3600.0;
+
+const COLUMNS: &[Column<RecoveryPoint>] = &[
+    col("RESOURCE", 22, false, 0, |_, p| {
+        Cell::text(
+            p.resource_name
+                .as_deref()
+                .unwrap_or_else(|| short(&p.resource_arn)),
+            Tone::Normal,
+        )
+    }),
+    col("TYPE", 8, false, 1, |_, p| {
+        Cell::text(&p.resource_type, Tone::Normal)
+    }),
+    col("VAULT", 20, false, 2, |_, p| Cell::text(&p.vault, Tone::Normal)),
+    col("CREATED", 16, false, 0, |_, p| {
+        Cell::text(time_cell(p.created), Tone::Normal)
+    }),
+    col("SIZE", 9, true, 1, |_, p| {
+        Cell::num(
+            bytes(p.size_bytes),
+            p.size_bytes.unwrap_or(0) as f64,
+            Tone::Normal,
+        )
+    }),
+    col("STATUS", 9, false, 0, |_, p| {
+        let tone = if p.status == "COMPLETED" {
+            Tone::Normal
+        } else {
+            Tone::Warning
+        };
+        Cell::text(&p.status, tone)
+    }),
+    col("AGE (RPO)", 9, true, 0, |s, p| {
+        let (shown, secs) = age(s.now, p.created);
+        let tone = if secs > STALE_SECS {
+            Tone::Warning
+        } else {
+            Tone::Normal
+        };
+        Cell::num(shown, secs, tone)
+    }),
+];
+
+impl Resource for Points {
+    fn title(&self) -> &'static str {
+        "Recovery points"
+    }
+
+    fn command(&self) -> Option<Command> {
+        Some(Command {
+            name: "points",
+            aliases: &["rp", "recovery-points"],
+            about: "recovery points",
+        })
+    }
+
+    fn kinds(&self) -> &'static [Kind] {
+        &[Kind::Points]
+    }
+
+    fn heads(&self) -> Vec<Head> {
+        heads(COLUMNS)
+    }
+
+    fn rows(&self, s: &State) -> Vec<Row> {
+        s.data
+            .points
+            .iter()
+            .map(|p| row(s, COLUMNS, p, &p.arn))
+            .collect()
+    }
+
+    fn default_sort(&self) -> (usize, bool) {
+        (3, true)
+    }
+
+    /// Points are listed per vault: a progressive load counts vaults.
+    fn pending_noun(&self) -> &'static str {
+        "vaults"
+    }
+
+    fn detail(&self, s: &State, key: &str) -> Vec<Detail> {
+        let Some(pt) = s.data.points.iter().find(|p| p.arn == key) else {
+            return Vec::new();
+        };
+        let mut p = Pane::default();
+        p.heading("Recovery point")
+            .field("ARN", &pt.arn)
+            .field("Resource", &pt.resource_arn)
+            .field("Type", &pt.resource_type)
+            .field("Vault", &pt.vault)
+            .field("Status", &pt.status)
+            .field("Created", when(s, pt.created))
+            .field("Age (RPO)", age(s.now, pt.created).0)
+            .field("Size", bytes(pt.size_bytes))
+            .field("Delete at", when(s, pt.delete_at))
+            .field("Last restore", when(s, pt.last_restore))
+            .field(
+                "KMS key",
+                pt.encryption_key
+                    .as_deref()
+                    .map(|k| s.key_name(k))
+                    .unwrap_or_else(|| "-".into()),
+            );
+        p.0
+    }
+
+    fn links(&self, s: &State, key: &str) -> Vec<Link> {
+        let mut out = Vec::new();
+        let Some(p) = s.data.points.iter().find(|p| p.arn == key) else {
+            return out;
+        };
+        if let Some(v) = s.data.vaults.iter().find(|v| v.name == p.vault) {
+            out.push(link(
+                format!("vault {}", v.name),
+                Target::Select {
+                    view: super::View::Vaults,
+                    key: v.arn.clone(),
+                },
+            ));
+        }
+        out.push(link(
+            "restore jobs of this resource type",
+            Target::Filter {
+                view: super::View::Jobs,
+                filter: "restore".into(),
+            },
+        ));
+        out.push(link(
+            "CloudTrail events of this recovery point",
+            Target::Events(EventFilter::ResourceName(p.arn.clone())),
+        ));
+        out
+    }
+}

@@ -1,0 +1,275 @@
+//! SQS queues (and the dead-letter-queue view, the same rows filtered): depths, DLQ, key.
+
+use super::{
+    Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, pending_row, pretty, row,
+    unknown,
+};
+use crate::app::links::{Link, Target, key_link, link, short};
+use crate::app::rows::{Row, Tone};
+use crate::app::state::{Kind, State};
+use crate::cloud::cloudtrail::EventFilter;
+use crate::cloud::policy::tls_only;
+use crate::cloud::sqs::{Queue, QueueEncryption};
+use std::collections::HashMap;
+
+/// The queues view, or (with `dlq_only`) the dead-letter queues, deepest first.
+pub struct Queues {
+    dlq_only: bool,
+}
+
+pub const QUEUES: Queues = Queues { dlq_only: false };
+pub const DLQ: Queues = Queues { dlq_only: true };
+
+/// What a queue row reads: the state, and each queue's visible depth by ARN, built once per
+/// rebuild (a scan of every queue per row made a rebuild of N queues O(N²)).
+pub struct Ctx<'a> {
+    s: &'a State,
+    depths: HashMap<&'a str, u64>,
+}
+
+fn kind(q: &Queue) -> &'static str {
+    if q.fifo { "FIFO" } else { "STD" }
+}
+
+/// The columns (a function, not a table: the context borrows the state for one rebuild).
+fn columns<'a>() -> [Column<Queue, Ctx<'a>>; 8] {
+    [
+    col("NAME", 23, false, 0, |_, q| Cell::text(&q.name, Tone::Normal)),
+    col("TYPE", 4, false, 3, |_, q| Cell::text(kind(q), Tone::Normal)),
+    col("VISIBLE", 8, true, 0, |_, q| {
+        let tone = if q.is_dlq() && q.visible > 0 {
+            Tone::Danger
+        } else {
+            Tone::Normal
+        };
+        Cell::num(q.visible.to_string(), q.visible as f64, tone)
+    }),
+    col("IN-FLIGHT", 9, true, 2, |_, q| {
+        Cell::num(q.in_flight.to_string(), q.in_flight as f64, Tone::Normal)
+    }),
+    col("DELAYED", 7, true, 3, |_, q| {
+        Cell::num(q.delayed.to_string(), q.delayed as f64, Tone::Normal)
+    }),
+    col("DLQ", 20, false, 1, dlq_cell),
+    col("ENCRYPTION", 20, false, 1, |c, q| match &q.encryption {
+        QueueEncryption::Kms(k) => Cell::text(c.s.key_name(k), Tone::Normal),
+        QueueEncryption::SqsManaged => Cell::text("SQS-managed", Tone::Warning),
+        QueueEncryption::None => Cell::text("NONE", Tone::Danger),
+    }),
+    col("MAX RCV", 7, true, 2, |_, q| {
+        let max = q.redrive.as_ref().map(|r| r.max_receive_count);
+        Cell::num(
+            max.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+            max.unwrap_or(0) as f64,
+            Tone::Normal,
+        )
+    }),
+    ]
+}
+
+fn dlq_cell(c: &Ctx<'_>, q: &Queue) -> Cell {
+    let text = match (&q.redrive, q.is_dlq()) {
+        (Some(r), _) => {
+            let target = short(&r.dead_letter_target_arn);
+            match c.depths.get(r.dead_letter_target_arn.as_str()) {
+                Some(d) => format!("→ {target} ({d})"),
+                None => format!("→ {target}"),
+            }
+        }
+        (None, true) => format!("DLQ ← {}", q.sources.len()),
+        (None, false) => "none".into(),
+    };
+    let tone = if q.redrive.is_none() && !q.is_dlq() {
+        Tone::Warning
+    } else if q.is_dlq() && q.visible > 0 {
+        Tone::Danger
+    } else {
+        Tone::Normal
+    };
+    Cell::text(text, tone)
+}
+
+impl Queues {
+    fn find<'a>(&self, s: &'a State, key: &str) -> Option<&'a Queue> {
+        s.data.queues.iter().find(|q| q.arn == key)
+    }
+}
+
+impl Resource for Queues {
+    fn title(&self) -> &'static str {
+        if self.dlq_only {
+            "Dead-letter queues"
+        } else {
+            "Queues"
+        }
+    }
+
+    fn command(&self) -> Option<Command> {
+        Some(if self.dlq_only {
+            Command {
+                name: "dlq",
+                aliases: &["dlqs", "dead-letter"],
+                about: "dead-letter queues, deepest first",
+            }
+        } else {
+            Command {
+                name: "queues",
+                aliases: &["sqs", "queue"],
+                about: "SQS queues with DLQs and depths",
+            }
+        })
+    }
+
+    fn kinds(&self) -> &'static [Kind] {
+        &[Kind::Queues, Kind::Keys]
+    }
+
+    fn heads(&self) -> Vec<Head> {
+        heads(&columns())
+    }
+
+    fn rows(&self, s: &State) -> Vec<Row> {
+        let ctx = Ctx {
+            s,
+            depths: s
+                .data
+                .queues
+                .iter()
+                .map(|q| (q.arn.as_str(), q.visible))
+                .collect(),
+        };
+        let cols = columns();
+        s.data
+            .queues
+            .iter()
+            .filter(|q| !self.dlq_only || q.is_dlq())
+            .map(|q| match unknown(s, Kind::Queues, &q.url) {
+                Some(why) => pending_row(cols.len(), &q.name, kind(q), &q.arn, why),
+                None => row(&ctx, &cols, q, &q.arn),
+            })
+            .collect()
+    }
+
+    fn default_sort(&self) -> (usize, bool) {
+        if self.dlq_only { (2, true) } else { (0, false) }
+    }
+
+    fn listed_columns(&self) -> usize {
+        2
+    }
+
+    fn fetch_id(&self, s: &State, key: &str) -> Option<String> {
+        self.find(s, key).map(|q| q.url.clone())
+    }
+
+    fn detail(&self, s: &State, key: &str) -> Vec<Detail> {
+        let Some(q) = self.find(s, key) else {
+            return Vec::new();
+        };
+        let mut p = Pane::default();
+        p.heading(format!("Queue {}", q.name))
+            .field("ARN", &q.arn)
+            .field("URL", &q.url);
+        p.field(
+            "Encryption",
+            match &q.encryption {
+                QueueEncryption::Kms(k) => format!("KMS {}", s.key_name(k)),
+                QueueEncryption::SqsManaged => "SQS-managed (SSE-SQS): no customer key".into(),
+                QueueEncryption::None => "NONE: messages are not encrypted at rest".into(),
+            },
+        );
+        if let Some(r) = &q.redrive {
+            p.field(
+                "Redrive policy",
+                format!(
+                    "→ {} after {} receives",
+                    r.dead_letter_target_arn, r.max_receive_count
+                ),
+            );
+        }
+        if !q.sources.is_empty() {
+            p.field("Dead-letter queue of", q.sources.join(", "));
+        }
+        if let Some(r) = &q.redrive_allow {
+            p.field("Redrive allow policy", r);
+        }
+        p.heading("Attributes");
+        let utc = s.session.as_ref().is_some_and(|i| i.utc);
+        for (k, v) in &q.attributes {
+            if k != "Policy" && k != "RedrivePolicy" && k != "RedriveAllowPolicy" {
+                // Times as dates, durations in words.
+                p.field(k, crate::app::format::attribute_value(k, v, utc));
+            }
+        }
+        if !q.tags.is_empty() {
+            p.heading("Tags");
+            for (k, v) in &q.tags {
+                p.field(k, v);
+            }
+        }
+        p.heading("Access policy");
+        match &q.policy {
+            Some(pol) => {
+                if tls_only(pol) {
+                    p.note(
+                        "✓ TLS-only (denies aws:SecureTransport=false)",
+                        Tone::Accent,
+                    );
+                } else {
+                    p.note(
+                        "✗ not TLS-only: add a Deny on aws:SecureTransport=false",
+                        Tone::Warning,
+                    );
+                }
+                p.block(pretty(pol));
+            }
+            None => {
+                p.note("none (account defaults; not TLS-only)", Tone::Warning);
+            }
+        }
+        p.0
+    }
+
+    fn links(&self, s: &State, key: &str) -> Vec<Link> {
+        let mut out = Vec::new();
+        let Some(q) = self.find(s, key) else {
+            return out;
+        };
+        if let Some(r) = &q.redrive {
+            out.push(link(
+                format!("DLQ {}", short(&r.dead_letter_target_arn)),
+                Target::Select {
+                    view: super::View::Queues,
+                    key: r.dead_letter_target_arn.clone(),
+                },
+            ));
+        }
+        for src in &q.sources {
+            out.push(link(
+                format!("source queue {}", short(src)),
+                Target::Select {
+                    view: super::View::Queues,
+                    key: src.clone(),
+                },
+            ));
+        }
+        if let QueueEncryption::Kms(k) = &q.encryption {
+            out.push(key_link(s, k));
+        }
+        out.push(link(
+            format!(
+                "messages of this queue ({} visible; bodies hidden)",
+                q.visible
+            ),
+            Target::Messages {
+                url: q.url.clone(),
+                arn: q.arn.clone(),
+            },
+        ));
+        out.push(link(
+            "CloudTrail events of this queue",
+            Target::Events(EventFilter::ResourceName(q.arn.clone())),
+        ));
+        out
+    }
+}
