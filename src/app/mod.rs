@@ -7,6 +7,8 @@ pub mod links;
 pub mod resources;
 #[cfg(test)]
 mod progressive_tests;
+#[cfg(test)]
+mod update_tests;
 pub mod rows;
 pub mod run;
 pub mod state;

@@ -1,0 +1,363 @@
+//! `update` driven by keys and messages, with no emulator and no terminal: action keys bound
+//! per view, the idle lock, stale answers dropped.
+
+use super::keymap::Keymap;
+use super::state::{Flash, Kind, MfaPurpose, Mode, SessionInfo, State, View};
+use super::update::{Effect, Msg, Payload, update};
+use crate::cloud::kms::{Key, RotationStatus};
+use crate::theme::Theme;
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const KEY_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/k1";
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
+}
+
+fn info(read_only: bool) -> SessionInfo {
+    SessionInfo {
+        profile: "demo".into(),
+        caller_arn: "arn:aws:sts::123456789012:assumed-role/R/jdoe".into(),
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        read_only,
+        production: false,
+        expires: Some(now() + Duration::hours(1)),
+        mfa_at: Some(now()),
+        source_identity: None,
+        idle_lock_minutes: 15,
+        audit_path: None,
+        audit_error: None,
+        require_reason: false,
+        utc: true,
+    }
+}
+
+fn kms_key() -> Key {
+    Key {
+        id: "k1".into(),
+        arn: KEY_ARN.into(),
+        aliases: vec!["alias/claims-costs".into()],
+        description: String::new(),
+        state: "Enabled".into(),
+        spec: "SYMMETRIC_DEFAULT".into(),
+        usage: "ENCRYPT_DECRYPT".into(),
+        customer_managed: true,
+        origin: "AWS_KMS".into(),
+        custom_key_store: None,
+        created: None,
+        deletion_date: None,
+        rotation: Some(RotationStatus {
+            enabled: false,
+            period_days: None,
+            next: None,
+            on_demand_started: None,
+        }),
+        rotations: Vec::new(),
+        tags: Default::default(),
+        policy: None,
+    }
+}
+
+/// Signed in with `keymap`, on `view`, with one KMS key and one queue loaded.
+fn on(view: View, read_only: bool, keymap: Keymap) -> State {
+    let mut s = State::new(now(), keymap, Theme::default());
+    s.session = Some(info(read_only));
+    s.view = view;
+    for (kind, payload) in [
+        (Kind::Keys, Payload::Keys(vec![kms_key()])),
+        (
+            Kind::Queues,
+            Payload::Queues(vec![crate::cloud::sqs::Queue::pending(
+                "http://127.0.0.1:1/123456789012/claims-intake",
+                "us-east-1",
+            )]),
+        ),
+    ] {
+        let st = s.data.status.entry(kind).or_default();
+        st.generation += 1;
+        let generation = st.generation;
+        update(
+            &mut s,
+            Msg::Loaded {
+                kind,
+                generation,
+                payload,
+            },
+        );
+    }
+    s
+}
+
+fn press(s: &mut State, c: char) -> Vec<Effect> {
+    update(
+        s,
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    )
+}
+
+fn planned_request(fx: &[Effect]) -> Option<&crate::guard::Request> {
+    fx.iter().find_map(|e| match e {
+        Effect::Plan(r) => Some(r),
+        _ => None,
+    })
+}
+
+#[test]
+fn each_action_key_starts_its_own_action_on_the_keys_view() {
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    let fx = press(&mut s, 'R');
+    assert_eq!(
+        planned_request(&fx),
+        Some(&crate::guard::Request::RotateKeyOnDemand {
+            key: KEY_ARN.into()
+        })
+    );
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    let fx = press(&mut s, 'D');
+    assert_eq!(
+        planned_request(&fx),
+        Some(&crate::guard::Request::DisableKeyRotation {
+            key: KEY_ARN.into()
+        })
+    );
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    assert!(press(&mut s, 'A').is_empty(), "the period is asked first");
+    assert!(matches!(&s.mode, Mode::Period { key, .. } if key == KEY_ARN));
+}
+
+/// A key bound on one view never starts an action on another: on the queues view R, A and D
+/// do nothing at all (no plan, no form).
+#[test]
+fn action_keys_of_one_view_do_nothing_on_another() {
+    for view in View::ALL {
+        if view == View::Keys {
+            continue;
+        }
+        let mut s = on(view, false, Keymap::default_keymap());
+        for c in ['R', 'A', 'D'] {
+            let fx = press(&mut s, c);
+            assert!(
+                planned_request(&fx).is_none(),
+                "{view:?}: {c} planned {fx:?}"
+            );
+            assert_eq!(s.mode, Mode::Normal, "{view:?}: {c}");
+            assert!(s.acting.is_none());
+        }
+    }
+}
+
+#[test]
+fn read_only_sessions_have_no_action_keys() {
+    let mut s = on(View::Keys, true, Keymap::default_keymap());
+    for c in ['R', 'A', 'D'] {
+        let fx = press(&mut s, c);
+        assert!(planned_request(&fx).is_none(), "{c}: {fx:?}");
+        assert_eq!(s.mode, Mode::Normal);
+    }
+}
+
+#[test]
+fn a_user_keymap_rebinds_an_action_on_its_view_only() {
+    let mut k = Keymap::default_keymap();
+    k.merge("[actions.keys]\nrotate_now = [\"X\"]\n", "user.toml")
+        .unwrap();
+    let mut s = on(View::Keys, false, k.clone());
+    assert!(planned_request(&press(&mut s, 'R')).is_none(), "R is unbound now");
+    let mut s = on(View::Keys, false, k.clone());
+    assert!(matches!(
+        planned_request(&press(&mut s, 'X')),
+        Some(crate::guard::Request::RotateKeyOnDemand { .. })
+    ));
+    let mut s = on(View::Queues, false, k);
+    assert!(planned_request(&press(&mut s, 'X')).is_none());
+    // Older files: a flat [actions] table rebinds the action wherever it is offered.
+    let mut k = Keymap::default_keymap();
+    k.merge("[actions]\ndisable_rotation = [\"Z\"]\n", "old.toml")
+        .unwrap();
+    let mut s = on(View::Keys, false, k);
+    assert!(matches!(
+        planned_request(&press(&mut s, 'Z')),
+        Some(crate::guard::Request::DisableKeyRotation { .. })
+    ));
+}
+
+#[test]
+fn keymap_mistakes_about_actions_name_the_fix() {
+    let err = |text: &str| {
+        Keymap::default_keymap()
+            .merge(text, "u.toml")
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err("[actions.queues]\nrotate_now = [\"R\"]\n");
+    assert!(e.contains("this view offers: none"), "{e}");
+    let e = err("[actions.nope]\nrotate_now = [\"R\"]\n");
+    assert!(e.contains("no view is called nope") && e.contains("keys"), "{e}");
+    let e = err("[actions.keys]\nfly = [\"R\"]\n");
+    assert!(e.contains("unknown action 'fly'") && e.contains("rotate_now"), "{e}");
+    let e = err("[actions]\nfly = [\"R\"]\n");
+    assert!(e.contains("[actions.VIEW]"), "{e}");
+    let e = err("[actions.keys]\nrotate_now = \"R\"\n");
+    assert!(e.contains("list of keys"), "{e}");
+    let e = err("[actions.keys]\nrotate_now = [\"hyper-r\"]\n");
+    assert!(e.contains("unknown key 'hyper-r'"), "{e}");
+}
+
+/// When an action finishes, what its binding names is reloaded (rotation: the keys).
+#[test]
+fn a_finished_action_reloads_what_its_view_declared() {
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    press(&mut s, 'R');
+    s.mode = Mode::Running {
+        summary: "rotating".into(),
+    };
+    let fx = update(&mut s, Msg::ActionDone(Ok("done".into())));
+    let kinds: Vec<Kind> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Load { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, [Kind::Keys]);
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(s.acting.is_none());
+}
+
+#[test]
+fn the_idle_lock_blanks_the_screen_and_only_a_fresh_code_unlocks() {
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    s.data.revealed.insert("m1".into());
+    // Just under the limit: nothing.
+    assert!(update(&mut s, Msg::Tick(now() + Duration::minutes(15))).is_empty());
+    assert!(!s.locked);
+    let fx = update(&mut s, Msg::Tick(now() + Duration::minutes(16)));
+    assert_eq!(fx, [Effect::RecordIdleLock]);
+    assert!(s.locked && s.data.revealed.is_empty());
+    assert!(matches!(
+        &s.mode,
+        Mode::Mfa {
+            purpose: MfaPurpose::Unlock,
+            ..
+        }
+    ));
+    // Esc does not unlock; letters are not typed; digits go to the prompt.
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+    );
+    assert!(s.locked);
+    for c in "ab12".chars() {
+        press(&mut s, c);
+    }
+    assert!(matches!(&s.mode, Mode::Mfa { input, .. } if input == "12"));
+    // A wrong code (the session refuses it) keeps it locked and says so.
+    update(&mut s, Msg::SessionFailed("the MFA code was not accepted".into()));
+    assert!(s.locked);
+    assert!(matches!(&s.mode, Mode::Mfa { error: Some(e), .. } if e.contains("not accepted")));
+    // A session renewed for another purpose (a late re-auth answer) does not unlock.
+    update(
+        &mut s,
+        Msg::SessionOpened {
+            info: info(false),
+            purpose: MfaPurpose::Reauth,
+        },
+    );
+    assert!(s.locked);
+    // Ticks while locked record nothing more.
+    assert!(update(&mut s, Msg::Tick(now() + Duration::minutes(40))).is_empty());
+    update(
+        &mut s,
+        Msg::SessionOpened {
+            info: info(false),
+            purpose: MfaPurpose::Unlock,
+        },
+    );
+    assert!(!s.locked);
+    assert_eq!(s.mode, Mode::Normal);
+}
+
+#[test]
+fn the_idle_lock_cancels_a_pending_step_up() {
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    update(&mut s, Msg::AskCode(MfaPurpose::StepUp));
+    let fx = update(&mut s, Msg::Tick(now() + Duration::minutes(16)));
+    assert_eq!(fx, [Effect::RecordIdleLock, Effect::CancelPending]);
+    assert!(s.locked);
+}
+
+#[test]
+fn answers_of_an_older_load_are_dropped() {
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    let old = s.status(Kind::Keys).generation;
+    // A refresh asks again: the older answer (late) must not replace what the newer brings.
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+    );
+    assert!(fx.iter().any(|e| matches!(e, Effect::Load { kind: Kind::Keys, .. })));
+    let newer = s.status(Kind::Keys).generation;
+    assert!(newer > old);
+    let mut gone = kms_key();
+    gone.state = "PendingDeletion".into();
+    update(
+        &mut s,
+        Msg::Loaded {
+            kind: Kind::Keys,
+            generation: old,
+            payload: Payload::Keys(vec![gone]),
+        },
+    );
+    assert_eq!(s.data.keys[0].state, "Enabled", "a stale answer was applied");
+    update(
+        &mut s,
+        Msg::Failed {
+            kind: Kind::Keys,
+            generation: old,
+            error: "AccessDenied".into(),
+        },
+    );
+    assert_eq!(s.status(Kind::Keys).error, None, "a stale failure was shown");
+    assert!(!matches!(s.flash, Some(Flash::Error(_))));
+    update(
+        &mut s,
+        Msg::Loaded {
+            kind: Kind::Keys,
+            generation: newer,
+            payload: Payload::Keys(vec![]),
+        },
+    );
+    assert!(s.data.keys.is_empty(), "the current answer is applied");
+}
+
+#[test]
+fn a_profile_switch_drops_every_answer_of_the_old_session() {
+    let mut s = on(View::Queues, false, Keymap::default_keymap());
+    let old = s.status(Kind::Queues).generation;
+    let mut other = info(false);
+    other.profile = "prod".into();
+    update(
+        &mut s,
+        Msg::SessionOpened {
+            info: other,
+            purpose: MfaPurpose::Login {
+                profile: "prod".into(),
+            },
+        },
+    );
+    assert!(s.data.queues.is_empty(), "the old account's rows are gone");
+    update(
+        &mut s,
+        Msg::Loaded {
+            kind: Kind::Queues,
+            generation: old,
+            payload: Payload::Queues(vec![crate::cloud::sqs::Queue::pending(
+                "http://127.0.0.1:1/123456789012/old-account-queue",
+                "us-east-1",
+            )]),
+        },
+    );
+    assert!(s.data.queues.is_empty(), "an answer for the old session landed");
+}
