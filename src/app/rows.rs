@@ -806,6 +806,7 @@ pub fn build_rows(s: &State, view: View) -> Vec<Row> {
                     K::Session => "session",
                     K::Reveal => "reveal",
                     K::Seal => "seal",
+                    K::Task => "task",
                 };
                 let action = r
                     .what

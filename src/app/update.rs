@@ -933,8 +933,8 @@ fn guarded_action(s: &mut State, action: Action) -> Vec<Effect> {
             };
             Vec::new()
         }
-        Action::DisableRotation => plan(s, crate::guard::Request::DisableKeyRotation { key }),
-        _ => plan(s, crate::guard::Request::RotateKeyOnDemand { key }),
+        Action::DisableRotation => plan(s, crate::guard::Request::disable_rotation(key)),
+        _ => plan(s, crate::guard::Request::rotate_now(key)),
     }
 }
 
@@ -1023,13 +1023,9 @@ fn period_key(
                 input.trim().parse::<i32>()
             };
             match days {
-                Ok(d) if (90..=2560).contains(&d) => plan(
-                    s,
-                    crate::guard::Request::EnableKeyRotation {
-                        key,
-                        period_days: Some(d),
-                    },
-                ),
+                Ok(d) if (90..=2560).contains(&d) => {
+                    plan(s, crate::guard::Request::enable_rotation(key, Some(d)))
+                }
                 _ => {
                     s.mode = Mode::Period {
                         key,
@@ -1471,9 +1467,7 @@ pub(crate) mod tests {
 
     fn the_plan() -> crate::guard::Plan {
         crate::guard::Plan {
-            operation: crate::guard::Operation::RotateKeyOnDemand {
-                key_arn: KEY.into(),
-            },
+            operation: crate::guard::Operation::new(&crate::guard::kms::ROTATE_NOW, KEY),
             action: "kms:RotateKeyOnDemand".into(),
             summary: "rotate alias/claims-costs now".into(),
             targets: vec![crate::guard::Target {
@@ -1503,7 +1497,7 @@ pub(crate) mod tests {
         s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
         let out = plan(
             &mut s,
-            crate::guard::Request::RotateKeyOnDemand { key: KEY.into() },
+            crate::guard::Request::rotate_now(KEY),
         );
         assert!(matches!(out.as_slice(), [Effect::Plan(_)]), "{out:?}");
         s

@@ -482,7 +482,7 @@ async fn read_only_refuses_at_both_gates() {
     // The planning gate refuses a plan asked for directly, before any call.
     let key = h.s.table(View::Keys).selected_row().unwrap().key.clone();
     h.runner.execute(Effect::Plan(
-        phi_console::guard::Request::RotateKeyOnDemand { key: key.clone() },
+        phi_console::guard::Request::rotate_now(key.clone()),
     ));
     let Some(Incoming::Msg(Msg::Planned(Err(e)))) =
         tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
@@ -515,7 +515,7 @@ async fn read_only_refuses_at_both_gates() {
     let plan = guard::plan(
         &rw,
         &Policy::default(),
-        &guard::Request::RotateKeyOnDemand { key },
+        &guard::Request::rotate_now(key),
     )
     .await
     .unwrap();
@@ -624,7 +624,7 @@ async fn an_arn_in_another_region_or_account_is_explained_not_called() {
         ),
     ] {
         h.runner.execute(Effect::Plan(
-            phi_console::guard::Request::RotateKeyOnDemand { key: arn },
+            phi_console::guard::Request::rotate_now(arn),
         ));
         let Some(Incoming::Msg(Msg::Planned(Err(e)))) =
             tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
