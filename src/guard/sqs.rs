@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn the_target_is_a_queue_url() {
         assert!(check_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/q").is_ok());
-        for bad in ["", "  ", "q", "arn:aws:sqs:us-east-1:123456789012:q", "https://x/\n"] {
+        for bad in ["", "  ", "q", "arn:aws:sqs:us-east-1:123456789012:q", "https://x/\u{1b}[2J"] {
             let e = check_queue_url(bad).unwrap_err();
             assert!(e.contains("queue URL"), "{bad:?}: {e}");
         }

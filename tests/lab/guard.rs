@@ -52,7 +52,7 @@ fn profile(emu: &Emulator) -> ResolvedProfile {
 }
 
 /// A session whose clock is the emulator's (step-up and expiry follow emulated time).
-async fn open(emu: &Emulator) -> Session {
+pub(crate) async fn open(emu: &Emulator) -> Session {
     let mut o = OpenOptions::new("jdoe");
     o.attempts = 1;
     o.now = emu.now_fn();
@@ -117,14 +117,14 @@ impl Lab {
     }
 }
 
-fn records(path: &Path) -> Vec<Record> {
+pub(crate) fn records(path: &Path) -> Vec<Record> {
     let data = std::fs::read(path).unwrap_or_default();
     let (ok, bad) = read_records(&data);
     assert!(bad.is_empty(), "unreadable audit lines {bad:?}");
     ok.into_iter().map(|(_, r)| r).collect()
 }
 
-fn of_kind(recs: &[Record], kind: Kind) -> Vec<Record> {
+pub(crate) fn of_kind(recs: &[Record], kind: Kind) -> Vec<Record> {
     recs.iter().filter(|r| r.kind == kind).cloned().collect()
 }
 
@@ -163,7 +163,7 @@ fn on_demand(key: &str) -> Request {
     Request::rotate_now(key)
 }
 
-async fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub(crate) async fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     for _ in 0..500 {
         if let Some(v) = f() {
             return v;

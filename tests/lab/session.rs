@@ -222,7 +222,7 @@ async fn expiry_mid_use_and_no_calls_with_dead_credentials() {
     emu.advance(Duration::from_secs(901));
     let e = s.cloud().list_queues().await.unwrap_err();
     assert!(
-        matches!(&e, CloudError::Expired { code: Some(c), .. } if c == "ExpiredToken"),
+        matches!(&e, CloudError::Expired { code: Some(c), .. } if c.starts_with("ExpiredToken")),
         "AWS's own code: {e:?}"
     );
 
