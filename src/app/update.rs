@@ -1495,10 +1495,7 @@ pub(crate) mod tests {
         let mut s = State::new(now(), Keymap::default_keymap(), Theme::default());
         s.session = Some(info(require_reason));
         s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
-        let out = plan(
-            &mut s,
-            crate::guard::Request::rotate_now(KEY),
-        );
+        let out = plan(&mut s, crate::guard::Request::rotate_now(KEY));
         assert!(matches!(out.as_slice(), [Effect::Plan(_)]), "{out:?}");
         s
     }

@@ -372,9 +372,15 @@ mod tests {
             operation: "Op".into(),
             message: "the call timed out".into(),
         };
-        assert_eq!((net.code(), net.recorded_code().as_str()), (None, NETWORK_ERROR));
+        assert_eq!(
+            (net.code(), net.recorded_code().as_str()),
+            (None, NETWORK_ERROR)
+        );
         let local = CloudError::expired();
-        assert_eq!((local.code(), local.recorded_code().as_str()), (None, SESSION_EXPIRED));
+        assert_eq!(
+            (local.code(), local.recorded_code().as_str()),
+            (None, SESSION_EXPIRED)
+        );
         let e = from_code("Op", "thing", "NotFoundException", "m")
             .with_request_id(Some("req-1".into()));
         assert_eq!(e.request_id(), Some("req-1"));

@@ -185,7 +185,7 @@ pub fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -257,7 +257,10 @@ impl ParamSpec {
                 .map(|c| ParamValue::Choice(c.to_string()))
                 .ok_or_else(|| self.unknown_choice(trimmed, choices)),
             ParamKind::List { .. } => {
-                if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+                if trimmed
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\r')
+                {
                     return Err(self.control_message());
                 }
                 let items: Vec<String> = trimmed
@@ -480,7 +483,10 @@ mod tests {
             "the note is required: a short note"
         );
         let e = NOTE.parse("abcdef").unwrap_err();
-        assert!(e.contains("too long (6 characters, at most 5): shorten it"), "{e}");
+        assert!(
+            e.contains("too long (6 characters, at most 5): shorten it"),
+            "{e}"
+        );
         let e = NOTE.parse("a\u{1b}[2Jb").unwrap_err();
         assert!(e.contains("without control characters"), "{e}");
         assert!(NOTE.parse("a\nb").is_err(), "one line only");

@@ -377,8 +377,7 @@ pub fn build(key: &Key, change: Change, session: &Session, policy: &Policy) -> P
                 format!("enable automatic rotation of {name} every {period_days} days")
             };
             (
-                Operation::new(&ENABLE_ROTATION, key.arn.clone())
-                    .param(PERIOD.name, period_days),
+                Operation::new(&ENABLE_ROTATION, key.arn.clone()).param(PERIOD.name, period_days),
                 summary,
             )
         }

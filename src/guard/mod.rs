@@ -133,7 +133,11 @@ impl Request {
             .ok_or_else(|| {
                 GuardError::InvalidRequest(format!(
                     "there is no guarded action '{id}': use one of {}",
-                    actions::ALL.iter().map(|a| a.id).collect::<Vec<_>>().join(", ")
+                    actions::ALL
+                        .iter()
+                        .map(|a| a.id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })
     }
@@ -145,10 +149,12 @@ impl Request {
     /// Sets a parameter from the text typed for it ([`ParamSpec::parse`]).
     pub fn input(self, name: &str, text: &str) -> Result<Request, GuardError> {
         let spec = self.param_spec(name)?;
-        let value = spec.parse(text).map_err(|message| GuardError::InvalidParam {
-            param: name.to_string(),
-            message,
-        })?;
+        let value = spec
+            .parse(text)
+            .map_err(|message| GuardError::InvalidParam {
+                param: name.to_string(),
+                message,
+            })?;
         Ok(self.param(name, value))
     }
     fn param_spec(&self, name: &str) -> Result<&'static ParamSpec, GuardError> {
@@ -161,7 +167,12 @@ impl Request {
                 } else {
                     format!(
                         "its parameters are {}",
-                        self.spec.params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                        self.spec
+                            .params
+                            .iter()
+                            .map(|p| p.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 }
             ))
@@ -920,27 +931,44 @@ mod tests {
             .unwrap()
             .input("rotation_period_in_days", "30")
             .unwrap_err();
-        assert_eq!(e.to_string(), "the period must be 90 to 2,560 days (empty: 365)");
+        assert_eq!(
+            e.to_string(),
+            "the period must be 90 to 2,560 days (empty: 365)"
+        );
         assert_eq!(e.kind(), "invalid_param");
         let e = Request::of("kms.nope", "k").unwrap_err();
-        assert!(e.to_string().contains("use one of kms.enable_rotation"), "{e}");
+        assert!(
+            e.to_string().contains("use one of kms.enable_rotation"),
+            "{e}"
+        );
         // A parameter the action does not take, or of the wrong kind, is refused by name.
         let e = validate(&Request::rotate_now("alias/k").param("rotation_period_in_days", 90))
             .unwrap_err();
         assert!(e.to_string().contains("it takes none"), "{e}");
-        let e = validate(&Request::enable_rotation("alias/k", None).param("rotation_period_in_days", "x"))
-            .unwrap_err();
-        assert!(matches!(&e, GuardError::InvalidParam { param, .. } if param == "rotation_period_in_days"), "{e:?}");
+        let e = validate(
+            &Request::enable_rotation("alias/k", None).param("rotation_period_in_days", "x"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, GuardError::InvalidParam { param, .. } if param == "rotation_period_in_days"),
+            "{e:?}"
+        );
         // A request serialises with its action's id.
         let v = serde_json::to_value(Request::rotate_now("alias/k")).unwrap();
-        assert_eq!((v["request"].as_str(), v["target"].as_str()), (Some("kms.rotate_now"), Some("alias/k")));
+        assert_eq!(
+            (v["request"].as_str(), v["target"].as_str()),
+            (Some("kms.rotate_now"), Some("alias/k"))
+        );
     }
 
     #[test]
     fn the_intent_records_every_parameter_of_the_operation() {
         let mut p = plan();
-        p.operation = Operation::new(&sqs::START_MOVE_TASK, "arn:aws:sqs:us-east-1:123456789012:q-dlq")
-            .param("max_messages_per_second", 7);
+        p.operation = Operation::new(
+            &sqs::START_MOVE_TASK,
+            "arn:aws:sqs:us-east-1:123456789012:q-dlq",
+        )
+        .param("max_messages_per_second", 7);
         let what = intent_action(&p);
         assert_eq!(what.params.len(), 2, "{what:?}");
         let p = plan();

@@ -50,7 +50,10 @@ impl Request {
 fn check_queue_url(url: &str) -> Result<(), String> {
     let url = url.trim();
     if url.is_empty() {
-        return Err("name the queue: give its queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)".into());
+        return Err(
+            "name the queue: give its queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)"
+                .into(),
+        );
     }
     if url.chars().any(char::is_control) || url.len() > 1024 {
         return Err(format!(
@@ -210,14 +213,24 @@ mod tests {
         let r = checks(&q, &[]);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].check, Check::NotDeadLetterQueue);
-        assert!(r[0].message.contains("not a dead-letter queue"), "{}", r[0].message);
+        assert!(
+            r[0].message.contains("not a dead-letter queue"),
+            "{}",
+            r[0].message
+        );
         assert!(checks(&q, &["http://x/123456789012/claims".into()]).is_empty());
     }
 
     #[test]
     fn the_target_is_a_queue_url() {
         assert!(check_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/q").is_ok());
-        for bad in ["", "  ", "q", "arn:aws:sqs:us-east-1:123456789012:q", "https://x/\u{1b}[2J"] {
+        for bad in [
+            "",
+            "  ",
+            "q",
+            "arn:aws:sqs:us-east-1:123456789012:q",
+            "https://x/\u{1b}[2J",
+        ] {
             let e = check_queue_url(bad).unwrap_err();
             assert!(e.contains("queue URL"), "{bad:?}: {e}");
         }

@@ -161,7 +161,11 @@ struct Memo {
     started_ms: Option<i64>,
 }
 
-async fn status(cloud: &Cloud, h: &Handle, memo: &mut Memo) -> Result<(Progress, bool), CloudError> {
+async fn status(
+    cloud: &Cloud,
+    h: &Handle,
+    memo: &mut Memo,
+) -> Result<(Progress, bool), CloudError> {
     match h.kind {
         HandleKind::MessageMoveTask => {
             let tasks = cloud.list_message_move_tasks(&h.resource).await?;
@@ -257,7 +261,12 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
-fn details(h: &Handle, state_key: &str, p: Option<&Progress>, extra: Option<&str>) -> serde_json::Value {
+fn details(
+    h: &Handle,
+    state_key: &str,
+    p: Option<&Progress>,
+    extra: Option<&str>,
+) -> serde_json::Value {
     let mut v = json!({ "handle": h });
     if let Some(p) = p {
         v[state_key] = p.status.clone().into();
@@ -395,9 +404,8 @@ pub async fn watch(
                 };
                 report(&p);
                 if failures >= MAX_POLL_FAILURES {
-                    let why = format!(
-                        "the status could not be read {failures} times in a row: {e}"
-                    );
+                    let why =
+                        format!("the status could not be read {failures} times in a row: {e}");
                     rec.end(TaskEvent::Stopped, Vec::new(), Some(&why));
                     return Err(GuardError::LiveState {
                         target: format!("{} {}", h.kind.as_str(), h.id),
@@ -478,7 +486,10 @@ mod tests {
         assert_eq!(d["handle"]["kind"], "message_move_task");
         assert_eq!(d["handle"]["id"], "t1");
         assert_eq!(d["final_state"], "COMPLETED");
-        assert_eq!((d["done"].as_u64(), d["total"].as_u64()), (Some(5), Some(5)));
+        assert_eq!(
+            (d["done"].as_u64(), d["total"].as_u64()),
+            (Some(5), Some(5))
+        );
         assert!(d.get("message").is_none());
         let d = details(&h, "state", None, Some("stopped"));
         assert_eq!(d["message"], "stopped");

@@ -481,9 +481,10 @@ async fn read_only_refuses_at_both_gates() {
     assert_eq!(h.emu.request_count(), n, "an unbound key called something");
     // The planning gate refuses a plan asked for directly, before any call.
     let key = h.s.table(View::Keys).selected_row().unwrap().key.clone();
-    h.runner.execute(Effect::Plan(
-        phi_console::guard::Request::rotate_now(key.clone()),
-    ));
+    h.runner
+        .execute(Effect::Plan(phi_console::guard::Request::rotate_now(
+            key.clone(),
+        )));
     let Some(Incoming::Msg(Msg::Planned(Err(e)))) =
         tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
             .await
@@ -512,13 +513,9 @@ async fn read_only_refuses_at_both_gates() {
     .await
     .unwrap();
     assert!(!rw.read_only);
-    let plan = guard::plan(
-        &rw,
-        &Policy::default(),
-        &guard::Request::rotate_now(key),
-    )
-    .await
-    .unwrap();
+    let plan = guard::plan(&rw, &Policy::default(), &guard::Request::rotate_now(key))
+        .await
+        .unwrap();
     let confirmed =
         guard::confirm(&plan, &plan.confirm_text.clone(), Some("r"), None, false).unwrap();
     let n = h.emu.request_count();
@@ -623,9 +620,8 @@ async fn an_arn_in_another_region_or_account_is_explained_not_called() {
             "account 999999999999",
         ),
     ] {
-        h.runner.execute(Effect::Plan(
-            phi_console::guard::Request::rotate_now(arn),
-        ));
+        h.runner
+            .execute(Effect::Plan(phi_console::guard::Request::rotate_now(arn)));
         let Some(Incoming::Msg(Msg::Planned(Err(e)))) =
             tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
                 .await

@@ -124,9 +124,13 @@ async fn guard_a_move_task_runs_through_execute_is_watched_to_its_end_and_record
     let lab = lab().await;
     // The pre-check: a queue nobody dead-letters to is refused, nothing recorded.
     let intake = lab.url("claims-intake").await;
-    let e = guard::plan(&lab.session, &lab.policy, &Request::start_move_task(&intake))
-        .await
-        .unwrap_err();
+    let e = guard::plan(
+        &lab.session,
+        &lab.policy,
+        &Request::start_move_task(&intake),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(&e, GuardError::Refused { refusals, .. } if refusals[0].check == Check::NotDeadLetterQueue),
         "{e:?}"
@@ -148,7 +152,9 @@ async fn guard_a_move_task_runs_through_execute_is_watched_to_its_end_and_record
     assert_eq!(total, 12, "the scenario's DLQ depth");
     let done = lab.run(&request).await.unwrap();
     assert_eq!(done.action, "sqs:StartMessageMoveTask");
-    let started = done.started().expect("a long-running action returns a handle");
+    let started = done
+        .started()
+        .expect("a long-running action returns a handle");
     let arn = "arn:aws:sqs:us-east-1:123456789012:claims-validation-dlq";
     assert_eq!(started.handle.kind, HandleKind::MessageMoveTask);
     assert_eq!(started.handle.resource, arn);
@@ -199,11 +205,8 @@ async fn guard_a_move_task_runs_through_execute_is_watched_to_its_end_and_record
     assert_eq!(what.targets, [arn]);
     assert_eq!(what.params["max_messages_per_second"], 2);
     assert_eq!(what.params["name"], "claims-validation-dlq");
-    assert_eq!(recs[1].request_ids, [done.request_id.clone()]);
-    assert_eq!(
-        recs[1].outcome.as_ref().unwrap().status,
-        Status::Succeeded
-    );
+    assert_eq!(recs[1].request_ids, std::slice::from_ref(&done.request_id));
+    assert_eq!(recs[1].outcome.as_ref().unwrap().status, Status::Succeeded);
     for r in &recs[2..] {
         assert_eq!(r.intent_id.as_deref(), Some(intent.id.as_str()));
         assert_eq!(r.action(), Some("sqs:StartMessageMoveTask"));
@@ -214,7 +217,10 @@ async fn guard_a_move_task_runs_through_execute_is_watched_to_its_end_and_record
     }
     let fin = recs[3].details.as_ref().unwrap();
     assert_eq!(fin["final_state"], "COMPLETED");
-    assert_eq!((fin["done"].as_u64(), fin["total"].as_u64()), (Some(12), Some(12)));
+    assert_eq!(
+        (fin["done"].as_u64(), fin["total"].as_u64()),
+        (Some(12), Some(12))
+    );
     let report = phi_console::audit::verify_file(&lab.path, &Default::default()).unwrap();
     assert!(report.problems.is_empty(), "{report:?}");
     assert!(report.unfinished.is_empty(), "{report:?}");
@@ -259,11 +265,18 @@ async fn guard_a_watched_move_task_is_cancelled_and_the_cancel_recorded_with_its
     let cancel = &tasks[1];
     assert_eq!(cancel.event.as_deref(), Some("cancel"));
     assert_eq!(cancel.intent_id.as_deref(), Some(done.intent_id.as_str()));
-    assert_eq!(cancel.request_ids.len(), 1, "the CancelMessageMoveTask call");
+    assert_eq!(
+        cancel.request_ids.len(),
+        1,
+        "the CancelMessageMoveTask call"
+    );
     assert!(!cancel.request_ids[0].is_empty());
     assert_ne!(cancel.request_ids[0], done.request_id);
     let d = cancel.details.as_ref().unwrap();
-    assert_eq!((d["final_state"].as_str(), d["done"].as_u64()), (Some("CANCELLED"), Some(5)));
+    assert_eq!(
+        (d["final_state"].as_str(), d["done"].as_u64()),
+        (Some("CANCELLED"), Some(5))
+    );
     let report = phi_console::audit::verify_file(&lab.path, &Default::default()).unwrap();
     assert!(report.problems.is_empty(), "{report:?}");
 }
@@ -308,7 +321,10 @@ async fn guard_failed_calls_record_the_code_aws_answered_and_its_request_id() {
         .await
         .unwrap_err();
     let GuardError::Failed {
-        error, code, intent_id, ..
+        error,
+        code,
+        intent_id,
+        ..
     } = &e
     else {
         panic!("{e:?}")
@@ -345,13 +361,19 @@ async fn guard_failed_calls_record_the_code_aws_answered_and_its_request_id() {
         .await
         .unwrap_err();
     let GuardError::Failed {
-        error, code, intent_id, ..
+        error,
+        code,
+        intent_id,
+        ..
     } = &e
     else {
         panic!("{e:?}")
     };
     assert!(matches!(error, CloudError::NotFound { .. }), "{error:?}");
-    assert_eq!(code, "ResourceNotFoundException", "SQS's code, not a KMS one");
+    assert_eq!(
+        code, "ResourceNotFoundException",
+        "SQS's code, not a KMS one"
+    );
     let recs = lab.records();
     let o = recs
         .iter()
