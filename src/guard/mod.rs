@@ -30,7 +30,12 @@
 //! `update`; the `Confirmed` goes out in an effect; the runner calls [`preflight`] (on
 //! `StepUpRequired` it asks for a code, renews, and retries) and then [`execute`] on a task.
 //!
-//! docs/GUARDED-ACTIONS.md describes the flow, the pre-checks and the CLI (`phi-console key`).
+//! Actions are data: an [`ActionSpec`] per action (its parameters as [`ParamSpec`]s, its
+//! planner and its call), listed in [`actions::ALL`]; nothing here knows a particular action.
+//! Long-running actions return a [`Handle`] that [`watch::watch`] follows to its end.
+//!
+//! docs/GUARDED-ACTIONS.md describes the flow, how an action is declared, the pre-checks and
+//! the CLI (`phi-console key`).
 
 // `GuardError` is a plain value the TUI keeps in its state (Clone + Eq, no boxes); errors are
 // rare and never on a hot path, so its size does not matter.
