@@ -252,6 +252,74 @@ impl ConfirmForm {
     }
 }
 
+/// The parameters form of a guarded action: one text field per [`ParamSpec`] of its
+/// [`ActionSpec`], each checked by the spec's own parser when the form is submitted.
+///
+/// [`ParamSpec`]: crate::guard::action::ParamSpec
+/// [`ActionSpec`]: crate::guard::action::ActionSpec
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamForm {
+    pub spec: &'static crate::guard::action::ActionSpec,
+    /// The selected row's key (the action's target).
+    pub target: String,
+    /// What is typed in each field, in the spec's parameter order.
+    pub fields: Vec<String>,
+    pub focus: usize,
+    /// Why the last submit was refused (the field's parser, in words).
+    pub error: Option<String>,
+}
+
+impl ParamForm {
+    /// A form with empty fields (an empty field takes the parameter's default).
+    pub fn new(spec: &'static crate::guard::action::ActionSpec, target: String) -> ParamForm {
+        ParamForm {
+            spec,
+            target,
+            fields: vec![String::new(); spec.params.len()],
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// Whether typing `key` into a field of `param` that holds `field` is accepted: numbers
+    /// take digits (and a leading minus) up to 12 characters, text and choices up to their
+    /// bound, lists up to a bound of their items.
+    pub fn accepts(
+        param: &crate::guard::action::ParamSpec,
+        field: &str,
+        key: super::keymap::KeyName,
+    ) -> bool {
+        use crate::guard::action::ParamKind;
+        let super::keymap::KeyName::Char(c) = key else {
+            return false;
+        };
+        let n = field.chars().count();
+        match param.kind {
+            ParamKind::Number { .. } => {
+                n < 12 && (c.is_ascii_digit() || (c == '-' && field.is_empty()))
+            }
+            ParamKind::Text { max_chars } => n < max_chars,
+            ParamKind::Choice(choices) => {
+                n < choices.iter().map(|x| x.chars().count()).max().unwrap_or(0)
+            }
+            ParamKind::List {
+                max_items,
+                item_max_chars,
+            } => n < max_items.saturating_mul(item_max_chars + 1),
+        }
+    }
+
+    /// The request, or the first field that does not parse and why.
+    pub fn request(&self) -> Result<crate::guard::Request, (usize, String)> {
+        let mut request = crate::guard::Request::new(self.spec, self.target.clone());
+        for (i, (param, text)) in self.spec.params.iter().zip(&self.fields).enumerate() {
+            let value = param.parse(text).map_err(|e| (i, e))?;
+            request = request.param(param.name, value);
+        }
+        Ok(request)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
@@ -270,12 +338,8 @@ pub enum Mode {
         error: Option<String>,
         busy: bool,
     },
-    /// The rotation period for "enable automatic rotation" (days; empty = 365).
-    Period {
-        key: String,
-        input: String,
-        error: Option<String>,
-    },
+    /// The parameters of a guarded action, before its plan (one form for every action).
+    Form(Box<ParamForm>),
     /// Pre-checks running against live state.
     Planning {
         action: String,

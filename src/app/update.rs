@@ -6,7 +6,9 @@ use super::keymap::{Action, Key, KeyName, Layer};
 use super::resources::ActionBinding;
 use super::links::{self, Target};
 use super::rows;
-use super::state::{ConfirmForm, Flash, Focus, Kind, MfaPurpose, Mode, SessionInfo, State, View};
+use super::state::{
+    ConfirmForm, Flash, Focus, Kind, MfaPurpose, Mode, ParamForm, SessionInfo, State, View,
+};
 use crate::cloud::backup::{
     BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan,
 };
@@ -852,7 +854,7 @@ fn key(s: &mut State, ev: KeyEvent) -> Vec<Effect> {
             error,
             busy,
         } => mfa_key(s, k, action, purpose, input, error, busy),
-        Mode::Period { key, input, error } => period_key(s, k, action, key, input, error),
+        Mode::Form(form) => form_key(s, k, action, *form),
         Mode::Confirm(form) => confirm_key(s, k, action, *form),
         Mode::PeekConfirm(plan) => peek_confirm_key(s, k, action, plan),
         Mode::PeekPlanning { .. } if action == Some(Action::Cancel) => {
@@ -903,9 +905,9 @@ fn move_sel(s: &mut State, f: impl Fn(usize, usize, usize) -> usize) -> Vec<Effe
     Vec::new()
 }
 
-/// Starts a guarded action the current view offers on its selected row. Only reached when the
-/// session is read-write: in read-only mode these keys are not bound at all (and the guard
-/// refuses anyway).
+/// Starts a guarded action the current view offers on its selected row: its parameters form
+/// first when it has parameters, else its plan. Only reached when the session is read-write:
+/// in read-only mode these keys are not bound at all (and the guard refuses anyway).
 fn guarded_action(s: &mut State, binding: &'static ActionBinding) -> Vec<Effect> {
     let Some(target) = s.table(s.view).selected_row().map(|r| r.key.clone()) else {
         s.flash = Some(Flash::Info(format!(
@@ -915,26 +917,13 @@ fn guarded_action(s: &mut State, binding: &'static ActionBinding) -> Vec<Effect>
         return Vec::new();
     };
     s.acting = Some(binding);
-    match binding.action {
-        "kms.enable_rotation" => {
-            s.mode = Mode::Period {
-                key: target,
-                input: String::new(),
-                error: None,
-            };
-            Vec::new()
-        }
-        "kms.disable_rotation" => plan(
-            s,
-            crate::guard::Request::DisableKeyRotation { key: target },
-        ),
-        "kms.rotate_now" => plan(s, crate::guard::Request::RotateKeyOnDemand { key: target }),
-        other => {
-            s.acting = None;
-            s.flash = Some(Flash::Error(format!("{other}: no such guarded action")));
-            Vec::new()
-        }
+    let spec = binding.action;
+    if spec.params.is_empty() {
+        return plan(s, crate::guard::Request::new(spec, target));
     }
+    s.flash = None;
+    s.mode = Mode::Form(Box::new(ParamForm::new(spec, target)));
+    Vec::new()
 }
 
 /// Plans a peek at the messages view's queue. In read-only mode nothing is asked: a peek is a
@@ -1002,53 +991,47 @@ fn plan(s: &mut State, request: crate::guard::Request) -> Vec<Effect> {
     vec![Effect::Plan(request)]
 }
 
-fn period_key(
-    s: &mut State,
-    k: Key,
-    action: Option<Action>,
-    key: String,
-    mut input: String,
-    error: Option<String>,
-) -> Vec<Effect> {
-    match action {
-        Some(Action::Cancel) => {
+/// The parameters form of an action: Tab/↓ and Shift-Tab/↑ move between fields, Enter moves
+/// on and, on the last field, checks every field and plans (a field that does not parse keeps
+/// the form open with the focus on it and says what to type); Esc cancels.
+fn form_key(s: &mut State, k: Key, action: Option<Action>, mut form: ParamForm) -> Vec<Effect> {
+    let last = form.fields.len().saturating_sub(1);
+    match (action, k.code) {
+        (Some(Action::Cancel), _) => {
             s.mode = Mode::Normal;
-            Vec::new()
+            s.acting = None;
+            s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
+            return Vec::new();
         }
-        Some(Action::Submit) => {
-            let days = if input.trim().is_empty() {
-                Ok(365)
-            } else {
-                input.trim().parse::<i32>()
-            };
-            match days {
-                Ok(d) if (90..=2560).contains(&d) => plan(
-                    s,
-                    crate::guard::Request::EnableKeyRotation {
-                        key,
-                        period_days: Some(d),
-                    },
-                ),
-                _ => {
-                    s.mode = Mode::Period {
-                        key,
-                        input,
-                        error: Some("the period must be 90 to 2,560 days (empty: 365)".into()),
-                    };
-                    Vec::new()
+        (Some(Action::Complete), _) | (None, KeyName::Down) => {
+            form.focus = if form.focus >= last { 0 } else { form.focus + 1 };
+        }
+        (None, KeyName::BackTab) | (None, KeyName::Up) => {
+            form.focus = if form.focus == 0 { last } else { form.focus - 1 };
+        }
+        (Some(Action::Submit), _) if form.focus < last => form.focus += 1,
+        (Some(Action::Submit), _) => match form.request() {
+            Ok(request) => return plan(s, request),
+            Err((field, message)) => {
+                form.focus = field;
+                form.error = Some(message);
+            }
+        },
+        _ => {
+            let focus = form.focus;
+            if let (Some(field), Some(spec)) =
+                (form.fields.get_mut(focus), form.spec.params.get(focus))
+            {
+                let typing = action.is_none();
+                let fits = ParamForm::accepts(spec, field, k.code);
+                if (!typing || fits) && edit(field, k, action) {
+                    form.error = None;
                 }
             }
         }
-        _ => {
-            if (matches!(k.code, KeyName::Char(c) if c.is_ascii_digit()) || action.is_some())
-                && (input.len() < 4 || action.is_some())
-            {
-                edit(&mut input, k, action);
-            }
-            s.mode = Mode::Period { key, input, error };
-            Vec::new()
-        }
     }
+    s.mode = Mode::Form(Box::new(form));
+    Vec::new()
 }
 
 /// The confirmation form. Focus starts in the name field; Tab/↓ and Shift-Tab/↑ move; Enter
@@ -1462,9 +1445,7 @@ pub(crate) mod tests {
 
     fn the_plan() -> crate::guard::Plan {
         crate::guard::Plan {
-            operation: crate::guard::Operation::RotateKeyOnDemand {
-                key_arn: KEY.into(),
-            },
+            operation: crate::guard::Operation::new(&crate::guard::kms::ROTATE_NOW, KEY),
             action: "kms:RotateKeyOnDemand".into(),
             summary: "rotate alias/claims-costs now".into(),
             targets: vec![crate::guard::Target {
@@ -1492,10 +1473,7 @@ pub(crate) mod tests {
         let mut s = State::new(now(), Keymap::default_keymap(), Theme::default());
         s.session = Some(info(require_reason));
         s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
-        let out = plan(
-            &mut s,
-            crate::guard::Request::RotateKeyOnDemand { key: KEY.into() },
-        );
+        let out = plan(&mut s, crate::guard::Request::rotate_now(KEY));
         assert!(matches!(out.as_slice(), [Effect::Plan(_)]), "{out:?}");
         s
     }

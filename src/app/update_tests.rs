@@ -110,21 +110,19 @@ fn each_action_key_starts_its_own_action_on_the_keys_view() {
     let fx = press(&mut s, 'R');
     assert_eq!(
         planned_request(&fx),
-        Some(&crate::guard::Request::RotateKeyOnDemand {
-            key: KEY_ARN.into()
-        })
+        Some(&crate::guard::Request::rotate_now(KEY_ARN))
     );
     let mut s = on(View::Keys, false, Keymap::default_keymap());
     let fx = press(&mut s, 'D');
     assert_eq!(
         planned_request(&fx),
-        Some(&crate::guard::Request::DisableKeyRotation {
-            key: KEY_ARN.into()
-        })
+        Some(&crate::guard::Request::disable_rotation(KEY_ARN))
     );
     let mut s = on(View::Keys, false, Keymap::default_keymap());
     assert!(press(&mut s, 'A').is_empty(), "the period is asked first");
-    assert!(matches!(&s.mode, Mode::Period { key, .. } if key == KEY_ARN));
+    assert!(
+        matches!(&s.mode, Mode::Form(f) if f.target == KEY_ARN && f.spec.id == "kms.enable_rotation")
+    );
 }
 
 /// A key bound on one view never starts an action on another: on the queues view R, A and D
@@ -166,10 +164,10 @@ fn a_user_keymap_rebinds_an_action_on_its_view_only() {
     let mut s = on(View::Keys, false, k.clone());
     assert!(planned_request(&press(&mut s, 'R')).is_none(), "R is unbound now");
     let mut s = on(View::Keys, false, k.clone());
-    assert!(matches!(
-        planned_request(&press(&mut s, 'X')),
-        Some(crate::guard::Request::RotateKeyOnDemand { .. })
-    ));
+    assert_eq!(
+        planned_request(&press(&mut s, 'X')).map(|r| r.spec.id),
+        Some("kms.rotate_now")
+    );
     let mut s = on(View::Queues, false, k);
     assert!(planned_request(&press(&mut s, 'X')).is_none());
     // Older files: a flat [actions] table rebinds the action wherever it is offered.
@@ -177,10 +175,10 @@ fn a_user_keymap_rebinds_an_action_on_its_view_only() {
     k.merge("[actions]\ndisable_rotation = [\"Z\"]\n", "old.toml")
         .unwrap();
     let mut s = on(View::Keys, false, k);
-    assert!(matches!(
-        planned_request(&press(&mut s, 'Z')),
-        Some(crate::guard::Request::DisableKeyRotation { .. })
-    ));
+    assert_eq!(
+        planned_request(&press(&mut s, 'Z')).map(|r| r.spec.id),
+        Some("kms.disable_rotation")
+    );
 }
 
 #[test]
@@ -360,4 +358,101 @@ fn a_profile_switch_drops_every_answer_of_the_old_session() {
         },
     );
     assert!(s.data.queues.is_empty(), "an answer for the old session landed");
+}
+
+fn key_code(s: &mut State, code: KeyCode) -> Vec<Effect> {
+    update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn form(s: &State) -> &super::state::ParamForm {
+    match &s.mode {
+        Mode::Form(f) => f,
+        other => panic!("no form: {other:?}"),
+    }
+}
+
+/// The rotation period form: only digits are typed, out-of-range and empty follow the spec
+/// (the spec's message, the default 365), and only a valid period plans.
+#[test]
+fn the_period_form_checks_its_field_before_any_plan() {
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    press(&mut s, 'A');
+    for c in "9x0-".chars() {
+        press(&mut s, c);
+    }
+    assert_eq!(form(&s).fields, ["90"], "letters and a late minus are not typed");
+    key_code(&mut s, KeyCode::Backspace);
+    let fx = key_code(&mut s, KeyCode::Enter);
+    assert!(planned_request(&fx).is_none(), "9 days planned: {fx:?}");
+    let e = form(&s).error.clone().unwrap_or_default();
+    assert!(e.contains("the period must be 90 to 2,560 days (empty: 365)"), "{e}");
+    // Typing again clears the message; 2561 is refused, 2560 plans with that value.
+    press(&mut s, '0');
+    assert_eq!(form(&s).error, None);
+    key_code(&mut s, KeyCode::Backspace);
+    key_code(&mut s, KeyCode::Backspace);
+    for c in "2561".chars() {
+        press(&mut s, c);
+    }
+    assert!(planned_request(&key_code(&mut s, KeyCode::Enter)).is_none());
+    key_code(&mut s, KeyCode::Backspace);
+    press(&mut s, '0');
+    let fx = key_code(&mut s, KeyCode::Enter);
+    let r = planned_request(&fx).expect("planned");
+    assert_eq!(r.spec.id, "kms.enable_rotation");
+    assert_eq!(
+        r.value("rotation_period_in_days").and_then(|v| v.as_number()),
+        Some(2560)
+    );
+    assert!(matches!(s.mode, Mode::Planning { .. }));
+    // Empty: the default period.
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    press(&mut s, 'A');
+    let r = planned_request(&key_code(&mut s, KeyCode::Enter)).cloned().expect("planned");
+    assert_eq!(
+        r.value("rotation_period_in_days").and_then(|v| v.as_number()),
+        Some(365)
+    );
+    // Esc: nothing planned, and the action is forgotten.
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    press(&mut s, 'A');
+    assert!(key_code(&mut s, KeyCode::Esc).is_empty());
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(s.acting.is_none());
+}
+
+/// Every form field of every action any view offers is driven through the same form: an
+/// empty field takes the default or is refused with the parser's message, and a value the
+/// parser refuses never plans.
+#[test]
+fn every_actions_form_refuses_what_its_parameters_refuse() {
+    use crate::guard::action::ParamKind;
+    for view in View::ALL {
+        for b in view.resource().actions() {
+            for (i, p) in b.action.params.iter().enumerate() {
+                let mut f = super::state::ParamForm::new(b.action, KEY_ARN.into());
+                let bad = match p.kind {
+                    ParamKind::Number { max, .. } => (max + 1).to_string(),
+                    ParamKind::Text { max_chars } => "x".repeat(max_chars + 1),
+                    ParamKind::Choice(_) => "no-such-choice".into(),
+                    ParamKind::List {
+                        max_items,
+                        ..
+                    } => vec!["a"; max_items + 1].join(","),
+                };
+                f.fields[i] = bad;
+                let (field, message) = f.request().expect_err("a bad value was accepted");
+                assert_eq!(field, i);
+                assert_eq!(Err(message), p.parse(&f.fields[i]).map(|_| ()));
+                f.fields[i] = String::new();
+                match p.default {
+                    Some(d) => assert_eq!(
+                        f.request().ok().and_then(|r| r.value(p.name)),
+                        p.parse(d).ok()
+                    ),
+                    None => assert!(f.request().is_err(), "{}: empty accepted", p.name),
+                }
+            }
+        }
+    }
 }

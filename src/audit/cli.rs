@@ -268,6 +268,27 @@ fn summary(r: &Record) -> String {
                 s.push_str(&format!(" [intent {}]", &id[..id.len().min(8)]));
             }
         }
+        Kind::Task => {
+            s.push_str(&format!(
+                "{} {}",
+                r.event.as_deref().unwrap_or("?"),
+                r.action().unwrap_or("?")
+            ));
+            if !targets.is_empty() {
+                s.push_str(&format!(" {targets}"));
+            }
+            if let Some(state) = r
+                .details
+                .as_ref()
+                .and_then(|d| d.get("final_state"))
+                .and_then(|v| v.as_str())
+            {
+                s.push_str(&format!(" final_state={state}"));
+            }
+            if let Some(id) = &r.intent_id {
+                s.push_str(&format!(" [intent {}]", &id[..id.len().min(8)]));
+            }
+        }
         Kind::Session => {
             s.push_str(r.event.as_deref().unwrap_or("?"));
             if let Some(p) = r.place.as_ref().and_then(|p| p.profile.as_ref()) {

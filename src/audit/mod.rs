@@ -49,7 +49,7 @@ pub use notify::{SealNotice, SealWitness, SnsWitness};
 pub use params::{ParamKey, SENSITIVE_PREFIX};
 pub use record::{
     Action, Confirmation, FORMAT_VERSION, Intent, Kind, Outcome, Record, Reveal, SessionEvent,
-    Status, What, Where, Who, Why,
+    Status, Task, TaskEvent, What, Where, Who, Why,
 };
 pub use seal::{Generated, KmsSealer, LocalHmacSealer, SealError, Sealer, seal_message};
 pub use storage::MAX_RECORD_BYTES;

@@ -26,6 +26,10 @@ pub enum Kind {
     Reveal,
     /// A MAC over the chain head by a [`Sealer`](super::Sealer).
     Seal,
+    /// An event of something a guarded action started that runs on after its call (a message
+    /// move task, a restore job): `start`, then `finish`, `cancel` or `stopped`; linked to the
+    /// intent by `intent_id`.
+    Task,
 }
 
 impl Kind {
@@ -36,6 +40,7 @@ impl Kind {
             Kind::Session => "session",
             Kind::Reveal => "reveal",
             Kind::Seal => "seal",
+            Kind::Task => "task",
         }
     }
 }
@@ -435,6 +440,42 @@ impl SessionEvent {
             SessionEvent::IdleUnlock => "idle_unlock",
         }
     }
+}
+
+/// What happened to a long-running task a guarded action started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskEvent {
+    /// The console follows it (the handle AWS gave).
+    Start,
+    /// It ended by itself (`details.final_state`: completed, failed, …).
+    Finish,
+    /// The operator called it off (the cancel call's request id; the final state).
+    Cancel,
+    /// The console stopped following it before its end (the state last seen).
+    Stopped,
+}
+
+impl TaskEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskEvent::Start => "start",
+            TaskEvent::Finish => "finish",
+            TaskEvent::Cancel => "cancel",
+            TaskEvent::Stopped => "stopped",
+        }
+    }
+}
+
+/// A task record as the console builds it: the intent that started the task, the event, the
+/// action and the resource the task works on, request ids of calls about it (a cancel), and
+/// `details` (the handle, the state; no PHI).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub intent_id: String,
+    pub event: TaskEvent,
+    pub action: Action,
+    pub request_ids: Vec<String>,
+    pub details: Value,
 }
 
 /// A reveal of a value that may be PHI, recorded before it is shown.

@@ -7,7 +7,7 @@ use super::notify::{SealNotice, SealWitness};
 use super::params::ParamKey;
 use super::record::{
     Action, FORMAT_VERSION, Intent, Kind, Outcome, OutcomeRecord, ParamValue, Record, Reveal,
-    SealRecord, SessionEvent, What, Where, Who,
+    SealRecord, SessionEvent, Task, What, Where, Who,
 };
 use super::seal::{SEAL_ALGORITHM, SealError, Sealer, seal_message};
 use super::storage::{self, Head, MAX_RECORD_BYTES};
@@ -337,6 +337,28 @@ impl AuditLog {
         record.who = Some(ctx.who);
         record.place = Some(ctx.place);
         record.details = match details {
+            Value::Null => None,
+            Value::Object(m) if m.is_empty() => None,
+            mut v => {
+                normalize_numbers(&mut v);
+                Some(v)
+            }
+        };
+        self.append(record)
+    }
+
+    /// Records an event of a long-running task a guarded action started, linked to its
+    /// intent. `details` (an object) must not carry PHI.
+    pub fn task(&self, task: Task) -> Result<Written, AuditError> {
+        let ctx = self.context();
+        let mut record = blank(Kind::Task);
+        record.event = Some(task.event.as_str().to_string());
+        record.intent_id = Some(task.intent_id);
+        record.who = Some(ctx.who);
+        record.place = Some(ctx.place);
+        record.what = Some(self.what(&task.action));
+        record.request_ids = task.request_ids;
+        record.details = match task.details {
             Value::Null => None,
             Value::Object(m) if m.is_empty() => None,
             mut v => {

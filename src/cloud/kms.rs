@@ -281,7 +281,9 @@ async fn key_details(
         .map_err(|e| from_sdk("DescribeKey", &what, e))?;
     let md = d.key_metadata().ok_or_else(|| CloudError::NotFound {
         what: what.clone(),
-        message: "no metadata".into(),
+        message: "DescribeKey answered without key metadata".into(),
+        code: String::new(),
+        request_id: d.request_id().map(str::to_string),
     })?;
     let id = md.key_id().to_string();
     let spec = md.key_spec().cloned().unwrap_or(KeySpec::SymmetricDefault);

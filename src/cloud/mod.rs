@@ -100,7 +100,7 @@ impl Cloud {
     /// Refuses to call AWS with credentials that are already dead.
     pub(crate) fn alive(&self) -> Result<(), CloudError> {
         match self.expires {
-            Some(t) if (self.now)() >= t => Err(CloudError::Expired),
+            Some(t) if (self.now)() >= t => Err(CloudError::expired()),
             _ => Ok(()),
         }
     }
@@ -147,6 +147,7 @@ impl Cloud {
                         operation: "task".into(),
                         code: "Panic".into(),
                         message: j.to_string(),
+                        request_id: None,
                     });
                 }
             }

@@ -406,3 +406,142 @@ impl Cloud {
         Ok(out)
     }
 }
+
+/// A message move task (DLQ redrive) as ListMessageMoveTasks shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveTask {
+    /// Present while the task is `RUNNING` (the handle CancelMessageMoveTask takes).
+    pub handle: Option<String>,
+    /// `RUNNING`, `COMPLETED`, `CANCELLING`, `CANCELLED` or `FAILED`.
+    pub status: String,
+    pub source_arn: String,
+    /// `None`: the messages go back to the queues they came from.
+    pub destination_arn: Option<String>,
+    pub rate: Option<i32>,
+    pub moved: u64,
+    pub to_move: Option<u64>,
+    pub failure: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+}
+
+impl MoveTask {
+    /// The task has ended (it will not move more messages).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.status.as_str(), "COMPLETED" | "CANCELLED" | "FAILED")
+    }
+}
+
+/// A move task that was started: its handle, and the request id of the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveTaskStarted {
+    pub handle: String,
+    pub request_id: String,
+}
+
+impl Cloud {
+    /// The URLs of the queues whose redrive policy targets `url` (ListDeadLetterSourceQueues,
+    /// paged to the end): empty when `url` is nobody's DLQ.
+    pub async fn dead_letter_sources(&self, url: &str) -> Result<Vec<String>, CloudError> {
+        self.alive()?;
+        let what = format!("queue {}", name_of(url));
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let r = self
+                .sqs
+                .list_dead_letter_source_queues()
+                .queue_url(url)
+                .set_next_token(token.take())
+                .max_results(1000)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListDeadLetterSourceQueues", &what, e))?;
+            out.extend(r.queue_urls().iter().cloned());
+            match r.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Starts moving the messages of the DLQ `source_arn` (StartMessageMoveTask): to
+    /// `destination_arn`, else back to the queues they came from; at most `rate` messages a
+    /// second (`None`: as fast as SQS goes).
+    pub async fn start_message_move_task(
+        &self,
+        source_arn: &str,
+        destination_arn: Option<&str>,
+        rate: Option<i32>,
+    ) -> Result<MoveTaskStarted, CloudError> {
+        use aws_types::request_id::RequestId;
+        self.alive()?;
+        let out = self
+            .sqs
+            .start_message_move_task()
+            .source_arn(source_arn)
+            .set_destination_arn(destination_arn.map(str::to_string))
+            .set_max_number_of_messages_per_second(rate)
+            .send()
+            .await
+            .map_err(|e| from_sdk("StartMessageMoveTask", &format!("queue {source_arn}"), e))?;
+        Ok(MoveTaskStarted {
+            handle: out.task_handle().unwrap_or_default().to_string(),
+            request_id: out.request_id().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// The most recent move tasks of the queue `source_arn`, newest first (at most 10, as SQS
+    /// keeps them).
+    pub async fn list_message_move_tasks(
+        &self,
+        source_arn: &str,
+    ) -> Result<Vec<MoveTask>, CloudError> {
+        self.alive()?;
+        let out = self
+            .sqs
+            .list_message_move_tasks()
+            .source_arn(source_arn)
+            .max_results(10)
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListMessageMoveTasks", &format!("queue {source_arn}"), e))?;
+        Ok(out
+            .results()
+            .iter()
+            .map(|t| MoveTask {
+                handle: t.task_handle().map(str::to_string),
+                status: t.status().unwrap_or_default().to_string(),
+                source_arn: t.source_arn().unwrap_or(source_arn).to_string(),
+                destination_arn: t.destination_arn().map(str::to_string),
+                rate: t.max_number_of_messages_per_second(),
+                moved: u64::try_from(t.approximate_number_of_messages_moved()).unwrap_or(0),
+                to_move: t
+                    .approximate_number_of_messages_to_move()
+                    .and_then(|n| u64::try_from(n).ok()),
+                failure: t.failure_reason().map(str::to_string),
+                started: DateTime::from_timestamp_millis(t.started_timestamp()),
+            })
+            .collect())
+    }
+
+    /// Cancels a running move task; returns how many messages it had moved, and the request id.
+    pub async fn cancel_message_move_task(
+        &self,
+        handle: &str,
+    ) -> Result<(u64, String), CloudError> {
+        use aws_types::request_id::RequestId;
+        self.alive()?;
+        let out = self
+            .sqs
+            .cancel_message_move_task()
+            .task_handle(handle)
+            .send()
+            .await
+            .map_err(|e| from_sdk("CancelMessageMoveTask", "message move task", e))?;
+        Ok((
+            u64::try_from(out.approximate_number_of_messages_moved()).unwrap_or(0),
+            out.request_id().unwrap_or_default().to_string(),
+        ))
+    }
+}

@@ -98,14 +98,13 @@ impl KeyCommand {
     /// The request this command asks for.
     pub fn request(&self) -> Request {
         match self {
-            KeyCommand::Rotate { key, .. } => Request::RotateKeyOnDemand { key: key.clone() },
+            KeyCommand::Rotate { key, .. } => Request::rotate_now(key.clone()),
             KeyCommand::Rotation {
                 key, disable: true, ..
-            } => Request::DisableKeyRotation { key: key.clone() },
-            KeyCommand::Rotation { key, period, .. } => Request::EnableKeyRotation {
-                key: key.clone(),
-                period_days: *period,
-            },
+            } => Request::disable_rotation(key.clone()),
+            KeyCommand::Rotation { key, period, .. } => {
+                Request::enable_rotation(key.clone(), *period)
+            }
         }
     }
     pub fn args(&self) -> &ActionArgs {

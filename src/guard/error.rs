@@ -31,6 +31,9 @@ pub enum Check {
     RotationInProgress,
     /// A receive (a peek) could move a message of a queue with a redrive policy to its DLQ.
     ReceiveCouldMove,
+    /// A message move task's source must be a dead-letter queue (another queue's redrive
+    /// policy targets it).
+    NotDeadLetterQueue,
 }
 
 /// One refusing pre-check and its explanation.
@@ -67,6 +70,11 @@ pub enum GuardError {
     /// The request itself is unusable (an empty key name, …); checked before any call.
     #[error("{0}")]
     InvalidRequest(String),
+
+    /// A parameter's value is not what its [`ParamSpec`](super::ParamSpec) accepts; checked
+    /// before any call. The message says what to give instead.
+    #[error("{message}")]
+    InvalidParam { param: String, message: String },
 
     /// The live state of the target could not be read, so there is no plan.
     #[error("cannot read the current state of {target} to plan the action: {error}")]
@@ -162,6 +170,7 @@ impl GuardError {
             GuardError::ReadOnly { .. } => "read_only",
             GuardError::PeriodOutOfRange { .. } => "period_out_of_range",
             GuardError::InvalidRequest(_) => "invalid_request",
+            GuardError::InvalidParam { .. } => "invalid_param",
             GuardError::LiveState { .. } => "live_state",
             GuardError::Refused { .. } => "refused",
             GuardError::NameRequired { .. } => "name_required",
@@ -202,6 +211,9 @@ impl GuardError {
                 if let Some(w) = outcome_warning {
                     v["outcome_warning"] = w.clone().into();
                 }
+            }
+            GuardError::InvalidParam { param, .. } => {
+                v["param"] = param.clone().into();
             }
             GuardError::WrongName { expected, .. } | GuardError::NameRequired { expected } => {
                 v["expected"] = expected.clone().into();

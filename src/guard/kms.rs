@@ -3,10 +3,142 @@
 //! function of the key's live state ([`checks`]), so each refusal is explained before any
 //! change is attempted.
 
+use super::action::{ActionSpec, CallFuture, Called, ParamKind, ParamSpec, PlanFuture};
 use super::{Check, Fact, GuardError, Operation, Plan, Policy, Refusal, Request, Target};
-use crate::cloud::kms::{DEFAULT_ROTATION_PERIOD_DAYS, Key, ON_DEMAND_ROTATION_QUOTA};
+use crate::cloud::Cloud;
+use crate::cloud::kms::{
+    DEFAULT_ROTATION_PERIOD_DAYS, Key, MAX_ROTATION_PERIOD_DAYS, MIN_ROTATION_PERIOD_DAYS,
+    ON_DEMAND_ROTATION_QUOTA,
+};
 use crate::session::Session;
 use chrono::{DateTime, Duration, Utc};
+
+const KEY_TARGET: &str = "KMS key: alias (alias/claims-costs), key id or key ARN";
+
+/// The automatic rotation period (`RotationPeriodInDays`), recorded as
+/// `rotation_period_in_days`.
+pub const PERIOD: ParamSpec = ParamSpec {
+    name: "rotation_period_in_days",
+    label: "period",
+    kind: ParamKind::Number {
+        min: MIN_ROTATION_PERIOD_DAYS as i64,
+        max: MAX_ROTATION_PERIOD_DAYS as i64,
+        unit: " days",
+    },
+    default: Some("365"),
+    help: "days between automatic rotations, 90 to 2,560 (empty: 365)",
+};
+
+/// `kms:EnableKeyRotation`: turn on automatic rotation, or change its period (the same call).
+pub static ENABLE_ROTATION: ActionSpec = ActionSpec {
+    id: "kms.enable_rotation",
+    api_action: "kms:EnableKeyRotation",
+    title: "enable automatic rotation (or change its period)",
+    target: KEY_TARGET,
+    params: &[PERIOD],
+    long_running: false,
+    check_target,
+    check_request: check_period,
+    plan: plan_boxed,
+    call: call_enable,
+};
+
+/// `kms:DisableKeyRotation`: turn off automatic rotation.
+pub static DISABLE_ROTATION: ActionSpec = ActionSpec {
+    id: "kms.disable_rotation",
+    api_action: "kms:DisableKeyRotation",
+    title: "disable automatic rotation",
+    target: KEY_TARGET,
+    params: &[],
+    long_running: false,
+    check_target,
+    check_request: super::action::no_request_checks,
+    plan: plan_boxed,
+    call: call_disable,
+};
+
+/// `kms:RotateKeyOnDemand`: rotate the key material now (KMS finishes it within minutes; its
+/// end shows in the key's rotation history, so it is not watched).
+pub static ROTATE_NOW: ActionSpec = ActionSpec {
+    id: "kms.rotate_now",
+    api_action: "kms:RotateKeyOnDemand",
+    title: "rotate the key material now (on demand)",
+    target: KEY_TARGET,
+    params: &[],
+    long_running: false,
+    check_target,
+    check_request: super::action::no_request_checks,
+    plan: plan_boxed,
+    call: call_rotate_now,
+};
+
+impl Request {
+    /// Turn on automatic rotation of `key`, or change its period. `None`: 365 days.
+    pub fn enable_rotation(key: impl Into<String>, period_days: Option<i32>) -> Request {
+        let r = Request::new(&ENABLE_ROTATION, key);
+        match period_days {
+            Some(d) => r.param(PERIOD.name, d),
+            None => r,
+        }
+    }
+    /// Turn off automatic rotation of `key`.
+    pub fn disable_rotation(key: impl Into<String>) -> Request {
+        Request::new(&DISABLE_ROTATION, key)
+    }
+    /// Rotate the key material of `key` now.
+    pub fn rotate_now(key: impl Into<String>) -> Request {
+        Request::new(&ROTATE_NOW, key)
+    }
+}
+
+fn check_target(key: &str) -> Result<(), String> {
+    crate::validate::kms_key(key).map(|_| ()).map_err(|e| e.0)
+}
+
+/// A period outside what KMS accepts is refused with its own error
+/// ([`GuardError::PeriodOutOfRange`]), before any call.
+fn check_period(request: &Request) -> Result<(), GuardError> {
+    if let Some(days) = request.params.get(PERIOD.name).and_then(|v| v.as_number())
+        && !(i64::from(MIN_ROTATION_PERIOD_DAYS)..=i64::from(MAX_ROTATION_PERIOD_DAYS))
+            .contains(&days)
+    {
+        return Err(GuardError::PeriodOutOfRange {
+            days: i32::try_from(days).unwrap_or(if days < 0 { i32::MIN } else { i32::MAX }),
+        });
+    }
+    Ok(())
+}
+
+fn plan_boxed<'a>(
+    session: &'a Session,
+    policy: &'a Policy,
+    request: &'a Request,
+) -> PlanFuture<'a> {
+    Box::pin(plan(session, policy, request))
+}
+
+fn period_of(op: &Operation) -> i32 {
+    op.number(PERIOD.name)
+        .and_then(|d| i32::try_from(d).ok())
+        .unwrap_or(DEFAULT_ROTATION_PERIOD_DAYS)
+}
+
+fn call_enable<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
+    Box::pin(async move {
+        let id = cloud
+            .enable_key_rotation(op.target(), period_of(op))
+            .await?;
+        Ok(Called::done(id))
+    })
+}
+
+fn call_disable<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
+    Box::pin(async move { Ok(Called::done(cloud.disable_key_rotation(op.target()).await?)) })
+}
+
+fn call_rotate_now<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
+    Box::pin(async move { Ok(Called::done(cloud.rotate_key_on_demand(op.target()).await?)) })
+}
 
 /// Which rotation change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,13 +152,20 @@ pub enum Change {
 }
 
 impl Change {
+    /// The change a request of one of this module's actions asks for.
     pub fn of(request: &Request) -> Change {
-        match request {
-            Request::EnableKeyRotation { period_days, .. } => Change::Enable {
-                period_days: period_days.unwrap_or(DEFAULT_ROTATION_PERIOD_DAYS),
-            },
-            Request::DisableKeyRotation { .. } => Change::Disable,
-            Request::RotateKeyOnDemand { .. } => Change::OnDemand,
+        if *request.spec == ENABLE_ROTATION {
+            Change::Enable {
+                period_days: request
+                    .value(PERIOD.name)
+                    .and_then(|v| v.as_number())
+                    .and_then(|d| i32::try_from(d).ok())
+                    .unwrap_or(DEFAULT_ROTATION_PERIOD_DAYS),
+            }
+        } else if *request.spec == DISABLE_ROTATION {
+            Change::Disable
+        } else {
+            Change::OnDemand
         }
     }
 }
@@ -238,10 +377,7 @@ pub fn build(key: &Key, change: Change, session: &Session, policy: &Policy) -> P
                 format!("enable automatic rotation of {name} every {period_days} days")
             };
             (
-                Operation::EnableKeyRotation {
-                    key_arn: key.arn.clone(),
-                    period_days,
-                },
+                Operation::new(&ENABLE_ROTATION, key.arn.clone()).param(PERIOD.name, period_days),
                 summary,
             )
         }
@@ -254,9 +390,7 @@ pub fn build(key: &Key, change: Change, session: &Session, policy: &Policy) -> P
                     .push("automatic rotation is already off: this call changes nothing".into());
             }
             (
-                Operation::DisableKeyRotation {
-                    key_arn: key.arn.clone(),
-                },
+                Operation::new(&DISABLE_ROTATION, key.arn.clone()),
                 format!("disable automatic rotation of {name}"),
             )
         }
@@ -279,9 +413,7 @@ pub fn build(key: &Key, change: Change, session: &Session, policy: &Policy) -> P
                 warnings.push("the automatic rotation schedule does not change".into());
             }
             (
-                Operation::RotateKeyOnDemand {
-                    key_arn: key.arn.clone(),
-                },
+                Operation::new(&ROTATE_NOW, key.arn.clone()),
                 format!("rotate the key material of {name} now (on demand)"),
             )
         }
@@ -296,7 +428,10 @@ pub fn build(key: &Key, change: Change, session: &Session, policy: &Policy) -> P
             "{} on {}{}",
             operation.action(),
             key.arn,
-            operation.params_text()
+            match operation.number(PERIOD.name) {
+                Some(days) => format!(" (RotationPeriodInDays={days})"),
+                None => String::new(),
+            }
         )],
         action: operation.action().to_string(),
         operation,

@@ -30,17 +30,27 @@
 //! `update`; the `Confirmed` goes out in an effect; the runner calls [`preflight`] (on
 //! `StepUpRequired` it asks for a code, renews, and retries) and then [`execute`] on a task.
 //!
-//! docs/GUARDED-ACTIONS.md describes the flow, the pre-checks and the CLI (`phi-console key`).
+//! Actions are data: an [`ActionSpec`] per action (its parameters as [`ParamSpec`]s, its
+//! planner and its call), listed in [`actions::ALL`]; nothing here knows a particular action.
+//! Long-running actions return a [`Handle`] that [`watch::watch`] follows to its end.
+//!
+//! docs/GUARDED-ACTIONS.md describes the flow, how an action is declared, the pre-checks and
+//! the CLI (`phi-console key`).
 
 // `GuardError` is a plain value the TUI keeps in its state (Clone + Eq, no boxes); errors are
 // rare and never on a hot path, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod action;
+pub mod actions;
 pub mod cli;
 mod error;
 pub mod kms;
 pub mod peek;
+pub mod sqs;
+pub mod watch;
 
+pub use action::{ActionSpec, Called, Handle, HandleKind, ParamKind, ParamSpec, ParamValue};
 pub use error::{Check, GuardError, Refusal};
 
 use crate::audit::{
@@ -51,6 +61,7 @@ use crate::session::Session;
 use crate::session::settings::ProfileSettings;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use crate::cloud::kms::{
@@ -97,100 +108,158 @@ impl Default for Policy {
     }
 }
 
-/// What the operator asks for: an action on a target, before any check. `key` is a key id,
-/// key ARN or alias (`alias/claims-costs`); the plan resolves it to the key's ARN.
+/// What the operator asks for: an action ([`ActionSpec`]) on a target, with parameters, before
+/// any check. The target is as the operator named it (a KMS key id, key ARN or alias; a queue
+/// URL); the plan resolves it to an ARN. Build it with [`Request::new`] / [`Request::of`] and
+/// [`Request::param`] (a value built in code) or [`Request::input`] (text typed in a form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "request", rename_all = "snake_case")]
-pub enum Request {
-    /// Turn on automatic rotation, or change its period (the same call). `None`: 365 days.
-    EnableKeyRotation {
-        key: String,
-        period_days: Option<i32>,
-    },
-    /// Turn off automatic rotation.
-    DisableKeyRotation { key: String },
-    /// Rotate the key material now.
-    RotateKeyOnDemand { key: String },
+pub struct Request {
+    /// The action (serialised as its id, `kms.rotate_now`).
+    #[serde(rename = "request")]
+    pub spec: &'static ActionSpec,
+    pub target: String,
+    /// Parameters by [`ParamSpec::name`]; a missing one takes its default when planned.
+    pub params: BTreeMap<String, ParamValue>,
 }
 
 impl Request {
+    /// A request for `spec` on `target`, without parameters yet.
+    pub fn new(spec: &'static ActionSpec, target: impl Into<String>) -> Request {
+        Request {
+            spec,
+            target: target.into(),
+            params: BTreeMap::new(),
+        }
+    }
+    /// A request for the action with this id (`kms.rotate_now`).
+    pub fn of(id: &str, target: impl Into<String>) -> Result<Request, GuardError> {
+        actions::spec(id)
+            .map(|spec| Request::new(spec, target))
+            .ok_or_else(|| {
+                GuardError::InvalidRequest(format!(
+                    "there is no guarded action '{id}': use one of {}",
+                    actions::ALL
+                        .iter()
+                        .map(|a| a.id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+    /// Sets a parameter to a value built in code (checked by [`validate`]).
+    pub fn param(mut self, name: &str, value: impl Into<ParamValue>) -> Request {
+        self.params.insert(name.to_string(), value.into());
+        self
+    }
+    /// Sets a parameter from the text typed for it ([`ParamSpec::parse`]).
+    pub fn input(self, name: &str, text: &str) -> Result<Request, GuardError> {
+        let spec = self.param_spec(name)?;
+        let value = spec
+            .parse(text)
+            .map_err(|message| GuardError::InvalidParam {
+                param: name.to_string(),
+                message,
+            })?;
+        Ok(self.param(name, value))
+    }
+    fn param_spec(&self, name: &str) -> Result<&'static ParamSpec, GuardError> {
+        self.spec.param(name).ok_or_else(|| {
+            GuardError::InvalidRequest(format!(
+                "{} has no parameter '{name}': {}",
+                self.spec.id,
+                if self.spec.params.is_empty() {
+                    "it takes none".to_string()
+                } else {
+                    format!(
+                        "its parameters are {}",
+                        self.spec
+                            .params
+                            .iter()
+                            .map(|p| p.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ))
+        })
+    }
     /// The API action (`kms:EnableKeyRotation`).
     pub fn action(&self) -> &'static str {
-        match self {
-            Request::EnableKeyRotation { .. } => "kms:EnableKeyRotation",
-            Request::DisableKeyRotation { .. } => "kms:DisableKeyRotation",
-            Request::RotateKeyOnDemand { .. } => "kms:RotateKeyOnDemand",
-        }
+        self.spec.api_action
     }
     /// The target as the operator named it.
     pub fn target(&self) -> &str {
-        match self {
-            Request::EnableKeyRotation { key, .. }
-            | Request::DisableKeyRotation { key }
-            | Request::RotateKeyOnDemand { key } => key,
-        }
+        &self.target
+    }
+    /// A parameter's value as given, else its default.
+    pub fn value(&self, name: &str) -> Option<ParamValue> {
+        self.params
+            .get(name)
+            .cloned()
+            .or_else(|| self.spec.param(name).and_then(ParamSpec::default_value))
     }
 }
 
-/// Checks a request without any call: parameters in range, a target named.
+/// Checks a request without any call: the target, the action's own checks, and every
+/// parameter against its [`ParamSpec`].
 pub fn validate(request: &Request) -> Result<(), GuardError> {
-    crate::validate::kms_key(request.target()).map_err(|e| GuardError::InvalidRequest(e.0))?;
-    if let Request::EnableKeyRotation {
-        period_days: Some(days),
-        ..
-    } = request
-        && !(MIN_ROTATION_PERIOD_DAYS..=MAX_ROTATION_PERIOD_DAYS).contains(days)
-    {
-        return Err(GuardError::PeriodOutOfRange { days: *days });
+    let spec = request.spec;
+    (spec.check_target)(request.target()).map_err(GuardError::InvalidRequest)?;
+    (spec.check_request)(request)?;
+    for (name, value) in &request.params {
+        request
+            .param_spec(name)?
+            .check(value)
+            .map_err(|message| GuardError::InvalidParam {
+                param: name.clone(),
+                message,
+            })?;
     }
     Ok(())
 }
 
-/// The exact call a plan makes (resolved target ARNs and parameters): what [`execute`] runs.
+/// The exact call a plan makes: the action, the resolved target ARNs and **every** parameter
+/// of the call (defaults applied), which is what [`execute`] runs and the intent records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "operation", rename_all = "snake_case")]
-pub enum Operation {
-    EnableKeyRotation { key_arn: String, period_days: i32 },
-    DisableKeyRotation { key_arn: String },
-    RotateKeyOnDemand { key_arn: String },
+pub struct Operation {
+    /// The action (serialised as its id).
+    #[serde(rename = "operation")]
+    pub spec: &'static ActionSpec,
+    pub targets: Vec<String>,
+    /// By the names the audit log records them under.
+    pub params: BTreeMap<String, ParamValue>,
 }
 
 impl Operation {
+    /// A call of `spec` on one target ARN.
+    pub fn new(spec: &'static ActionSpec, target_arn: impl Into<String>) -> Operation {
+        Operation {
+            spec,
+            targets: vec![target_arn.into()],
+            params: BTreeMap::new(),
+        }
+    }
+    pub fn param(mut self, name: &str, value: impl Into<ParamValue>) -> Operation {
+        self.params.insert(name.to_string(), value.into());
+        self
+    }
     /// The API action (`kms:EnableKeyRotation`).
     pub fn action(&self) -> &'static str {
-        match self {
-            Operation::EnableKeyRotation { .. } => "kms:EnableKeyRotation",
-            Operation::DisableKeyRotation { .. } => "kms:DisableKeyRotation",
-            Operation::RotateKeyOnDemand { .. } => "kms:RotateKeyOnDemand",
-        }
+        self.spec.api_action
     }
-    /// The ARNs the call acts on.
-    pub fn targets(&self) -> Vec<String> {
-        match self {
-            Operation::EnableKeyRotation { key_arn, .. }
-            | Operation::DisableKeyRotation { key_arn }
-            | Operation::RotateKeyOnDemand { key_arn } => vec![key_arn.clone()],
-        }
+    /// The first target ARN.
+    pub fn target(&self) -> &str {
+        self.targets.first().map(String::as_str).unwrap_or_default()
     }
-    /// The call's parameters besides the target, as the plan shows them.
-    fn params_text(&self) -> String {
-        match self {
-            Operation::EnableKeyRotation { period_days, .. } => {
-                format!(" (RotationPeriodInDays={period_days})")
-            }
-            _ => String::new(),
-        }
+    pub fn number(&self, name: &str) -> Option<i64> {
+        self.params.get(name).and_then(ParamValue::as_number)
     }
-    /// Makes the call; returns the request id.
-    async fn call(&self, cloud: &crate::cloud::Cloud) -> Result<String, CloudError> {
-        match self {
-            Operation::EnableKeyRotation {
-                key_arn,
-                period_days,
-            } => cloud.enable_key_rotation(key_arn, *period_days).await,
-            Operation::DisableKeyRotation { key_arn } => cloud.disable_key_rotation(key_arn).await,
-            Operation::RotateKeyOnDemand { key_arn } => cloud.rotate_key_on_demand(key_arn).await,
-        }
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.params.get(name).and_then(ParamValue::as_text)
+    }
+    /// Makes the call, through the action's spec.
+    pub async fn call(&self, cloud: &crate::cloud::Cloud) -> Result<Called, CloudError> {
+        (self.spec.call)(cloud, self).await
     }
 }
 
@@ -484,6 +553,44 @@ fn session_place(session: &Session) -> String {
     s
 }
 
+/// The gates every execution repeats before it writes its intent, in this order: read-only;
+/// the session is the one the plan was made for (`planned_place`: profile, account, region,
+/// endpoint); a reason when one is required and missing; the plan is at most `ttl` old; the
+/// session is alive. One function for [`preflight`] and [`peek::execute`], so the order is
+/// the same everywhere.
+pub(crate) fn gates(
+    session: &Session,
+    policy: &Policy,
+    action: &str,
+    planned_place: &str,
+    reason_missing: bool,
+    planned_at: DateTime<Utc>,
+    ttl: chrono::Duration,
+) -> Result<(), GuardError> {
+    read_only_gate(session, policy, action)?;
+    let current = session_place(session);
+    if planned_place != current {
+        return Err(GuardError::SessionChanged {
+            planned: planned_place.to_string(),
+            current,
+        });
+    }
+    if reason_missing {
+        return Err(GuardError::ReasonRequired);
+    }
+    let age = session.now() - planned_at;
+    if age > ttl {
+        return Err(GuardError::PlanExpired {
+            age_s: age.num_seconds(),
+            max_minutes: ttl.num_minutes(),
+        });
+    }
+    if session.is_expired() {
+        return Err(GuardError::SessionExpired);
+    }
+    Ok(())
+}
+
 /// Every gate [`execute`] applies before it writes the intent, without I/O: read-only, the
 /// session is the plan's (profile, account, region, endpoint) and alive, the reason the
 /// policy requires, the plan's age, and step-up. Callers run it first to ask for an MFA code
@@ -494,27 +601,15 @@ pub fn preflight(
     confirmed: &Confirmed,
 ) -> Result<(), GuardError> {
     let plan = &confirmed.plan;
-    read_only_gate(session, policy, &plan.action)?;
-    let current = session_place(session);
-    if plan.place() != current {
-        return Err(GuardError::SessionChanged {
-            planned: plan.place(),
-            current,
-        });
-    }
-    if policy.require_reason && confirmed.reason.is_none() {
-        return Err(GuardError::ReasonRequired);
-    }
-    let age = session.now() - plan.planned_at;
-    if age > chrono::Duration::minutes(PLAN_TTL_MINUTES) {
-        return Err(GuardError::PlanExpired {
-            age_s: age.num_seconds(),
-            max_minutes: PLAN_TTL_MINUTES,
-        });
-    }
-    if session.is_expired() {
-        return Err(GuardError::SessionExpired);
-    }
+    gates(
+        session,
+        policy,
+        &plan.action,
+        &plan.place(),
+        policy.require_reason && confirmed.reason.is_none(),
+        plan.planned_at,
+        chrono::Duration::minutes(PLAN_TTL_MINUTES),
+    )?;
     check_step_up(session, policy)
 }
 
@@ -528,7 +623,7 @@ pub async fn plan(
     validate(request)?;
     read_only_gate(session, policy, request.action())?;
     same_place(session, request.target())?;
-    kms::plan(session, policy, request).await
+    (request.spec.plan)(session, policy, request).await
 }
 
 /// A guarded action that ran and succeeded.
@@ -540,6 +635,9 @@ pub struct Executed {
     pub summary: String,
     /// The AWS request id of the call.
     pub request_id: String,
+    /// What a long-running action started (follow it with [`watch::watch`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handle: Option<Handle>,
     /// The id of the intent record (its outcome record names it).
     pub intent_id: String,
     /// Set when the outcome record could not be written (the action ran).
@@ -547,22 +645,26 @@ pub struct Executed {
     pub outcome_warning: Option<String>,
 }
 
-/// The KMS error code recorded in an outcome.
-fn error_code(e: &CloudError) -> String {
-    match e {
-        CloudError::NotFound { .. } => "NotFoundException".into(),
-        CloudError::AccessDenied { .. } => "AccessDeniedException".into(),
-        CloudError::Throttled { .. } => "ThrottlingException".into(),
-        CloudError::Expired => "ExpiredTokenException".into(),
-        CloudError::Network { .. } => "NetworkError".into(),
-        CloudError::Invalid { code, .. } | CloudError::Service { code, .. } => code.clone(),
+/// The error code recorded in an outcome: the code AWS answered with
+/// ([`CloudError::code`]), or for a failure that is no AWS answer a label that is clearly not
+/// an AWS code (`NetworkError`, `SessionExpired`).
+pub fn error_code(e: &CloudError) -> String {
+    e.recorded_code()
+}
+
+/// Records a failed call in an outcome: the code, the message and the request id (when the
+/// AWS answer carried one).
+pub(crate) fn record_failure(receipt: &audit::Receipt, e: &CloudError) {
+    receipt.error_code(error_code(e));
+    receipt.message(e.to_string());
+    if let Some(id) = e.request_id() {
+        receipt.request_id(id);
     }
 }
 
-/// The audit intent of a confirmed plan: who (OS and AWS identity, MFA time), where, what
-/// (action, target ARNs, parameters), why, how (typed name, MFA step-up).
-pub fn intent(session: &Session, confirmed: &Confirmed) -> Intent {
-    let plan = &confirmed.plan;
+/// What the intent records of a plan: the action, the target ARNs, the target's name, and
+/// every parameter of the operation under its own name (generic: no action is special).
+fn intent_action(plan: &Plan) -> Action {
     let mut action = Action::new(plan.action.clone());
     for t in &plan.targets {
         action = action.target(t.arn.clone());
@@ -570,9 +672,17 @@ pub fn intent(session: &Session, confirmed: &Confirmed) -> Intent {
     if let [t] = plan.targets.as_slice() {
         action = action.param("name", t.name.clone());
     }
-    if let Operation::EnableKeyRotation { period_days, .. } = &plan.operation {
-        action = action.param("rotation_period_in_days", *period_days);
+    for (name, value) in &plan.operation.params {
+        action = action.param(name.clone(), value.to_json());
     }
+    action
+}
+
+/// The audit intent of a confirmed plan: who (OS and AWS identity, MFA time), where, what
+/// (action, target ARNs, parameters), why, how (typed name, MFA step-up).
+pub fn intent(session: &Session, confirmed: &Confirmed) -> Intent {
+    let plan = &confirmed.plan;
+    let action = intent_action(plan);
     let mut who =
         Who::from_os().with_aws(session.caller.arn.clone(), session.source_identity.clone());
     if let Some(at) = session.mfa_at {
@@ -614,15 +724,22 @@ pub async fn execute(
     let op = confirmed.plan.operation.clone();
     let done = audit::guarded_async(log, intent, |receipt| async move {
         match op.call(&cloud).await {
-            Ok(id) => {
-                if !id.is_empty() {
-                    receipt.request_id(id.clone());
+            Ok(called) => {
+                if !called.request_id.is_empty() {
+                    receipt.request_id(called.request_id.clone());
                 }
-                Ok(id)
+                if let Some(h) = &called.handle {
+                    receipt.message(format!(
+                        "started {} {} on {}; its progress and end are recorded as task records",
+                        h.kind.as_str(),
+                        h.id,
+                        h.resource
+                    ));
+                }
+                Ok(called)
             }
             Err(e) => {
-                receipt.error_code(error_code(&e));
-                receipt.message(e.to_string());
+                record_failure(&receipt, &e);
                 Err(e)
             }
         }
@@ -635,11 +752,12 @@ pub async fn execute(
     // The error says it all: the action ran, its outcome is not in the log, what to do.
     let outcome_warning = done.outcome.err().map(|e| e.to_string());
     match done.result {
-        Ok(request_id) => Ok(Executed {
+        Ok(called) => Ok(Executed {
             action: plan.action,
             targets: plan.targets.into_iter().map(|t| t.arn).collect(),
             summary: plan.summary,
-            request_id,
+            request_id: called.request_id,
+            handle: called.handle,
             intent_id: done.intent_id,
             outcome_warning,
         }),
@@ -715,10 +833,11 @@ mod tests {
 
     fn plan() -> Plan {
         Plan {
-            operation: Operation::EnableKeyRotation {
-                key_arn: "arn:aws:kms:us-east-1:123456789012:key/k1".into(),
-                period_days: 180,
-            },
+            operation: Operation::new(
+                &kms::ENABLE_ROTATION,
+                "arn:aws:kms:us-east-1:123456789012:key/k1",
+            )
+            .param("rotation_period_in_days", 180),
             action: "kms:EnableKeyRotation".into(),
             summary: "enable".into(),
             targets: vec![Target {
@@ -783,10 +902,7 @@ mod tests {
 
     #[test]
     fn periods_are_checked_before_any_call() {
-        let req = |d| Request::EnableKeyRotation {
-            key: "alias/k".into(),
-            period_days: Some(d),
-        };
+        let req = |d| Request::enable_rotation("alias/k", Some(d));
         assert_eq!(
             validate(&req(89)),
             Err(GuardError::PeriodOutOfRange { days: 89 })
@@ -796,15 +912,9 @@ mod tests {
             Err(GuardError::PeriodOutOfRange { days: 2561 })
         );
         assert!(validate(&req(90)).is_ok() && validate(&req(2560)).is_ok());
-        assert!(
-            validate(&Request::EnableKeyRotation {
-                key: "k".into(),
-                period_days: None
-            })
-            .is_ok()
-        );
+        assert!(validate(&Request::enable_rotation("k", None)).is_ok());
         assert!(matches!(
-            validate(&Request::RotateKeyOnDemand { key: " ".into() }),
+            validate(&Request::rotate_now(" ")),
             Err(GuardError::InvalidRequest(_))
         ));
         assert!(
@@ -815,10 +925,83 @@ mod tests {
     }
 
     #[test]
+    fn requests_are_built_from_the_registry_and_their_params_checked_by_spec() {
+        let r = Request::of("kms.enable_rotation", "alias/k")
+            .unwrap()
+            .input("rotation_period_in_days", "")
+            .unwrap();
+        assert_eq!(r, Request::enable_rotation("alias/k", Some(365)));
+        assert_eq!(r.action(), "kms:EnableKeyRotation");
+        let e = Request::of("kms.enable_rotation", "alias/k")
+            .unwrap()
+            .input("rotation_period_in_days", "30")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the period must be 90 to 2,560 days (empty: 365)"
+        );
+        assert_eq!(e.kind(), "invalid_param");
+        let e = Request::of("kms.nope", "k").unwrap_err();
+        assert!(
+            e.to_string().contains("use one of kms.enable_rotation"),
+            "{e}"
+        );
+        // A parameter the action does not take, or of the wrong kind, is refused by name.
+        let e = validate(&Request::rotate_now("alias/k").param("rotation_period_in_days", 90))
+            .unwrap_err();
+        assert!(e.to_string().contains("it takes none"), "{e}");
+        let e = validate(
+            &Request::enable_rotation("alias/k", None).param("rotation_period_in_days", "x"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, GuardError::InvalidParam { param, .. } if param == "rotation_period_in_days"),
+            "{e:?}"
+        );
+        // A request serialises with its action's id.
+        let v = serde_json::to_value(Request::rotate_now("alias/k")).unwrap();
+        assert_eq!(
+            (v["request"].as_str(), v["target"].as_str()),
+            (Some("kms.rotate_now"), Some("alias/k"))
+        );
+    }
+
+    #[test]
+    fn the_intent_records_every_parameter_of_the_operation() {
+        let mut p = plan();
+        p.operation = Operation::new(
+            &sqs::START_MOVE_TASK,
+            "arn:aws:sqs:us-east-1:123456789012:q-dlq",
+        )
+        .param("max_messages_per_second", 7);
+        let what = intent_action(&p);
+        assert_eq!(what.params.len(), 2, "{what:?}");
+        let p = plan();
+        let what = intent_action(&p);
+        assert_eq!(
+            what.params.get("rotation_period_in_days"),
+            Some(&audit::record::ParamValue::Plain(180.into()))
+        );
+        let p2 = {
+            let mut p = plan();
+            p.operation = p.operation.param("max_messages_per_second", 7);
+            p
+        };
+        assert_eq!(
+            intent_action(&p2).params.get("max_messages_per_second"),
+            Some(&audit::record::ParamValue::Plain(7.into()))
+        );
+    }
+
+    #[test]
     fn the_plan_serialises_with_its_operation() {
         let v = serde_json::to_value(plan()).unwrap();
-        assert_eq!(v["operation"]["operation"], "enable_key_rotation");
-        assert_eq!(v["operation"]["period_days"], 180);
+        assert_eq!(v["operation"]["operation"], "kms.enable_rotation");
+        assert_eq!(v["operation"]["params"]["rotation_period_in_days"], 180);
+        assert_eq!(
+            v["operation"]["targets"][0],
+            "arn:aws:kms:us-east-1:123456789012:key/k1"
+        );
         assert_eq!(v["targets"][0]["name"], "alias/claims-costs");
         assert!(v["planned_at"].as_str().unwrap().ends_with('Z'));
     }

@@ -229,24 +229,16 @@ pub async fn execute(
     policy: &Policy,
     plan: &PeekPlan,
 ) -> Result<Vec<Message>, GuardError> {
-    read_only_gate(session, policy, PEEK_ACTION)?;
+    super::gates(
+        session,
+        policy,
+        PEEK_ACTION,
+        &plan.place,
+        false,
+        plan.planned_at,
+        chrono::Duration::seconds(PEEK_PLAN_TTL_SECONDS),
+    )?;
     let current = super::session_place(session);
-    if plan.place != current {
-        return Err(GuardError::SessionChanged {
-            planned: plan.place.clone(),
-            current,
-        });
-    }
-    let age = session.now() - plan.planned_at;
-    if age > chrono::Duration::seconds(PEEK_PLAN_TTL_SECONDS) {
-        return Err(GuardError::PlanExpired {
-            age_s: age.num_seconds(),
-            max_minutes: PEEK_PLAN_TTL_SECONDS / 60,
-        });
-    }
-    if session.is_expired() {
-        return Err(GuardError::SessionExpired);
-    }
     // The plan may be two minutes old: a redrive policy set since then must stop the peek, so
     // the queue's attributes are read again (a read) and assessed again before the intent.
     let now = session
@@ -290,10 +282,7 @@ pub async fn execute(
                 v.len(),
                 v.iter().map(|m| m.receive_count).max().unwrap_or(0)
             )),
-            Err(e) => {
-                receipt.error_code(super::error_code(e));
-                receipt.message(e.to_string());
-            }
+            Err(e) => super::record_failure(&receipt, e),
         }
         r
     })

@@ -354,7 +354,7 @@ pub async fn open(
     let now = (options.now)();
     let cloud = Cloud::new(&config, "", creds.expires, options.now.clone());
     let caller = cloud.caller().await.map_err(|e| match e {
-        crate::cloud::CloudError::Expired => SessionError::Expired,
+        crate::cloud::CloudError::Expired { .. } => SessionError::Expired,
         crate::cloud::CloudError::AccessDenied { message, .. } => {
             SessionError::BadCredentials(message)
         }

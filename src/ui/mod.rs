@@ -94,7 +94,7 @@ pub fn draw(f: &mut Frame, s: &State) {
             error,
             busy,
         } => draw_mfa(f, s, purpose, input, error.as_deref(), *busy),
-        Mode::Period { input, error, .. } => draw_period(f, s, input, error.as_deref()),
+        Mode::Form(form) => draw_form(f, s, form),
         Mode::Planning { action, .. } => draw_wait(
             f,
             s,
@@ -549,36 +549,71 @@ fn draw_peek_plan(f: &mut Frame, s: &State, plan: &crate::guard::peek::PeekPlan)
     );
 }
 
-fn draw_period(f: &mut Frame, s: &State, input: &str, error: Option<&str>) {
+/// The parameters form of a guarded action: each parameter's label, help and field (the
+/// focused one with a cursor), and why the last submit was refused.
+fn draw_form(f: &mut Frame, s: &State, form: &crate::app::state::ParamForm) {
     let t = &s.theme;
     let mut lines = vec![
         Line::from(Span::styled(
-            "Automatic rotation period in days (90–2,560; empty for 365):",
-            t.base,
+            format!("Target: {}", clean(&form.target)),
+            t.muted,
         )),
         Line::from(""),
-        Line::from(Span::styled(format!("   {input}█"), t.header)),
-        Line::from(""),
     ];
-    if let Some(e) = error {
+    for (i, (param, text)) in form.spec.params.iter().zip(&form.fields).enumerate() {
+        let focused = i == form.focus;
+        lines.push(Line::from(Span::styled(
+            format!("{} ({}):", capitalise(param.label), clean(param.help)),
+            t.base,
+        )));
+        let cursor = if focused { "█" } else { "" };
+        let shown = if text.is_empty() && !focused {
+            param.default.map(|d| format!("{d} (default)")).unwrap_or_default()
+        } else {
+            clean(text).into_owned()
+        };
+        lines.push(Line::from(Span::styled(
+            format!("   {shown}{cursor}"),
+            if focused { t.header } else { t.muted },
+        )));
+        lines.push(Line::from(""));
+    }
+    if let Some(e) = &form.error {
         lines.push(Line::from(Span::styled(clean(e).into_owned(), t.danger)));
     }
     lines.push(Line::from(Span::styled(
-        "Enter: plan   Esc: cancel",
+        if form.fields.len() > 1 {
+            "Tab: next field   Enter: next / plan   Esc: cancel"
+        } else {
+            "Enter: plan   Esc: cancel"
+        },
         t.muted,
     )));
-    let area = centered(f.area(), 72, 9);
+    let height = (lines.len() as u16).saturating_add(2);
+    let area = centered(f.area(), 80, height);
     f.render_widget(Clear, area);
     f.render_widget(
         Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
             .block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .title(Span::styled(" Enable automatic rotation ", t.title)),
+                    .title(Span::styled(
+                        format!(" {} ", capitalise(form.spec.title)),
+                        t.title,
+                    )),
             )
             .style(t.base),
         area,
     );
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// The plan and its confirmation: what will be called, on what, where, what cannot be undone,

@@ -274,7 +274,7 @@ async fn plan_cancel_wrong_name_missing_reason_then_success_recorded_around_the_
     let mut h = Harness::new("require_reason = true\n", false, None).await;
     // Enable automatic rotation with a 180-day period: the period prompt, then the plan.
     h.type_text("A").await;
-    assert!(matches!(h.s.mode, Mode::Period { .. }));
+    assert!(matches!(h.s.mode, Mode::Form(_)));
     h.type_text("180").await;
     h.key(KeyCode::Enter).await;
     let form = h.form().clone();
@@ -481,9 +481,10 @@ async fn read_only_refuses_at_both_gates() {
     assert_eq!(h.emu.request_count(), n, "an unbound key called something");
     // The planning gate refuses a plan asked for directly, before any call.
     let key = h.s.table(View::Keys).selected_row().unwrap().key.clone();
-    h.runner.execute(Effect::Plan(
-        phi_console::guard::Request::RotateKeyOnDemand { key: key.clone() },
-    ));
+    h.runner
+        .execute(Effect::Plan(phi_console::guard::Request::rotate_now(
+            key.clone(),
+        )));
     let Some(Incoming::Msg(Msg::Planned(Err(e)))) =
         tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
             .await
@@ -512,13 +513,9 @@ async fn read_only_refuses_at_both_gates() {
     .await
     .unwrap();
     assert!(!rw.read_only);
-    let plan = guard::plan(
-        &rw,
-        &Policy::default(),
-        &guard::Request::RotateKeyOnDemand { key },
-    )
-    .await
-    .unwrap();
+    let plan = guard::plan(&rw, &Policy::default(), &guard::Request::rotate_now(key))
+        .await
+        .unwrap();
     let confirmed =
         guard::confirm(&plan, &plan.confirm_text.clone(), Some("r"), None, false).unwrap();
     let n = h.emu.request_count();
@@ -623,9 +620,8 @@ async fn an_arn_in_another_region_or_account_is_explained_not_called() {
             "account 999999999999",
         ),
     ] {
-        h.runner.execute(Effect::Plan(
-            phi_console::guard::Request::RotateKeyOnDemand { key: arn },
-        ));
+        h.runner
+            .execute(Effect::Plan(phi_console::guard::Request::rotate_now(arn)));
         let Some(Incoming::Msg(Msg::Planned(Err(e)))) =
             tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
                 .await

@@ -12,6 +12,7 @@ mod cloudtrail;
 mod common;
 mod e2e;
 mod guard;
+mod guard_watch;
 #[path = "../support/hostile.rs"]
 mod hostile;
 mod hostile_cli;

@@ -804,9 +804,10 @@ async fn locks_and_stale_answers_cannot_be_bypassed() {
     };
     let other = "arn:aws:kms:us-east-1:123456789012:key/other".to_string();
     let plan = phi_console::guard::Plan {
-        operation: phi_console::guard::Operation::RotateKeyOnDemand {
-            key_arn: other.clone(),
-        },
+        operation: phi_console::guard::Operation::new(
+            &phi_console::guard::kms::ROTATE_NOW,
+            other.clone(),
+        ),
         action: "kms:RotateKeyOnDemand".into(),
         summary: "rotate other now".into(),
         targets: vec![phi_console::guard::Target {

@@ -34,6 +34,7 @@ fn columns<'a>() -> [Column<Record, Ctx<'a>>; 7] {
                 K::Session => "session",
                 K::Reveal => "reveal",
                 K::Seal => "seal",
+                K::Task => "task",
             };
             let tone = if matches!(r.kind, K::Intent | K::Outcome) {
                 Tone::Warning

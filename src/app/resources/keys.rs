@@ -9,6 +9,7 @@ use crate::app::rows::{Row, Tone};
 use crate::app::state::{Kind, State};
 use crate::cloud::cloudtrail::EventFilter;
 use crate::cloud::kms::{Key, ON_DEMAND_ROTATION_QUOTA};
+use crate::guard::kms;
 
 pub struct Keys;
 
@@ -99,21 +100,21 @@ const COLUMNS: &[Column<Key>] = &[
 const ACTIONS: &[ActionBinding] = &[
     ActionBinding {
         name: "rotate_now",
-        action: "kms.rotate_now",
+        action: &kms::ROTATE_NOW,
         keys: &["R"],
         describe: "rotate the selected KMS key now (on demand; guarded)",
         refresh: &[Kind::Keys],
     },
     ActionBinding {
         name: "enable_rotation",
-        action: "kms.enable_rotation",
+        action: &kms::ENABLE_ROTATION,
         keys: &["A"],
         describe: "enable automatic rotation / change its period (guarded)",
         refresh: &[Kind::Keys],
     },
     ActionBinding {
         name: "disable_rotation",
-        action: "kms.disable_rotation",
+        action: &kms::DISABLE_ROTATION,
         keys: &["D"],
         describe: "disable automatic rotation (guarded)",
         refresh: &[Kind::Keys],

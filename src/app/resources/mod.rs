@@ -81,8 +81,8 @@ pub struct Command {
 pub struct ActionBinding {
     /// The name in keymap files (`rotate_now`).
     pub name: &'static str,
-    /// The guarded action it starts (`guard` registry id).
-    pub action: &'static str,
+    /// The guarded action it starts (its spec in `guard`'s registry).
+    pub action: &'static crate::guard::action::ActionSpec,
     pub keys: &'static [&'static str],
     /// What the help screen says.
     pub describe: &'static str,
