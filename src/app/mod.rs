@@ -1,5 +1,6 @@
 //! The console application: state, key → action → update → effects, and the runner.
 
+pub mod audit_task;
 pub mod command;
 pub mod keymap;
 pub mod links;
