@@ -2,10 +2,13 @@
 
 pub mod audit_task;
 pub mod command;
+pub mod frames;
 pub mod keymap;
 pub mod links;
 #[cfg(test)]
 mod progressive_tests;
+#[cfg(test)]
+mod loop_tests;
 pub mod rows;
 pub mod run;
 pub mod state;
