@@ -3,6 +3,7 @@
 //! One test binary (one link) keeps the suite fast.
 
 mod actions;
+mod audit_writer;
 mod adapter;
 mod awscli;
 mod backup;
