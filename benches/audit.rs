@@ -76,7 +76,11 @@ fn kinds(path: &std::path::Path) -> Vec<String> {
 async fn wait_for(path: &std::path::Path, f: impl Fn(&[String]) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while !f(&kinds(path)) {
-        assert!(Instant::now() < deadline, "the audit log never got there: {:?}", kinds(path));
+        assert!(
+            Instant::now() < deadline,
+            "the audit log never got there: {:?}",
+            kinds(path)
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -169,7 +173,9 @@ async fn measure(records: usize) {
     wait_for(&log_path, |k| k.last().map(String::as_str) == Some("seal")).await;
     // The loop ticks with the real clock: no idle lock during the run.
     state.last_input = Utc::now();
-    emu.add_fault(FaultRule::for_op(Service::Kms, "GenerateMac").latency(SEAL_LATENCY, Duration::ZERO));
+    emu.add_fault(
+        FaultRule::for_op(Service::Kms, "GenerateMac").latency(SEAL_LATENCY, Duration::ZERO),
+    );
 
     let (backend, frames) = Timed::new(TestBackend::new(160, 48));
     let mut terminal = Terminal::new(backend).expect("terminal");
@@ -258,7 +264,10 @@ async fn measure(records: usize) {
     })
     .await
     .expect("join");
-    line("  naive, on the loop: the record alone (write + fsync)", &naive.0);
+    line(
+        "  naive, on the loop: the record alone (write + fsync)",
+        &naive.0,
+    );
     line("  naive, on the loop: the record and its seal", &naive.1);
     drop(emu);
 }

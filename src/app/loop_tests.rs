@@ -91,7 +91,10 @@ fn page_keys_move_by_the_page_size_of_the_resize_message() {
 #[test]
 fn a_flash_lasts_until_the_next_key_which_may_set_its_own() {
     let mut s = with_queues();
-    update(&mut s, Msg::Flash(Flash::Error("the audit log is full".into())));
+    update(
+        &mut s,
+        Msg::Flash(Flash::Error("the audit log is full".into())),
+    );
     assert!(s.flash.is_some());
     // A message that is not a key leaves it.
     update(&mut s, Msg::Tick(now()));
@@ -108,7 +111,11 @@ fn a_flash_lasts_until_the_next_key_which_may_set_its_own() {
     }
 }
 
-fn runner() -> (Runner, tokio::sync::mpsc::UnboundedSender<Incoming>, tokio::sync::mpsc::UnboundedReceiver<Incoming>) {
+fn runner() -> (
+    Runner,
+    tokio::sync::mpsc::UnboundedSender<Incoming>,
+    tokio::sync::mpsc::UnboundedReceiver<Incoming>,
+) {
     let (tx, rx) = channel();
     let ctx = Context {
         profiles: None,
@@ -139,7 +146,12 @@ fn runner() -> (Runner, tokio::sync::mpsc::UnboundedSender<Incoming>, tokio::syn
 
 /// Runs the loop until `keys` are handled and drawn: the first frame, then each key and the
 /// frame after it (waiting on frames, not on time).
-async fn run_keys(terminal: &mut Terminal<Timed<TestBackend>>, s: &mut State, frames: &FrameLog, keys: &[Event]) {
+async fn run_keys(
+    terminal: &mut Terminal<Timed<TestBackend>>,
+    s: &mut State,
+    frames: &FrameLog,
+    keys: &[Event],
+) {
     let (mut runner, tx, rx) = runner();
     let driver = async {
         let wait = |n: usize| async move {
@@ -171,12 +183,24 @@ async fn the_loop_sends_the_terminals_page_size_before_drawing() {
     let large = page_rows(Rect::new(0, 0, 160, 60));
     assert!(small != s.page_rows && large > small, "{small} {large}");
     let page_down = Event::Key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
-    run_keys(&mut terminal, &mut s, &frames, std::slice::from_ref(&page_down)).await;
+    run_keys(
+        &mut terminal,
+        &mut s,
+        &frames,
+        std::slice::from_ref(&page_down),
+    )
+    .await;
     assert_eq!(s.page_rows, small);
     assert_eq!(selected(&s), small);
     // The terminal grows: the next frame's page is larger.
     terminal.backend_mut().inner_mut().resize(160, 60);
-    run_keys(&mut terminal, &mut s, &frames, &[Event::Resize(160, 60), page_down]).await;
+    run_keys(
+        &mut terminal,
+        &mut s,
+        &frames,
+        &[Event::Resize(160, 60), page_down],
+    )
+    .await;
     assert_eq!(s.page_rows, large);
     assert_eq!(selected(&s), small + large);
 }

@@ -6,9 +6,9 @@ pub mod frames;
 pub mod keymap;
 pub mod links;
 #[cfg(test)]
-mod progressive_tests;
-#[cfg(test)]
 mod loop_tests;
+#[cfg(test)]
+mod progressive_tests;
 pub mod rows;
 pub mod run;
 pub mod state;

@@ -2,9 +2,9 @@
 //! deadline; effects from `update` executed on tokio tasks; the terminal restored on exit and
 //! on panic.
 
+use super::audit_task::AuditWriter;
 use super::state::{Flash, Kind, MfaPurpose, SessionInfo, State};
 use super::update::{Effect, EventsRequest, Msg, Payload, update};
-use super::audit_task::AuditWriter;
 use crate::audit::{AuditConfig, KmsSealer, SessionEvent};
 use crate::cloud::{Cloud, CloudError};
 use crate::session::profile::ProfileSet;
@@ -71,7 +71,6 @@ pub struct Runner {
     /// keep working after re-authentication and step-up.
     sealer_credentials: crate::session::secret::CurrentCredentials,
 }
-
 
 /// Where a profile's audit log lives: the profile's `audit_dir`, `PHI_CONSOLE_AUDIT_DIR`, or
 /// the default state directory.
@@ -581,7 +580,9 @@ impl Runner {
             let log = match writer.current().await {
                 Ok(log) => log,
                 Err(why) => {
-                    let _ = tx.send(Incoming::Msg(failed(format!("{why}: nothing was received"))));
+                    let _ = tx.send(Incoming::Msg(failed(format!(
+                        "{why}: nothing was received"
+                    ))));
                     return;
                 }
             };
@@ -675,7 +676,9 @@ impl Runner {
             let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
         }
         if !self.audit.shutdown(SHUTDOWN_BOUND).await {
-            tracing::error!("the audit writer did not finish in time: the session end may not be recorded or sealed");
+            tracing::error!(
+                "the audit writer did not finish in time: the session end may not be recorded or sealed"
+            );
         }
     }
 

@@ -125,7 +125,8 @@ async fn frames_keep_coming_while_a_record_waits_for_a_slow_seal() {
         // Still in the seal: the idle lock's record has not been written, yet keys were drawn.
         let during = kinds(&h);
         wait_for(&h, "the idle lock on disk and sealed", |k| {
-            k.iter().any(|x| x == "session:idle_lock") && k.last().map(String::as_str) == Some("seal")
+            k.iter().any(|x| x == "session:idle_lock")
+                && k.last().map(String::as_str) == Some("seal")
         })
         .await;
         (during, drawn)

@@ -3,8 +3,8 @@
 //! One test binary (one link) keeps the suite fast.
 
 mod actions;
-mod audit_writer;
 mod adapter;
+mod audit_writer;
 mod awscli;
 mod backup;
 mod bad_inputs;

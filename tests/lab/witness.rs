@@ -679,7 +679,10 @@ async fn the_console_seals_each_session_and_its_end() {
         .unwrap_or_default()
         .contains("\"kind\":\"seal\"")
     {
-        assert!(std::time::Instant::now() < deadline, "the start was never sealed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the start was never sealed"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     runner.execute(Effect::RecordIdleLock);
