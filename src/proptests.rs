@@ -181,7 +181,7 @@ proptest! {
         if let Err(e) = k.merge(&text, "keymap.toml") {
             prop_assert!(e.to_string().contains("keymap.toml"));
         }
-        if let Err(e) = crate::ui::theme::Theme::parse(&text, "t.toml", false) {
+        if let Err(e) = crate::theme::Theme::parse(&text, "t.toml", false) {
             prop_assert!(e.to_string().contains("t.toml"));
         }
     }

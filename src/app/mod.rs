@@ -1,10 +1,14 @@
 //! The console application: state, key → action → update → effects, and the runner.
 
+pub mod audit_task;
 pub mod command;
 pub mod format;
+pub mod frames;
 pub mod keymap;
 pub mod links;
 pub mod resources;
+#[cfg(test)]
+mod loop_tests;
 #[cfg(test)]
 mod progressive_tests;
 #[cfg(test)]

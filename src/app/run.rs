@@ -2,9 +2,10 @@
 //! deadline; effects from `update` executed on tokio tasks; the terminal restored on exit and
 //! on panic.
 
+use super::audit_task::AuditWriter;
 use super::state::{Flash, Kind, MfaPurpose, SessionInfo, State};
 use super::update::{Effect, EventsRequest, Msg, Payload, update};
-use crate::audit::{AuditConfig, AuditLog, KmsSealer, SessionEvent};
+use crate::audit::{AuditConfig, KmsSealer, SessionEvent};
 use crate::cloud::{Cloud, CloudError};
 use crate::session::profile::ProfileSet;
 use crate::session::settings::SettingsFile;
@@ -39,22 +40,24 @@ pub struct Context {
 /// The demo MFA device's code at an instant.
 pub type DemoCodes = Box<dyn Fn(chrono::DateTime<chrono::Utc>) -> String + Send + Sync>;
 
+/// How long shutdown waits for the audit writer to record the session's end and seal.
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(20);
+
 pub struct Runner {
     tx: UnboundedSender<Incoming>,
     session: Option<Session>,
     ctx: Context,
     pending: Option<ResolvedProfile>,
-    /// The audit log of the current profile (None when it cannot be written: then no action
-    /// can run, and the header says so).
-    audit: Option<Arc<AuditLog>>,
+    /// The audit writer: a thread of its own that opens the current profile's log and does
+    /// every write, fsync and seal, in the order asked (the draw loop never waits on them).
+    audit: AuditWriter,
+    /// The profile whose log the writer was asked to open, and where that log is.
     audit_profile: Option<String>,
-    audit_error: Option<String>,
+    audit_path: Option<String>,
     /// A confirmed action waiting for a step-up MFA code.
     pending_action: Option<Box<crate::guard::Confirmed>>,
     /// Actions in flight: aborted at shutdown so their outcome is recorded as interrupted.
     running: Vec<tokio::task::JoinHandle<()>>,
-    /// Seals of logs whose session ended (profile switch): awaited, never aborted, at shutdown.
-    sealing: Vec<tokio::task::JoinHandle<()>>,
     /// The running progressive load of each kind: its generation (set to `u64::MAX` when a
     /// newer load replaces it, which stops it) and the channel that moves rows to the front.
     progressive: std::collections::HashMap<
@@ -68,7 +71,6 @@ pub struct Runner {
     /// keep working after re-authentication and step-up.
     sealer_credentials: crate::session::secret::CurrentCredentials,
 }
-
 
 /// Where a profile's audit log lives: the profile's `audit_dir`, `PHI_CONSOLE_AUDIT_DIR`, or
 /// the default state directory.
@@ -394,17 +396,16 @@ pub async fn load(
 impl Runner {
     pub fn new(tx: UnboundedSender<Incoming>, ctx: Context) -> Runner {
         Runner {
+            audit: AuditWriter::spawn(tx.clone()),
             tx,
             session: None,
             ctx,
             pending: None,
-            audit: None,
             audit_profile: None,
-            audit_error: None,
+            audit_path: None,
             pending_action: None,
             sealer_credentials: Default::default(),
             running: Vec::new(),
-            sealing: Vec::new(),
             progressive: Default::default(),
         }
     }
@@ -471,8 +472,9 @@ impl Runner {
         }
         self.audit_session(&s, &purpose, previous);
         let mut info = session_info(&s, &self.ctx.settings, self.ctx.force_read_only);
-        info.audit_path = self.audit.as_ref().map(|a| a.path().display().to_string());
-        info.audit_error = self.audit_error.clone();
+        // Where the log is; whether it opened comes later from the writer
+        // (`Msg::AuditUnavailable`), and `update` keeps that for the profile's later sessions.
+        info.audit_path = self.audit_path.clone();
         self.session = Some(s);
         self.pending = None;
         if purpose == MfaPurpose::StepUp
@@ -503,16 +505,6 @@ impl Runner {
             self.send(Msg::ActionDone(Err("not signed in".into())));
             return;
         };
-        let Some(log) = self.audit.clone() else {
-            let why = self
-                .audit_error
-                .clone()
-                .unwrap_or_else(|| "the audit log is not open".into());
-            self.send(Msg::ActionDone(Err(format!(
-                "{why}: the action did not run"
-            ))));
-            return;
-        };
         let policy = self.policy(&session);
         match crate::guard::preflight(&session, &policy, &confirmed) {
             Err(crate::guard::GuardError::StepUpRequired { .. }) => {
@@ -527,12 +519,22 @@ impl Runner {
             Ok(()) => {}
         }
         let tx = self.tx.clone();
+        let writer = self.audit.clone();
         self.running.retain(|h| !h.is_finished());
         self.running.push(tokio::spawn(async move {
+            // The log once every record asked before is written (fail closed: no log, no call).
+            let log = match writer.current().await {
+                Ok(log) => log,
+                Err(why) => {
+                    let _ = tx.send(Incoming::Msg(Msg::ActionDone(Err(format!(
+                        "{why}: the action did not run"
+                    )))));
+                    return;
+                }
+            };
             let result = crate::guard::execute(&log, &session, &policy, *confirmed).await;
-            // The action's records sealed at once, on a blocking thread (a KMS call).
-            let (l, t) = (log.clone(), tx.clone());
-            let _ = tokio::task::spawn_blocking(move || seal_reporting(&l, &t)).await;
+            // The action's records sealed at once, by the writer (a KMS call).
+            writer.seal();
             let msg = match result {
                 // The call ran but its outcome is not in the audit log: an error, saying so.
                 Ok(done) if done.outcome_warning.is_some() => Err(format!(
@@ -570,21 +572,22 @@ impl Runner {
             self.send(failed("not signed in".into()));
             return;
         };
-        let Some(log) = self.audit.clone() else {
-            let why = self
-                .audit_error
-                .clone()
-                .unwrap_or_else(|| "the audit log is not open".into());
-            self.send(failed(format!("{why}: nothing was received")));
-            return;
-        };
         let policy = self.policy(&session);
         let tx = self.tx.clone();
+        let writer = self.audit.clone();
         self.running.retain(|h| !h.is_finished());
         self.running.push(tokio::spawn(async move {
+            let log = match writer.current().await {
+                Ok(log) => log,
+                Err(why) => {
+                    let _ = tx.send(Incoming::Msg(failed(format!(
+                        "{why}: nothing was received"
+                    ))));
+                    return;
+                }
+            };
             let r = crate::guard::peek::execute(&log, &session, &policy, &plan).await;
-            let (l, t) = (log.clone(), tx.clone());
-            let _ = tokio::task::spawn_blocking(move || seal_reporting(&l, &t)).await;
+            writer.seal();
             let msg = match r {
                 Ok(v) => Msg::Loaded {
                     kind: Kind::Messages,
@@ -597,7 +600,9 @@ impl Runner {
         }));
     }
 
-    /// Opens the profile's audit log when needed and records the session event.
+    /// Asks the writer to open the profile's audit log when the profile changed (ending and
+    /// sealing the previous one) and to record the session event. Nothing here waits on the
+    /// disk or KMS.
     fn audit_session(
         &mut self,
         s: &Session,
@@ -606,68 +611,38 @@ impl Runner {
     ) {
         self.sealer_credentials.set(&s.credentials);
         if self.audit_profile.as_deref() != Some(s.profile.as_str()) {
-            if let Some(old) = self.audit.take() {
-                let _ = old.session(
-                    SessionEvent::End,
-                    serde_json::json!({ "reason": "profile switch" }),
-                );
-                // Seal the old log off the draw loop (a KMS call); shutdown waits for it.
-                self.sealing.retain(|h| !h.is_finished());
-                self.sealing
-                    .push(tokio::task::spawn_blocking(move || seal_at_end(&old)));
-            }
             self.audit_profile = Some(s.profile.clone());
-            let opened = audit_config(&s.profile, &self.ctx.settings).and_then(|mut c| {
-                // No seal inside an append: a seal is a KMS call, and appends happen on the
-                // draw loop too. The runner seals after each record instead, on a blocking
-                // task (`seal_in_background`), and at the session's end.
-                c = c.seal_every(0);
-                // The sealer signs with whatever the current session's credentials are.
-                let config = s
-                    .sdk_config()
-                    .to_builder()
-                    .credentials_provider(self.sealer_credentials.provider())
-                    .build();
-                if let Some(key) = self.ctx.settings.for_profile(&s.profile).audit_hmac_key
+            let base = audit_config(&s.profile, &self.ctx.settings);
+            self.audit_path = base.as_ref().ok().map(|c| c.path.display().to_string());
+            let settings = self.ctx.settings.for_profile(&s.profile);
+            // The sealer signs with whatever the current session's credentials are.
+            let config = s
+                .sdk_config()
+                .to_builder()
+                .credentials_provider(self.sealer_credentials.provider())
+                .build();
+            // A read-only session changes nothing in the account: no SNS Publish, so no seal
+            // notices (its seals, GenerateMac calls, are read-only events in CloudTrail and
+            // still happen).
+            let read_only = self.ctx.force_read_only || s.read_only || settings.read_only;
+            self.audit.open(Box::new(move || {
+                // No seal inside an append: the writer seals once the records asked are
+                // written, and at the session's end.
+                let mut c = base?.seal_every(0);
+                if let Some(key) = settings.audit_hmac_key
                     && let Ok(sealer) = KmsSealer::from_config(&config, key)
                 {
                     c = c.sealer(Arc::new(sealer));
                 }
-                // A read-only session changes nothing in the account: no SNS Publish, so no
-                // seal notices (its seals, GenerateMac calls, are read-only events in
-                // CloudTrail and still happen).
-                let read_only = self.ctx.force_read_only
-                    || s.read_only
-                    || self.ctx.settings.for_profile(&s.profile).read_only;
-                if let Some(topic) = self
-                    .ctx
-                    .settings
-                    .for_profile(&s.profile)
-                    .audit_witness_topic
+                if let Some(topic) = settings.audit_witness_topic
                     && !read_only
                     && let Ok(witness) = crate::audit::SnsWitness::from_config(&config, topic)
                 {
                     c = c.witness(Arc::new(witness));
                 }
-                AuditLog::open(c)
-            });
-            match opened {
-                Ok(log) => {
-                    self.audit = Some(Arc::new(log));
-                    self.audit_error = None;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "audit log unavailable");
-                    self.audit_error =
-                        Some(format!("audit log unavailable ({e}): actions are disabled"));
-                    self.send(Msg::Flash(Flash::Error(
-                        self.audit_error.clone().unwrap_or_default(),
-                    )));
-                }
-            }
+                Ok(c)
+            }));
         }
-        let Some(log) = &self.audit else { return };
-        crate::guard::record_context(log, s);
         let (event, details) = match (purpose, &previous) {
             (MfaPurpose::Login { .. }, Some((p, r))) if *p != s.profile || *r != s.region => (
                 SessionEvent::ProfileSwitch,
@@ -687,58 +662,23 @@ impl Runner {
             ),
             (MfaPurpose::Unlock, _) => (SessionEvent::IdleUnlock, serde_json::json!({})),
         };
-        if let Some(e) = log.take_seal_failure() {
-            self.send(Msg::Flash(Flash::Error(format!(
-                "the audit log could not be sealed with KMS: {e}"
-            ))));
-        }
-        if let Err(e) = log.session(event, details) {
-            self.send(Msg::Flash(Flash::Error(format!(
-                "cannot write the audit log: {e}"
-            ))));
-        }
-        if event == SessionEvent::Start
-            && let Ok(open) = crate::audit::unfinished(log.path())
-            && let Some(u) = open.first()
-        {
-            self.send(Msg::Flash(Flash::Error(format!(
-                "{} unfinished action(s) from an earlier session, e.g. {} on {} at {} — see :audit",
-                open.len(),
-                u.action,
-                u.targets.join(", "),
-                u.time
-            ))));
-        }
-        self.seal_in_background();
-    }
-
-    /// Seals the log off the draw loop (a KMS call), reporting a failure; shutdown waits for it.
-    fn seal_in_background(&mut self) {
-        let Some(log) = self.audit.clone() else {
-            return;
-        };
-        let tx = self.tx.clone();
-        self.sealing.retain(|h| !h.is_finished());
-        self.sealing.push(tokio::task::spawn_blocking(move || {
-            seal_reporting(&log, &tx)
-        }));
+        self.audit
+            .session(Some(Box::new(s.clone())), event, details);
     }
 
     /// Ends the session (quit, SIGHUP, SIGTERM): an action still in flight is stopped and its
     /// outcome recorded as `interrupted` (whether AWS applied it is unknown, and the record
-    /// says so); then the session end is recorded and the log sealed.
+    /// says so); then the writer records the session end and seals, after everything asked
+    /// before (bounded: a KMS that does not answer does not keep the console open).
     pub async fn shutdown(&mut self) {
         for h in self.running.drain(..) {
             h.abort();
             let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
         }
-        for h in self.sealing.drain(..) {
-            let _ = h.await;
-        }
-        if let Some(log) = self.audit.take() {
-            let _ = log.session(SessionEvent::End, serde_json::json!({}));
-            // Every session ends with a seal (whoever else still holds the log).
-            let _ = tokio::task::spawn_blocking(move || seal_at_end(&log)).await;
+        if !self.audit.shutdown(SHUTDOWN_BOUND).await {
+            tracing::error!(
+                "the audit writer did not finish in time: the session end may not be recorded or sealed"
+            );
         }
     }
 
@@ -781,31 +721,22 @@ impl Runner {
                 queue_arn,
                 message_id,
             } => {
-                // Fail closed: no record, no body.
-                let result = match &self.audit {
-                    Some(log) => {
-                        let action = crate::audit::Action::new("sqs:ReceiveMessage")
-                            .target(queue_arn)
-                            .param("message_id", message_id.clone());
-                        let mut reveal = crate::audit::Reveal::message_body(action);
-                        reveal.how.push(crate::audit::Confirmation::keypress("v"));
-                        log.reveal(reveal)
-                            .map(|_| message_id)
-                            .map_err(|e| format!("the reveal cannot be recorded: {e}"))
-                    }
-                    None => Err(self
-                        .audit_error
-                        .clone()
-                        .unwrap_or_else(|| "the audit log is not open".into())),
-                };
-                self.send(Msg::Revealed(result));
-                self.seal_in_background();
+                // Fail closed: no record, no body. The writer answers `Msg::Revealed` once the
+                // record is on disk (or with why it is not).
+                let action = crate::audit::Action::new("sqs:ReceiveMessage")
+                    .target(queue_arn)
+                    .param("message_id", message_id.clone());
+                let mut reveal = crate::audit::Reveal::message_body(action);
+                reveal.how.push(crate::audit::Confirmation::keypress("v"));
+                if !self.audit.reveal(reveal, message_id) {
+                    self.send(Msg::Revealed(Err(
+                        "the audit writer has stopped: the reveal cannot be recorded".into(),
+                    )));
+                }
             }
             Effect::RecordIdleLock => {
-                if let Some(log) = &self.audit {
-                    let _ = log.session(SessionEvent::IdleLock, serde_json::json!({}));
-                }
-                self.seal_in_background();
+                self.audit
+                    .session(None, SessionEvent::IdleLock, serde_json::json!({}));
             }
             Effect::Load {
                 kind: Kind::Audit,
@@ -813,19 +744,24 @@ impl Runner {
                 ..
             } => {
                 let tx = self.tx.clone();
-                let path = self.audit.as_ref().map(|a| a.path().to_path_buf());
-                tokio::task::spawn_blocking(move || {
-                    let msg = match path.map(std::fs::read) {
-                        Some(Ok(bytes)) => {
-                            let (records, _) = crate::audit::read_records(&bytes);
-                            Msg::Loaded {
-                                kind: Kind::Audit,
-                                generation,
-                                payload: Payload::Audit(
-                                    records.into_iter().map(|(_, r)| r).collect(),
-                                ),
-                            }
-                        }
+                let writer = self.audit.clone();
+                tokio::spawn(async move {
+                    // The log as it is after the records asked before this view.
+                    let path = writer.current().await.ok().map(|l| l.path().to_path_buf());
+                    let read = tokio::task::spawn_blocking(move || {
+                        path.map(|p| {
+                            std::fs::read(p).map(|bytes| {
+                                let (records, _) = crate::audit::read_records(&bytes);
+                                records.into_iter().map(|(_, r)| r).collect()
+                            })
+                        })
+                    });
+                    let msg = match read.await.ok().flatten() {
+                        Some(Ok(records)) => Msg::Loaded {
+                            kind: Kind::Audit,
+                            generation,
+                            payload: Payload::Audit(records),
+                        },
                         Some(Err(e)) => Msg::Failed {
                             kind: Kind::Audit,
                             generation,
@@ -959,25 +895,6 @@ impl Runner {
     }
 }
 
-/// Seals a log (a KMS call: run it off the draw loop), telling the operator when it fails.
-fn seal_reporting(log: &AuditLog, tx: &UnboundedSender<Incoming>) {
-    let failure = match log.seal() {
-        Err(e) => Some(e.to_string()),
-        Ok(_) => log.take_seal_failure().map(|e| format!("audit seal: {e}")),
-    };
-    if let Some(m) = failure {
-        tracing::warn!(error = %m, "audit seal failed");
-        let _ = tx.send(Incoming::Msg(Msg::Flash(Flash::Error(m))));
-    }
-}
-
-/// Seals a log at the end of its session (a KMS call: run it off the draw loop).
-fn seal_at_end(log: &AuditLog) {
-    if let Err(e) = log.seal() {
-        tracing::error!(error = %e, "the audit log could not be sealed at the end of the session");
-    }
-}
-
 /// Reads terminal events on a thread of its own (crossterm's read blocks).
 pub fn spawn_input(tx: UnboundedSender<Incoming>) {
     std::thread::spawn(move || {
@@ -989,7 +906,12 @@ pub fn spawn_input(tx: UnboundedSender<Incoming>) {
     });
 }
 
-/// The loop. Returns when the operator quits.
+/// The list rows of a page in a terminal of this size.
+pub fn page_rows(area: ratatui::layout::Rect) -> usize {
+    crate::ui::list_rows(crate::ui::body_split(crate::ui::layout(area).1).0)
+}
+
+/// The loop. Returns when the operator quits. It changes the state only through `update`.
 pub async fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     state: &mut State,
@@ -1006,10 +928,15 @@ where
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next_frame), if dirty => {
-                terminal.draw(|f| {
-                    state.page_rows = crate::ui::list_rows(crate::ui::body_split(crate::ui::layout(f.area()).1).0);
-                    crate::ui::draw(f, state);
-                }).map_err(Into::into)?;
+                // The page size follows the terminal's: told to `update` before the frame.
+                let size = terminal.size().map_err(Into::into)?;
+                let page_rows = page_rows(ratatui::layout::Rect::new(0, 0, size.width, size.height));
+                if page_rows != state.page_rows {
+                    for e in update(state, Msg::Resized { page_rows }) {
+                        if !runner.execute(e) { return Ok(()); }
+                    }
+                }
+                terminal.draw(|f| crate::ui::draw(f, state)).map_err(Into::into)?;
                 dirty = false;
                 next_frame = tokio::time::Instant::now() + frame;
             }
@@ -1032,8 +959,6 @@ where
                     Incoming::Session(s, purpose) => Some(runner.session_ready(*s, purpose)),
                 };
                 if let Some(m) = msg {
-                    // A flash message lasts until the next key press.
-                    if matches!(m, Msg::Key(_)) { state.flash = None; }
                     for e in update(state, m) {
                         if !runner.execute(e) { return Ok(()); }
                     }

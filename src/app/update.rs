@@ -97,6 +97,13 @@ pub enum Msg {
     Revealed(Result<String, String>),
     /// `--demo` only: the demo MFA device's current code, for the MFA prompt.
     DemoCode(String),
+    /// The current profile's audit log cannot be opened (why): actions are disabled.
+    AuditUnavailable(String),
+    /// The terminal's size gives this many list rows per page (sent before a frame when it
+    /// changed).
+    Resized {
+        page_rows: usize,
+    },
 }
 
 /// A request for a page of CloudTrail events.
@@ -271,8 +278,22 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Key(k) => {
+            // A flash message lasts until the next key press (the key may set a new one).
+            s.flash = None;
             s.last_input = s.now;
             key(s, k)
+        }
+        Msg::Resized { page_rows } => {
+            s.page_rows = page_rows;
+            Vec::new()
+        }
+        Msg::AuditUnavailable(why) => {
+            if let Some(info) = &mut s.session {
+                info.audit_error = Some(why.clone());
+            }
+            s.last_error = Some(why.clone());
+            s.flash = Some(Flash::Error(why));
+            Vec::new()
         }
         Msg::Tick(now) => tick(s, now),
         Msg::Loaded {
@@ -388,6 +409,15 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
                 MfaPurpose::StepUp => "MFA renewed".to_string(),
             }));
             s.idle_lock_minutes = info.idle_lock_minutes;
+            let mut info = info;
+            // The same profile keeps its audit log, so a log that could not be opened is
+            // still unavailable (the writer said so once, after the profile's first session).
+            if let Some(old) = &s.session
+                && old.profile == info.profile
+                && info.audit_error.is_none()
+            {
+                info.audit_error = old.audit_error.clone();
+            }
             s.session = Some(info);
             if s.locked && purpose != MfaPurpose::Unlock {
                 // Only a fresh code at the unlock prompt unlocks.

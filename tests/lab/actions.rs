@@ -25,8 +25,8 @@ pub(crate) struct Harness {
     pub(crate) emu: Emulator,
     pub(crate) s: State,
     pub(crate) runner: Runner,
-    rx: UnboundedReceiver<Incoming>,
-    audit: std::path::PathBuf,
+    pub(crate) rx: UnboundedReceiver<Incoming>,
+    pub(crate) audit: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -241,7 +241,7 @@ impl Harness {
         })
     }
 
-    fn audit_text(&self) -> String {
+    pub(crate) fn audit_text(&self) -> String {
         std::fs::read_to_string(self.audit.join("demo.jsonl")).unwrap_or_default()
     }
 }

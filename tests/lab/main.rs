@@ -4,6 +4,7 @@
 
 mod actions;
 mod adapter;
+mod audit_writer;
 mod awscli;
 mod backup;
 mod bad_inputs;

@@ -672,6 +672,19 @@ async fn the_console_seals_each_session_and_its_end() {
         panic!("not opened")
     };
     assert!(info.audit_error.is_none(), "{:?}", info.audit_error);
+    // The writer seals once the records asked are written (one seal covers a burst): wait
+    // for the start's seal, so the idle lock is a record of its own to seal.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(lab.log())
+        .unwrap_or_default()
+        .contains("\"kind\":\"seal\"")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the start was never sealed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     runner.execute(Effect::RecordIdleLock);
     runner.shutdown().await;
 
