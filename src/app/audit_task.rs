@@ -39,6 +39,9 @@ enum Request {
     Reveal { reveal: Reveal, message_id: String },
     /// Seal now (an action wrote records of its own).
     Seal,
+    /// An action wrote records of its own into this log: seal it (the open one with the next
+    /// seal; an earlier profile's log, which the action began in before a switch, at once).
+    SealLog(Arc<AuditLog>),
     /// The open log, after everything asked before.
     Current(oneshot::Sender<Result<Arc<AuditLog>, String>>),
     /// Records the session's end, seals, and stops.
@@ -109,6 +112,12 @@ impl AuditWriter {
         let _ = self.ask(Request::Seal);
     }
 
+    /// Seals `log`, the log an action wrote to: the open log, or one a profile switch has
+    /// since ended (its late records then end sealed too).
+    pub fn seal_log(&self, log: Arc<AuditLog>) {
+        let _ = self.ask(Request::SealLog(log));
+    }
+
     /// The open log once every request sent before this one is done, or why there is none.
     pub async fn current(&self) -> Result<Arc<AuditLog>, String> {
         let (tx, rx) = oneshot::channel();
@@ -123,7 +132,9 @@ impl AuditWriter {
     pub async fn shutdown(&self, bound: Duration) -> bool {
         let (tx, rx) = oneshot::channel();
         if !self.ask(Request::Shutdown(tx)) {
-            return true;
+            // The writer is gone: the session's end and its seal were not written.
+            tracing::error!("the audit writer had stopped: the session end was not recorded");
+            return false;
         }
         matches!(tokio::time::timeout(bound, rx).await, Ok(Ok(())))
     }
@@ -208,6 +219,13 @@ impl Worker {
                 self.send(Msg::Revealed(result));
             }
             Request::Seal => self.unsealed += 1,
+            Request::SealLog(log) => {
+                if self.log.as_ref().is_some_and(|l| Arc::ptr_eq(l, &log)) {
+                    self.unsealed += 1;
+                } else {
+                    seal_at_end(&log);
+                }
+            }
             Request::Current(reply) => {
                 let _ = reply.send(self.log.clone().ok_or_else(|| self.why_closed()));
             }

@@ -162,7 +162,11 @@ impl Key {
             "pageup" => KeyName::PageUp,
             "pagedown" => KeyName::PageDown,
             "space" => KeyName::Char(' '),
-            s if s.chars().count() == 1 => KeyName::Char(s.chars().next()?),
+            // One printable character (a control character is no key name: it would reach the
+            // help screen as a terminal control).
+            s if s.chars().count() == 1 && !s.chars().any(char::is_control) => {
+                KeyName::Char(s.chars().next()?)
+            }
             _ => return None,
         };
         Some(Key { code, ctrl, alt })
@@ -310,6 +314,34 @@ impl Keymap {
                 map.retain(|_, a| *a != action);
                 for key in keys {
                     map.insert(key, action);
+                }
+            }
+        }
+        self.check_clashes().map_err(err)
+    }
+
+    /// A view's action key must mean nothing else there: not a browse key (it would never
+    /// fire, and help would say it does) and not a link digit 1–9.
+    fn check_clashes(&self) -> Result<(), String> {
+        let browse = self.bindings.get(&Layer::Browse);
+        for (view, keys) in &self.actions {
+            let name = view.resource().command().map(|c| c.name).unwrap_or("?");
+            for (key, action) in keys {
+                if let Some(b) = browse.and_then(|m| m.get(key)) {
+                    return Err(format!(
+                        "[actions.{name}] {action}: '{}' is already {:?} in [browse]; pick another key, or rebind that one",
+                        key.label(),
+                        b.describe()
+                    ));
+                }
+                if !key.ctrl
+                    && !key.alt
+                    && matches!(key.code, KeyName::Char(c) if ('1'..='9').contains(&c))
+                {
+                    return Err(format!(
+                        "[actions.{name}] {action}: '{}' follows a numbered link; pick another key",
+                        key.label()
+                    ));
                 }
             }
         }

@@ -533,8 +533,9 @@ impl Runner {
                 }
             };
             let result = crate::guard::execute(&log, &session, &policy, *confirmed).await;
-            // The action's records sealed at once, by the writer (a KMS call).
-            writer.seal();
+            // The action's records sealed at once, by the writer (a KMS call) — in the log
+            // they went to, even if a profile switch has closed it since.
+            writer.seal_log(log.clone());
             let msg = match result {
                 // The call ran but its outcome is not in the audit log: an error, saying so.
                 Ok(done) if done.outcome_warning.is_some() => Err(format!(
@@ -587,7 +588,7 @@ impl Runner {
                 }
             };
             let r = crate::guard::peek::execute(&log, &session, &policy, &plan).await;
-            writer.seal();
+            writer.seal_log(log.clone());
             let msg = match r {
                 Ok(v) => Msg::Loaded {
                     kind: Kind::Messages,

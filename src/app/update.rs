@@ -497,6 +497,7 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Planned(Err(e)) => {
             if matches!(s.mode, Mode::Planning { .. }) {
                 s.mode = Mode::Normal;
+                s.acting = None;
             }
             s.flash = Some(Flash::Error(e));
             Vec::new()
@@ -895,6 +896,7 @@ fn key(s: &mut State, ev: KeyEvent) -> Vec<Effect> {
         // Esc while the pre-checks run: the plan, when it comes, is dropped (nothing was called).
         Mode::Planning { .. } if action == Some(Action::Cancel) => {
             s.mode = Mode::Normal;
+            s.acting = None;
             s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
             Vec::new()
         }
@@ -1076,6 +1078,7 @@ fn confirm_key(
 ) -> Vec<Effect> {
     let cancel = |s: &mut State| {
         s.mode = Mode::Normal;
+        s.acting = None;
         s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
         Vec::new()
     };
@@ -1389,6 +1392,7 @@ fn mfa_key(
                 MfaPurpose::Unlock => {}
                 MfaPurpose::StepUp => {
                     s.mode = Mode::Normal;
+                    s.acting = None;
                     s.flash = Some(Flash::Info("cancelled: the action did not run".into()));
                     return vec![Effect::CancelPending];
                 }

@@ -199,6 +199,17 @@ fn keymap_mistakes_about_actions_name_the_fix() {
     assert!(e.contains("[actions.VIEW]"), "{e}");
     let e = err("[actions.keys]\nrotate_now = \"R\"\n");
     assert!(e.contains("list of keys"), "{e}");
+    let e = err("[actions.keys]\nrotate_now = [\"r\"]\n");
+    assert!(e.contains("'r' is already") && e.contains("refresh"), "{e}");
+    let e = err("[actions.keys]\nrotate_now = [\"3\"]\n");
+    assert!(e.contains("numbered link"), "{e}");
+    // Freeing the key in [browse] first makes it usable.
+    let mut k = Keymap::default_keymap();
+    k.merge(
+        "[browse]\nrefresh = [\"ctrl-r\"]\n[actions.keys]\nrotate_now = [\"r\"]\n",
+        "u.toml",
+    )
+    .unwrap();
     let e = err("[actions.keys]\nrotate_now = [\"hyper-r\"]\n");
     assert!(e.contains("unknown key 'hyper-r'"), "{e}");
 }

@@ -408,7 +408,7 @@ impl Cloud {
 }
 
 /// A message move task (DLQ redrive) as ListMessageMoveTasks shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MoveTask {
     /// Present while the task is `RUNNING` (the handle CancelMessageMoveTask takes).
     pub handle: Option<String>,

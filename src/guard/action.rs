@@ -395,6 +395,11 @@ pub struct Handle {
     pub id: String,
     /// The ARN it works on (the move task's source queue, the restore job's recovery point).
     pub resource: String,
+    /// Move tasks: the start time (ms) of the newest task of this queue listed just before the
+    /// call. Once ended, a task loses its handle in the listing; only a task that started
+    /// later can be this one (never an older task that ended before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_ms: Option<i64>,
 }
 
 /// Which kind of long-running thing a [`Handle`] names.

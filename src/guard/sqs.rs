@@ -189,6 +189,13 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
 fn call_start<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
     Box::pin(async move {
         let rate = op.number(RATE.name).and_then(|r| i32::try_from(r).ok());
+        // The newest task already listed: the watch never takes it for this one.
+        let after_ms = cloud
+            .list_message_move_tasks(op.target())
+            .await
+            .ok()
+            .and_then(|ts| ts.iter().filter_map(|t| t.started).max())
+            .map(|t| t.timestamp_millis());
         let started = cloud
             .start_message_move_task(op.target(), None, rate)
             .await?;
@@ -198,6 +205,7 @@ fn call_start<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
                 kind: HandleKind::MessageMoveTask,
                 id: started.handle,
                 resource: op.target().to_string(),
+                after_ms,
             }),
         })
     })

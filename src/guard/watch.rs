@@ -1,11 +1,14 @@
 //! Following a long-running action to its end. A guarded action whose spec is `long_running`
 //! returns a [`Handle`] from its call ([`Executed::handle`](super::Executed)); [`watch`] polls
 //! the handle's status until it reaches a terminal state, reports each [`Progress`] through a
-//! callback, cancels it when asked, and records in the audit log, each linked to the intent
+//! callback, and records in the audit log, each linked to the intent
 //! that started it: a `start` task record (the handle), then exactly one of `finish` (the
-//! final state), `cancel` (the cancel call's request id and the final state) or `stopped`
+//! final state), `cancel` (it ended cancelled: the final state) or `stopped`
 //! (the console stopped following it — the future dropped, the pacer gone, or the status
 //! could not be read: the state last seen).
+//!
+//! The watch only observes: cancelling a task is a guarded action of its own (an intent and an
+//! outcome of its own, behind the same gates), never a side effect of watching.
 //!
 //! When to poll is the caller's: [`Pace::Every`] in the console, [`Pace::Ticks`] where a test
 //! (or a UI) decides — no timer decides anything in tests.
@@ -16,7 +19,7 @@ use crate::cloud::{Cloud, CloudError};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch as tw};
+use tokio::sync::mpsc;
 
 /// How many status reads in a row may fail before the watch gives up (`stopped`).
 pub const MAX_POLL_FAILURES: u32 = 3;
@@ -101,42 +104,14 @@ impl Pace {
     }
 }
 
-/// Asks a running [`watch`] to cancel its task. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Canceller(std::sync::Arc<tw::Sender<bool>>);
-
-impl Canceller {
-    pub fn cancel(&self) {
-        self.0.send_replace(true);
-    }
-}
-
-/// The receiving side of a [`Canceller`].
-#[derive(Debug)]
-pub struct CancelSignal(tw::Receiver<bool>);
-
-impl CancelSignal {
-    async fn requested(&mut self) {
-        if self.0.wait_for(|c| *c).await.is_err() {
-            // The canceller is gone: no cancel will come.
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-/// A canceller and the signal [`watch`] listens to.
-pub fn cancel_pair() -> (Canceller, CancelSignal) {
-    let (tx, rx) = tw::channel(false);
-    (Canceller(std::sync::Arc::new(tx)), CancelSignal(rx))
-}
-
 /// How a watch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ending {
     /// The task ended by itself (completed, failed).
     Finished,
-    /// The operator cancelled it.
+    /// It ended cancelled (a cancel is a guarded action of its own, with its own intent and
+    /// outcome; the watch only sees the task end).
     Cancelled,
     /// The console stopped following it (the pacer is gone); it may still run.
     Stopped,
@@ -161,6 +136,36 @@ struct Memo {
     started_ms: Option<i64>,
 }
 
+/// Which listed move task is the one `h` started: by its handle while it runs; once ended
+/// (the listing drops the handle), by the start time seen while it ran; ended before it was
+/// ever seen, the newest ended task that started after the newest one listed before the call
+/// (`Handle::after_ms`) — never an older task that ended before ours began.
+fn ours<'t>(
+    tasks: &'t [crate::cloud::sqs::MoveTask],
+    h: &Handle,
+    memo: &Memo,
+) -> Option<&'t crate::cloud::sqs::MoveTask> {
+    let started = |t: &crate::cloud::sqs::MoveTask| t.started.map(|s| s.timestamp_millis());
+    tasks
+        .iter()
+        .find(|t| t.handle.as_deref() == Some(h.id.as_str()))
+        .or_else(|| {
+            memo.started_ms
+                .and_then(|ms| tasks.iter().find(|t| started(t) == Some(ms)))
+        })
+        .or_else(|| {
+            memo.started_ms
+                .is_none()
+                .then(|| {
+                    tasks.iter().find(|t| {
+                        t.handle.is_none()
+                            && started(t).is_some_and(|ms| h.after_ms.is_none_or(|a| ms > a))
+                    })
+                })
+                .flatten()
+        })
+}
+
 async fn status(
     cloud: &Cloud,
     h: &Handle,
@@ -170,21 +175,7 @@ async fn status(
         HandleKind::MessageMoveTask => {
             let tasks = cloud.list_message_move_tasks(&h.resource).await?;
             let started = |t: &crate::cloud::sqs::MoveTask| t.started.map(|s| s.timestamp_millis());
-            let ours = tasks
-                .iter()
-                .find(|t| t.handle.as_deref() == Some(h.id.as_str()))
-                .or_else(|| {
-                    memo.started_ms
-                        .and_then(|ms| tasks.iter().find(|t| started(t) == Some(ms)))
-                })
-                .or_else(|| {
-                    // Ended before it was ever seen running: the newest ended task (one task
-                    // at a time per source queue, and this one was started last).
-                    memo.started_ms
-                        .is_none()
-                        .then(|| tasks.iter().find(|t| t.handle.is_none()))
-                        .flatten()
-                });
+            let ours = ours(&tasks, h, memo);
             let Some(t) = ours else {
                 return Ok((
                     Progress {
@@ -233,21 +224,6 @@ async fn status(
                 j.is_finished(),
             ))
         }
-    }
-}
-
-/// Cancels the task; returns the cancel call's request id.
-async fn cancel(cloud: &Cloud, h: &Handle) -> Result<String, String> {
-    match h.kind {
-        HandleKind::MessageMoveTask => cloud
-            .cancel_message_move_task(&h.id)
-            .await
-            .map(|(_, request_id)| request_id)
-            .map_err(|e| e.to_string()),
-        HandleKind::RestoreJob => Err(
-            "AWS Backup cannot cancel a restore job once it runs: wait for it to end, then delete what it created if it is not wanted"
-                .into(),
-        ),
     }
 }
 
@@ -353,7 +329,6 @@ pub async fn watch(
     cloud: &Cloud,
     started: &Started,
     mut pace: Pace,
-    mut cancel_signal: CancelSignal,
     mut report: impl FnMut(&Progress),
 ) -> Result<Watched, GuardError> {
     let h = &started.handle;
@@ -367,27 +342,19 @@ pub async fn watch(
     rec.write(TaskEvent::Start, Vec::new(), json!({ "handle": h }));
     let mut memo = Memo::default();
     let mut failures = 0;
-    // Set once a cancel was asked for: (the cancel call's request id, or why it failed).
-    let mut cancelled: Option<Result<String, String>> = None;
     loop {
         match status(cloud, h, &mut memo).await {
-            Ok((mut p, terminal)) => {
+            Ok((p, terminal)) => {
                 failures = 0;
-                if let Some(Err(why)) = &cancelled {
-                    p.message = Some(match p.message.take() {
-                        Some(m) => format!("{m}; the cancel failed: {why}"),
-                        None => format!("the cancel failed: {why}"),
-                    });
-                }
                 report(&p);
                 rec.last = Some(p.clone());
                 if terminal {
-                    // A cancel that failed (the task ended first) is in the message.
-                    let (event, ending, ids) = match &cancelled {
-                        Some(Ok(id)) => (TaskEvent::Cancel, Ending::Cancelled, vec![id.clone()]),
-                        _ => (TaskEvent::Finish, Ending::Finished, Vec::new()),
+                    let (event, ending) = if p.status.eq_ignore_ascii_case("CANCELLED") {
+                        (TaskEvent::Cancel, Ending::Cancelled)
+                    } else {
+                        (TaskEvent::Finish, Ending::Finished)
                     };
-                    rec.end(event, ids, None);
+                    rec.end(event, Vec::new(), None);
                     return Ok(Watched {
                         handle: h.clone(),
                         ending,
@@ -414,22 +381,8 @@ pub async fn watch(
                 }
             }
         }
-        if cancelled.is_some() {
-            // After a cancel: read the status again until it is final.
-            if !pace.next().await {
-                return Ok(stopped(&mut rec, h));
-            }
-            continue;
-        }
-        tokio::select! {
-            more = pace.next() => {
-                if !more {
-                    return Ok(stopped(&mut rec, h));
-                }
-            }
-            () = cancel_signal.requested() => {
-                cancelled = Some(cancel(cloud, h).await);
-            }
+        if !pace.next().await {
+            return Ok(stopped(&mut rec, h));
         }
     }
 }
@@ -451,6 +404,42 @@ fn stopped(rec: &mut Recorder<'_>, h: &Handle) -> Watched {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn task(handle: Option<&str>, started_s: i64, status: &str) -> crate::cloud::sqs::MoveTask {
+        crate::cloud::sqs::MoveTask {
+            handle: handle.map(str::to_string),
+            status: status.into(),
+            started: chrono::DateTime::from_timestamp(started_s, 0),
+            ..Default::default()
+        }
+    }
+
+    /// An older task that ended before ours started is never taken for ours.
+    #[test]
+    fn an_older_ended_task_is_never_taken_for_ours() {
+        let h = Handle {
+            kind: HandleKind::MessageMoveTask,
+            id: "new".into(),
+            resource: "arn:aws:sqs:us-east-1:123456789012:q-dlq".into(),
+            after_ms: Some(1_000_000),
+        };
+        let memo = Memo::default();
+        // Ours is not listed yet; only last week's completed task is.
+        let old = [task(None, 1_000, "COMPLETED")];
+        assert!(ours(&old, &h, &memo).is_none());
+        // Ours ended before it was ever seen running: it started after the older one.
+        let both = [task(None, 2_000, "CANCELLED"), task(None, 1_000, "COMPLETED")];
+        assert_eq!(ours(&both, &h, &memo).map(|t| t.status.as_str()), Some("CANCELLED"));
+        // Running: by its handle.
+        let running = [task(Some("new"), 2_000, "RUNNING")];
+        assert_eq!(ours(&running, &h, &memo).map(|t| t.status.as_str()), Some("RUNNING"));
+        // Seen running, then ended: by its start time.
+        let memo = Memo {
+            started_ms: Some(2_000_000),
+        };
+        let ended = [task(None, 2_000, "COMPLETED"), task(None, 3_000, "RUNNING")];
+        assert_eq!(ours(&ended, &h, &memo).map(|t| t.started), Some(ended[0].started));
+    }
 
     #[test]
     fn progress_reads_as_one_line() {
@@ -475,6 +464,7 @@ mod tests {
             kind: HandleKind::MessageMoveTask,
             id: "t1".into(),
             resource: "arn:aws:sqs:us-east-1:123456789012:q-dlq".into(),
+            after_ms: None,
         };
         let p = Progress {
             done: Some(5),

@@ -356,7 +356,7 @@ fn draw_help(f: &mut Frame, s: &State, scroll: u16) {
     ))];
     for (keys, what) in s.keymap.help(Layer::Browse) {
         lines.push(Line::from(vec![
-            Span::styled(format!("{keys:<22}"), t.accent),
+            Span::styled(format!("{:<22}", clean(&keys)), t.accent),
             Span::styled(what, t.base),
         ]));
     }
@@ -364,7 +364,7 @@ fn draw_help(f: &mut Frame, s: &State, scroll: u16) {
     if s.session.as_ref().is_some_and(|i| !i.read_only) {
         for (keys, what) in s.keymap.action_help(s.view) {
             lines.push(Line::from(vec![
-                Span::styled(format!("{keys:<22}"), t.warning),
+                Span::styled(format!("{:<22}", clean(&keys)), t.warning),
                 Span::styled(what, t.base),
             ]));
         }
@@ -395,7 +395,7 @@ fn draw_help(f: &mut Frame, s: &State, scroll: u16) {
     )));
     for (keys, what) in s.keymap.help(Layer::Input) {
         lines.push(Line::from(vec![
-            Span::styled(format!("{keys:<22}"), t.accent),
+            Span::styled(format!("{:<22}", clean(&keys)), t.accent),
             Span::styled(what, t.base),
         ]));
     }
@@ -403,7 +403,7 @@ fn draw_help(f: &mut Frame, s: &State, scroll: u16) {
         .keymap
         .help(Layer::Help)
         .into_iter()
-        .map(|(k, w)| format!("{k}: {w}"))
+        .map(|(k, w)| format!("{}: {w}", clean(&k)))
         .collect::<Vec<_>>()
         .join("   ");
     let area = centered(f.area(), 100, 40);

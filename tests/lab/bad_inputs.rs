@@ -272,11 +272,11 @@ fn cases() -> Vec<Case> {
         key(&["--profile", "demo"], 1, "no MFA code was entered for profile 'demo'"),
         key(&["--profile", "plain", "--endpoint-url", "@CLOSED"], 1, "check the network, the region and the endpoint URL"),
         // ---- keymap and theme files ----
-        keymap("k-layer", "unknown layer [frob] (expected browse, actions, input, help)"),
+        keymap("k-layer", "unknown layer [frob] (expected browse, input, help, or actions.VIEW)"),
         keymap("k-action", "[browse] unknown action 'fly'"),
         keymap("k-key", "[browse] quit: unknown key 'hyper-q'"),
         keymap("k-syntax", "keymap.toml: unclosed table"),
-        keymap("k-type", "expected a sequence"),
+        keymap("k-type", "write a list of keys"),
         keymap("k-dir", "it is a directory, not a file"),
         keymap("k-nul", "keymap.toml"),
         keymap("k-huge", "it is larger than 1048576 bytes"),

@@ -1047,7 +1047,7 @@ fn the_binary_enables_rotation_end_to_end() {
     );
     let plan = &v["plan"];
     assert_eq!(plan["action"], "kms:EnableKeyRotation");
-    assert_eq!(plan["operation"]["period_days"], 180);
+    assert_eq!(plan["operation"]["params"]["rotation_period_in_days"], 180);
     assert_eq!(plan["account"], ACCOUNT);
     assert_eq!(plan["region"], REGION);
     assert_eq!(plan["confirm_text"], "claims-costs");
@@ -1251,7 +1251,7 @@ fn the_binary_refuses_before_any_change() {
     assert_eq!(v["error"]["kind"], "wrong_name");
     assert_eq!(v["error"]["expected"], "claims-costs");
     assert_eq!(
-        v["plan"]["operation"]["period_days"], 365,
+        v["plan"]["operation"]["params"]["rotation_period_in_days"], 365,
         "the default period"
     );
     // The name typed at the prompt (a line on stdin), but no reason: required by the settings.

@@ -112,10 +112,12 @@ impl Resource for Audit {
 
     fn rows(&self, s: &State) -> Vec<Row> {
         let ctx = Ctx {
+            // Only an outcome answers an intent (a task record names its intent too).
             answered: s
                 .data
                 .audit
                 .iter()
+                .filter(|r| matches!(r.kind, K::Outcome))
                 .filter_map(|r| r.intent_id.as_deref())
                 .collect(),
         };
@@ -146,10 +148,14 @@ impl Resource for Audit {
         let Some(r) = s.data.audit.iter().find(|r| r.id == key) else {
             return out;
         };
-        // The other half of an intent/outcome pair.
+        // The other half of an intent/outcome pair (a task record names its intent too).
         if let Some(i) = &r.intent_id {
             out.push(link(
-                "the intent this outcome answers",
+                if matches!(r.kind, K::Task) {
+                    "the intent that started this task"
+                } else {
+                    "the intent this outcome answers"
+                },
                 Target::Select {
                     view: super::View::Audit,
                     key: i.clone(),
@@ -159,7 +165,7 @@ impl Resource for Audit {
             .data
             .audit
             .iter()
-            .find(|o| o.intent_id.as_deref() == Some(r.id.as_str()))
+            .find(|o| matches!(o.kind, K::Outcome) && o.intent_id.as_deref() == Some(r.id.as_str()))
         {
             out.push(link(
                 "the outcome of this intent",
