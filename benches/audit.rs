@@ -208,7 +208,7 @@ async fn measure(records: usize) {
         .await;
     };
     tokio::select! {
-        r = run_loop(&mut terminal, &mut state, &mut runner, rx) => panic!("the loop ended: {r:?}"),
+        r = run_loop(&mut terminal, &mut state, &mut runner, rx, &phi_console::ui::Views) => panic!("the loop ended: {r:?}"),
         _ = driver => {}
     }
     let elapsed = started.elapsed();

@@ -60,4 +60,39 @@ mod layers {
         );
         assert!(files.len() > 50, "the scan found the sources");
     }
+
+    /// `app` (state, update, resources, runner) never imports `ui`: the views read the state,
+    /// the runner draws through `app::run::Screen`. Test code may render.
+    #[test]
+    fn the_app_does_not_import_the_views() {
+        let app = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app");
+        let mut files = Vec::new();
+        sources(&app, &mut files);
+        let offenders: Vec<String> = files
+            .iter()
+            .filter(|p| !p.to_string_lossy().ends_with("_tests.rs"))
+            .filter(|p| {
+                let text = std::fs::read_to_string(p).expect("read");
+                // Only the code before an inline test module (`#[cfg(test)] mod x {`) counts.
+                let lines: Vec<&str> = text.lines().collect();
+                let end = (0..lines.len())
+                    .find(|i| {
+                        lines[*i].trim() == "#[cfg(test)]"
+                            && lines.get(i + 1).is_some_and(|l| {
+                                l.starts_with("mod ") && l.trim_end().ends_with('{')
+                            })
+                    })
+                    .unwrap_or(lines.len());
+                let code = lines[..end].join("\n");
+                let m = "ui";
+                code.contains(&format!("crate::{m}::")) || code.contains(&format!("super::super::{m}"))
+            })
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(
+            offenders.is_empty(),
+            "these app modules import the views: {offenders:?}"
+        );
+        assert!(files.len() > 15, "the scan found the app's sources");
+    }
 }

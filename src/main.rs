@@ -198,7 +198,12 @@ fn tui(args: TuiArgs, global: GlobalOptions) -> Result<()> {
             })
         }
     };
-    rt.block_on(phi_console::app::run_tui(startup, theme, banner))
+    rt.block_on(phi_console::app::run_tui(
+        startup,
+        theme,
+        banner,
+        &phi_console::ui::Views,
+    ))
 }
 
 /// The demo's startup (after the first frame): the emulator in process with the claims

@@ -4,7 +4,7 @@
 
 use super::frames::{FrameLog, Timed};
 use super::keymap::Keymap;
-use super::run::{Context, Incoming, Runner, channel, page_rows, run_loop};
+use super::run::{Context, Incoming, Runner, Screen, channel, run_loop};
 use super::state::{Flash, Kind, SessionInfo, State, View};
 use super::update::{Msg, Payload, update};
 use crate::cloud::sqs::Queue;
@@ -167,7 +167,7 @@ async fn run_keys(
         }
     };
     tokio::select! {
-        r = run_loop(terminal, s, &mut runner, rx) => panic!("the loop ended: {r:?}"),
+        r = run_loop(terminal, s, &mut runner, rx, &crate::ui::Views) => panic!("the loop ended: {r:?}"),
         _ = driver => {}
     }
 }
@@ -179,8 +179,8 @@ async fn the_loop_sends_the_terminals_page_size_before_drawing() {
     let mut s = with_queues();
     let (backend, frames) = Timed::new(TestBackend::new(100, 30));
     let mut terminal = Terminal::new(backend).expect("terminal");
-    let small = page_rows(Rect::new(0, 0, 100, 30));
-    let large = page_rows(Rect::new(0, 0, 160, 60));
+    let small = Screen::page_rows(&crate::ui::Views, Rect::new(0, 0, 100, 30));
+    let large = Screen::page_rows(&crate::ui::Views, Rect::new(0, 0, 160, 60));
     assert!(small != s.page_rows && large > small, "{small} {large}");
     let page_down = Event::Key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
     run_keys(

@@ -67,7 +67,12 @@ pub struct Startup {
 /// (no cursor-position query, which costs a round trip over SSH and never returns from some
 /// recorders), and drawn; then `startup` runs on a task while keys are read (Ctrl-C quits;
 /// other keys wait for the sign-in prompt).
-pub async fn run_tui<F>(startup: F, theme: Theme, banner: Option<String>) -> Result<()>
+pub async fn run_tui<F>(
+    startup: F,
+    theme: Theme,
+    banner: Option<String>,
+    screen: &dyn run::Screen,
+) -> Result<()>
 where
     F: std::future::Future<Output = Result<Startup>> + Send + 'static,
 {
@@ -93,14 +98,14 @@ where
             crossterm::terminal::ClearType::All,
         ))?;
         let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-        terminal.draw(|f| crate::ui::draw(f, &state))?;
+        terminal.draw(|f| screen.draw(f, &state))?;
         let (tx, mut rx) = run::channel();
         run::spawn_input(tx.clone());
         // SIGHUP (the SSH session dropped) and SIGTERM end the console cleanly.
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let waited = tokio::select! {
-            r = run::await_startup(&mut terminal, &mut state, &mut rx, startup) => r?,
+            r = run::await_startup(&mut terminal, &mut state, &mut rx, startup, screen) => r?,
             _ = hup.recv() => None,
             _ = term.recv() => None,
         };
@@ -132,7 +137,7 @@ where
             let _ = tx.send(run::Incoming::Term(k));
         }
         let r = tokio::select! {
-            r = run::run_loop(&mut terminal, &mut state, &mut runner, rx) => r,
+            r = run::run_loop(&mut terminal, &mut state, &mut runner, rx, screen) => r,
             _ = hup.recv() => Ok(()),
             _ = term.recv() => Ok(()),
         };

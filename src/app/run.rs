@@ -907,9 +907,13 @@ pub fn spawn_input(tx: UnboundedSender<Incoming>) {
     });
 }
 
-/// The list rows of a page in a terminal of this size.
-pub fn page_rows(area: ratatui::layout::Rect) -> usize {
-    crate::ui::list_rows(crate::ui::body_split(crate::ui::layout(area).1).0)
+/// What the runner draws with: the views (`ui::Views`), passed in by whoever starts the
+/// console, so `app` never imports `ui` (the views read `State`; the state knows no view).
+pub trait Screen: Sync {
+    /// Draws one frame of the state.
+    fn draw(&self, f: &mut ratatui::Frame, s: &State);
+    /// List rows per page on a terminal of this size.
+    fn page_rows(&self, area: ratatui::layout::Rect) -> usize;
 }
 
 /// The loop. Returns when the operator quits. It changes the state only through `update`.
@@ -918,6 +922,7 @@ pub async fn run_loop<B: Backend>(
     state: &mut State,
     runner: &mut Runner,
     mut rx: UnboundedReceiver<Incoming>,
+    screen: &dyn Screen,
 ) -> std::io::Result<()>
 where
     B::Error: Into<std::io::Error>,
@@ -931,13 +936,13 @@ where
             _ = tokio::time::sleep_until(next_frame), if dirty => {
                 // The page size follows the terminal's: told to `update` before the frame.
                 let size = terminal.size().map_err(Into::into)?;
-                let page_rows = page_rows(ratatui::layout::Rect::new(0, 0, size.width, size.height));
+                let page_rows = screen.page_rows(ratatui::layout::Rect::new(0, 0, size.width, size.height));
                 if page_rows != state.page_rows {
                     for e in update(state, Msg::Resized { page_rows }) {
                         if !runner.execute(e) { return Ok(()); }
                     }
                 }
-                terminal.draw(|f| crate::ui::draw(f, state)).map_err(Into::into)?;
+                terminal.draw(|f| screen.draw(f, state)).map_err(Into::into)?;
                 dirty = false;
                 next_frame = tokio::time::Instant::now() + frame;
             }
@@ -979,6 +984,7 @@ pub async fn await_startup<B: Backend, F, T>(
     state: &mut State,
     rx: &mut UnboundedReceiver<Incoming>,
     startup: F,
+    screen: &dyn Screen,
 ) -> anyhow::Result<Option<(T, Vec<crossterm::event::Event>)>>
 where
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -1029,7 +1035,7 @@ where
             },
         }
         terminal
-            .draw(|f| crate::ui::draw(f, state))
+            .draw(|f| screen.draw(f, state))
             .map_err(anyhow::Error::from)?;
     }
 }
@@ -1073,7 +1079,7 @@ mod startup_tests {
                 }
                 Ok(())
             };
-            let (_, early) = await_startup(&mut terminal, &mut state, &mut rx, startup)
+            let (_, early) = await_startup(&mut terminal, &mut state, &mut rx, startup, &crate::ui::Views)
                 .await
                 .unwrap()
                 .expect("started");
@@ -1109,7 +1115,7 @@ mod startup_tests {
             Ok(())
         };
         // Whichever branch select! takes, a Ctrl-C typed during startup quits.
-        let r = await_startup(&mut terminal, &mut state, &mut rx, startup)
+        let r = await_startup(&mut terminal, &mut state, &mut rx, startup, &crate::ui::Views)
             .await
             .unwrap();
         assert!(r.is_none());

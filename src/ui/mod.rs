@@ -57,6 +57,18 @@ pub fn body_split(body: Rect) -> (Rect, Rect) {
     (c[0], c[1])
 }
 
+/// The views, as the runner draws them (`app::run::Screen`).
+pub struct Views;
+
+impl crate::app::run::Screen for Views {
+    fn draw(&self, f: &mut Frame, s: &State) {
+        draw(f, s)
+    }
+    fn page_rows(&self, area: Rect) -> usize {
+        list_rows(body_split(layout(area).1).0)
+    }
+}
+
 pub fn draw(f: &mut Frame, s: &State) {
     let (header, body, footer) = layout(f.area());
     f.render_widget(Block::default().style(s.theme.base), f.area());

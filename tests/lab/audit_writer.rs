@@ -132,7 +132,7 @@ async fn frames_keep_coming_while_a_record_waits_for_a_slow_seal() {
         (during, drawn)
     };
     let (during, drawn) = tokio::select! {
-        r = run_loop(&mut terminal, &mut s, &mut runner, rx) => panic!("the loop ended: {r:?}"),
+        r = run_loop(&mut terminal, &mut s, &mut runner, rx, &phi_console::ui::Views) => panic!("the loop ended: {r:?}"),
         d = driver => d,
     };
     let mut answers = Vec::new();
