@@ -85,7 +85,8 @@ mod layers {
                     .unwrap_or(lines.len());
                 let code = lines[..end].join("\n");
                 let m = "ui";
-                code.contains(&format!("crate::{m}::")) || code.contains(&format!("super::super::{m}"))
+                code.contains(&format!("crate::{m}::"))
+                    || code.contains(&format!("super::super::{m}"))
             })
             .map(|p| p.display().to_string())
             .collect();

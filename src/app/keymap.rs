@@ -394,7 +394,10 @@ impl Keymap {
                             views_with_actions()
                         )));
                     }
-                    views.into_iter().map(|v| (v, name.as_str(), keys)).collect()
+                    views
+                        .into_iter()
+                        .map(|v| (v, name.as_str(), keys))
+                        .collect()
                 }
             };
             for (view, action, keys) in targets {
@@ -404,7 +407,11 @@ impl Keymap {
                     return Err(err(format!(
                         "[actions.{}] unknown action '{action}' (this view offers: {})",
                         view.resource().command().map(|c| c.name).unwrap_or("?"),
-                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
                     )));
                 };
                 let keys = keys_of(keys, &format!("[actions] {action}"), err)?;

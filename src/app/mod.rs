@@ -6,17 +6,17 @@ pub mod format;
 pub mod frames;
 pub mod keymap;
 pub mod links;
-pub mod resources;
 #[cfg(test)]
 mod loop_tests;
 #[cfg(test)]
 mod progressive_tests;
-#[cfg(test)]
-mod update_tests;
+pub mod resources;
 pub mod rows;
 pub mod run;
 pub mod state;
 pub mod update;
+#[cfg(test)]
+mod update_tests;
 
 use crate::theme::Theme;
 use anyhow::Result;

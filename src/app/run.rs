@@ -43,7 +43,12 @@ pub type DemoCodes = Box<dyn Fn(chrono::DateTime<chrono::Utc>) -> String + Send 
 /// How long shutdown waits for the audit writer to record the session's end and seal.
 const SHUTDOWN_BOUND: Duration = Duration::from_secs(20);
 
+/// How often a long-running action's status is read while the console follows it.
+pub const WATCH_EVERY: Duration = Duration::from_secs(2);
+
 pub struct Runner {
+    /// How often a long-running action's status is read ([`WATCH_EVERY`]; tests set less).
+    pub watch_every: Duration,
     tx: UnboundedSender<Incoming>,
     session: Option<Session>,
     ctx: Context,
@@ -396,6 +401,7 @@ pub async fn load(
 impl Runner {
     pub fn new(tx: UnboundedSender<Incoming>, ctx: Context) -> Runner {
         Runner {
+            watch_every: WATCH_EVERY,
             audit: AuditWriter::spawn(tx.clone()),
             tx,
             session: None,
@@ -520,6 +526,7 @@ impl Runner {
         }
         let tx = self.tx.clone();
         let writer = self.audit.clone();
+        let watch_every = self.watch_every;
         self.running.retain(|h| !h.is_finished());
         self.running.push(tokio::spawn(async move {
             // The log once every record asked before is written (fail closed: no log, no call).
@@ -536,6 +543,60 @@ impl Runner {
             // The action's records sealed at once, by the writer (a KMS call) — in the log
             // they went to, even if a profile switch has closed it since.
             writer.seal_log(log.clone());
+            // A long-running action: say it started, then follow it to its end (progress to
+            // the screen; start and end recorded, linked to the intent). Quitting stops the
+            // watch (recorded as stopped); the task itself runs on in AWS.
+            let started = result.as_ref().ok().and_then(|d| {
+                d.started()
+                    .filter(|_| d.outcome_warning.is_none())
+                    .map(|st| (st, d.summary.clone()))
+            });
+            if let Some((started, summary)) = started {
+                let id = started.handle.id.clone();
+                let _ = tx.send(Incoming::Msg(Msg::TaskStarted {
+                    id: id.clone(),
+                    summary: summary.clone(),
+                }));
+                let _ = tx.send(Incoming::Msg(Msg::ActionDone(Ok(format!(
+                    "{summary}: started (request {}); following it",
+                    result.as_ref().map(|d| d.request_id.as_str()).unwrap_or("")
+                )))));
+                let cloud = session.cloud();
+                let (t2, id2) = (tx.clone(), id.clone());
+                let watched = crate::guard::watch::watch(
+                    &log,
+                    &cloud,
+                    &started,
+                    crate::guard::watch::Pace::Every(watch_every),
+                    |p| {
+                        let _ = t2.send(Incoming::Msg(Msg::TaskProgress {
+                            id: id2.clone(),
+                            line: p.line(),
+                        }));
+                    },
+                )
+                .await;
+                writer.seal_log(log.clone());
+                let end = match watched {
+                    Ok(w) if w.record_warnings.is_empty() => Ok(format!(
+                        "{summary}: {} ({})",
+                        match w.ending {
+                            crate::guard::watch::Ending::Finished => "ended",
+                            crate::guard::watch::Ending::Cancelled => "cancelled",
+                            crate::guard::watch::Ending::Stopped => "no longer followed",
+                        },
+                        w.last.line()
+                    )),
+                    Ok(w) => Err(format!(
+                        "{summary}: {}; {}",
+                        w.last.line(),
+                        w.record_warnings.join("; ")
+                    )),
+                    Err(e) => Err(format!("{summary}: {e}")),
+                };
+                let _ = tx.send(Incoming::Msg(Msg::TaskEnded { id, result: end }));
+                return;
+            }
             let msg = match result {
                 // The call ran but its outcome is not in the audit log: an error, saying so.
                 Ok(done) if done.outcome_warning.is_some() => Err(format!(
@@ -1079,10 +1140,16 @@ mod startup_tests {
                 }
                 Ok(())
             };
-            let (_, early) = await_startup(&mut terminal, &mut state, &mut rx, startup, &crate::ui::Views)
-                .await
-                .unwrap()
-                .expect("started");
+            let (_, early) = await_startup(
+                &mut terminal,
+                &mut state,
+                &mut rx,
+                startup,
+                &crate::ui::Views,
+            )
+            .await
+            .unwrap()
+            .expect("started");
             let typed: String = early
                 .iter()
                 .map(|e| match e {
@@ -1115,9 +1182,15 @@ mod startup_tests {
             Ok(())
         };
         // Whichever branch select! takes, a Ctrl-C typed during startup quits.
-        let r = await_startup(&mut terminal, &mut state, &mut rx, startup, &crate::ui::Views)
-            .await
-            .unwrap();
+        let r = await_startup(
+            &mut terminal,
+            &mut state,
+            &mut rx,
+            startup,
+            &crate::ui::Views,
+        )
+        .await
+        .unwrap();
         assert!(r.is_none());
     }
 }

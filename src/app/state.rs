@@ -260,8 +260,10 @@ impl ConfirmForm {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamForm {
     pub spec: &'static crate::guard::action::ActionSpec,
-    /// The selected row's key (the action's target).
+    /// The action's target (what its spec names: a key ARN, a queue URL).
     pub target: String,
+    /// The selected row's key (the plan that comes back must be for it).
+    pub row: String,
     /// What is typed in each field, in the spec's parameter order.
     pub fields: Vec<String>,
     pub focus: usize,
@@ -271,10 +273,15 @@ pub struct ParamForm {
 
 impl ParamForm {
     /// A form with empty fields (an empty field takes the parameter's default).
-    pub fn new(spec: &'static crate::guard::action::ActionSpec, target: String) -> ParamForm {
+    pub fn new(
+        spec: &'static crate::guard::action::ActionSpec,
+        target: String,
+        row: String,
+    ) -> ParamForm {
         ParamForm {
             spec,
             target,
+            row,
             fields: vec![String::new(); spec.params.len()],
             focus: 0,
             error: None,
@@ -359,6 +366,17 @@ pub enum Mode {
     },
 }
 
+/// A long-running action the console follows (by its handle's id in `State::tasks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// The action's summary ("move the messages of claims-intake-dlq back …").
+    pub summary: String,
+    /// The last status read, in one line ("RUNNING 5/12").
+    pub line: String,
+    /// What to reload when it ends (its view's binding says).
+    pub refresh: &'static [Kind],
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flash {
     Info(String),
@@ -400,6 +418,8 @@ pub struct State {
     /// The guarded action started from a view's key, until it finishes (its binding says what
     /// to reload then).
     pub acting: Option<&'static super::resources::ActionBinding>,
+    /// Long-running actions being followed, by handle id (shown in the footer).
+    pub tasks: BTreeMap<String, Task>,
     /// `--demo` only: the demo MFA device's current code (its seed is published and test-only),
     /// shown in the MFA prompt. Always None for real profiles.
     pub demo_code: Option<String>,
@@ -430,6 +450,7 @@ impl State {
             profiles: Vec::new(),
             page_rows: 20,
             acting: None,
+            tasks: BTreeMap::new(),
             demo_code: None,
         }
     }

@@ -3,8 +3,8 @@
 
 use super::command::{self, Command};
 use super::keymap::{Action, Key, KeyName, Layer};
-use super::resources::ActionBinding;
 use super::links::{self, Target};
+use super::resources::ActionBinding;
 use super::rows;
 use super::state::{
     ConfirmForm, Flash, Focus, Kind, MfaPurpose, Mode, ParamForm, SessionInfo, State, View,
@@ -99,6 +99,21 @@ pub enum Msg {
     DemoCode(String),
     /// The current profile's audit log cannot be opened (why): actions are disabled.
     AuditUnavailable(String),
+    /// A long-running action started (its handle's id) and is followed.
+    TaskStarted {
+        id: String,
+        summary: String,
+    },
+    /// A status read of a followed task, in one line ("RUNNING 5/12").
+    TaskProgress {
+        id: String,
+        line: String,
+    },
+    /// A followed task ended (or is no longer followed): what it came to, or what went wrong.
+    TaskEnded {
+        id: String,
+        result: Result<String, String>,
+    },
     /// The terminal's size gives this many list rows per page (sent before a frame when it
     /// changed).
     Resized {
@@ -286,6 +301,38 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resized { page_rows } => {
             s.page_rows = page_rows;
             Vec::new()
+        }
+        Msg::TaskStarted { id, summary } => {
+            let refresh = s.acting.map(|b| b.refresh).unwrap_or_default();
+            s.tasks.insert(
+                id,
+                super::state::Task {
+                    summary,
+                    line: "starting".into(),
+                    refresh,
+                },
+            );
+            Vec::new()
+        }
+        Msg::TaskProgress { id, line } => {
+            if let Some(t) = s.tasks.get_mut(&id) {
+                t.line = line;
+            }
+            Vec::new()
+        }
+        Msg::TaskEnded { id, result } => {
+            let refresh = s.tasks.remove(&id).map(|t| t.refresh).unwrap_or_default();
+            match result {
+                Ok(m) => s.flash = Some(Flash::Info(m)),
+                Err(e) => {
+                    s.last_error = Some(e.clone());
+                    s.flash = Some(Flash::Error(e));
+                }
+            }
+            if s.session.is_none() {
+                return Vec::new();
+            }
+            refresh.iter().map(|k| start_load(s, *k, false)).collect()
         }
         Msg::AuditUnavailable(why) => {
             if let Some(info) = &mut s.session {
@@ -941,7 +988,12 @@ fn move_sel(s: &mut State, f: impl Fn(usize, usize, usize) -> usize) -> Vec<Effe
 /// first when it has parameters, else its plan. Only reached when the session is read-write:
 /// in read-only mode these keys are not bound at all (and the guard refuses anyway).
 fn guarded_action(s: &mut State, binding: &'static ActionBinding) -> Vec<Effect> {
-    let Some(target) = s.table(s.view).selected_row().map(|r| r.key.clone()) else {
+    let resource = s.view.resource();
+    let Some((row, target)) = s
+        .table(s.view)
+        .selected_row()
+        .and_then(|r| Some((r.key.clone(), resource.action_target(s, &r.key)?)))
+    else {
         s.flash = Some(Flash::Info(format!(
             "{}: select a row first",
             binding.describe
@@ -951,10 +1003,10 @@ fn guarded_action(s: &mut State, binding: &'static ActionBinding) -> Vec<Effect>
     s.acting = Some(binding);
     let spec = binding.action;
     if spec.params.is_empty() {
-        return plan(s, crate::guard::Request::new(spec, target));
+        return plan(s, crate::guard::Request::new(spec, target), row);
     }
     s.flash = None;
-    s.mode = Mode::Form(Box::new(ParamForm::new(spec, target)));
+    s.mode = Mode::Form(Box::new(ParamForm::new(spec, target, row)));
     Vec::new()
 }
 
@@ -1013,12 +1065,14 @@ fn peek_confirm_key(
     }
 }
 
-fn plan(s: &mut State, request: crate::guard::Request) -> Vec<Effect> {
+/// Asks for the plan of `request`; only a plan whose target is `row` (the selected row's key:
+/// an ARN or a name) opens the confirmation.
+fn plan(s: &mut State, request: crate::guard::Request, row: String) -> Vec<Effect> {
     // Whatever the footer said (an earlier "cancelled") is not about this plan.
     s.flash = None;
     s.mode = Mode::Planning {
         action: request.action().to_string(),
-        key: request.target().to_string(),
+        key: row,
     };
     vec![Effect::Plan(request)]
 }
@@ -1036,14 +1090,25 @@ fn form_key(s: &mut State, k: Key, action: Option<Action>, mut form: ParamForm) 
             return Vec::new();
         }
         (Some(Action::Complete), _) | (None, KeyName::Down) => {
-            form.focus = if form.focus >= last { 0 } else { form.focus + 1 };
+            form.focus = if form.focus >= last {
+                0
+            } else {
+                form.focus + 1
+            };
         }
         (None, KeyName::BackTab) | (None, KeyName::Up) => {
-            form.focus = if form.focus == 0 { last } else { form.focus - 1 };
+            form.focus = if form.focus == 0 {
+                last
+            } else {
+                form.focus - 1
+            };
         }
         (Some(Action::Submit), _) if form.focus < last => form.focus += 1,
         (Some(Action::Submit), _) => match form.request() {
-            Ok(request) => return plan(s, request),
+            Ok(request) => {
+                let row = form.row.clone();
+                return plan(s, request, row);
+            }
             Err((field, message)) => {
                 form.focus = field;
                 form.error = Some(message);
@@ -1507,7 +1572,7 @@ pub(crate) mod tests {
         let mut s = State::new(now(), Keymap::default_keymap(), Theme::default());
         s.session = Some(info(require_reason));
         s.flash = Some(Flash::Info("cancelled: nothing was changed".into()));
-        let out = plan(&mut s, crate::guard::Request::rotate_now(KEY));
+        let out = plan(&mut s, crate::guard::Request::rotate_now(KEY), KEY.into());
         assert!(matches!(out.as_slice(), [Effect::Plan(_)]), "{out:?}");
         s
     }

@@ -162,7 +162,10 @@ fn a_user_keymap_rebinds_an_action_on_its_view_only() {
     k.merge("[actions.keys]\nrotate_now = [\"X\"]\n", "user.toml")
         .unwrap();
     let mut s = on(View::Keys, false, k.clone());
-    assert!(planned_request(&press(&mut s, 'R')).is_none(), "R is unbound now");
+    assert!(
+        planned_request(&press(&mut s, 'R')).is_none(),
+        "R is unbound now"
+    );
     let mut s = on(View::Keys, false, k.clone());
     assert_eq!(
         planned_request(&press(&mut s, 'X')).map(|r| r.spec.id),
@@ -192,9 +195,15 @@ fn keymap_mistakes_about_actions_name_the_fix() {
     let e = err("[actions.queues]\nrotate_now = [\"R\"]\n");
     assert!(e.contains("this view offers: none"), "{e}");
     let e = err("[actions.nope]\nrotate_now = [\"R\"]\n");
-    assert!(e.contains("no view is called nope") && e.contains("keys"), "{e}");
+    assert!(
+        e.contains("no view is called nope") && e.contains("keys"),
+        "{e}"
+    );
     let e = err("[actions.keys]\nfly = [\"R\"]\n");
-    assert!(e.contains("unknown action 'fly'") && e.contains("rotate_now"), "{e}");
+    assert!(
+        e.contains("unknown action 'fly'") && e.contains("rotate_now"),
+        "{e}"
+    );
     let e = err("[actions]\nfly = [\"R\"]\n");
     assert!(e.contains("[actions.VIEW]"), "{e}");
     let e = err("[actions.keys]\nrotate_now = \"R\"\n");
@@ -263,7 +272,10 @@ fn the_idle_lock_blanks_the_screen_and_only_a_fresh_code_unlocks() {
     }
     assert!(matches!(&s.mode, Mode::Mfa { input, .. } if input == "12"));
     // A wrong code (the session refuses it) keeps it locked and says so.
-    update(&mut s, Msg::SessionFailed("the MFA code was not accepted".into()));
+    update(
+        &mut s,
+        Msg::SessionFailed("the MFA code was not accepted".into()),
+    );
     assert!(s.locked);
     assert!(matches!(&s.mode, Mode::Mfa { error: Some(e), .. } if e.contains("not accepted")));
     // A session renewed for another purpose (a late re-auth answer) does not unlock.
@@ -306,7 +318,13 @@ fn answers_of_an_older_load_are_dropped() {
         &mut s,
         Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
     );
-    assert!(fx.iter().any(|e| matches!(e, Effect::Load { kind: Kind::Keys, .. })));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Load {
+            kind: Kind::Keys,
+            ..
+        }
+    )));
     let newer = s.status(Kind::Keys).generation;
     assert!(newer > old);
     let mut gone = kms_key();
@@ -319,7 +337,10 @@ fn answers_of_an_older_load_are_dropped() {
             payload: Payload::Keys(vec![gone]),
         },
     );
-    assert_eq!(s.data.keys[0].state, "Enabled", "a stale answer was applied");
+    assert_eq!(
+        s.data.keys[0].state, "Enabled",
+        "a stale answer was applied"
+    );
     update(
         &mut s,
         Msg::Failed {
@@ -328,7 +349,11 @@ fn answers_of_an_older_load_are_dropped() {
             error: "AccessDenied".into(),
         },
     );
-    assert_eq!(s.status(Kind::Keys).error, None, "a stale failure was shown");
+    assert_eq!(
+        s.status(Kind::Keys).error,
+        None,
+        "a stale failure was shown"
+    );
     assert!(!matches!(s.flash, Some(Flash::Error(_))));
     update(
         &mut s,
@@ -368,7 +393,10 @@ fn a_profile_switch_drops_every_answer_of_the_old_session() {
             )]),
         },
     );
-    assert!(s.data.queues.is_empty(), "an answer for the old session landed");
+    assert!(
+        s.data.queues.is_empty(),
+        "an answer for the old session landed"
+    );
 }
 
 fn key_code(s: &mut State, code: KeyCode) -> Vec<Effect> {
@@ -391,12 +419,19 @@ fn the_period_form_checks_its_field_before_any_plan() {
     for c in "9x0-".chars() {
         press(&mut s, c);
     }
-    assert_eq!(form(&s).fields, ["90"], "letters and a late minus are not typed");
+    assert_eq!(
+        form(&s).fields,
+        ["90"],
+        "letters and a late minus are not typed"
+    );
     key_code(&mut s, KeyCode::Backspace);
     let fx = key_code(&mut s, KeyCode::Enter);
     assert!(planned_request(&fx).is_none(), "9 days planned: {fx:?}");
     let e = form(&s).error.clone().unwrap_or_default();
-    assert!(e.contains("the period must be 90 to 2,560 days (empty: 365)"), "{e}");
+    assert!(
+        e.contains("the period must be 90 to 2,560 days (empty: 365)"),
+        "{e}"
+    );
     // Typing again clears the message; 2561 is refused, 2560 plans with that value.
     press(&mut s, '0');
     assert_eq!(form(&s).error, None);
@@ -412,16 +447,20 @@ fn the_period_form_checks_its_field_before_any_plan() {
     let r = planned_request(&fx).expect("planned");
     assert_eq!(r.spec.id, "kms.enable_rotation");
     assert_eq!(
-        r.value("rotation_period_in_days").and_then(|v| v.as_number()),
+        r.value("rotation_period_in_days")
+            .and_then(|v| v.as_number()),
         Some(2560)
     );
     assert!(matches!(s.mode, Mode::Planning { .. }));
     // Empty: the default period.
     let mut s = on(View::Keys, false, Keymap::default_keymap());
     press(&mut s, 'A');
-    let r = planned_request(&key_code(&mut s, KeyCode::Enter)).cloned().expect("planned");
+    let r = planned_request(&key_code(&mut s, KeyCode::Enter))
+        .cloned()
+        .expect("planned");
     assert_eq!(
-        r.value("rotation_period_in_days").and_then(|v| v.as_number()),
+        r.value("rotation_period_in_days")
+            .and_then(|v| v.as_number()),
         Some(365)
     );
     // Esc: nothing planned, and the action is forgotten.
@@ -441,15 +480,12 @@ fn every_actions_form_refuses_what_its_parameters_refuse() {
     for view in View::ALL {
         for b in view.resource().actions() {
             for (i, p) in b.action.params.iter().enumerate() {
-                let mut f = super::state::ParamForm::new(b.action, KEY_ARN.into());
+                let mut f = super::state::ParamForm::new(b.action, KEY_ARN.into(), KEY_ARN.into());
                 let bad = match p.kind {
                     ParamKind::Number { max, .. } => (max + 1).to_string(),
                     ParamKind::Text { max_chars } => "x".repeat(max_chars + 1),
                     ParamKind::Choice(_) => "no-such-choice".into(),
-                    ParamKind::List {
-                        max_items,
-                        ..
-                    } => vec!["a"; max_items + 1].join(","),
+                    ParamKind::List { max_items, .. } => vec!["a"; max_items + 1].join(","),
                 };
                 f.fields[i] = bad;
                 let (field, message) = f.request().expect_err("a bad value was accepted");
@@ -466,4 +502,56 @@ fn every_actions_form_refuses_what_its_parameters_refuse() {
             }
         }
     }
+}
+
+/// A long-running action: its progress is kept (the footer shows it) and its end reloads what
+/// its view's binding declared; a status for a task nobody follows is ignored.
+#[test]
+fn a_followed_task_shows_progress_and_its_end_reloads_its_data() {
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    press(&mut s, 'R');
+    update(
+        &mut s,
+        Msg::TaskStarted {
+            id: "t1".into(),
+            summary: "rotate".into(),
+        },
+    );
+    update(&mut s, Msg::ActionDone(Ok("started".into())));
+    update(
+        &mut s,
+        Msg::TaskProgress {
+            id: "t1".into(),
+            line: "RUNNING 5/12".into(),
+        },
+    );
+    update(
+        &mut s,
+        Msg::TaskProgress {
+            id: "other".into(),
+            line: "RUNNING 1/1".into(),
+        },
+    );
+    assert_eq!(s.tasks.len(), 1);
+    assert_eq!(s.tasks["t1"].line, "RUNNING 5/12");
+    assert_eq!(s.tasks["t1"].refresh, [Kind::Keys]);
+    let fx = update(
+        &mut s,
+        Msg::TaskEnded {
+            id: "t1".into(),
+            result: Err("the status could not be read".into()),
+        },
+    );
+    assert!(s.tasks.is_empty());
+    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.contains("could not be read")));
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Load {
+                kind: Kind::Keys,
+                ..
+            }
+        )),
+        "{fx:?}"
+    );
 }

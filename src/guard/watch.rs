@@ -428,17 +428,29 @@ mod tests {
         let old = [task(None, 1_000, "COMPLETED")];
         assert!(ours(&old, &h, &memo).is_none());
         // Ours ended before it was ever seen running: it started after the older one.
-        let both = [task(None, 2_000, "CANCELLED"), task(None, 1_000, "COMPLETED")];
-        assert_eq!(ours(&both, &h, &memo).map(|t| t.status.as_str()), Some("CANCELLED"));
+        let both = [
+            task(None, 2_000, "CANCELLED"),
+            task(None, 1_000, "COMPLETED"),
+        ];
+        assert_eq!(
+            ours(&both, &h, &memo).map(|t| t.status.as_str()),
+            Some("CANCELLED")
+        );
         // Running: by its handle.
         let running = [task(Some("new"), 2_000, "RUNNING")];
-        assert_eq!(ours(&running, &h, &memo).map(|t| t.status.as_str()), Some("RUNNING"));
+        assert_eq!(
+            ours(&running, &h, &memo).map(|t| t.status.as_str()),
+            Some("RUNNING")
+        );
         // Seen running, then ended: by its start time.
         let memo = Memo {
             started_ms: Some(2_000_000),
         };
         let ended = [task(None, 2_000, "COMPLETED"), task(None, 3_000, "RUNNING")];
-        assert_eq!(ours(&ended, &h, &memo).map(|t| t.started), Some(ended[0].started));
+        assert_eq!(
+            ours(&ended, &h, &memo).map(|t| t.started),
+            Some(ended[0].started)
+        );
     }
 
     #[test]

@@ -337,9 +337,24 @@ fn draw_footer(f: &mut Frame, s: &State, area: Rect) {
         _ => match &s.flash {
             Some(Flash::Error(e)) => Line::from(Span::styled(format!("✗ {}", clean(e)), t.danger)),
             Some(Flash::Info(m)) => Line::from(Span::styled(clean(m).into_owned(), t.accent)),
-            None => match &s.last_error {
-                Some(e) => Line::from(Span::styled(format!("✗ {}", clean(e)), t.danger)),
-                None => Line::from(Span::styled(
+            None => match (&s.last_error, s.tasks.values().next()) {
+                // A followed task's progress beats the key hint (and an old error).
+                (_, Some(task)) => Line::from(Span::styled(
+                    format!(
+                        "{} {}: {}{}",
+                        SPINNER[s.spinner % SPINNER.len()],
+                        clean(&task.summary),
+                        clean(&task.line),
+                        if s.tasks.len() > 1 {
+                            format!(" (+{} more)", s.tasks.len() - 1)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    t.warning,
+                )),
+                (Some(e), None) => Line::from(Span::styled(format!("✗ {}", clean(e)), t.danger)),
+                (None, None) => Line::from(Span::styled(
                     "? help  : command  / filter  Enter drill in  Esc back  r refresh  e events  Ctrl-C quit",
                     t.muted,
                 )),
@@ -580,7 +595,10 @@ fn draw_form(f: &mut Frame, s: &State, form: &crate::app::state::ParamForm) {
         )));
         let cursor = if focused { "█" } else { "" };
         let shown = if text.is_empty() && !focused {
-            param.default.map(|d| format!("{d} (default)")).unwrap_or_default()
+            param
+                .default
+                .map(|d| format!("{d} (default)"))
+                .unwrap_or_default()
         } else {
             clean(text).into_owned()
         };
@@ -607,14 +625,10 @@ fn draw_form(f: &mut Frame, s: &State, form: &crate::app::state::ParamForm) {
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(Span::styled(
-                        format!(" {} ", capitalise(form.spec.title)),
-                        t.title,
-                    )),
-            )
+            .block(Block::default().borders(Borders::ALL).title(Span::styled(
+                format!(" {} ", capitalise(form.spec.title)),
+                t.title,
+            )))
             .style(t.base),
         area,
     );

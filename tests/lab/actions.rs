@@ -138,6 +138,7 @@ impl Harness {
                 Ok(None) => break,
                 Err(_) => {
                     let busy = self.s.data.status.values().any(|st| st.loading)
+                        || !self.s.tasks.is_empty()
                         || matches!(
                             self.s.mode,
                             Mode::Planning { .. }
@@ -993,5 +994,164 @@ async fn a_read_only_session_publishes_no_seal_notice() {
     assert_eq!(
         published[1], 0,
         "a read-only session published a seal notice"
+    );
+}
+
+/// A long-running action from the TUI: on the DLQ view, `M` asks for the rate (the one
+/// parameters form), plans, confirms, runs StartMessageMoveTask after its intent, and the
+/// console follows the task to its end: progress in the footer, the task's start and finish
+/// recorded and linked to the intent, and the queues reloaded when it ends.
+#[tokio::test]
+async fn a_redrive_from_the_dlq_view_is_followed_to_its_end_and_recorded() {
+    let mut h = Harness::new("", false, None).await;
+    h.runner.watch_every = Duration::from_millis(20);
+    h.type_text(":dlq").await;
+    h.key(KeyCode::Enter).await;
+    h.type_text("/claims-notify-dlq").await;
+    h.key(KeyCode::Enter).await;
+    let row = h.s.table(View::Dlq).selected_row().unwrap().clone();
+    assert_eq!(row.cells[0], "claims-notify-dlq");
+    let before = h.receive_counts();
+    let depth = |counts: &[(String, usize, u32)], name: &str| {
+        counts
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, d, _)| *d)
+            .unwrap_or_default()
+    };
+    let in_dlq = depth(&before, "claims-notify-dlq");
+    assert!(in_dlq > 0, "{before:?}");
+    // R (a key view's action) is nothing here; M is the redrive.
+    h.type_text("R").await;
+    assert_eq!(h.s.mode, Mode::Normal);
+    h.type_text("M").await;
+    match &h.s.mode {
+        Mode::Form(f) => {
+            assert_eq!(f.spec.id, "sqs.start_move_task");
+            assert!(f.target.ends_with("/claims-notify-dlq"), "{}", f.target);
+        }
+        other => panic!("no form: {other:?}"),
+    }
+    let (screen, _) = render(&h.s);
+    assert!(
+        screen.contains("Rate (at most this many messages a second"),
+        "{screen}"
+    );
+    // A rate over the SQS maximum is refused by the form; nothing is called.
+    let n = h.emu.request_count();
+    h.type_text("501").await;
+    h.key(KeyCode::Enter).await;
+    assert!(
+        matches!(&h.s.mode, Mode::Form(f) if f.error.as_deref().is_some_and(|e| e.contains("500")))
+    );
+    assert_eq!(h.emu.request_count(), n, "a refused form calls nothing");
+    h.key(KeyCode::Backspace).await;
+    h.key(KeyCode::Backspace).await;
+    h.key(KeyCode::Backspace).await;
+    h.type_text("100").await;
+    h.key(KeyCode::Enter).await;
+    let form = h.form().clone();
+    assert_eq!(form.plan.action, "sqs:StartMessageMoveTask");
+    assert_eq!(form.plan.targets[0].arn, row.key);
+    h.type_text(&form.plan.confirm_text).await;
+    h.key(KeyCode::Tab).await;
+    h.type_text("INC-7 notification outage fixed").await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Tab).await;
+    assert_eq!(h.form().focus, Focus::Confirm);
+    assert_eq!(h.form().missing(true), None, "{:?}", h.form());
+    h.apply(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(matches!(h.s.mode, Mode::Running { .. }), "{:?}", h.s.mode);
+    // Follow the runner's messages: the task starts, the clock moves, the task ends.
+    let mut progress = Vec::new();
+    let mut advanced = false;
+    let ended = loop {
+        let incoming = tokio::time::timeout(Duration::from_secs(30), h.rx.recv())
+            .await
+            .expect("the task's messages")
+            .expect("the runner's channel is open");
+        let msg = match incoming {
+            Incoming::Msg(m) => m,
+            Incoming::Session(s, purpose) => h.runner.session_ready(*s, purpose),
+            Incoming::Term(_) => continue,
+        };
+        match &msg {
+            Msg::TaskProgress { line, .. } => {
+                progress.push(line.clone());
+                if !advanced {
+                    // Seen running: let emulated time pass so the task moves everything.
+                    advanced = true;
+                    h.emu.advance(Duration::from_secs(5));
+                }
+            }
+            Msg::TaskEnded { result, .. } => {
+                let r = result.clone();
+                h.apply(msg);
+                break r;
+            }
+            _ => {}
+        }
+        h.apply(msg);
+        if let Some(t) = h.s.tasks.values().next().cloned()
+            && t.line.starts_with("RUNNING")
+        {
+            // While it runs, the footer says so (once a key has cleared the "started" flash).
+            h.apply(Msg::Key(KeyEvent::new(
+                KeyCode::Char('j'),
+                KeyModifiers::NONE,
+            )));
+            let (screen, _) = render(&h.s);
+            assert!(
+                screen.contains(&format!("{}: {}", t.summary, t.line)),
+                "{screen}"
+            );
+        }
+    };
+    let ended = ended.expect("the task ended well");
+    assert!(ended.contains("ended (COMPLETED"), "{ended}");
+    assert!(
+        progress.iter().any(|p| p.starts_with("RUNNING")),
+        "{progress:?}"
+    );
+    assert!(h.s.tasks.is_empty());
+    h.settle().await;
+    let after = h.receive_counts();
+    assert_eq!(depth(&after, "claims-notify-dlq"), 0, "{after:?}");
+    // The DLQ row shows the new depth: the binding's refresh reloaded the queues.
+    let dlq =
+        h.s.data
+            .queues
+            .iter()
+            .find(|q| q.name == "claims-notify-dlq")
+            .unwrap();
+    assert_eq!(dlq.visible, 0);
+    // The log: intent, outcome, task start, task finish — linked to the intent.
+    let text = h.audit_text();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let intent = records
+        .iter()
+        .find(|r| r["kind"] == "intent" && r["what"]["action"] == "sqs:StartMessageMoveTask")
+        .expect("the intent");
+    let id = intent["id"].as_str().unwrap();
+    let linked: Vec<(&str, Option<&str>)> = records
+        .iter()
+        .filter(|r| r["intent_id"] == id)
+        .map(|r| (r["kind"].as_str().unwrap(), r["event"].as_str()))
+        .collect();
+    assert_eq!(
+        linked,
+        [
+            ("outcome", None),
+            ("task", Some("start")),
+            ("task", Some("finish"))
+        ],
+        "{text}"
+    );
+    assert_eq!(
+        intent["what"]["params"]["max_messages_per_second"], 100,
+        "the rate typed is what was recorded"
     );
 }

@@ -96,11 +96,7 @@ impl Watching {
             })
             .await
         });
-        Watching {
-            tick,
-            seen,
-            task,
-        }
+        Watching { tick, seen, task }
     }
     /// Waits until the watch has reported `n` progress reads; returns the last.
     async fn progress(&self, n: usize) -> Progress {

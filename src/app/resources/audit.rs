@@ -23,7 +23,11 @@ fn columns<'a>() -> [Column<Record, Ctx<'a>>; 7] {
         }),
         col("TIME", 19, false, 0, |_, r| {
             Cell::text(
-                r.time.replace('T', " ").chars().take(19).collect::<String>(),
+                r.time
+                    .replace('T', " ")
+                    .chars()
+                    .take(19)
+                    .collect::<String>(),
                 Tone::Normal,
             )
         }),
@@ -161,11 +165,10 @@ impl Resource for Audit {
                     key: i.clone(),
                 },
             ));
-        } else if let Some(o) = s
-            .data
-            .audit
-            .iter()
-            .find(|o| matches!(o.kind, K::Outcome) && o.intent_id.as_deref() == Some(r.id.as_str()))
+        } else if let Some(o) =
+            s.data.audit.iter().find(|o| {
+                matches!(o.kind, K::Outcome) && o.intent_id.as_deref() == Some(r.id.as_str())
+            })
         {
             out.push(link(
                 "the outcome of this intent",

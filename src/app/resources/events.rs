@@ -25,7 +25,9 @@ const COLUMNS: &[Column<TrailEvent>] = &[
         };
         Cell::text(&e.name, tone)
     }),
-    col("SOURCE", 22, false, 1, |_, e| Cell::text(&e.source, Tone::Normal)),
+    col("SOURCE", 22, false, 1, |_, e| {
+        Cell::text(&e.source, Tone::Normal)
+    }),
     col("USER", 20, false, 1, |_, e| {
         Cell::text(e.username.as_deref().unwrap_or("-"), Tone::Normal)
     }),

@@ -147,10 +147,7 @@ impl Resource for Jobs {
                 )
                 .field("Created", when(s, j.created))
                 .field("Completed", when(s, j.completed))
-                .field(
-                    "Validation",
-                    j.validation_status.as_deref().unwrap_or("-"),
-                )
+                .field("Validation", j.validation_status.as_deref().unwrap_or("-"))
                 .field("Message", j.status_message.as_deref().unwrap_or("-"))
                 .field(
                     "Testing plan",

@@ -51,8 +51,12 @@ fn rotation(k: &Key) -> (&'static str, Tone, String, String) {
 }
 
 const COLUMNS: &[Column<Key>] = &[
-    col("ALIAS", 28, false, 0, |_, k| Cell::text(alias(k), Tone::Normal)),
-    col("KEY ID", 8, false, 3, |_, k| Cell::text(short_id(k), Tone::Muted)),
+    col("ALIAS", 28, false, 0, |_, k| {
+        Cell::text(alias(k), Tone::Normal)
+    }),
+    col("KEY ID", 8, false, 3, |_, k| {
+        Cell::text(short_id(k), Tone::Muted)
+    }),
     col("STATE", 15, false, 1, |_, k| {
         let tone = if k.state == "Enabled" {
             Tone::Normal
@@ -61,7 +65,9 @@ const COLUMNS: &[Column<Key>] = &[
         };
         Cell::text(&k.state, tone)
     }),
-    col("SPEC", 17, false, 2, |_, k| Cell::text(&k.spec, Tone::Normal)),
+    col("SPEC", 17, false, 2, |_, k| {
+        Cell::text(&k.spec, Tone::Normal)
+    }),
     col("MANAGER", 8, false, 2, |_, k| {
         Cell::text(
             if k.customer_managed {
@@ -236,10 +242,7 @@ impl Resource for Keys {
         p.heading("Blast radius (what this key encrypts)");
         let radius = blast_radius(s, k);
         if radius.is_empty() {
-            p.note(
-                "no loaded queue, topic or vault uses this key",
-                Tone::Muted,
-            );
+            p.note("no loaded queue, topic or vault uses this key", Tone::Muted);
         }
         for (_, _, label) in radius {
             p.note(format!("• {label}"), Tone::Normal);

@@ -197,7 +197,10 @@ pub fn unknown(s: &State, kind: Kind, id: &str) -> Option<&'static str> {
 /// The row of an item whose details are still loading (or could not be read): the two
 /// columns the list call gives, then why the rest is empty (sorting last).
 pub fn pending_row(ncols: usize, name: &str, second: &str, key: &str, why: &str) -> Row {
-    let mut cells = vec![Cell::text(name, Tone::Normal), Cell::text(second, Tone::Muted)];
+    let mut cells = vec![
+        Cell::text(name, Tone::Normal),
+        Cell::text(second, Tone::Muted),
+    ];
     for i in 2..ncols {
         // The first unknown cell says why it is empty; the others only that they are.
         cells.push(Cell {
@@ -315,6 +318,11 @@ pub trait Resource: Sync {
     /// The CloudTrail resource name of the row `key` (the `e` key).
     fn events_name(&self, _s: &State, key: &str) -> String {
         key.to_string()
+    }
+    /// What an action names as its target for the row `key` (the row key, an ARN, unless the
+    /// resource's actions take something else, e.g. a queue URL).
+    fn action_target(&self, _s: &State, key: &str) -> Option<String> {
+        Some(key.to_string())
     }
     /// The guarded actions the view offers.
     fn actions(&self) -> &'static [ActionBinding] {

@@ -24,7 +24,9 @@ const COLUMNS: &[Column<RecoveryPoint>] = &[
     col("TYPE", 8, false, 1, |_, p| {
         Cell::text(&p.resource_type, Tone::Normal)
     }),
-    col("VAULT", 20, false, 2, |_, p| Cell::text(&p.vault, Tone::Normal)),
+    col("VAULT", 20, false, 2, |_, p| {
+        Cell::text(&p.vault, Tone::Normal)
+    }),
     col("CREATED", 16, false, 0, |_, p| {
         Cell::text(time_cell(p.created), Tone::Normal)
     }),

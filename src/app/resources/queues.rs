@@ -1,8 +1,8 @@
 //! SQS queues (and the dead-letter-queue view, the same rows filtered): depths, DLQ, key.
 
 use super::{
-    Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, pending_row, pretty, row,
-    unknown,
+    ActionBinding, Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, pending_row,
+    pretty, row, unknown,
 };
 use crate::app::links::{Link, Target, key_link, link, short};
 use crate::app::rows::{Row, Tone};
@@ -11,6 +11,15 @@ use crate::cloud::cloudtrail::EventFilter;
 use crate::cloud::policy::tls_only;
 use crate::cloud::sqs::{Queue, QueueEncryption};
 use std::collections::HashMap;
+
+/// The dead-letter queues' actions (guarded: plan, typed name, reason, MFA, audit record).
+const DLQ_ACTIONS: &[ActionBinding] = &[ActionBinding {
+    name: "redrive",
+    action: &crate::guard::sqs::START_MOVE_TASK,
+    keys: &["M"],
+    describe: "redrive: move the DLQ's messages back to their source queues (an SQS move task, followed to its end; guarded)",
+    refresh: &[Kind::Queues],
+}];
 
 /// The queues view, or (with `dlq_only`) the dead-letter queues, deepest first.
 pub struct Queues {
@@ -34,36 +43,40 @@ fn kind(q: &Queue) -> &'static str {
 /// The columns (a function, not a table: the context borrows the state for one rebuild).
 fn columns<'a>() -> [Column<Queue, Ctx<'a>>; 8] {
     [
-    col("NAME", 23, false, 0, |_, q| Cell::text(&q.name, Tone::Normal)),
-    col("TYPE", 4, false, 3, |_, q| Cell::text(kind(q), Tone::Normal)),
-    col("VISIBLE", 8, true, 0, |_, q| {
-        let tone = if q.is_dlq() && q.visible > 0 {
-            Tone::Danger
-        } else {
-            Tone::Normal
-        };
-        Cell::num(q.visible.to_string(), q.visible as f64, tone)
-    }),
-    col("IN-FLIGHT", 9, true, 2, |_, q| {
-        Cell::num(q.in_flight.to_string(), q.in_flight as f64, Tone::Normal)
-    }),
-    col("DELAYED", 7, true, 3, |_, q| {
-        Cell::num(q.delayed.to_string(), q.delayed as f64, Tone::Normal)
-    }),
-    col("DLQ", 20, false, 1, dlq_cell),
-    col("ENCRYPTION", 20, false, 1, |c, q| match &q.encryption {
-        QueueEncryption::Kms(k) => Cell::text(c.s.key_name(k), Tone::Normal),
-        QueueEncryption::SqsManaged => Cell::text("SQS-managed", Tone::Warning),
-        QueueEncryption::None => Cell::text("NONE", Tone::Danger),
-    }),
-    col("MAX RCV", 7, true, 2, |_, q| {
-        let max = q.redrive.as_ref().map(|r| r.max_receive_count);
-        Cell::num(
-            max.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
-            max.unwrap_or(0) as f64,
-            Tone::Normal,
-        )
-    }),
+        col("NAME", 23, false, 0, |_, q| {
+            Cell::text(&q.name, Tone::Normal)
+        }),
+        col("TYPE", 4, false, 3, |_, q| {
+            Cell::text(kind(q), Tone::Normal)
+        }),
+        col("VISIBLE", 8, true, 0, |_, q| {
+            let tone = if q.is_dlq() && q.visible > 0 {
+                Tone::Danger
+            } else {
+                Tone::Normal
+            };
+            Cell::num(q.visible.to_string(), q.visible as f64, tone)
+        }),
+        col("IN-FLIGHT", 9, true, 2, |_, q| {
+            Cell::num(q.in_flight.to_string(), q.in_flight as f64, Tone::Normal)
+        }),
+        col("DELAYED", 7, true, 3, |_, q| {
+            Cell::num(q.delayed.to_string(), q.delayed as f64, Tone::Normal)
+        }),
+        col("DLQ", 20, false, 1, dlq_cell),
+        col("ENCRYPTION", 20, false, 1, |c, q| match &q.encryption {
+            QueueEncryption::Kms(k) => Cell::text(c.s.key_name(k), Tone::Normal),
+            QueueEncryption::SqsManaged => Cell::text("SQS-managed", Tone::Warning),
+            QueueEncryption::None => Cell::text("NONE", Tone::Danger),
+        }),
+        col("MAX RCV", 7, true, 2, |_, q| {
+            let max = q.redrive.as_ref().map(|r| r.max_receive_count);
+            Cell::num(
+                max.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                max.unwrap_or(0) as f64,
+                Tone::Normal,
+            )
+        }),
     ]
 }
 
@@ -160,6 +173,15 @@ impl Resource for Queues {
 
     fn fetch_id(&self, s: &State, key: &str) -> Option<String> {
         self.find(s, key).map(|q| q.url.clone())
+    }
+
+    /// SQS actions name a queue by its URL.
+    fn action_target(&self, s: &State, key: &str) -> Option<String> {
+        self.find(s, key).map(|q| q.url.clone())
+    }
+
+    fn actions(&self) -> &'static [ActionBinding] {
+        if self.dlq_only { DLQ_ACTIONS } else { &[] }
     }
 
     fn detail(&self, s: &State, key: &str) -> Vec<Detail> {

@@ -17,8 +17,12 @@ fn kind(t: &Topic) -> &'static str {
 }
 
 const COLUMNS: &[Column<Topic>] = &[
-    col("NAME", 26, false, 0, |_, t| Cell::text(&t.name, Tone::Normal)),
-    col("TYPE", 4, false, 2, |_, t| Cell::text(kind(t), Tone::Normal)),
+    col("NAME", 26, false, 0, |_, t| {
+        Cell::text(&t.name, Tone::Normal)
+    }),
+    col("TYPE", 4, false, 2, |_, t| {
+        Cell::text(kind(t), Tone::Normal)
+    }),
     col("SUBS", 4, true, 0, |_, t| {
         let n = t.subscriptions.len();
         Cell::num(n.to_string(), n as f64, Tone::Normal)
@@ -94,13 +98,15 @@ impl Resource for Topics {
             return Vec::new();
         };
         let mut p = Pane::default();
-        p.heading(format!("Topic {}", t.name)).field("ARN", &t.arn).field(
-            "KMS key",
-            t.kms_key
-                .as_deref()
-                .map(|k| s.key_name(k))
-                .unwrap_or_else(|| "NONE".into()),
-        );
+        p.heading(format!("Topic {}", t.name))
+            .field("ARN", &t.arn)
+            .field(
+                "KMS key",
+                t.kms_key
+                    .as_deref()
+                    .map(|k| s.key_name(k))
+                    .unwrap_or_else(|| "NONE".into()),
+            );
         p.heading("Subscriptions");
         for sub in &t.subscriptions {
             p.field(

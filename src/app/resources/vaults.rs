@@ -10,7 +10,9 @@ use crate::cloud::cloudtrail::EventFilter;
 pub struct Vaults;
 
 const COLUMNS: &[Column<BackupVault>] = &[
-    col("NAME", 22, false, 0, |_, v| Cell::text(&v.name, Tone::Normal)),
+    col("NAME", 22, false, 0, |_, v| {
+        Cell::text(&v.name, Tone::Normal)
+    }),
     col("LOCK", 8, false, 0, |_, v| {
         if v.locked {
             Cell::text("LOCKED", Tone::Normal)
