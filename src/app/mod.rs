@@ -2,6 +2,7 @@
 
 pub mod audit_task;
 pub mod command;
+pub mod data;
 pub mod format;
 pub mod frames;
 pub mod keymap;

@@ -4,9 +4,9 @@
 
 use super::audit_task::AuditWriter;
 use super::state::{Flash, Kind, MfaPurpose, SessionInfo, State};
-use super::update::{Effect, EventsRequest, Msg, Payload, update};
+use super::update::{Effect, Msg, Payload, update};
 use crate::audit::{AuditConfig, KmsSealer, SessionEvent};
-use crate::cloud::{Cloud, CloudError};
+use crate::cloud::Cloud;
 use crate::session::profile::ProfileSet;
 use crate::session::settings::SettingsFile;
 use crate::session::{self, OpenOptions, ResolvedProfile, Session};
@@ -363,40 +363,7 @@ pub async fn load_progressive(
     }
 }
 
-pub async fn load(
-    cloud: Cloud,
-    kind: Kind,
-    events: Option<EventsRequest>,
-) -> Result<Payload, CloudError> {
-    Ok(match kind {
-        Kind::Queues => Payload::Queues(cloud.list_queues().await?),
-        Kind::Topics => Payload::Topics(cloud.list_topics().await?),
-        Kind::Keys => Payload::Keys(cloud.list_keys().await?),
-        Kind::Vaults => Payload::Vaults(cloud.list_backup_vaults().await?),
-        Kind::Points => Payload::Points(cloud.list_all_recovery_points().await?),
-        Kind::BackupJobs => Payload::BackupJobs(cloud.list_backup_jobs().await?),
-        Kind::RestoreJobs => Payload::RestoreJobs(cloud.list_restore_jobs().await?),
-        Kind::Plans => Payload::Plans(cloud.list_backup_plans().await?),
-        Kind::TestingPlans => Payload::TestingPlans(cloud.list_restore_testing_plans().await?),
-        Kind::Audit => Payload::Audit(Vec::new()),
-        Kind::Messages => Payload::Messages(Vec::new()),
-        Kind::Events => {
-            let req = events.unwrap_or(EventsRequest {
-                filter: None,
-                next_token: None,
-            });
-            let append = req.next_token.is_some();
-            let page = cloud
-                .lookup_events(req.filter.as_ref(), None, None, req.next_token)
-                .await?;
-            Payload::Events {
-                events: page.events,
-                next: page.next_token,
-                append,
-            }
-        }
-    })
-}
+pub use super::data::load;
 
 impl Runner {
     pub fn new(tx: UnboundedSender<Incoming>, ctx: Context) -> Runner {

@@ -2,91 +2,14 @@
 
 use super::keymap::Keymap;
 use super::rows::Row;
-use crate::cloud::backup::{
-    BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan,
-};
-use crate::cloud::cloudtrail::{EventFilter, TrailEvent};
 use crate::cloud::kms::Key;
-use crate::cloud::sns::Topic;
-use crate::cloud::sqs::Queue;
 use crate::theme::Theme;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 pub use super::resources::View;
 
-/// A kind of data loaded from AWS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Queues,
-    Topics,
-    Keys,
-    Vaults,
-    Points,
-    BackupJobs,
-    RestoreJobs,
-    Plans,
-    TestingPlans,
-    Events,
-    Audit,
-    Messages,
-}
-
-/// Loading status of one kind; results carry the generation they were asked with, and a result
-/// of an older generation is dropped.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoadStatus {
-    pub generation: u64,
-    pub loading: bool,
-    pub loaded: bool,
-    pub error: Option<String>,
-    pub loaded_at: Option<DateTime<Utc>>,
-    /// A progressive list (names first): the items whose details are still loading, by the
-    /// id their detail call takes (queue URL, topic ARN, key id, vault name).
-    pub pending: std::collections::BTreeSet<String>,
-    /// Items whose details could not be read (id → why); they keep their name-only row.
-    pub item_errors: BTreeMap<String, String>,
-}
-
-impl Kind {
-    /// Kinds whose list call gives names and whose per-item calls follow, visible rows first.
-    pub fn progressive(self) -> bool {
-        matches!(
-            self,
-            Kind::Queues | Kind::Topics | Kind::Keys | Kind::Points
-        )
-    }
-}
-
-/// Everything loaded from the account.
-#[derive(Debug, Clone, Default)]
-pub struct Data {
-    pub queues: Vec<Queue>,
-    pub topics: Vec<Topic>,
-    pub keys: Vec<Key>,
-    pub vaults: Vec<BackupVault>,
-    pub points: Vec<RecoveryPoint>,
-    pub backup_jobs: Vec<BackupJob>,
-    pub restore_jobs: Vec<RestoreJob>,
-    pub plans: Vec<BackupPlan>,
-    pub testing_plans: Vec<RestoreTestingPlan>,
-    pub events: Vec<TrailEvent>,
-    /// Peeked messages of `messages_queue` (URL, ARN). Bodies may carry PHI: shown only for the
-    /// ids in `revealed`, each reveal recorded in the audit log first.
-    pub messages: Vec<crate::cloud::sqs::Message>,
-    pub messages_queue: Option<(String, String)>,
-    /// What the last peek of each queue (by URL) saw: a repeated peek's plan says how far
-    /// those receive counts will rise, and a queue with a redrive policy shows them in its
-    /// refusal.
-    pub peek_seen: BTreeMap<String, crate::guard::peek::SeenCounts>,
-    pub revealed: std::collections::BTreeSet<String>,
-    /// The records of this profile's audit log (read from the file).
-    pub audit: Vec<crate::audit::Record>,
-    /// The server-side filter of the loaded events, and the token of the next page.
-    pub events_filter: Option<EventFilter>,
-    pub events_next: Option<String>,
-    pub status: BTreeMap<Kind, LoadStatus>,
-}
+pub use super::data::{Data, Kind, LoadStatus};
 
 /// One list on screen: its rows (built when data, filter or sort change, not per frame), the
 /// filtered and sorted window onto them, and the selection.

@@ -9,37 +9,11 @@ use super::rows;
 use super::state::{
     ConfirmForm, Flash, Focus, Kind, MfaPurpose, Mode, ParamForm, SessionInfo, State, View,
 };
-use crate::cloud::backup::{
-    BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan,
-};
-use crate::cloud::cloudtrail::{EventFilter, TrailEvent};
-use crate::cloud::kms::Key as KmsKey;
-use crate::cloud::sns::Topic;
-use crate::cloud::sqs::Queue;
+use crate::cloud::cloudtrail::EventFilter;
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::KeyEvent;
 
-/// Loaded data of one kind.
-#[derive(Debug, Clone)]
-pub enum Payload {
-    Queues(Vec<Queue>),
-    Topics(Vec<Topic>),
-    Keys(Vec<KmsKey>),
-    Vaults(Vec<BackupVault>),
-    Points(Vec<RecoveryPoint>),
-    BackupJobs(Vec<BackupJob>),
-    RestoreJobs(Vec<RestoreJob>),
-    Plans(Vec<BackupPlan>),
-    TestingPlans(Vec<RestoreTestingPlan>),
-    /// A page of events; `append` continues the loaded list (lazy paging).
-    Events {
-        events: Vec<TrailEvent>,
-        next: Option<String>,
-        append: bool,
-    },
-    Audit(Vec<crate::audit::Record>),
-    Messages(Vec<crate::cloud::sqs::Message>),
-}
+pub use super::data::Payload;
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -275,7 +249,7 @@ fn merge_details(s: &mut State, payload: Payload) -> Vec<String> {
             ids
         }
         other => {
-            kind_payload_store(s, other);
+            super::data::store(s, other);
             Vec::new()
         }
     }
@@ -367,7 +341,7 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             if append {
                 merge_details(s, payload);
             } else {
-                kind_payload_store(s, payload);
+                super::data::store(s, payload);
             }
             let now = s.now;
             let st = s.data.status.entry(kind).or_default();
@@ -661,48 +635,8 @@ fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
     Vec::new()
 }
 
-fn kind_payload_store(s: &mut State, payload: Payload) {
-    match payload {
-        Payload::Queues(v) => s.data.queues = v,
-        Payload::Topics(v) => s.data.topics = v,
-        Payload::Keys(v) => s.data.keys = v,
-        Payload::Vaults(v) => s.data.vaults = v,
-        Payload::Points(v) => s.data.points = v,
-        Payload::BackupJobs(v) => s.data.backup_jobs = v,
-        Payload::RestoreJobs(v) => s.data.restore_jobs = v,
-        Payload::Plans(v) => s.data.plans = v,
-        Payload::TestingPlans(v) => s.data.testing_plans = v,
-        Payload::Audit(v) => s.data.audit = v,
-        Payload::Messages(v) => {
-            s.data.revealed.clear();
-            if let Some((url, _)) = &s.data.messages_queue
-                && let Some(seen) = crate::guard::peek::SeenCounts::of(&v, s.now)
-            {
-                s.data.peek_seen.insert(url.clone(), seen);
-            }
-            s.data.messages = v;
-        }
-        Payload::Events {
-            events,
-            next,
-            append,
-        } => {
-            if append {
-                let known: std::collections::HashSet<String> =
-                    s.data.events.iter().map(|e| e.id.clone()).collect();
-                s.data
-                    .events
-                    .extend(events.into_iter().filter(|e| !known.contains(&e.id)));
-            } else {
-                s.data.events = events;
-            }
-            s.data.events_next = next;
-        }
-    }
-}
-
 fn loaded(s: &mut State, kind: Kind, payload: Payload) {
-    kind_payload_store(s, payload);
+    super::data::store(s, payload);
     let now = s.now;
     let st = s.data.status.entry(kind).or_default();
     st.loading = false;

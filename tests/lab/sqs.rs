@@ -320,7 +320,7 @@ async fn visibility_receive_count_and_move_to_dlq() {
         .send()
         .await
         .unwrap();
-    assert_eq!(sources.queue_urls(), [url.clone()]);
+    assert_eq!(sources.queue_urls(), std::slice::from_ref(&url));
     let e = sqs
         .delete_message()
         .queue_url(&dlq_url)

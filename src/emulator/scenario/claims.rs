@@ -294,7 +294,8 @@ fn seed_topics(w: &mut World, ctx: &Ctx, keys: &claims_kms::ClaimsKeys) {
     let region = w.region.clone();
     let q = |n: &str| format!("arn:aws:sqs:{region}:{acct}:{n}");
     // (topic, key, [(queue, raw, filter)])
-    let topics: Vec<(&str, Option<&str>, Vec<(String, bool, Option<&str>)>)> = vec![
+    type Subscription<'a> = (String, bool, Option<&'a str>);
+    let topics: Vec<(&str, Option<&str>, Vec<Subscription>)> = vec![
         (
             "claims-received",
             Some(keys.transport.as_str()),
