@@ -24,20 +24,8 @@ fn now() -> DateTime<Utc> {
 fn with_queues() -> State {
     let mut s = State::new(now(), Keymap::default_keymap(), Theme::default());
     s.session = Some(SessionInfo {
-        profile: "demo".into(),
-        caller_arn: "arn:aws:sts::123456789012:assumed-role/R/jdoe".into(),
-        account: "123456789012".into(),
-        region: "us-east-1".into(),
-        read_only: false,
-        production: false,
         expires: None,
-        mfa_at: Some(now()),
-        source_identity: None,
-        idle_lock_minutes: 15,
-        audit_path: None,
-        audit_error: None,
-        require_reason: false,
-        utc: true,
+        ..super::test_support::session_info(now())
     });
     s.view = View::Queues;
     let st = s.data.status.entry(Kind::Queues).or_default();

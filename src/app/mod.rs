@@ -15,6 +15,8 @@ pub mod resources;
 pub mod rows;
 pub mod run;
 pub mod state;
+#[cfg(test)]
+mod test_support;
 pub mod update;
 #[cfg(test)]
 mod update_tests;

@@ -6,12 +6,9 @@ use super::state::{Flash, Kind, SessionInfo, State, View};
 use super::update::{Effect, Msg, Payload, update};
 use crate::cloud::sqs::Queue;
 use crate::theme::Theme;
-use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
-}
+use super::test_support::now;
 
 fn url(i: usize) -> String {
     format!("http://127.0.0.1:1/123456789012/claims-q{i:04}")
@@ -20,20 +17,8 @@ fn url(i: usize) -> String {
 fn signed_in() -> State {
     let mut s = State::new(now(), Keymap::default_keymap(), Theme::default());
     s.session = Some(SessionInfo {
-        profile: "demo".into(),
-        caller_arn: "arn:aws:sts::123456789012:assumed-role/R/jdoe".into(),
-        account: "123456789012".into(),
-        region: "us-east-1".into(),
-        read_only: false,
-        production: false,
         expires: None,
-        mfa_at: Some(now()),
-        source_identity: None,
-        idle_lock_minutes: 15,
-        audit_path: None,
-        audit_error: None,
-        require_reason: false,
-        utc: true,
+        ..super::test_support::session_info(now())
     });
     s.page_rows = 20;
     s

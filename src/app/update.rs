@@ -1453,26 +1453,12 @@ pub(crate) mod tests {
 
     const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd";
 
-    fn now() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
-    }
+    use crate::app::test_support::now;
 
     fn info(require_reason: bool) -> SessionInfo {
         SessionInfo {
-            profile: "demo".into(),
-            caller_arn: "arn:aws:sts::123456789012:assumed-role/ClaimsOperator/jdoe".into(),
-            account: "123456789012".into(),
-            region: "us-east-1".into(),
-            read_only: false,
-            production: false,
-            expires: Some(now() + Duration::hours(1)),
-            mfa_at: Some(now()),
-            source_identity: None,
-            idle_lock_minutes: 15,
-            audit_path: None,
-            audit_error: None,
             require_reason,
-            utc: true,
+            ..crate::app::test_support::session_info(now())
         }
     }
 

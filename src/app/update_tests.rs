@@ -4,60 +4,24 @@
 use super::keymap::Keymap;
 use super::state::{Flash, Kind, MfaPurpose, Mode, SessionInfo, State, View};
 use super::update::{Effect, Msg, Payload, update};
-use crate::cloud::kms::{Key, RotationStatus};
+use crate::cloud::kms::Key;
 use crate::theme::Theme;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const KEY_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/k1";
 
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
-}
+use super::test_support::now;
 
 fn info(read_only: bool) -> SessionInfo {
     SessionInfo {
-        profile: "demo".into(),
-        caller_arn: "arn:aws:sts::123456789012:assumed-role/R/jdoe".into(),
-        account: "123456789012".into(),
-        region: "us-east-1".into(),
         read_only,
-        production: false,
-        expires: Some(now() + Duration::hours(1)),
-        mfa_at: Some(now()),
-        source_identity: None,
-        idle_lock_minutes: 15,
-        audit_path: None,
-        audit_error: None,
-        require_reason: false,
-        utc: true,
+        ..super::test_support::session_info(now())
     }
 }
 
 fn kms_key() -> Key {
-    Key {
-        id: "k1".into(),
-        arn: KEY_ARN.into(),
-        aliases: vec!["alias/claims-costs".into()],
-        description: String::new(),
-        state: "Enabled".into(),
-        spec: "SYMMETRIC_DEFAULT".into(),
-        usage: "ENCRYPT_DECRYPT".into(),
-        customer_managed: true,
-        origin: "AWS_KMS".into(),
-        custom_key_store: None,
-        created: None,
-        deletion_date: None,
-        rotation: Some(RotationStatus {
-            enabled: false,
-            period_days: None,
-            next: None,
-            on_demand_started: None,
-        }),
-        rotations: Vec::new(),
-        tags: Default::default(),
-        policy: None,
-    }
+    crate::cloud::kms::sample_key()
 }
 
 /// Signed in with `keymap`, on `view`, with one KMS key and one queue loaded.

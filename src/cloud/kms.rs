@@ -377,3 +377,32 @@ async fn key_details(
         id,
     })
 }
+
+/// A customer managed, enabled, symmetric key `k1` (alias `alias/claims-costs`) with automatic
+/// rotation off: the starting point of unit tests that change one thing about it.
+#[cfg(test)]
+pub(crate) fn sample_key() -> Key {
+    Key {
+        id: "k1".into(),
+        arn: "arn:aws:kms:us-east-1:123456789012:key/k1".into(),
+        aliases: vec!["alias/claims-costs".into()],
+        description: String::new(),
+        state: "Enabled".into(),
+        spec: "SYMMETRIC_DEFAULT".into(),
+        usage: "ENCRYPT_DECRYPT".into(),
+        customer_managed: true,
+        origin: "AWS_KMS".into(),
+        custom_key_store: None,
+        created: None,
+        deletion_date: None,
+        rotation: Some(RotationStatus {
+            enabled: false,
+            period_days: None,
+            next: None,
+            on_demand_started: None,
+        }),
+        rotations: Vec::new(),
+        tags: Default::default(),
+        policy: None,
+    }
+}

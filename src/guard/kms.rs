@@ -348,12 +348,6 @@ pub fn build(key: &Key, change: Change, session: &Session, policy: &Policy) -> P
     ];
     let mut warnings = Vec::new();
     let mut irreversible = Vec::new();
-    if policy.production {
-        warnings.push(format!(
-            "this is a PRODUCTION account ({}, profile {})",
-            session.caller.account, session.profile
-        ));
-    }
     let (operation, summary) = match change {
         Change::Enable { period_days } => {
             let next = expected_next(key, period_days, now);
@@ -423,67 +417,36 @@ pub fn build(key: &Key, change: Change, session: &Session, policy: &Policy) -> P
         Some(_) => (name.clone(), Vec::new()),
         None => (key.id.clone(), vec![key.arn.clone()]),
     };
-    Plan {
-        calls: vec![format!(
-            "{} on {}{}",
-            operation.action(),
-            key.arn,
-            match operation.number(PERIOD.name) {
-                Some(days) => format!(" (RotationPeriodInDays={days})"),
-                None => String::new(),
-            }
-        )],
-        action: operation.action().to_string(),
-        operation,
-        summary,
-        targets: vec![Target {
-            arn: key.arn.clone(),
-            name: name.clone(),
-        }],
-        profile: session.profile.clone(),
-        account: session.caller.account.clone(),
-        region: session.region.clone(),
-        endpoint: session.endpoint_url.clone(),
-        caller_arn: session.caller.arn.clone(),
-        production: policy.production,
-        facts,
-        irreversible,
-        warnings,
-        confirm_text,
-        confirm_also,
-        planned_at: now,
-    }
+    let call = format!(
+        "{} on {}{}",
+        operation.action(),
+        key.arn,
+        match operation.number(PERIOD.name) {
+            Some(days) => format!(" (RotationPeriodInDays={days})"),
+            None => String::new(),
+        }
+    );
+    let target = Target {
+        arn: key.arn.clone(),
+        name: name.clone(),
+    };
+    let mut plan = Plan::new(session, policy, operation, summary, target, call);
+    plan.facts = facts;
+    plan.irreversible = irreversible;
+    plan.warnings.extend(warnings);
+    plan.confirm_text = confirm_text;
+    plan.confirm_also = confirm_also;
+    plan.planned_at = now;
+    plan
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::kms::{KeyRotation, RotationStatus};
+    use crate::cloud::kms::KeyRotation;
 
     fn key() -> Key {
-        Key {
-            id: "k1".into(),
-            arn: "arn:aws:kms:us-east-1:123456789012:key/k1".into(),
-            aliases: vec!["alias/claims-costs".into()],
-            description: String::new(),
-            state: "Enabled".into(),
-            spec: "SYMMETRIC_DEFAULT".into(),
-            usage: "ENCRYPT_DECRYPT".into(),
-            customer_managed: true,
-            origin: "AWS_KMS".into(),
-            custom_key_store: None,
-            created: None,
-            deletion_date: None,
-            rotation: Some(RotationStatus {
-                enabled: false,
-                period_days: None,
-                next: None,
-                on_demand_started: None,
-            }),
-            rotations: Vec::new(),
-            tags: Default::default(),
-            policy: None,
-        }
+        crate::cloud::kms::sample_key()
     }
 
     fn kinds(k: &Key, c: Change) -> Vec<Check> {

@@ -320,6 +320,46 @@ fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::E
 }
 
 impl Plan {
+    /// A plan of `operation` on `target`, made now in `session`'s place and as its identity,
+    /// with the one `call` line. Its warnings start with the production one when the profile
+    /// is production; the planner adds the facts, what cannot be undone, its own warnings and
+    /// what to type (`confirm_text`, default the target's name).
+    pub fn new(
+        session: &Session,
+        policy: &Policy,
+        operation: Operation,
+        summary: String,
+        target: Target,
+        call: String,
+    ) -> Plan {
+        let mut warnings = Vec::new();
+        if policy.production {
+            warnings.push(format!(
+                "this is a PRODUCTION account ({}, profile {})",
+                session.caller.account, session.profile
+            ));
+        }
+        Plan {
+            calls: vec![call],
+            action: operation.action().to_string(),
+            operation,
+            summary,
+            confirm_text: target.name.clone(),
+            confirm_also: Vec::new(),
+            targets: vec![target],
+            profile: session.profile.clone(),
+            account: session.caller.account.clone(),
+            region: session.region.clone(),
+            endpoint: session.endpoint_url.clone(),
+            caller_arn: session.caller.arn.clone(),
+            production: policy.production,
+            facts: Vec::new(),
+            irreversible: Vec::new(),
+            warnings,
+            planned_at: session.now(),
+        }
+    }
+
     /// The target's display name (or `N targets`).
     pub fn target_name(&self) -> String {
         match self.targets.as_slice() {

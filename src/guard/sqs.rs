@@ -121,12 +121,6 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
         .map(|u| u.rsplit('/').next().unwrap_or(u))
         .collect();
     let mut warnings = Vec::new();
-    if policy.production {
-        warnings.push(format!(
-            "this is a PRODUCTION account ({}, profile {})",
-            session.caller.account, session.profile
-        ));
-    }
     if queue.visible == 0 {
         warnings.push(format!(
             "{} has no visible messages now: the task may finish at once, moving nothing",
@@ -134,56 +128,46 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
         ));
     }
     warnings.push(
-        "the move runs on after the call: the console follows it (progress, end, cancel) and records its end in the audit log"
+        "the move runs on after the call: the console follows it (progress, end) and records its end in the audit log"
             .into(),
     );
     let operation = Operation::new(&START_MOVE_TASK, queue.arn.clone()).param(RATE.name, rate);
-    Ok(Plan {
-        calls: vec![format!(
-            "{} on {} (MaxNumberOfMessagesPerSecond={rate}, back to the source queues)",
-            operation.action(),
-            queue.arn
-        )],
-        action: operation.action().to_string(),
-        summary: format!(
-            "move the messages of {} back to {}",
-            queue.name,
-            source_names.join(", ")
-        ),
-        operation,
-        targets: vec![Target {
-            arn: queue.arn.clone(),
-            name: queue.name.clone(),
-        }],
-        profile: session.profile.clone(),
-        account: session.caller.account.clone(),
-        region: session.region.clone(),
-        endpoint: session.endpoint_url.clone(),
-        caller_arn: session.caller.arn.clone(),
-        production: policy.production,
-        facts: vec![
-            Fact {
-                label: "queue".into(),
-                value: queue.arn.clone(),
-            },
-            Fact {
-                label: "messages".into(),
-                value: format!("{} visible, {} in flight", queue.visible, queue.in_flight),
-            },
-            Fact {
-                label: "source queues".into(),
-                value: source_names.join(", "),
-            },
-        ],
-        irreversible: vec![format!(
-            "every message moved leaves {} and arrives in its source queue as a new message (new id, receive count 0), where consumers process it again",
-            queue.name
-        )],
-        warnings,
-        confirm_text: queue.name.clone(),
-        confirm_also: vec![queue.arn.clone()],
-        planned_at: session.now(),
-    })
+    let call = format!(
+        "{} on {} (MaxNumberOfMessagesPerSecond={rate}, back to the source queues)",
+        operation.action(),
+        queue.arn
+    );
+    let summary = format!(
+        "move the messages of {} back to {}",
+        queue.name,
+        source_names.join(", ")
+    );
+    let target = Target {
+        arn: queue.arn.clone(),
+        name: queue.name.clone(),
+    };
+    let mut plan = Plan::new(session, policy, operation, summary, target, call);
+    plan.facts = vec![
+        Fact {
+            label: "queue".into(),
+            value: queue.arn.clone(),
+        },
+        Fact {
+            label: "messages".into(),
+            value: format!("{} visible, {} in flight", queue.visible, queue.in_flight),
+        },
+        Fact {
+            label: "source queues".into(),
+            value: source_names.join(", "),
+        },
+    ];
+    plan.irreversible = vec![format!(
+        "every message moved leaves {} and arrives in its source queue as a new message (new id, receive count 0), where consumers process it again",
+        queue.name
+    )];
+    plan.warnings.extend(warnings);
+    plan.confirm_also = vec![queue.arn.clone()];
+    Ok(plan)
 }
 
 fn call_start<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {

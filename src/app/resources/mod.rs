@@ -269,6 +269,13 @@ pub fn when(s: &State, t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     crate::app::format::maybe_time(t, s.session.as_ref().is_some_and(|i| i.utc))
 }
 
+/// A KMS key reference as a person names it (its alias when loaded), or `none` when absent.
+pub fn key_or(s: &State, reference: Option<&str>, none: &str) -> String {
+    reference
+        .map(|k| s.key_name(k))
+        .unwrap_or_else(|| none.to_string())
+}
+
 /// Pretty-prints JSON text (policies, event JSON); falls back to the text as it is.
 pub fn pretty(json: &str) -> String {
     serde_json::from_str::<serde_json::Value>(json)

@@ -1,6 +1,6 @@
 //! Recovery points: resource, vault, age (the RPO it proves).
 
-use super::{Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, row, when};
+use super::{Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, key_or, row, when};
 use crate::app::links::{Link, Target, link, short};
 use crate::app::rows::{Row, Tone, age, bytes, time_cell};
 use crate::app::state::{Kind, State};
@@ -110,13 +110,7 @@ impl Resource for Points {
             .field("Size", bytes(pt.size_bytes))
             .field("Delete at", when(s, pt.delete_at))
             .field("Last restore", when(s, pt.last_restore))
-            .field(
-                "KMS key",
-                pt.encryption_key
-                    .as_deref()
-                    .map(|k| s.key_name(k))
-                    .unwrap_or_else(|| "-".into()),
-            );
+            .field("KMS key", key_or(s, pt.encryption_key.as_deref(), "-"));
         p.0
     }
 

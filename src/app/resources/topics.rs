@@ -1,8 +1,8 @@
 //! SNS topics: subscriptions, protocols, key, data protection.
 
 use super::{
-    Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, pending_row, pretty, row,
-    unknown,
+    Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, key_or, pending_row, pretty,
+    row, unknown,
 };
 use crate::app::links::{Link, Target, key_link, link, short};
 use crate::app::rows::{Row, Tone};
@@ -100,13 +100,7 @@ impl Resource for Topics {
         let mut p = Pane::default();
         p.heading(format!("Topic {}", t.name))
             .field("ARN", &t.arn)
-            .field(
-                "KMS key",
-                t.kms_key
-                    .as_deref()
-                    .map(|k| s.key_name(k))
-                    .unwrap_or_else(|| "NONE".into()),
-            );
+            .field("KMS key", key_or(s, t.kms_key.as_deref(), "NONE"));
         p.heading("Subscriptions");
         for sub in &t.subscriptions {
             p.field(

@@ -1,6 +1,6 @@
 //! AWS Backup vaults: lock, retention, points, key.
 
-use super::{Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, row, when};
+use super::{Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, key_or, row, when};
 use crate::app::links::{Link, Target, key_link, link};
 use crate::app::rows::{Row, Tone, time_cell};
 use crate::app::state::{Kind, State};
@@ -37,13 +37,7 @@ const COLUMNS: &[Column<BackupVault>] = &[
         )
     }),
     col("KMS KEY", 24, false, 1, |s, v| {
-        Cell::text(
-            v.encryption_key
-                .as_deref()
-                .map(|k| s.key_name(k))
-                .unwrap_or_else(|| "-".into()),
-            Tone::Normal,
-        )
+        Cell::text(key_or(s, v.encryption_key.as_deref(), "-"), Tone::Normal)
     }),
     col("CREATED", 16, false, 2, |_, v| {
         Cell::text(time_cell(v.created), Tone::Normal)
@@ -107,13 +101,7 @@ impl Resource for Vaults {
             )
             .field("Lock date", when(s, v.lock_date))
             .field("Recovery points", v.recovery_points.to_string())
-            .field(
-                "KMS key",
-                v.encryption_key
-                    .as_deref()
-                    .map(|k| s.key_name(k))
-                    .unwrap_or_else(|| "-".into()),
-            );
+            .field("KMS key", key_or(s, v.encryption_key.as_deref(), "-"));
         p.0
     }
 
