@@ -26,9 +26,9 @@ use phi_console::emulator::faults::FaultRule;
 use phi_console::emulator::scenario::claims::{AUDIT_HMAC_ALIAS, DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
 use phi_console::emulator::wire::Service;
 use phi_console::emulator::{Emulator, EmulatorConfig};
-use phi_console::session::profile::{BaseCredentials, ResolvedProfile};
+use phi_console::session::profile::ResolvedProfile;
 use phi_console::session::settings::SettingsFile;
-use phi_console::session::{AwsCredentials, OpenOptions, Secret, Session};
+use phi_console::session::{OpenOptions, Session};
 use phi_console::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -139,23 +139,14 @@ async fn measure(records: usize) {
     let mut options = OpenOptions::new("bench");
     options.attempts = 1;
     options.now = emu.now_fn();
-    let profile = ResolvedProfile {
-        name: "demo".into(),
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(emu.endpoint_url()),
-        base: BaseCredentials::Static {
-            profile: "demo".into(),
-            credentials: AwsCredentials {
-                access_key_id: DEMO_ACCESS_KEY.into(),
-                secret_access_key: Secret::new("demo"),
-                session_token: None,
-                expires: None,
-            },
-        },
-        roles: Vec::new(),
-        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
-        duration_seconds: None,
-    };
+    let profile = ResolvedProfile::with_static_keys(
+        "demo",
+        "us-east-1",
+        Some(emu.endpoint_url()),
+        DEMO_ACCESS_KEY,
+        "demo",
+        Some(DEMO_MFA_SERIAL),
+    );
     let (tx, mut rx) = channel();
     let mut runner = Runner::new(
         tx.clone(),

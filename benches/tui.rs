@@ -13,8 +13,8 @@ use phi_console::cloud::cloudtrail::TrailEvent;
 use phi_console::cloud::sqs::{Queue, QueueEncryption, RedrivePolicy};
 use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
 use phi_console::emulator::{ClockMode, Emulator, EmulatorConfig, Scenario};
-use phi_console::session::profile::{BaseCredentials, ResolvedProfile};
-use phi_console::session::{AwsCredentials, OpenOptions, Secret};
+use phi_console::session::OpenOptions;
+use phi_console::session::profile::ResolvedProfile;
 use phi_console::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -218,23 +218,14 @@ fn first_frame_in_demo(c: &mut Criterion) {
                     ..Default::default()
                 })
                 .expect("emulator");
-                let profile = ResolvedProfile {
-                    name: "demo".into(),
-                    region: Some("us-east-1".into()),
-                    endpoint_url: Some(emu.endpoint_url()),
-                    base: BaseCredentials::Static {
-                        profile: "demo".into(),
-                        credentials: AwsCredentials {
-                            access_key_id: DEMO_ACCESS_KEY.into(),
-                            secret_access_key: Secret::new("demo"),
-                            session_token: None,
-                            expires: None,
-                        },
-                    },
-                    roles: Vec::new(),
-                    mfa_serial: Some(DEMO_MFA_SERIAL.into()),
-                    duration_seconds: None,
-                };
+                let profile = ResolvedProfile::with_static_keys(
+                    "demo",
+                    "us-east-1",
+                    Some(emu.endpoint_url()),
+                    DEMO_ACCESS_KEY,
+                    "demo",
+                    Some(DEMO_MFA_SERIAL),
+                );
                 let code = emu.totp(DEMO_MFA_SERIAL).expect("code");
                 let mut options = OpenOptions::new("bench");
                 options.attempts = 1;

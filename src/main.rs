@@ -228,30 +228,22 @@ async fn demo_startup(
         w.backup.restore_behaviour.running_seconds = 45;
     });
     let url = emu.endpoint_url();
-    let profile = phi_console::session::profile::ResolvedProfile {
-        name: "demo".into(),
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(url.clone()),
-        base: phi_console::session::BaseCredentials::Static {
-            profile: "demo".into(),
-            credentials: phi_console::session::AwsCredentials {
-                access_key_id: DEMO_ACCESS_KEY.into(),
-                secret_access_key: phi_console::session::Secret::new("demo-secret"),
-                session_token: None,
-                expires: None,
-            },
-        },
-        roles: vec![phi_console::session::profile::RoleHop {
-            profile: "demo".into(),
-            role_arn: "arn:aws:iam::123456789012:role/ClaimsOperator".into(),
-            external_id: None,
-            role_session_name: None,
-            duration_seconds: None,
-            mfa_serial: Some(DEMO_MFA_SERIAL.into()),
-        }],
-        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+    let mut profile = phi_console::session::profile::ResolvedProfile::with_static_keys(
+        "demo",
+        "us-east-1",
+        Some(url.clone()),
+        DEMO_ACCESS_KEY,
+        "demo-secret",
+        Some(DEMO_MFA_SERIAL),
+    );
+    profile.roles.push(phi_console::session::profile::RoleHop {
+        profile: "demo".into(),
+        role_arn: "arn:aws:iam::123456789012:role/ClaimsOperator".into(),
+        external_id: None,
+        role_session_name: None,
         duration_seconds: None,
-    };
+        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+    });
     options.endpoint_url = Some(url);
     // The demo device's seed is published and test-only: its code is shown in the prompt.
     let seed = crypto::base32_decode(DEMO_MFA_SEED_BASE32).context("demo seed")?;

@@ -52,6 +52,35 @@ pub struct ResolvedProfile {
 }
 
 impl ResolvedProfile {
+    /// A profile with long-term static keys and no role (add `roles` to assume some): `name`
+    /// in `region`, against `endpoint_url` when given, with the MFA device `mfa_serial`.
+    pub fn with_static_keys(
+        name: &str,
+        region: &str,
+        endpoint_url: Option<String>,
+        access_key_id: &str,
+        secret_access_key: &str,
+        mfa_serial: Option<&str>,
+    ) -> ResolvedProfile {
+        ResolvedProfile {
+            name: name.into(),
+            region: Some(region.into()),
+            endpoint_url,
+            base: BaseCredentials::Static {
+                profile: name.into(),
+                credentials: super::AwsCredentials {
+                    access_key_id: access_key_id.into(),
+                    secret_access_key: super::Secret::new(secret_access_key),
+                    session_token: None,
+                    expires: None,
+                },
+            },
+            roles: Vec::new(),
+            mfa_serial: mfa_serial.map(str::to_string),
+            duration_seconds: None,
+        }
+    }
+
     /// Roles assumed by other roles are capped at one hour by STS ("role chaining").
     pub fn is_role_chain(&self) -> bool {
         self.roles.len() > 1

@@ -14,9 +14,9 @@ use phi_console::emulator::faults::FaultRule;
 use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
 use phi_console::emulator::wire::Service;
 use phi_console::guard::{self, GuardError, Policy};
-use phi_console::session::profile::{BaseCredentials, ResolvedProfile};
+use phi_console::session::OpenOptions;
+use phi_console::session::profile::ResolvedProfile;
 use phi_console::session::settings::SettingsFile;
-use phi_console::session::{AwsCredentials, OpenOptions, Secret};
 use phi_console::ui::theme::Theme;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -31,23 +31,14 @@ pub(crate) struct Harness {
 }
 
 fn demo_profile(emu: &Emulator) -> ResolvedProfile {
-    ResolvedProfile {
-        name: "demo".into(),
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(emu.endpoint_url()),
-        base: BaseCredentials::Static {
-            profile: "demo".into(),
-            credentials: AwsCredentials {
-                access_key_id: DEMO_ACCESS_KEY.into(),
-                secret_access_key: Secret::new("demo"),
-                session_token: None,
-                expires: None,
-            },
-        },
-        roles: Vec::new(),
-        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
-        duration_seconds: None,
-    }
+    ResolvedProfile::with_static_keys(
+        "demo",
+        "us-east-1",
+        Some(emu.endpoint_url()),
+        DEMO_ACCESS_KEY,
+        "demo",
+        Some(DEMO_MFA_SERIAL),
+    )
 }
 
 impl Harness {

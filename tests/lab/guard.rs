@@ -13,9 +13,7 @@ use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
 use phi_console::emulator::wire::Service;
 use phi_console::guard::{self, Check, Confirmed, GuardError, Plan, Policy, Request};
 use phi_console::session::profile::RoleHop;
-use phi_console::session::{
-    self, AwsCredentials, BaseCredentials, OpenOptions, ResolvedProfile, Secret, Session,
-};
+use phi_console::session::{self, OpenOptions, ResolvedProfile, Session};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -25,30 +23,23 @@ const ACCOUNT: &str = "123456789012";
 
 /// The demo operator assuming ClaimsOperator with MFA (SourceIdentity = the login).
 fn profile(emu: &Emulator) -> ResolvedProfile {
-    ResolvedProfile {
-        name: "claims".into(),
-        region: Some(REGION.into()),
-        endpoint_url: Some(emu.endpoint_url()),
-        base: BaseCredentials::Static {
-            profile: "claims".into(),
-            credentials: AwsCredentials {
-                access_key_id: DEMO_ACCESS_KEY.into(),
-                secret_access_key: Secret::new("demo"),
-                session_token: None,
-                expires: None,
-            },
-        },
-        roles: vec![RoleHop {
-            profile: "claims".into(),
-            role_arn: format!("arn:aws:iam::{ACCOUNT}:role/ClaimsOperator"),
-            external_id: None,
-            role_session_name: None,
-            duration_seconds: None,
-            mfa_serial: Some(DEMO_MFA_SERIAL.into()),
-        }],
-        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+    let mut p = ResolvedProfile::with_static_keys(
+        "claims",
+        REGION,
+        Some(emu.endpoint_url()),
+        DEMO_ACCESS_KEY,
+        "demo",
+        Some(DEMO_MFA_SERIAL),
+    );
+    p.roles.push(RoleHop {
+        profile: "claims".into(),
+        role_arn: format!("arn:aws:iam::{ACCOUNT}:role/ClaimsOperator"),
+        external_id: None,
+        role_session_name: None,
         duration_seconds: None,
-    }
+        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
+    });
+    p
 }
 
 /// A session whose clock is the emulator's (step-up and expiry follow emulated time).

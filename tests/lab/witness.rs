@@ -599,9 +599,7 @@ async fn the_console_seals_each_session_and_its_end() {
     use phi_console::app::run::{Context, Incoming, Runner, channel};
     use phi_console::app::state::MfaPurpose;
     use phi_console::app::update::{Effect, Msg};
-    use phi_console::session::{
-        AwsCredentials, BaseCredentials, OpenOptions, ResolvedProfile, Secret,
-    };
+    use phi_console::session::{OpenOptions, ResolvedProfile};
     let lab = Lab::new();
     let audit_dir = lab.dir.path().join("audit");
     let settings = phi_console::session::settings::SettingsFile::parse(
@@ -613,23 +611,14 @@ async fn the_console_seals_each_session_and_its_end() {
         "t.toml",
     )
     .unwrap();
-    let demo = ResolvedProfile {
-        name: "demo".into(),
-        region: Some(REGION.into()),
-        endpoint_url: Some(lab.url.clone()),
-        base: BaseCredentials::Static {
-            profile: "demo".into(),
-            credentials: AwsCredentials {
-                access_key_id: DEMO_ACCESS_KEY.into(),
-                secret_access_key: Secret::new("demo"),
-                session_token: None,
-                expires: None,
-            },
-        },
-        roles: vec![],
-        mfa_serial: Some(DEMO_MFA_SERIAL.into()),
-        duration_seconds: None,
-    };
+    let demo = ResolvedProfile::with_static_keys(
+        "demo",
+        REGION,
+        Some(lab.url.clone()),
+        DEMO_ACCESS_KEY,
+        "demo",
+        Some(DEMO_MFA_SERIAL),
+    );
     let mut options = OpenOptions::new("jdoe");
     options.attempts = 1;
     options.now = lab.emu.now_fn();
