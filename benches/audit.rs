@@ -14,6 +14,9 @@
 //! --bench` takes them in the debug build. Under `cargo test` (no `--bench`) it runs 2
 //! records, so the harness itself is checked.
 
+#[path = "../tests/support/lab.rs"]
+mod lab;
+
 use chrono::Utc;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use phi_console::app::frames::Timed;
@@ -23,10 +26,9 @@ use phi_console::app::state::{MfaPurpose, State};
 use phi_console::app::update::{Effect, Msg, update};
 use phi_console::audit::{AuditConfig, AuditLog, KmsSealer, SessionEvent};
 use phi_console::emulator::faults::FaultRule;
-use phi_console::emulator::scenario::claims::{AUDIT_HMAC_ALIAS, DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
+use phi_console::emulator::scenario::claims::{AUDIT_HMAC_ALIAS, DEMO_MFA_SERIAL};
 use phi_console::emulator::wire::Service;
 use phi_console::emulator::{Emulator, EmulatorConfig};
-use phi_console::session::profile::ResolvedProfile;
 use phi_console::session::settings::SettingsFile;
 use phi_console::session::{OpenOptions, Session};
 use phi_console::ui::theme::Theme;
@@ -59,18 +61,7 @@ fn line(what: &str, v: &[Duration]) {
 }
 
 fn kinds(path: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|r| {
-            let kind = r["kind"].as_str().unwrap_or("?").to_string();
-            match r["event"].as_str() {
-                Some(e) => format!("{kind}:{e}"),
-                None => kind,
-            }
-        })
-        .collect()
+    lab::record_kinds(&std::fs::read_to_string(path).unwrap_or_default())
 }
 
 async fn wait_for(path: &std::path::Path, f: impl Fn(&[String]) -> bool) {
@@ -139,14 +130,7 @@ async fn measure(records: usize) {
     let mut options = OpenOptions::new("bench");
     options.attempts = 1;
     options.now = emu.now_fn();
-    let profile = ResolvedProfile::with_static_keys(
-        "demo",
-        "us-east-1",
-        Some(emu.endpoint_url()),
-        DEMO_ACCESS_KEY,
-        "demo",
-        Some(DEMO_MFA_SERIAL),
-    );
+    let profile = lab::demo_profile(&emu);
     let (tx, mut rx) = channel();
     let mut runner = Runner::new(
         tx.clone(),

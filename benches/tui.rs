@@ -4,6 +4,10 @@
 //! - frame time with 10,000 queues and with 10,000 events (goal ≤ 1 ms);
 //! - resident memory with that data (goal ≤ 50 MB), printed.
 
+#[path = "../tests/support/lab.rs"]
+#[allow(dead_code)] // the record reader serves other benches
+mod lab;
+
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use phi_console::app::keymap::Keymap;
@@ -11,10 +15,9 @@ use phi_console::app::state::{Kind, MfaPurpose, SessionInfo, State, View};
 use phi_console::app::update::{Effect, Msg, Payload, update};
 use phi_console::cloud::cloudtrail::TrailEvent;
 use phi_console::cloud::sqs::{Queue, QueueEncryption, RedrivePolicy};
-use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
+use phi_console::emulator::scenario::claims::DEMO_MFA_SERIAL;
 use phi_console::emulator::{ClockMode, Emulator, EmulatorConfig, Scenario};
 use phi_console::session::OpenOptions;
-use phi_console::session::profile::ResolvedProfile;
 use phi_console::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -218,14 +221,7 @@ fn first_frame_in_demo(c: &mut Criterion) {
                     ..Default::default()
                 })
                 .expect("emulator");
-                let profile = ResolvedProfile::with_static_keys(
-                    "demo",
-                    "us-east-1",
-                    Some(emu.endpoint_url()),
-                    DEMO_ACCESS_KEY,
-                    "demo",
-                    Some(DEMO_MFA_SERIAL),
-                );
+                let profile = lab::demo_profile(&emu);
                 let code = emu.totp(DEMO_MFA_SERIAL).expect("code");
                 let mut options = OpenOptions::new("bench");
                 options.attempts = 1;

@@ -110,23 +110,14 @@ fn runner() -> (
         settings: Default::default(),
         options: crate::session::OpenOptions::new("jdoe"),
         force_read_only: false,
-        initial: crate::session::profile::ResolvedProfile {
-            name: "demo".into(),
-            region: Some("us-east-1".into()),
-            endpoint_url: None,
-            base: crate::session::BaseCredentials::Static {
-                profile: "demo".into(),
-                credentials: crate::session::AwsCredentials {
-                    access_key_id: "AKIDEXAMPLE".into(),
-                    secret_access_key: crate::session::Secret::new("x"),
-                    session_token: None,
-                    expires: None,
-                },
-            },
-            roles: Vec::new(),
-            mfa_serial: None,
-            duration_seconds: None,
-        },
+        initial: crate::session::profile::ResolvedProfile::with_static_keys(
+            "demo",
+            "us-east-1",
+            None,
+            "AKIDEXAMPLE",
+            "x",
+            None,
+        ),
         demo_code: None,
     };
     (Runner::new(tx.clone(), ctx), tx, rx)

@@ -3,7 +3,7 @@
 //! function of the key's live state ([`checks`]), so each refusal is explained before any
 //! change is attempted.
 
-use super::action::{ActionSpec, CallFuture, Called, ParamKind, ParamSpec, PlanFuture};
+use super::action::{ActionSpec, CallFuture, Called, ParamKind, ParamSpec};
 use super::{Check, Fact, GuardError, Operation, Plan, Policy, Refusal, Request, Target};
 use crate::cloud::Cloud;
 use crate::cloud::kms::{
@@ -39,7 +39,7 @@ pub static ENABLE_ROTATION: ActionSpec = ActionSpec {
     long_running: false,
     check_target,
     check_request: check_period,
-    plan: plan_boxed,
+    plan: |s, p, r| Box::pin(plan(s, p, r)),
     call: call_enable,
 };
 
@@ -53,7 +53,7 @@ pub static DISABLE_ROTATION: ActionSpec = ActionSpec {
     long_running: false,
     check_target,
     check_request: super::action::no_request_checks,
-    plan: plan_boxed,
+    plan: |s, p, r| Box::pin(plan(s, p, r)),
     call: call_disable,
 };
 
@@ -68,7 +68,7 @@ pub static ROTATE_NOW: ActionSpec = ActionSpec {
     long_running: false,
     check_target,
     check_request: super::action::no_request_checks,
-    plan: plan_boxed,
+    plan: |s, p, r| Box::pin(plan(s, p, r)),
     call: call_rotate_now,
 };
 
@@ -107,14 +107,6 @@ fn check_period(request: &Request) -> Result<(), GuardError> {
         });
     }
     Ok(())
-}
-
-fn plan_boxed<'a>(
-    session: &'a Session,
-    policy: &'a Policy,
-    request: &'a Request,
-) -> PlanFuture<'a> {
-    Box::pin(plan(session, policy, request))
 }
 
 fn period_of(op: &Operation) -> i32 {

@@ -5,9 +5,7 @@
 //! is that the source is a DLQ; the redrive issue adds the rest (destination checks, message
 //! counts, consumers, FIFO, …).
 
-use super::action::{
-    ActionSpec, CallFuture, Called, Handle, HandleKind, ParamKind, ParamSpec, PlanFuture,
-};
+use super::action::{ActionSpec, CallFuture, Called, Handle, HandleKind, ParamKind, ParamSpec};
 use super::{Check, Fact, GuardError, Operation, Plan, Policy, Refusal, Request, Target};
 use crate::cloud::Cloud;
 use crate::cloud::sqs::Queue;
@@ -36,7 +34,7 @@ pub static START_MOVE_TASK: ActionSpec = ActionSpec {
     long_running: true,
     check_target: check_queue_url,
     check_request: super::action::no_request_checks,
-    plan: plan_boxed,
+    plan: |s, p, r| Box::pin(plan(s, p, r)),
     call: call_start,
 };
 
@@ -83,14 +81,6 @@ pub fn checks(queue: &Queue, sources: &[String]) -> Vec<Refusal> {
         )];
     }
     Vec::new()
-}
-
-fn plan_boxed<'a>(
-    session: &'a Session,
-    policy: &'a Policy,
-    request: &'a Request,
-) -> PlanFuture<'a> {
-    Box::pin(plan(session, policy, request))
 }
 
 async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<Plan, GuardError> {

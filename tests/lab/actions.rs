@@ -11,11 +11,10 @@ use phi_console::app::state::{Focus, Mode, State, View};
 use phi_console::app::update::{Effect, Msg, update};
 use phi_console::emulator::Emulator;
 use phi_console::emulator::faults::FaultRule;
-use phi_console::emulator::scenario::claims::{DEMO_ACCESS_KEY, DEMO_MFA_SERIAL};
+use phi_console::emulator::scenario::claims::DEMO_MFA_SERIAL;
 use phi_console::emulator::wire::Service;
 use phi_console::guard::{self, GuardError, Policy};
 use phi_console::session::OpenOptions;
-use phi_console::session::profile::ResolvedProfile;
 use phi_console::session::settings::SettingsFile;
 use phi_console::ui::theme::Theme;
 use std::time::Duration;
@@ -30,16 +29,7 @@ pub(crate) struct Harness {
     _dir: tempfile::TempDir,
 }
 
-fn demo_profile(emu: &Emulator) -> ResolvedProfile {
-    ResolvedProfile::with_static_keys(
-        "demo",
-        "us-east-1",
-        Some(emu.endpoint_url()),
-        DEMO_ACCESS_KEY,
-        "demo",
-        Some(DEMO_MFA_SERIAL),
-    )
-}
+use crate::lab_support::demo_profile;
 
 impl Harness {
     /// Signs in to the claims account (a real MFA session) with the given settings text (the

@@ -20,17 +20,7 @@ const QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:claims-intake";
 
 /// The log's records as `kind` or `kind:event`.
 fn kinds(h: &Harness) -> Vec<String> {
-    h.audit_text()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|r| {
-            let kind = r["kind"].as_str().unwrap_or("?").to_string();
-            match r["event"].as_str() {
-                Some(e) => format!("{kind}:{e}"),
-                None => kind,
-            }
-        })
-        .collect()
+    crate::lab_support::record_kinds(&h.audit_text())
 }
 
 /// Waits (polling the file, bounded) until `f` holds of the log's records.
@@ -188,23 +178,14 @@ fn placeholder_runner() -> phi_console::app::run::Runner {
             settings: Default::default(),
             options: phi_console::session::OpenOptions::new("jdoe"),
             force_read_only: false,
-            initial: phi_console::session::profile::ResolvedProfile {
-                name: "idle".into(),
-                region: Some("us-east-1".into()),
-                endpoint_url: None,
-                base: phi_console::session::BaseCredentials::Static {
-                    profile: "idle".into(),
-                    credentials: phi_console::session::AwsCredentials {
-                        access_key_id: "AKIDEXAMPLE".into(),
-                        secret_access_key: phi_console::session::Secret::new("x"),
-                        session_token: None,
-                        expires: None,
-                    },
-                },
-                roles: Vec::new(),
-                mfa_serial: None,
-                duration_seconds: None,
-            },
+            initial: phi_console::session::profile::ResolvedProfile::with_static_keys(
+                "idle",
+                "us-east-1",
+                None,
+                "AKIDEXAMPLE",
+                "x",
+                None,
+            ),
             demo_code: None,
         },
     )

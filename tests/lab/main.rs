@@ -18,6 +18,8 @@ mod guard_watch;
 mod hostile;
 mod hostile_cli;
 mod kms;
+#[path = "../support/lab.rs"]
+mod lab_support;
 mod log_cap;
 mod moto;
 mod progressive;
