@@ -228,6 +228,15 @@ pub enum Warning {
         seq: u64,
         intent_id: String,
     },
+    /// A task record (a long-running action's start or end) that does not fit its intent: it
+    /// names an intent not in the log, ends a task that never started, ends one twice, or a
+    /// task started and has no end recorded.
+    Task {
+        line: u64,
+        seq: u64,
+        intent_id: String,
+        problem: String,
+    },
     /// The files themselves: a symbolic link, loose modes, a missing key file.
     File(String),
     /// A record's time is earlier than the one before it (every record's time is taken under
@@ -277,6 +286,15 @@ impl fmt::Display for Warning {
                     "outcome at line {line} (seq {seq}) is a second outcome for intent {intent_id}"
                 )
             }
+            Warning::Task {
+                line,
+                seq,
+                intent_id,
+                problem,
+            } => write!(
+                f,
+                "task record at line {line} (seq {seq}) of intent {intent_id} {problem}"
+            ),
             Warning::File(text) => f.write_str(text),
             Warning::TimeGoesBack { line, seq, seconds } => write!(
                 f,
@@ -989,6 +1007,25 @@ impl<'o> Verifier<'o> {
                 });
             }
         }
+        let mut open: Vec<(u64, u64, String)> = self
+            .tracker
+            .tasks
+            .values()
+            .filter(|t| !t.3)
+            .map(|t| (t.0, t.1, t.2.clone()))
+            .collect();
+        open.sort();
+        for (line, seq, intent_id) in open {
+            push_bounded(
+                &mut self.report.warnings,
+                Warning::Task {
+                    line,
+                    seq,
+                    intent_id,
+                    problem: "started a task and no end is recorded (the console may still be following it, or stopped without a record)".into(),
+                },
+            );
+        }
         // In file order; the unsealed summary last (it follows from the others, if any).
         self.report
             .problems
@@ -1032,6 +1069,8 @@ struct Tracker {
     answered: HashSet<u64>,
     /// (count, first line, first seq) of non-seal records since the last seal.
     unsealed: Option<(u64, u64, u64)>,
+    /// Tasks started, by intent: (line, seq, intent id, ended).
+    tasks: HashMap<u64, (u64, u64, String, bool)>,
 }
 
 impl Tracker {
@@ -1072,6 +1111,42 @@ impl Tracker {
                             line,
                             seq: r.seq,
                             intent_id,
+                        },
+                    );
+                }
+            }
+            Kind::Task => {
+                let intent_id = r.intent_id.clone().unwrap_or_default();
+                let id = self.hasher.hash_one(&intent_id);
+                let known = self.pending.contains_key(&id) || self.answered.contains(&id);
+                let problem = if !known {
+                    Some("names an intent that is not in this log")
+                } else if r.event.as_deref() == Some("start") {
+                    if self.tasks.contains_key(&id) {
+                        Some("starts its task a second time")
+                    } else {
+                        self.tasks
+                            .insert(id, (line, r.seq, intent_id.clone(), false));
+                        None
+                    }
+                } else {
+                    match self.tasks.get_mut(&id) {
+                        None => Some("ends a task that never started"),
+                        Some(t) if t.3 => Some("is a second end of its task"),
+                        Some(t) => {
+                            t.3 = true;
+                            None
+                        }
+                    }
+                };
+                if let Some(problem) = problem {
+                    push_bounded(
+                        warnings,
+                        Warning::Task {
+                            line,
+                            seq: r.seq,
+                            intent_id,
+                            problem: problem.into(),
                         },
                     );
                 }
@@ -1175,6 +1250,62 @@ pub fn unfinished(path: &Path) -> Result<Vec<Unfinished>, AuditError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Task records must fit their intents: a task naming an unknown intent, ending without a
+    /// start, ending twice or never ending is named; a started and finished one is not.
+    #[test]
+    fn task_records_are_checked_against_their_intents() {
+        use crate::audit::{Action, AuditConfig, AuditLog, Intent, Task, TaskEvent};
+        let dir = tempfile::tempdir().unwrap();
+        // The log's directory is created private (a temp dir itself is not).
+        let path = dir.path().join("audit").join("t.jsonl");
+        let log = AuditLog::open(AuditConfig::new(&path)).unwrap();
+        let task = |intent_id: &str, event| Task {
+            intent_id: intent_id.into(),
+            event,
+            action: Action::new("sqs:StartMessageMoveTask"),
+            request_ids: Vec::new(),
+            details: serde_json::Value::Null,
+        };
+        let a = log
+            .intent(Intent::new(Action::new("sqs:StartMessageMoveTask")))
+            .unwrap();
+        let a_id = a.id.clone();
+        let b = log
+            .intent(Intent::new(Action::new("sqs:StartMessageMoveTask")))
+            .unwrap();
+        let b_id = b.id.clone();
+        log.task(task(&a_id, TaskEvent::Start)).unwrap();
+        log.task(task(&a_id, TaskEvent::Finish)).unwrap();
+        let clean = verify_file(&path, &VerifyOptions::default()).unwrap();
+        assert!(
+            !clean
+                .warnings
+                .iter()
+                .any(|w| matches!(w, Warning::Task { .. })),
+            "{:?}",
+            clean.warnings
+        );
+        log.task(task(&a_id, TaskEvent::Cancel)).unwrap(); // a second end
+        log.task(task(&b_id, TaskEvent::Finish)).unwrap(); // never started
+        log.task(task("no-such-intent", TaskEvent::Start)).unwrap();
+        log.task(task(&b_id, TaskEvent::Start)).unwrap(); // no end
+        let r = verify_file(&path, &VerifyOptions::default()).unwrap();
+        let problems: Vec<String> = r
+            .warnings
+            .iter()
+            .filter_map(|w| match w {
+                Warning::Task { problem, .. } => Some(problem.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].contains("second end"), "{problems:?}");
+        assert!(problems[1].contains("never started"), "{problems:?}");
+        assert!(problems[2].contains("not in this log"), "{problems:?}");
+        assert!(problems[3].contains("no end is recorded"), "{problems:?}");
+        drop((a, b));
+    }
 
     #[test]
     fn empty_log_is_valid() {
