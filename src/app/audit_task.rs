@@ -27,8 +27,8 @@ pub type BuildConfig = Box<dyn FnOnce() -> Result<AuditConfig, AuditError> + Sen
 const MAX_UNSEALED: u32 = 16;
 
 enum Request {
-    /// Ends and seals the log that is open (a profile switch), then opens this one.
-    Open(BuildConfig),
+    /// Ends and seals the log that is open (a profile switch), then opens this profile's one.
+    Open { profile: String, build: BuildConfig },
     /// A session event; with a session, the log's who and where are set from it first.
     Session {
         session: Option<Box<Session>>,
@@ -82,9 +82,9 @@ impl AuditWriter {
         self.tx.send(r).is_ok()
     }
 
-    /// Opens a profile's log (after ending and sealing the one open).
-    pub fn open(&self, build: BuildConfig) {
-        if !self.ask(Request::Open(build)) {
+    /// Opens `profile`'s log (after ending and sealing the one open).
+    pub fn open(&self, profile: String, build: BuildConfig) {
+        if !self.ask(Request::Open { profile, build }) {
             tracing::error!("the audit writer has stopped: the log was not opened");
         }
     }
@@ -199,7 +199,7 @@ impl Worker {
 
     fn handle(&mut self, request: Request) {
         match request {
-            Request::Open(build) => self.open(build),
+            Request::Open { profile, build } => self.open(profile, build),
             Request::Session {
                 session,
                 event,
@@ -239,7 +239,7 @@ impl Worker {
             .unwrap_or_else(|| "the audit log is not open".into())
     }
 
-    fn open(&mut self, build: BuildConfig) {
+    fn open(&mut self, profile: String, build: BuildConfig) {
         if let Some(old) = self.log.take() {
             let _ = old.session(
                 SessionEvent::End,
@@ -257,7 +257,7 @@ impl Worker {
                 tracing::error!(error = %e, "audit log unavailable");
                 let why = format!("audit log unavailable ({e}): actions are disabled");
                 self.error = Some(why.clone());
-                self.send(Msg::AuditUnavailable(why));
+                self.send(Msg::AuditUnavailable { profile, why });
             }
         }
     }

@@ -654,23 +654,26 @@ impl Runner {
             // notices (its seals, GenerateMac calls, are read-only events in CloudTrail and
             // still happen).
             let read_only = self.ctx.force_read_only || s.read_only || settings.read_only;
-            self.audit.open(Box::new(move || {
-                // No seal inside an append: the writer seals once the records asked are
-                // written, and at the session's end.
-                let mut c = base?.seal_every(0);
-                if let Some(key) = settings.audit_hmac_key
-                    && let Ok(sealer) = KmsSealer::from_config(&config, key)
-                {
-                    c = c.sealer(Arc::new(sealer));
-                }
-                if let Some(topic) = settings.audit_witness_topic
-                    && !read_only
-                    && let Ok(witness) = crate::audit::SnsWitness::from_config(&config, topic)
-                {
-                    c = c.witness(Arc::new(witness));
-                }
-                Ok(c)
-            }));
+            self.audit.open(
+                s.profile.clone(),
+                Box::new(move || {
+                    // No seal inside an append: the writer seals once the records asked are
+                    // written, and at the session's end.
+                    let mut c = base?.seal_every(0);
+                    if let Some(key) = settings.audit_hmac_key
+                        && let Ok(sealer) = KmsSealer::from_config(&config, key)
+                    {
+                        c = c.sealer(Arc::new(sealer));
+                    }
+                    if let Some(topic) = settings.audit_witness_topic
+                        && !read_only
+                        && let Ok(witness) = crate::audit::SnsWitness::from_config(&config, topic)
+                    {
+                        c = c.witness(Arc::new(witness));
+                    }
+                    Ok(c)
+                }),
+            );
         }
         let (event, details) = match (purpose, &previous) {
             (MfaPurpose::Login { .. }, Some((p, r))) if *p != s.profile || *r != s.region => (

@@ -71,8 +71,12 @@ pub enum Msg {
     Revealed(Result<String, String>),
     /// `--demo` only: the demo MFA device's current code, for the MFA prompt.
     DemoCode(String),
-    /// The current profile's audit log cannot be opened (why): actions are disabled.
-    AuditUnavailable(String),
+    /// A profile's audit log cannot be opened (why): its actions are disabled. Shown only while
+    /// that profile is the session's (a slow answer for a profile switched away from is not).
+    AuditUnavailable {
+        profile: String,
+        why: String,
+    },
     /// A long-running action started (its handle's id) and is followed.
     TaskStarted {
         id: String,
@@ -308,7 +312,10 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             }
             refresh.iter().map(|k| start_load(s, *k, false)).collect()
         }
-        Msg::AuditUnavailable(why) => {
+        Msg::AuditUnavailable { profile, why } => {
+            if s.session.as_ref().is_some_and(|i| i.profile != profile) {
+                return Vec::new();
+            }
             if let Some(info) = &mut s.session {
                 info.audit_error = Some(why.clone());
             }

@@ -519,3 +519,32 @@ fn a_followed_task_shows_progress_and_its_end_reloads_its_data() {
         "{fx:?}"
     );
 }
+
+/// A profile's "audit log unavailable" reaches the header only while that profile is the
+/// session's: a slow answer about a profile switched away from is dropped.
+#[test]
+fn an_audit_failure_is_shown_only_for_its_own_profile() {
+    let mut s = on(View::Keys, false, Keymap::default_keymap());
+    update(
+        &mut s,
+        Msg::AuditUnavailable {
+            profile: "prod".into(),
+            why: "audit log unavailable (disk full)".into(),
+        },
+    );
+    assert_eq!(s.session.as_ref().and_then(|i| i.audit_error.clone()), None);
+    assert!(s.flash.is_none());
+    update(
+        &mut s,
+        Msg::AuditUnavailable {
+            profile: "demo".into(),
+            why: "audit log unavailable (disk full)".into(),
+        },
+    );
+    assert!(
+        s.session
+            .as_ref()
+            .and_then(|i| i.audit_error.as_deref())
+            .is_some_and(|e| e.contains("disk full"))
+    );
+}
