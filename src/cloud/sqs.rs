@@ -543,6 +543,17 @@ impl Cloud {
             .collect())
     }
 
+    /// The recent move tasks of every dead-letter queue (ListQueues with their redrive
+    /// policies, then ListMessageMoveTasks per DLQ), newest first per DLQ.
+    pub async fn list_all_move_tasks(&self) -> Result<Vec<MoveTask>, CloudError> {
+        let queues = self.list_queues().await?;
+        let mut out = Vec::new();
+        for q in queues.iter().filter(|q| q.is_dlq()) {
+            out.extend(self.list_message_move_tasks(&q.arn).await?);
+        }
+        Ok(out)
+    }
+
     /// Cancels a running move task; returns how many messages it had moved, and the request id.
     pub async fn cancel_message_move_task(
         &self,
