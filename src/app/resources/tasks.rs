@@ -144,7 +144,7 @@ impl Resource for Tasks {
             .field(
                 "Rate",
                 t.rate
-                    .map(|r| format!("{r} messages a second"))
+                    .map(|r| format!("{r} messages a second (at most)"))
                     .unwrap_or_else(|| "-".into()),
             )
             .field("Started", when(s, t.started))
