@@ -126,7 +126,10 @@ pub enum Destination {
     /// Back to the source queues (no DestinationArn): each one, as read.
     Sources(Vec<Queue>),
     /// The queue given (as typed), `None` when it does not exist.
-    Given { named: String, queue: Option<Queue> },
+    Given {
+        named: String,
+        queue: Option<Box<Queue>>,
+    },
 }
 
 /// What a move task's pre-checks read: the DLQ, its source queue URLs
@@ -215,7 +218,7 @@ pub fn checks(state: &MoveState) -> Vec<Refusal> {
             ));
             Vec::new()
         }
-        Destination::Given { queue: Some(q), .. } => vec![q],
+        Destination::Given { queue: Some(q), .. } => vec![&**q],
         Destination::Sources(qs) => qs.iter().collect(),
     };
     for d in targets {
@@ -298,7 +301,7 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
             }
             Destination::Given {
                 named: named.clone(),
-                queue: found,
+                queue: found.map(Box::new),
             }
         };
         (tasks, destination)
@@ -602,7 +605,7 @@ mod tests {
     fn given(queue: Option<Queue>) -> Destination {
         Destination::Given {
             named: "arn:aws:sqs:us-east-1:123456789012:other".into(),
-            queue,
+            queue: queue.map(Box::new),
         }
     }
 

@@ -462,7 +462,10 @@ async fn guard_a_second_redrive_is_refused_while_one_runs_and_the_guarded_cancel
         .iter()
         .find(|r| r.kind == Kind::Outcome && r.intent_id.as_deref() == Some(&cancel_intent.id))
         .expect("the cancel's outcome");
-    assert_eq!(outcome.request_ids, [cancelled.request_id.clone()]);
+    assert_eq!(
+        outcome.request_ids,
+        std::slice::from_ref(&cancelled.request_id)
+    );
     let tasks = task_records(&recs);
     assert_eq!(
         tasks.iter().map(|r| r.event.as_deref()).collect::<Vec<_>>(),
