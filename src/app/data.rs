@@ -14,7 +14,7 @@ use crate::cloud::backup::{
 use crate::cloud::cloudtrail::{EventFilter, TrailEvent};
 use crate::cloud::kms::Key;
 use crate::cloud::sns::Topic;
-use crate::cloud::sqs::Queue;
+use crate::cloud::sqs::{MoveTask, Queue};
 use crate::cloud::{Cloud, CloudError};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -34,6 +34,7 @@ pub enum Kind {
     Events,
     Audit,
     Messages,
+    MoveTasks,
 }
 
 /// Loading status of one kind; results carry the generation they were asked with, and a result
@@ -75,6 +76,8 @@ pub struct Data {
     pub plans: Vec<BackupPlan>,
     pub testing_plans: Vec<RestoreTestingPlan>,
     pub events: Vec<TrailEvent>,
+    /// The move tasks (redrives) of every DLQ.
+    pub move_tasks: Vec<MoveTask>,
     /// Peeked messages of `messages_queue` (URL, ARN). Bodies may carry PHI: shown only for the
     /// ids in `revealed`, each reveal recorded in the audit log first.
     pub messages: Vec<crate::cloud::sqs::Message>,
@@ -112,6 +115,7 @@ pub enum Payload {
     },
     Audit(Vec<crate::audit::Record>),
     Messages(Vec<crate::cloud::sqs::Message>),
+    MoveTasks(Vec<MoveTask>),
 }
 
 /// Stores a kind's loaded data (a later page of events is added to what is loaded).
@@ -127,6 +131,7 @@ pub fn store(s: &mut State, payload: Payload) {
         Payload::Plans(v) => s.data.plans = v,
         Payload::TestingPlans(v) => s.data.testing_plans = v,
         Payload::Audit(v) => s.data.audit = v,
+        Payload::MoveTasks(v) => s.data.move_tasks = v,
         Payload::Messages(v) => {
             s.data.revealed.clear();
             if let Some((url, _)) = &s.data.messages_queue
@@ -172,6 +177,7 @@ pub async fn load(
         Kind::TestingPlans => Payload::TestingPlans(cloud.list_restore_testing_plans().await?),
         Kind::Audit => Payload::Audit(Vec::new()),
         Kind::Messages => Payload::Messages(Vec::new()),
+        Kind::MoveTasks => Payload::MoveTasks(cloud.list_all_move_tasks().await?),
         Kind::Events => {
             let req = events.unwrap_or(EventsRequest {
                 filter: None,

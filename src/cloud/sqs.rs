@@ -166,6 +166,24 @@ impl Cloud {
         Ok(())
     }
 
+    /// The URL of the queue named by `arn` (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`), by
+    /// GetQueueUrl with the owner's account.
+    pub async fn queue_url_of_arn(&self, arn: &str) -> Result<String, CloudError> {
+        self.alive()?;
+        let mut parts = arn.split(':');
+        let account = parts.nth(4).unwrap_or_default().to_string();
+        let name = parts.next().unwrap_or_default().to_string();
+        let out = self
+            .sqs
+            .get_queue_url()
+            .queue_name(&name)
+            .set_queue_owner_aws_account_id((!account.is_empty()).then_some(account))
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetQueueUrl", &format!("queue {name}"), e))?;
+        Ok(out.queue_url().unwrap_or_default().to_string())
+    }
+
     /// One queue with all its attributes and tags.
     pub async fn queue(&self, url: &str) -> Result<Queue, CloudError> {
         self.alive()?;
@@ -523,6 +541,17 @@ impl Cloud {
                 started: DateTime::from_timestamp_millis(t.started_timestamp()),
             })
             .collect())
+    }
+
+    /// The recent move tasks of every dead-letter queue (ListQueues with their redrive
+    /// policies, then ListMessageMoveTasks per DLQ), newest first per DLQ.
+    pub async fn list_all_move_tasks(&self) -> Result<Vec<MoveTask>, CloudError> {
+        let queues = self.list_queues().await?;
+        let mut out = Vec::new();
+        for q in queues.iter().filter(|q| q.is_dlq()) {
+            out.extend(self.list_message_move_tasks(&q.arn).await?);
+        }
+        Ok(out)
     }
 
     /// Cancels a running move task; returns how many messages it had moved, and the request id.

@@ -9,6 +9,7 @@ pub static ALL: &[&ActionSpec] = &[
     &super::kms::DISABLE_ROTATION,
     &super::kms::ROTATE_NOW,
     &super::sqs::START_MOVE_TASK,
+    &super::sqs::CANCEL_MOVE_TASK,
 ];
 
 /// The action with this id (`kms.rotate_now`).

@@ -34,6 +34,16 @@ pub enum Check {
     /// A message move task's source must be a dead-letter queue (another queue's redrive
     /// policy targets it).
     NotDeadLetterQueue,
+    /// A move task already runs on the DLQ (SQS allows one at a time).
+    MoveTaskRunning,
+    /// The destination queue given does not exist (or is not visible to this identity).
+    DestinationNotFound,
+    /// The destination is not of the DLQ's type (standard and FIFO do not mix).
+    DestinationTypeMismatch,
+    /// The destination's RedriveAllowPolicy does not admit the DLQ.
+    RedriveNotAllowed,
+    /// A cancel needs a running move task on the DLQ.
+    NoMoveTaskRunning,
 }
 
 /// One refusing pre-check and its explanation.

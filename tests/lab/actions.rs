@@ -1021,6 +1021,9 @@ async fn a_redrive_from_the_dlq_view_is_followed_to_its_end_and_recorded() {
     // A rate over the SQS maximum is refused by the form; nothing is called.
     let n = h.emu.request_count();
     h.type_text("501").await;
+    // Enter moves on to the destination (empty: the source queues); Enter there submits.
+    h.key(KeyCode::Enter).await;
+    assert!(matches!(&h.s.mode, Mode::Form(f) if f.focus == 1));
     h.key(KeyCode::Enter).await;
     assert!(
         matches!(&h.s.mode, Mode::Form(f) if f.error.as_deref().is_some_and(|e| e.contains("500")))
@@ -1030,6 +1033,7 @@ async fn a_redrive_from_the_dlq_view_is_followed_to_its_end_and_recorded() {
     h.key(KeyCode::Backspace).await;
     h.key(KeyCode::Backspace).await;
     h.type_text("100").await;
+    h.key(KeyCode::Enter).await;
     h.key(KeyCode::Enter).await;
     let form = h.form().clone();
     assert_eq!(form.plan.action, "sqs:StartMessageMoveTask");
@@ -1135,4 +1139,78 @@ async fn a_redrive_from_the_dlq_view_is_followed_to_its_end_and_recorded() {
         intent["what"]["params"]["max_messages_per_second"], 100,
         "the rate typed is what was recorded"
     );
+}
+
+/// The rows of the `:tasks` view for the DLQ `name`: (status, moved / to move).
+fn task_rows(h: &Harness, name: &str) -> Vec<(String, String)> {
+    h.s.table(View::Tasks)
+        .rows
+        .iter()
+        .filter(|r| r.cells[0] == name)
+        .map(|r| (r.cells[1].clone(), r.cells[2].clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_started_redrive_shows_in_tasks_and_x_on_the_dlq_view_cancels_it() {
+    let mut h = Harness::new("", false, None).await;
+    // A redrive started elsewhere (another operator): 1 message a second.
+    let arn = "arn:aws:sqs:us-east-1:123456789012:claims-notify-dlq";
+    aws_sdk_sqs::Client::new(&crate::common::config(&h.emu))
+        .start_message_move_task()
+        .source_arn(arn)
+        .max_number_of_messages_per_second(1)
+        .send()
+        .await
+        .unwrap();
+    h.emu.advance(Duration::from_secs(3));
+    h.type_text(":tasks").await;
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.s.view, View::Tasks);
+    assert_eq!(
+        task_rows(&h, "claims-notify-dlq"),
+        [("RUNNING".to_string(), "3 / 25".to_string())]
+    );
+    let (screen, _) = render(&h.s);
+    assert!(screen.contains("MOVED / TO MOVE"), "{screen}");
+    assert!(screen.contains("1 messages a second"), "{screen}");
+
+    // X on the DLQ view: the guarded cancel, planned on the running task.
+    h.type_text(":dlq").await;
+    h.key(KeyCode::Enter).await;
+    h.type_text("/claims-notify-dlq").await;
+    h.key(KeyCode::Enter).await;
+    h.type_text("X").await;
+    let plan = h.form().plan.clone();
+    assert_eq!(plan.action, "sqs:CancelMessageMoveTask");
+    assert!(plan.summary.contains("3 of 25 moved"), "{}", plan.summary);
+    h.type_text(&plan.confirm_text).await;
+    h.key(KeyCode::Tab).await;
+    h.type_text("INC-8 wrong destination").await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Tab).await;
+    let (done, _) = h.key_until_done(KeyCode::Enter).await;
+    assert!(done.is_ok(), "{done:?}");
+    let text = h.audit_text();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("\"kind\":\"outcome\"") && l.contains("succeeded")),
+        "{text}"
+    );
+    assert!(text.contains("sqs:CancelMessageMoveTask"), "{text}");
+
+    // Back in :tasks, reloaded: the task is cancelled, and X now refuses.
+    h.type_text(":tasks").await;
+    h.key(KeyCode::Enter).await;
+    h.type_text("r").await;
+    assert_eq!(
+        task_rows(&h, "claims-notify-dlq"),
+        [("CANCELLED".to_string(), "3 / 25".to_string())]
+    );
+    h.type_text(":dlq").await;
+    h.key(KeyCode::Enter).await;
+    h.type_text("X").await;
+    let flash = format!("{:?}", h.s.flash);
+    assert!(flash.contains("nothing to cancel"), "{flash}");
+    assert!(flash.contains("start one with M"), "{flash}");
 }

@@ -385,3 +385,220 @@ async fn guard_failed_calls_record_the_code_aws_answered_and_its_request_id() {
     );
     assert_eq!(o.request_ids.len(), 1);
 }
+
+fn refused(e: &GuardError) -> Vec<Check> {
+    match e {
+        GuardError::Refused { refusals, .. } => refusals.iter().map(|r| r.check).collect(),
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn guard_a_second_redrive_is_refused_while_one_runs_and_the_guarded_cancel_ends_it() {
+    let lab = lab().await;
+    let dlq = lab.url("claims-notify-dlq").await;
+    // Nothing runs yet: a cancel is refused, nothing recorded.
+    let e = guard::plan(&lab.session, &lab.policy, &Request::cancel_move_task(&dlq))
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&e), [Check::NoMoveTaskRunning]);
+    assert!(e.to_string().contains("nothing to cancel"), "{e}");
+    assert!(lab.records().is_empty());
+
+    let request = Request::start_move_task(&dlq)
+        .input("max_messages_per_second", "1")
+        .unwrap();
+    let done = lab.run(&request).await.unwrap();
+    let started = done.started().unwrap();
+    let w = Watching::start(&lab, started.clone());
+    assert_eq!(w.progress(1).await.status, "RUNNING");
+    lab.emu.advance(Duration::from_secs(4));
+
+    // A second task on the same DLQ: refused before any call.
+    let e = guard::plan(&lab.session, &lab.policy, &request)
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&e), [Check::MoveTaskRunning]);
+    assert!(e.to_string().contains("cancel it first"), "{e}");
+
+    // The guarded cancel: its plan names the running task, its call cancels it.
+    let plan = guard::plan(&lab.session, &lab.policy, &Request::cancel_move_task(&dlq))
+        .await
+        .unwrap();
+    assert_eq!(plan.action, "sqs:CancelMessageMoveTask");
+    assert!(plan.summary.contains("4 of 25 moved"), "{}", plan.summary);
+    let cancelled = lab.run(&Request::cancel_move_task(&dlq)).await.unwrap();
+    assert_eq!(cancelled.action, "sqs:CancelMessageMoveTask");
+    assert!(
+        cancelled.started().is_none(),
+        "a cancel is not long-running"
+    );
+    w.tick.send(()).unwrap();
+    let watched = w.task.await.unwrap().unwrap();
+    assert_eq!(watched.ending, Ending::Cancelled);
+    lab.emu.advance(Duration::from_secs(30));
+    assert_eq!(
+        lab.visible("claims-notify-dlq"),
+        21,
+        "nothing moves after it"
+    );
+
+    // The log: the redrive's intent and outcome, the cancel's, and the task's start and
+    // cancel linked to the redrive.
+    let recs = lab.records();
+    let cancel_intent = recs
+        .iter()
+        .find(|r| {
+            r.kind == Kind::Intent && r.what.as_ref().unwrap().action == "sqs:CancelMessageMoveTask"
+        })
+        .expect("the cancel's intent");
+    let what = cancel_intent.what.as_ref().unwrap();
+    assert_eq!(
+        what.targets,
+        ["arn:aws:sqs:us-east-1:123456789012:claims-notify-dlq"]
+    );
+    assert_eq!(what.params["task_handle"], started.handle.id.as_str());
+    let outcome = recs
+        .iter()
+        .find(|r| r.kind == Kind::Outcome && r.intent_id.as_deref() == Some(&cancel_intent.id))
+        .expect("the cancel's outcome");
+    assert_eq!(
+        outcome.request_ids,
+        std::slice::from_ref(&cancelled.request_id)
+    );
+    let tasks = task_records(&recs);
+    assert_eq!(
+        tasks.iter().map(|r| r.event.as_deref()).collect::<Vec<_>>(),
+        [Some("start"), Some("cancel")]
+    );
+    // Ended: a cancel is refused again.
+    let e = guard::plan(&lab.session, &lab.policy, &Request::cancel_move_task(&dlq))
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&e), [Check::NoMoveTaskRunning]);
+}
+
+#[tokio::test]
+async fn guard_a_redrive_destination_must_exist() {
+    let lab = lab().await;
+    let dlq = lab.url("claims-validation-dlq").await;
+    let n = lab.emu.request_count();
+    for missing in [
+        "arn:aws:sqs:us-east-1:123456789012:claims-nowhere",
+        "http://127.0.0.1:1/123456789012/claims-nowhere",
+    ] {
+        let missing = if missing.starts_with("http") {
+            dlq.replace("claims-validation-dlq", "claims-nowhere")
+        } else {
+            missing.to_string()
+        };
+        let request = Request::start_move_task(&dlq)
+            .input("destination", &missing)
+            .unwrap();
+        let e = guard::plan(&lab.session, &lab.policy, &request)
+            .await
+            .unwrap_err();
+        assert_eq!(refused(&e), [Check::DestinationNotFound], "{missing}");
+        assert!(
+            e.to_string()
+                .contains("give the URL or ARN of an existing queue"),
+            "{e}"
+        );
+    }
+    assert!(lab.emu.request_count() > n, "the plans read the live state");
+    assert!(lab.records().is_empty(), "a refused plan records nothing");
+    // Not a URL or an ARN: refused before any call.
+    let request = Request::start_move_task(&dlq)
+        .input("destination", "claims-intake")
+        .unwrap();
+    let n = lab.emu.request_count();
+    let e = guard::plan(&lab.session, &lab.policy, &request)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GuardError::InvalidParam { .. }), "{e:?}");
+    assert_eq!(lab.emu.request_count(), n);
+}
+
+#[tokio::test]
+async fn guard_a_redrive_destination_must_be_of_the_dlqs_type() {
+    let lab = lab().await;
+    let dlq = lab.url("claims-validation-dlq").await;
+    let fifo = lab.url("claims-payment.fifo").await;
+    let request = Request::start_move_task(&dlq)
+        .input("destination", &fifo)
+        .unwrap();
+    let e = guard::plan(&lab.session, &lab.policy, &request)
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&e), [Check::DestinationTypeMismatch]);
+    assert!(e.to_string().contains("pick a standard destination"), "{e}");
+}
+
+#[tokio::test]
+async fn guard_a_redrive_needs_the_destinations_redrive_allow_policy_to_admit_the_dlq() {
+    let lab = lab().await;
+    let dlq = lab.url("claims-validation-dlq").await;
+    // Another stage's DLQ admits only its own source (byQueue).
+    let other = lab.url("claims-fraud-check-dlq").await;
+    let request = Request::start_move_task(&dlq)
+        .input("destination", &other)
+        .unwrap();
+    let e = guard::plan(&lab.session, &lab.policy, &request)
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&e), [Check::RedriveNotAllowed]);
+    assert!(e.to_string().contains("sourceQueueArns"), "{e}");
+
+    // Back to the source: its policy is checked too (denyAll refuses).
+    let source = lab.url("claims-validation").await;
+    let sqs = aws_sdk_sqs::Client::new(&config(&lab.emu));
+    sqs.set_queue_attributes()
+        .queue_url(&source)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedriveAllowPolicy,
+            r#"{"redrivePermission":"denyAll"}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let e = guard::plan(&lab.session, &lab.policy, &Request::start_move_task(&dlq))
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&e), [Check::RedriveNotAllowed]);
+    assert!(e.to_string().contains("denyAll"), "{e}");
+    assert!(lab.records().is_empty());
+}
+
+#[tokio::test]
+async fn guard_a_redrive_to_a_destination_passes_its_arn_to_the_call() {
+    let lab = lab().await;
+    let dlq = lab.url("claims-validation-dlq").await;
+    let intake = "arn:aws:sqs:us-east-1:123456789012:claims-intake";
+    let request = Request::start_move_task(&dlq)
+        .input("destination", intake)
+        .unwrap();
+    let plan = guard::plan(&lab.session, &lab.policy, &request)
+        .await
+        .unwrap();
+    assert!(
+        plan.summary.ends_with("to claims-intake"),
+        "{}",
+        plan.summary
+    );
+    assert!(
+        plan.calls[0].contains(&format!("DestinationArn={intake}")),
+        "{:?}",
+        plan.calls
+    );
+    let done = lab.run(&request).await.unwrap();
+    assert!(done.started().is_some());
+    let tasks = lab
+        .session
+        .cloud()
+        .list_message_move_tasks("arn:aws:sqs:us-east-1:123456789012:claims-validation-dlq")
+        .await
+        .unwrap();
+    assert_eq!(tasks[0].destination_arn.as_deref(), Some(intake));
+    let intent = &lab.records()[0];
+    assert_eq!(intent.what.as_ref().unwrap().params["destination"], intake);
+}

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod plans;
 pub mod points;
 pub mod queues;
+pub mod tasks;
 pub mod topics;
 pub mod vaults;
 
@@ -45,6 +46,7 @@ macro_rules! registry {
 registry! {
     Queues => queues::QUEUES,
     Dlq => queues::DLQ,
+    Tasks => tasks::Tasks,
     Topics => topics::Topics,
     Keys => keys::Keys,
     Vaults => vaults::Vaults,

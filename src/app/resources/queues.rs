@@ -13,13 +13,22 @@ use crate::cloud::sqs::{Queue, QueueEncryption};
 use std::collections::HashMap;
 
 /// The dead-letter queues' actions (guarded: plan, typed name, reason, MFA, audit record).
-const DLQ_ACTIONS: &[ActionBinding] = &[ActionBinding {
-    name: "redrive",
-    action: &crate::guard::sqs::START_MOVE_TASK,
-    keys: &["M"],
-    describe: "redrive: move the DLQ's messages back to their source queues (an SQS move task, followed to its end; guarded)",
-    refresh: &[Kind::Queues],
-}];
+const DLQ_ACTIONS: &[ActionBinding] = &[
+    ActionBinding {
+        name: "redrive",
+        action: &crate::guard::sqs::START_MOVE_TASK,
+        keys: &["M"],
+        describe: "redrive: move the DLQ's messages back to their source queues (an SQS move task, followed to its end; guarded)",
+        refresh: &[Kind::Queues],
+    },
+    ActionBinding {
+        name: "cancel_redrive",
+        action: &crate::guard::sqs::CANCEL_MOVE_TASK,
+        keys: &["X"],
+        describe: "cancel the redrive (move task) running on the DLQ (guarded)",
+        refresh: &[Kind::Queues],
+    },
+];
 
 /// The queues view, or (with `dlq_only`) the dead-letter queues, deepest first.
 pub struct Queues {
