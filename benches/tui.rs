@@ -49,6 +49,7 @@ fn info() -> SessionInfo {
         audit_error: None,
         require_reason: true,
         utc: true,
+        safe_attributes: phi_console::session::settings::ProfileSettings::default().safe_attributes,
     }
 }
 

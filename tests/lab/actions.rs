@@ -690,7 +690,7 @@ async fn message_bodies_are_hidden_until_a_recorded_reveal() {
             .key
             .clone();
     h.type_text("v").await;
-    assert!(h.s.data.revealed.contains(&id));
+    assert!(h.s.data.revealed.contains_key(&id));
     let (screen, _) = render(&h.s);
     assert!(screen.contains("TEST PATIENT"), "{screen}");
     let log = h.audit_text();

@@ -46,6 +46,7 @@ fn info(emu: &Emulator) -> SessionInfo {
         require_reason: true,
         // Times in UTC, so the snapshots are the same in every time zone.
         utc: true,
+        safe_attributes: phi_console::session::settings::ProfileSettings::default().safe_attributes,
     }
 }
 
@@ -971,7 +972,15 @@ async fn hostile_text_in_every_kind_of_remote_text_never_reaches_the_screen() {
     });
     let messages = cloud.peek_messages(&dlq, 10).await.unwrap();
     assert!(!messages.is_empty());
-    s.data.revealed = messages.iter().map(|m| m.id.clone()).collect();
+    s.data.revealed = messages
+        .iter()
+        .map(|m| {
+            (
+                m.id.clone(),
+                phi_console::app::resources::messages::Shown::Raw,
+            )
+        })
+        .collect();
     s.data.messages = messages;
     s.view = View::Messages;
     phi_console::app::update::rebuild(&mut s, View::Messages);
