@@ -196,3 +196,81 @@ impl Resource for Messages {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::test_support::{now, session_info};
+
+    fn state(safe: Option<&[&str]>) -> State {
+        let mut s = State::new(
+            now(),
+            crate::app::keymap::Keymap::default_keymap(),
+            Default::default(),
+        );
+        if let Some(safe) = safe {
+            let mut info = session_info(now());
+            info.safe_attributes = safe.iter().map(|x| x.to_string()).collect();
+            s.session = Some(info);
+        }
+        s.data.messages = vec![Message {
+            id: "m-0001-abcdef".into(),
+            sent: None,
+            receive_count: 2,
+            group_id: Some("provider-1".into()),
+            size: 60,
+            attributes: [
+                ("errorCode", "BAD_CODE"),
+                ("errorMessage", "patient Jane Roe 1980-01-02"),
+                ("stage", "validation"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            body: r#"{"ssn":"123-45-6789"}"#.into(),
+        }];
+        s
+    }
+
+    fn pane(s: &State) -> String {
+        format!("{:?}", Messages.detail(s, "m-0001-abcdef"))
+    }
+
+    #[test]
+    fn only_safe_attribute_values_are_shown_or_searchable() {
+        let s = state(Some(&["error_code", "stage"]));
+        let rows = Messages.rows(&s);
+        assert!(rows[0].cells.contains(&"BAD_CODE".to_string()));
+        assert!(!rows[0].haystack.contains("jane"));
+        let p = pane(&s);
+        assert!(p.contains("BAD_CODE") && p.contains("validation"), "{p}");
+        assert!(p.contains("errorMessage") && p.contains(HIDDEN), "{p}");
+        assert!(!p.contains("Jane") && !p.contains("123-45-6789"), "{p}");
+        assert!(p.contains("provider-1"), "the FIFO group shows: {p}");
+
+        // errorCode not safe: the ERROR column says so, and the value is nowhere.
+        let s = state(Some(&["stage"]));
+        let rows = Messages.rows(&s);
+        assert!(rows[0].cells.contains(&HIDDEN.to_string()), "{:?}", rows[0].cells);
+        assert!(!rows[0].haystack.contains("bad_code"));
+        assert!(!pane(&s).contains("BAD_CODE"));
+
+        // Without a session nothing is safe.
+        let s = state(None);
+        let p = pane(&s);
+        assert!(!p.contains("BAD_CODE") && !p.contains("validation"), "{p}");
+    }
+
+    #[test]
+    fn a_revealed_body_is_masked_unless_raw() {
+        let mut s = state(Some(&[]));
+        s.data
+            .revealed
+            .insert("m-0001-abcdef".into(), Shown::Masked);
+        let p = pane(&s);
+        assert!(p.contains("[SSN]") && !p.contains("123-45-6789"), "{p}");
+        s.data.revealed.insert("m-0001-abcdef".into(), Shown::Raw);
+        let p = pane(&s);
+        assert!(p.contains("123-45-6789") && p.contains("UNMASKED"), "{p}");
+    }
+}
