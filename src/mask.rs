@@ -185,8 +185,7 @@ fn phone(b: &[u8], i: usize) -> Option<usize> {
         if matches!(b.get(j), Some(b' ' | b'-' | b'.')) {
             j += 1;
         }
-    } else if at(b, j, b'1') && matches!(b.get(j + 1), Some(b'-' | b'.')) && digits(b, j + 2, 3)
-    {
+    } else if at(b, j, b'1') && matches!(b.get(j + 1), Some(b'-' | b'.')) && digits(b, j + 2, 3) {
         j += 2;
     }
     let end = if at(b, j, b'(') {
@@ -197,8 +196,7 @@ fn phone(b: &[u8], i: usize) -> Option<usize> {
         if at(b, k, b' ') {
             k += 1;
         }
-        if !(digits(b, k, 3) && matches!(b.get(k + 3), Some(b'-' | b'.')) && digits(b, k + 4, 4))
-        {
+        if !(digits(b, k, 3) && matches!(b.get(k + 3), Some(b'-' | b'.')) && digits(b, k + 4, 4)) {
             return None;
         }
         k + 8
@@ -315,8 +313,7 @@ fn json_key(b: &[u8], i: usize) -> Option<(usize, String)> {
     let (_, label) = KEYS.iter().find(|(k, _)| *k == key)?;
     let mut j = i + 2 + key_len;
     let skip = |mut j: usize| {
-        while j < b.len() && j < i + MAX_KEY + 32 && matches!(b[j], b' ' | b'\t' | b'\n' | b'\r')
-        {
+        while j < b.len() && j < i + MAX_KEY + 32 && matches!(b[j], b' ' | b'\t' | b'\n' | b'\r') {
             j += 1;
         }
         j
@@ -368,7 +365,10 @@ mod tests {
     fn ssns_dashed_and_nine_digits_after_an_ssn_word() {
         assert_eq!(mask("SSN 123-45-6789."), "SSN [SSN].");
         assert_eq!(mask("ssn: 123456789"), "ssn: [SSN]");
-        assert_eq!(mask("Social security no 987654321"), "Social security no [SSN]");
+        assert_eq!(
+            mask("Social security no 987654321"),
+            "Social security no [SSN]"
+        );
         // Nine digits without an SSN word, or dashed differently, or inside a longer run.
         kept("order 123456789");
         kept("123-456-78");
@@ -405,7 +405,10 @@ mod tests {
             assert_eq!(mask(&format!("call {p} now")), "call [PHONE] now", "{p}");
         }
         assert_eq!(mask("phone 5551234567"), "phone [PHONE]");
-        assert_eq!(mask("tel:+15551234567"), "tel:+15551234567".replace("15551234567", "[PHONE]"));
+        assert_eq!(
+            mask("tel:+15551234567"),
+            "tel:+15551234567".replace("15551234567", "[PHONE]")
+        );
         kept("555-1234");
         kept("555-123.4567");
         kept("total 5551234567");
@@ -449,7 +452,10 @@ mod tests {
         // Pretty-printed JSON (as the detail pane shows it) too.
         let pretty = "{\n  \"memberId\": \"X\",\n  \"note\": \"SSN 123-45-6789\"\n}";
         let m = mask(pretty);
-        assert_eq!(m, "{\n  \"memberId\": \"[MEMBER-ID]\",\n  \"note\": \"SSN [SSN]\"\n}");
+        assert_eq!(
+            m,
+            "{\n  \"memberId\": \"[MEMBER-ID]\",\n  \"note\": \"SSN [SSN]\"\n}"
+        );
         // Other keys, null values, and keys that are not keys.
         kept(r#"{"member":"x","memberId":null,"note":"memberId"}"#);
     }

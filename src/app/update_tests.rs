@@ -211,7 +211,8 @@ fn a_finished_action_reloads_what_its_view_declared() {
 #[test]
 fn the_idle_lock_blanks_the_screen_and_only_a_fresh_code_unlocks() {
     let mut s = on(View::Keys, false, Keymap::default_keymap());
-    s.data.revealed
+    s.data
+        .revealed
         .insert("m1".into(), crate::app::resources::messages::Shown::Raw);
     // Just under the limit: nothing.
     assert!(update(&mut s, Msg::Tick(now() + Duration::minutes(15))).is_empty());

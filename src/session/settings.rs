@@ -99,7 +99,10 @@ fn check_safe_attributes(v: &[String]) -> Result<(), String> {
                 name.chars().count()
             ));
         }
-        if name.chars().any(|c| c.is_control() || crate::sanitize::is_unsafe(c)) {
+        if name
+            .chars()
+            .any(|c| c.is_control() || crate::sanitize::is_unsafe(c))
+        {
             return Err(format!(
                 "'{}' holds a control character; attribute names are plain text",
                 crate::sanitize::clean(name)
@@ -415,7 +418,10 @@ mod tests {
             .collect::<Vec<_>>()
             .join(", ");
         for (text, want) in [
-            (format!("[defaults]\nsafe_attributes = [{many}]\n"), "at most 32"),
+            (
+                format!("[defaults]\nsafe_attributes = [{many}]\n"),
+                "at most 32",
+            ),
             (
                 format!("[defaults]\nsafe_attributes = [\"{}\"]\n", "x".repeat(300)),
                 "at most 256",
@@ -424,9 +430,14 @@ mod tests {
                 "[defaults]\nsafe_attributes = [\"a\\u001b[2J\"]\n".to_string(),
                 "control character",
             ),
-            ("[defaults]\nsafe_attributes = [\" \"]\n".to_string(), "empty"),
+            (
+                "[defaults]\nsafe_attributes = [\" \"]\n".to_string(),
+                "empty",
+            ),
         ] {
-            let e = SettingsFile::parse(&text, "c.toml").unwrap_err().to_string();
+            let e = SettingsFile::parse(&text, "c.toml")
+                .unwrap_err()
+                .to_string();
             assert!(
                 e.starts_with("c.toml:2: defaults.safe_attributes: ") && e.contains(want),
                 "{e}"

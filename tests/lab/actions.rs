@@ -736,15 +736,14 @@ async fn a_peek_shows_metadata_only_and_a_raw_reveal_is_its_own_record() {
         "{screen}"
     );
     assert!(!screen.contains("123-45-6789") && !screen.contains("MBR123456789"));
-    let hidden: Vec<String> = h
-        .s
-        .data
-        .messages
-        .iter()
-        .flat_map(|m| m.attributes.iter())
-        .filter(|(k, _)| *k == "errorMessage" || *k == "claimSegment")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let hidden: Vec<String> =
+        h.s.data
+            .messages
+            .iter()
+            .flat_map(|m| m.attributes.iter())
+            .filter(|(k, _)| *k == "errorMessage" || *k == "claimSegment")
+            .map(|(_, v)| v.clone())
+            .collect();
     assert!(!hidden.is_empty());
     for v in &hidden {
         assert!(!screen.contains(v.as_str()), "{v} shown: {screen}");

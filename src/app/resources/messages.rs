@@ -29,9 +29,9 @@ pub const HIDDEN: &str = "(hidden)";
 /// Whether the value of attribute `name` may be shown: listed in the profile's
 /// `safe_attributes`. Without a session nothing is.
 pub fn attribute_shown(s: &State, name: &str) -> bool {
-    s.session.as_ref().is_some_and(|i| {
-        crate::session::settings::attribute_is_safe(&i.safe_attributes, name)
-    })
+    s.session
+        .as_ref()
+        .is_some_and(|i| crate::session::settings::attribute_is_safe(&i.safe_attributes, name))
 }
 
 /// The value of attribute `name` as the view shows it: the value when safe, else `(hidden)`.
@@ -90,10 +90,12 @@ const COLUMNS: &[Column<Message>] = &[
         Some(e) => Cell::text(e, Tone::Danger),
         None => Cell::text("-", Tone::Normal),
     }),
-    col("BODY", 9, false, 0, |s, m| match s.data.revealed.get(&m.id) {
-        Some(Shown::Masked) => Cell::text("MASKED", Tone::Warning),
-        Some(Shown::Raw) => Cell::text("RAW", Tone::Danger),
-        None => Cell::text("hidden", Tone::Muted),
+    col("BODY", 9, false, 0, |s, m| {
+        match s.data.revealed.get(&m.id) {
+            Some(Shown::Masked) => Cell::text("MASKED", Tone::Warning),
+            Some(Shown::Raw) => Cell::text("RAW", Tone::Danger),
+            None => Cell::text("hidden", Tone::Muted),
+        }
     }),
 ];
 
@@ -251,7 +253,11 @@ mod tests {
         // errorCode not safe: the ERROR column says so, and the value is nowhere.
         let s = state(Some(&["stage"]));
         let rows = Messages.rows(&s);
-        assert!(rows[0].cells.contains(&HIDDEN.to_string()), "{:?}", rows[0].cells);
+        assert!(
+            rows[0].cells.contains(&HIDDEN.to_string()),
+            "{:?}",
+            rows[0].cells
+        );
         assert!(!rows[0].haystack.contains("bad_code"));
         assert!(!pane(&s).contains("BAD_CODE"));
 
