@@ -456,7 +456,10 @@ impl Runner {
         {
             self.run_action(c);
         }
-        Msg::SessionOpened { info, purpose }
+        Msg::SessionOpened {
+            info: Box::new(info),
+            purpose,
+        }
     }
 
     /// Stops every running progressive load (at its next batch) and forgets them.

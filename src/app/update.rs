@@ -57,7 +57,8 @@ pub enum Msg {
     /// The runner needs an MFA code for this purpose.
     AskCode(MfaPurpose),
     SessionOpened {
-        info: SessionInfo,
+        /// Boxed: the info is the largest thing a message carries.
+        info: Box<SessionInfo>,
         purpose: MfaPurpose,
     },
     SessionFailed(String),
@@ -433,7 +434,7 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
                 MfaPurpose::StepUp => "MFA renewed".to_string(),
             }));
             s.idle_lock_minutes = info.idle_lock_minutes;
-            let mut info = info;
+            let mut info = *info;
             // The same profile keeps its audit log, so a log that could not be opened is
             // still unavailable (the writer said so once, after the profile's first session).
             if let Some(old) = &s.session

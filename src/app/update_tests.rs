@@ -248,7 +248,7 @@ fn the_idle_lock_blanks_the_screen_and_only_a_fresh_code_unlocks() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: info(false),
+            info: Box::new(info(false)),
             purpose: MfaPurpose::Reauth,
         },
     );
@@ -258,7 +258,7 @@ fn the_idle_lock_blanks_the_screen_and_only_a_fresh_code_unlocks() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: info(false),
+            info: Box::new(info(false)),
             purpose: MfaPurpose::Unlock,
         },
     );
@@ -341,7 +341,7 @@ fn a_profile_switch_drops_every_answer_of_the_old_session() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: other,
+            info: Box::new(other),
             purpose: MfaPurpose::Login {
                 profile: "prod".into(),
             },

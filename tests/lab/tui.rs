@@ -86,7 +86,7 @@ async fn signed_in(emu: &Emulator) -> (State, Cloud) {
     let effects = update(
         &mut s,
         Msg::SessionOpened {
-            info: info(emu),
+            info: Box::new(info(emu)),
             purpose: MfaPurpose::Login {
                 profile: "demo".into(),
             },
@@ -215,7 +215,7 @@ async fn events_view_renders_at_two_sizes() {
     let e = update(
         &mut s,
         Msg::SessionOpened {
-            info: info(&emu),
+            info: Box::new(info(&emu)),
             purpose: MfaPurpose::Login {
                 profile: "demo".into(),
             },
@@ -734,7 +734,7 @@ async fn locks_and_stale_answers_cannot_be_bypassed() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: info(&emu),
+            info: Box::new(info(&emu)),
             purpose: MfaPurpose::Login {
                 profile: "demo".into(),
             },
@@ -752,7 +752,7 @@ async fn locks_and_stale_answers_cannot_be_bypassed() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: info(&emu),
+            info: Box::new(info(&emu)),
             purpose: MfaPurpose::Unlock,
         },
     );
@@ -767,7 +767,7 @@ async fn locks_and_stale_answers_cannot_be_bypassed() {
     let effects = update(
         &mut s,
         Msg::SessionOpened {
-            info: other,
+            info: Box::new(other),
             purpose: MfaPurpose::Login {
                 profile: "other".into(),
             },
