@@ -49,6 +49,7 @@ fn info() -> SessionInfo {
         audit_error: None,
         require_reason: true,
         utc: true,
+        safe_attributes: phi_console::session::settings::ProfileSettings::default().safe_attributes,
     }
 }
 
@@ -118,7 +119,7 @@ fn loaded_state(view: View) -> State {
     let effects = update(
         &mut s,
         Msg::SessionOpened {
-            info: info(),
+            info: Box::new(info()),
             purpose: MfaPurpose::Login {
                 profile: "bench".into(),
             },
@@ -232,11 +233,11 @@ fn first_frame_in_demo(c: &mut Criterion) {
                 let effects = update(
                     &mut s,
                     Msg::SessionOpened {
-                        info: phi_console::app::run::session_info(
+                        info: Box::new(phi_console::app::run::session_info(
                             &session,
                             &Default::default(),
                             false,
-                        ),
+                        )),
                         purpose: MfaPurpose::Login {
                             profile: "demo".into(),
                         },

@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod emulator;
 pub mod guard;
 pub mod logging;
+pub mod mask;
 pub mod options;
 #[cfg(test)]
 mod proptests;

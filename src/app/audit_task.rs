@@ -11,6 +11,7 @@
 use super::run::Incoming;
 use super::state::Flash;
 use super::update::Msg;
+use crate::app::resources::messages::Shown;
 use crate::audit::{AuditConfig, AuditError, AuditLog, Reveal, SessionEvent};
 use crate::session::Session;
 use serde_json::Value;
@@ -35,8 +36,12 @@ enum Request {
         event: SessionEvent,
         details: Value,
     },
-    /// A reveal: `Msg::Revealed(Ok(message_id))` once it is on disk, else why not.
-    Reveal { reveal: Reveal, message_id: String },
+    /// A reveal: `Msg::Revealed(Ok((message_id, shown)))` once it is on disk, else why not.
+    Reveal {
+        reveal: Reveal,
+        message_id: String,
+        shown: Shown,
+    },
     /// Seal now (an action wrote records of its own).
     Seal,
     /// An action wrote records of its own into this log: seal it (the open one with the next
@@ -103,8 +108,12 @@ impl AuditWriter {
     /// Records a reveal; the answer is a `Msg::Revealed`. False when the writer has stopped
     /// (then nothing will answer: the caller says the body stays hidden).
     #[must_use]
-    pub fn reveal(&self, reveal: Reveal, message_id: String) -> bool {
-        self.ask(Request::Reveal { reveal, message_id })
+    pub fn reveal(&self, reveal: Reveal, message_id: String, shown: Shown) -> bool {
+        self.ask(Request::Reveal {
+            reveal,
+            message_id,
+            shown,
+        })
     }
 
     /// Seals the log (after what was asked before).
@@ -205,11 +214,15 @@ impl Worker {
                 event,
                 details,
             } => self.session(session, event, details),
-            Request::Reveal { reveal, message_id } => {
+            Request::Reveal {
+                reveal,
+                message_id,
+                shown,
+            } => {
                 let result = match &self.log {
                     Some(log) => log
                         .reveal(reveal)
-                        .map(|_| message_id)
+                        .map(|_| (message_id, shown))
                         .map_err(|e| format!("the reveal cannot be recorded: {e}")),
                     None => Err(self.why_closed()),
                 };

@@ -86,7 +86,7 @@ pub struct Data {
     /// those receive counts will rise, and a queue with a redrive policy shows them in its
     /// refusal.
     pub peek_seen: BTreeMap<String, crate::guard::peek::SeenCounts>,
-    pub revealed: std::collections::BTreeSet<String>,
+    pub revealed: BTreeMap<String, crate::app::resources::messages::Shown>,
     /// The records of this profile's audit log (read from the file).
     pub audit: Vec<crate::audit::Record>,
     /// The server-side filter of the loaded events, and the token of the next page.

@@ -39,6 +39,7 @@ pub enum Action {
     Clear,
     Close,
     Reveal,
+    RevealRaw,
 }
 
 impl Action {
@@ -67,6 +68,7 @@ impl Action {
             "clear" => Action::Clear,
             "close" => Action::Close,
             "reveal" => Action::Reveal,
+            "reveal_raw" => Action::RevealRaw,
             _ => return None,
         })
     }
@@ -99,7 +101,10 @@ impl Action {
             Action::Clear => "clear the input",
             Action::Close => "close help",
             Action::Reveal => {
-                "reveal / hide the selected message's body (recorded in the audit log)"
+                "reveal / hide the selected message's body, PHI-like values masked (recorded in the audit log)"
+            }
+            Action::RevealRaw => {
+                "reveal / hide the selected message's body unmasked (recorded in the audit log as a raw reveal)"
             }
         }
     }

@@ -104,6 +104,7 @@ pub fn session_info(s: &Session, settings: &SettingsFile, force_read_only: bool)
         audit_error: None,
         require_reason: p.require_reason,
         utc: p.utc,
+        safe_attributes: p.safe_attributes,
     }
 }
 
@@ -455,7 +456,10 @@ impl Runner {
         {
             self.run_action(c);
         }
-        Msg::SessionOpened { info, purpose }
+        Msg::SessionOpened {
+            info: Box::new(info),
+            purpose,
+        }
     }
 
     /// Stops every running progressive load (at its next batch) and forgets them.
@@ -752,15 +756,25 @@ impl Runner {
             Effect::Reveal {
                 queue_arn,
                 message_id,
+                shown,
             } => {
                 // Fail closed: no record, no body. The writer answers `Msg::Revealed` once the
-                // record is on disk (or with why it is not).
+                // record is on disk (or with why it is not). A raw reveal is its own kind of
+                // record (`message_body_raw`, masked=false), so the log tells them apart.
+                use crate::app::resources::messages::Shown;
+                let masked = shown == Shown::Masked;
                 let action = crate::audit::Action::new("sqs:ReceiveMessage")
                     .target(queue_arn)
-                    .param("message_id", message_id.clone());
-                let mut reveal = crate::audit::Reveal::message_body(action);
-                reveal.how.push(crate::audit::Confirmation::keypress("v"));
-                if !self.audit.reveal(reveal, message_id) {
+                    .param("message_id", message_id.clone())
+                    .param("masked", masked);
+                let (event, key) = if masked {
+                    ("message_body", "v")
+                } else {
+                    ("message_body_raw", "V")
+                };
+                let mut reveal = crate::audit::Reveal::event(event, action);
+                reveal.how.push(crate::audit::Confirmation::keypress(key));
+                if !self.audit.reveal(reveal, message_id, shown) {
                     self.send(Msg::Revealed(Err(
                         "the audit writer has stopped: the reveal cannot be recorded".into(),
                     )));

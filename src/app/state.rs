@@ -55,6 +55,8 @@ pub struct SessionInfo {
     pub require_reason: bool,
     /// Times in the detail panes in UTC (the profile's `utc` setting) instead of local time.
     pub utc: bool,
+    /// The message attributes whose values a peek shows (the profile's `safe_attributes`).
+    pub safe_attributes: Vec<String>,
 }
 
 /// Why an MFA code is being asked for.

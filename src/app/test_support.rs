@@ -26,5 +26,6 @@ pub fn session_info(at: DateTime<Utc>) -> SessionInfo {
         audit_error: None,
         require_reason: false,
         utc: true,
+        safe_attributes: crate::session::settings::ProfileSettings::default().safe_attributes,
     }
 }

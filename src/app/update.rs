@@ -5,6 +5,7 @@ use super::command::{self, Command};
 use super::keymap::{Action, Key, KeyName, Layer};
 use super::links::{self, Target};
 use super::resources::ActionBinding;
+use super::resources::messages::Shown;
 use super::rows;
 use super::state::{
     ConfirmForm, Flash, Focus, Kind, MfaPurpose, Mode, ParamForm, SessionInfo, State, View,
@@ -56,7 +57,8 @@ pub enum Msg {
     /// The runner needs an MFA code for this purpose.
     AskCode(MfaPurpose),
     SessionOpened {
-        info: SessionInfo,
+        /// Boxed: the info is the largest thing a message carries.
+        info: Box<SessionInfo>,
         purpose: MfaPurpose,
     },
     SessionFailed(String),
@@ -68,7 +70,7 @@ pub enum Msg {
     /// The plan of a peek (or why the queue may not be peeked).
     PeekPlanned(Result<Box<crate::guard::peek::PeekPlan>, String>),
     /// A message body may be shown: its reveal is recorded (or why it cannot be).
-    Revealed(Result<String, String>),
+    Revealed(Result<(String, crate::app::resources::messages::Shown), String>),
     /// `--demo` only: the demo MFA device's current code, for the MFA prompt.
     DemoCode(String),
     /// A profile's audit log cannot be opened (why): its actions are disabled. Shown only while
@@ -149,10 +151,12 @@ pub enum Effect {
         generation: u64,
         plan: Box<crate::guard::peek::PeekPlan>,
     },
-    /// Record the reveal of a message body in the audit log, then show it.
+    /// Record the reveal of a message body in the audit log, then show it (masked, or raw:
+    /// recorded as a distinct reveal).
     Reveal {
         queue_arn: String,
         message_id: String,
+        shown: crate::app::resources::messages::Shown,
     },
     Quit,
 }
@@ -437,7 +441,7 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
                 MfaPurpose::StepUp => "MFA renewed".to_string(),
             }));
             s.idle_lock_minutes = info.idle_lock_minutes;
-            let mut info = info;
+            let mut info = *info;
             // The same profile keeps its audit log, so a log that could not be opened is
             // still unavailable (the writer said so once, after the profile's first session).
             if let Some(old) = &s.session
@@ -547,13 +551,20 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.flash = Some(Flash::Error(e));
             Vec::new()
         }
-        Msg::Revealed(Ok(id)) => {
+        Msg::Revealed(Ok((id, shown))) => {
             if s.view == View::Messages && !s.locked {
-                s.data.revealed.insert(id);
+                s.data.revealed.insert(id, shown);
                 rebuild(s, View::Messages);
-                s.flash = Some(Flash::Info(
-                    "message body revealed (recorded in the audit log)".into(),
-                ));
+                s.flash = Some(match shown {
+                    Shown::Masked => Flash::Info(
+                        "message body revealed, PHI-like values masked (recorded in the audit log)"
+                            .into(),
+                    ),
+                    Shown::Raw => Flash::Info(
+                        "message body revealed UNMASKED (recorded in the audit log as a raw reveal)"
+                            .into(),
+                    ),
+                });
             }
             Vec::new()
         }
@@ -1231,7 +1242,12 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
                 }
             }
         }
-        Some(Action::Reveal) => {
+        Some(a @ (Action::Reveal | Action::RevealRaw)) => {
+            let wanted = if a == Action::RevealRaw {
+                Shown::Raw
+            } else {
+                Shown::Masked
+            };
             if s.view != View::Messages {
                 return Vec::new();
             }
@@ -1243,14 +1259,27 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
             ) else {
                 return Vec::new();
             };
-            if s.data.revealed.remove(&id) {
-                rebuild(s, View::Messages);
-                s.flash = Some(Flash::Info("message body hidden again".into()));
-                return Vec::new();
+            // The same key hides the body again; the other key asks for the other reveal (a
+            // raw body is masked again without a record: masking shows less).
+            match s.data.revealed.get(&id).copied() {
+                Some(shown) if shown == wanted => {
+                    s.data.revealed.remove(&id);
+                    rebuild(s, View::Messages);
+                    s.flash = Some(Flash::Info("message body hidden again".into()));
+                    return Vec::new();
+                }
+                Some(Shown::Raw) => {
+                    s.data.revealed.insert(id, Shown::Masked);
+                    rebuild(s, View::Messages);
+                    s.flash = Some(Flash::Info("message body masked again".into()));
+                    return Vec::new();
+                }
+                _ => {}
             }
             vec![Effect::Reveal {
                 queue_arn: arn,
                 message_id: id,
+                shown: wanted,
             }]
         }
         Some(Action::Quit) => {
@@ -1564,6 +1593,7 @@ pub(crate) mod tests {
             id: "from-a".into(),
             sent: None,
             receive_count: 3,
+            group_id: None,
             size: 0,
             attributes: Default::default(),
             body: String::new(),

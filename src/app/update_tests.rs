@@ -211,7 +211,9 @@ fn a_finished_action_reloads_what_its_view_declared() {
 #[test]
 fn the_idle_lock_blanks_the_screen_and_only_a_fresh_code_unlocks() {
     let mut s = on(View::Keys, false, Keymap::default_keymap());
-    s.data.revealed.insert("m1".into());
+    s.data
+        .revealed
+        .insert("m1".into(), crate::app::resources::messages::Shown::Raw);
     // Just under the limit: nothing.
     assert!(update(&mut s, Msg::Tick(now() + Duration::minutes(15))).is_empty());
     assert!(!s.locked);
@@ -246,7 +248,7 @@ fn the_idle_lock_blanks_the_screen_and_only_a_fresh_code_unlocks() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: info(false),
+            info: Box::new(info(false)),
             purpose: MfaPurpose::Reauth,
         },
     );
@@ -256,7 +258,7 @@ fn the_idle_lock_blanks_the_screen_and_only_a_fresh_code_unlocks() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: info(false),
+            info: Box::new(info(false)),
             purpose: MfaPurpose::Unlock,
         },
     );
@@ -339,7 +341,7 @@ fn a_profile_switch_drops_every_answer_of_the_old_session() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: other,
+            info: Box::new(other),
             purpose: MfaPurpose::Login {
                 profile: "prod".into(),
             },

@@ -298,6 +298,8 @@ pub struct Message {
     pub id: String,
     pub sent: Option<DateTime<Utc>>,
     pub receive_count: u32,
+    /// The message group of a FIFO queue's message.
+    pub group_id: Option<String>,
     pub size: usize,
     /// String message attributes (e.g. the error code a failed stage attached).
     pub attributes: BTreeMap<String, String>,
@@ -332,6 +334,7 @@ fn message_of(m: &aws_sdk_sqs::types::Message) -> Message {
         receive_count: get(A::ApproximateReceiveCount)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0),
+        group_id: get(A::MessageGroupId),
         size: body.len(),
         attributes: m
             .message_attributes()

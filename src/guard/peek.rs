@@ -401,6 +401,7 @@ mod tests {
             id: format!("m{c}"),
             sent: None,
             receive_count: c,
+            group_id: None,
             size: 0,
             attributes: BTreeMap::new(),
             body: String::new(),

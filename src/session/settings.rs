@@ -28,6 +28,8 @@ pub struct ProfileSettingsFile {
     pub restore_role_arn: Option<String>,
     /// Times in the console's detail panes in UTC instead of the local time zone.
     pub utc: Option<bool>,
+    /// Message attributes whose values a peek shows (the others show only their names).
+    pub safe_attributes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -54,6 +56,60 @@ pub struct ProfileSettings {
     pub audit_witness_topic: Option<String>,
     pub restore_role_arn: Option<String>,
     pub utc: bool,
+    /// Message attributes whose values a peek shows ([`DEFAULT_SAFE_ATTRIBUTES`] unless set).
+    pub safe_attributes: Vec<String>,
+}
+
+/// The message attributes whose values a peek shows when a profile sets none: identifiers and
+/// codes a pipeline attaches, never free text.
+pub const DEFAULT_SAFE_ATTRIBUTES: &[&str] = &["claim_id", "error_code", "stage"];
+/// At most this many safe attributes, each at most this long (SQS allows 10 attributes per
+/// message, names of up to 256 characters).
+pub const MAX_SAFE_ATTRIBUTES: usize = 32;
+pub const MAX_SAFE_ATTRIBUTE_LEN: usize = 256;
+
+/// Whether a message attribute's value may be shown under `safe` (the profile's
+/// `safe_attributes`). Names compare without case, `_` or `-`, so `error_code` covers
+/// `errorCode` and `Error-Code` (but `stage` does not cover `failedStage`).
+pub fn attribute_is_safe(safe: &[String], name: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let name = norm(name);
+    safe.iter().any(|s| norm(s) == name)
+}
+
+fn check_safe_attributes(v: &[String]) -> Result<(), String> {
+    if v.len() > MAX_SAFE_ATTRIBUTES {
+        return Err(format!(
+            "{} names; at most {MAX_SAFE_ATTRIBUTES} attribute names",
+            v.len()
+        ));
+    }
+    for name in v {
+        if name.trim().is_empty() {
+            return Err("an empty attribute name; remove it".into());
+        }
+        if name.chars().count() > MAX_SAFE_ATTRIBUTE_LEN {
+            return Err(format!(
+                "an attribute name of {} characters; at most {MAX_SAFE_ATTRIBUTE_LEN}",
+                name.chars().count()
+            ));
+        }
+        if name
+            .chars()
+            .any(|c| c.is_control() || crate::sanitize::is_unsafe(c))
+        {
+            return Err(format!(
+                "'{}' holds a control character; attribute names are plain text",
+                crate::sanitize::clean(name)
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Default for ProfileSettings {
@@ -71,6 +127,10 @@ impl Default for ProfileSettings {
             audit_witness_topic: None,
             restore_role_arn: None,
             utc: false,
+            safe_attributes: DEFAULT_SAFE_ATTRIBUTES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -204,6 +264,11 @@ impl SettingsFile {
             {
                 return Err(err("audit_dir", e.0));
             }
+            if let Some(v) = &s.safe_attributes
+                && let Err(e) = check_safe_attributes(v)
+            {
+                return Err(err("safe_attributes", e));
+            }
         }
         Ok(())
     }
@@ -251,6 +316,9 @@ impl SettingsFile {
             }
             if let Some(v) = layer.utc {
                 out.utc = v;
+            }
+            if let Some(v) = &layer.safe_attributes {
+                out.safe_attributes = v.clone();
             }
         }
         out
@@ -326,6 +394,60 @@ mod tests {
         );
         let e = SettingsFile::parse("[defaults]\nread_only = \"yes\"\n", "c.toml").unwrap_err();
         assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn safe_attributes_default_are_set_per_profile_and_checked() {
+        let s = SettingsFile::parse(
+            "[profiles.prod]\nsafe_attributes = [\"errorCode\"]\n",
+            "c.toml",
+        )
+        .unwrap();
+        let prod = s.for_profile("prod").safe_attributes;
+        assert_eq!(prod, vec!["errorCode".to_string()]);
+        let dev = s.for_profile("dev").safe_attributes;
+        assert_eq!(dev, vec!["claim_id", "error_code", "stage"]);
+        assert!(attribute_is_safe(&dev, "errorCode"));
+        assert!(attribute_is_safe(&dev, "Claim-Id"));
+        assert!(!attribute_is_safe(&dev, "errorMessage"));
+        assert!(!attribute_is_safe(&dev, "failedStage"));
+        assert!(!attribute_is_safe(&prod, "stage"));
+        assert!(!attribute_is_safe(&[], "x"));
+        let many = (0..40)
+            .map(|i| format!("\"a{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for (text, want) in [
+            (
+                format!("[defaults]\nsafe_attributes = [{many}]\n"),
+                "at most 32",
+            ),
+            (
+                format!("[defaults]\nsafe_attributes = [\"{}\"]\n", "x".repeat(300)),
+                "at most 256",
+            ),
+            (
+                "[defaults]\nsafe_attributes = [\"a\\u001b[2J\"]\n".to_string(),
+                "control character",
+            ),
+            (
+                "[defaults]\nsafe_attributes = [\" \"]\n".to_string(),
+                "empty",
+            ),
+        ] {
+            let e = SettingsFile::parse(&text, "c.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("c.toml:2: defaults.safe_attributes: ") && e.contains(want),
+                "{e}"
+            );
+            assert!(!e.contains('\u{1b}'), "{e}");
+        }
+        let e = SettingsFile::parse("[defaults]\nsafe_attributes = \"stage\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2:"), "{e}");
     }
 
     #[test]

@@ -690,7 +690,7 @@ async fn message_bodies_are_hidden_until_a_recorded_reveal() {
             .key
             .clone();
     h.type_text("v").await;
-    assert!(h.s.data.revealed.contains(&id));
+    assert!(h.s.data.revealed.contains_key(&id));
     let (screen, _) = render(&h.s);
     assert!(screen.contains("TEST PATIENT"), "{screen}");
     let log = h.audit_text();
@@ -710,6 +710,112 @@ async fn message_bodies_are_hidden_until_a_recorded_reveal() {
     h.type_text("v").await;
     h.key(KeyCode::Esc).await;
     assert!(h.s.data.revealed.is_empty());
+}
+
+/// A peek shows metadata only (attribute names, values of the profile's safe attributes);
+/// `v` shows the body with PHI-like values masked, `V` unmasked, each recorded first as its own
+/// kind of reveal.
+#[tokio::test]
+async fn a_peek_shows_metadata_only_and_a_raw_reveal_is_its_own_record() {
+    let mut h = Harness::new("", false, None).await;
+    let body = r#"{"note":"SSN 123-45-6789","patient":{"memberId":"MBR123456789"}}"#;
+    h.emu.with_world(|w| {
+        let q = w.sqs.queues.get_mut("claims-notify-dlq").unwrap();
+        for m in &mut q.messages {
+            m.body = body.to_string();
+            m.md5_body = phi_console::emulator::services::sqs::md5_hex(m.body.as_bytes());
+        }
+    });
+    open_dlq_messages(&mut h).await;
+    let (screen, _) = render(&h.s);
+    // Safe values (errorCode, by the default safe_attributes) and attribute names show; the
+    // other values, and the body, do not, and the filter cannot find them.
+    assert!(screen.contains("NOTIFY_ADDRESS_INVALID"), "{screen}");
+    assert!(
+        screen.contains("errorMessage") && screen.contains("(hidden)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("123-45-6789") && !screen.contains("MBR123456789"));
+    let hidden: Vec<String> =
+        h.s.data
+            .messages
+            .iter()
+            .flat_map(|m| m.attributes.iter())
+            .filter(|(k, _)| *k == "errorMessage" || *k == "claimSegment")
+            .map(|(_, v)| v.clone())
+            .collect();
+    assert!(!hidden.is_empty());
+    for v in &hidden {
+        assert!(!screen.contains(v.as_str()), "{v} shown: {screen}");
+        for r in &h.s.table(View::Messages).rows {
+            assert!(!r.haystack.contains(&v.to_lowercase()), "{v} searchable");
+        }
+    }
+    h.type_text("/patient-details").await;
+    assert!(h.s.table(View::Messages).visible.is_empty());
+    h.key(KeyCode::Esc).await;
+    let id =
+        h.s.table(View::Messages)
+            .selected_row()
+            .unwrap()
+            .key
+            .clone();
+
+    // v: masked.
+    h.type_text("v").await;
+    let (screen, _) = render(&h.s);
+    assert!(
+        screen.contains("SSN [SSN]") && screen.contains("[MEMBER-ID]"),
+        "{screen}"
+    );
+    assert!(!screen.contains("123-45-6789") && !screen.contains("MBR123456789"));
+    let log = h.audit_text();
+    let reveals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"reveal\""))
+        .collect();
+    assert_eq!(reveals.len(), 1, "{log}");
+    assert!(
+        reveals[0].contains("\"message_body\"")
+            && reveals[0].contains("\"masked\":true")
+            && reveals[0].contains(&id),
+        "{}",
+        reveals[0]
+    );
+
+    // V: raw, recorded as a distinct reveal before it shows.
+    h.type_text("V").await;
+    let (screen, _) = render(&h.s);
+    assert!(
+        screen.contains("123-45-6789") && screen.contains("MBR123456789"),
+        "{screen}"
+    );
+    assert!(screen.contains("UNMASKED"), "{screen}");
+    let log = h.audit_text();
+    let reveals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"reveal\""))
+        .collect();
+    assert_eq!(reveals.len(), 2, "{log}");
+    assert!(
+        reveals[1].contains("\"message_body_raw\"")
+            && reveals[1].contains("\"masked\":false")
+            && reveals[1].contains(&id),
+        "{}",
+        reveals[1]
+    );
+    assert!(!log.contains("123-45-6789"), "the body is never in the log");
+    // V again hides it; nothing more is recorded.
+    h.type_text("V").await;
+    assert!(!render(&h.s).0.contains("123-45-6789"));
+    assert!(h.s.data.revealed.is_empty());
+    assert_eq!(
+        h.audit_text()
+            .lines()
+            .filter(|l| l.contains("\"kind\":\"reveal\""))
+            .count(),
+        2
+    );
 }
 
 #[tokio::test]

@@ -254,6 +254,36 @@ async fn cloudtrail_is_lazy_filtered_and_never_throttled() {
     );
 }
 
+/// A FIFO queue's messages carry their message group (a system attribute the adapter asks for);
+/// a standard queue's have none.
+#[tokio::test]
+async fn a_peek_of_a_fifo_queue_shows_each_message_group() {
+    let emu = claims();
+    let c = cloud(&emu, 1);
+    let url = c
+        .list_queue_urls(Some("claims-payment-dlq.fifo"))
+        .await
+        .unwrap()
+        .remove(0);
+    let messages = c.peek_messages(&url, 50).await.unwrap();
+    assert!(!messages.is_empty());
+    assert!(
+        messages.iter().all(|m| m
+            .group_id
+            .as_deref()
+            .is_some_and(|g| g.starts_with("provider-"))),
+        "{:?}",
+        messages.iter().map(|m| &m.group_id).collect::<Vec<_>>()
+    );
+    let url = c
+        .list_queue_urls(Some("claims-notify-dlq"))
+        .await
+        .unwrap()
+        .remove(0);
+    let messages = c.peek_messages(&url, 5).await.unwrap();
+    assert!(!messages.is_empty() && messages.iter().all(|m| m.group_id.is_none()));
+}
+
 #[tokio::test]
 async fn peeking_pages_through_a_queue_and_gives_every_message_back() {
     let emu = claims();

@@ -40,6 +40,7 @@ fn reveal(id: &str) -> Effect {
     Effect::Reveal {
         queue_arn: QUEUE.into(),
         message_id: id.into(),
+        shown: phi_console::app::resources::messages::Shown::Masked,
     }
 }
 
@@ -153,7 +154,13 @@ async fn frames_keep_coming_while_a_record_waits_for_a_slow_seal() {
             _ => None,
         })
         .collect();
-    assert_eq!(answers, [Ok("m-1".to_string())]);
+    assert_eq!(
+        answers,
+        [Ok((
+            "m-1".to_string(),
+            phi_console::app::resources::messages::Shown::Masked
+        ))]
+    );
     runner.shutdown().await;
     let report = phi_console::audit::verify_file(&h.audit.join("demo.jsonl"), &Default::default())
         .expect("verify");
@@ -201,13 +208,19 @@ async fn a_reveal_whose_record_cannot_be_written_is_never_shown() {
     // The control: a writable log. The answer comes after the record is on disk.
     h.runner.execute(reveal("m-ok"));
     let answer = revealed(&mut h).await;
-    assert_eq!(answer, Ok("m-ok".to_string()));
+    assert_eq!(
+        answer,
+        Ok((
+            "m-ok".to_string(),
+            phi_console::app::resources::messages::Shown::Masked
+        ))
+    );
     assert!(
         kinds(&h).iter().any(|k| k == "reveal:message_body"),
         "allowed before the record was written"
     );
     h.apply(Msg::Revealed(answer));
-    assert!(h.s.data.revealed.contains("m-ok"));
+    assert!(h.s.data.revealed.contains_key("m-ok"));
 
     // The log becomes unwritable.
     let log = h.audit.join("demo.jsonl");
@@ -219,7 +232,7 @@ async fn a_reveal_whose_record_cannot_be_written_is_never_shown() {
     h.apply(Msg::Revealed(answer));
     h.settle().await;
     assert!(
-        !h.s.data.revealed.contains("m-hidden"),
+        !h.s.data.revealed.contains_key("m-hidden"),
         "a reveal that was not recorded was shown"
     );
     let flash = format!("{:?}", h.s.flash);
@@ -230,7 +243,9 @@ async fn a_reveal_whose_record_cannot_be_written_is_never_shown() {
 }
 
 /// The writer's answer to a reveal (other messages are applied meanwhile).
-async fn revealed(h: &mut Harness) -> Result<String, String> {
+async fn revealed(
+    h: &mut Harness,
+) -> Result<(String, phi_console::app::resources::messages::Shown), String> {
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match h.rx.recv().await {

@@ -46,6 +46,7 @@ fn info(emu: &Emulator) -> SessionInfo {
         require_reason: true,
         // Times in UTC, so the snapshots are the same in every time zone.
         utc: true,
+        safe_attributes: phi_console::session::settings::ProfileSettings::default().safe_attributes,
     }
 }
 
@@ -85,7 +86,7 @@ async fn signed_in(emu: &Emulator) -> (State, Cloud) {
     let effects = update(
         &mut s,
         Msg::SessionOpened {
-            info: info(emu),
+            info: Box::new(info(emu)),
             purpose: MfaPurpose::Login {
                 profile: "demo".into(),
             },
@@ -214,7 +215,7 @@ async fn events_view_renders_at_two_sizes() {
     let e = update(
         &mut s,
         Msg::SessionOpened {
-            info: info(&emu),
+            info: Box::new(info(&emu)),
             purpose: MfaPurpose::Login {
                 profile: "demo".into(),
             },
@@ -733,7 +734,7 @@ async fn locks_and_stale_answers_cannot_be_bypassed() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: info(&emu),
+            info: Box::new(info(&emu)),
             purpose: MfaPurpose::Login {
                 profile: "demo".into(),
             },
@@ -751,7 +752,7 @@ async fn locks_and_stale_answers_cannot_be_bypassed() {
     update(
         &mut s,
         Msg::SessionOpened {
-            info: info(&emu),
+            info: Box::new(info(&emu)),
             purpose: MfaPurpose::Unlock,
         },
     );
@@ -766,7 +767,7 @@ async fn locks_and_stale_answers_cannot_be_bypassed() {
     let effects = update(
         &mut s,
         Msg::SessionOpened {
-            info: other,
+            info: Box::new(other),
             purpose: MfaPurpose::Login {
                 profile: "other".into(),
             },
@@ -971,7 +972,15 @@ async fn hostile_text_in_every_kind_of_remote_text_never_reaches_the_screen() {
     });
     let messages = cloud.peek_messages(&dlq, 10).await.unwrap();
     assert!(!messages.is_empty());
-    s.data.revealed = messages.iter().map(|m| m.id.clone()).collect();
+    s.data.revealed = messages
+        .iter()
+        .map(|m| {
+            (
+                m.id.clone(),
+                phi_console::app::resources::messages::Shown::Raw,
+            )
+        })
+        .collect();
     s.data.messages = messages;
     s.view = View::Messages;
     phi_console::app::update::rebuild(&mut s, View::Messages);
