@@ -1122,12 +1122,14 @@ impl Tracker {
                 let problem = if !known {
                     Some("names an intent that is not in this log")
                 } else if r.event.as_deref() == Some("start") {
-                    if self.tasks.contains_key(&id) {
-                        Some("starts its task a second time")
-                    } else {
-                        self.tasks
-                            .insert(id, (line, r.seq, intent_id.clone(), false));
-                        None
+                    match self.tasks.entry(id) {
+                        std::collections::hash_map::Entry::Occupied(_) => {
+                            Some("starts its task a second time")
+                        }
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert((line, r.seq, intent_id.clone(), false));
+                            None
+                        }
                     }
                 } else {
                     match self.tasks.get_mut(&id) {
