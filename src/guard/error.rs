@@ -40,8 +40,11 @@ pub enum Check {
     DestinationNotFound,
     /// The destination is not of the DLQ's type (standard and FIFO do not mix).
     DestinationTypeMismatch,
-    /// The destination's RedriveAllowPolicy does not admit the DLQ.
+    /// Withdrawn: a RedriveAllowPolicy governs which queues may name a queue as their DLQ, not
+    /// where a move task delivers (kept so recorded refusals still read).
     RedriveNotAllowed,
+    /// The move task's destination is the DLQ itself.
+    DestinationIsTheDlq,
     /// A cancel needs a running move task on the DLQ.
     NoMoveTaskRunning,
 }

@@ -147,6 +147,13 @@ pub fn running(tasks: &[MoveTask]) -> Option<&MoveTask> {
     tasks.iter().find(|t| t.status == "RUNNING")
 }
 
+/// A task that has not ended: running, or being cancelled (SQS refuses a new task meanwhile).
+pub fn active(tasks: &[MoveTask]) -> Option<&MoveTask> {
+    tasks
+        .iter()
+        .find(|t| t.status == "RUNNING" || t.status == "CANCELLING")
+}
+
 fn type_of(fifo: bool) -> &'static str {
     if fifo { "FIFO" } else { "standard" }
 }
@@ -196,7 +203,7 @@ pub fn checks(state: &MoveState) -> Vec<Refusal> {
         )];
     }
     let mut out = Vec::new();
-    if let Some(t) = running(&state.tasks) {
+    if let Some(t) = active(&state.tasks) {
         out.push(Refusal::new(
             Check::MoveTaskRunning,
             format!(
@@ -235,12 +242,14 @@ pub fn checks(state: &MoveState) -> Vec<Refusal> {
                 ),
             ));
         }
-        if let Err(why) = redrive_admits(d.redrive_allow.as_deref(), &queue.arn) {
+        // A queue's RedriveAllowPolicy says which source queues may name it as their DLQ; it
+        // does not govern where a move task delivers, so it is not a pre-check here.
+        if d.arn == queue.arn {
             out.push(Refusal::new(
-                Check::RedriveNotAllowed,
+                Check::DestinationIsTheDlq,
                 format!(
-                    "{} does not admit messages redriven from {}: {why}; add the DLQ's ARN to its sourceQueueArns (or set allowAll) with SetQueueAttributes, or pick another destination",
-                    d.name, queue.name
+                    "the destination is {} itself: its messages would only go round; leave the destination empty for the source queues, or name another queue",
+                    queue.name
                 ),
             ));
         }
@@ -295,9 +304,21 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
             }
             Destination::Sources(qs)
         } else {
+            // A typed ARN names its own region and account: check them before GetQueueUrl,
+            // which would find a queue of that name here instead.
+            if named.starts_with("arn:") {
+                super::same_place(session, &named)?;
+            }
             let found = destination_queue(&cloud, &named).await.map_err(live)?;
             if let Some(d) = &found {
                 super::same_place(session, &d.arn)?;
+                if named.starts_with("arn:") && d.arn != named {
+                    return Err(GuardError::InvalidRequest(format!(
+                        "the destination {} resolved to {}, another queue: give the destination's exact ARN or its URL",
+                        crate::validate::shown(&named),
+                        d.arn
+                    )));
+                }
             }
             Destination::Given {
                 named: named.clone(),
@@ -441,6 +462,13 @@ fn call_start<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
 pub fn cancel_checks(queue: &Queue, tasks: &[MoveTask]) -> Vec<Refusal> {
     match running(tasks) {
         Some(t) if t.handle.is_some() => Vec::new(),
+        _ if active(tasks).is_some() => vec![Refusal::new(
+            Check::NoMoveTaskRunning,
+            format!(
+                "the move task on {} is already being cancelled (CANCELLING): wait for it to end; :tasks shows how it ends",
+                queue.name
+            ),
+        )],
         _ => vec![Refusal::new(
             Check::NoMoveTaskRunning,
             format!(
@@ -692,23 +720,16 @@ mod tests {
         assert!(redrive_admits(Some("not json"), DLQ_ARN).is_err());
         assert!(redrive_admits(Some(r#"{"redrivePermission":"maybe"}"#), DLQ_ARN).is_err());
 
+        // The policy governs who may name a queue as its DLQ, not where a move delivers: a
+        // destination or source with denyAll is no refusal.
         let deny = with_allow(q("other"), r#"{"redrivePermission":"denyAll"}"#);
-        assert_eq!(
-            dlq_with(given(Some(deny.clone())), Vec::new()),
-            [Check::RedriveNotAllowed]
-        );
-        let r = checks(&state(
-            q("claims-dlq"),
-            &["u"],
-            Vec::new(),
-            given(Some(deny)),
-        ));
-        assert!(r[0].message.contains("denyAll"), "{}", r[0].message);
-        assert!(r[0].message.contains("sourceQueueArns"), "{}", r[0].message);
+        assert_eq!(dlq_with(given(Some(deny)), Vec::new()), []);
         let src = with_allow(q("claims"), &by("\"arn:aws:sqs:us-east-1:1:x\""));
+        assert_eq!(dlq_with(Destination::Sources(vec![src]), Vec::new()), []);
+        // The DLQ itself as the destination is.
         assert_eq!(
-            dlq_with(Destination::Sources(vec![src]), Vec::new()),
-            [Check::RedriveNotAllowed]
+            dlq_with(given(Some(q("claims-dlq"))), Vec::new()),
+            [Check::DestinationIsTheDlq]
         );
         assert_eq!(q("claims-dlq").arn, DLQ_ARN);
         assert_eq!(q("claims-dlq").url, DLQ_URL);

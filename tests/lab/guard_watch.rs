@@ -534,22 +534,13 @@ async fn guard_a_redrive_destination_must_be_of_the_dlqs_type() {
     assert!(e.to_string().contains("pick a standard destination"), "{e}");
 }
 
+/// A queue's RedriveAllowPolicy says which queues may name it as their DLQ; it does not govern
+/// where a move delivers, so a hardened source (denyAll) is no refusal. The DLQ itself as the
+/// destination is, and so is an ARN of another region (never silently this region's queue).
 #[tokio::test]
-async fn guard_a_redrive_needs_the_destinations_redrive_allow_policy_to_admit_the_dlq() {
+async fn guard_a_redrive_ignores_redrive_allow_policies_and_refuses_the_dlq_itself() {
     let lab = lab().await;
     let dlq = lab.url("claims-validation-dlq").await;
-    // Another stage's DLQ admits only its own source (byQueue).
-    let other = lab.url("claims-fraud-check-dlq").await;
-    let request = Request::start_move_task(&dlq)
-        .input("destination", &other)
-        .unwrap();
-    let e = guard::plan(&lab.session, &lab.policy, &request)
-        .await
-        .unwrap_err();
-    assert_eq!(refused(&e), [Check::RedriveNotAllowed]);
-    assert!(e.to_string().contains("sourceQueueArns"), "{e}");
-
-    // Back to the source: its policy is checked too (denyAll refuses).
     let source = lab.url("claims-validation").await;
     let sqs = aws_sdk_sqs::Client::new(&config(&lab.emu));
     sqs.set_queue_attributes()
@@ -561,11 +552,30 @@ async fn guard_a_redrive_needs_the_destinations_redrive_allow_policy_to_admit_th
         .send()
         .await
         .unwrap();
-    let e = guard::plan(&lab.session, &lab.policy, &Request::start_move_task(&dlq))
+    guard::plan(&lab.session, &lab.policy, &Request::start_move_task(&dlq))
         .await
-        .unwrap_err();
-    assert_eq!(refused(&e), [Check::RedriveNotAllowed]);
-    assert!(e.to_string().contains("denyAll"), "{e}");
+        .expect("a denyAll on the source is no refusal");
+    let e = guard::plan(
+        &lab.session,
+        &lab.policy,
+        &Request::start_move_task(&dlq)
+            .input("destination", &dlq)
+            .unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused(&e), [Check::DestinationIsTheDlq]);
+    let elsewhere = "arn:aws:sqs:us-west-2:123456789012:claims-validation";
+    let e = guard::plan(
+        &lab.session,
+        &lab.policy,
+        &Request::start_move_task(&dlq)
+            .input("destination", elsewhere)
+            .unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("us-west-2"), "{e}");
     assert!(lab.records().is_empty());
 }
 

@@ -60,10 +60,9 @@ fn error<'a>(s: &State, m: &'a Message) -> Option<&'a str> {
 
 /// The body as the detail pane shows it: pretty-printed, masked unless revealed raw.
 pub fn shown_body(m: &Message, shown: Shown) -> String {
-    let body = pretty(&m.body);
     match shown {
-        Shown::Masked => crate::mask::mask(&body),
-        Shown::Raw => body,
+        Shown::Masked => crate::mask::mask_body(&m.body),
+        Shown::Raw => pretty(&m.body),
     }
 }
 
@@ -143,8 +142,10 @@ impl Resource for Messages {
             .field("Message id", &m.id)
             .field("Sent", when(s, m.sent))
             .field("Receive count", m.receive_count.to_string());
+        // Pipelines often group by member or patient: the group id is an attribute like the
+        // others, shown only when `MessageGroupId` is a safe attribute.
         if let Some(g) = &m.group_id {
-            p.field("Group id", g);
+            p.field("Group id", attribute_value(s, "MessageGroupId", g));
         }
         p.field("Size", bytes(Some(m.size as i64)));
         if !m.attributes.is_empty() {
@@ -248,7 +249,12 @@ mod tests {
         assert!(p.contains("BAD_CODE") && p.contains("validation"), "{p}");
         assert!(p.contains("errorMessage") && p.contains(HIDDEN), "{p}");
         assert!(!p.contains("Jane") && !p.contains("123-45-6789"), "{p}");
-        assert!(p.contains("provider-1"), "the FIFO group shows: {p}");
+        assert!(
+            !p.contains("provider-1"),
+            "the FIFO group id is hidden unless MessageGroupId is safe: {p}"
+        );
+        let s = state(Some(&["error_code", "MessageGroupId"]));
+        assert!(pane(&s).contains("provider-1"));
 
         // errorCode not safe: the ERROR column says so, and the value is nowhere.
         let s = state(Some(&["stage"]));

@@ -19,14 +19,14 @@ const DLQ_ACTIONS: &[ActionBinding] = &[
         action: &crate::guard::sqs::START_MOVE_TASK,
         keys: &["M"],
         describe: "redrive: move the DLQ's messages back to their source queues (an SQS move task, followed to its end; guarded)",
-        refresh: &[Kind::Queues],
+        refresh: &[Kind::Queues, Kind::MoveTasks],
     },
     ActionBinding {
         name: "cancel_redrive",
         action: &crate::guard::sqs::CANCEL_MOVE_TASK,
         keys: &["X"],
         describe: "cancel the redrive (move task) running on the DLQ (guarded)",
-        refresh: &[Kind::Queues],
+        refresh: &[Kind::Queues, Kind::MoveTasks],
     },
 ];
 
