@@ -692,7 +692,12 @@ async fn message_bodies_are_hidden_until_a_recorded_reveal() {
     h.type_text("v").await;
     assert!(h.s.data.revealed.contains_key(&id));
     let (screen, _) = render(&h.s);
-    assert!(screen.contains("TEST PATIENT"), "{screen}");
+    // The body shows, masked: the patient's name is under a name key.
+    assert!(
+        screen.contains("\"patient\"") && screen.contains("[NAME]"),
+        "{screen}"
+    );
+    assert!(!screen.contains("TEST PATIENT"), "{screen}");
     let log = h.audit_text();
     assert!(
         log.contains("\"kind\":\"reveal\"")
@@ -706,7 +711,7 @@ async fn message_bodies_are_hidden_until_a_recorded_reveal() {
     );
     // v again hides it; leaving the view hides everything.
     h.type_text("v").await;
-    assert!(!render(&h.s).0.contains("TEST PATIENT"));
+    assert!(!render(&h.s).0.contains("[NAME]"));
     h.type_text("v").await;
     h.key(KeyCode::Esc).await;
     assert!(h.s.data.revealed.is_empty());
