@@ -93,6 +93,18 @@ fn check_safe_attributes(v: &[String]) -> Result<(), String> {
         if name.trim().is_empty() {
             return Err("an empty attribute name; remove it".into());
         }
+        if name.trim() != name {
+            return Err(format!(
+                "'{}' has spaces around it and would match no attribute; remove the spaces",
+                crate::sanitize::clean(name)
+            ));
+        }
+        if name.chars().all(|c| c == '_' || c == '-') {
+            return Err(format!(
+                "'{}' is no attribute name (names compare without '_' and '-'); remove it",
+                crate::sanitize::clean(name)
+            ));
+        }
         if name.chars().count() > MAX_SAFE_ATTRIBUTE_LEN {
             return Err(format!(
                 "an attribute name of {} characters; at most {MAX_SAFE_ATTRIBUTE_LEN}",
@@ -433,6 +445,14 @@ mod tests {
             (
                 "[defaults]\nsafe_attributes = [\" \"]\n".to_string(),
                 "empty",
+            ),
+            (
+                "[defaults]\nsafe_attributes = [\" stage\"]\n".to_string(),
+                "remove the spaces",
+            ),
+            (
+                "[defaults]\nsafe_attributes = [\"-\"]\n".to_string(),
+                "no attribute name",
             ),
         ] {
             let e = SettingsFile::parse(&text, "c.toml")
