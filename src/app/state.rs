@@ -343,6 +343,8 @@ pub struct State {
     /// The guarded action started from a view's key, until it finishes (its binding says what
     /// to reload then).
     pub acting: Option<&'static super::resources::ActionBinding>,
+    /// A reveal asked for and not yet answered (its record is being written): the message id.
+    pub revealing: Option<String>,
     /// Long-running actions being followed, by handle id (shown in the footer).
     pub tasks: BTreeMap<String, Task>,
     /// `--demo` only: the demo MFA device's current code (its seed is published and test-only),
@@ -375,6 +377,7 @@ impl State {
             profiles: Vec::new(),
             page_rows: 20,
             acting: None,
+            revealing: None,
             tasks: BTreeMap::new(),
             demo_code: None,
         }

@@ -552,6 +552,7 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Revealed(Ok((id, shown))) => {
+            s.revealing = None;
             if s.view == View::Messages && !s.locked {
                 s.data.revealed.insert(id, shown);
                 rebuild(s, View::Messages);
@@ -569,6 +570,7 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Revealed(Err(e)) => {
+            s.revealing = None;
             s.flash = Some(Flash::Error(format!("the body stays hidden: {e}")));
             Vec::new()
         }
@@ -1276,6 +1278,8 @@ fn browse(s: &mut State, k: Key, action: Option<Action>) -> Vec<Effect> {
                 }
                 _ => {}
             }
+            s.revealing = Some(id.clone());
+            s.flash = Some(Flash::Info("recording the reveal in the audit log…".into()));
             vec![Effect::Reveal {
                 queue_arn: arn,
                 message_id: id,

@@ -120,6 +120,7 @@ impl Harness {
                 Err(_) => {
                     let busy = self.s.data.status.values().any(|st| st.loading)
                         || !self.s.tasks.is_empty()
+                        || self.s.revealing.is_some()
                         || matches!(
                             self.s.mode,
                             Mode::Planning { .. }
