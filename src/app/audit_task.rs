@@ -42,8 +42,6 @@ enum Request {
         message_id: String,
         shown: Shown,
     },
-    /// Seal now (an action wrote records of its own).
-    Seal,
     /// An action wrote records of its own into this log: seal it (the open one with the next
     /// seal; an earlier profile's log, which the action began in before a switch, at once).
     SealLog(Arc<AuditLog>),
@@ -114,11 +112,6 @@ impl AuditWriter {
             message_id,
             shown,
         })
-    }
-
-    /// Seals the log (after what was asked before).
-    pub fn seal(&self) {
-        let _ = self.ask(Request::Seal);
     }
 
     /// Seals `log`, the log an action wrote to: the open log, or one a profile switch has
@@ -231,7 +224,6 @@ impl Worker {
                 }
                 self.send(Msg::Revealed(result));
             }
-            Request::Seal => self.unsealed += 1,
             Request::SealLog(log) => {
                 if self.log.as_ref().is_some_and(|l| Arc::ptr_eq(l, &log)) {
                     self.unsealed += 1;

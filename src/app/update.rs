@@ -669,12 +669,12 @@ fn loaded(s: &mut State, kind: Kind, payload: Payload) {
     rebuild_for(s, kind);
 }
 
-/// Rebuilds the rows of every view that needs or shows `kind` (each resource says which:
-/// key names appear in the queue, topic and vault rows, so a key load rebuilds those too).
+/// Rebuilds the rows of every view that needs `kind` (each resource lists what it needs: key
+/// names appear in the queue, topic and vault rows, so those list the keys and a key load
+/// rebuilds them too).
 fn rebuild_for(s: &mut State, kind: Kind) {
     for v in View::ALL {
-        let r = v.resource();
-        if r.kinds().contains(&kind) || r.shows().contains(&kind) {
+        if v.resource().kinds().contains(&kind) {
             rebuild(s, v);
         }
     }

@@ -40,9 +40,6 @@ pub enum Check {
     DestinationNotFound,
     /// The destination is not of the DLQ's type (standard and FIFO do not mix).
     DestinationTypeMismatch,
-    /// Withdrawn: a RedriveAllowPolicy governs which queues may name a queue as their DLQ, not
-    /// where a move task delivers (kept so recorded refusals still read).
-    RedriveNotAllowed,
     /// The move task's destination is the DLQ itself.
     DestinationIsTheDlq,
     /// A cancel needs a running move task on the DLQ.

@@ -158,36 +158,27 @@ fn type_of(fifo: bool) -> &'static str {
     if fifo { "FIFO" } else { "standard" }
 }
 
-/// Whether a queue's RedriveAllowPolicy (raw JSON; `None`: none set, which allows all) admits
-/// redrives from the DLQ `dlq_arn`: `Err` says why not. Pure.
-pub fn redrive_admits(policy: Option<&str>, dlq_arn: &str) -> Result<(), String> {
-    let Some(raw) = policy.filter(|p| !p.trim().is_empty()) else {
-        return Ok(());
+/// A plan of `operation` on `queue`: the queue as its target (its name to type, or its ARN),
+/// and the queue's ARN as its first fact.
+fn queue_plan(
+    session: &Session,
+    policy: &Policy,
+    operation: Operation,
+    summary: String,
+    call: String,
+    queue: &Queue,
+) -> Plan {
+    let target = Target {
+        arn: queue.arn.clone(),
+        name: queue.name.clone(),
     };
-    let v: serde_json::Value = serde_json::from_str(raw)
-        .map_err(|_| "its RedriveAllowPolicy is not valid JSON".to_string())?;
-    match v.get("redrivePermission").and_then(|p| p.as_str()) {
-        Some("allowAll") => Ok(()),
-        Some("denyAll") => Err("its RedriveAllowPolicy is denyAll".into()),
-        Some("byQueue") => {
-            let listed = v
-                .get("sourceQueueArns")
-                .and_then(|a| a.as_array())
-                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(dlq_arn)));
-            if listed {
-                Ok(())
-            } else {
-                Err(
-                    "its RedriveAllowPolicy (byQueue) does not list the DLQ in sourceQueueArns"
-                        .into(),
-                )
-            }
-        }
-        other => Err(format!(
-            "its RedriveAllowPolicy has redrivePermission {}, not allowAll, denyAll or byQueue",
-            other.unwrap_or("missing")
-        )),
-    }
+    let mut plan = Plan::new(session, policy, operation, summary, target, call);
+    plan.facts.push(Fact {
+        label: "queue".into(),
+        value: queue.arn.clone(),
+    });
+    plan.confirm_also = vec![queue.arn.clone()];
+    plan
 }
 
 /// The pre-checks of a move task (pure).
@@ -391,16 +382,8 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
     } else {
         format!("move the messages of {} to {dest_words}", queue.name)
     };
-    let target = Target {
-        arn: queue.arn.clone(),
-        name: queue.name.clone(),
-    };
-    let mut plan = Plan::new(session, policy, operation, summary, target, call);
-    plan.facts = vec![
-        Fact {
-            label: "queue".into(),
-            value: queue.arn.clone(),
-        },
+    let mut plan = queue_plan(session, policy, operation, summary, call, &queue);
+    plan.facts.extend([
         Fact {
             label: "messages".into(),
             value: format!("{} visible, {} in flight", queue.visible, queue.in_flight),
@@ -417,7 +400,7 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
                 dest_arn.clone()
             },
         },
-    ];
+    ]);
     plan.irreversible = vec![format!(
         "every message moved leaves {} and arrives in {} as a new message (new id, receive count 0), where consumers process it again",
         queue.name,
@@ -428,7 +411,6 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
         }
     )];
     plan.warnings.extend(warnings);
-    plan.confirm_also = vec![queue.arn.clone()];
     Ok(plan)
 }
 
@@ -528,28 +510,18 @@ async fn plan_cancel(
         "cancel the move task running on {} ({} of {to_move} moved)",
         queue.name, task.moved
     );
-    let target = Target {
-        arn: queue.arn.clone(),
-        name: queue.name.clone(),
-    };
-    let mut plan = Plan::new(session, policy, operation, summary, target, call);
-    plan.facts = vec![
-        Fact {
-            label: "queue".into(),
-            value: queue.arn.clone(),
-        },
-        Fact {
-            label: "task".into(),
-            value: format!(
-                "{}, {} of {to_move} moved, to {}",
-                task.status,
-                task.moved,
-                task.destination_arn
-                    .as_deref()
-                    .unwrap_or("the source queues")
-            ),
-        },
-    ];
+    let mut plan = queue_plan(session, policy, operation, summary, call, &queue);
+    plan.facts.extend([Fact {
+        label: "task".into(),
+        value: format!(
+            "{}, {} of {to_move} moved, to {}",
+            task.status,
+            task.moved,
+            task.destination_arn
+                .as_deref()
+                .unwrap_or("the source queues")
+        ),
+    }]);
     plan.irreversible = vec![format!(
         "the messages already moved stay where they went; the rest stay in {}",
         queue.name
@@ -558,7 +530,6 @@ async fn plan_cancel(
         "the task may move a few more messages before SQS stops it; the console following it records its end"
             .into(),
     );
-    plan.confirm_also = vec![queue.arn.clone()];
     Ok(plan)
 }
 
@@ -702,24 +673,9 @@ mod tests {
     }
 
     #[test]
-    fn the_destinations_redrive_allow_policy_must_admit_the_dlq() {
-        assert_eq!(redrive_admits(None, DLQ_ARN), Ok(()));
-        assert_eq!(
-            redrive_admits(Some(r#"{"redrivePermission":"allowAll"}"#), DLQ_ARN),
-            Ok(())
-        );
-        assert!(redrive_admits(Some(r#"{"redrivePermission":"denyAll"}"#), DLQ_ARN).is_err());
+    fn a_redrive_allow_policy_is_no_pre_check_but_the_dlq_itself_is() {
         let by =
             |arns: &str| format!(r#"{{"redrivePermission":"byQueue","sourceQueueArns":[{arns}]}}"#);
-        assert_eq!(
-            redrive_admits(Some(&by(&format!("\"{DLQ_ARN}\""))), DLQ_ARN),
-            Ok(())
-        );
-        assert!(redrive_admits(Some(&by("\"arn:aws:sqs:us-east-1:1:x\"")), DLQ_ARN).is_err());
-        assert!(redrive_admits(Some(&by("")), DLQ_ARN).is_err());
-        assert!(redrive_admits(Some("not json"), DLQ_ARN).is_err());
-        assert!(redrive_admits(Some(r#"{"redrivePermission":"maybe"}"#), DLQ_ARN).is_err());
-
         // The policy governs who may name a queue as its DLQ, not where a move delivers: a
         // destination or source with denyAll is no refusal.
         let deny = with_allow(q("other"), r#"{"redrivePermission":"denyAll"}"#);

@@ -295,10 +295,6 @@ pub trait Resource: Sync {
     fn command(&self) -> Option<Command>;
     /// The data the view needs loaded, its own list first.
     fn kinds(&self) -> &'static [Kind];
-    /// Other data its rows show (key names, depths): a change to these rebuilds the rows too.
-    fn shows(&self) -> &'static [Kind] {
-        &[]
-    }
     /// The column headers, in cell order (from the typed columns).
     fn heads(&self) -> Vec<Head>;
     /// The rows, built when the data changes (never per frame).
