@@ -249,6 +249,12 @@ pub fn endpoint_url(value: &str) -> Result<String, Invalid> {
             "carries user info (never put credentials in a URL; they come from the profile)",
         ));
     }
+    // An endpoint's path never holds '@': one there is user info put in the wrong place.
+    if rest.contains('@') {
+        return Err(bad(
+            "contains '@' (an endpoint URL has no user info; credentials come from the profile)",
+        ));
+    }
     let uri: http::Uri = value.parse().map_err(|_| bad("is not a valid URL"))?;
     let host = uri.host().unwrap_or_default();
     if host.is_empty() {
@@ -596,6 +602,8 @@ mod tests {
             ("http://host:99999", "http:// or https://"),
             ("http://host:abc", "http:// or https://"),
             ("http://user:pw@host", "user info"),
+            ("http://a/@", "contains '@'"),
+            ("http://host/pw@evil", "contains '@'"),
             ("http://host/?a=b", "query"),
             ("http://ho st", "spaces"),
             ("http://host\u{1b}[2J", "control"),
