@@ -49,6 +49,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::guard::cli::KeyCommand,
     },
+    /// Dead-letter queue triage: peek, redrive (all, or only matching claims), move tasks.
+    Queue {
+        #[command(subcommand)]
+        command: crate::guard::queue_cli::QueueCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -112,6 +117,20 @@ mod tests {
             "180",
         ],
         &["key", "rotation", "alias/claims-costs", "--disable"],
+        &["queue", "redrive", "claims-validation-dlq"],
+        &[
+            "queue",
+            "redrive",
+            "claims-validation-dlq",
+            "--where",
+            "stage=fraud",
+            "--since",
+            "2026-11-30",
+            "--dry-run",
+        ],
+        &["queue", "peek", "claims-validation-dlq"],
+        &["queue", "tasks"],
+        &["queue", "cancel-redrive", "claims-validation-dlq"],
     ];
 
     /// Each global option with a value, and what it parses to.

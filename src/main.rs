@@ -65,6 +65,7 @@ fn run() -> Result<()> {
         Some(Command::Emulator { .. }) => "emulator",
         Some(Command::Audit { .. }) => "audit",
         Some(Command::Key { .. }) => "key",
+        Some(Command::Queue { .. }) => "queue",
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -95,6 +96,12 @@ fn run() -> Result<()> {
             0 => Ok(()),
             code => std::process::exit(code),
         },
+        Command::Queue { command } => {
+            match phi_console::guard::queue_cli::run(command, &cli.global)? {
+                0 => Ok(()),
+                code => std::process::exit(code),
+            }
+        }
     }
 }
 
@@ -113,7 +120,7 @@ fn run() -> Result<()> {
 /// Sockets are not affected either way: Rust and tokio send with MSG_NOSIGNAL.
 fn output_policy(command: Option<&Command>) {
     let acts = match command {
-        None | Some(Command::Key { .. }) => true,
+        None | Some(Command::Key { .. }) | Some(Command::Queue { .. }) => true,
         Some(Command::Emulator {
             command: EmulatorCommand::Serve(_),
         }) => true,

@@ -36,7 +36,7 @@ pub mod notify;
 pub mod params;
 pub mod record;
 pub mod seal;
-mod storage;
+pub(crate) mod storage;
 pub mod verify;
 mod verify_cmd;
 pub mod witness;

@@ -608,7 +608,7 @@ fn parent_dir(path: &Path) -> PathBuf {
 }
 
 /// A random UUID (v4).
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     let mut b = [0u8; 16];
     if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).is_err() {
         // No OS randomness: fall back to time and pid (ids need only be unique, not secret).

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod progressive;
 pub mod sns;
 pub mod sqs;
+pub mod sqs_batch;
 pub mod sts;
 
 pub use error::CloudError;

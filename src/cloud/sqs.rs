@@ -91,7 +91,7 @@ impl Queue {
     }
 }
 
-fn name_of(url: &str) -> String {
+pub(crate) fn name_of(url: &str) -> String {
     url.rsplit('/').next().unwrap_or(url).to_string()
 }
 

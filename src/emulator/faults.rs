@@ -37,6 +37,16 @@ pub struct FaultRule {
     /// Probability in [0, 1] that each entry of a batch call fails (SQS batch operations).
     #[serde(default)]
     pub batch_failure_rate: f64,
+    /// The error code of the injected error instead of the service's 5xx code (e.g.
+    /// `ExpiredToken`, with `error_status` 400 or 403).
+    pub error_code: Option<String>,
+    /// The Nth matching call (1-based) never answers: it hangs (up to 10 minutes) so that a
+    /// test can kill the client at that exact point. See `stall_after`.
+    pub stall_nth: Option<u64>,
+    /// With `stall_nth`: the call is applied first and only its answer is held back (the
+    /// client cannot know it happened); without, it hangs before it is applied.
+    #[serde(default)]
+    pub stall_after: bool,
 }
 
 impl FaultRule {
@@ -80,6 +90,19 @@ impl FaultRule {
     }
     pub fn batch_failures(mut self, rate: f64) -> Self {
         self.batch_failure_rate = rate;
+        self
+    }
+    /// Fails the Nth call with this error code and status (e.g. `ExpiredToken`, 403).
+    pub fn fail_nth_with(mut self, n: u64, status: u16, code: &str) -> Self {
+        self.fail_nth = Some(n);
+        self.error_status = Some(status);
+        self.error_code = Some(code.to_string());
+        self
+    }
+    /// The Nth call hangs: before it is applied, or (`after`) with its answer held back.
+    pub fn stall_nth(mut self, n: u64, after: bool) -> Self {
+        self.stall_nth = Some(n);
+        self.stall_after = after;
         self
     }
     fn matches(&self, service: Service, op: &str) -> bool {
@@ -137,8 +160,21 @@ pub fn parse_rules(text: &str, path: &str) -> Result<Vec<FaultRule>, FaultFileEr
         if let Some(st) = r.error_status
             && st != 500
             && st != 503
+            && !(r.error_code.is_some() && (st == 400 || st == 403))
         {
-            return Err(bad(format!("error_status = {st}: use 500 or 503")));
+            return Err(bad(format!(
+                "error_status = {st}: use 500 or 503 (or 400/403 with an error_code)"
+            )));
+        }
+        if let Some(c) = &r.error_code
+            && (c.is_empty()
+                || c.len() > 64
+                || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.'))
+        {
+            return Err(bad(format!(
+                "error_code = '{}': use an AWS error code such as ExpiredToken",
+                crate::validate::shown(c)
+            )));
         }
         if r.latency_ms > MAX_LATENCY_MS || r.jitter_ms > MAX_LATENCY_MS {
             return Err(bad(format!(
@@ -196,7 +232,14 @@ pub struct Decision {
     pub delay: Duration,
     pub error: Option<ApiError>,
     pub batch_failure_rate: f64,
+    /// Hang before applying the call.
+    pub stall_before: bool,
+    /// Apply the call, then hang instead of answering.
+    pub stall_after: bool,
 }
+
+/// How long a stalled call hangs (the test kills its client long before).
+pub const STALL: Duration = Duration::from_secs(600);
 
 impl Faults {
     pub fn add(&mut self, rule: FaultRule) {
@@ -249,11 +292,31 @@ impl Faults {
                     continue;
                 }
             }
+            if r.stall_nth == Some(a.calls) {
+                if r.stall_after {
+                    d.stall_after = true;
+                } else {
+                    d.stall_before = true;
+                }
+            }
             let status = r.error_status.unwrap_or(500);
             let fail = r.fail_nth == Some(a.calls)
                 || (r.error_rate > 0.0 && super::util::random_unit() < r.error_rate);
             if fail {
-                let mut e = server_error(service, status);
+                let mut e = match &r.error_code {
+                    Some(code) => {
+                        let mut e = ApiError::new(
+                            status,
+                            code,
+                            "The security token included in the request is expired (injected fault)",
+                        );
+                        if service == Service::Sqs {
+                            e = e.with_query_code(code.clone());
+                        }
+                        e
+                    }
+                    None => server_error(service, status),
+                };
                 if let Some(m) = &r.error_message {
                     e.message = m.clone();
                 }

@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<Clock>,
     faults: Mutex<Faults>,
     pub(crate) requests: AtomicU64,
+    /// Calls a fault has stalled so far (see `FaultRule::stall_nth`).
+    pub(crate) stalls: AtomicU64,
 }
 
 impl Shared {
@@ -150,6 +152,7 @@ impl Emulator {
             clock,
             faults: Mutex::new(faults),
             requests: AtomicU64::new(0),
+            stalls: AtomicU64::new(0),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.workers.max(1))
@@ -205,6 +208,10 @@ impl Emulator {
     }
     pub fn clear_faults(&self) {
         self.shared.faults().clear();
+    }
+    /// Calls stalled by a fault so far: a test waits for one before it kills its client.
+    pub fn stalls(&self) -> u64 {
+        self.shared.stalls.load(std::sync::atomic::Ordering::SeqCst)
     }
     /// Number of HTTP requests served so far.
     pub fn request_count(&self) -> u64 {

@@ -217,6 +217,12 @@ async fn handle(
     } = framed;
 
     let decision = shared.faults().decide(service, &op);
+    if decision.stall_before {
+        shared
+            .stalls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(super::faults::STALL).await;
+    }
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
     }
@@ -315,6 +321,12 @@ async fn handle(
                 }
             }
         };
+        if result.is_some() && decision.stall_after {
+            shared
+                .stalls
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(super::faults::STALL).await;
+        }
         match result {
             None => tokio::time::sleep(Duration::from_millis(20)).await,
             Some(Ok(out)) => {

@@ -375,6 +375,9 @@ pub struct Called {
     pub request_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handle: Option<Handle>,
+    /// What the call did, in one line, for the outcome record (a run's counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Called {
@@ -383,6 +386,7 @@ impl Called {
         Called {
             request_id: request_id.into(),
             handle: None,
+            note: None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub static ALL: &[&ActionSpec] = &[
     &super::kms::ROTATE_NOW,
     &super::sqs::START_MOVE_TASK,
     &super::sqs::CANCEL_MOVE_TASK,
+    &super::redrive::REDRIVE_MESSAGES,
 ];
 
 /// The action with this id (`kms.rotate_now`).

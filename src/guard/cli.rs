@@ -36,6 +36,9 @@ pub const EXIT_OUTCOME_NOT_RECORDED: i32 = 3;
 /// How long a signal lets an in-flight call finish (so its real outcome is recorded) before
 /// the action is abandoned and recorded as `interrupted`.
 pub const SIGNAL_GRACE: Duration = Duration::from_secs(2);
+/// How long a signal lets a selective redrive finish its batch in hand and give back what it
+/// holds (its journal keeps every step either way).
+pub const RUN_STOP_GRACE: Duration = Duration::from_secs(30);
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum KeyCommand {
@@ -116,7 +119,7 @@ impl KeyCommand {
 
 /// Why the command stopped.
 #[derive(Debug)]
-enum CliError {
+pub(crate) enum CliError {
     Guard(GuardError),
     Other { kind: &'static str, message: String },
 }
@@ -144,7 +147,7 @@ impl From<crate::audit::AuditError> for CliError {
     }
 }
 
-fn other<E: std::fmt::Display>(kind: &'static str) -> impl Fn(E) -> CliError {
+pub(crate) fn other<E: std::fmt::Display>(kind: &'static str) -> impl Fn(E) -> CliError {
     move |e| CliError::Other {
         kind,
         message: e.to_string(),
@@ -182,7 +185,7 @@ impl CliError {
 
 impl Report {
     /// Set when the action ran but its outcome could not be written to the audit log.
-    fn outcome_warning(&self) -> Option<&str> {
+    pub(crate) fn outcome_warning(&self) -> Option<&str> {
         match (&self.result, &self.error) {
             (Some(x), _) if x.outcome_warning.is_some() => x.outcome_warning.as_deref(),
             (
@@ -199,12 +202,16 @@ impl Report {
 
 /// What the command prints at the end.
 #[derive(Default)]
-struct Report {
-    plan: Option<Plan>,
-    result: Option<Executed>,
-    error: Option<CliError>,
-    signal: Option<&'static str>,
-    audit_log: Option<PathBuf>,
+pub(crate) struct Report {
+    pub plan: Option<Plan>,
+    pub result: Option<Executed>,
+    pub error: Option<CliError>,
+    pub signal: Option<&'static str>,
+    pub audit_log: Option<PathBuf>,
+    /// More fields of the JSON document (a run's report, a peek's messages).
+    pub extra: Vec<(&'static str, Value)>,
+    /// More lines of the text report (stdout).
+    pub lines: Vec<String>,
 }
 
 /// Runs a `phi-console key …` command; returns the exit code. Everything, errors included, is
@@ -230,7 +237,7 @@ pub fn run(command: KeyCommand, global: &GlobalOptions) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-fn print_report(r: &Report, as_json: bool) {
+pub(crate) fn print_report(r: &Report, as_json: bool) {
     let mut stdout = sanitize::stdout();
     let mut stderr = sanitize::stderr();
     // The action ran but its outcome is not in the log: said on stderr in every mode.
@@ -253,8 +260,14 @@ fn print_report(r: &Report, as_json: bool) {
         if let Some(p) = &r.audit_log {
             v["audit_log"] = p.display().to_string().into();
         }
+        for (k, x) in &r.extra {
+            v[*k] = x.clone();
+        }
         let _ = writeln!(stdout, "{}", sanitize::to_json_string(&v));
         return;
+    }
+    for l in &r.lines {
+        let _ = writeln!(stdout, "{}", clean(l));
     }
     if let Some(x) = &r.result {
         let _ = writeln!(stdout, "done: {}", clean(&x.summary));
@@ -287,87 +300,134 @@ fn flow(
 ) -> Result<i32, CliError> {
     // Parameters are checked before anything else (no file, no network).
     super::validate(request)?;
-    let env = Env::real();
-    let settings = settings::load_selected(global.config.as_deref()).map_err(other("settings"))?;
-    let profile = selected_profile(global.profile.as_deref(), &env);
-    let ps = settings.for_profile(&profile);
-    let policy = Policy::from_settings(&ps, global.read_only);
-    if policy.read_only {
-        return Err(GuardError::ReadOnly {
-            profile,
-            action: request.action().to_string(),
-        }
-        .into());
-    }
-    let audit = super::audit_config(&profile, &ps, args.audit_dir.as_deref())?;
-    report.audit_log = Some(audit.path.clone());
-    // Fail closed before asking for a code: the log must be usable.
-    drop(AuditLog::open(audit.clone())?);
-
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(other("runtime"))?;
-    let target = prompt::resolve_profile(&rt, global)?;
-    // A target in another partition or region is refused before any code is asked or any
-    // call is made (the plan checks again against the session's caller).
-    let region = target
-        .options
-        .region
-        .clone()
-        .or_else(|| target.resolved.region.clone())
-        .unwrap_or_else(|| "us-east-1".into());
-    super::check_target_region(request, &region)?;
-    let resolved = target.resolved.clone();
-    let mut prompt = Prompter::new();
-    let session = prompt::open_session(&rt, &target, &mut prompt)?;
-
-    let mut config = audit;
-    if let Some(key) = &ps.audit_hmac_key {
-        match KmsSealer::from_config(session.sdk_config(), key.clone()) {
-            Ok(s) => config = config.sealer(Arc::new(s)),
-            Err(e) => prompt.say(&format!("warning: the audit log will not be sealed: {e}")),
-        }
-    }
-    if let Some(topic) = &ps.audit_witness_topic {
-        match SnsWitness::from_config(session.sdk_config(), topic.clone()) {
-            Ok(w) => config = config.witness(Arc::new(w)),
-            Err(e) => prompt.say(&format!(
-                "warning: the audit seals will not be published: {e}"
-            )),
-        }
-    }
-    let log = AuditLog::open(config)?;
-    super::record_context(&log, &session);
-    log.session(
-        SessionEvent::Start,
-        json!({ "mode": "cli", "mfa": session.mfa_at.is_some() }),
-    )?;
+    let mut o = Opened::open(global, args.audit_dir.as_deref(), Some(request), report)?;
     let result = guarded(
-        &rt,
-        &log,
-        session,
-        &resolved,
-        &policy,
+        &o.rt,
+        &o.log,
+        o.session.clone(),
+        &o.resolved,
+        &o.policy,
         request,
         args,
-        &mut prompt,
+        &mut o.prompt,
         report,
+        None,
     );
-    let _ = log.session(SessionEvent::End, json!({ "mode": "cli" }));
-    // Every session ends with a seal (and its notice to the witness topic).
-    if let Err(e) = log.seal() {
-        prompt.say(&format!("warning: the audit log could not be sealed: {e}"));
-    }
-    if let Some(e) = log.take_seal_failure() {
-        prompt.say(&format!("warning: {e}"));
-    }
+    o.close();
     result
 }
 
+/// A command's session, audit log and runtime, opened as every guarded command opens them.
+pub(crate) struct Opened {
+    pub rt: tokio::runtime::Runtime,
+    pub session: Session,
+    pub resolved: ResolvedProfile,
+    pub policy: Policy,
+    pub log: AuditLog,
+    pub prompt: Prompter,
+    pub settings: settings::ProfileSettings,
+}
+
+impl Opened {
+    /// Opens the profile's session (asking for its MFA code) and its audit log. With
+    /// `acting`, read-only mode refuses first and the request's region is checked before any
+    /// code is asked.
+    pub(crate) fn open(
+        global: &GlobalOptions,
+        audit_dir: Option<&std::path::Path>,
+        acting: Option<&Request>,
+        report: &mut Report,
+    ) -> Result<Opened, CliError> {
+        let env = Env::real();
+        let settings =
+            settings::load_selected(global.config.as_deref()).map_err(other("settings"))?;
+        let profile = selected_profile(global.profile.as_deref(), &env);
+        let ps = settings.for_profile(&profile);
+        let policy = Policy::from_settings(&ps, global.read_only);
+        if let Some(request) = acting
+            && policy.read_only
+        {
+            return Err(GuardError::ReadOnly {
+                profile,
+                action: request.action().to_string(),
+            }
+            .into());
+        }
+        let audit = super::audit_config(&profile, &ps, audit_dir)?;
+        report.audit_log = Some(audit.path.clone());
+        // Fail closed before asking for a code: the log must be usable.
+        drop(AuditLog::open(audit.clone())?);
+
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(other("runtime"))?;
+        let target = prompt::resolve_profile(&rt, global)?;
+        // A target in another partition or region is refused before any code is asked or any
+        // call is made (the plan checks again against the session's caller).
+        let region = target
+            .options
+            .region
+            .clone()
+            .or_else(|| target.resolved.region.clone())
+            .unwrap_or_else(|| "us-east-1".into());
+        if let Some(request) = acting {
+            super::check_target_region(request, &region)?;
+        }
+        let resolved = target.resolved.clone();
+        let mut prompt = Prompter::new();
+        let session = prompt::open_session(&rt, &target, &mut prompt)?;
+
+        let mut config = audit;
+        if let Some(key) = &ps.audit_hmac_key {
+            match KmsSealer::from_config(session.sdk_config(), key.clone()) {
+                Ok(s) => config = config.sealer(Arc::new(s)),
+                Err(e) => prompt.say(&format!("warning: the audit log will not be sealed: {e}")),
+            }
+        }
+        if let Some(topic) = &ps.audit_witness_topic {
+            match SnsWitness::from_config(session.sdk_config(), topic.clone()) {
+                Ok(w) => config = config.witness(Arc::new(w)),
+                Err(e) => prompt.say(&format!(
+                    "warning: the audit seals will not be published: {e}"
+                )),
+            }
+        }
+        let log = AuditLog::open(config)?;
+        super::record_context(&log, &session);
+        log.session(
+            SessionEvent::Start,
+            json!({ "mode": "cli", "mfa": session.mfa_at.is_some() }),
+        )?;
+        Ok(Opened {
+            rt,
+            session,
+            resolved,
+            policy,
+            log,
+            prompt,
+            settings: ps,
+        })
+    }
+
+    /// Ends the session in the log, with a seal (and its notice to the witness topic).
+    pub(crate) fn close(mut self) {
+        let _ = self
+            .log
+            .session(SessionEvent::End, json!({ "mode": "cli" }));
+        if let Err(e) = self.log.seal() {
+            self.prompt
+                .say(&format!("warning: the audit log could not be sealed: {e}"));
+        }
+        if let Some(e) = self.log.take_seal_failure() {
+            self.prompt.say(&format!("warning: {e}"));
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-fn guarded(
+pub(crate) fn guarded(
     rt: &tokio::runtime::Runtime,
     log: &AuditLog,
     mut session: Session,
@@ -377,8 +437,15 @@ fn guarded(
     args: &ActionArgs,
     prompt: &mut Prompter,
     report: &mut Report,
+    context: Option<&super::redrive::Context>,
 ) -> Result<i32, CliError> {
-    let plan = rt.block_on(super::plan(&session, policy, request))?;
+    let plan = match context {
+        Some(c) => rt.block_on(super::redrive::scope(
+            c.clone(),
+            super::plan(&session, policy, request),
+        ))?,
+        None => rt.block_on(super::plan(&session, policy, request))?,
+    };
     // Each line of the plan is one line on screen: a description cannot add or rewrite lines.
     let text = plan
         .lines()
@@ -425,9 +492,14 @@ fn guarded(
     }
     super::preflight(&session, policy, &confirmed)?;
 
-    let (result, signal) = rt
-        .block_on(with_signals(log, &session, policy, confirmed))
-        .map_err(other("signals"))?;
+    let (result, signal) = match context {
+        Some(c) => rt.block_on(super::redrive::scope(
+            c.clone(),
+            with_signals(log, &session, policy, confirmed, Some(c)),
+        )),
+        None => rt.block_on(with_signals(log, &session, policy, confirmed, None)),
+    }
+    .map_err(other("signals"))?;
     report.signal = signal.map(|(name, _)| name);
     let code = signal.map_or(EXIT_OK, |(_, code)| code);
     match result {
@@ -460,6 +532,7 @@ async fn with_signals(
     session: &Session,
     policy: &Policy,
     confirmed: super::Confirmed,
+    run: Option<&super::redrive::Context>,
 ) -> std::io::Result<(
     Option<Result<Executed, GuardError>>,
     Option<(&'static str, i32)>,
@@ -475,7 +548,16 @@ async fn with_signals(
         _ = int.recv() => ("SIGINT", 130),
         _ = term.recv() => ("SIGTERM", 143),
     };
-    match tokio::time::timeout(SIGNAL_GRACE, &mut fut).await {
+    // A redrive run is told to stop: it finishes the batch in hand, gives back what it holds
+    // and records its end, so it gets longer than a single call.
+    let grace = match run {
+        Some(c) => {
+            c.cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            RUN_STOP_GRACE
+        }
+        None => SIGNAL_GRACE,
+    };
+    match tokio::time::timeout(grace, &mut fut).await {
         Ok(r) => Ok((Some(r), Some(sig))),
         Err(_) => {
             // Dropping the in-flight action records its outcome as `interrupted`.

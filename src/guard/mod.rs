@@ -47,6 +47,8 @@ pub mod cli;
 mod error;
 pub mod kms;
 pub mod peek;
+pub mod queue_cli;
+pub mod redrive;
 pub mod sqs;
 pub mod watch;
 
@@ -767,6 +769,9 @@ pub async fn execute(
             Ok(called) => {
                 if !called.request_id.is_empty() {
                     receipt.request_id(called.request_id.clone());
+                }
+                if let Some(n) = &called.note {
+                    receipt.message(n.clone());
                 }
                 if let Some(h) = &called.handle {
                     receipt.message(format!(

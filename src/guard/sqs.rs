@@ -97,7 +97,7 @@ fn check_destination(request: &Request) -> Result<(), GuardError> {
     })
 }
 
-fn check_queue_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_queue_url(url: &str) -> Result<(), String> {
     let url = url.trim();
     if url.is_empty() {
         return Err(
@@ -266,8 +266,15 @@ async fn destination_queue(cloud: &Cloud, named: &str) -> Result<Option<Queue>, 
     }
 }
 
-async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<Plan, GuardError> {
-    let url = request.target().trim();
+/// Reads what a move's pre-checks need: the DLQ at `url`, its sources, its recent move tasks
+/// and the destination `named` (URL or ARN; empty: the source queues).
+pub(crate) async fn read_move_state(
+    session: &Session,
+    url: &str,
+    named: &str,
+) -> Result<MoveState, GuardError> {
+    let url = url.trim();
+    let named = named.trim().to_string();
     let name = url.rsplit('/').next().unwrap_or(url).to_string();
     let cloud = session.cloud();
     let live = |error| GuardError::LiveState {
@@ -277,10 +284,6 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
     let queue = cloud.queue(url).await.map_err(live)?;
     super::same_place(session, &queue.arn)?;
     let sources = cloud.dead_letter_sources(url).await.map_err(live)?;
-    let named = request
-        .value(DESTINATION.name)
-        .and_then(|v| v.as_text().map(|t| t.trim().to_string()))
-        .unwrap_or_default();
     let (tasks, destination) = if sources.is_empty() {
         (Vec::new(), Destination::Sources(Vec::new()))
     } else {
@@ -318,12 +321,20 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
         };
         (tasks, destination)
     };
-    let state = MoveState {
+    Ok(MoveState {
         queue,
         sources,
         tasks,
         destination,
-    };
+    })
+}
+
+async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<Plan, GuardError> {
+    let named = request
+        .value(DESTINATION.name)
+        .and_then(|v| v.as_text().map(|t| t.trim().to_string()))
+        .unwrap_or_default();
+    let state = read_move_state(session, request.target(), &named).await?;
     let refusals = checks(&state);
     if !refusals.is_empty() {
         return Err(GuardError::Refused {
@@ -430,6 +441,7 @@ fn call_start<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
             .await?;
         Ok(Called {
             request_id: started.request_id,
+            note: None,
             handle: Some(Handle {
                 kind: HandleKind::MessageMoveTask,
                 id: started.handle,

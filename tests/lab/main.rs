@@ -27,6 +27,7 @@ mod protocol;
 #[path = "../support/pty.rs"]
 mod pty;
 mod query_wire;
+mod redrive;
 mod session;
 mod sns;
 mod sqs;
