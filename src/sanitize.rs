@@ -339,6 +339,11 @@ pub fn stdout() -> SafeWriter<io::Stdout> {
 }
 
 /// The process's stderr, sanitised: the only way to it.
+/// Whether stderr is a terminal (progress lines are drawn only there).
+pub fn stderr_is_terminal() -> bool {
+    std::io::IsTerminal::is_terminal(&io::stderr())
+}
+
 pub fn stderr() -> SafeWriter<io::Stderr> {
     SafeWriter::new(io::stderr())
 }

@@ -498,6 +498,10 @@ impl Runner {
         let tx = self.tx.clone();
         let writer = self.audit.clone();
         let watch_every = self.watch_every;
+        let redrive = (confirmed.plan().operation.spec.id
+            == crate::guard::redrive::REDRIVE_MESSAGES.id)
+            .then(|| self.redrive_context(&session))
+            .flatten();
         self.running.retain(|h| !h.is_finished());
         self.running.push(tokio::spawn(async move {
             // The log once every record asked before is written (fail closed: no log, no call).
@@ -510,7 +514,51 @@ impl Runner {
                     return;
                 }
             };
-            let result = crate::guard::execute(&log, &session, &policy, *confirmed).await;
+            let result = match redrive {
+                // A selective redrive runs inside the call: its progress is a task line.
+                Some(mut ctx) => {
+                    let id = confirmed
+                        .plan()
+                        .operation
+                        .text("run")
+                        .unwrap_or_default()
+                        .to_string();
+                    let summary = confirmed.plan().summary.clone();
+                    let _ = tx.send(Incoming::Msg(Msg::TaskStarted {
+                        id: id.clone(),
+                        summary: summary.clone(),
+                    }));
+                    let (t2, id2) = (tx.clone(), id.clone());
+                    ctx.progress = Some(std::sync::Arc::new(move |p| {
+                        let _ = t2.send(Incoming::Msg(Msg::TaskProgress {
+                            id: id2.clone(),
+                            line: format!(
+                                "looked at {}, matched {}, moved {}, left {}, not moved {}",
+                                p.looked_at, p.matched, p.moved, p.left, p.failed
+                            ),
+                        }));
+                    }));
+                    let r = crate::guard::redrive::scope(
+                        ctx.clone(),
+                        crate::guard::execute(&log, &session, &policy, *confirmed),
+                    )
+                    .await;
+                    let end = match (ctx.take_report(), &r) {
+                        (Some(report), Ok(_)) if report.progress.failed == 0 => {
+                            Ok(format!("{summary}: {}", crate::guard::redrive::summary(&report)))
+                        }
+                        (Some(report), _) => Err(format!(
+                            "{summary}: {}",
+                            crate::guard::redrive::summary(&report)
+                        )),
+                        (None, Err(e)) => Err(e.to_string()),
+                        (None, Ok(_)) => Err(format!("{summary}: no report")),
+                    };
+                    let _ = tx.send(Incoming::Msg(Msg::TaskEnded { id, result: end }));
+                    r
+                }
+                None => crate::guard::execute(&log, &session, &policy, *confirmed).await,
+            };
             // The action's records sealed at once, by the writer (a KMS call) — in the log
             // they went to, even if a profile switch has closed it since.
             writer.seal_log(log.clone());
@@ -591,6 +639,14 @@ impl Runner {
             };
             let _ = tx.send(Incoming::Msg(Msg::ActionDone(msg)));
         }));
+    }
+
+    /// Where a selective redrive of this session keeps its journal: `redrive/` beside the
+    /// profile's audit log (None when the log's place is not known: the action then refuses).
+    fn redrive_context(&self, session: &Session) -> Option<crate::guard::redrive::Context> {
+        let config = audit_config(&session.profile, &self.ctx.settings).ok()?;
+        let dir = config.path.parent()?.join("redrive");
+        Some(crate::guard::redrive::Context::new(dir))
     }
 
     /// Runs a confirmed peek on a task: the guard repeats the read-only gate and records the
@@ -726,11 +782,19 @@ impl Runner {
                     let s = s.clone();
                     let policy = self.policy(&s);
                     let tx = self.tx.clone();
+                    let redrive = self.redrive_context(&s);
                     tokio::spawn(async move {
-                        let r = crate::guard::plan(&s, &policy, &request)
-                            .await
-                            .map(Box::new)
-                            .map_err(|e| e.to_string());
+                        let planned = match redrive {
+                            Some(ctx) => {
+                                crate::guard::redrive::scope(
+                                    ctx,
+                                    crate::guard::plan(&s, &policy, &request),
+                                )
+                                .await
+                            }
+                            None => crate::guard::plan(&s, &policy, &request).await,
+                        };
+                        let r = planned.map(Box::new).map_err(|e| e.to_string());
                         let _ = tx.send(Incoming::Msg(Msg::Planned(r)));
                     });
                 }

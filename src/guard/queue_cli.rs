@@ -21,7 +21,7 @@ use crate::sanitize;
 use crate::session::settings::attribute_is_safe;
 use clap::Subcommand;
 use serde_json::{Value, json};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -490,7 +490,7 @@ fn redrive_context(o: &Opened, args: &ActionArgs, report: &Report) -> Context {
         .unwrap_or_else(|| PathBuf::from("redrive"));
     let _ = o;
     let mut ctx = Context::new(dir);
-    if std::io::stderr().is_terminal() {
+    if sanitize::stderr_is_terminal() {
         let last = std::sync::Mutex::new(std::time::Instant::now());
         ctx.progress = Some(Arc::new(move |p: &redrive::engine::Progress| {
             let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
@@ -515,7 +515,7 @@ fn redrive_context(o: &Opened, args: &ActionArgs, report: &Report) -> Context {
 }
 
 fn end_progress_line() {
-    if std::io::stderr().is_terminal() {
+    if sanitize::stderr_is_terminal() {
         let _ = writeln!(sanitize::stderr());
     }
 }

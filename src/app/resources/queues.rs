@@ -22,6 +22,13 @@ const DLQ_ACTIONS: &[ActionBinding] = &[
         refresh: &[Kind::Queues, Kind::MoveTasks],
     },
     ActionBinding {
+        name: "redrive_selected",
+        action: &crate::guard::redrive::REDRIVE_MESSAGES,
+        keys: &["F"],
+        describe: "redrive selected (filtered): move only the messages matching a filter (attributes, time window, claim ids) to a queue, journaled and resumable (guarded)",
+        refresh: &[Kind::Queues, Kind::MoveTasks],
+    },
+    ActionBinding {
         name: "cancel_redrive",
         action: &crate::guard::sqs::CANCEL_MOVE_TASK,
         keys: &["X"],

@@ -242,8 +242,19 @@ impl Run {
         }
     }
 
+    /// Writes to the journal. A synced write blocks for a few milliseconds: on a
+    /// multi-threaded runtime the worker thread hands its other tasks over first.
     fn journal<T>(&self, f: impl FnOnce(&mut Journal) -> Result<T, JournalError>) -> Option<T> {
-        match f(&mut lock(&self.journal)) {
+        let write = || f(&mut lock(&self.journal));
+        let multi = tokio::runtime::Handle::try_current().is_ok_and(|h| {
+            h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        });
+        let result = if multi {
+            tokio::task::block_in_place(write)
+        } else {
+            write()
+        };
+        match result {
             Ok(t) => Some(t),
             Err(e) => {
                 self.stop(Stop::Journal(e.to_string()));

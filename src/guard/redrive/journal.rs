@@ -114,6 +114,12 @@ pub fn read(path: &Path) -> Result<Earlier, JournalError> {
 }
 
 fn scan(file: &File, path: &Path) -> Result<Earlier, JournalError> {
+    scan_to(file, path).map(|(e, _)| e)
+}
+
+/// What earlier runs left, and the length of the file's complete lines (a torn last line
+/// after it is a write a crash cut short).
+fn scan_to(file: &File, path: &Path) -> Result<(Earlier, u64), JournalError> {
     let unusable = |message: String| JournalError::Unusable {
         path: path.to_path_buf(),
         message,
@@ -123,6 +129,7 @@ fn scan(file: &File, path: &Path) -> Result<Earlier, JournalError> {
     let mut reader = BufReader::new(file);
     let mut buf = Vec::new();
     let mut n = 0u64;
+    let mut complete_len = 0u64;
     loop {
         buf.clear();
         let read = (&mut reader)
@@ -139,8 +146,13 @@ fn scan(file: &File, path: &Path) -> Result<Earlier, JournalError> {
                 "line {n} is longer than {MAX_LINE} bytes"
             )));
         }
+        if complete {
+            complete_len += read as u64;
+        }
         let line: Line = match serde_json::from_slice(&buf) {
-            Ok(l) => l,
+            Ok(l) if complete => l,
+            // A last line without its newline: cut short, whatever it parses as.
+            Ok(_) => break,
             // A torn last line: the write a crash cut short. Its step did not happen.
             Err(_) if !complete => break,
             Err(e) => return Err(unusable(format!("line {n} is not a journal record ({e})"))),
@@ -180,7 +192,7 @@ fn scan(file: &File, path: &Path) -> Result<Earlier, JournalError> {
             other => return Err(unusable(format!("line {n} has an unknown event '{other}'"))),
         }
     }
-    Ok(out)
+    Ok((out, complete_len))
 }
 
 impl Journal {
@@ -204,30 +216,20 @@ impl Journal {
             }
             Err(e) => return Err(unusable(e.to_string())),
         }
-        let earlier = scan(&file, path)?;
-        let mut j = Journal {
-            path: path.to_path_buf(),
-            file,
-            run: run.to_string(),
-        };
-        // A torn last line is ended, so the next record starts a line of its own.
-        j.end_torn_line()?;
-        Ok((j, earlier))
-    }
-
-    fn end_torn_line(&mut self) -> Result<(), JournalError> {
-        use std::io::{Seek, SeekFrom};
-        let len = self.file.metadata().map(|m| m.len()).unwrap_or(0);
-        if len == 0 {
-            return Ok(());
+        let (earlier, complete) = scan_to(&file, path)?;
+        // A torn last line is cut off, so the next record starts a line of its own.
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len > complete {
+            file.set_len(complete).map_err(|e| unusable(e.to_string()))?;
         }
-        let mut last = [0u8; 1];
-        let mut f = &self.file;
-        let ok = f.seek(SeekFrom::Start(len - 1)).is_ok() && f.read_exact(&mut last).is_ok();
-        if ok && last[0] != b'\n' {
-            self.write_raw(b"\n", false)?;
-        }
-        Ok(())
+        Ok((
+            Journal {
+                path: path.to_path_buf(),
+                file,
+                run: run.to_string(),
+            },
+            earlier,
+        ))
     }
 
     pub fn path(&self) -> &Path {

@@ -20,7 +20,7 @@ use super::sqs::{Destination, MoveState, checks};
 use super::{Check, Fact, GuardError, Operation, Plan, Policy, Refusal, Request, Target};
 use crate::cloud::{Cloud, CloudError};
 use crate::session::Session;
-use engine::{Ending, Job, Progress, RunReport};
+use engine::{Ending, Job, RunReport};
 use filter::Filter;
 use serde_json::json;
 use std::path::PathBuf;
