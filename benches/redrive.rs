@@ -91,8 +91,9 @@ async fn engine_run(
 ) -> (u64, Duration) {
     let (dlq_url, dest_url) = fill(emu, name, n).await;
     emu.add_fault(FaultRule::for_service(Service::Sqs).latency(LATENCY, Duration::ZERO));
-    let (journal, earlier) = Journal::open(&dir.join("redrive").join(format!("{name}.jsonl")), "bench")
-        .expect("journal");
+    let (journal, earlier) =
+        Journal::open(&dir.join("redrive").join(format!("{name}.jsonl")), "bench")
+            .expect("journal");
     let job = Job {
         dlq_arn: format!("arn:aws:sqs:us-east-1:123456789012:{name}"),
         dlq_url,

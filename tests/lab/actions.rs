@@ -1326,3 +1326,122 @@ async fn a_started_redrive_shows_in_tasks_and_x_on_the_dlq_view_cancels_it() {
     assert!(flash.contains("nothing to cancel"), "{flash}");
     assert!(flash.contains("start one with M"), "{flash}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selective_redrive_from_the_dlq_view_moves_only_the_matching_claims() {
+    let mut h = Harness::new("", false, None).await;
+    h.type_text(":dlq").await;
+    h.key(KeyCode::Enter).await;
+    h.type_text("/claims-notify-dlq").await;
+    h.key(KeyCode::Enter).await;
+    // The error code of the DLQ's first message, and how many share it.
+    let codes: Vec<String> = h.emu.with_world(|w| {
+        w.sqs.queues["claims-notify-dlq"]
+            .messages
+            .iter()
+            .map(|m| {
+                m.attributes["errorCode"]["StringValue"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    });
+    let code = codes[0].clone();
+    let want = codes.iter().filter(|c| **c == code).count();
+    assert!(
+        want < codes.len(),
+        "the filter leaves some behind: {codes:?}"
+    );
+    let in_source = h
+        .emu
+        .with_world(|w| w.sqs.queues["claims-notify"].messages.len());
+    h.type_text("F").await;
+    match &h.s.mode {
+        Mode::Form(f) => assert_eq!(f.spec.id, "sqs.redrive_messages"),
+        other => panic!("no form: {other:?}"),
+    }
+    let (screen, _) = render(&h.s);
+    assert!(screen.contains("Conditions"), "{screen}");
+    // destination (empty: the source queue), rate, conditions, since, until, claim ids.
+    h.key(KeyCode::Enter).await;
+    h.type_text("3000").await;
+    h.key(KeyCode::Enter).await;
+    h.type_text(&format!("errorCode={code}")).await;
+    for _ in 0..4 {
+        h.key(KeyCode::Enter).await;
+    }
+    h.settle().await;
+    let form = h.form().clone();
+    assert_eq!(form.plan.operation.spec.id, "sqs.redrive_messages");
+    assert!(
+        form.plan
+            .facts
+            .iter()
+            .any(|f| f.value.contains(&format!("errorCode={code}"))),
+        "{:?}",
+        form.plan.facts
+    );
+    h.type_text(&form.plan.confirm_text).await;
+    h.key(KeyCode::Tab).await;
+    h.type_text("INC-9 notify fix deployed").await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Tab).await;
+    assert_eq!(h.form().missing(true), None, "{:?}", h.form());
+    h.apply(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let mut progress = Vec::new();
+    let ended = loop {
+        let incoming = tokio::time::timeout(Duration::from_secs(60), h.rx.recv())
+            .await
+            .expect("the run's messages")
+            .expect("the runner's channel is open");
+        let msg = match incoming {
+            Incoming::Msg(m) => m,
+            Incoming::Session(s, purpose) => h.runner.session_ready(*s, purpose),
+            Incoming::Term(_) => continue,
+        };
+        if let Msg::TaskProgress { line, .. } = &msg {
+            progress.push(line.clone());
+        }
+        if let Msg::TaskEnded { result, .. } = &msg {
+            let r = result.clone();
+            h.apply(msg);
+            break r;
+        }
+        h.apply(msg);
+    };
+    let ended = ended.expect("the run ended well");
+    assert!(
+        ended.contains(&format!("matched {want}, moved {want}")),
+        "{ended}"
+    );
+    assert!(!progress.is_empty());
+    h.settle().await;
+    let left: Vec<String> = h.emu.with_world(|w| {
+        w.sqs.queues["claims-notify-dlq"]
+            .messages
+            .iter()
+            .map(|m| {
+                m.attributes["errorCode"]["StringValue"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    });
+    assert_eq!(left.len(), codes.len() - want);
+    assert!(
+        left.iter().all(|c| *c != code),
+        "only the matching ones left"
+    );
+    let now_in_source = h
+        .emu
+        .with_world(|w| w.sqs.queues["claims-notify"].messages.len());
+    assert_eq!(now_in_source, in_source + want);
+    let text = h.audit_text();
+    assert!(
+        text.contains("\"sqs:SendMessageBatch\""),
+        "the run's intent"
+    );
+    assert!(!text.contains("SYNTHETIC"), "no body in the log");
+}

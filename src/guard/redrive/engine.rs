@@ -246,9 +246,8 @@ impl Run {
     /// multi-threaded runtime the worker thread hands its other tasks over first.
     fn journal<T>(&self, f: impl FnOnce(&mut Journal) -> Result<T, JournalError>) -> Option<T> {
         let write = || f(&mut lock(&self.journal));
-        let multi = tokio::runtime::Handle::try_current().is_ok_and(|h| {
-            h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-        });
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let result = if multi {
             tokio::task::block_in_place(write)
         } else {

@@ -220,7 +220,8 @@ impl Journal {
         // A torn last line is cut off, so the next record starts a line of its own.
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         if len > complete {
-            file.set_len(complete).map_err(|e| unusable(e.to_string()))?;
+            file.set_len(complete)
+                .map_err(|e| unusable(e.to_string()))?;
         }
         Ok((
             Journal {
