@@ -547,14 +547,23 @@ impl Cloud {
     }
 
     /// The recent move tasks of every dead-letter queue (ListQueues with their redrive
-    /// policies, then ListMessageMoveTasks per DLQ), newest first per DLQ.
+    /// policies, then ListMessageMoveTasks per DLQ, several at once), newest first per DLQ.
     pub async fn list_all_move_tasks(&self) -> Result<Vec<MoveTask>, CloudError> {
         let queues = self.list_queues().await?;
-        let mut out = Vec::new();
-        for q in queues.iter().filter(|q| q.is_dlq()) {
-            out.extend(self.list_message_move_tasks(&q.arn).await?);
-        }
-        Ok(out)
+        let dlqs: Vec<String> = queues
+            .into_iter()
+            .filter(|q| q.is_dlq())
+            .map(|q| q.arn)
+            .collect();
+        // One call per DLQ, with bounded concurrency (results in the DLQs' order).
+        let me = self.clone();
+        let lists = self
+            .bounded(dlqs, move |arn| {
+                let c = me.clone();
+                async move { c.list_message_move_tasks(&arn).await }
+            })
+            .await?;
+        Ok(lists.into_iter().flatten().collect())
     }
 
     /// Cancels a running move task; returns how many messages it had moved, and the request id.

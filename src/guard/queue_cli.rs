@@ -395,12 +395,146 @@ fn dispatch(
                     ));
                 }
                 report.extra.push(("tasks", Value::Array(rows)));
+                // AWS keeps a few recent tasks per queue; the audit log keeps every one this
+                // console started or ran, with its end.
+                let dlq_arn = match &dlq {
+                    Some(d) => {
+                        let url = o.rt.block_on(queue_url(&cloud, &o.session, d))?;
+                        Some(
+                            o.rt.block_on(cloud.queue(&url))
+                                .map_err(|e| live(d, e))?
+                                .arn,
+                        )
+                    }
+                    None => None,
+                };
+                let history = report
+                    .audit_log
+                    .as_deref()
+                    .map(|p| history(p, dlq_arn.as_deref()))
+                    .unwrap_or_default();
+                report.lines.push(format!(
+                    "{} redrive events in this console's audit log{}",
+                    history.len(),
+                    if history.is_empty() { "" } else { ":" }
+                ));
+                for h in &history {
+                    report.lines.push(format!(
+                        "  {}  {:<8} {}  {}  {}",
+                        h["time"].as_str().unwrap_or_default(),
+                        h["event"].as_str().unwrap_or_default(),
+                        h["action"].as_str().unwrap_or_default(),
+                        h["queue"].as_str().unwrap_or_default(),
+                        h["message"].as_str().unwrap_or_default()
+                    ));
+                }
+                report.extra.push(("history", Value::Array(history)));
                 Ok(EXIT_OK)
             })();
             o.close();
             result
         }
     }
+}
+
+/// The most of the audit log read for the history (its end: the newest records).
+const HISTORY_TAIL: u64 = 16 << 20;
+/// The most history entries shown (the newest).
+const HISTORY_MAX: usize = 200;
+
+/// The redrives the audit log at `path` records — move tasks (their start and end) and
+/// selective runs (their outcome, with the counts) — newest last, for `dlq_arn` or every DLQ.
+fn history(path: &Path, dlq_arn: Option<&str>) -> Vec<Value> {
+    use crate::audit::Kind;
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let from = len.saturating_sub(HISTORY_TAIL);
+    let mut data = Vec::new();
+    if f.seek(SeekFrom::Start(from)).is_err()
+        || (&mut f).take(HISTORY_TAIL).read_to_end(&mut data).is_err()
+    {
+        return Vec::new();
+    }
+    if from > 0 {
+        // Start at the first whole line.
+        let cut = data
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(data.len(), |i| i + 1);
+        data.drain(..cut);
+    }
+    let (records, _) = crate::audit::read_records(&data);
+    let redrives = [
+        super::sqs::START_MOVE_TASK.api_action,
+        super::sqs::CANCEL_MOVE_TASK.api_action,
+        redrive::REDRIVE_MESSAGES.api_action,
+    ];
+    let intents: std::collections::HashMap<&str, &crate::audit::Record> = records
+        .iter()
+        .filter(|(_, r)| r.kind == Kind::Intent)
+        .map(|(_, r)| (r.id.as_str(), r))
+        .collect();
+    let mut out: Vec<Value> = Vec::new();
+    for (_, r) in &records {
+        let intent = r.intent_id.as_deref().and_then(|i| intents.get(i));
+        let Some(action) = intent.and_then(|i| i.action()) else {
+            continue;
+        };
+        let queue = intent
+            .and_then(|i| i.what.as_ref())
+            .and_then(|w| w.targets.first())
+            .cloned()
+            .unwrap_or_default();
+        if !redrives.contains(&action) || dlq_arn.is_some_and(|d| d != queue) {
+            continue;
+        }
+        let (event, message) = match r.kind {
+            Kind::Task => (
+                r.event.clone().unwrap_or_default(),
+                r.details
+                    .as_ref()
+                    .map(|d| {
+                        d.get("message")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| d.to_string())
+                    })
+                    .unwrap_or_default(),
+            ),
+            Kind::Outcome => (
+                r.outcome
+                    .as_ref()
+                    .map(|o| format!("{:?}", o.status).to_lowercase())
+                    .unwrap_or_default(),
+                r.outcome
+                    .as_ref()
+                    .map(|o| {
+                        let code = o
+                            .error_code
+                            .as_deref()
+                            .map(|c| format!("{c}: "))
+                            .unwrap_or_default();
+                        format!("{code}{}", o.message.clone().unwrap_or_default())
+                    })
+                    .unwrap_or_default(),
+            ),
+            _ => continue,
+        };
+        out.push(json!({
+            "time": r.time,
+            "event": event,
+            "action": action,
+            "queue": queue,
+            "intent_id": r.intent_id,
+            "message": message,
+        }));
+    }
+    let skip = out.len().saturating_sub(HISTORY_MAX);
+    out.drain(..skip);
+    out
 }
 
 fn live(what: &str, error: crate::cloud::CloudError) -> CliError {

@@ -750,4 +750,17 @@ async fn the_binary_dry_runs_peeks_lists_and_refuses_read_only() {
     assert_eq!(code, 0, "{v} {e}");
     assert_eq!(v["run"]["progress"]["moved"], 2, "{v}");
     assert_eq!(claims_in(&emu, "src-cli").len(), 2);
+    // The local history keeps the run (AWS keeps no record of a selective redrive).
+    let (code, v, e) = bin.run(
+        &emu,
+        &["--read-only", "queue", "tasks", "dlq-cli", "--json"],
+    );
+    assert_eq!(code, 0, "{v} {e}");
+    let history = v["history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|h| h["action"] == "sqs:SendMessageBatch"
+            && h["event"] == "succeeded"
+            && h["message"].as_str().unwrap().contains("moved 2")),
+        "{v}"
+    );
 }
