@@ -64,6 +64,50 @@ const ROUTES: &[(&str, &str, &str, u16)] = &[
         "ListRestoreTestingPlans",
         200,
     ),
+    (
+        "GET",
+        "/restore-testing/plans/{RestoreTestingPlanName}",
+        "GetRestoreTestingPlan",
+        200,
+    ),
+    (
+        "GET",
+        "/restore-testing/plans/{RestoreTestingPlanName}/selections",
+        "ListRestoreTestingSelections",
+        200,
+    ),
+    (
+        "GET",
+        "/restore-testing/plans/{RestoreTestingPlanName}/selections/{RestoreTestingSelectionName}",
+        "GetRestoreTestingSelection",
+        200,
+    ),
+    (
+        "GET",
+        "/restore-jobs/{RestoreJobId}/metadata",
+        "GetRestoreJobMetadata",
+        200,
+    ),
+    (
+        "GET",
+        "/resources/{ResourceArn}/recovery-points/",
+        "ListRecoveryPointsByResource",
+        200,
+    ),
+    ("GET", "/resources/", "ListProtectedResources", 200),
+    ("GET", "/backup/plans/{BackupPlanId}/", "GetBackupPlan", 200),
+    (
+        "GET",
+        "/backup/plans/{BackupPlanId}/selections/",
+        "ListBackupSelections",
+        200,
+    ),
+    (
+        "GET",
+        "/backup/plans/{BackupPlanId}/selections/{SelectionId}",
+        "GetBackupSelection",
+        200,
+    ),
 ];
 
 /// A routed REST request: the operation, its success status, and one input object that merges
