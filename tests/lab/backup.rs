@@ -1741,7 +1741,7 @@ async fn restore_testing_plan_runs_on_schedule_and_cleans_up() {
         &format!("/_emulator/restored-resources/{}", url_encode(&db)),
     );
     assert_eq!((status, v["Deleted"].as_str()), (200, Some(db.as_str())));
-    assert_eq!(restored_arns(&emu), [table.clone()]);
+    assert_eq!(restored_arns(&emu), std::slice::from_ref(&table));
     let (status, v) = control(
         &emu,
         "DELETE",
