@@ -526,7 +526,7 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
         {
             restored.push((job.recovery_point_arn.clone(), t));
             if let Some(h) = job.validation_window_hours {
-                job.deletion_due = Some(t + Duration::hours(h.max(0)));
+                job.deletion_due = Some(later(t, Duration::hours(h.clamp(0, 24 * 366))));
             }
             created.push(RestoredResource {
                 arn: job.target_resource_arn.clone(),
@@ -558,6 +558,16 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
     delete_restore_test_resources(w, now);
 }
 
+/// `t + d`, or `t` where that leaves chrono's range (times near the clock's limits).
+fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(t)
+}
+
+/// `t - d`, or `t` where that leaves chrono's range.
+fn earlier(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_sub_signed(d).unwrap_or(t)
+}
+
 /// Restore tests delete what they restored: DELETING when the validation window ends (or a
 /// final validation result arrives), SUCCESSFUL [`RESTORE_TEST_DELETE_SECONDS`] later.
 fn delete_restore_test_resources(w: &mut World, now: DateTime<Utc>) {
@@ -575,7 +585,7 @@ fn delete_restore_test_resources(w: &mut World, now: DateTime<Utc>) {
             deleting.push(job.target_resource_arn.clone());
         }
         if job.deletion_status.as_deref() == Some("DELETING")
-            && now >= due + Duration::seconds(RESTORE_TEST_DELETE_SECONDS)
+            && now >= later(due, Duration::seconds(RESTORE_TEST_DELETE_SECONDS))
         {
             job.deletion_status = Some("SUCCESSFUL".into());
             deleted.push(job.target_resource_arn.clone());
@@ -605,7 +615,7 @@ fn run_restore_testing_schedules(w: &mut World, now: DateTime<Utc>) {
         };
         let mut cursor = plan
             .schedule_cursor
-            .max(now - Duration::days(MAX_CATCH_UP_DAYS));
+            .max(earlier(now, Duration::days(MAX_CATCH_UP_DAYS)));
         let mut runs = Vec::new();
         loop {
             let next = schedule.next_after(cursor, plan.creation_time);
@@ -634,7 +644,10 @@ fn run_restore_test(w: &mut World, plan: &RestoreTestingPlan, at: DateTime<Utc>)
         .filter(|s| s.plan_name == plan.name)
         .cloned()
         .collect();
-    let window_start = at - Duration::days(plan.selection_window_days.max(1));
+    let window_start = earlier(
+        at,
+        Duration::days(plan.selection_window_days.clamp(1, 3660)),
+    );
     let vault_ok = |v: &str| {
         plan.include_vaults.is_empty()
             || plan

@@ -113,7 +113,10 @@ impl Schedule {
                     return anchor;
                 }
                 let k = (t - anchor).num_seconds() / step + 1;
-                anchor + Duration::seconds(k.saturating_mul(step))
+                Duration::try_seconds(k.saturating_mul(step))
+                    .and_then(|d| anchor.checked_add_signed(d))
+                    // Beyond chrono's range: never again.
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
             }
             Schedule::Cron {
                 minute,
@@ -122,14 +125,16 @@ impl Schedule {
             } => {
                 let at = NaiveTime::from_hms_opt(*hour, *minute, 0).unwrap_or_default();
                 for d in 0..=8 {
-                    let day = t.date_naive() + Duration::days(d);
+                    let Some(day) = t.date_naive().checked_add_signed(Duration::days(d)) else {
+                        break;
+                    };
                     let c = day.and_time(at).and_utc();
                     if c > t && (weekdays.is_empty() || weekdays.contains(&c.weekday())) {
                         return c;
                     }
                 }
-                // Unreachable for a non-empty weekday set; a week later keeps time moving.
-                t + Duration::weeks(1)
+                // Unreachable for a non-empty weekday set, except at chrono's end of time.
+                DateTime::<Utc>::MAX_UTC
             }
         }
     }
@@ -187,6 +192,21 @@ mod tests {
                 every: Duration::days(1)
             }
         );
+    }
+
+    #[test]
+    fn occurrences_at_the_end_of_time_do_not_panic() {
+        let end = crate::emulator::clock::latest();
+        let max = DateTime::<Utc>::MAX_UTC;
+        for e in [
+            "cron(0 5 ? * * *)",
+            "cron(0 5 ? * SUN *)",
+            "rate(10000 days)",
+        ] {
+            let s = Schedule::parse(e, None).unwrap();
+            assert!(s.next_after(end, DateTime::<Utc>::MIN_UTC) > end, "{e}");
+            assert_eq!(s.next_after(max, DateTime::<Utc>::MIN_UTC), max, "{e}");
+        }
     }
 
     #[test]
