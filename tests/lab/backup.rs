@@ -1221,20 +1221,8 @@ fn cloud(emu: &Emulator) -> phi_console::cloud::Cloud {
     )
 }
 
-/// One request to the emulator's control endpoints (plain HTTP/1.1, connection closed).
 fn control(emu: &Emulator, method: &str, path: &str) -> (u16, serde_json::Value) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(emu.addr()).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status: u16 = raw.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = raw.split_once("\r\n\r\n").unwrap().1;
-    (status, serde_json::from_str(body).unwrap())
+    control_http(&emu.endpoint_url(), method, path)
 }
 
 fn restored_arns(emu: &Emulator) -> Vec<String> {
@@ -1245,17 +1233,6 @@ fn restored_arns(emu: &Emulator) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|r| r["ResourceArn"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
         .collect()
 }
 
@@ -1576,7 +1553,7 @@ async fn restore_testing_plan_runs_on_schedule_and_cleans_up() {
     assert_eq!(plan.schedule_expression(), "cron(0 6 ? * SUN *)");
     let sel = plan.recovery_point_selection().unwrap();
     assert_eq!(sel.include_vaults(), ["*"]);
-    assert_eq!(sel.selection_window_days(), 7);
+    assert_eq!(sel.selection_window_days(), 14);
     let e = b
         .get_restore_testing_plan()
         .restore_testing_plan_name("nope")

@@ -414,7 +414,7 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
             last_update_time: Some(now - Duration::days(45)),
             creator_request_id: Some(ids.uuid()),
             include_vaults: vec!["*".into()],
-            selection_window_days: 7,
+            selection_window_days: 14,
             // Runs from the scenario's start on; history before it is seeded below.
             schedule_cursor: now,
         },
