@@ -204,6 +204,21 @@ pub struct BackupSelection {
     pub created: Option<DateTime<Utc>>,
 }
 
+/// A restore testing plan in full (GetRestoreTestingPlan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreTestingPlanDetail {
+    pub arn: String,
+    pub name: String,
+    pub schedule: String,
+    pub schedule_timezone: Option<String>,
+    pub start_window_hours: i32,
+    pub last_execution: Option<DateTime<Utc>>,
+    /// RecoveryPointSelection: the algorithm, the vaults and the window in days.
+    pub algorithm: Option<String>,
+    pub include_vaults: Vec<String>,
+    pub selection_window_days: i32,
+}
+
 /// A restore testing selection: the resources a restore testing plan restores.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreTestingSelection {
@@ -606,6 +621,50 @@ impl Cloud {
                 })
                 .unwrap_or_default(),
             created: time(out.creation_date()),
+        })
+    }
+
+    pub async fn get_restore_testing_plan(
+        &self,
+        name: &str,
+    ) -> Result<RestoreTestingPlanDetail, CloudError> {
+        self.alive()?;
+        let out = self
+            .backup
+            .get_restore_testing_plan()
+            .restore_testing_plan_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "GetRestoreTestingPlan",
+                    &format!("restore testing plan {name}"),
+                    e,
+                )
+            })?;
+        let p = out
+            .restore_testing_plan()
+            .ok_or_else(|| CloudError::Service {
+                operation: "GetRestoreTestingPlan".into(),
+                code: "MissingRestoreTestingPlan".into(),
+                message: format!(
+                    "the answer for restore testing plan {name} had no plan; check the endpoint"
+                ),
+                request_id: None,
+            })?;
+        let sel = p.recovery_point_selection();
+        Ok(RestoreTestingPlanDetail {
+            arn: p.restore_testing_plan_arn().to_string(),
+            name: p.restore_testing_plan_name().to_string(),
+            schedule: p.schedule_expression().to_string(),
+            schedule_timezone: p.schedule_expression_timezone().map(str::to_string),
+            start_window_hours: p.start_window_hours(),
+            last_execution: time(p.last_execution_time()),
+            algorithm: sel
+                .and_then(|s| s.algorithm())
+                .map(|a| a.as_str().to_string()),
+            include_vaults: sel.map(|s| s.include_vaults().to_vec()).unwrap_or_default(),
+            selection_window_days: sel.map(|s| s.selection_window_days()).unwrap_or_default(),
         })
     }
 

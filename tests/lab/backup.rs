@@ -1746,6 +1746,19 @@ async fn restore_testing_plan_runs_on_schedule_and_cleans_up() {
 
     // Through the adapter.
     let c = cloud(&emu);
+    let detail = c
+        .get_restore_testing_plan("claims-weekly-restore-test")
+        .await
+        .unwrap();
+    assert_eq!(detail.arn, plan_arn);
+    assert_eq!(detail.schedule, "cron(0 6 ? * SUN *)");
+    assert_eq!(detail.algorithm.as_deref(), Some("LATEST_WITHIN_WINDOW"));
+    assert_eq!(detail.selection_window_days, 14);
+    assert_eq!(detail.last_execution.map(|t| t.timestamp()), Some(run_at));
+    assert!(matches!(
+        c.get_restore_testing_plan("nope").await,
+        Err(phi_console::cloud::CloudError::NotFound { .. })
+    ));
     let sels = c
         .list_restore_testing_selections("claims-weekly-restore-test")
         .await
