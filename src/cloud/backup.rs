@@ -1,9 +1,11 @@
-//! AWS Backup: vaults (lock state), recovery points, backup and restore jobs, plans and restore
-//! testing plans.
+//! AWS Backup: vaults (lock state), recovery points (per vault and per resource), protected
+//! resources, backup and restore jobs (with their metadata), plans with their rules, copy
+//! actions and selections, and restore testing plans with their selections.
 
 use super::error::from_sdk;
 use super::{Cloud, CloudError, time};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupVault {
@@ -61,6 +63,8 @@ pub struct RestoreJob {
     pub created_resource_arn: Option<String>,
     pub validation_status: Option<String>,
     pub restore_testing_plan: Option<String>,
+    /// Restore tests: `DELETING`, `SUCCESSFUL` or `FAILED` for the restored resource.
+    pub deletion_status: Option<String>,
 }
 
 impl RestoreJob {
@@ -86,6 +90,146 @@ pub struct RestoreTestingPlan {
     pub name: String,
     pub schedule: String,
     pub last_execution: Option<DateTime<Utc>>,
+}
+
+/// A recovery point of one resource (ListRecoveryPointsByResource), in any vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceRecoveryPoint {
+    pub arn: String,
+    pub vault: String,
+    pub status: String,
+    pub created: Option<DateTime<Utc>>,
+    pub size_bytes: Option<i64>,
+    pub encryption_key: Option<String>,
+    pub resource_name: Option<String>,
+}
+
+/// A resource AWS Backup has backed up at least once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedResource {
+    pub arn: String,
+    pub resource_type: String,
+    pub name: Option<String>,
+    pub last_backup: Option<DateTime<Utc>>,
+    pub last_vault_arn: Option<String>,
+    pub last_recovery_point_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub delete_after_days: Option<i64>,
+    pub move_to_cold_storage_after_days: Option<i64>,
+}
+
+/// Where a rule copies each recovery point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyAction {
+    pub destination_vault_arn: String,
+    pub lifecycle: Option<Lifecycle>,
+}
+
+impl CopyAction {
+    /// The destination vault's region (from its ARN), if the ARN has one.
+    pub fn destination_region(&self) -> Option<&str> {
+        self.destination_vault_arn
+            .split(':')
+            .nth(3)
+            .filter(|r| !r.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupRule {
+    pub name: String,
+    pub id: Option<String>,
+    pub target_vault: String,
+    pub schedule: Option<String>,
+    pub schedule_timezone: Option<String>,
+    pub start_window_minutes: Option<i64>,
+    pub completion_window_minutes: Option<i64>,
+    pub lifecycle: Option<Lifecycle>,
+    pub copy_actions: Vec<CopyAction>,
+}
+
+/// A backup plan with its rules (GetBackupPlan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupPlanDetail {
+    pub id: String,
+    pub arn: String,
+    pub name: String,
+    pub version_id: String,
+    pub created: Option<DateTime<Utc>>,
+    pub last_execution: Option<DateTime<Utc>>,
+    pub rules: Vec<BackupRule>,
+}
+
+impl BackupPlanDetail {
+    /// Whether some rule copies its recovery points to a vault outside `home_region`.
+    pub fn copies_to_another_region(&self, home_region: &str) -> bool {
+        self.rules
+            .iter()
+            .flat_map(|r| &r.copy_actions)
+            .any(|c| c.destination_region().is_some_and(|r| r != home_region))
+    }
+}
+
+/// One entry of ListBackupSelections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSelectionSummary {
+    pub id: String,
+    pub name: String,
+    pub plan_id: String,
+    pub iam_role_arn: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+}
+
+/// A tag condition of a backup selection (`STRINGEQUALS` key = value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCondition {
+    pub condition: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// A backup selection in full (GetBackupSelection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSelection {
+    pub id: String,
+    pub plan_id: String,
+    pub name: String,
+    pub iam_role_arn: String,
+    pub resources: Vec<String>,
+    pub not_resources: Vec<String>,
+    pub tags: Vec<TagCondition>,
+    pub created: Option<DateTime<Utc>>,
+}
+
+/// A restore testing plan in full (GetRestoreTestingPlan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreTestingPlanDetail {
+    pub arn: String,
+    pub name: String,
+    pub schedule: String,
+    pub schedule_timezone: Option<String>,
+    pub start_window_hours: i32,
+    pub last_execution: Option<DateTime<Utc>>,
+    /// RecoveryPointSelection: the algorithm, the vaults and the window in days.
+    pub algorithm: Option<String>,
+    pub include_vaults: Vec<String>,
+    pub selection_window_days: i32,
+}
+
+/// A restore testing selection: the resources a restore testing plan restores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreTestingSelection {
+    pub plan_name: String,
+    pub name: String,
+    pub resource_type: String,
+    pub iam_role_arn: String,
+    pub validation_window_hours: i32,
+    pub created: Option<DateTime<Utc>>,
+    /// Only from GetRestoreTestingSelection (empty in lists).
+    pub protected_resource_arns: Vec<String>,
 }
 
 /// Pages a Backup list call to the end: `$call` is a builder expression, `$items` the output
@@ -228,8 +372,374 @@ impl Cloud {
                     .created_by()
                     .and_then(|c| c.restore_testing_plan_arn())
                     .map(str::to_string),
+                deletion_status: j.deletion_status().map(|s| s.as_str().to_string()),
             }
         ))
+    }
+
+    pub async fn describe_restore_job(&self, id: &str) -> Result<RestoreJob, CloudError> {
+        self.alive()?;
+        let j = self
+            .backup
+            .describe_restore_job()
+            .restore_job_id(id)
+            .send()
+            .await
+            .map_err(|e| from_sdk("DescribeRestoreJob", &format!("restore job {id}"), e))?;
+        Ok(RestoreJob {
+            id: j.restore_job_id().unwrap_or(id).to_string(),
+            recovery_point_arn: j.recovery_point_arn().unwrap_or_default().to_string(),
+            resource_type: j.resource_type().unwrap_or_default().to_string(),
+            status: j
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            status_message: j.status_message().map(str::to_string),
+            percent_done: j.percent_done().map(str::to_string),
+            created: time(j.creation_date()),
+            completed: time(j.completion_date()),
+            created_resource_arn: j.created_resource_arn().map(str::to_string),
+            validation_status: j.validation_status().map(|s| s.as_str().to_string()),
+            restore_testing_plan: j
+                .created_by()
+                .and_then(|c| c.restore_testing_plan_arn())
+                .map(str::to_string),
+            deletion_status: j.deletion_status().map(|s| s.as_str().to_string()),
+        })
+    }
+
+    /// The metadata a restore job ran with (GetRestoreJobMetadata).
+    pub async fn restore_job_metadata(
+        &self,
+        id: &str,
+    ) -> Result<BTreeMap<String, String>, CloudError> {
+        self.alive()?;
+        let out = self
+            .backup
+            .get_restore_job_metadata()
+            .restore_job_id(id)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetRestoreJobMetadata", &format!("restore job {id}"), e))?;
+        Ok(out
+            .metadata()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
+    /// Every recovery point of one resource, in any vault, newest first.
+    pub async fn list_recovery_points_by_resource(
+        &self,
+        resource_arn: &str,
+    ) -> Result<Vec<ResourceRecoveryPoint>, CloudError> {
+        self.alive()?;
+        let items = self
+            .backup
+            .list_recovery_points_by_resource()
+            .resource_arn(resource_arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "ListRecoveryPointsByResource",
+                    &format!("resource {resource_arn}"),
+                    e,
+                )
+            })?;
+        Ok(items
+            .iter()
+            .map(|r| ResourceRecoveryPoint {
+                arn: r.recovery_point_arn().unwrap_or_default().to_string(),
+                vault: r.backup_vault_name().unwrap_or_default().to_string(),
+                status: r
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                created: time(r.creation_date()),
+                size_bytes: r.backup_size_bytes(),
+                encryption_key: r.encryption_key_arn().map(str::to_string),
+                resource_name: r.resource_name().map(str::to_string),
+            })
+            .collect())
+    }
+
+    pub async fn list_protected_resources(&self) -> Result<Vec<ProtectedResource>, CloudError> {
+        self.alive()?;
+        let items = self
+            .backup
+            .list_protected_resources()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| from_sdk("ListProtectedResources", "protected resources", e))?;
+        Ok(items
+            .iter()
+            .map(|r| ProtectedResource {
+                arn: r.resource_arn().unwrap_or_default().to_string(),
+                resource_type: r.resource_type().unwrap_or_default().to_string(),
+                name: r.resource_name().map(str::to_string),
+                last_backup: time(r.last_backup_time()),
+                last_vault_arn: r.last_backup_vault_arn().map(str::to_string),
+                last_recovery_point_arn: r.last_recovery_point_arn().map(str::to_string),
+            })
+            .collect())
+    }
+
+    /// A backup plan with its rules and copy actions (the current version, or `version_id`).
+    pub async fn get_backup_plan(
+        &self,
+        plan_id: &str,
+        version_id: Option<&str>,
+    ) -> Result<BackupPlanDetail, CloudError> {
+        self.alive()?;
+        let out = self
+            .backup
+            .get_backup_plan()
+            .backup_plan_id(plan_id)
+            .set_version_id(version_id.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetBackupPlan", &format!("backup plan {plan_id}"), e))?;
+        let lifecycle = |l: Option<&aws_sdk_backup::types::Lifecycle>| {
+            l.map(|l| Lifecycle {
+                delete_after_days: l.delete_after_days(),
+                move_to_cold_storage_after_days: l.move_to_cold_storage_after_days(),
+            })
+        };
+        let (name, rules) = match out.backup_plan() {
+            Some(p) => (
+                p.backup_plan_name().to_string(),
+                p.rules()
+                    .iter()
+                    .map(|r| BackupRule {
+                        name: r.rule_name().to_string(),
+                        id: r.rule_id().map(str::to_string),
+                        target_vault: r.target_backup_vault_name().to_string(),
+                        schedule: r.schedule_expression().map(str::to_string),
+                        schedule_timezone: r.schedule_expression_timezone().map(str::to_string),
+                        start_window_minutes: r.start_window_minutes(),
+                        completion_window_minutes: r.completion_window_minutes(),
+                        lifecycle: lifecycle(r.lifecycle()),
+                        copy_actions: r
+                            .copy_actions()
+                            .iter()
+                            .map(|c| CopyAction {
+                                destination_vault_arn: c.destination_backup_vault_arn().to_string(),
+                                lifecycle: lifecycle(c.lifecycle()),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            ),
+            None => (String::new(), Vec::new()),
+        };
+        Ok(BackupPlanDetail {
+            id: out.backup_plan_id().unwrap_or(plan_id).to_string(),
+            arn: out.backup_plan_arn().unwrap_or_default().to_string(),
+            name,
+            version_id: out.version_id().unwrap_or_default().to_string(),
+            created: time(out.creation_date()),
+            last_execution: time(out.last_execution_date()),
+            rules,
+        })
+    }
+
+    pub async fn list_backup_selections(
+        &self,
+        plan_id: &str,
+    ) -> Result<Vec<BackupSelectionSummary>, CloudError> {
+        self.alive()?;
+        let items = self
+            .backup
+            .list_backup_selections()
+            .backup_plan_id(plan_id)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| from_sdk("ListBackupSelections", &format!("backup plan {plan_id}"), e))?;
+        Ok(items
+            .iter()
+            .map(|s| BackupSelectionSummary {
+                id: s.selection_id().unwrap_or_default().to_string(),
+                name: s.selection_name().unwrap_or_default().to_string(),
+                plan_id: s.backup_plan_id().unwrap_or(plan_id).to_string(),
+                iam_role_arn: s.iam_role_arn().map(str::to_string),
+                created: time(s.creation_date()),
+            })
+            .collect())
+    }
+
+    pub async fn get_backup_selection(
+        &self,
+        plan_id: &str,
+        selection_id: &str,
+    ) -> Result<BackupSelection, CloudError> {
+        self.alive()?;
+        let out = self
+            .backup
+            .get_backup_selection()
+            .backup_plan_id(plan_id)
+            .selection_id(selection_id)
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "GetBackupSelection",
+                    &format!("backup selection {selection_id} of backup plan {plan_id}"),
+                    e,
+                )
+            })?;
+        let sel = out.backup_selection();
+        Ok(BackupSelection {
+            id: out.selection_id().unwrap_or(selection_id).to_string(),
+            plan_id: out.backup_plan_id().unwrap_or(plan_id).to_string(),
+            name: sel
+                .map(|s| s.selection_name().to_string())
+                .unwrap_or_default(),
+            iam_role_arn: sel
+                .map(|s| s.iam_role_arn().to_string())
+                .unwrap_or_default(),
+            resources: sel.map(|s| s.resources().to_vec()).unwrap_or_default(),
+            not_resources: sel.map(|s| s.not_resources().to_vec()).unwrap_or_default(),
+            tags: sel
+                .map(|s| {
+                    s.list_of_tags()
+                        .iter()
+                        .map(|c| TagCondition {
+                            condition: c.condition_type().as_str().to_string(),
+                            key: c.condition_key().to_string(),
+                            value: c.condition_value().to_string(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            created: time(out.creation_date()),
+        })
+    }
+
+    pub async fn get_restore_testing_plan(
+        &self,
+        name: &str,
+    ) -> Result<RestoreTestingPlanDetail, CloudError> {
+        self.alive()?;
+        let out = self
+            .backup
+            .get_restore_testing_plan()
+            .restore_testing_plan_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "GetRestoreTestingPlan",
+                    &format!("restore testing plan {name}"),
+                    e,
+                )
+            })?;
+        let p = out
+            .restore_testing_plan()
+            .ok_or_else(|| CloudError::Service {
+                operation: "GetRestoreTestingPlan".into(),
+                code: "MissingRestoreTestingPlan".into(),
+                message: format!(
+                    "the answer for restore testing plan {name} had no plan; check the endpoint"
+                ),
+                request_id: None,
+            })?;
+        let sel = p.recovery_point_selection();
+        Ok(RestoreTestingPlanDetail {
+            arn: p.restore_testing_plan_arn().to_string(),
+            name: p.restore_testing_plan_name().to_string(),
+            schedule: p.schedule_expression().to_string(),
+            schedule_timezone: p.schedule_expression_timezone().map(str::to_string),
+            start_window_hours: p.start_window_hours(),
+            last_execution: time(p.last_execution_time()),
+            algorithm: sel
+                .and_then(|s| s.algorithm())
+                .map(|a| a.as_str().to_string()),
+            include_vaults: sel.map(|s| s.include_vaults().to_vec()).unwrap_or_default(),
+            selection_window_days: sel.map(|s| s.selection_window_days()).unwrap_or_default(),
+        })
+    }
+
+    pub async fn list_restore_testing_selections(
+        &self,
+        plan_name: &str,
+    ) -> Result<Vec<RestoreTestingSelection>, CloudError> {
+        self.alive()?;
+        let items = self
+            .backup
+            .list_restore_testing_selections()
+            .restore_testing_plan_name(plan_name)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "ListRestoreTestingSelections",
+                    &format!("restore testing plan {plan_name}"),
+                    e,
+                )
+            })?;
+        Ok(items
+            .iter()
+            .map(|s| RestoreTestingSelection {
+                plan_name: s.restore_testing_plan_name().to_string(),
+                name: s.restore_testing_selection_name().to_string(),
+                resource_type: s.protected_resource_type().to_string(),
+                iam_role_arn: s.iam_role_arn().to_string(),
+                validation_window_hours: s.validation_window_hours(),
+                created: time(Some(s.creation_time())),
+                protected_resource_arns: Vec::new(),
+            })
+            .collect())
+    }
+
+    pub async fn get_restore_testing_selection(
+        &self,
+        plan_name: &str,
+        selection_name: &str,
+    ) -> Result<RestoreTestingSelection, CloudError> {
+        self.alive()?;
+        let out = self
+            .backup
+            .get_restore_testing_selection()
+            .restore_testing_plan_name(plan_name)
+            .restore_testing_selection_name(selection_name)
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "GetRestoreTestingSelection",
+                    &format!("restore testing selection {selection_name} of plan {plan_name}"),
+                    e,
+                )
+            })?;
+        let s = out.restore_testing_selection().ok_or_else(|| CloudError::Service {
+            operation: "GetRestoreTestingSelection".into(),
+            code: "MissingRestoreTestingSelection".into(),
+            message: format!(
+                "the answer for restore testing selection {selection_name} of plan {plan_name} had no selection; check the endpoint"
+            ),
+            request_id: None,
+        })?;
+        Ok(RestoreTestingSelection {
+            plan_name: s.restore_testing_plan_name().to_string(),
+            name: s.restore_testing_selection_name().to_string(),
+            resource_type: s.protected_resource_type().to_string(),
+            iam_role_arn: s.iam_role_arn().to_string(),
+            validation_window_hours: s.validation_window_hours(),
+            created: time(Some(s.creation_time())),
+            protected_resource_arns: s.protected_resource_arns().to_vec(),
+        })
     }
 
     pub async fn list_backup_plans(&self) -> Result<Vec<BackupPlan>, CloudError> {

@@ -451,7 +451,8 @@ pub(crate) fn error_response(
 }
 
 /// The emulator's own control endpoints (not AWS): health, the current TOTP code of a virtual
-/// MFA device (so a person trying the demo can answer the prompt), and stepping the clock.
+/// MFA device (so a person trying the demo can answer the prompt), stepping the clock, and the
+/// resources restore jobs created (listed, and removed by a test's cleanup).
 fn control(
     shared: &Shared,
     parts: &http::request::Parts,
@@ -507,9 +508,48 @@ fn control(
                 None => reply(400, serde_json::json!({ "error": "seconds=N is required" })),
             }
         }
+        ("GET", "/_emulator/restored-resources") => {
+            let now = shared.clock.now();
+            let mut w = shared.world();
+            services::tick(&mut w, now);
+            let list: Vec<serde_json::Value> = services::backup::restored_resources(&w)
+                .into_iter()
+                .map(restored_resource_json)
+                .collect();
+            reply(200, serde_json::json!({ "RestoredResources": list }))
+        }
+        ("DELETE", path) if path.starts_with(RESTORED_PREFIX) => {
+            let arn = rest::percent_decode(&path[RESTORED_PREFIX.len()..]);
+            let now = shared.clock.now();
+            let mut w = shared.world();
+            services::tick(&mut w, now);
+            if services::backup::remove_restored_resource(&mut w, &arn) {
+                reply(200, serde_json::json!({ "Deleted": arn }))
+            } else {
+                reply(
+                    404,
+                    serde_json::json!({ "error": format!("no restored resource {arn}; GET /_emulator/restored-resources lists them (URL-encode the ARN in the path)") }),
+                )
+            }
+        }
         _ => reply(
             404,
             serde_json::json!({ "error": "unknown emulator control endpoint" }),
         ),
     }
+}
+
+const RESTORED_PREFIX: &str = "/_emulator/restored-resources/";
+
+fn restored_resource_json(r: &services::backup::RestoredResource) -> serde_json::Value {
+    serde_json::json!({
+        "ResourceArn": r.arn,
+        "ResourceType": r.resource_type,
+        "RestoreJobId": r.restore_job_id,
+        "RecoveryPointArn": r.recovery_point_arn,
+        "SourceResourceArn": r.source_resource_arn,
+        "CreationTime": util::iso8601(r.creation_time),
+        "RestoreTestingPlanArn": r.restore_testing_plan_arn,
+        "State": if r.deleting { "DELETING" } else { "AVAILABLE" },
+    })
 }

@@ -277,3 +277,184 @@ fn sts_and_sns_through_the_cli() {
     let attrs = aws_json(&url, &["sns", "get-topic-attributes", "--topic-arn", arn]);
     assert_eq!(attrs["Attributes"]["TopicArn"], arn);
 }
+
+#[test]
+fn backup_plans_selections_protected_resources_and_restore_testing() {
+    // Wednesday noon; the restore testing plan runs on Sunday 06:00 UTC.
+    let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let emu = start(
+        phi_console::emulator::Scenario::Claims,
+        phi_console::emulator::ClockMode::ManualAt(at),
+    );
+    let url = emu.endpoint_url();
+    let plans = aws_json(&url, &["backup", "list-backup-plans"]);
+    let id = |name: &str| {
+        plans["BackupPlansList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["BackupPlanName"] == name)
+            .unwrap()["BackupPlanId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let daily = id("claims-daily");
+    let p = aws_json(
+        &url,
+        &["backup", "get-backup-plan", "--backup-plan-id", &daily],
+    );
+    let rule = &p["BackupPlan"]["Rules"][0];
+    assert_eq!(rule["TargetBackupVaultName"], "claims-primary-vault");
+    assert_eq!(rule["Lifecycle"]["DeleteAfterDays"], 35);
+    assert_eq!(
+        rule["CopyActions"][0]["DestinationBackupVaultArn"],
+        "arn:aws:backup:us-west-2:123456789012:backup-vault:claims-dr-vault"
+    );
+    let (rc, _, err) = run_aws(
+        &url,
+        &["backup", "get-backup-plan", "--backup-plan-id", "nope"],
+        "AKIATESTKEY",
+    );
+    assert_ne!(rc, 0);
+    assert!(err.contains("ResourceNotFoundException"), "{err}");
+    let sels = aws_json(
+        &url,
+        &[
+            "backup",
+            "list-backup-selections",
+            "--backup-plan-id",
+            &daily,
+        ],
+    );
+    let sel_id = sels["BackupSelectionsList"][0]["SelectionId"]
+        .as_str()
+        .unwrap();
+    let sel = aws_json(
+        &url,
+        &[
+            "backup",
+            "get-backup-selection",
+            "--backup-plan-id",
+            &daily,
+            "--selection-id",
+            sel_id,
+        ],
+    );
+    assert_eq!(
+        sel["BackupSelection"]["Resources"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        sel["BackupSelection"]["IamRoleArn"],
+        "arn:aws:iam::123456789012:role/BackupRestoreRole"
+    );
+
+    // The CLI's paginator walks both lists with a page size of 1 and 7.
+    let protected = aws_json(
+        &url,
+        &["backup", "list-protected-resources", "--page-size", "1"],
+    );
+    assert_eq!(protected["Results"].as_array().unwrap().len(), 3);
+    let intake = "arn:aws:dynamodb:us-east-1:123456789012:table/claims-intake";
+    let points = aws_json(
+        &url,
+        &[
+            "backup",
+            "list-recovery-points-by-resource",
+            "--resource-arn",
+            intake,
+            "--page-size",
+            "7",
+        ],
+    );
+    let points = points["RecoveryPoints"].as_array().unwrap();
+    assert_eq!(points.len(), 35);
+    assert!(points.iter().all(|p| p["BackupSizeBytes"].is_i64()));
+
+    // Restore testing: the plan, its selections, and a scheduled run.
+    let name = "claims-weekly-restore-test";
+    let plan = aws_json(
+        &url,
+        &[
+            "backup",
+            "get-restore-testing-plan",
+            "--restore-testing-plan-name",
+            name,
+        ],
+    );
+    assert_eq!(
+        plan["RestoreTestingPlan"]["ScheduleExpression"],
+        "cron(0 6 ? * SUN *)"
+    );
+    let ts = aws_json(
+        &url,
+        &[
+            "backup",
+            "list-restore-testing-selections",
+            "--restore-testing-plan-name",
+            name,
+        ],
+    );
+    assert_eq!(ts["RestoreTestingSelections"].as_array().unwrap().len(), 2);
+    let one = aws_json(
+        &url,
+        &[
+            "backup",
+            "get-restore-testing-selection",
+            "--restore-testing-plan-name",
+            name,
+            "--restore-testing-selection-name",
+            "claims-intake-table",
+        ],
+    );
+    assert_eq!(
+        one["RestoreTestingSelection"]["ProtectedResourceArns"][0],
+        intake
+    );
+    assert_eq!(one["RestoreTestingSelection"]["ValidationWindowHours"], 4);
+
+    emu.advance(std::time::Duration::from_secs(4 * 86_400)); // Sunday noon
+    let jobs = aws_json(
+        &url,
+        &[
+            "backup",
+            "list-restore-jobs",
+            "--by-restore-testing-plan-arn",
+            plan["RestoreTestingPlan"]["RestoreTestingPlanArn"]
+                .as_str()
+                .unwrap(),
+        ],
+    );
+    let jobs = jobs["RestoreJobs"].as_array().unwrap();
+    let job = jobs
+        .iter()
+        .find(|j| {
+            // 2024-05-05T06:00:00Z: the CLI prints the epoch seconds the service sent.
+            j["ResourceType"] == "DynamoDB" && j["CreationDate"].as_f64() == Some(1_714_888_800.0)
+        })
+        .unwrap_or_else(|| panic!("no scheduled run in {jobs:?}"));
+    let id = job["RestoreJobId"].as_str().unwrap();
+    assert_eq!(job["Status"], "COMPLETED");
+    assert_eq!(
+        job["DeletionStatus"], "SUCCESSFUL",
+        "4 h window ended at 10:16"
+    );
+    let meta = aws_json(
+        &url,
+        &["backup", "get-restore-job-metadata", "--restore-job-id", id],
+    );
+    assert_eq!(meta["RestoreJobId"], id);
+    let table = meta["Metadata"]["targetTableName"].as_str().unwrap();
+    assert!(
+        job["CreatedResourceArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("table/{table}"))
+    );
+}

@@ -1211,3 +1211,573 @@ async fn empty_account_lists_nothing() {
             .is_empty()
     );
 }
+
+fn cloud(emu: &Emulator) -> phi_console::cloud::Cloud {
+    phi_console::cloud::Cloud::new(
+        &config(emu),
+        ACCOUNT,
+        None,
+        phi_console::cloud::system_now(),
+    )
+}
+
+fn control(emu: &Emulator, method: &str, path: &str) -> (u16, serde_json::Value) {
+    control_http(&emu.endpoint_url(), method, path)
+}
+
+fn restored_arns(emu: &Emulator) -> Vec<String> {
+    let (status, v) = control(emu, "GET", "/_emulator/restored-resources");
+    assert_eq!(status, 200, "{v}");
+    v["RestoredResources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ResourceArn"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn plan_ids(b: &Client) -> (String, String) {
+    let plans = b.list_backup_plans().send().await.unwrap();
+    let id = |name: &str| {
+        plans
+            .backup_plans_list()
+            .iter()
+            .find(|p| p.backup_plan_name() == Some(name))
+            .and_then(|p| p.backup_plan_id())
+            .unwrap()
+            .to_string()
+    };
+    (id("claims-daily"), id("claims-weekly"))
+}
+
+#[tokio::test]
+async fn backup_plan_rules_copy_actions_and_selections() {
+    let emu = claims();
+    let b = Client::new(&config(&emu));
+    let (daily, weekly) = plan_ids(&b).await;
+    let d = b
+        .get_backup_plan()
+        .backup_plan_id(&daily)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.backup_plan_id(), Some(daily.as_str()));
+    let plan = d.backup_plan().unwrap();
+    assert_eq!(plan.backup_plan_name(), "claims-daily");
+    let rule = &plan.rules()[0];
+    assert_eq!(rule.target_backup_vault_name(), "claims-primary-vault");
+    assert_eq!(rule.schedule_expression(), Some("cron(0 5 ? * * *)"));
+    assert_eq!(rule.start_window_minutes(), Some(60));
+    assert_eq!(rule.completion_window_minutes(), Some(480));
+    assert_eq!(rule.lifecycle().unwrap().delete_after_days(), Some(35));
+    assert_eq!(
+        rule.lifecycle().unwrap().move_to_cold_storage_after_days(),
+        None
+    );
+    let copy = &rule.copy_actions()[0];
+    assert_eq!(
+        copy.destination_backup_vault_arn(),
+        "arn:aws:backup:us-west-2:123456789012:backup-vault:claims-dr-vault"
+    );
+    assert_eq!(copy.lifecycle().unwrap().delete_after_days(), Some(35));
+    // The rule id is what the recovery points were created by.
+    let rp = latest_point(&b, INTAKE).await;
+    assert_eq!(rp.created_by().unwrap().backup_rule_id(), rule.rule_id());
+    // The current version by id; another version is not found.
+    let v = b
+        .get_backup_plan()
+        .backup_plan_id(&daily)
+        .version_id(d.version_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v.version_id(), d.version_id());
+    let e = b
+        .get_backup_plan()
+        .backup_plan_id(&daily)
+        .version_id("bm90LWEtdmVyc2lvbg==")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ResourceNotFoundException");
+    let e = b
+        .get_backup_plan()
+        .backup_plan_id("00000000-0000-0000-0000-000000000000")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ResourceNotFoundException");
+    assert!(e.into_service_error().is_resource_not_found_exception());
+
+    let w = b
+        .get_backup_plan()
+        .backup_plan_id(&weekly)
+        .send()
+        .await
+        .unwrap();
+    let rule = &w.backup_plan().unwrap().rules()[0];
+    assert_eq!(
+        rule.lifecycle().unwrap().move_to_cold_storage_after_days(),
+        Some(30)
+    );
+    assert_eq!(rule.lifecycle().unwrap().delete_after_days(), Some(365));
+    assert_eq!(
+        rule.copy_actions()[0].destination_backup_vault_arn(),
+        "arn:aws:backup:us-east-1:123456789012:backup-vault:claims-primary-vault"
+    );
+
+    // Selections.
+    let sels = b
+        .list_backup_selections()
+        .backup_plan_id(&daily)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sels.backup_selections_list().len(), 1);
+    let s = &sels.backup_selections_list()[0];
+    assert_eq!(s.selection_name(), Some("claims-daily-resources"));
+    assert_eq!(s.backup_plan_id(), Some(daily.as_str()));
+    assert_eq!(s.iam_role_arn(), Some(ROLE));
+    let g = b
+        .get_backup_selection()
+        .backup_plan_id(&daily)
+        .selection_id(s.selection_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let sel = g.backup_selection().unwrap();
+    assert_eq!(sel.iam_role_arn(), ROLE);
+    assert_eq!(sel.resources(), [INTAKE, PAYMENTS, DOCUMENTS]);
+    assert!(sel.list_of_tags().is_empty());
+    let ws = b
+        .list_backup_selections()
+        .backup_plan_id(&weekly)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert!(ws.next_token().is_none());
+    let wsel = b
+        .get_backup_selection()
+        .backup_plan_id(&weekly)
+        .selection_id(ws.backup_selections_list()[0].selection_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let tag = &wsel.backup_selection().unwrap().list_of_tags()[0];
+    assert_eq!(
+        (
+            tag.condition_type().as_str(),
+            tag.condition_key(),
+            tag.condition_value()
+        ),
+        ("STRINGEQUALS", "backup", "weekly")
+    );
+    // A selection of one plan is not found under the other.
+    let e = b
+        .get_backup_selection()
+        .backup_plan_id(&weekly)
+        .selection_id(s.selection_id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ResourceNotFoundException");
+    let e = b
+        .list_backup_selections()
+        .backup_plan_id("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ResourceNotFoundException");
+
+    // Through the adapter: domain types, and the cross-region copy check passes for one plan
+    // and fails for the other.
+    let c = cloud(&emu);
+    let dp = c.get_backup_plan(&daily, None).await.unwrap();
+    assert_eq!(
+        dp.rules[0].copy_actions[0].destination_region(),
+        Some("us-west-2")
+    );
+    assert!(dp.copies_to_another_region("us-east-1"));
+    let wp = c.get_backup_plan(&weekly, None).await.unwrap();
+    assert_eq!(
+        wp.rules[0]
+            .lifecycle
+            .as_ref()
+            .unwrap()
+            .move_to_cold_storage_after_days,
+        Some(30)
+    );
+    assert!(!wp.copies_to_another_region("us-east-1"));
+    assert!(matches!(
+        c.get_backup_plan("nope", None).await,
+        Err(phi_console::cloud::CloudError::NotFound { .. })
+    ));
+    let sels = c.list_backup_selections(&daily).await.unwrap();
+    assert_eq!(sels.len(), 1);
+    let full = c.get_backup_selection(&daily, &sels[0].id).await.unwrap();
+    assert_eq!(full.resources.len(), 3);
+    let wsels = c.list_backup_selections(&weekly).await.unwrap();
+    let wfull = c.get_backup_selection(&weekly, &wsels[0].id).await.unwrap();
+    assert_eq!(wfull.tags[0].key, "backup");
+}
+
+#[tokio::test]
+async fn recovery_points_by_resource_and_protected_resources() {
+    let emu = claims();
+    let b = Client::new(&config(&emu));
+    let out = b.list_protected_resources().send().await.unwrap();
+    let arns: Vec<&str> = out
+        .results()
+        .iter()
+        .filter_map(|r| r.resource_arn())
+        .collect();
+    let mut sorted = vec![INTAKE, PAYMENTS, DOCUMENTS];
+    sorted.sort();
+    assert_eq!(arns, sorted, "sorted by ARN");
+    let intake = out
+        .results()
+        .iter()
+        .find(|r| r.resource_arn() == Some(INTAKE))
+        .unwrap();
+    assert_eq!(intake.resource_type(), Some("DynamoDB"));
+    assert_eq!(intake.resource_name(), Some("claims-intake"));
+    let newest = latest_point(&b, INTAKE).await;
+    assert_eq!(
+        intake.last_recovery_point_arn(),
+        newest.recovery_point_arn()
+    );
+    assert_eq!(
+        secs(intake.last_backup_time()),
+        secs(newest.creation_date())
+    );
+    assert_eq!(
+        intake.last_backup_vault_arn(),
+        Some("arn:aws:backup:us-east-1:123456789012:backup-vault:claims-primary-vault")
+    );
+    // One per page.
+    let mut token = None;
+    let mut pages = 0;
+    loop {
+        let p = b
+            .list_protected_resources()
+            .max_results(1)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(p.results().len(), 1);
+        pages += 1;
+        match p.next_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+
+    // 30 daily points in the primary vault and 5 weekly copies in the locked vault, newest
+    // first, paged by the SDK's paginator ten at a time.
+    let points: Vec<_> = b
+        .list_recovery_points_by_resource()
+        .resource_arn(INTAKE)
+        .max_results(10)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(points.len(), 4, "35 points, ten a page");
+    let all: Vec<_> = points
+        .iter()
+        .flat_map(|p| p.recovery_points().to_vec())
+        .collect();
+    assert_eq!(all.len(), 35);
+    assert_eq!(all[0].recovery_point_arn(), newest.recovery_point_arn());
+    assert!(
+        all.windows(2)
+            .all(|w| secs(w[0].creation_date()) >= secs(w[1].creation_date()))
+    );
+    let vaults: HashSet<&str> = all.iter().filter_map(|p| p.backup_vault_name()).collect();
+    assert_eq!(
+        vaults,
+        HashSet::from(["claims-primary-vault", "claims-locked-vault"])
+    );
+    assert!(all.iter().all(|p| p.backup_size_bytes().unwrap() > 0));
+    assert!(
+        all.iter()
+            .all(|p| p.status() == Some(&RecoveryPointStatus::Completed))
+    );
+    let e = b
+        .list_recovery_points_by_resource()
+        .resource_arn("arn:aws:dynamodb:us-east-1:123456789012:table/not-protected")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ResourceNotFoundException");
+
+    let c = cloud(&emu);
+    let by_resource = c.list_recovery_points_by_resource(PAYMENTS).await.unwrap();
+    assert_eq!(by_resource.len(), 35);
+    assert_eq!(
+        by_resource[0].resource_name.as_deref(),
+        Some("claims-payments")
+    );
+    let protected = c.list_protected_resources().await.unwrap();
+    assert_eq!(protected.len(), 3);
+    assert!(
+        protected
+            .iter()
+            .any(|p| p.arn == DOCUMENTS && p.resource_type == "S3")
+    );
+}
+
+#[tokio::test]
+async fn restore_testing_plan_runs_on_schedule_and_cleans_up() {
+    // A Wednesday noon: the plan next runs on Sunday 2024-05-05 at 06:00 UTC.
+    let start = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let emu = crate::common::start(
+        phi_console::emulator::Scenario::Claims,
+        phi_console::emulator::ClockMode::ManualAt(start),
+    );
+    let b = Client::new(&config(&emu));
+    let plan = b
+        .get_restore_testing_plan()
+        .restore_testing_plan_name("claims-weekly-restore-test")
+        .send()
+        .await
+        .unwrap();
+    let plan = plan.restore_testing_plan().unwrap();
+    let plan_arn = plan.restore_testing_plan_arn().to_string();
+    assert_eq!(plan.schedule_expression(), "cron(0 6 ? * SUN *)");
+    let sel = plan.recovery_point_selection().unwrap();
+    assert_eq!(sel.include_vaults(), ["*"]);
+    assert_eq!(sel.selection_window_days(), 14);
+    let e = b
+        .get_restore_testing_plan()
+        .restore_testing_plan_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ResourceNotFoundException");
+
+    let sels = b
+        .list_restore_testing_selections()
+        .restore_testing_plan_name("claims-weekly-restore-test")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = sels
+        .restore_testing_selections()
+        .iter()
+        .map(|s| s.restore_testing_selection_name())
+        .collect();
+    assert_eq!(names, ["claims-databases", "claims-intake-table"]);
+    let p1 = b
+        .list_restore_testing_selections()
+        .restore_testing_plan_name("claims-weekly-restore-test")
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p1.restore_testing_selections().len(), 1);
+    assert!(p1.next_token().is_some());
+    let intake_sel = b
+        .get_restore_testing_selection()
+        .restore_testing_plan_name("claims-weekly-restore-test")
+        .restore_testing_selection_name("claims-intake-table")
+        .send()
+        .await
+        .unwrap();
+    let s = intake_sel.restore_testing_selection().unwrap();
+    assert_eq!(s.protected_resource_arns(), [INTAKE]);
+    assert_eq!(s.protected_resource_type(), "DynamoDB");
+    assert_eq!(s.validation_window_hours(), 4);
+    assert_eq!(s.iam_role_arn(), ROLE);
+    let e = b
+        .get_restore_testing_selection()
+        .restore_testing_plan_name("claims-weekly-restore-test")
+        .restore_testing_selection_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ResourceNotFoundException");
+
+    let by_plan = |b: Client, arn: String| async move {
+        let mut jobs = b
+            .list_restore_jobs()
+            .by_restore_testing_plan_arn(arn)
+            .send()
+            .await
+            .unwrap()
+            .restore_jobs()
+            .to_vec();
+        jobs.sort_by_key(|j| secs(j.creation_date()));
+        jobs
+    };
+    // Nothing runs before Sunday 06:00.
+    emu.advance(Duration::from_secs(3 * 86_400 + 17 * 3600 + 59 * 60)); // Sun 05:59
+    assert_eq!(
+        by_plan(b.clone(), plan_arn.clone()).await.len(),
+        1,
+        "the seeded history"
+    );
+    assert!(restored_arns(&emu).is_empty());
+    emu.advance(Duration::from_secs(90)); // Sun 06:00:30
+    let jobs = by_plan(b.clone(), plan_arn.clone()).await;
+    assert_eq!(jobs.len(), 3, "one job per selected resource");
+    let run_at = chrono::DateTime::parse_from_rfc3339("2024-05-05T06:00:00Z")
+        .unwrap()
+        .timestamp();
+    let new: Vec<_> = jobs
+        .iter()
+        .filter(|j| secs(j.creation_date()) == run_at)
+        .collect();
+    assert_eq!(new.len(), 2);
+    for j in &new {
+        assert_eq!(j.status(), Some(&RestoreJobStatus::Pending));
+        assert_eq!(
+            j.created_by().unwrap().restore_testing_plan_arn(),
+            Some(plan_arn.as_str())
+        );
+        assert_eq!(j.iam_role_arn(), Some(ROLE));
+    }
+    let mut types: Vec<&str> = new.iter().filter_map(|j| j.resource_type()).collect();
+    types.sort();
+    assert_eq!(types, ["DynamoDB", "RDS"]);
+    let intake_job = new
+        .iter()
+        .find(|j| j.resource_type() == Some("DynamoDB"))
+        .unwrap()
+        .restore_job_id()
+        .unwrap()
+        .to_string();
+    // The newest intake recovery point before the run was restored.
+    let newest = latest_point(&b, INTAKE).await;
+    let d = restore_status(&b, &intake_job).await;
+    assert_eq!(d.recovery_point_arn(), newest.recovery_point_arn());
+    assert_eq!(d.deletion_status(), None);
+    let p = b.list_restore_testing_plans().send().await.unwrap();
+    assert_eq!(
+        secs(p.restore_testing_plans()[0].last_execution_time()),
+        run_at
+    );
+
+    // Completed after 16 minutes; the restored table and database exist.
+    emu.advance(Duration::from_secs(16 * 60));
+    let d = restore_status(&b, &intake_job).await;
+    assert_eq!(d.status(), Some(&RestoreJobStatus::Completed));
+    let table = d.created_resource_arn().unwrap().to_string();
+    assert!(
+        table.starts_with("arn:aws:dynamodb:us-east-1:123456789012:table/awsbackup-restore-test-"),
+        "{table}"
+    );
+    let meta = b
+        .get_restore_job_metadata()
+        .restore_job_id(&intake_job)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(meta.restore_job_id(), Some(intake_job.as_str()));
+    let target = meta.metadata().unwrap()["targetTableName"].clone();
+    assert!(table.ends_with(&format!("table/{target}")));
+    let e = b
+        .get_restore_job_metadata()
+        .restore_job_id("NOPE")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ResourceNotFoundException");
+    let mut restored = restored_arns(&emu);
+    restored.sort();
+    assert_eq!(restored.len(), 2, "{restored:?}");
+    assert!(restored.contains(&table));
+    let db = restored
+        .iter()
+        .find(|a| a.starts_with("arn:aws:rds:us-east-1:123456789012:db:awsbackup-restore-test-"))
+        .unwrap()
+        .clone();
+    let (_, listed) = control(&emu, "GET", "/_emulator/restored-resources");
+    let entry = listed["RestoredResources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ResourceArn"] == table.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(entry["RestoreJobId"], intake_job.as_str());
+    assert_eq!(entry["SourceResourceArn"], INTAKE);
+    assert_eq!(entry["RestoreTestingPlanArn"], plan_arn.as_str());
+    assert_eq!(entry["State"], "AVAILABLE");
+
+    // A cleanup command removes the database through the control endpoint.
+    let (status, v) = control(
+        &emu,
+        "DELETE",
+        &format!("/_emulator/restored-resources/{}", url_encode(&db)),
+    );
+    assert_eq!((status, v["Deleted"].as_str()), (200, Some(db.as_str())));
+    assert_eq!(restored_arns(&emu), std::slice::from_ref(&table));
+    let (status, v) = control(
+        &emu,
+        "DELETE",
+        &format!("/_emulator/restored-resources/{}", url_encode(&db)),
+    );
+    assert_eq!(status, 404);
+    assert!(v["error"].as_str().unwrap().contains(&db));
+
+    // The intake selection's 4-hour validation window ends: the restore test deletes the table.
+    emu.advance(Duration::from_secs(4 * 3600));
+    let d = restore_status(&b, &intake_job).await;
+    assert_eq!(
+        d.deletion_status(),
+        Some(&aws_sdk_backup::types::RestoreDeletionStatus::Deleting)
+    );
+    let (_, listed) = control(&emu, "GET", "/_emulator/restored-resources");
+    assert_eq!(listed["RestoredResources"][0]["State"], "DELETING");
+    emu.advance(Duration::from_secs(5 * 60));
+    let d = restore_status(&b, &intake_job).await;
+    assert_eq!(
+        d.deletion_status(),
+        Some(&aws_sdk_backup::types::RestoreDeletionStatus::Successful)
+    );
+    assert!(restored_arns(&emu).is_empty());
+
+    // Through the adapter.
+    let c = cloud(&emu);
+    let detail = c
+        .get_restore_testing_plan("claims-weekly-restore-test")
+        .await
+        .unwrap();
+    assert_eq!(detail.arn, plan_arn);
+    assert_eq!(detail.schedule, "cron(0 6 ? * SUN *)");
+    assert_eq!(detail.algorithm.as_deref(), Some("LATEST_WITHIN_WINDOW"));
+    assert_eq!(detail.selection_window_days, 14);
+    assert_eq!(detail.last_execution.map(|t| t.timestamp()), Some(run_at));
+    assert!(matches!(
+        c.get_restore_testing_plan("nope").await,
+        Err(phi_console::cloud::CloudError::NotFound { .. })
+    ));
+    let sels = c
+        .list_restore_testing_selections("claims-weekly-restore-test")
+        .await
+        .unwrap();
+    assert_eq!(sels.len(), 2);
+    assert_eq!(sels[1].validation_window_hours, 4);
+    let one = c
+        .get_restore_testing_selection("claims-weekly-restore-test", "claims-databases")
+        .await
+        .unwrap();
+    assert_eq!(one.protected_resource_arns, ["*"]);
+    assert_eq!(one.resource_type, "RDS");
+    let job = c.describe_restore_job(&intake_job).await.unwrap();
+    assert_eq!(job.deletion_status.as_deref(), Some("SUCCESSFUL"));
+    assert_eq!(job.restore_testing_plan.as_deref(), Some(plan_arn.as_str()));
+    let meta = c.restore_job_metadata(&intake_job).await.unwrap();
+    assert_eq!(meta["targetTableName"], target);
+    assert!(matches!(
+        c.describe_restore_job("NOPE").await,
+        Err(phi_console::cloud::CloudError::NotFound { .. })
+    ));
+}

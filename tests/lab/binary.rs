@@ -1,5 +1,6 @@
 //! The real binary: `phi-console emulator serve` runs the claims scenario standalone, the aws CLI
-//! lists its queues, keys, vaults and events, and `emulator totp` prints a code STS accepts.
+//! lists its queues, keys, vaults and events, and `emulator totp` prints a code STS accepts; its
+//! restore testing plan runs when the clock is stepped, and the control endpoint cleans up.
 
 use crate::common::*;
 use std::io::{BufRead, BufReader};
@@ -88,6 +89,97 @@ fn standalone_emulator_serves_the_claims_account_to_the_aws_cli() {
     );
     assert_eq!(status, 0, "{err}");
     assert!(body.contains("SessionToken"));
+}
+
+#[test]
+fn standalone_restore_testing_runs_on_stepped_time_and_cleans_up() {
+    // A stopped clock, stepped over the control endpoint: within a week the claims restore
+    // testing plan runs once (Sunday 06:00 UTC) and restores the intake table and the payments
+    // database.
+    let (_served, url) = serve(&["--clock-scale", "0"]);
+    let plan = aws_json(
+        &url,
+        &[
+            "backup",
+            "get-restore-testing-plan",
+            "--restore-testing-plan-name",
+            "claims-weekly-restore-test",
+        ],
+    );
+    let plan_arn = plan["RestoreTestingPlan"]["RestoreTestingPlanArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jobs = |url: &str| {
+        let v = aws_json(
+            url,
+            &[
+                "backup",
+                "list-restore-jobs",
+                "--by-restore-testing-plan-arn",
+                &plan_arn,
+            ],
+        );
+        v["RestoreJobs"].as_array().unwrap().clone()
+    };
+    assert_eq!(jobs(&url).len(), 1, "the seeded history");
+    let (status, _) = control_http(&url, "POST", "/_emulator/clock/advance?seconds=604800");
+    assert_eq!(status, 200);
+    let mut now = jobs(&url);
+    assert_eq!(now.len(), 3, "{now:?}");
+    if now.iter().any(|j| j["Status"] != "COMPLETED") {
+        // The run was in the last 16 minutes: let the restores finish (the next run is a week
+        // after this one).
+        control_http(&url, "POST", "/_emulator/clock/advance?seconds=1200");
+        now = jobs(&url);
+    }
+    let (status, listed) = control_http(&url, "GET", "/_emulator/restored-resources");
+    assert_eq!(status, 200);
+    let restored = listed["RestoredResources"].as_array().unwrap();
+    // Both restores finished; the table's 4-hour window may have ended too.
+    let db = restored
+        .iter()
+        .filter_map(|r| r["ResourceArn"].as_str())
+        .find(|a| a.starts_with("arn:aws:rds:"));
+    let finished: Vec<&serde_json::Value> = now
+        .iter()
+        .filter(|j| j["Status"] == "COMPLETED" && j["CreatedBy"].is_object())
+        .collect();
+    assert_eq!(finished.len(), 3);
+    let job = now
+        .iter()
+        .find(|j| j["ResourceType"] == "RDS")
+        .expect("an RDS restore test");
+    let id = job["RestoreJobId"].as_str().unwrap();
+    let meta = aws_json(
+        &url,
+        &["backup", "get-restore-job-metadata", "--restore-job-id", id],
+    );
+    let created = job["CreatedResourceArn"].as_str().unwrap();
+    assert!(
+        created.ends_with(meta["Metadata"]["DBInstanceIdentifier"].as_str().unwrap()),
+        "{created}"
+    );
+    // Within its 24-hour window the database still exists: a cleanup removes it by ARN.
+    if let Some(db) = db {
+        assert_eq!(db, created);
+        let (status, v) = control_http(
+            &url,
+            "DELETE",
+            &format!("/_emulator/restored-resources/{}", url_encode(db)),
+        );
+        assert_eq!((status, v["Deleted"].as_str()), (200, Some(db)));
+    }
+    // Two days later every window has ended and the restore tests deleted the rest.
+    control_http(&url, "POST", "/_emulator/clock/advance?seconds=172800");
+    let (_, listed) = control_http(&url, "GET", "/_emulator/restored-resources");
+    assert_eq!(listed["RestoredResources"], serde_json::json!([]));
+    for j in jobs(&url) {
+        assert_eq!(j["DeletionStatus"], "SUCCESSFUL", "{j}");
+    }
+    let (status, v) = control_http(&url, "DELETE", "/_emulator/restored-resources/arn%3Anope");
+    assert_eq!(status, 404);
+    assert!(v["error"].as_str().unwrap().contains("arn:nope"));
 }
 
 #[test]

@@ -183,3 +183,36 @@ pub fn isolated_binary(d: &std::path::Path) -> std::process::Command {
         .stderr(Stdio::piped());
     c
 }
+
+/// One request to an emulator's control endpoints (`/_emulator/…`, plain HTTP/1.1, connection
+/// closed); returns the status and the JSON body.
+pub fn control_http(endpoint: &str, method: &str, path: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(host).expect("connect to the emulator");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status: u16 = raw.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = raw.split_once("\r\n\r\n").unwrap().1;
+    (
+        status,
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}")),
+    )
+}
+
+/// Percent-encodes everything but unreserved characters (an ARN as one path segment).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

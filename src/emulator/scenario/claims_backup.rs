@@ -2,19 +2,25 @@
 //!
 //! - Vaults: `claims-primary-vault` (access policy denying `backup:DeleteRecoveryPoint`) and
 //!   `claims-locked-vault` (Vault Lock: 7–365 days), both encrypted with the claims backup key.
-//! - Plans: `claims-daily` (05:00 UTC, keep 35 days, primary vault) and `claims-weekly`
-//!   (Sundays, keep a year, locked vault).
+//! - Plans: `claims-daily` (05:00 UTC, keep 35 days, primary vault, copied to
+//!   `claims-dr-vault` in us-west-2: the cross-region copy a DR posture check wants) and
+//!   `claims-weekly` (Sundays, cold after 30 days, keep a year, locked vault; its only copy goes
+//!   to the primary vault in the same region, so it fails such a check). Selections: the daily
+//!   plan names the three resources; the weekly plan selects by the tag `backup=weekly`.
 //! - 30 days of daily COMPLETED backup jobs and recovery points for the intake table (DynamoDB),
 //!   the payments database (RDS) and the documents bucket (S3); one FAILED RDS attempt (retried
 //!   the same morning) and one EXPIRED weekly S3 job; weekly copies in the locked vault.
-//! - The restore testing plan `claims-weekly-restore-test` and its last run: a COMPLETED restore
-//!   of the intake table whose validation was SUCCESSFUL.
+//! - The restore testing plan `claims-weekly-restore-test` (Sundays 06:00 UTC, run by the
+//!   emulator's clock) with two selections: the intake table (DynamoDB, validation window 4 h)
+//!   and every RDS database (24 h). Its last run: a COMPLETED restore of the intake table whose
+//!   validation was SUCCESSFUL and whose restored table was deleted.
 //!
 //! Everything is deterministic from the scenario's PRNG.
 
 use crate::emulator::services::backup::{
-    self, BackupJob, BackupPlan, RecoveryPoint, RestoreBehaviour, RestoreJob, RestoreStatus,
-    RestoreTestingPlan, Vault,
+    self, BackupJob, BackupPlan, BackupRule, BackupSelection, CopyAction, Lifecycle, RecoveryPoint,
+    RestoreBehaviour, RestoreJob, RestoreStatus, RestoreTestingPlan, RestoreTestingSelection,
+    Vault,
 };
 use crate::emulator::util::SeededRng;
 use crate::emulator::world::World;
@@ -28,6 +34,10 @@ pub const LOCKED_VAULT: &str = "claims-locked-vault";
 pub const DAILY_PLAN: &str = "claims-daily";
 pub const WEEKLY_PLAN: &str = "claims-weekly";
 pub const RESTORE_TESTING_PLAN: &str = "claims-weekly-restore-test";
+pub const DR_REGION: &str = "us-west-2";
+pub const DR_VAULT: &str = "claims-dr-vault";
+pub const INTAKE_TEST_SELECTION: &str = "claims-intake-table";
+pub const RDS_TEST_SELECTION: &str = "claims-databases";
 /// Days of daily recovery points per resource.
 pub const DAYS: i64 = 30;
 
@@ -92,6 +102,7 @@ fn plan(
         creator_request_id: Some(rng.uuid()),
         last_execution_date: Some(last),
         rule_id: rng.uuid(),
+        rules: Vec::new(),
     }
 }
 
@@ -109,6 +120,9 @@ fn last_run(now: DateTime<Utc>, hour: u32) -> DateTime<Utc> {
 }
 
 pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_arn: &str) {
+    // Selections and restore testing details draw from their own stream, derived from the
+    // scenario's, so everything seeded before them keeps its values.
+    let mut ids = SeededRng::new(rng.clone().next_u64() ^ 0x5e1e_c710_b5ac_0001);
     let role = format!("arn:aws:iam::{}:role/BackupRestoreRole", w.account_id);
 
     // Vaults.
@@ -152,10 +166,85 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
     while sunday.weekday() != Weekday::Sun {
         sunday -= Duration::days(1);
     }
-    let daily = plan(w, rng, DAILY_PLAN, now - Duration::days(410), daily_at);
-    let weekly = plan(w, rng, WEEKLY_PLAN, now - Duration::days(290), sunday);
+    let mut daily = plan(w, rng, DAILY_PLAN, now - Duration::days(410), daily_at);
+    let mut weekly = plan(w, rng, WEEKLY_PLAN, now - Duration::days(290), sunday);
+    daily.rules = vec![BackupRule {
+        name: "claims-daily-0500".into(),
+        id: daily.rule_id.clone(),
+        target_vault: PRIMARY_VAULT.into(),
+        schedule_expression: "cron(0 5 ? * * *)".into(),
+        schedule_expression_timezone: Some("Etc/UTC".into()),
+        start_window_minutes: 60,
+        completion_window_minutes: 480,
+        lifecycle: Lifecycle {
+            delete_after_days: Some(35),
+            move_to_cold_storage_after_days: None,
+        },
+        copy_actions: vec![CopyAction {
+            destination_vault_arn: format!(
+                "arn:aws:backup:{DR_REGION}:{}:backup-vault:{DR_VAULT}",
+                w.account_id
+            ),
+            lifecycle: Lifecycle {
+                delete_after_days: Some(35),
+                move_to_cold_storage_after_days: None,
+            },
+        }],
+    }];
+    weekly.rules = vec![BackupRule {
+        name: "claims-weekly-sunday".into(),
+        id: weekly.rule_id.clone(),
+        target_vault: LOCKED_VAULT.into(),
+        schedule_expression: "cron(0 5 ? * SUN *)".into(),
+        schedule_expression_timezone: Some("Etc/UTC".into()),
+        start_window_minutes: 480,
+        completion_window_minutes: 10080,
+        lifecycle: Lifecycle {
+            delete_after_days: Some(365),
+            move_to_cold_storage_after_days: Some(30),
+        },
+        copy_actions: vec![CopyAction {
+            destination_vault_arn: backup::vault_arn(w, PRIMARY_VAULT),
+            lifecycle: Lifecycle {
+                delete_after_days: Some(35),
+                move_to_cold_storage_after_days: None,
+            },
+        }],
+    }];
     backup::add_plan(w, daily.clone());
     backup::add_plan(w, weekly.clone());
+    let all: Vec<String> = RESOURCES
+        .iter()
+        .map(|(t, n, ..)| resource_arn(w, t, n))
+        .collect();
+    backup::add_backup_selection(
+        w,
+        BackupSelection {
+            id: ids.uuid(),
+            plan_id: daily.id.clone(),
+            name: "claims-daily-resources".into(),
+            iam_role_arn: role.clone(),
+            resources: all,
+            not_resources: Vec::new(),
+            list_of_tags: Vec::new(),
+            creation_date: now - Duration::days(410),
+            creator_request_id: Some(ids.uuid()),
+        },
+    );
+    backup::add_backup_selection(
+        w,
+        BackupSelection {
+            id: ids.uuid(),
+            plan_id: weekly.id.clone(),
+            name: "claims-weekly-tagged".into(),
+            iam_role_arn: role.clone(),
+            resources: Vec::new(),
+            not_resources: Vec::new(),
+            list_of_tags: vec![("STRINGEQUALS".into(), "backup".into(), "weekly".into())],
+            creation_date: now - Duration::days(290),
+            creator_request_id: Some(ids.uuid()),
+        },
+    );
 
     // Daily backups into the primary vault.
     let mut intake_points: Vec<(String, DateTime<Utc>, i64)> = Vec::new();
@@ -312,7 +401,7 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
         RESTORE_TESTING_PLAN,
         &rng.uuid().replace('-', "")[..10],
     );
-    backup::add_restore_testing_plan(
+    let seeded = backup::add_restore_testing_plan(
         w,
         RestoreTestingPlan {
             name: RESTORE_TESTING_PLAN.into(),
@@ -323,8 +412,39 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
             creation_time: now - Duration::days(120),
             last_execution_time: Some(test_run),
             last_update_time: Some(now - Duration::days(45)),
+            creator_request_id: Some(ids.uuid()),
+            include_vaults: vec!["*".into()],
+            selection_window_days: 14,
+            // Runs from the scenario's start on; history before it is seeded below.
+            schedule_cursor: now,
         },
     );
+    debug_assert!(seeded.is_ok(), "the claims schedule is one the lab runs");
+    for (name, rtype, arns, hours, created) in [
+        (
+            INTAKE_TEST_SELECTION,
+            "DynamoDB",
+            vec![resource_arn(w, "DynamoDB", "claims-intake")],
+            4,
+            120,
+        ),
+        (RDS_TEST_SELECTION, "RDS", vec!["*".to_string()], 24, 60),
+    ] {
+        backup::add_restore_testing_selection(
+            w,
+            RestoreTestingSelection {
+                plan_name: RESTORE_TESTING_PLAN.into(),
+                name: name.into(),
+                iam_role_arn: role.clone(),
+                protected_resource_type: rtype.into(),
+                protected_resource_arns: arns,
+                validation_window_hours: hours,
+                restore_metadata_overrides: BTreeMap::new(),
+                creation_time: now - Duration::days(created),
+                creator_request_id: Some(ids.uuid()),
+            },
+        );
+    }
     // The newest intake backup before the run.
     if let Some((rp_arn, rp_created, size)) = intake_points
         .iter()
@@ -374,6 +494,10 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng, backup_key_a
                     "Item count and checksums of 500 sampled items match the source table.".into(),
                 ),
                 behaviour: RestoreBehaviour::default(),
+                validation_window_hours: Some(4),
+                deletion_due: Some(completed + Duration::hours(1)),
+                deletion_status: Some("SUCCESSFUL".into()),
+                deletion_status_message: None,
             },
         );
         if let Some(rp) = w.backup.recovery_points.get_mut(&rp_arn) {

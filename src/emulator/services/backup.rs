@@ -1,7 +1,10 @@
 //! AWS Backup (restJson1): vaults (with lock state and access policies), backup plans, backup
 //! jobs, recovery points with their restore metadata, restore jobs that progress over emulated
 //! time (PENDING → RUNNING → COMPLETED or FAILED, configurable per resource type), restore
-//! validation results and restore testing plans.
+//! validation results, backup plans with their rules and selections, protected resources, and
+//! restore testing plans that run on their schedule: each run restores the latest recovery point
+//! of every selected resource, and the restored resource is deleted after the selection's
+//! validation window (see `backup_schedule` for the schedule expressions the lab runs).
 //!
 //! Routing (method + path → operation, labels, query) is done in `wire/rest.rs`; here every
 //! operation reads one merged input object. Errors use AWS Backup's own codes
@@ -9,6 +12,7 @@
 //! `MissingParameterValueException`) so the SDKs map them to typed errors.
 
 use super::Ctx;
+pub use super::backup_schedule::{Schedule, ScheduleError};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::util::{epoch, parse_time};
 use crate::emulator::wire::json::JsonInput;
@@ -117,7 +121,105 @@ pub struct BackupPlan {
     pub last_execution_date: Option<DateTime<Utc>>,
     /// The id of the plan's (first) rule, for `CreatedBy`.
     pub rule_id: String,
+    pub rules: Vec<BackupRule>,
 }
+
+/// A rule of a backup plan (GetBackupPlan's `Rules`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackupRule {
+    pub name: String,
+    pub id: String,
+    pub target_vault: String,
+    pub schedule_expression: String,
+    pub schedule_expression_timezone: Option<String>,
+    pub start_window_minutes: i64,
+    pub completion_window_minutes: i64,
+    pub lifecycle: Lifecycle,
+    pub copy_actions: Vec<CopyAction>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lifecycle {
+    pub delete_after_days: Option<i64>,
+    pub move_to_cold_storage_after_days: Option<i64>,
+}
+
+impl Lifecycle {
+    fn to_json(&self) -> Option<Value> {
+        let mut v = json!({});
+        put_opt(
+            &mut v,
+            "DeleteAfterDays",
+            self.delete_after_days.map(|d| json!(d)),
+        );
+        put_opt(
+            &mut v,
+            "MoveToColdStorageAfterDays",
+            self.move_to_cold_storage_after_days.map(|d| json!(d)),
+        );
+        v.as_object().is_some_and(|o| !o.is_empty()).then_some(v)
+    }
+}
+
+/// A copy of each recovery point to another vault (possibly in another region or account).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyAction {
+    pub destination_vault_arn: String,
+    pub lifecycle: Lifecycle,
+}
+
+/// A backup selection: which resources a plan backs up, and with which role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupSelection {
+    pub id: String,
+    pub plan_id: String,
+    pub name: String,
+    pub iam_role_arn: String,
+    pub resources: Vec<String>,
+    pub not_resources: Vec<String>,
+    /// (ConditionType, ConditionKey, ConditionValue), e.g. (`STRINGEQUALS`, `backup`, `daily`).
+    pub list_of_tags: Vec<(String, String, String)>,
+    pub creation_date: DateTime<Utc>,
+    pub creator_request_id: Option<String>,
+}
+
+/// A restore testing selection: which protected resources a restore testing plan restores,
+/// and how long the restored copy is kept for validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreTestingSelection {
+    pub plan_name: String,
+    pub name: String,
+    pub iam_role_arn: String,
+    /// `DynamoDB`, `RDS`, `S3`, …
+    pub protected_resource_type: String,
+    /// ARNs, or `["*"]` for every protected resource of the type.
+    pub protected_resource_arns: Vec<String>,
+    /// Hours (0–168) the restored resource is kept before it is deleted.
+    pub validation_window_hours: i64,
+    pub restore_metadata_overrides: BTreeMap<String, String>,
+    pub creation_time: DateTime<Utc>,
+    pub creator_request_id: Option<String>,
+}
+
+/// A resource a COMPLETED restore job created. It exists until a restore test deletes it
+/// (after its validation window) or it is removed through the control endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoredResource {
+    pub arn: String,
+    pub resource_type: String,
+    pub restore_job_id: String,
+    pub recovery_point_arn: String,
+    pub source_resource_arn: Option<String>,
+    pub creation_time: DateTime<Utc>,
+    pub restore_testing_plan_arn: Option<String>,
+    /// A restore test is deleting it.
+    pub deleting: bool,
+}
+
+/// Seconds a restore test takes to delete the resource it restored (DeletionStatus DELETING).
+pub const RESTORE_TEST_DELETE_SECONDS: i64 = 300;
+/// Scheduled runs further back than this (after a large clock jump) are skipped.
+pub const MAX_CATCH_UP_DAYS: i64 = 31;
 
 impl BackupPlan {
     pub fn created_by(&self) -> CreatedBy {
@@ -235,6 +337,14 @@ pub struct RestoreJob {
     pub validation_status: Option<String>,
     pub validation_status_message: Option<String>,
     pub behaviour: RestoreBehaviour,
+    /// Restore tests only: hours the restored resource is kept after the job completes.
+    pub validation_window_hours: Option<i64>,
+    /// Restore tests only: when deletion of the restored resource starts (the end of the
+    /// validation window, or earlier when a final validation result arrives).
+    pub deletion_due: Option<DateTime<Utc>>,
+    /// `DELETING`, `SUCCESSFUL` or `FAILED`.
+    pub deletion_status: Option<String>,
+    pub deletion_status_message: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -247,6 +357,13 @@ pub struct RestoreTestingPlan {
     pub creation_time: DateTime<Utc>,
     pub last_execution_time: Option<DateTime<Utc>>,
     pub last_update_time: Option<DateTime<Utc>>,
+    pub creator_request_id: Option<String>,
+    /// RecoveryPointSelection: `LATEST_WITHIN_WINDOW` over these vaults (`*` = all) and days.
+    pub include_vaults: Vec<String>,
+    pub selection_window_days: i64,
+    /// Occurrences of the schedule at or before this instant have been handled; the next run
+    /// is the first occurrence after it.
+    pub schedule_cursor: DateTime<Utc>,
 }
 
 #[derive(Debug, Default)]
@@ -259,6 +376,10 @@ pub struct BackupState {
     pub recovery_points: BTreeMap<String, RecoveryPoint>,
     pub restore_jobs: Vec<RestoreJob>,
     pub restore_testing_plans: Vec<RestoreTestingPlan>,
+    pub backup_selections: Vec<BackupSelection>,
+    pub restore_testing_selections: Vec<RestoreTestingSelection>,
+    /// Resources created by COMPLETED restore jobs, by ARN.
+    pub restored_resources: BTreeMap<String, RestoredResource>,
     /// How new restore jobs progress, unless overridden for their resource type.
     pub restore_behaviour: RestoreBehaviour,
     /// Per resource type (`DynamoDB`, `RDS`, `S3`, …).
@@ -338,11 +459,42 @@ pub fn add_recovery_point(w: &mut World, rp: RecoveryPoint) {
     w.backup.recovery_points.insert(rp.arn.clone(), rp);
 }
 
-pub fn add_restore_testing_plan(w: &mut World, plan: RestoreTestingPlan) {
+/// Adds (or replaces) a restore testing plan; its schedule must be one the lab runs.
+pub fn add_restore_testing_plan(
+    w: &mut World,
+    plan: RestoreTestingPlan,
+) -> Result<(), ScheduleError> {
+    Schedule::parse(
+        &plan.schedule_expression,
+        plan.schedule_expression_timezone.as_deref(),
+    )?;
     w.backup
         .restore_testing_plans
         .retain(|p| p.name != plan.name);
     w.backup.restore_testing_plans.push(plan);
+    Ok(())
+}
+
+pub fn add_backup_selection(w: &mut World, sel: BackupSelection) {
+    w.backup.backup_selections.retain(|s| s.id != sel.id);
+    w.backup.backup_selections.push(sel);
+}
+
+pub fn add_restore_testing_selection(w: &mut World, sel: RestoreTestingSelection) {
+    w.backup
+        .restore_testing_selections
+        .retain(|s| !(s.plan_name == sel.plan_name && s.name == sel.name));
+    w.backup.restore_testing_selections.push(sel);
+}
+
+/// The resources restore jobs created that still exist, by ARN (the control endpoint's list).
+pub fn restored_resources(w: &World) -> Vec<&RestoredResource> {
+    w.backup.restored_resources.values().collect()
+}
+
+/// Removes a restored resource (a cleanup outside AWS Backup); false when there is none.
+pub fn remove_restored_resource(w: &mut World, arn: &str) -> bool {
+    w.backup.restored_resources.remove(arn).is_some()
 }
 
 pub fn add_restore_job(w: &mut World, job: RestoreJob) {
@@ -357,9 +509,11 @@ fn job_id(uuid: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Time-driven work.
 
-/// Advances restore jobs to `now`.
+/// Advances restore testing schedules, restore jobs and restore-test cleanups to `now`.
 pub fn tick(w: &mut World, now: DateTime<Utc>) {
+    run_restore_testing_schedules(w, now);
     let mut restored: Vec<(String, DateTime<Utc>)> = Vec::new();
+    let mut created: Vec<RestoredResource> = Vec::new();
     for job in w
         .backup
         .restore_jobs
@@ -371,6 +525,19 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
             && let Some(t) = job.completion_date
         {
             restored.push((job.recovery_point_arn.clone(), t));
+            if let Some(h) = job.validation_window_hours {
+                job.deletion_due = Some(later(t, Duration::hours(h.clamp(0, 24 * 366))));
+            }
+            created.push(RestoredResource {
+                arn: job.target_resource_arn.clone(),
+                resource_type: job.resource_type.clone(),
+                restore_job_id: job.id.clone(),
+                recovery_point_arn: job.recovery_point_arn.clone(),
+                source_resource_arn: None,
+                creation_time: t,
+                restore_testing_plan_arn: job.restore_testing_plan_arn.clone(),
+                deleting: false,
+            });
         }
     }
     for (arn, t) in restored {
@@ -379,6 +546,198 @@ pub fn tick(w: &mut World, now: DateTime<Utc>) {
         {
             rp.last_restore_time = Some(t);
         }
+    }
+    for mut r in created {
+        r.source_resource_arn = w
+            .backup
+            .recovery_points
+            .get(&r.recovery_point_arn)
+            .map(|rp| rp.resource_arn.clone());
+        w.backup.restored_resources.insert(r.arn.clone(), r);
+    }
+    delete_restore_test_resources(w, now);
+}
+
+/// `t + d`, or `t` where that leaves chrono's range (times near the clock's limits).
+fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(t)
+}
+
+/// `t - d`, or `t` where that leaves chrono's range.
+fn earlier(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_sub_signed(d).unwrap_or(t)
+}
+
+/// Restore tests delete what they restored: DELETING when the validation window ends (or a
+/// final validation result arrives), SUCCESSFUL [`RESTORE_TEST_DELETE_SECONDS`] later.
+fn delete_restore_test_resources(w: &mut World, now: DateTime<Utc>) {
+    let mut deleting: Vec<String> = Vec::new();
+    let mut deleted: Vec<String> = Vec::new();
+    for job in w.backup.restore_jobs.iter_mut() {
+        let Some(due) = job.deletion_due else {
+            continue;
+        };
+        if job.status != RestoreStatus::Completed || due > now {
+            continue;
+        }
+        if job.deletion_status.is_none() {
+            job.deletion_status = Some("DELETING".into());
+            deleting.push(job.target_resource_arn.clone());
+        }
+        if job.deletion_status.as_deref() == Some("DELETING")
+            && now >= later(due, Duration::seconds(RESTORE_TEST_DELETE_SECONDS))
+        {
+            job.deletion_status = Some("SUCCESSFUL".into());
+            deleted.push(job.target_resource_arn.clone());
+        }
+    }
+    for arn in deleting {
+        if let Some(r) = w.backup.restored_resources.get_mut(&arn) {
+            r.deleting = true;
+        }
+    }
+    for arn in deleted {
+        w.backup.restored_resources.remove(&arn);
+    }
+}
+
+/// Fires every occurrence of each restore testing plan's schedule up to `now` (at most
+/// [`MAX_CATCH_UP_DAYS`] back).
+fn run_restore_testing_schedules(w: &mut World, now: DateTime<Utc>) {
+    for i in 0..w.backup.restore_testing_plans.len() {
+        let plan = w.backup.restore_testing_plans[i].clone();
+        let Ok(schedule) = Schedule::parse(
+            &plan.schedule_expression,
+            plan.schedule_expression_timezone.as_deref(),
+        ) else {
+            // add_restore_testing_plan refuses these; a plan pushed around it never runs.
+            continue;
+        };
+        let mut cursor = plan
+            .schedule_cursor
+            .max(earlier(now, Duration::days(MAX_CATCH_UP_DAYS)));
+        let mut runs = Vec::new();
+        loop {
+            let next = schedule.next_after(cursor, plan.creation_time);
+            if next > now || runs.len() >= 10_000 {
+                break;
+            }
+            runs.push(next);
+            cursor = next;
+        }
+        if let Some(p) = w.backup.restore_testing_plans.get_mut(i) {
+            p.schedule_cursor = if runs.len() >= 10_000 { cursor } else { now };
+        }
+        for at in runs {
+            run_restore_test(w, &plan, at);
+        }
+    }
+}
+
+/// One run of a restore testing plan at `at`: a restore job for the latest recovery point (in
+/// the plan's vaults and selection window) of every resource its selections name.
+fn run_restore_test(w: &mut World, plan: &RestoreTestingPlan, at: DateTime<Utc>) {
+    let selections: Vec<RestoreTestingSelection> = w
+        .backup
+        .restore_testing_selections
+        .iter()
+        .filter(|s| s.plan_name == plan.name)
+        .cloned()
+        .collect();
+    let window_start = earlier(
+        at,
+        Duration::days(plan.selection_window_days.clamp(1, 3660)),
+    );
+    let vault_ok = |v: &str| {
+        plan.include_vaults.is_empty()
+            || plan
+                .include_vaults
+                .iter()
+                .any(|x| x == "*" || x == v || x.rsplit(':').next() == Some(v))
+    };
+    for sel in selections {
+        let mut latest: BTreeMap<&str, &RecoveryPoint> = BTreeMap::new();
+        for rp in w.backup.recovery_points.values() {
+            let selected = rp.resource_type == sel.protected_resource_type
+                && sel
+                    .protected_resource_arns
+                    .iter()
+                    .any(|a| a == "*" || *a == rp.resource_arn);
+            if !selected
+                || rp.status != "COMPLETED"
+                || rp.creation_date > at
+                || rp.creation_date < window_start
+                || !vault_ok(&rp.vault_name)
+            {
+                continue;
+            }
+            let e = latest.entry(rp.resource_arn.as_str()).or_insert(rp);
+            if rp.creation_date > e.creation_date {
+                *e = rp;
+            }
+        }
+        let points: Vec<RecoveryPoint> = latest.into_values().cloned().collect();
+        for rp in points {
+            let id = job_id(&crate::emulator::util::uuid());
+            let test_name = format!(
+                "awsbackup-restore-test-{}",
+                &id.replace('-', "").to_ascii_lowercase()[..12]
+            );
+            let mut metadata = restore_metadata(w, &rp);
+            let key = match rp.resource_type.as_str() {
+                "DynamoDB" => Some("targetTableName"),
+                "RDS" | "Aurora" => Some("DBInstanceIdentifier"),
+                "S3" => Some("DestinationBucketName"),
+                _ => None,
+            };
+            if let Some(k) = key {
+                metadata.insert(k.to_string(), test_name);
+            }
+            if rp.resource_type == "S3" {
+                metadata.insert("NewBucket".into(), "true".into());
+            }
+            for (k, v) in &sel.restore_metadata_overrides {
+                metadata.insert(k.clone(), v.clone());
+            }
+            let behaviour = w.backup.behaviour_for(&rp.resource_type);
+            let total = behaviour.pending_seconds.max(0) + behaviour.running_seconds.max(0);
+            let job = RestoreJob {
+                id: id.clone(),
+                recovery_point_arn: rp.arn.clone(),
+                backup_vault_arn: vault_arn(w, &rp.vault_name),
+                resource_type: rp.resource_type.clone(),
+                iam_role_arn: Some(sel.iam_role_arn.clone()),
+                target_resource_arn: restored_arn(w, &rp, &metadata, &id),
+                metadata,
+                idempotency_token: None,
+                creation_date: at,
+                completion_date: None,
+                status: RestoreStatus::Pending,
+                status_message: None,
+                percent_done: "0.00%".into(),
+                backup_size_bytes: rp.backup_size_bytes,
+                expected_completion_minutes: (total + 59) / 60,
+                recovery_point_creation_date: rp.creation_date,
+                restore_testing_plan_arn: Some(plan.arn.clone()),
+                validation_status: None,
+                validation_status_message: None,
+                behaviour,
+                validation_window_hours: Some(sel.validation_window_hours),
+                deletion_due: None,
+                deletion_status: None,
+                deletion_status_message: None,
+            };
+            w.backup.restore_jobs.push(job);
+        }
+    }
+    if let Some(p) = w
+        .backup
+        .restore_testing_plans
+        .iter_mut()
+        .find(|p| p.name == plan.name)
+        && p.last_execution_time.is_none_or(|t| t < at)
+    {
+        p.last_execution_time = Some(at);
     }
 }
 
@@ -673,10 +1032,180 @@ pub fn handle(
                 )));
             }
             if let Some(j) = w.backup.restore_jobs.iter_mut().find(|j| j.id == id) {
+                // A final result ends a restore test's validation window early.
+                if status != "VALIDATING" && j.deletion_due.is_some() {
+                    j.deletion_due = j.deletion_due.map(|d| d.min(ctx.now));
+                }
                 j.validation_status = Some(status);
                 j.validation_status_message = message;
             }
+            tick(w, ctx.now);
             Ok((0, None))
+        }
+        "GetRestoreJobMetadata" => {
+            let id = req(input, "RestoreJobId")?;
+            let j = restore_job(w, id)?;
+            Ok((
+                0,
+                Some(json!({ "RestoreJobId": j.id, "Metadata": j.metadata })),
+            ))
+        }
+        "ListRecoveryPointsByResource" => list_recovery_points_by_resource(w, input),
+        "ListProtectedResources" => list_protected_resources(w, input),
+        "GetBackupPlan" => get_backup_plan(w, input),
+        "ListBackupSelections" => {
+            let plan = backup_plan(w, req(input, "BackupPlanId")?)?;
+            let mut sels: Vec<&BackupSelection> = w
+                .backup
+                .backup_selections
+                .iter()
+                .filter(|s| s.plan_id == plan.id)
+                .collect();
+            sels.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+            let items = sels
+                .into_iter()
+                .map(|s| {
+                    let mut v = json!({
+                        "SelectionId": s.id, "SelectionName": s.name, "BackupPlanId": s.plan_id,
+                        "CreationDate": epoch(s.creation_date), "IamRoleArn": s.iam_role_arn,
+                    });
+                    put_opt(
+                        &mut v,
+                        "CreatorRequestId",
+                        s.creator_request_id.clone().map(Value::String),
+                    );
+                    (s.id.clone(), v)
+                })
+                .collect();
+            page_response("BackupSelectionsList", items, input)
+        }
+        "GetBackupSelection" => {
+            let plan = backup_plan(w, req(input, "BackupPlanId")?)?;
+            let id = req(input, "SelectionId")?;
+            let s = w
+                .backup
+                .backup_selections
+                .iter()
+                .find(|s| s.plan_id == plan.id && s.id == id)
+                .ok_or_else(|| {
+                    not_found(format!(
+                        "Backup selection {id} was not found in backup plan {}.",
+                        plan.id
+                    ))
+                })?;
+            let tags: Vec<Value> = s
+                .list_of_tags
+                .iter()
+                .map(|(t, k, v)| json!({ "ConditionType": t, "ConditionKey": k, "ConditionValue": v }))
+                .collect();
+            let mut out = json!({
+                "BackupSelection": {
+                    "SelectionName": s.name,
+                    "IamRoleArn": s.iam_role_arn,
+                    "Resources": s.resources,
+                    "ListOfTags": tags,
+                    "NotResources": s.not_resources,
+                    "Conditions": {
+                        "StringEquals": [], "StringNotEquals": [], "StringLike": [], "StringNotLike": []
+                    },
+                },
+                "SelectionId": s.id,
+                "BackupPlanId": s.plan_id,
+                "CreationDate": epoch(s.creation_date),
+            });
+            put_opt(
+                &mut out,
+                "CreatorRequestId",
+                s.creator_request_id.clone().map(Value::String),
+            );
+            Ok((0, Some(out)))
+        }
+        "GetRestoreTestingPlan" => {
+            let p = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?;
+            let mut v = json!({
+                "RestoreTestingPlanArn": p.arn,
+                "RestoreTestingPlanName": p.name,
+                "ScheduleExpression": p.schedule_expression,
+                "StartWindowHours": p.start_window_hours,
+                "CreationTime": epoch(p.creation_time),
+                "RecoveryPointSelection": {
+                    "Algorithm": "LATEST_WITHIN_WINDOW",
+                    "IncludeVaults": p.include_vaults,
+                    "RecoveryPointTypes": ["SNAPSHOT"],
+                    "SelectionWindowDays": p.selection_window_days,
+                },
+            });
+            put_opt(
+                &mut v,
+                "ScheduleExpressionTimezone",
+                p.schedule_expression_timezone.clone().map(Value::String),
+            );
+            put_opt(&mut v, "LastExecutionTime", ts(p.last_execution_time));
+            put_opt(&mut v, "LastUpdateTime", ts(p.last_update_time));
+            put_opt(
+                &mut v,
+                "CreatorRequestId",
+                p.creator_request_id.clone().map(Value::String),
+            );
+            Ok((0, Some(json!({ "RestoreTestingPlan": v }))))
+        }
+        "ListRestoreTestingSelections" => {
+            let plan = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?;
+            let mut sels: Vec<&RestoreTestingSelection> = w
+                .backup
+                .restore_testing_selections
+                .iter()
+                .filter(|s| s.plan_name == plan.name)
+                .collect();
+            sels.sort_by(|a, b| a.name.cmp(&b.name));
+            let items = sels
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        json!({
+                            "CreationTime": epoch(s.creation_time),
+                            "IamRoleArn": s.iam_role_arn,
+                            "ProtectedResourceType": s.protected_resource_type,
+                            "RestoreTestingPlanName": s.plan_name,
+                            "RestoreTestingSelectionName": s.name,
+                            "ValidationWindowHours": s.validation_window_hours,
+                        }),
+                    )
+                })
+                .collect();
+            page_response("RestoreTestingSelections", items, input)
+        }
+        "GetRestoreTestingSelection" => {
+            let plan = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?;
+            let name = req(input, "RestoreTestingSelectionName")?;
+            let s = w
+                .backup
+                .restore_testing_selections
+                .iter()
+                .find(|s| s.plan_name == plan.name && s.name == name)
+                .ok_or_else(|| {
+                    not_found(format!(
+                        "Restore testing selection {name} was not found in restore testing plan {}.",
+                        plan.name
+                    ))
+                })?;
+            let mut v = json!({
+                "CreationTime": epoch(s.creation_time),
+                "IamRoleArn": s.iam_role_arn,
+                "ProtectedResourceArns": s.protected_resource_arns,
+                "ProtectedResourceType": s.protected_resource_type,
+                "RestoreMetadataOverrides": s.restore_metadata_overrides,
+                "RestoreTestingPlanName": s.plan_name,
+                "RestoreTestingSelectionName": s.name,
+                "ValidationWindowHours": s.validation_window_hours,
+            });
+            put_opt(
+                &mut v,
+                "CreatorRequestId",
+                s.creator_request_id.clone().map(Value::String),
+            );
+            Ok((0, Some(json!({ "RestoreTestingSelection": v }))))
         }
         "ListRestoreTestingPlans" => {
             let mut plans: Vec<&RestoreTestingPlan> =
@@ -1130,6 +1659,10 @@ fn start_restore_job(w: &mut World, ctx: &Ctx, input: &Value) -> ApiResult<(u16,
         validation_status: None,
         validation_status_message: None,
         behaviour,
+        validation_window_hours: None,
+        deletion_due: None,
+        deletion_status: None,
+        deletion_status_message: None,
     };
     w.backup.restore_jobs.push(job);
     // A zero-length behaviour finishes at once.
@@ -1189,7 +1722,165 @@ fn restore_job_json(w: &World, j: &RestoreJob) -> Value {
         "ValidationStatusMessage",
         j.validation_status_message.clone().map(Value::String),
     );
+    put_opt(
+        &mut v,
+        "DeletionStatus",
+        j.deletion_status.clone().map(Value::String),
+    );
+    put_opt(
+        &mut v,
+        "DeletionStatusMessage",
+        j.deletion_status_message.clone().map(Value::String),
+    );
     v
+}
+
+fn backup_plan<'a>(w: &'a World, id: &str) -> ApiResult<&'a BackupPlan> {
+    w.backup
+        .plans
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| not_found(format!("Backup plan {id} was not found.")))
+}
+
+fn restore_testing_plan<'a>(w: &'a World, name: &str) -> ApiResult<&'a RestoreTestingPlan> {
+    w.backup
+        .restore_testing_plans
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| not_found(format!("Restore testing plan {name} was not found.")))
+}
+
+fn get_backup_plan(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)> {
+    let p = backup_plan(w, req(input, "BackupPlanId")?)?;
+    if let Some(v) = str_filter(input, &["VersionId"])
+        && v != p.version_id
+    {
+        return Err(not_found(format!(
+            "Version {v} of backup plan {} was not found.",
+            p.id
+        )));
+    }
+    let rules: Vec<Value> = p
+        .rules
+        .iter()
+        .map(|r| {
+            let mut v = json!({
+                "RuleName": r.name,
+                "TargetBackupVaultName": r.target_vault,
+                "ScheduleExpression": r.schedule_expression,
+                "StartWindowMinutes": r.start_window_minutes,
+                "CompletionWindowMinutes": r.completion_window_minutes,
+                "RuleId": r.id,
+                "EnableContinuousBackup": false,
+            });
+            put_opt(&mut v, "Lifecycle", r.lifecycle.to_json());
+            put_opt(
+                &mut v,
+                "ScheduleExpressionTimezone",
+                r.schedule_expression_timezone.clone().map(Value::String),
+            );
+            if !r.copy_actions.is_empty() {
+                v["CopyActions"] = r
+                    .copy_actions
+                    .iter()
+                    .map(|c| {
+                        let mut a = json!({ "DestinationBackupVaultArn": c.destination_vault_arn });
+                        put_opt(&mut a, "Lifecycle", c.lifecycle.to_json());
+                        a
+                    })
+                    .collect();
+            }
+            v
+        })
+        .collect();
+    let mut out = json!({
+        "BackupPlan": { "BackupPlanName": p.name, "Rules": rules },
+        "BackupPlanId": p.id,
+        "BackupPlanArn": p.arn,
+        "VersionId": p.version_id,
+        "CreationDate": epoch(p.creation_date),
+    });
+    put_opt(
+        &mut out,
+        "CreatorRequestId",
+        p.creator_request_id.clone().map(Value::String),
+    );
+    put_opt(&mut out, "DeletionDate", ts(p.deletion_date));
+    put_opt(&mut out, "LastExecutionDate", ts(p.last_execution_date));
+    Ok((0, Some(out)))
+}
+
+fn list_recovery_points_by_resource(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)> {
+    let arn = req(input, "ResourceArn")?;
+    let mut rps: Vec<&RecoveryPoint> = w
+        .backup
+        .recovery_points
+        .values()
+        .filter(|rp| rp.resource_arn == arn)
+        .collect();
+    if rps.is_empty() {
+        return Err(not_found(format!(
+            "Resource {arn} has no recovery points in account {} in region {}.",
+            w.account_id, w.region
+        )));
+    }
+    rps.sort_by(|a, b| {
+        b.creation_date
+            .cmp(&a.creation_date)
+            .then(a.arn.cmp(&b.arn))
+    });
+    let items = rps
+        .into_iter()
+        .map(|rp| {
+            let mut v = json!({
+                "RecoveryPointArn": rp.arn,
+                "CreationDate": epoch(rp.creation_date),
+                "Status": rp.status,
+                "BackupSizeBytes": rp.backup_size_bytes,
+                "BackupVaultName": rp.vault_name,
+                "IsParent": false,
+                "ResourceName": rp.resource_name,
+                "VaultType": w.backup.vaults.get(&rp.vault_name).map(|v| v.vault_type.as_str()).unwrap_or("BACKUP_VAULT"),
+            });
+            put_opt(
+                &mut v,
+                "EncryptionKeyArn",
+                rp.encryption_key_arn.clone().map(Value::String),
+            );
+            (rp.arn.clone(), v)
+        })
+        .collect();
+    page_response("RecoveryPoints", items, input)
+}
+
+fn list_protected_resources(w: &World, input: &Value) -> ApiResult<(u16, Option<Value>)> {
+    // A resource is protected once a recovery point of it exists; its last backup is the
+    // newest recovery point.
+    let mut latest: BTreeMap<&str, &RecoveryPoint> = BTreeMap::new();
+    for rp in w.backup.recovery_points.values() {
+        let e = latest.entry(rp.resource_arn.as_str()).or_insert(rp);
+        if rp.creation_date > e.creation_date {
+            *e = rp;
+        }
+    }
+    let items = latest
+        .into_iter()
+        .map(|(arn, rp)| {
+            (
+                arn.to_string(),
+                json!({
+                    "ResourceArn": arn,
+                    "ResourceType": rp.resource_type,
+                    "LastBackupTime": epoch(rp.creation_date),
+                    "ResourceName": rp.resource_name,
+                    "LastBackupVaultArn": vault_arn(w, &rp.vault_name),
+                    "LastRecoveryPointArn": rp.arn,
+                }),
+            )
+        })
+        .collect();
+    page_response("Results", items, input)
 }
 
 /// The created/completed time filters shared by ListBackupJobs and ListRestoreJobs.
@@ -1449,6 +2140,300 @@ mod tests {
         assert_eq!(e.code, "ResourceNotFoundException");
         let e = handle(&mut w, &ctx, "Nope", &json!({})).unwrap_err();
         assert_eq!(e.code, "UnknownOperationException");
+    }
+
+    fn testing_plan(w: &World, schedule: &str, now: DateTime<Utc>) -> RestoreTestingPlan {
+        RestoreTestingPlan {
+            name: "rt".into(),
+            arn: restore_testing_plan_arn(w, "rt", "abc"),
+            schedule_expression: schedule.into(),
+            schedule_expression_timezone: None,
+            start_window_hours: 1,
+            creation_time: now - Duration::days(30),
+            last_execution_time: None,
+            last_update_time: None,
+            creator_request_id: None,
+            include_vaults: vec!["*".into()],
+            selection_window_days: 7,
+            schedule_cursor: now,
+        }
+    }
+
+    fn testing_selection(window_hours: i64) -> RestoreTestingSelection {
+        RestoreTestingSelection {
+            plan_name: "rt".into(),
+            name: "tables".into(),
+            iam_role_arn: "arn:aws:iam::123456789012:role/R".into(),
+            protected_resource_type: "DynamoDB".into(),
+            protected_resource_arns: vec!["*".into()],
+            validation_window_hours: window_hours,
+            restore_metadata_overrides: BTreeMap::new(),
+            creation_time: DateTime::<Utc>::MIN_UTC,
+            creator_request_id: None,
+        }
+    }
+
+    #[test]
+    fn restore_testing_runs_on_schedule_and_cleans_up_after_the_window() {
+        let (mut w, now) = world(); // 2024-05-01T12:00Z, a Wednesday
+        w.backup.restore_behaviour = RestoreBehaviour {
+            pending_seconds: 60,
+            running_seconds: 540,
+            ..Default::default()
+        };
+        let plan = testing_plan(&w, "cron(0 5 ? * * *)", now);
+        let plan_arn = plan.arn.clone();
+        add_restore_testing_plan(&mut w, plan).unwrap();
+        add_restore_testing_selection(&mut w, testing_selection(2));
+
+        // Not due yet: nothing happens before 05:00 the next day.
+        tick(&mut w, now + Duration::hours(16));
+        assert!(w.backup.restore_jobs.is_empty());
+        let due = now + Duration::hours(17);
+        tick(&mut w, due + Duration::seconds(30));
+        assert_eq!(
+            w.backup.restore_jobs.len(),
+            1,
+            "one protected table, one job"
+        );
+        let job = w.backup.restore_jobs[0].clone();
+        assert_eq!(job.creation_date, due);
+        assert_eq!(job.status, RestoreStatus::Pending);
+        assert_eq!(
+            job.restore_testing_plan_arn.as_deref(),
+            Some(plan_arn.as_str())
+        );
+        // The latest COMPLETED recovery point of the table (created `now`).
+        assert_eq!(
+            w.backup.recovery_points[&job.recovery_point_arn].creation_date,
+            now
+        );
+        assert!(
+            job.target_resource_arn
+                .contains(":table/awsbackup-restore-test-")
+        );
+        let json = restore_job_json(&w, &job);
+        assert_eq!(
+            json["CreatedBy"]["RestoreTestingPlanArn"],
+            plan_arn.as_str()
+        );
+        assert!(json.get("DeletionStatus").is_none());
+        assert_eq!(
+            w.backup.restore_testing_plans[0].last_execution_time,
+            Some(due)
+        );
+        assert!(restored_resources(&w).is_empty(), "not restored yet");
+
+        // Completed after 10 minutes: the restored table exists.
+        tick(&mut w, due + Duration::minutes(10));
+        let j = &w.backup.restore_jobs[0];
+        assert_eq!(j.status, RestoreStatus::Completed);
+        assert_eq!(
+            j.deletion_due,
+            Some(due + Duration::minutes(10) + Duration::hours(2))
+        );
+        let r = restored_resources(&w);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].arn, job.target_resource_arn);
+        assert_eq!(
+            r[0].source_resource_arn.as_deref(),
+            Some("arn:aws:dynamodb:us-east-1:123456789012:table/t1")
+        );
+        assert!(!r[0].deleting);
+
+        // The validation window (2 h) ends: DELETING, then SUCCESSFUL and gone.
+        let window_end = due + Duration::minutes(10) + Duration::hours(2);
+        tick(&mut w, window_end - Duration::seconds(1));
+        assert_eq!(w.backup.restore_jobs[0].deletion_status, None);
+        tick(&mut w, window_end);
+        assert_eq!(
+            w.backup.restore_jobs[0].deletion_status.as_deref(),
+            Some("DELETING")
+        );
+        assert!(restored_resources(&w)[0].deleting);
+        tick(
+            &mut w,
+            window_end + Duration::seconds(RESTORE_TEST_DELETE_SECONDS),
+        );
+        assert_eq!(
+            w.backup.restore_jobs[0].deletion_status.as_deref(),
+            Some("SUCCESSFUL")
+        );
+        assert!(restored_resources(&w).is_empty());
+        let json = restore_job_json(&w, &w.backup.restore_jobs[0]);
+        assert_eq!(json["DeletionStatus"], "SUCCESSFUL");
+
+        // A three-day jump runs the three missed days, each once, and finishes them all.
+        tick(&mut w, due + Duration::days(3) + Duration::hours(1));
+        let created: Vec<DateTime<Utc>> = w
+            .backup
+            .restore_jobs
+            .iter()
+            .map(|j| j.creation_date)
+            .collect();
+        assert_eq!(
+            created,
+            [0, 1, 2, 3].map(|d| due + Duration::days(d)).to_vec()
+        );
+        assert!(
+            w.backup.restore_jobs[1..3]
+                .iter()
+                .all(|j| j.deletion_status.as_deref() == Some("SUCCESSFUL"))
+        );
+        // The newest run is still inside its validation window.
+        assert_eq!(restored_resources(&w).len(), 1);
+        tick(&mut w, due + Duration::days(3) + Duration::hours(1));
+        assert_eq!(
+            w.backup.restore_jobs.len(),
+            4,
+            "a tick at the same time fires nothing"
+        );
+    }
+
+    #[test]
+    fn a_final_validation_result_ends_the_window_and_rate_schedules_run() {
+        let (mut w, now) = world();
+        w.backup.restore_behaviour = RestoreBehaviour {
+            pending_seconds: 0,
+            running_seconds: 60,
+            ..Default::default()
+        };
+        let mut plan = testing_plan(&w, "rate(6 hours)", now);
+        plan.creation_time = now - Duration::hours(1);
+        add_restore_testing_plan(&mut w, plan).unwrap();
+        add_restore_testing_selection(&mut w, testing_selection(48));
+        tick(&mut w, now + Duration::hours(5) + Duration::minutes(2));
+        assert_eq!(w.backup.restore_jobs.len(), 1);
+        assert_eq!(
+            w.backup.restore_jobs[0].creation_date,
+            now + Duration::hours(5)
+        );
+        let id = w.backup.restore_jobs[0].id.clone();
+        let later = now + Duration::hours(5) + Duration::minutes(30);
+        let ctx = Ctx::internal(&w, later);
+        // VALIDATING keeps the resource; SUCCESSFUL starts its deletion at once.
+        for (status, deleting) in [("VALIDATING", None), ("SUCCESSFUL", Some("DELETING"))] {
+            handle(
+                &mut w,
+                &ctx,
+                "PutRestoreValidationResult",
+                &json!({ "RestoreJobId": id, "ValidationStatus": status }),
+            )
+            .unwrap();
+            assert_eq!(
+                w.backup.restore_jobs[0].deletion_status.as_deref(),
+                deleting
+            );
+        }
+        tick(&mut w, later + Duration::minutes(5));
+        assert_eq!(
+            w.backup.restore_jobs[0].deletion_status.as_deref(),
+            Some("SUCCESSFUL")
+        );
+        assert!(restored_resources(&w).is_empty());
+        // A manual restore's resource stays until someone removes it.
+        let rp = w.backup.restore_jobs[0].recovery_point_arn.clone();
+        let (_, out) = handle(
+            &mut w,
+            &ctx,
+            "StartRestoreJob",
+            &json!({ "RecoveryPointArn": rp, "Metadata": { "targetTableName": "t1-manual" } }),
+        )
+        .unwrap();
+        let manual = out.unwrap()["RestoreJobId"].as_str().unwrap().to_string();
+        tick(&mut w, later + Duration::days(2));
+        let arn = "arn:aws:dynamodb:us-east-1:123456789012:table/t1-manual";
+        assert!(restored_resources(&w).iter().any(|r| r.arn == arn));
+        assert!(remove_restored_resource(&mut w, arn));
+        assert!(!remove_restored_resource(&mut w, arn));
+        let j = restore_job(&w, &manual).unwrap();
+        assert_eq!(
+            j.deletion_status, None,
+            "only restore tests delete what they restored"
+        );
+    }
+
+    #[test]
+    fn unknown_schedules_are_refused_when_a_plan_is_added() {
+        let (mut w, now) = world();
+        let plan = testing_plan(&w, "cron(0 5 L * ? *)", now);
+        let e = add_restore_testing_plan(&mut w, plan).unwrap_err();
+        assert!(e.to_string().contains("cron(0 5 L * ? *)"), "{e}");
+        assert!(w.backup.restore_testing_plans.is_empty());
+    }
+
+    #[test]
+    fn protected_resources_and_points_by_resource_page() {
+        let (mut w, now) = world();
+        let ctx = Ctx::internal(&w, now);
+        let arn = "arn:aws:dynamodb:us-east-1:123456789012:table/t1";
+        let mut seen = Vec::new();
+        let mut input = json!({ "ResourceArn": arn, "MaxResults": "2" });
+        loop {
+            let (_, out) = handle(&mut w, &ctx, "ListRecoveryPointsByResource", &input).unwrap();
+            let out = out.unwrap();
+            let page = out["RecoveryPoints"].as_array().unwrap();
+            assert!(!page.is_empty() && page.len() <= 2);
+            for p in page {
+                seen.push(p["CreationDate"].as_f64().unwrap());
+                assert_eq!(p["BackupVaultName"], "v1");
+                assert!(p["BackupSizeBytes"].is_i64());
+            }
+            match out.get("NextToken") {
+                Some(t) => input["NextToken"] = t.clone(),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 5);
+        assert!(
+            seen.windows(2).all(|p| p[0] > p[1]),
+            "newest first: {seen:?}"
+        );
+        let e = handle(
+            &mut w,
+            &ctx,
+            "ListRecoveryPointsByResource",
+            &json!({ "ResourceArn": "arn:aws:dynamodb:us-east-1:123456789012:table/none" }),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "ResourceNotFoundException");
+
+        // A second resource: two protected resources, one per page.
+        let mut rp = w.backup.recovery_points.values().next().unwrap().clone();
+        rp.arn = "arn:aws:backup:us-east-1:123456789012:recovery-point:s3".into();
+        rp.resource_arn = "arn:aws:s3:::b1".into();
+        rp.resource_type = "S3".into();
+        add_recovery_point(&mut w, rp);
+        let (_, out) = handle(
+            &mut w,
+            &ctx,
+            "ListProtectedResources",
+            &json!({ "MaxResults": "1" }),
+        )
+        .unwrap();
+        let out = out.unwrap();
+        assert_eq!(
+            out["Results"][0]["ResourceArn"],
+            "arn:aws:dynamodb:us-east-1:123456789012:table/t1"
+        );
+        assert_eq!(
+            out["Results"][0]["LastBackupTime"].as_f64(),
+            Some(epoch(now))
+        );
+        assert_eq!(
+            out["Results"][0]["LastBackupVaultArn"],
+            "arn:aws:backup:us-east-1:123456789012:backup-vault:v1"
+        );
+        let (_, out2) = handle(
+            &mut w,
+            &ctx,
+            "ListProtectedResources",
+            &json!({ "MaxResults": "1", "NextToken": out["NextToken"] }),
+        )
+        .unwrap();
+        let out2 = out2.unwrap();
+        assert_eq!(out2["Results"][0]["ResourceArn"], "arn:aws:s3:::b1");
+        assert!(out2.get("NextToken").is_none());
     }
 
     #[test]

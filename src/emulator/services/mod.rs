@@ -3,6 +3,7 @@
 //! the [`World`]; nothing here knows about HTTP.
 
 pub mod backup;
+pub mod backup_schedule;
 pub mod cloudtrail;
 pub mod kms;
 pub mod sns;

@@ -64,6 +64,50 @@ const ROUTES: &[(&str, &str, &str, u16)] = &[
         "ListRestoreTestingPlans",
         200,
     ),
+    (
+        "GET",
+        "/restore-testing/plans/{RestoreTestingPlanName}",
+        "GetRestoreTestingPlan",
+        200,
+    ),
+    (
+        "GET",
+        "/restore-testing/plans/{RestoreTestingPlanName}/selections",
+        "ListRestoreTestingSelections",
+        200,
+    ),
+    (
+        "GET",
+        "/restore-testing/plans/{RestoreTestingPlanName}/selections/{RestoreTestingSelectionName}",
+        "GetRestoreTestingSelection",
+        200,
+    ),
+    (
+        "GET",
+        "/restore-jobs/{RestoreJobId}/metadata",
+        "GetRestoreJobMetadata",
+        200,
+    ),
+    (
+        "GET",
+        "/resources/{ResourceArn}/recovery-points/",
+        "ListRecoveryPointsByResource",
+        200,
+    ),
+    ("GET", "/resources/", "ListProtectedResources", 200),
+    ("GET", "/backup/plans/{BackupPlanId}/", "GetBackupPlan", 200),
+    (
+        "GET",
+        "/backup/plans/{BackupPlanId}/selections/",
+        "ListBackupSelections",
+        200,
+    ),
+    (
+        "GET",
+        "/backup/plans/{BackupPlanId}/selections/{SelectionId}",
+        "GetBackupSelection",
+        200,
+    ),
 ];
 
 /// A routed REST request: the operation, its success status, and one input object that merges
@@ -183,6 +227,65 @@ pub fn error_body(err: &ApiError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plan_selection_resource_and_restore_testing_routes() {
+        let op = |m: &str, p: &str, q: &str| route(m, p, q, b"").unwrap();
+        assert_eq!(op("GET", "/backup/plans/", "").operation, "ListBackupPlans");
+        let r = op("GET", "/backup/plans/p1/", "versionId=v2");
+        assert_eq!(
+            (r.operation, &r.input["BackupPlanId"], &r.input["VersionId"]),
+            ("GetBackupPlan", &Value::from("p1"), &Value::from("v2"))
+        );
+        assert_eq!(
+            op("GET", "/backup/plans/p1/selections/", "").operation,
+            "ListBackupSelections"
+        );
+        let r = op("GET", "/backup/plans/p1/selections/s1", "");
+        assert_eq!(
+            (r.operation, &r.input["SelectionId"]),
+            ("GetBackupSelection", &Value::from("s1"))
+        );
+        assert_eq!(
+            op("GET", "/resources/", "maxResults=2").input["MaxResults"],
+            "2"
+        );
+        // A table ARN has a '/': one path segment, percent-encoded.
+        let r = op(
+            "GET",
+            "/resources/arn%3Aaws%3Adynamodb%3Aus-east-1%3A1%3Atable%2Ft1/recovery-points/",
+            "",
+        );
+        assert_eq!(r.operation, "ListRecoveryPointsByResource");
+        assert_eq!(
+            r.input["ResourceArn"],
+            "arn:aws:dynamodb:us-east-1:1:table/t1"
+        );
+        assert_eq!(
+            op("GET", "/restore-jobs/J1/metadata", "").operation,
+            "GetRestoreJobMetadata"
+        );
+        assert_eq!(
+            op("GET", "/restore-testing/plans", "").operation,
+            "ListRestoreTestingPlans"
+        );
+        assert_eq!(
+            op("GET", "/restore-testing/plans/rt", "").operation,
+            "GetRestoreTestingPlan"
+        );
+        assert_eq!(
+            op(
+                "GET",
+                "/restore-testing/plans/rt/selections",
+                "MaxResults=1"
+            )
+            .operation,
+            "ListRestoreTestingSelections"
+        );
+        let r = op("GET", "/restore-testing/plans/rt/selections/s", "");
+        assert_eq!(r.operation, "GetRestoreTestingSelection");
+        assert_eq!(r.input["RestoreTestingSelectionName"], "s");
+    }
 
     #[test]
     fn routes_labels_and_query() {
