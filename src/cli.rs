@@ -54,6 +54,35 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::guard::queue_cli::QueueCommand,
     },
+    /// SNS topics.
+    Topic {
+        #[command(subcommand)]
+        command: crate::listing::ListOnly,
+    },
+    /// AWS Backup vaults.
+    Vault {
+        #[command(subcommand)]
+        command: crate::listing::ListOnly,
+    },
+    /// AWS Backup recovery points.
+    Point {
+        #[command(subcommand)]
+        command: crate::listing::PointCommand,
+    },
+    /// AWS Backup backup and restore jobs.
+    Job {
+        #[command(subcommand)]
+        command: crate::listing::ListOnly,
+    },
+    /// CloudTrail events, newest first (reads only; --json for scripts).
+    Events(crate::listing::EventArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `phi-console man > phi-console.1`.
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -131,6 +160,15 @@ mod tests {
         &["queue", "peek", "claims-validation-dlq"],
         &["queue", "tasks"],
         &["queue", "cancel-redrive", "claims-validation-dlq"],
+        &["queue", "list", "--dlq", "--json"],
+        &["topic", "list"],
+        &["key", "list", "--json"],
+        &["vault", "list"],
+        &["point", "list", "--vault", "claims-primary"],
+        &["job", "list"],
+        &["events", "--since", "6h", "--name", "StartMessageMoveTask"],
+        &["completions", "bash"],
+        &["man"],
     ];
 
     /// Each global option with a value, and what it parses to.

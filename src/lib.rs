@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cloud;
 pub mod emulator;
 pub mod guard;
+pub mod listing;
 pub mod logging;
 pub mod mask;
 pub mod options;

@@ -27,6 +27,14 @@ use std::sync::Arc;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum QueueCommand {
+    /// List the queues with their depths, DLQs and encryption (reads only).
+    List {
+        /// Only the dead-letter queues.
+        #[arg(long)]
+        dlq: bool,
+        #[command(flatten)]
+        out: ReadArgs,
+    },
     /// Move a DLQ's messages back: all of them (AWS's move task), or only those matching
     /// --where/--since/--until/--ids (a journaled, resumable selective redrive).
     Redrive {
@@ -102,13 +110,18 @@ impl QueueCommand {
             QueueCommand::Redrive { args, .. } | QueueCommand::CancelRedrive { args, .. } => {
                 args.json
             }
-            QueueCommand::Peek { out, .. } | QueueCommand::Tasks { out, .. } => out.json,
+            QueueCommand::Peek { out, .. }
+            | QueueCommand::Tasks { out, .. }
+            | QueueCommand::List { out, .. } => out.json,
         }
     }
 }
 
 /// Runs a `phi-console queue …` command; returns the exit code.
 pub fn run(command: QueueCommand, global: &GlobalOptions) -> anyhow::Result<i32> {
+    if let QueueCommand::List { dlq, out } = &command {
+        return crate::listing::run(crate::listing::What::Queues { dlq_only: *dlq }, out, global);
+    }
     let as_json = command.json();
     let mut report = Report::default();
     let mut code = match dispatch(command, global, &mut report) {
@@ -138,6 +151,7 @@ fn dispatch(
     report: &mut Report,
 ) -> Result<i32, CliError> {
     match command {
+        QueueCommand::List { .. } => Ok(EXIT_OK),
         QueueCommand::Redrive {
             dlq,
             to,

@@ -20,6 +20,7 @@ mod hostile_cli;
 mod kms;
 #[path = "../support/lab.rs"]
 mod lab_support;
+mod listing;
 mod log_cap;
 mod moto;
 mod progressive;
