@@ -10,6 +10,9 @@
 //! No message body, CloudTrail event payload or policy text is printed: names, ARNs, counts,
 //! states and times.
 
+// `CliError` is the guard's plain error value (as in `guard::cli`); errors are rare here.
+#![allow(clippy::result_large_err)]
+
 use crate::audit::writer::format_time;
 use crate::cloud::CloudError;
 use crate::cloud::cloudtrail::EventFilter;
