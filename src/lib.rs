@@ -11,6 +11,7 @@ pub mod guard;
 pub mod logging;
 pub mod mask;
 pub mod options;
+pub mod posture;
 #[cfg(test)]
 mod proptests;
 pub mod sanitize;

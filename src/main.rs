@@ -65,6 +65,7 @@ fn run() -> Result<()> {
         Some(Command::Emulator { .. }) => "emulator",
         Some(Command::Audit { .. }) => "audit",
         Some(Command::Key { .. }) => "key",
+        Some(Command::Posture(_)) => "posture",
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -92,6 +93,10 @@ fn run() -> Result<()> {
             code => std::process::exit(code),
         },
         Command::Key { command } => match phi_console::guard::cli::run(command, &cli.global)? {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
+        Command::Posture(args) => match phi_console::posture::cli::run(args, &cli.global)? {
             0 => Ok(()),
             code => std::process::exit(code),
         },
