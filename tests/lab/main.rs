@@ -22,6 +22,7 @@ mod kms;
 mod lab_support;
 mod log_cap;
 mod moto;
+mod posture;
 mod progressive;
 mod protocol;
 #[path = "../support/pty.rs"]
