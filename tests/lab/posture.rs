@@ -625,3 +625,79 @@ fn fail_on_sets_the_exit_code_by_severity() {
     let r = run_posture(&emu, "plain", &["--fail-on", "critical"], "");
     assert_eq!(r.code, Some(2));
 }
+
+/// Text from AWS (here a queue policy's Sid and a trail name planted with every class of
+/// escape sequence) reaches the report only through the sanitiser, in text and JSON.
+#[test]
+fn hostile_text_in_evidence_never_reaches_the_terminal() {
+    use crate::hostile;
+    let emu = empty();
+    let evil = hostile::all();
+    emu.with_world(|w| {
+        w.trail.trails = vec![Trail {
+            name: format!("trail{evil}"),
+            arn: format!("arn:aws:cloudtrail:us-east-1:{ACCT}:trail/x"),
+            bucket: "logs".into(),
+            kms_key_id: None,
+            multi_region: false,
+            log_file_validation: false,
+            is_logging: false,
+            started: chrono::Utc::now(),
+        }];
+    });
+    let sqs = aws_sdk_sqs::Client::new(&config(&emu));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let url = sqs
+            .create_queue()
+            .queue_name("exposed")
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string();
+        let policy = serde_json::json!({ "Statement": [{ "Sid": evil, "Effect": "Allow",
+            "Principal": "*", "Action": "sqs:SendMessage" }] })
+        .to_string();
+        sqs.set_queue_attributes()
+            .queue_url(url)
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy)
+            .send()
+            .await
+            .unwrap();
+    });
+    for args in [&[][..], &["--json"][..]] {
+        let r = run_posture(&emu, "plain", args, "");
+        assert_eq!(r.code, Some(3), "{}", r.stderr);
+        hostile::assert_no_escape(&format!("posture {args:?} stdout"), r.stdout.as_bytes());
+        hostile::assert_no_escape(&format!("posture {args:?} stderr"), r.stderr.as_bytes());
+        assert!(r.stdout.contains("sqs.no-public-access"), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("trail<<"),
+            "the planted name is shown: {}",
+            r.stdout
+        );
+        if args.is_empty() {
+            assert!(
+                r.stdout.contains("FAIL    high   sqs.no-public-access"),
+                "{}",
+                r.stdout
+            );
+        } else {
+            let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            let f = v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["control"] == "sqs.no-public-access")
+                .unwrap();
+            assert_eq!(f["status"], "fail");
+            // JSON keeps the data (escaped), so an auditor's tooling sees the real Sid.
+            assert!(
+                f["evidence"].as_str().unwrap().contains("]52;c;ZXZpbA=="),
+                "{f}"
+            );
+        }
+    }
+}
