@@ -341,6 +341,8 @@ pub struct Inventory {
     pub queues: Read<Vec<QueueFacts>>,
     pub topics: Read<Vec<TopicFacts>>,
     pub keys: Read<Vec<KeyFacts>>,
+    /// Why the aliases could not be listed (then an alias reference cannot be resolved).
+    pub aliases_unread: Option<Unread>,
     pub vaults: Read<Vec<BackupVault>>,
     pub points: Read<Vec<RecoveryPoint>>,
     pub restore_jobs: Read<Vec<RestoreJob>>,
@@ -385,7 +387,8 @@ pub fn resolve<'a>(keys: &'a [KeyFacts], reference: &str) -> Option<&'a KeyFacts
 
 /// Whether a key reference is an AWS managed key (alias/aws/…, or a key read as AWS managed).
 /// `Err` when the keys could not be listed and the reference alone does not say.
-fn aws_managed(keys: &Read<Vec<KeyFacts>>, reference: &str) -> Result<Option<bool>, Unread> {
+fn aws_managed(inv: &Inventory, reference: &str) -> Result<Option<bool>, Unread> {
+    let keys = &inv.keys;
     let alias = reference
         .find(":alias/")
         .map(|i| &reference[i + 1..])
@@ -399,6 +402,14 @@ fn aws_managed(keys: &Read<Vec<KeyFacts>>, reference: &str) -> Result<Option<boo
             Ok(key) => Ok(Some(!key.customer_managed)),
             Err(u) => Err(u.clone()),
         },
+        // An alias that could not be resolved because the aliases could not be listed.
+        None if alias.starts_with("alias/") && inv.aliases_unread.is_some() => {
+            Err(inv.aliases_unread.clone().unwrap_or_else(|| Unread {
+                permission: "kms:ListAliases".into(),
+                code: String::new(),
+                message: String::new(),
+            }))
+        }
         // A key of another account (or one this account cannot list).
         None => Ok(None),
     }
@@ -423,7 +434,7 @@ fn cmk_check(
                 .to_string(),
         );
     };
-    match aws_managed(&inv.keys, k) {
+    match aws_managed(inv, k) {
         Ok(Some(true)) => Finding::fail(
             c,
             arn,

@@ -17,7 +17,8 @@ fn read<T>(permission: &str, r: Result<T, CloudError>) -> Read<T> {
 /// concurrency. An expired session is the one error returned: every read would fail alike.
 pub async fn inventory(cloud: &Cloud) -> Result<Inventory, CloudError> {
     cloud.alive()?;
-    let (queues, topics, keys) = tokio::join!(queues(cloud), topics(cloud), keys(cloud));
+    let (queues, topics, (keys, aliases_unread)) =
+        tokio::join!(queues(cloud), topics(cloud), keys(cloud));
     let (vaults, points, restore_jobs, trails) = tokio::join!(
         async { read("backup:ListBackupVaults", cloud.list_backup_vaults().await) },
         async {
@@ -33,6 +34,7 @@ pub async fn inventory(cloud: &Cloud) -> Result<Inventory, CloudError> {
         queues,
         topics,
         keys,
+        aliases_unread,
         vaults,
         points,
         restore_jobs,
@@ -142,13 +144,19 @@ async fn topic(c: &Cloud, arn: String) -> TopicFacts {
     }
 }
 
-async fn keys(cloud: &Cloud) -> Read<Vec<KeyFacts>> {
-    let refs = read("kms:ListKeys", cloud.list_key_refs().await)?;
-    // Without aliases, keys are still checked (named by id).
-    let aliases = cloud.aliases().await.unwrap_or_default();
+async fn keys(cloud: &Cloud) -> (Read<Vec<KeyFacts>>, Option<Unread>) {
+    let refs = match read("kms:ListKeys", cloud.list_key_refs().await) {
+        Ok(r) => r,
+        Err(u) => return (Err(u), None),
+    };
+    // Without aliases, keys are still checked (named by id); alias references stay unknown.
+    let (aliases, aliases_unread) = match read("kms:ListAliases", cloud.aliases().await) {
+        Ok(a) => (a, None),
+        Err(u) => (Vec::new(), Some(u)),
+    };
     let aliases = std::sync::Arc::new(aliases);
     let c = cloud.clone();
-    Ok(cloud
+    let keys = cloud
         .bounded(refs, move |(id, arn)| {
             let c = c.clone();
             let aliases = aliases.clone();
@@ -196,7 +204,8 @@ async fn keys(cloud: &Cloud) -> Read<Vec<KeyFacts>> {
             }
         })
         .await
-        .unwrap_or_default())
+        .unwrap_or_default();
+    (Ok(keys), aliases_unread)
 }
 
 async fn trails(cloud: &Cloud) -> Read<Vec<TrailFacts>> {

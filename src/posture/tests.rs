@@ -73,6 +73,7 @@ fn empty() -> Inventory {
         queues: Ok(vec![]),
         topics: Ok(vec![]),
         keys: Ok(vec![key("Enabled", Some(rot(true, Some(365))))]),
+        aliases_unread: None,
         vaults: Ok(vec![]),
         points: Ok(vec![]),
         restore_jobs: Ok(vec![]),
@@ -148,6 +149,21 @@ fn a_key_read_as_aws_managed_fails_and_an_unreadable_one_is_unknown() {
     }
     let fs = evaluate(&inv, &Limits::default(), now());
     assert_eq!(status(&fs, "sqs.encryption", "q"), Status::Fail);
+    // Aliases unreadable: an alias reference that no listed key answers to is unknown.
+    let mut no_alias = key("Enabled", None);
+    no_alias.aliases.clear();
+    inv.keys = Ok(vec![no_alias]);
+    inv.aliases_unread = Some(denied("kms:ListAliases"));
+    let f = find(
+        &evaluate(&inv, &Limits::default(), now()),
+        "sqs.encryption",
+        "q",
+    )
+    .clone();
+    assert_eq!(
+        (f.status, f.permission.as_deref()),
+        (Status::Unknown, Some("kms:ListAliases"))
+    );
     inv.keys = Err(denied("kms:ListKeys"));
     let fs = evaluate(&inv, &Limits::default(), now());
     let f = find(&fs, "sqs.encryption", "q");
