@@ -701,3 +701,87 @@ fn hostile_text_in_evidence_never_reaches_the_terminal() {
         }
     }
 }
+
+/// The new operations through the aws CLI (botocore's own parsers: an independent check of
+/// the wire shapes).
+#[test]
+fn the_aws_cli_reads_event_selectors_grants_and_subscription_redrive() {
+    let emu = claims();
+    let url = emu.endpoint_url();
+    let s = aws_json(
+        &url,
+        &[
+            "cloudtrail",
+            "get-event-selectors",
+            "--trail-name",
+            "claims-org-trail",
+        ],
+    );
+    assert_eq!(s["EventSelectors"][0]["ReadWriteType"], "All");
+    assert_eq!(s["EventSelectors"][0]["IncludeManagementEvents"], true);
+    let s = aws_json(
+        &url,
+        &[
+            "cloudtrail",
+            "put-event-selectors",
+            "--trail-name",
+            "claims-org-trail",
+            "--event-selectors",
+            r#"[{"ReadWriteType":"ReadOnly","IncludeManagementEvents":true}]"#,
+        ],
+    );
+    assert_eq!(s["EventSelectors"][0]["ReadWriteType"], "ReadOnly");
+    let g = aws_json(
+        &url,
+        &[
+            "kms",
+            "list-grants",
+            "--key-id",
+            "alias/claims-legacy-export",
+        ],
+    );
+    let grants = g["Grants"].as_array().unwrap();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(
+        grants[0]["Operations"],
+        serde_json::json!(["Decrypt", "GenerateDataKey"])
+    );
+    assert!(
+        grants[0]["CreationDate"].is_number(),
+        "a timestamp botocore parsed: {g}"
+    );
+    let topic = format!("arn:aws:sns:us-east-1:{ACCT}:claims-paid");
+    let subs = aws_json(
+        &url,
+        &["sns", "list-subscriptions-by-topic", "--topic-arn", &topic],
+    );
+    let arn = subs["Subscriptions"][0]["SubscriptionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let policy =
+        format!(r#"{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:{ACCT}:claims-notify-dlq"}}"#);
+    aws_json(
+        &url,
+        &[
+            "sns",
+            "set-subscription-attributes",
+            "--subscription-arn",
+            &arn,
+            "--attribute-name",
+            "RedrivePolicy",
+            "--attribute-value",
+            &policy,
+        ],
+    );
+    let a = aws_json(
+        &url,
+        &[
+            "sns",
+            "get-subscription-attributes",
+            "--subscription-arn",
+            &arn,
+        ],
+    );
+    assert_eq!(a["Attributes"]["RedrivePolicy"], policy.as_str());
+}
