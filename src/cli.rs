@@ -83,6 +83,8 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout: `phi-console man > phi-console.1`.
     Man,
+    /// Check the account's posture: one finding per resource and control (read-only).
+    Posture(crate::posture::cli::PostureArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,6 +171,10 @@ mod tests {
         &["events", "--since", "6h", "--name", "StartMessageMoveTask"],
         &["completions", "bash"],
         &["man"],
+        &["posture"],
+        &["posture", "--json"],
+        &["posture", "--json", "--fail-on", "high"],
+        &["posture", "--fail-on", "medium"],
     ];
 
     /// Each global option with a value, and what it parses to.
@@ -261,5 +267,41 @@ mod tests {
         assert_eq!(c.global.profile.as_deref(), Some("P"));
         let c = parse(&["--profile", "P", "key", "rotate", "k", "--on-demand"]);
         assert_eq!(c.global.profile.as_deref(), Some("P"));
+    }
+
+    #[test]
+    fn posture_takes_json_and_a_fail_on_level() {
+        use crate::posture::Severity;
+        let Some(Command::Posture(a)) = parse(&["posture"]).command else {
+            panic!("posture");
+        };
+        assert!(!a.json);
+        assert_eq!(a.fail_on, Severity::Low, "any failure fails by default");
+        let Some(Command::Posture(a)) = parse(&[
+            "--read-only",
+            "posture",
+            "--fail-on",
+            "high",
+            "--json",
+            "--profile",
+            "p",
+        ])
+        .command
+        else {
+            panic!("posture");
+        };
+        assert!(a.json);
+        assert_eq!(a.fail_on, Severity::High);
+        let mut all = vec!["phi-console", "posture", "--fail-on", "critical"];
+        assert!(
+            Cli::try_parse_from(&all).is_err(),
+            "unknown levels are refused"
+        );
+        all.truncate(2);
+        all.push("--fix");
+        assert!(
+            Cli::try_parse_from(&all).is_err(),
+            "posture changes nothing"
+        );
     }
 }

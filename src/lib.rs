@@ -12,6 +12,7 @@ pub mod listing;
 pub mod logging;
 pub mod mask;
 pub mod options;
+pub mod posture;
 #[cfg(test)]
 mod proptests;
 pub mod sanitize;

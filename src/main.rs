@@ -72,6 +72,7 @@ fn run() -> Result<()> {
         | Some(Command::Job { .. })
         | Some(Command::Events(_)) => "list",
         Some(Command::Completions { .. }) | Some(Command::Man) => "help",
+        Some(Command::Posture(_)) => "posture",
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -161,6 +162,10 @@ fn run() -> Result<()> {
                 .context("rendering the man page")?;
             write_all_stdout(&buf)
         }
+        Command::Posture(args) => match phi_console::posture::cli::run(args, &cli.global)? {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
     }
 }
 

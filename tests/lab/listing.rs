@@ -23,7 +23,11 @@ fn type_ok(v: &Value, t: &str) -> bool {
 }
 
 /// A listing: its command, the field holding its items, and each item's fields with types.
-type Schema = (&'static [&'static str], &'static str, &'static [(&'static str, &'static str)]);
+type Schema = (
+    &'static [&'static str],
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// The documented schema of each listing (docs/CLI.md).
 const SCHEMAS: &[Schema] = &[

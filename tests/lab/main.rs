@@ -23,6 +23,7 @@ mod lab_support;
 mod listing;
 mod log_cap;
 mod moto;
+mod posture;
 mod progressive;
 mod protocol;
 #[path = "../support/pty.rs"]
