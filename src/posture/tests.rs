@@ -531,6 +531,7 @@ fn restore(point_arn: &str, age_days: i64, status: &str) -> RestoreJob {
         created_resource_arn: None,
         validation_status: None,
         restore_testing_plan: None,
+        deletion_status: None,
     }
 }
 

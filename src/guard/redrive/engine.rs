@@ -579,10 +579,19 @@ impl Run {
                 .map(|(i, (_, h))| (format!("g{i}"), h.clone()))
                 .collect()
         };
+        // As many batches at once as there are workers. A handle that no longer works is a
+        // message whose hide time runs out by itself.
+        let mut set = tokio::task::JoinSet::new();
         for chunk in handles.chunks(10) {
-            // A handle that no longer works is a message whose hide time runs out by itself.
-            let _ = self.cloud.release_batch(&self.job.dlq_url, chunk).await;
+            while set.len() >= self.job.workers.max(1) {
+                set.join_next().await;
+            }
+            let (cloud, url, chunk) = (self.cloud.clone(), self.job.dlq_url.clone(), chunk.to_vec());
+            set.spawn(async move {
+                let _ = cloud.release_batch(&url, &chunk).await;
+            });
         }
+        while set.join_next().await.is_some() {}
     }
 }
 
