@@ -67,7 +67,7 @@ pub enum PointCommand {
 /// `phi-console events`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct EventArgs {
-    /// Only events at or after this time: RFC 3339, a day (2026-11-30), or an age (30m, 6h, 7d).
+    /// Only events at or after this time: RFC 3339, a day (2026-11-30), or an age (30m, 12h, 7d).
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
     /// Only events of this API action (EventName, e.g. StartMessageMoveTask).
@@ -81,39 +81,6 @@ pub struct EventArgs {
     pub max: u32,
     #[command(flatten)]
     pub out: ReadArgs,
-}
-
-/// A time as `--since` takes it, relative to `now`.
-pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let t = s.trim();
-    if let Some((n, unit)) = t
-        .char_indices()
-        .last()
-        .map(|(i, c)| (&t[..i], c))
-        .filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-    {
-        let n: i64 = n
-            .parse()
-            .map_err(|_| format!("'{}' is too large an age", crate::validate::shown(t)))?;
-        let d = match unit {
-            's' => chrono::Duration::try_seconds(n),
-            'm' => chrono::Duration::try_minutes(n),
-            'h' => chrono::Duration::try_hours(n),
-            'd' => chrono::Duration::try_days(n),
-            _ => None,
-        };
-        if let Some(d) = d.filter(|d| *d <= chrono::Duration::days(3650)) {
-            return Ok(now - d);
-        }
-        if matches!(unit, 's' | 'm' | 'h' | 'd') {
-            return Err(format!(
-                "'{}' is too far back: at most 3650d",
-                crate::validate::shown(t)
-            ));
-        }
-    }
-    crate::guard::redrive::filter::parse_time(t)
-        .map_err(|e| format!("{e}, or an age such as 30m, 6h or 7d"))
 }
 
 fn time(t: Option<DateTime<Utc>>) -> Value {
@@ -399,11 +366,9 @@ async fn fetch(
             let since = a
                 .since
                 .as_deref()
-                .map(|s| parse_since(s, now))
+                .map(|s| crate::audit::cli::parse_since_at(s, now))
                 .transpose()
-                .map_err(|e| {
-                    CliError::Guard(GuardError::InvalidRequest(format!("--since: {e}")))
-                })?;
+                .map_err(|e| CliError::Guard(GuardError::InvalidRequest(format!("{e:#}"))))?;
             // CloudTrail filters on one attribute; the other is applied here.
             let filter = match (&a.name, &a.resource) {
                 (Some(n), _) => Some(EventFilter::EventName(n.clone())),
@@ -500,24 +465,6 @@ pub fn run(what: What, out: &ReadArgs, global: &GlobalOptions) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn since_takes_times_days_and_ages() {
-        let now = crate::guard::redrive::filter::parse_time("2026-12-01T12:00:00Z").unwrap();
-        assert_eq!(
-            parse_since("6h", now).unwrap(),
-            crate::guard::redrive::filter::parse_time("2026-12-01T06:00:00Z").unwrap()
-        );
-        assert_eq!(
-            parse_since("7d", now).unwrap(),
-            crate::guard::redrive::filter::parse_time("2026-11-24T12:00:00Z").unwrap()
-        );
-        assert!(parse_since("2026-11-30", now).is_ok());
-        assert!(parse_since("99999999999999999999d", now).is_err());
-        assert!(parse_since("4000d", now).unwrap_err().contains("3650d"));
-        let e = parse_since("yesterday", now).unwrap_err();
-        assert!(e.contains("30m") && e.contains("RFC 3339"), "{e}");
-    }
 
     #[test]
     fn the_table_sanitises_and_cuts_cells() {
