@@ -229,8 +229,19 @@ pub fn run(command: KeyCommand, global: &GlobalOptions) -> anyhow::Result<i32> {
     }
     let args = command.args();
     let request = command.request();
+    Ok(reported(args.json, |report| {
+        flow(&request, &args, global, report)
+    }))
+}
+
+/// Runs a command's body, prints its report (text or JSON) and returns the exit code: the
+/// body's, 1 when it failed, 3 when an action ran but its outcome is not in the audit log.
+pub(crate) fn reported(
+    as_json: bool,
+    body: impl FnOnce(&mut Report) -> Result<i32, CliError>,
+) -> i32 {
     let mut report = Report::default();
-    let mut code = match flow(&request, &args, global, &mut report) {
+    let mut code = match body(&mut report) {
         Ok(code) => code,
         Err(e) => {
             report.error = Some(e);
@@ -243,8 +254,8 @@ pub fn run(command: KeyCommand, global: &GlobalOptions) -> anyhow::Result<i32> {
     if report.outcome_warning().is_some() && matches!(code, EXIT_OK | EXIT_FAILED) {
         code = EXIT_OUTCOME_NOT_RECORDED;
     }
-    print_report(&report, args.json);
-    Ok(code)
+    print_report(&report, as_json);
+    code
 }
 
 pub(crate) fn print_report(r: &Report, as_json: bool) {

@@ -12,7 +12,7 @@
 //!
 //! Exit codes are those of `phi-console key` (see [`super::cli`]).
 
-use super::cli::{ActionArgs, CliError, EXIT_FAILED, EXIT_OK, Opened, Report, print_report};
+use super::cli::{ActionArgs, CliError, EXIT_FAILED, EXIT_OK, Opened, Report};
 use super::redrive::{self, Context, IDS, RATE as SELECTIVE_RATE, SINCE, UNTIL, WHERE};
 use super::{GuardError, Request, peek};
 use crate::cloud::Cloud;
@@ -123,22 +123,9 @@ pub fn run(command: QueueCommand, global: &GlobalOptions) -> anyhow::Result<i32>
         return crate::listing::run(crate::listing::What::Queues { dlq_only: *dlq }, out, global);
     }
     let as_json = command.json();
-    let mut report = Report::default();
-    let mut code = match dispatch(command, global, &mut report) {
-        Ok(code) => code,
-        Err(e) => {
-            report.error = Some(e);
-            EXIT_FAILED
-        }
-    };
-    if report.error.is_some() && code == EXIT_OK {
-        code = EXIT_FAILED;
-    }
-    if report.outcome_warning().is_some() && matches!(code, EXIT_OK | EXIT_FAILED) {
-        code = super::cli::EXIT_OUTCOME_NOT_RECORDED;
-    }
-    print_report(&report, as_json);
-    Ok(code)
+    Ok(super::cli::reported(as_json, |report| {
+        dispatch(command, global, report)
+    }))
 }
 
 fn invalid(message: String) -> CliError {

@@ -5,9 +5,7 @@
 
 use crate::common::*;
 use phi_console::emulator::Emulator;
-use phi_console::emulator::scenario::claims::DEMO_MFA_SERIAL;
 use serde_json::Value;
-use std::time::Duration;
 
 /// JSON types: s string, n number, b bool, a array, and `?` for "or null".
 fn type_ok(v: &Value, t: &str) -> bool {
@@ -152,40 +150,14 @@ const SCHEMAS: &[Schema] = &[
     ),
 ];
 
-struct Bin {
-    dir: tempfile::TempDir,
-    url: String,
-}
+struct Bin(DemoBin);
 
 impl Bin {
     fn new(emu: &Emulator) -> Bin {
-        let dir = tempfile::tempdir().unwrap();
-        write_demo_aws_files(dir.path());
-        Bin {
-            dir,
-            url: emu.endpoint_url(),
-        }
+        Bin(DemoBin::new(emu, ""))
     }
-    /// Runs with a fresh MFA code on stdin: (exit code, stdout, stderr).
     fn run(&self, emu: &Emulator, args: &[&str]) -> (i32, String, String) {
-        use std::io::Write;
-        emu.advance(Duration::from_secs(30));
-        let d = self.dir.path();
-        let mut c = isolated_binary(d);
-        c.args(args)
-            .args(["--profile", "demo", "--endpoint-url", &self.url])
-            .arg("--audit-dir")
-            .arg(d.join("audit"));
-        let mut child = c.spawn().unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let _ = stdin.write_all(format!("{}\n", emu.totp(DEMO_MFA_SERIAL).unwrap()).as_bytes());
-        drop(stdin);
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        self.0.run_with_code(emu, args)
     }
 }
 

@@ -586,7 +586,8 @@ impl Run {
             while set.len() >= self.job.workers.max(1) {
                 set.join_next().await;
             }
-            let (cloud, url, chunk) = (self.cloud.clone(), self.job.dlq_url.clone(), chunk.to_vec());
+            let (cloud, url, chunk) =
+                (self.cloud.clone(), self.job.dlq_url.clone(), chunk.to_vec());
             set.spawn(async move {
                 let _ = cloud.release_batch(&url, &chunk).await;
             });
