@@ -45,6 +45,9 @@ pub struct SeenCounts {
     pub highest: u32,
     #[serde(serialize_with = "ser_time")]
     pub at: DateTime<Utc>,
+    /// When the oldest of them was sent (its age is the DLQ's backlog, as far as sampled).
+    #[serde(skip)]
+    pub oldest: Option<DateTime<Utc>>,
 }
 
 impl SeenCounts {
@@ -54,6 +57,7 @@ impl SeenCounts {
             messages: messages.len(),
             highest: messages.iter().map(|m| m.receive_count).max().unwrap_or(0),
             at,
+            oldest: messages.iter().filter_map(|m| m.sent).min(),
         })
     }
 }

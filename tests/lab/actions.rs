@@ -660,6 +660,21 @@ async fn open_dlq_messages(h: &mut Harness) {
     h.type_text("p").await;
     assert!(matches!(h.s.mode, Mode::Normal), "{:?}", h.s.mode);
     assert!(!h.s.data.messages.is_empty(), "{:?}", h.s.flash);
+    // The DLQ view now shows the age of the oldest message the peek sampled.
+    let oldest =
+        h.s.data
+            .messages
+            .iter()
+            .filter_map(|m| m.sent)
+            .min()
+            .unwrap();
+    let want = phi_console::app::rows::age(h.s.now, Some(oldest)).0;
+    let rows = phi_console::app::resources::View::Dlq.resource().rows(&h.s);
+    let row = rows
+        .iter()
+        .find(|r| r.cells[0] == "claims-notify-dlq")
+        .unwrap();
+    assert_eq!(row.cells[3], want, "{:?}", row.cells);
 }
 
 #[tokio::test]
@@ -1292,6 +1307,18 @@ async fn a_started_redrive_shows_in_tasks_and_x_on_the_dlq_view_cancels_it() {
     h.key(KeyCode::Enter).await;
     h.type_text("/claims-notify-dlq").await;
     h.key(KeyCode::Enter).await;
+    h.settle().await;
+    // The DLQ view shows the running task on the DLQ's row, with its ETA.
+    let row = h.s.table(View::Dlq).selected_row().unwrap().clone();
+    let redrive = row.cells.iter().find(|c| c.starts_with("RUNNING")).cloned();
+    assert_eq!(
+        redrive
+            .as_deref()
+            .map(|r| r.starts_with("RUNNING 3/25 ETA")),
+        Some(true),
+        "{:?}",
+        row.cells
+    );
     h.type_text("X").await;
     let plan = h.form().plan.clone();
     assert_eq!(plan.action, "sqs:CancelMessageMoveTask");

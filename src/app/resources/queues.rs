@@ -96,6 +96,78 @@ fn columns<'a>() -> [Column<Queue, Ctx<'a>>; 8] {
     ]
 }
 
+/// The dead-letter queues' columns: depth, sources, the oldest message a peek sampled, and
+/// the move task running on it.
+fn dlq_columns<'a>() -> Vec<Column<Queue, Ctx<'a>>> {
+    vec![
+        col("NAME", 23, false, 0, |_, q| {
+            Cell::text(&q.name, Tone::Normal)
+        }),
+        col("VISIBLE", 8, true, 0, |_, q| {
+            let tone = if q.visible > 0 {
+                Tone::Danger
+            } else {
+                Tone::Normal
+            };
+            Cell::num(q.visible.to_string(), q.visible as f64, tone)
+        }),
+        col("SOURCES", 18, false, 1, |_, q| {
+            Cell::text(
+                q.sources
+                    .iter()
+                    .map(|s| short(s))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Tone::Normal,
+            )
+        }),
+        col("OLDEST", 7, true, 1, |c, q| {
+            let (text, secs) = oldest_sampled(c.s, q)
+                .map(|t| crate::app::rows::age(c.s.now, Some(t)))
+                .unwrap_or_else(|| ("-".into(), -1.0));
+            Cell::num(text, secs, Tone::Normal)
+        }),
+        col("REDRIVE", 18, false, 1, |c, q| match move_task(c.s, q) {
+            Some(t) => Cell::text(task_line(t), Tone::Warning),
+            None => Cell::text("-", Tone::Muted),
+        }),
+        col("ENCRYPTION", 20, false, 2, |c, q| match &q.encryption {
+            QueueEncryption::Kms(k) => Cell::text(c.s.key_name(k), Tone::Normal),
+            QueueEncryption::SqsManaged => Cell::text("SQS-managed", Tone::Warning),
+            QueueEncryption::None => Cell::text("NONE", Tone::Danger),
+        }),
+    ]
+}
+
+/// When the oldest message the last peek of `q` saw was sent (kept in memory, per session).
+fn oldest_sampled(s: &State, q: &Queue) -> Option<chrono::DateTime<chrono::Utc>> {
+    s.data.peek_seen.get(&q.url).and_then(|seen| seen.oldest)
+}
+
+/// The move task running (or being cancelled) on the DLQ `q`.
+fn move_task<'a>(s: &'a State, q: &Queue) -> Option<&'a crate::cloud::sqs::MoveTask> {
+    crate::guard::sqs::active(&s.data.move_tasks)
+        .filter(|t| t.source_arn == q.arn)
+        .or_else(|| {
+            s.data
+                .move_tasks
+                .iter()
+                .find(|t| t.source_arn == q.arn && !t.is_terminal())
+        })
+}
+
+/// `RUNNING 40/412 ETA 1m`.
+fn task_line(t: &crate::cloud::sqs::MoveTask) -> String {
+    let to = t
+        .to_move
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| "?".into());
+    let eta = super::tasks::eta_secs(t)
+        .map(|s| format!(" ETA {}", crate::app::rows::duration(s)))
+        .unwrap_or_default();
+    format!("{} {}/{to}{eta}", t.status, t.moved)
+}
+
 fn dlq_cell(c: &Ctx<'_>, q: &Queue) -> Cell {
     let text = match (&q.redrive, q.is_dlq()) {
         (Some(r), _) => {
@@ -150,11 +222,19 @@ impl Resource for Queues {
     }
 
     fn kinds(&self) -> &'static [Kind] {
-        &[Kind::Queues, Kind::Keys]
+        if self.dlq_only {
+            &[Kind::Queues, Kind::Keys, Kind::MoveTasks]
+        } else {
+            &[Kind::Queues, Kind::Keys]
+        }
     }
 
     fn heads(&self) -> Vec<Head> {
-        heads(&columns())
+        if self.dlq_only {
+            heads(&dlq_columns())
+        } else {
+            heads(&columns())
+        }
     }
 
     fn rows(&self, s: &State) -> Vec<Row> {
@@ -167,20 +247,32 @@ impl Resource for Queues {
                 .map(|q| (q.arn.as_str(), q.visible))
                 .collect(),
         };
-        let cols = columns();
+        let cols: Vec<Column<Queue, Ctx>> = if self.dlq_only {
+            dlq_columns()
+        } else {
+            columns().into()
+        };
+        let second = if self.dlq_only { "" } else { "TYPE" };
         s.data
             .queues
             .iter()
             .filter(|q| !self.dlq_only || q.is_dlq())
             .map(|q| match unknown(s, Kind::Queues, &q.url) {
-                Some(why) => pending_row(cols.len(), &q.name, kind(q), &q.arn, why),
+                Some(why) => pending_row(
+                    cols.len(),
+                    &q.name,
+                    if second.is_empty() { "" } else { kind(q) },
+                    &q.arn,
+                    why,
+                ),
                 None => row(&ctx, &cols, q, &q.arn),
             })
             .collect()
     }
 
     fn default_sort(&self) -> (usize, bool) {
-        if self.dlq_only { (2, true) } else { (0, false) }
+        // Deepest first on the DLQ view (VISIBLE is its second column).
+        if self.dlq_only { (1, true) } else { (0, false) }
     }
 
     fn listed_columns(&self) -> usize {
@@ -227,6 +319,30 @@ impl Resource for Queues {
         }
         if !q.sources.is_empty() {
             p.field("Dead-letter queue of", q.sources.join(", "));
+            p.field(
+                "Oldest sampled",
+                match (oldest_sampled(s, q), s.data.peek_seen.get(&q.url)) {
+                    (Some(t), Some(seen)) => format!(
+                        "sent {} ago (of {} messages peeked {} ago)",
+                        crate::app::rows::age(s.now, Some(t)).0,
+                        seen.messages,
+                        crate::app::rows::age(s.now, Some(seen.at)).0
+                    ),
+                    _ => "not sampled: peek the DLQ (Enter on its messages link, then p)".into(),
+                },
+            );
+            if let Some(t) = move_task(s, q) {
+                p.field(
+                    "Redrive",
+                    format!(
+                        "{}; rate {}",
+                        task_line(t),
+                        t.rate
+                            .map(|r| format!("{r}/s"))
+                            .unwrap_or_else(|| "as fast as SQS goes".into())
+                    ),
+                );
+            }
         }
         if let Some(r) = &q.redrive_allow {
             p.field("Redrive allow policy", r);
