@@ -63,6 +63,10 @@ pub enum QueueCommand {
         /// messages of a recorded sample match).
         #[arg(long)]
         dry_run: bool,
+        /// A whole-queue move: return once AWS has started the task, instead of following it
+        /// to its end (see it with `queue tasks`).
+        #[arg(long)]
+        no_follow: bool,
         #[command(flatten)]
         args: ActionArgs,
     },
@@ -148,6 +152,7 @@ fn dispatch(
             until,
             ids,
             dry_run,
+            no_follow,
             args,
         } => {
             let ids = ids.map(|p| read_ids(&p)).transpose()?;
@@ -155,14 +160,16 @@ fn dispatch(
                 !wheres.is_empty() || since.is_some() || until.is_some() || ids.is_some();
             // The request is checked before any file, prompt or call.
             let placeholder = "https://sqs.invalid/0/placeholder";
-            let build = |url: &str| -> Result<Request, CliError> {
+            // The destination is named by URL, ARN or name: its URL goes into the request once
+            // the session can look a name up (a placeholder URL until then).
+            let build = |url: &str, dest: Option<&str>| -> Result<Request, CliError> {
                 let mut r = if selective {
                     Request::redrive_messages(url)
                 } else {
                     Request::start_move_task(url)
                 };
-                if let Some(t) = &to {
-                    r = r.input(super::sqs::DESTINATION.name, t)?;
+                if let Some(d) = dest {
+                    r = r.input(super::sqs::DESTINATION.name, d)?;
                 }
                 if let Some(n) = rate {
                     let name = if selective {
@@ -187,17 +194,19 @@ fn dispatch(
                 super::validate(&r)?;
                 Ok(r)
             };
-            let probe = build(placeholder)?;
+            if let Some(t) = &to {
+                check_queue_name(t)?;
+            }
+            let probe = build(placeholder, to.as_ref().map(|_| placeholder))?;
             let mut o = Opened::open(global, args.audit_dir.as_deref(), Some(&probe), report)?;
             let result = (|| {
                 let url =
                     o.rt.block_on(queue_url(&o.session.cloud(), &o.session, &dlq))?;
-                let mut request = build(&url)?;
-                if let Some(t) = &to {
-                    let dest =
-                        o.rt.block_on(queue_url(&o.session.cloud(), &o.session, t))?;
-                    request = request.input(super::sqs::DESTINATION.name, &dest)?;
-                }
+                let dest = match &to {
+                    Some(t) => Some(o.rt.block_on(queue_url(&o.session.cloud(), &o.session, t))?),
+                    None => None,
+                };
+                let request = build(&url, dest.as_deref())?;
                 let ctx = redrive_context(&o, &args, report);
                 if dry_run {
                     return dry_run_of(&mut o, &request, selective, &ctx, report);
@@ -214,6 +223,9 @@ fn dispatch(
                     report,
                     selective.then_some(&ctx),
                 )?;
+                if !selective && !no_follow && code == EXIT_OK && !follow(&o, report) {
+                    return Ok(EXIT_FAILED);
+                }
                 if selective {
                     end_progress_line();
                     if let Some(r) = ctx.take_report() {
@@ -558,16 +570,9 @@ fn read_ids(path: &Path) -> Result<Vec<String>, CliError> {
     Ok(ids.into_iter().collect())
 }
 
-/// A queue named by URL, ARN or name: its URL.
-async fn queue_url(
-    cloud: &Cloud,
-    session: &crate::session::Session,
-    named: &str,
-) -> Result<String, CliError> {
+/// A queue's URL, ARN or name, checked before anything is opened or called.
+fn check_queue_name(named: &str) -> Result<(), CliError> {
     let named = named.trim();
-    if named.starts_with("https://") || named.starts_with("http://") {
-        return Ok(named.to_string());
-    }
     if named.is_empty()
         || named.len() > 1024
         || named.chars().any(|c| c.is_control() || c.is_whitespace())
@@ -576,6 +581,20 @@ async fn queue_url(
             "'{}' is not a queue: give its URL, ARN or name",
             crate::validate::shown(named)
         )));
+    }
+    Ok(())
+}
+
+/// A queue named by URL, ARN or name: its URL.
+async fn queue_url(
+    cloud: &Cloud,
+    session: &crate::session::Session,
+    named: &str,
+) -> Result<String, CliError> {
+    let named = named.trim();
+    check_queue_name(named)?;
+    if named.starts_with("https://") || named.starts_with("http://") {
+        return Ok(named.to_string());
     }
     let arn = if named.starts_with("arn:") {
         super::same_place(session, named)?;
@@ -647,6 +666,53 @@ fn redrive_context(o: &Opened, args: &ActionArgs, report: &Report) -> Context {
         }));
     }
     ctx
+}
+
+/// Follows a started move task to its end (its end recorded, linked to the intent): progress
+/// on stderr when it is a terminal; Ctrl-C stops following (recorded as `stopped`), the task
+/// runs on in AWS. Whether it completed (not failed, cancelled, or left unfollowed).
+fn follow(o: &Opened, report: &mut Report) -> bool {
+    let Some(started) = report.result.as_ref().and_then(|r| r.started()) else {
+        return true;
+    };
+    let cloud = o.session.cloud();
+    let watched = o.rt.block_on(async {
+        let watch = super::watch::watch(
+            &o.log,
+            &cloud,
+            &started,
+            super::watch::Pace::Every(std::time::Duration::from_secs(2)),
+            |p| {
+                if sanitize::stderr_is_terminal() {
+                    let _ = write!(sanitize::stderr(), "\r\x1b[2Kredrive: {}", p.line());
+                }
+            },
+        );
+        tokio::select! {
+            w = watch => Some(w),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    end_progress_line();
+    let completed = matches!(&watched, Some(Ok(w)) if w.ending == super::watch::Ending::Finished && w.last.status == "COMPLETED");
+    let line = match watched {
+        Some(Ok(w)) => {
+            let ending = match w.ending {
+                super::watch::Ending::Finished => "ended",
+                super::watch::Ending::Cancelled => "cancelled",
+                super::watch::Ending::Stopped => "no longer followed",
+            };
+            report.extra.push((
+                "task",
+                json!({ "ending": ending, "last": w.last.line(), "record_warnings": w.record_warnings }),
+            ));
+            format!("the move task {ending}: {}", w.last.line())
+        }
+        Some(Err(e)) => format!("the move task could not be followed ({e}); see `queue tasks`"),
+        None => "stopped following; the move task runs on in AWS (see `queue tasks`)".into(),
+    };
+    report.lines.push(line);
+    completed
 }
 
 fn end_progress_line() {

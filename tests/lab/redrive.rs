@@ -729,3 +729,62 @@ async fn the_binary_dry_runs_peeks_lists_and_refuses_read_only() {
         "{v}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_moves_a_whole_queue_on_awss_engine_and_follows_it_to_its_end() {
+    let emu = claims();
+    let bin = Bin::new(&emu);
+    let (_, _) = setup(&emu, "-whole", 30, false).await;
+    let mut child = bin.spawn(
+        &emu,
+        &[
+            "queue",
+            "redrive",
+            "dlq-whole",
+            "--to",
+            "src-whole",
+            "--rate",
+            "10",
+            "--yes-i-typed",
+            "dlq-whole",
+            "--reason",
+            "validation fixed",
+            "--json",
+        ],
+    );
+    // The move task runs on emulated time: move the clock until the command has followed it.
+    let mut waited = 0;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        emu.advance(Duration::from_secs(2));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+        assert!(waited < 1200, "the command never ended");
+    };
+    let out = child.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(status.code(), Some(0), "{v}");
+    assert_eq!(v["result"]["action"], "sqs:StartMessageMoveTask", "{v}");
+    assert_eq!(v["task"]["ending"], "ended", "{v}");
+    assert_eq!(claims_in(&emu, "dlq-whole").len(), 0, "{v}");
+    assert_eq!(claims_in(&emu, "src-whole").len(), 30);
+    // Its start and finish are recorded, linked to the intent.
+    let text = std::fs::read_to_string(bin.0.audit_file()).unwrap();
+    let intent = v["result"]["intent_id"].as_str().unwrap();
+    let linked: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["intent_id"] == intent)
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["kind"].as_str().unwrap(),
+                r["event"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(linked, ["outcome:", "task:start", "task:finish"], "{text}");
+}
