@@ -331,6 +331,7 @@ mod tests {
             messages: 2,
             highest,
             at: Utc::now(),
+            oldest: None,
         })
     }
 
