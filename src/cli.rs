@@ -54,6 +54,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::guard::queue_cli::QueueCommand,
     },
+    /// DR drills: run a runbook's restore tests (guarded, measured, validated, reported),
+    /// re-render a report, list the restore testing plans.
+    Drill {
+        #[command(subcommand)]
+        command: crate::drill::run::DrillCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -131,6 +137,19 @@ mod tests {
         &["queue", "peek", "claims-validation-dlq"],
         &["queue", "tasks"],
         &["queue", "cancel-redrive", "claims-validation-dlq"],
+        &["drill", "run", "docs/drills/claims-quarterly.toml"],
+        &[
+            "drill",
+            "run",
+            "rb.toml",
+            "--json",
+            "--report-dir",
+            "out",
+            "--poll-seconds",
+            "1",
+        ],
+        &["drill", "report", "out/q4-20261201-0900.json"],
+        &["drill", "plans", "--json"],
     ];
 
     /// Each global option with a value, and what it parses to.

@@ -66,6 +66,7 @@ fn run() -> Result<()> {
         Some(Command::Audit { .. }) => "audit",
         Some(Command::Key { .. }) => "key",
         Some(Command::Queue { .. }) => "queue",
+        Some(Command::Drill { .. }) => "drill",
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -102,6 +103,10 @@ fn run() -> Result<()> {
                 code => std::process::exit(code),
             }
         }
+        Command::Drill { command } => match phi_console::drill::run::run(command, &cli.global)? {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
     }
 }
 
@@ -120,7 +125,10 @@ fn run() -> Result<()> {
 /// Sockets are not affected either way: Rust and tokio send with MSG_NOSIGNAL.
 fn output_policy(command: Option<&Command>) {
     let acts = match command {
-        None | Some(Command::Key { .. }) | Some(Command::Queue { .. }) => true,
+        None
+        | Some(Command::Key { .. })
+        | Some(Command::Queue { .. })
+        | Some(Command::Drill { .. }) => true,
         Some(Command::Emulator {
             command: EmulatorCommand::Serve(_),
         }) => true,

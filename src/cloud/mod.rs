@@ -99,6 +99,11 @@ impl Cloud {
     }
 
     /// Refuses to call AWS with credentials that are already dead.
+    /// The session's clock (the emulator's in tests).
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.now)()
+    }
+
     pub(crate) fn alive(&self) -> Result<(), CloudError> {
         match self.expires {
             Some(t) if (self.now)() >= t => Err(CloudError::expired()),
