@@ -487,11 +487,12 @@ fn run_test(
                 d.progress(&format!("  {label}: validating {created} with {}", argv.join(" ")));
                 let timeout = Duration::from_secs(spec.validation_timeout_seconds);
                 let e2 = env.clone();
+                let task = d
+                    .rt
+                    .spawn_blocking(move || restore::run_command(&argv, &e2, timeout));
                 let ran = d
                     .rt
-                    .block_on(tokio::task::spawn_blocking(move || {
-                        restore::run_command(&argv, &e2, timeout)
-                    }))
+                    .block_on(task)
                     .unwrap_or(Ran::NotStarted("the check's task failed".into()));
                 match ran {
                     Ran::Exited(0) => ("SUCCESSFUL", "command", Some(0)),
