@@ -333,9 +333,15 @@ pub fn markdown(r: &DrillReport) -> String {
             opt(&t.recovery_point_created)
         ));
         line(format!("- Resource type: {}", opt(&t.resource_type)));
-        line(format!("- Source resource: {}", opt(&t.source_resource_arn)));
+        line(format!(
+            "- Source resource: {}",
+            opt(&t.source_resource_arn)
+        ));
         line(format!("- Restore job: {}", opt(&t.restore_job_id)));
-        line(format!("- Restored resource: {}", opt(&t.created_resource_arn)));
+        line(format!(
+            "- Restored resource: {}",
+            opt(&t.created_resource_arn)
+        ));
         line(format!("- Started: {}", opt(&t.started_at)));
         line(format!("- Completed: {}", opt(&t.completed_at)));
         line(format!("- Status: {}", cell(&t.status)));
@@ -430,7 +436,10 @@ mod tests {
         let mut slow = passed("b");
         slow.rto = measure(10, Some(chrono::Duration::minutes(16)));
         assert_eq!(slow.result(), "objective_missed");
-        assert_eq!(exit_code(&[ok.clone(), slow.clone()]), EXIT_OBJECTIVE_MISSED);
+        assert_eq!(
+            exit_code(&[ok.clone(), slow.clone()]),
+            EXIT_OBJECTIVE_MISSED
+        );
         let mut invalid = passed("c");
         invalid.validation.as_mut().unwrap().status = "FAILED".into();
         assert_eq!(
@@ -484,18 +493,22 @@ mod tests {
             md.contains("| intake | COMPLETED | 16m 00s ✓ | 5h 00m 00s ✓ | SUCCESSFUL | passed |"),
             "{md}"
         );
-        assert!(md.contains("| payments\\|db | COMPLETED | 16m 00s ✗"), "{md}");
+        assert!(
+            md.contains("| payments\\|db | COMPLETED | 16m 00s ✗"),
+            "{md}"
+        );
         assert!(
             md.contains("- RTO: 16m 00s (objective 10m 00s) — MISSED"),
             "{md}"
         );
-        assert!(md.contains("- Validation: SUCCESSFUL by command (exit code 0), sent to AWS Backup"));
+        assert!(
+            md.contains("- Validation: SUCCESSFUL by command (exit code 0), sent to AWS Backup")
+        );
         assert!(md.contains("- Audit records: restore int-1, validation —, cleanup —"));
         assert!(!md.contains('\u{1b}'), "escapes are sanitised");
         assert!(md.contains("- Failure (AWS): line one"), "{md}");
         // The JSON round-trips, so `drill report` renders the same markdown.
-        let back: DrillReport =
-            serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        let back: DrillReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(markdown(&back), md);
     }
 }

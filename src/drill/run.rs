@@ -14,6 +14,7 @@
 
 use super::report::{self, Cleanup, DrillReport, Operator, TestEntry, Validation};
 use super::runbook::{Runbook, TestSpec};
+use crate::audit::{AuditLog, SessionEvent};
 use crate::guard::cli::{CliError, Opened, Report};
 use crate::guard::restore::{self, Ran};
 use crate::guard::watch::{self, Pace, Started};
@@ -22,7 +23,6 @@ use crate::options::GlobalOptions;
 use crate::sanitize::{self, clean};
 use crate::session::prompt::Prompter;
 use crate::session::{ResolvedProfile, Session};
-use crate::audit::{AuditLog, SessionEvent};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -183,7 +183,8 @@ enum Stop {
     Fatal(String),
 }
 
-/// What one guarded step ended with.
+/// What one guarded step ended with (`GuardError` is a plain value; rare, never hot).
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Done(Box<(Executed, guard::Plan)>),
     Error(GuardError),
@@ -211,7 +212,10 @@ impl Drill<'_> {
     /// Plans, confirms (the drill's confirmation covers it), passes the gates (a step-up MFA
     /// code when the profile's step_up_minutes ran out) and executes one guarded action.
     fn guarded(&mut self, request: &Request) -> Result<Step, Stop> {
-        let plan = match self.rt.block_on(guard::plan(&self.session, &self.policy, request)) {
+        let plan = match self
+            .rt
+            .block_on(guard::plan(&self.session, &self.policy, request))
+        {
             Ok(p) => p,
             Err(e) => return Ok(Step::Error(e)),
         };
@@ -285,7 +289,11 @@ impl Drill<'_> {
     }
 
     /// Follows a restore job to its end (task records), then reads it once more.
-    fn follow(&mut self, label: &str, started: &Started) -> Result<crate::cloud::backup::RestoreJob, Stop> {
+    fn follow(
+        &mut self,
+        label: &str,
+        started: &Started,
+    ) -> Result<crate::cloud::backup::RestoreJob, Stop> {
         let cloud = self.session.cloud();
         let log = self.log;
         let poll = self.poll;
@@ -343,6 +351,7 @@ fn error_words(e: &GuardError) -> String {
 }
 
 /// One test, from where its entry says it is to its end (or a stop).
+#[allow(clippy::too_many_arguments)]
 fn run_test(
     d: &mut Drill<'_>,
     spec: &TestSpec,
@@ -356,7 +365,10 @@ fn run_test(
     let label = spec.name.clone();
     // 1. Start the restore (unless a previous run did).
     if entry.restore_job_id.is_none() && !entry.restore_ended() {
-        d.progress(&format!("  {label}: planning the restore of the {}", spec.selector.describe()));
+        d.progress(&format!(
+            "  {label}: planning the restore of the {}",
+            spec.selector.describe()
+        ));
         let mut request = Request::new(&restore::START_RESTORE, spec.selector.target())
             .param(restore::ROLE.name, role.to_string())
             .param(restore::TOKEN.name, token.to_string());
@@ -370,11 +382,14 @@ fn run_test(
             Step::Done(done) => {
                 let (x, plan) = *done;
                 let op = &plan.operation;
-                entry.recovery_point_created = op.text("recovery_point_created").map(str::to_string);
+                entry.recovery_point_created =
+                    op.text("recovery_point_created").map(str::to_string);
                 entry.source_resource_arn = op.text("source_resource_arn").map(str::to_string);
                 entry.resource_type = op.text("resource_type").map(str::to_string);
                 let Some(h) = x.handle.clone() else {
-                    return Err(Stop::Fatal("StartRestoreJob returned no restore job id".into()));
+                    return Err(Stop::Fatal(
+                        "StartRestoreJob returned no restore job id".into(),
+                    ));
                 };
                 entry.audit.restore_intent = Some(x.intent_id.clone());
                 entry.restore_job_id = Some(h.id.clone());
@@ -419,8 +434,7 @@ fn run_test(
         }
         if job.status != "COMPLETED" {
             entry.failure = Some(
-                clean(job.status_message.as_deref().unwrap_or("no status message"))
-                    .into_owned(),
+                clean(job.status_message.as_deref().unwrap_or("no status message")).into_owned(),
             );
         }
         // What the plan read: the recovery point's creation and the source (from the
@@ -484,16 +498,17 @@ fn run_test(
             .or_else(|| ps.restore_check_command.clone());
         let (status, method, exit_code) = match command {
             Some(argv) => {
-                d.progress(&format!("  {label}: validating {created} with {}", argv.join(" ")));
+                d.progress(&format!(
+                    "  {label}: validating {created} with {}",
+                    argv.join(" ")
+                ));
                 let timeout = Duration::from_secs(spec.validation_timeout_seconds);
                 let e2 = env.clone();
-                let task = d
-                    .rt
-                    .spawn_blocking(move || restore::run_command(&argv, &e2, timeout));
-                let ran = d
-                    .rt
-                    .block_on(task)
-                    .unwrap_or(Ran::NotStarted("the check's task failed".into()));
+                let task =
+                    d.rt.spawn_blocking(move || restore::run_command(&argv, &e2, timeout));
+                let ran =
+                    d.rt.block_on(task)
+                        .unwrap_or(Ran::NotStarted("the check's task failed".into()));
                 match ran {
                     Ran::Exited(0) => ("SUCCESSFUL", "command", Some(0)),
                     Ran::Exited(c) => ("FAILED", "command", Some(c)),
@@ -567,7 +582,9 @@ fn run_test(
         let c = match (spec.cleanup, command) {
             (false, _) => Cleanup {
                 status: "skipped".into(),
-                message: format!("cleanup = false in the runbook: {created} stays; delete it when done"),
+                message: format!(
+                    "cleanup = false in the runbook: {created} stays; delete it when done"
+                ),
             },
             (true, None) => Cleanup {
                 status: "skipped".into(),
@@ -633,7 +650,10 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
             return report::EXIT_USAGE;
         }
     };
-    let dir = args.report_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         say_error(&format!(
             "{}: cannot create the report directory ({e}): give a writable --report-dir",
@@ -818,9 +838,15 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         }
         let mut entry = rep.tests[i].clone();
         let finished = entry.restore_ended()
-            && (entry.status != "COMPLETED" || (entry.validation.is_some() && entry.cleanup.is_some()));
+            && (entry.status != "COMPLETED"
+                || (entry.validation.is_some() && entry.cleanup.is_some()));
         if finished {
-            d.progress(&format!("[{}/{n}] {}: finished earlier ({}), kept", i + 1, spec.name, entry.result()));
+            d.progress(&format!(
+                "[{}/{n}] {}: finished earlier ({}), kept",
+                i + 1,
+                spec.name,
+                entry.result()
+            ));
             continue;
         }
         d.progress(&format!("[{}/{n}] {}", i + 1, spec.name));
@@ -830,7 +856,9 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
             base.tests[i] = e.clone();
             write_state(&base)
         };
-        let r = run_test(&mut d, spec, &mut entry, &role, &rep.stamp, &token, &ps, &mut save);
+        let r = run_test(
+            &mut d, spec, &mut entry, &role, &rep.stamp, &token, &ps, &mut save,
+        );
         rep.tests[i] = entry;
         if let Err(s) = r {
             // Keep what is known in the state file (a failed save stops here too).
@@ -912,10 +940,26 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         let _ = writeln!(out, "{}", sanitize::to_json_string(&v));
     } else {
         for t in &rep.tests {
-            let _ = writeln!(out, "{}: {} ({})", clean(&t.name), t.result(), clean(&t.status));
+            let _ = writeln!(
+                out,
+                "{}: {} ({})",
+                clean(&t.name),
+                t.result(),
+                clean(&t.status)
+            );
         }
-        let _ = writeln!(out, "drill {}: {} (exit code {code})", clean(&rep.drill), rep.outcome);
-        let _ = writeln!(out, "  reports: {} and {}", clean(&md_path.display().to_string()), clean(&json_path.display().to_string()));
+        let _ = writeln!(
+            out,
+            "drill {}: {} (exit code {code})",
+            clean(&rep.drill),
+            rep.outcome
+        );
+        let _ = writeln!(
+            out,
+            "  reports: {} and {}",
+            clean(&md_path.display().to_string()),
+            clean(&json_path.display().to_string())
+        );
     }
     o.close();
     code

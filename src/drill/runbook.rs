@@ -151,16 +151,15 @@ impl Runbook {
     /// Reads and parses a runbook file (bounded).
     pub fn load(path: &Path) -> Result<Runbook, RunbookError> {
         let file = path.display().to_string();
-        let text = crate::validate::read_bounded(path, MAX_RUNBOOK_BYTES).map_err(|e| {
-            RunbookError {
+        let text =
+            crate::validate::read_bounded(path, MAX_RUNBOOK_BYTES).map_err(|e| RunbookError {
                 file: file.clone(),
                 line: 0,
                 message: format!(
                     "cannot read the runbook ({e}): check the path (at most {} KiB)",
                     MAX_RUNBOOK_BYTES / 1024
                 ),
-            }
-        })?;
+            })?;
         Runbook::parse(&file, &text)
     }
 
@@ -197,12 +196,17 @@ impl Runbook {
                 ),
             ));
         }
-        for (what, v) in [("approved_by", &d.approved_by), ("approved_on", &d.approved_on)] {
+        for (what, v) in [
+            ("approved_by", &d.approved_by),
+            ("approved_on", &d.approved_on),
+        ] {
             let t = v.get_ref().trim();
             if t.is_empty() || t.len() > 200 || t.chars().any(char::is_control) {
                 return Err(err(
                     v.span().start,
-                    format!("{what} must say who approved the drill and when (one line, at most 200 characters)"),
+                    format!(
+                        "{what} must say who approved the drill and when (one line, at most 200 characters)"
+                    ),
                 ));
             }
         }
@@ -215,8 +219,9 @@ impl Runbook {
             return Err(RunbookError {
                 file: file.to_string(),
                 line: drill_line,
-                message: "the runbook has no restore test: add a [[test]] table (docs/DR-DRILLS.md)"
-                    .into(),
+                message:
+                    "the runbook has no restore test: add a [[test]] table (docs/DR-DRILLS.md)"
+                        .into(),
             });
         }
         if f.test.len() > MAX_TESTS {
@@ -275,7 +280,9 @@ impl Runbook {
                 (Some(_), Some(p)) => {
                     return Err(err(
                         p.span().start,
-                        format!("test '{tname}' names both resource_arn and recovery_point_arn: keep one selector"),
+                        format!(
+                            "test '{tname}' names both resource_arn and recovery_point_arn: keep one selector"
+                        ),
                     ));
                 }
                 (None, None) => {
@@ -292,7 +299,9 @@ impl Runbook {
                     let Some(vault) = vault else {
                         return Err(err(
                             r.span().start,
-                            format!("test '{tname}' selects by resource_arn without a vault: add vault = \"…\" (the vault its recovery points are in)"),
+                            format!(
+                                "test '{tname}' selects by resource_arn without a vault: add vault = \"…\" (the vault its recovery points are in)"
+                            ),
                         ));
                     };
                     Selector::Latest {
@@ -368,9 +377,14 @@ impl Runbook {
             name,
             approved_by: d.approved_by.into_inner().trim().to_string(),
             approved_on: d.approved_on.into_inner().trim().to_string(),
-            ticket: d.ticket.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+            ticket: d
+                .ticket
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
             description: d.description,
-            restore_role_arn: d.restore_role_arn.map(|r| r.into_inner().trim().to_string()),
+            restore_role_arn: d
+                .restore_role_arn
+                .map(|r| r.into_inner().trim().to_string()),
             drill_line,
             tests,
             sha256: sha256_hex(text.as_bytes()),
@@ -496,7 +510,10 @@ cleanup = false
 
     #[test]
     fn the_example_in_the_docs_parses() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/drills/claims-quarterly.toml");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/drills/claims-quarterly.toml"
+        );
         let r = Runbook::load(Path::new(path)).unwrap();
         assert_eq!(r.tests.len(), 3);
         assert!(r.restore_role_arn.is_some());

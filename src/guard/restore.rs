@@ -181,8 +181,7 @@ fn check_arn(t: &str) -> Result<(), String> {
 
 fn check_job_id(t: &str) -> Result<(), String> {
     let t = t.trim();
-    if !t.is_empty() && t.len() <= 100 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
+    if !t.is_empty() && t.len() <= 100 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         Ok(())
     } else {
         Err(format!(
@@ -230,8 +229,7 @@ pub fn drill_name(source: &str, resource_type: &str, at: DateTime<Utc>) -> Strin
     let mut base: String = source
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || (resource_type == "DynamoDB" && c == '_')
-            {
+            if c.is_ascii_alphanumeric() || c == '-' || (resource_type == "DynamoDB" && c == '_') {
                 c
             } else {
                 '-'
@@ -308,7 +306,9 @@ pub fn checks(state: &RestoreState) -> Vec<Refusal> {
         let t = t.trim();
         if t.is_empty()
             || t.eq_ignore_ascii_case(&source)
-            || proposed.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(t))
+            || proposed
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case(t))
             || state.point.resource_arn.ends_with(&format!("/{t}"))
             || state.point.resource_arn.ends_with(&format!(":{t}"))
         {
@@ -466,7 +466,9 @@ async fn plan_restore(
         .param("source_resource_arn", point.resource_arn.clone())
         .param(
             "metadata",
-            all.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            all.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>(),
         );
     if let Some(n) = &target_name {
         op = op.param(TARGET_NAME.name, n.clone());
@@ -722,7 +724,11 @@ async fn plan_cleanup(
         format!("remove {target}, created by restore job {id}, with the cleanup command"),
         Target {
             arn: target.clone(),
-            name: target.rsplit([':', '/']).next().unwrap_or_default().to_string(),
+            name: target
+                .rsplit([':', '/'])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
         },
         format!(
             "run {} with {ENV_RESOURCE_ARN}={target} (at most {timeout} s)",
@@ -898,7 +904,8 @@ mod tests {
     fn overrides_name_the_new_resource_and_keep_the_rest() {
         let mut m = meta("RDS", "claims-payments");
         m.metadata.insert("Port".into(), "5432".into());
-        m.metadata.insert("DeletionProtection".into(), "true".into());
+        m.metadata
+            .insert("DeletionProtection".into(), "true".into());
         let (all, changed) = overrides(&m, Some("claims-payments-drill-x"));
         assert_eq!(all["DBInstanceIdentifier"], "claims-payments-drill-x");
         assert_eq!(all["Port"], "5432");
@@ -906,7 +913,10 @@ mod tests {
         assert_eq!(changed.len(), 2);
         let (all, changed) = overrides(&meta("S3", "docs"), Some("docs-drill-x"));
         assert_eq!(
-            (all["DestinationBucketName"].as_str(), all["NewBucket"].as_str()),
+            (
+                all["DestinationBucketName"].as_str(),
+                all["NewBucket"].as_str()
+            ),
             ("docs-drill-x", "true")
         );
         assert_eq!(changed.len(), 2);

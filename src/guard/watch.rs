@@ -227,9 +227,11 @@ async fn status(
                 .as_deref()
                 .and_then(|p| p.trim_end_matches('%').trim().parse::<f64>().ok())
                 .map(|p| p.clamp(0.0, 100.0) as u64);
-            let elapsed_s = j
-                .created
-                .map(|c| (j.completed.unwrap_or_else(|| cloud.now()) - c).num_seconds().max(0));
+            let elapsed_s = j.created.map(|c| {
+                (j.completed.unwrap_or_else(|| cloud.now()) - c)
+                    .num_seconds()
+                    .max(0)
+            });
             Ok((
                 Progress {
                     done: pct,

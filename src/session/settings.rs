@@ -100,8 +100,7 @@ pub fn check_command(v: &[String]) -> Result<(), String> {
     if v.len() > 32 {
         return Err(format!("{} items; at most 32", v.len()));
     }
-    if v
-        .iter()
+    if v.iter()
         .any(|a| a.len() > 1024 || a.chars().any(char::is_control))
     {
         return Err(

@@ -127,10 +127,10 @@ async fn restores_are_planned_from_the_metadata_for_each_seeded_type() {
             "{facts:?}"
         );
         assert!(
-            facts
-                .iter()
-                .any(|f| f.starts_with(&format!("metadata override: {key} = {name}"))
-                    && f.contains(&format!("AWS proposed \"{source}\""))),
+            facts.iter().any(
+                |f| f.starts_with(&format!("metadata override: {key} = {name}"))
+                    && f.contains(&format!("AWS proposed \"{source}\""))
+            ),
             "{facts:?}"
         );
         assert!(
@@ -188,7 +188,11 @@ async fn restoring_over_the_source_without_a_role_or_read_only_is_refused() {
         .unwrap_err(),
     );
     assert_eq!(r[0].check, Check::RestoreRoleMissing);
-    assert!(r[0].message.contains("restore_role_arn"), "{}", r[0].message);
+    assert!(
+        r[0].message.contains("restore_role_arn"),
+        "{}",
+        r[0].message
+    );
     let r = refusal(
         guard::plan(
             &lab.session,
@@ -207,8 +211,10 @@ async fn restoring_over_the_source_without_a_role_or_read_only_is_refused() {
     };
     for request in [
         restore_of(INTAKE),
-        Request::new(&PUT_VALIDATION, "job-1")
-            .param(restore::VALIDATION_STATUS.name, guard::ParamValue::Choice("SUCCESSFUL".into())),
+        Request::new(&PUT_VALIDATION, "job-1").param(
+            restore::VALIDATION_STATUS.name,
+            guard::ParamValue::Choice("SUCCESSFUL".into()),
+        ),
         Request::new(&CLEANUP, DOCS).param(restore::JOB.name, "job-1"),
     ] {
         let e = guard::plan(&lab.session, &ro, &request).await.unwrap_err();
@@ -223,7 +229,10 @@ async fn restoring_over_the_source_without_a_role_or_read_only_is_refused() {
         .unwrap_err();
     assert!(matches!(e, GuardError::ReadOnly { .. }), "{e:?}");
     assert_eq!(lab.jobs(), jobs, "no restore started");
-    assert!(records(&lab.path).is_empty(), "nothing ran, nothing recorded");
+    assert!(
+        records(&lab.path).is_empty(),
+        "nothing ran, nothing recorded"
+    );
 }
 
 /// Runs the restore, steps the clock past its end, and watches it (one poll).
@@ -236,9 +245,15 @@ async fn restore_and_watch(
     let started = x.started().unwrap();
     lab.emu.advance(step);
     let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let w = watch::watch(&lab.log, &lab.session.cloud(), &started, Pace::Ticks(rx), |_| {})
-        .await
-        .unwrap();
+    let w = watch::watch(
+        &lab.log,
+        &lab.session.cloud(),
+        &started,
+        Pace::Ticks(rx),
+        |_| {},
+    )
+    .await
+    .unwrap();
     (x, w)
 }
 
@@ -276,8 +291,10 @@ async fn a_failing_restore_ends_failed_in_awss_words_and_cannot_be_validated() {
     let e = guard::plan(
         &lab.session,
         &lab.policy,
-        &Request::new(&PUT_VALIDATION, job.clone())
-            .param(restore::VALIDATION_STATUS.name, guard::ParamValue::Choice("SUCCESSFUL".into())),
+        &Request::new(&PUT_VALIDATION, job.clone()).param(
+            restore::VALIDATION_STATUS.name,
+            guard::ParamValue::Choice("SUCCESSFUL".into()),
+        ),
     )
     .await
     .unwrap_err();
@@ -303,7 +320,12 @@ async fn a_slow_restore_misses_its_rto_then_is_validated_and_cleaned_up() {
     let (x, w) = restore_and_watch(&lab, &restore_of(PAYMENTS), Duration::from_secs(1900)).await;
     assert_eq!(w.last.status, "COMPLETED");
     let job_id = x.handle.unwrap().id;
-    let job = lab.session.cloud().describe_restore_job(&job_id).await.unwrap();
+    let job = lab
+        .session
+        .cloud()
+        .describe_restore_job(&job_id)
+        .await
+        .unwrap();
     let rto = report::measure(20, job.duration());
     assert_eq!((rto.achieved_s, rto.met), (Some(1860), Some(false)));
     assert_eq!(report::measure(31, job.duration()).met, Some(true));
@@ -326,8 +348,16 @@ async fn a_slow_restore_misses_its_rto_then_is_validated_and_cleaned_up() {
         .await
         .unwrap();
     let (status, message) = lab.emu.with_world(|w| {
-        let j = w.backup.restore_jobs.iter().find(|j| j.id == job_id).unwrap();
-        (j.validation_status.clone(), j.validation_status_message.clone())
+        let j = w
+            .backup
+            .restore_jobs
+            .iter()
+            .find(|j| j.id == job_id)
+            .unwrap();
+        (
+            j.validation_status.clone(),
+            j.validation_status_message.clone(),
+        )
     });
     assert_eq!(status.as_deref(), Some("SUCCESSFUL"));
     assert_eq!(message.as_deref(), Some("check exited 0"));
@@ -338,7 +368,10 @@ async fn a_slow_restore_misses_its_rto_then_is_validated_and_cleaned_up() {
     let command = vec![
         "/bin/sh".to_string(),
         "-c".to_string(),
-        format!("echo \"$PHI_DRILL_RESOURCE_ARN $PHI_DRILL_RESTORE_JOB_ID $PHI_DRILL_RESOURCE_TYPE\" > {}", seen.display()),
+        format!(
+            "echo \"$PHI_DRILL_RESOURCE_ARN $PHI_DRILL_RESTORE_JOB_ID $PHI_DRILL_RESOURCE_TYPE\" > {}",
+            seen.display()
+        ),
     ];
     let e = guard::plan(
         &lab.session,
@@ -380,7 +413,10 @@ async fn a_slow_restore_misses_its_rto_then_is_validated_and_cleaned_up() {
     let recs = records(&lab.path);
     let intents = of_kind(&recs, Kind::Intent);
     assert_eq!(
-        intents.iter().map(|r| r.action().unwrap()).collect::<Vec<_>>(),
+        intents
+            .iter()
+            .map(|r| r.action().unwrap())
+            .collect::<Vec<_>>(),
         [
             "backup:StartRestoreJob",
             "backup:PutRestoreValidationResult",
@@ -490,7 +526,10 @@ fn drive(
         if let Some(status) = child.try_wait().unwrap() {
             break status.code();
         }
-        assert!(std::time::Instant::now() < deadline, "the drill did not end");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the drill did not end"
+        );
         open = open || starts() > starts0;
         if !open {
             std::thread::sleep(Duration::from_millis(20));
@@ -505,10 +544,7 @@ fn drive(
                 .iter()
                 .filter(|j| j.restore_testing_plan_arn.is_none())
                 .collect();
-            (
-                manual.iter().any(|j| !j.status.is_terminal()),
-                manual.len(),
-            )
+            (manual.iter().any(|j| !j.status.is_terminal()), manual.len())
         });
         if stop(manual) {
             child.kill().unwrap();
@@ -602,9 +638,15 @@ fn a_three_test_drill_runs_end_to_end_and_reports_every_field() {
         .collect();
     let args = bin.drill_args(&rb);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, out, err) = drive(&emu, &bin.path("audit").join("demo.jsonl"), bin.spawn(&emu, &args, ""), |_| false);
+    let (code, out, err) = drive(
+        &emu,
+        &bin.path("audit").join("demo.jsonl"),
+        bin.spawn(&emu, &args, ""),
+        |_| false,
+    );
     assert_eq!(code, Some(report::EXIT_VALIDATION_FAILED), "{err}\n{out}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
     let jobs = manual_jobs(&emu);
     assert_eq!(jobs.len(), 3, "one restore job per test");
 
@@ -615,13 +657,24 @@ fn a_three_test_drill_runs_end_to_end_and_reports_every_field() {
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     assert_eq!(serde_json::to_value(&r).unwrap()["tests"], v["tests"]);
     assert_eq!(
-        (r.drill.as_str(), r.approved_by.as_str(), r.ticket.as_deref()),
+        (
+            r.drill.as_str(),
+            r.approved_by.as_str(),
+            r.ticket.as_deref()
+        ),
         ("claims-q4", "Dana Reyes", Some("CHG-2211"))
     );
     assert_eq!((r.exit_code, r.outcome.as_str()), (5, "failed"));
     assert_eq!(r.resumed, 0);
-    assert!(r.operator.aws_arn.ends_with(":user/demo-operator"), "{:?}", r.operator);
-    assert_eq!((r.account.as_str(), r.region.as_str()), ("123456789012", "us-east-1"));
+    assert!(
+        r.operator.aws_arn.ends_with(":user/demo-operator"),
+        "{:?}",
+        r.operator
+    );
+    assert_eq!(
+        (r.account.as_str(), r.region.as_str()),
+        ("123456789012", "us-east-1")
+    );
     assert!(r.finished_at.is_some());
     let audit = records(&bin.path("audit").join("demo.jsonl"));
     let intents = of_kind(&audit, Kind::Intent);
@@ -638,7 +691,8 @@ fn a_three_test_drill_runs_end_to_end_and_reports_every_field() {
         assert_eq!(status, "COMPLETED");
         assert_eq!(t.created_resource_arn.as_deref(), Some(resource.as_str()));
         assert!(resource.contains("-drill-"), "{resource}");
-        let started = chrono::DateTime::parse_from_rfc3339(t.started_at.as_deref().unwrap()).unwrap();
+        let started =
+            chrono::DateTime::parse_from_rfc3339(t.started_at.as_deref().unwrap()).unwrap();
         let completed =
             chrono::DateTime::parse_from_rfc3339(t.completed_at.as_deref().unwrap()).unwrap();
         let rto = (completed - started).num_seconds();
@@ -655,7 +709,10 @@ fn a_three_test_drill_runs_end_to_end_and_reports_every_field() {
         assert_eq!(val.method, "command");
         assert!(val.sent);
         let want = if i == 2 { "FAILED" } else { "SUCCESSFUL" };
-        assert_eq!((val.status.as_str(), validation.as_deref()), (want, Some(want)));
+        assert_eq!(
+            (val.status.as_str(), validation.as_deref()),
+            (want, Some(want))
+        );
         assert_eq!(val.exit_code, Some(if i == 2 { 1 } else { 0 }));
         assert_eq!(t.cleanup.as_ref().unwrap().status, "done");
         assert_eq!(
@@ -665,7 +722,10 @@ fn a_three_test_drill_runs_end_to_end_and_reports_every_field() {
         // The audit ids are the intents of the three actions.
         for (id, action) in [
             (&t.audit.restore_intent, "backup:StartRestoreJob"),
-            (&t.audit.validation_intent, "backup:PutRestoreValidationResult"),
+            (
+                &t.audit.validation_intent,
+                "backup:PutRestoreValidationResult",
+            ),
             (&t.audit.cleanup_intent, "local:RunCleanupCommand"),
         ] {
             let rec = intents
@@ -676,7 +736,10 @@ fn a_three_test_drill_runs_end_to_end_and_reports_every_field() {
         }
     }
     assert_eq!(
-        std::fs::read_to_string(&cleaned).unwrap().lines().collect::<Vec<_>>(),
+        std::fs::read_to_string(&cleaned)
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
         jobs.iter().map(|j| j.3.as_str()).collect::<Vec<_>>(),
         "each restored copy was cleaned up by the command"
     );
@@ -691,14 +754,26 @@ fn a_three_test_drill_runs_end_to_end_and_reports_every_field() {
     let md = std::fs::read_to_string(&md_path).unwrap();
     assert!(md.starts_with("# DR drill claims-q4\n"), "{md}");
     assert!(md.contains("**Outcome: FAILED** (exit code 5)"), "{md}");
-    assert!(md.contains("| intake-table | COMPLETED | 5m 00s ✓ |"), "{md}");
-    assert!(md.contains("| payments-db | COMPLETED | 31m 00s ✗ |"), "{md}");
-    assert!(md.contains("- RTO: 31m 00s (objective 20m 00s) — MISSED"), "{md}");
+    assert!(
+        md.contains("| intake-table | COMPLETED | 5m 00s ✓ |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| payments-db | COMPLETED | 31m 00s ✗ |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- RTO: 31m 00s (objective 20m 00s) — MISSED"),
+        "{md}"
+    );
     assert!(md.contains("- Validation: FAILED by command (exit code 1), sent to AWS Backup"));
     assert!(md.contains(&format!("- Restore job: {}", jobs[0].0)));
     for p in [&json_path, &md_path] {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     assert!(
         !bin.path("reports").join("claims-q4.state.json").exists(),
@@ -733,24 +808,40 @@ fn a_killed_drill_resumes_without_restarting_finished_restores() {
     let args = bin.drill_args(&rb);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // Killed (SIGKILL) as soon as the second restore job exists.
-    let (code, _, err) = drive(&emu, &bin.path("audit").join("demo.jsonl"), bin.spawn(&emu, &args, ""), |n| n >= 2);
+    let (code, _, err) = drive(
+        &emu,
+        &bin.path("audit").join("demo.jsonl"),
+        bin.spawn(&emu, &args, ""),
+        |n| n >= 2,
+    );
     assert_eq!(code, None, "killed: {err}");
     let state = bin.path("reports").join("claims-q4.state.json");
     let before: DrillReport =
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&state).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     assert_eq!(before.tests[0].result(), "passed");
     let first = before.tests[0].clone();
     let jobs = manual_jobs(&emu);
     assert_eq!(jobs.len(), 2);
 
-    let (code, out, err) = drive(&emu, &bin.path("audit").join("demo.jsonl"), bin.spawn(&emu, &args, ""), |_| false);
+    let (code, out, err) = drive(
+        &emu,
+        &bin.path("audit").join("demo.jsonl"),
+        bin.spawn(&emu, &args, ""),
+        |_| false,
+    );
     assert_eq!(code, Some(0), "{err}\n{out}");
     assert!(err.contains("RESUMING"), "{err}");
-    assert!(err.contains("[1/2] intake-table: finished earlier (passed), kept"), "{err}");
+    assert!(
+        err.contains("[1/2] intake-table: finished earlier (passed), kept"),
+        "{err}"
+    );
     let jobs_after = manual_jobs(&emu);
     assert_eq!(
         jobs_after.iter().map(|j| &j.0).collect::<Vec<_>>(),
@@ -762,7 +853,10 @@ fn a_killed_drill_resumes_without_restarting_finished_restores() {
     assert_eq!(r.resumed, 1);
     assert_eq!(r.stamp, before.stamp);
     assert_eq!(r.tests[0], first, "the finished test is reused as it was");
-    assert_eq!(r.tests[1].restore_job_id.as_deref(), Some(jobs[1].0.as_str()));
+    assert_eq!(
+        r.tests[1].restore_job_id.as_deref(),
+        Some(jobs[1].0.as_str())
+    );
     assert_eq!(r.tests[1].result(), "passed");
     assert_eq!((r.exit_code, r.outcome.as_str()), (0, "passed"));
     assert!(!state.exists());
@@ -826,15 +920,17 @@ fn malformed_runbooks_and_read_only_are_refused_before_any_restore() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("read-only mode: backup:StartRestoreJob"), "{err}");
-    assert!(manual_jobs(&emu).is_empty());
     assert!(
-        emu.with_world(|w| w
-            .backup
+        err.contains("read-only mode: backup:StartRestoreJob"),
+        "{err}"
+    );
+    assert!(manual_jobs(&emu).is_empty());
+    assert!(emu.with_world(|w| {
+        w.backup
             .restore_jobs
             .iter()
-            .all(|j| j.status != RestoreStatus::Running || j.restore_testing_plan_arn.is_some()))
-    );
+            .all(|j| j.status != RestoreStatus::Running || j.restore_testing_plan_arn.is_some())
+    }));
 }
 
 #[test]
@@ -844,12 +940,23 @@ fn drill_plans_lists_the_restore_testing_plans_with_their_selections() {
     let d = bin.dir.path().join("audit");
     let child = bin.spawn(
         &emu,
-        &["drill", "plans", "--json", "--audit-dir", d.to_str().unwrap()],
+        &[
+            "drill",
+            "plans",
+            "--json",
+            "--audit-dir",
+            d.to_str().unwrap(),
+        ],
         "",
     );
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let plans = v["restore_testing_plans"].as_array().unwrap();
     let p = plans
@@ -865,5 +972,8 @@ fn drill_plans_lists_the_restore_testing_plans_with_their_selections() {
         .collect();
     names.sort();
     assert_eq!(names, ["claims-databases", "claims-intake-table"]);
-    assert!(!p["last_results"].as_array().unwrap().is_empty(), "the seeded run");
+    assert!(
+        !p["last_results"].as_array().unwrap().is_empty(),
+        "the seeded run"
+    );
 }
