@@ -837,6 +837,15 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
             break;
         }
         let mut entry = rep.tests[i].clone();
+        if entry.status == "REFUSED" {
+            // A refusal changed nothing: a resumed drill asks again.
+            entry = TestEntry::new(
+                &spec.name,
+                spec.selector.describe(),
+                spec.rto_minutes,
+                spec.rpo_minutes,
+            );
+        }
         let finished = entry.restore_ended()
             && (entry.status != "COMPLETED"
                 || (entry.validation.is_some() && entry.cleanup.is_some()));
