@@ -98,12 +98,12 @@ impl Cloud {
         &self.region
     }
 
-    /// Refuses to call AWS with credentials that are already dead.
-    /// The session's clock (the emulator's in tests).
+    /// The session's clock (the clock `Now` it was opened with).
     pub fn now(&self) -> DateTime<Utc> {
         (self.now)()
     }
 
+    /// Refuses to call AWS with credentials that are already dead.
     pub(crate) fn alive(&self) -> Result<(), CloudError> {
         match self.expires {
             Some(t) if (self.now)() >= t => Err(CloudError::expired()),

@@ -495,8 +495,19 @@ impl Bin {
 fn drive(
     emu: &Emulator,
     audit: &Path,
-    mut child: std::process::Child,
+    child: std::process::Child,
     stop: impl Fn(usize) -> bool,
+) -> (Option<i32>, String, String) {
+    drive_with(emu, audit, child, |n| stop(n).then_some(libc::SIGKILL))
+}
+
+/// [`drive`], sending the signal `stop` returns (once); after a signal the clock stands
+/// still, and a SIGKILL ends the wait at once.
+fn drive_with(
+    emu: &Emulator,
+    audit: &Path,
+    mut child: std::process::Child,
+    stop: impl Fn(usize) -> Option<i32>,
 ) -> (Option<i32>, String, String) {
     use std::io::Read;
     // The clock stands still until the child's session is open (its MFA code is checked at
@@ -509,6 +520,7 @@ fn drive(
     };
     let starts0 = starts();
     let mut open = false;
+    let mut signalled = false;
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
     let o = std::thread::spawn(move || {
@@ -546,12 +558,17 @@ fn drive(
                 .collect();
             (manual.iter().any(|j| !j.status.is_terminal()), manual.len())
         });
-        if stop(manual) {
-            child.kill().unwrap();
-            let _ = child.wait();
-            break None;
+        if !signalled && let Some(sig) = stop(manual) {
+            signalled = true;
+            if sig == libc::SIGKILL {
+                child.kill().unwrap();
+                let _ = child.wait();
+                break None;
+            }
+            // SAFETY: a signal to our own child process, by its pid.
+            unsafe { libc::kill(child.id() as i32, sig) };
         }
-        if running {
+        if running && !signalled {
             emu.advance(Duration::from_secs(30));
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -976,4 +993,107 @@ fn drill_plans_lists_the_restore_testing_plans_with_their_selections() {
         !p["last_results"].as_array().unwrap().is_empty(),
         "the seeded run"
     );
+}
+
+#[test]
+fn a_failed_restore_is_reported_in_awss_words_and_exits_4() {
+    let emu = claims();
+    quick_restores(&emu);
+    emu.with_world(|w| {
+        w.backup.restore_overrides.insert(
+            "DynamoDB".into(),
+            RestoreBehaviour {
+                pending_seconds: 60,
+                running_seconds: 120,
+                fail: true,
+                failure_message: "Restore failed: the table limit of the account was reached."
+                    .into(),
+            },
+        )
+    });
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "exit 0", &cleaned),
+    );
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let audit = bin.path("audit").join("demo.jsonl");
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &args, ""), |_| false);
+    assert_eq!(code, Some(report::EXIT_RESTORE_FAILED), "{err}");
+    let r: DrillReport = serde_json::from_str(&out).unwrap();
+    let t = &r.tests[0];
+    assert_eq!(t.status, "FAILED");
+    assert_eq!(
+        t.failure.as_deref(),
+        Some("Restore failed: the table limit of the account was reached.")
+    );
+    assert_eq!(
+        (t.rto.achieved_s, t.rto.met),
+        (None, None),
+        "no RTO for a failed restore"
+    );
+    assert!(t.rpo.achieved_s.is_some());
+    assert_eq!((t.validation.as_ref(), t.cleanup.as_ref()), (None, None));
+    assert_eq!(t.result(), "restore_failed");
+    assert!(!cleaned.exists(), "nothing to clean up");
+    let md = std::fs::read_to_string(v_path(&out, "markdown")).unwrap();
+    assert!(
+        md.contains("- Failure (AWS): Restore failed: the table limit of the account was reached."),
+        "{md}"
+    );
+}
+
+fn v_path(out: &str, which: &str) -> PathBuf {
+    let v: serde_json::Value = serde_json::from_str(out).unwrap();
+    PathBuf::from(v["reports"][which].as_str().unwrap())
+}
+
+#[test]
+fn ctrl_c_mid_restore_keeps_the_state_exits_7_and_records_stopped() {
+    let emu = claims();
+    quick_restores(&emu);
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "exit 0", &cleaned),
+    );
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let audit = bin.path("audit").join("demo.jsonl");
+    // SIGINT once the restore job exists (and before it ends: the clock stands still).
+    let (code, out, err) = drive_with(&emu, &audit, bin.spawn(&emu, &args, ""), |n| {
+        (n >= 1).then_some(libc::SIGINT)
+    });
+    assert_eq!(code, Some(report::EXIT_INTERRUPTED), "{err}");
+    assert!(err.contains("the drill was interrupted"), "{err}");
+    assert!(
+        err.contains("run the same command again to resume"),
+        "{err}"
+    );
+    let r: DrillReport = serde_json::from_str(&out).unwrap();
+    assert_eq!((r.outcome.as_str(), r.exit_code), ("incomplete", 7));
+    assert!(r.finished_at.is_none());
+    let state = bin.path("reports").join("claims-q4.state.json");
+    let kept: DrillReport =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let jobs = manual_jobs(&emu);
+    assert_eq!(jobs.len(), 1);
+    // The kill may land before the job id was saved; the token then finds the same job.
+    if let Some(id) = &kept.tests[0].restore_job_id {
+        assert_eq!(id, &jobs[0].0);
+    }
+    // The console stopped following the job: a `stopped` task record, when it was followed.
+    let recs = records(&audit);
+    let tasks = of_kind(&recs, Kind::Task);
+    if !tasks.is_empty() {
+        assert_eq!(tasks.last().unwrap().event.as_deref(), Some("stopped"));
+    }
+    // The rerun finishes it without a second job.
+    let (code, _, err) = drive(&emu, &audit, bin.spawn(&emu, &args, ""), |_| false);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(manual_jobs(&emu).len(), 1);
+    assert!(!state.exists());
 }
