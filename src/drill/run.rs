@@ -202,6 +202,7 @@ struct Drill<'a> {
     ticket: Option<String>,
     poll: Duration,
     outcome_warnings: Vec<String>,
+    pending_stop: Option<String>,
 }
 
 impl Drill<'_> {
@@ -217,6 +218,7 @@ impl Drill<'_> {
             .block_on(guard::plan(&self.session, &self.policy, request))
         {
             Ok(p) => p,
+            Err(e) if transient(&e) => return Err(Stop::Interrupted(e.to_string())),
             Err(e) => return Ok(Step::Error(e)),
         };
         for l in plan.lines() {
@@ -256,7 +258,8 @@ impl Drill<'_> {
                 s = signals.recv() => {
                     // Let the call in flight finish so its real outcome is recorded.
                     match tokio::time::timeout(crate::guard::cli::SIGNAL_GRACE, &mut fut).await {
-                        Ok(_) | Err(_) => Err(s),
+                        Ok(r) => Err((s, Some(r))),
+                        Err(_) => Err((s, None)),
                     }
                 }
             }
@@ -279,12 +282,30 @@ impl Drill<'_> {
                 {
                     self.outcome_warnings.push(w.clone());
                 }
-                if matches!(e, GuardError::SessionExpired) {
+                if transient(&e) {
+                    // Whether a start reached AWS is unknown: the rerun's idempotency token
+                    // finds the job if it did.
                     return Err(Stop::Interrupted(e.to_string()));
                 }
                 Ok(Step::Error(e))
             }
-            Err(s) => Err(Stop::Interrupted(format!("stopped by {s}"))),
+            Err((s, Some(Ok(x)))) => {
+                // The call finished within the grace: keep its result, then stop.
+                if let Some(w) = &x.outcome_warning {
+                    self.outcome_warnings.push(w.clone());
+                }
+                self.pending_stop = Some(format!("stopped by {s}"));
+                Ok(Step::Done(Box::new((x, plan))))
+            }
+            Err((s, _)) => Err(Stop::Interrupted(format!("stopped by {s}"))),
+        }
+    }
+
+    /// A signal that came while a call finished: stop now that its result is saved.
+    fn stopped(&mut self) -> Result<(), Stop> {
+        match self.pending_stop.take() {
+            Some(m) => Err(Stop::Interrupted(m)),
+            None => Ok(()),
         }
     }
 
@@ -325,6 +346,19 @@ impl Drill<'_> {
                 .block_on(cloud.describe_restore_job(&started.handle.id))
                 .map_err(|e| Stop::Interrupted(e.to_string())),
         }
+    }
+}
+
+/// A failure that says nothing about the test (the network, an expired session): the drill
+/// stops and resumes later.
+fn transient(e: &GuardError) -> bool {
+    let cloud = |c: &crate::cloud::CloudError| {
+        c.is_expired() || matches!(c, crate::cloud::CloudError::Network { .. })
+    };
+    match e {
+        GuardError::SessionExpired => true,
+        GuardError::LiveState { error, .. } | GuardError::Failed { error, .. } => cloud(error),
+        _ => false,
     }
 }
 
@@ -409,6 +443,7 @@ fn run_test(
             }
         }
         save(entry)?;
+        d.stopped()?;
     }
     // 2. Follow it to its end.
     if !entry.restore_ended()
@@ -476,6 +511,7 @@ fn run_test(
                 .unwrap_or_else(|| "—".into()),
         ));
         save(entry)?;
+        d.stopped()?;
     }
     if entry.status != "COMPLETED" {
         return Ok(());
@@ -572,6 +608,7 @@ fn run_test(
         ));
         entry.validation = Some(v);
         save(entry)?;
+        d.stopped()?;
     }
     // 4. Clean up.
     if entry.cleanup.is_none() {
@@ -619,6 +656,7 @@ fn run_test(
         d.progress(&format!("  {label}: cleanup {}", c.status));
         entry.cleanup = Some(c);
         save(entry)?;
+        d.stopped()?;
     }
     Ok(())
 }
@@ -830,6 +868,7 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         ticket: rep.ticket.clone(),
         poll: Duration::from_secs(args.poll_seconds),
         outcome_warnings: Vec::new(),
+        pending_stop: None,
     };
     let n = rb.tests.len();
     for (i, spec) in rb.tests.iter().enumerate() {
