@@ -124,8 +124,14 @@ pub struct Runbook {
     pub sha256: String,
 }
 
+/// The 1-based line of a byte offset (bytes, so an offset inside a character cannot panic).
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+    let b = text.as_bytes();
+    b[..offset.min(b.len())]
+        .iter()
+        .filter(|c| **c == b'\n')
+        .count()
+        + 1
 }
 
 fn name_ok(s: &str, max: usize) -> bool {
