@@ -349,6 +349,19 @@ impl Drill<'_> {
     }
 }
 
+/// The reason recorded with each action of a drill: the operator's, and the drill's name.
+fn drill_reason(drill: &str, reason: Option<&str>) -> String {
+    let tag = format!("[drill {drill}, confirmed once by typing its name]");
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => {
+            let keep = crate::guard::MAX_REASON_CHARS.saturating_sub(tag.chars().count() + 1);
+            let r: String = r.chars().take(keep).collect();
+            format!("{r} {tag}")
+        }
+        None => tag,
+    }
+}
+
 /// A failure that says nothing about the test (the network, an expired session): the drill
 /// stops and resumes later.
 fn transient(e: &GuardError) -> bool {
@@ -830,6 +843,14 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         None if o.policy.require_reason => o.prompt.ask("Reason (required): ").unwrap_or(None),
         None => None,
     };
+    if reason
+        .as_deref()
+        .is_some_and(|r| r.chars().any(char::is_control))
+    {
+        say_error("the reason must be one line of text, without control characters: retype it");
+        o.close();
+        return report::EXIT_USAGE;
+    }
     if o.policy.require_reason && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         say_error(&format!(
             "{}; pass --reason \"…\"",
@@ -864,7 +885,9 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         policy: o.policy,
         prompt: &mut o.prompt,
         signals,
-        reason,
+        // Every action's intent says it belongs to the drill and how the drill was confirmed
+        // (the name typed was the drill's; each plan is confirmed with its own target's name).
+        reason: Some(drill_reason(&rb.name, reason.as_deref())),
         ticket: rep.ticket.clone(),
         poll: Duration::from_secs(args.poll_seconds),
         outcome_warnings: Vec::new(),
@@ -1112,4 +1135,38 @@ fn plans(global: &GlobalOptions, as_json: bool, audit_dir: Option<&Path>) -> i32
     };
     o.close();
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drill_is_named_in_every_reason_within_the_limit() {
+        assert_eq!(
+            drill_reason("q4", Some(" Q4 drill ")),
+            "Q4 drill [drill q4, confirmed once by typing its name]"
+        );
+        assert_eq!(
+            drill_reason("q4", None),
+            "[drill q4, confirmed once by typing its name]"
+        );
+        let long = drill_reason("q4", Some(&"x".repeat(600)));
+        assert_eq!(long.chars().count(), crate::guard::MAX_REASON_CHARS);
+        assert!(long.ends_with("typing its name]"));
+    }
+
+    #[test]
+    fn network_and_expiry_interrupt_other_failures_do_not() {
+        let net = crate::cloud::CloudError::Network {
+            operation: "DescribeRestoreJob".into(),
+            message: "reset".into(),
+        };
+        assert!(transient(&GuardError::LiveState {
+            target: "t".into(),
+            error: net,
+        }));
+        assert!(transient(&GuardError::SessionExpired));
+        assert!(!transient(&GuardError::ReasonRequired));
+    }
 }

@@ -750,6 +750,15 @@ fn a_three_test_drill_runs_end_to_end_and_reports_every_field() {
                 .find(|r| Some(&r.id) == id.as_ref())
                 .unwrap_or_else(|| panic!("{action}: {id:?}"));
             assert_eq!(rec.action(), Some(action));
+            assert_eq!(
+                rec.why.as_ref().and_then(|w| w.reason.as_deref()),
+                Some("quarterly DR drill [drill claims-q4, confirmed once by typing its name]")
+            );
+            assert_eq!(
+                rec.why.as_ref().and_then(|w| w.ticket.as_deref()),
+                Some("CHG-2211"),
+                "the runbook's ticket"
+            );
         }
     }
     assert_eq!(
