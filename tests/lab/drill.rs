@@ -933,6 +933,21 @@ fn malformed_runbooks_and_read_only_are_refused_before_any_restore() {
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(want), "{want}\n{err}");
     }
+    // `drill report` on something that is not a report names the file and exits 2.
+    let out = bin
+        .command(&[
+            "drill",
+            "report",
+            bin.path("settings.toml").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("settings.toml:1: not a drill's JSON report"),
+        "{err}"
+    );
     let rb = runbook(
         &bin,
         &good_test.replace(
