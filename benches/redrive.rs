@@ -1,8 +1,9 @@
 //! Selective redrive throughput, for docs/PERFORMANCE.md (a custom harness): the claims
 //! emulator with 10 ms of latency injected into every SQS call, a DLQ of claims, and
 //!
-//! - the engine (`guard::redrive::engine`: 8 workers, batches of 10, the journal synced before
-//!   each delete) moving the messages a filter matches — every message, then half of them;
+//! - the engine (`guard::redrive::engine`: half its workers, then all 16; batches of 10, the
+//!   journal synced before each delete) moving the messages a filter matches — every message, then
+//!   half of them;
 //! - in the same run, the naive loop: one message at a time (ReceiveMessage of 1, SendMessage,
 //!   DeleteMessage), with the same latency.
 //!
@@ -88,6 +89,7 @@ async fn engine_run(
     name: &str,
     n: usize,
     filter: Filter,
+    workers: usize,
 ) -> (u64, Duration) {
     let (dlq_url, dest_url) = fill(emu, name, n).await;
     emu.add_fault(FaultRule::for_service(Service::Sqs).latency(LATENCY, Duration::ZERO));
@@ -103,7 +105,7 @@ async fn engine_run(
         rate: 3000,
         visibility: 300,
         wait: 0,
-        workers: engine::WORKERS,
+        workers,
         backoff: Duration::from_millis(50),
     };
     let start = Instant::now();
@@ -195,17 +197,40 @@ async fn measure(n: usize, naive_budget: Duration) {
         "selective redrive, {} ms latency on every SQS call, {n} messages",
         LATENCY.as_millis()
     );
-    let (moved, took) = engine_run(&emu, &cloud, dir.path(), "all", n, Filter::default()).await;
-    println!("  engine, every message matches: {}", rate(moved, took));
-    let half = Filter {
+    let half = || Filter {
         wheres: vec![parse_where("stage=fraud").expect("where")],
         ..Default::default()
     };
-    let (moved, took) = engine_run(&emu, &cloud, dir.path(), "half", n, half).await;
-    println!(
-        "  engine, half match (every message received): {}",
-        rate(moved, took)
-    );
+    for workers in [engine::WORKERS / 2, engine::WORKERS] {
+        let (moved, took) = engine_run(
+            &emu,
+            &cloud,
+            dir.path(),
+            &format!("all-{workers}"),
+            n,
+            Filter::default(),
+            workers,
+        )
+        .await;
+        println!(
+            "  engine, {workers} workers, every message matches: {}",
+            rate(moved, took)
+        );
+        let (moved, took) = engine_run(
+            &emu,
+            &cloud,
+            dir.path(),
+            &format!("half-{workers}"),
+            n,
+            half(),
+            workers,
+        )
+        .await;
+        println!(
+            "  engine, {workers} workers, half match (each of the {n} received once): {}",
+            rate(moved, took)
+        );
+    }
     let (moved, took) = naive(&emu, n, naive_budget).await;
     println!("  naive, one message at a time: {}", rate(moved, took));
     emu.shutdown();

@@ -50,6 +50,7 @@ fn info() -> SessionInfo {
         require_reason: true,
         utc: true,
         safe_attributes: phi_console::session::settings::ProfileSettings::default().safe_attributes,
+        posture_limits: phi_console::posture::Limits::default(),
     }
 }
 

@@ -54,6 +54,37 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::guard::queue_cli::QueueCommand,
     },
+    /// SNS topics.
+    Topic {
+        #[command(subcommand)]
+        command: crate::listing::ListOnly,
+    },
+    /// AWS Backup vaults.
+    Vault {
+        #[command(subcommand)]
+        command: crate::listing::ListOnly,
+    },
+    /// AWS Backup recovery points.
+    Point {
+        #[command(subcommand)]
+        command: crate::listing::PointCommand,
+    },
+    /// AWS Backup backup and restore jobs.
+    Job {
+        #[command(subcommand)]
+        command: crate::listing::ListOnly,
+    },
+    /// CloudTrail events, newest first (reads only; --json for scripts).
+    Events(crate::listing::EventArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `phi-console man > phi-console.1`.
+    Man,
+    /// Check the account's posture: one finding per resource and control (read-only).
+    Posture(crate::posture::cli::PostureArgs),
     /// DR drills: run a runbook's restore tests (guarded, measured, validated, reported),
     /// re-render a report, list the restore testing plans.
     Drill {
@@ -137,6 +168,19 @@ mod tests {
         &["queue", "peek", "claims-validation-dlq"],
         &["queue", "tasks"],
         &["queue", "cancel-redrive", "claims-validation-dlq"],
+        &["queue", "list", "--dlq", "--json"],
+        &["topic", "list"],
+        &["key", "list", "--json"],
+        &["vault", "list"],
+        &["point", "list", "--vault", "claims-primary"],
+        &["job", "list"],
+        &["events", "--since", "6h", "--name", "StartMessageMoveTask"],
+        &["completions", "bash"],
+        &["man"],
+        &["posture"],
+        &["posture", "--json"],
+        &["posture", "--json", "--fail-on", "high"],
+        &["posture", "--fail-on", "medium"],
         &["drill", "run", "docs/drills/claims-quarterly.toml"],
         &[
             "drill",
@@ -242,5 +286,41 @@ mod tests {
         assert_eq!(c.global.profile.as_deref(), Some("P"));
         let c = parse(&["--profile", "P", "key", "rotate", "k", "--on-demand"]);
         assert_eq!(c.global.profile.as_deref(), Some("P"));
+    }
+
+    #[test]
+    fn posture_takes_json_and_a_fail_on_level() {
+        use crate::posture::Severity;
+        let Some(Command::Posture(a)) = parse(&["posture"]).command else {
+            panic!("posture");
+        };
+        assert!(!a.json);
+        assert_eq!(a.fail_on, Severity::Low, "any failure fails by default");
+        let Some(Command::Posture(a)) = parse(&[
+            "--read-only",
+            "posture",
+            "--fail-on",
+            "high",
+            "--json",
+            "--profile",
+            "p",
+        ])
+        .command
+        else {
+            panic!("posture");
+        };
+        assert!(a.json);
+        assert_eq!(a.fail_on, Severity::High);
+        let mut all = vec!["phi-console", "posture", "--fail-on", "critical"];
+        assert!(
+            Cli::try_parse_from(&all).is_err(),
+            "unknown levels are refused"
+        );
+        all.truncate(2);
+        all.push("--fix");
+        assert!(
+            Cli::try_parse_from(&all).is_err(),
+            "posture changes nothing"
+        );
     }
 }

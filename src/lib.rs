@@ -9,9 +9,11 @@ pub mod cloud;
 pub mod drill;
 pub mod emulator;
 pub mod guard;
+pub mod listing;
 pub mod logging;
 pub mod mask;
 pub mod options;
+pub mod posture;
 #[cfg(test)]
 mod proptests;
 pub mod sanitize;

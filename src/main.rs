@@ -67,6 +67,13 @@ fn run() -> Result<()> {
         Some(Command::Key { .. }) => "key",
         Some(Command::Queue { .. }) => "queue",
         Some(Command::Drill { .. }) => "drill",
+        Some(Command::Topic { .. })
+        | Some(Command::Vault { .. })
+        | Some(Command::Point { .. })
+        | Some(Command::Job { .. })
+        | Some(Command::Events(_)) => "list",
+        Some(Command::Completions { .. }) | Some(Command::Man) => "help",
+        Some(Command::Posture(_)) => "posture",
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -107,7 +114,80 @@ fn run() -> Result<()> {
             0 => Ok(()),
             code => std::process::exit(code),
         },
+        Command::Topic {
+            command: phi_console::listing::ListOnly::List { out },
+        } => exit_with(phi_console::listing::run(
+            phi_console::listing::What::Topics,
+            &out,
+            &cli.global,
+        )?),
+        Command::Vault {
+            command: phi_console::listing::ListOnly::List { out },
+        } => exit_with(phi_console::listing::run(
+            phi_console::listing::What::Vaults,
+            &out,
+            &cli.global,
+        )?),
+        Command::Job {
+            command: phi_console::listing::ListOnly::List { out },
+        } => exit_with(phi_console::listing::run(
+            phi_console::listing::What::Jobs,
+            &out,
+            &cli.global,
+        )?),
+        Command::Point {
+            command: phi_console::listing::PointCommand::List { vault, out },
+        } => exit_with(phi_console::listing::run(
+            phi_console::listing::What::Points { vault },
+            &out,
+            &cli.global,
+        )?),
+        Command::Events(args) => {
+            let out = args.out.clone();
+            exit_with(phi_console::listing::run(
+                phi_console::listing::What::Events(args),
+                &out,
+                &cli.global,
+            )?)
+        }
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "phi-console",
+                &mut buf,
+            );
+            write_all_stdout(&buf)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut buf)
+                .context("rendering the man page")?;
+            write_all_stdout(&buf)
+        }
+        Command::Posture(args) => match phi_console::posture::cli::run(args, &cli.global)? {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
     }
+}
+
+fn exit_with(code: i32) -> Result<()> {
+    match code {
+        0 => Ok(()),
+        code => std::process::exit(code),
+    }
+}
+
+/// Generated text (completions, the man page), through the sanitiser like every output: it
+/// holds only printable text, tabs and newlines, which pass unchanged (a test compares).
+fn write_all_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = sanitize::stdout();
+    out.write_all(bytes).context("writing to stdout")?;
+    out.flush().context("writing to stdout")?;
+    Ok(())
 }
 
 /// What a closed stdout (`phi-console audit show | head -1`: EPIPE) does.

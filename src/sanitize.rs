@@ -338,12 +338,12 @@ pub fn stdout() -> SafeWriter<io::Stdout> {
     SafeWriter::new(io::stdout())
 }
 
-/// The process's stderr, sanitised: the only way to it.
 /// Whether stderr is a terminal (progress lines are drawn only there).
 pub fn stderr_is_terminal() -> bool {
     std::io::IsTerminal::is_terminal(&io::stderr())
 }
 
+/// The process's stderr, sanitised: the only way to it.
 pub fn stderr() -> SafeWriter<io::Stderr> {
     SafeWriter::new(io::stderr())
 }

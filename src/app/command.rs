@@ -193,7 +193,9 @@ mod tests {
     fn completion() {
         assert_eq!(complete("dl", &[]), "dlq");
         assert_eq!(complete("p", &[]), "p");
-        assert_eq!(complete("po", &[]), "points");
+        assert_eq!(complete("po", &[]), "po", "points or posture");
+        assert_eq!(complete("poi", &[]), "points");
+        assert_eq!(complete("pos", &[]), "posture");
         assert_eq!(
             complete("profile pr", &["prod".into(), "dev".into()]),
             "profile prod"

@@ -35,6 +35,8 @@ pub enum Kind {
     Audit,
     Messages,
     MoveTasks,
+    /// The posture findings (every read posture makes, evaluated with the profile's limits).
+    Posture,
 }
 
 /// Loading status of one kind; results carry the generation they were asked with, and a result
@@ -92,6 +94,8 @@ pub struct Data {
     /// The server-side filter of the loaded events, and the token of the next page.
     pub events_filter: Option<EventFilter>,
     pub events_next: Option<String>,
+    /// Posture findings, failures first (evaluated when the reads arrive).
+    pub posture: Vec<crate::posture::Finding>,
     pub status: BTreeMap<Kind, LoadStatus>,
 }
 
@@ -116,6 +120,8 @@ pub enum Payload {
     Audit(Vec<crate::audit::Record>),
     Messages(Vec<crate::cloud::sqs::Message>),
     MoveTasks(Vec<MoveTask>),
+    /// What posture read; evaluated in `store` with the session's limits and the state's time.
+    Posture(Box<crate::posture::checks::Inventory>),
 }
 
 /// Stores a kind's loaded data (a later page of events is added to what is loaded).
@@ -132,6 +138,14 @@ pub fn store(s: &mut State, payload: Payload) {
         Payload::TestingPlans(v) => s.data.testing_plans = v,
         Payload::Audit(v) => s.data.audit = v,
         Payload::MoveTasks(v) => s.data.move_tasks = v,
+        Payload::Posture(inv) => {
+            let limits = s
+                .session
+                .as_ref()
+                .map(|i| i.posture_limits)
+                .unwrap_or_default();
+            s.data.posture = crate::posture::checks::evaluate(&inv, &limits, s.now);
+        }
         Payload::Messages(v) => {
             s.data.revealed.clear();
             if let Some((url, _)) = &s.data.messages_queue
@@ -178,6 +192,9 @@ pub async fn load(
         Kind::Audit => Payload::Audit(Vec::new()),
         Kind::Messages => Payload::Messages(Vec::new()),
         Kind::MoveTasks => Payload::MoveTasks(cloud.list_all_move_tasks().await?),
+        Kind::Posture => {
+            Payload::Posture(Box::new(crate::posture::collect::inventory(&cloud).await?))
+        }
         Kind::Events => {
             let req = events.unwrap_or(EventsRequest {
                 filter: None,

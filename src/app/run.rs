@@ -104,6 +104,7 @@ pub fn session_info(s: &Session, settings: &SettingsFile, force_read_only: bool)
         audit_error: None,
         require_reason: p.require_reason,
         utc: p.utc,
+        posture_limits: crate::posture::Limits::from_settings(&p),
         safe_attributes: p.safe_attributes,
     }
 }

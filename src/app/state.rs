@@ -57,6 +57,8 @@ pub struct SessionInfo {
     pub utc: bool,
     /// The message attributes whose values a peek shows (the profile's `safe_attributes`).
     pub safe_attributes: Vec<String>,
+    /// The profile's posture limits (`max_rotation_days`, `rpo_hours`, `restore_test_days`).
+    pub posture_limits: crate::posture::Limits,
 }
 
 /// Why an MFA code is being asked for.

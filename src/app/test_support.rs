@@ -27,5 +27,6 @@ pub fn session_info(at: DateTime<Utc>) -> SessionInfo {
         require_reason: false,
         utc: true,
         safe_attributes: crate::session::settings::ProfileSettings::default().safe_attributes,
+        posture_limits: crate::posture::Limits::default(),
     }
 }

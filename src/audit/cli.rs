@@ -205,7 +205,8 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>> {
     parse_since_at(s, Utc::now())
 }
 
-fn parse_since_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+/// [`parse_since`] relative to `now` (the session's clock for `phi-console events`).
+pub fn parse_since_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));

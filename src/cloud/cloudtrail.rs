@@ -70,7 +70,71 @@ pub struct TrailInfo {
     pub bucket: Option<String>,
     pub kms_key: Option<String>,
     pub multi_region: bool,
+    pub log_file_validation: bool,
     pub logging: Option<bool>,
+}
+
+/// Which management events a trail logs (GetEventSelectors, basic or advanced selectors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailSelectors {
+    pub management_read: bool,
+    pub management_write: bool,
+    /// The selectors that decided it, in one line.
+    pub evidence: String,
+}
+
+/// Reads a GetEventSelectors answer: basic selectors (`IncludeManagementEvents`,
+/// `ReadWriteType`) or advanced ones (`eventCategory` = `Management`, with or without a
+/// `readOnly` field).
+pub fn selectors_of(
+    out: &aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput,
+) -> TrailSelectors {
+    let (mut read, mut write) = (false, false);
+    let mut ev = Vec::new();
+    for s in out.event_selectors() {
+        let rw = s
+            .read_write_type()
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_else(|| "All".into());
+        let mgmt = s.include_management_events().unwrap_or(true);
+        ev.push(format!("IncludeManagementEvents={mgmt} ReadWriteType={rw}"));
+        if mgmt {
+            read |= rw == "All" || rw == "ReadOnly";
+            write |= rw == "All" || rw == "WriteOnly";
+        }
+    }
+    for a in out.advanced_event_selectors() {
+        let fields = a.field_selectors();
+        let eq = |f: &str, v: &str| {
+            fields
+                .iter()
+                .any(|x| x.field() == f && x.equals().iter().any(|e| e == v))
+        };
+        if eq("eventCategory", "Management") {
+            let ro = fields.iter().find(|x| x.field() == "readOnly");
+            let (r, w) = match ro {
+                None => (true, true),
+                Some(x) => (
+                    x.equals().iter().any(|e| e == "true"),
+                    x.equals().iter().any(|e| e == "false"),
+                ),
+            };
+            read |= r;
+            write |= w;
+            ev.push(format!(
+                "advanced selector {} (management, read {r}, write {w})",
+                a.name().unwrap_or("-")
+            ));
+        }
+    }
+    if ev.is_empty() {
+        ev.push("no event selectors".into());
+    }
+    TrailSelectors {
+        management_read: read,
+        management_write: write,
+        evidence: ev.join("; "),
+    }
 }
 
 fn event_of(e: &aws_sdk_cloudtrail::types::Event) -> TrailEvent {
@@ -185,10 +249,63 @@ impl Cloud {
                 bucket: t.s3_bucket_name().map(str::to_string),
                 kms_key: t.kms_key_id().map(str::to_string),
                 multi_region: t.is_multi_region_trail().unwrap_or(false),
+                log_file_validation: t.log_file_validation_enabled().unwrap_or(false),
                 logging: status.is_logging(),
                 arn,
             });
         }
         Ok(trails)
+    }
+}
+
+impl Cloud {
+    /// DescribeTrails alone (no per-trail status call; `logging` is None).
+    pub async fn trail_list(&self) -> Result<Vec<TrailInfo>, CloudError> {
+        self.alive()?;
+        let out = self
+            .cloudtrail
+            .describe_trails()
+            .send()
+            .await
+            .map_err(|e| from_sdk("DescribeTrails", "trails", e))?;
+        Ok(out
+            .trail_list()
+            .iter()
+            .map(|t| TrailInfo {
+                name: t.name().unwrap_or_default().to_string(),
+                arn: t.trail_arn().unwrap_or_default().to_string(),
+                bucket: t.s3_bucket_name().map(str::to_string),
+                kms_key: t.kms_key_id().map(str::to_string),
+                multi_region: t.is_multi_region_trail().unwrap_or(false),
+                log_file_validation: t.log_file_validation_enabled().unwrap_or(false),
+                logging: None,
+            })
+            .collect())
+    }
+
+    /// GetTrailStatus: whether the trail is logging.
+    pub async fn trail_logging(&self, trail: &str) -> Result<bool, CloudError> {
+        self.alive()?;
+        let out = self
+            .cloudtrail
+            .get_trail_status()
+            .name(trail)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetTrailStatus", &format!("trail {trail}"), e))?;
+        Ok(out.is_logging().unwrap_or(false))
+    }
+
+    /// GetEventSelectors: which management events the trail logs.
+    pub async fn trail_selectors(&self, trail: &str) -> Result<TrailSelectors, CloudError> {
+        self.alive()?;
+        let out = self
+            .cloudtrail
+            .get_event_selectors()
+            .trail_name(trail)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetEventSelectors", &format!("trail {trail}"), e))?;
+        Ok(selectors_of(&out))
     }
 }

@@ -406,3 +406,103 @@ pub(crate) fn sample_key() -> Key {
         policy: None,
     }
 }
+
+impl Cloud {
+    /// DescribeKey alone: the key's metadata (`rotation`, `rotations`, `tags`, `policy`
+    /// empty), for reads that must fail one at a time (posture).
+    pub async fn key_metadata(&self, key: &str) -> Result<Key, CloudError> {
+        self.alive()?;
+        let what = format!("key {key}");
+        let d = self
+            .kms
+            .describe_key()
+            .key_id(key)
+            .send()
+            .await
+            .map_err(|e| from_sdk("DescribeKey", &what, e))?;
+        let md = d.key_metadata().ok_or_else(|| CloudError::NotFound {
+            what: what.clone(),
+            message: "DescribeKey answered without key metadata".into(),
+            code: String::new(),
+            request_id: d.request_id().map(str::to_string),
+        })?;
+        Ok(Key {
+            id: md.key_id().to_string(),
+            arn: md.arn().unwrap_or_default().to_string(),
+            aliases: Vec::new(),
+            description: md.description().unwrap_or_default().to_string(),
+            state: md
+                .key_state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            spec: md
+                .key_spec()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into()),
+            usage: md
+                .key_usage()
+                .map(|u| u.as_str().to_string())
+                .unwrap_or_default(),
+            customer_managed: md.key_manager() == Some(&KeyManagerType::Customer),
+            origin: md
+                .origin()
+                .map(|o| o.as_str().to_string())
+                .unwrap_or_default(),
+            custom_key_store: md.custom_key_store_id().map(str::to_string),
+            created: time(md.creation_date()),
+            deletion_date: time(md.deletion_date()),
+            rotation: None,
+            rotations: Vec::new(),
+            tags: BTreeMap::new(),
+            policy: None,
+        })
+    }
+
+    /// GetKeyRotationStatus.
+    pub async fn rotation_status(&self, key: &str) -> Result<RotationStatus, CloudError> {
+        self.alive()?;
+        let s = self
+            .kms
+            .get_key_rotation_status()
+            .key_id(key)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetKeyRotationStatus", &format!("key {key}"), e))?;
+        Ok(RotationStatus {
+            enabled: s.key_rotation_enabled(),
+            period_days: s.rotation_period_in_days(),
+            next: time(s.next_rotation_date()),
+            on_demand_started: time(s.on_demand_rotation_start_date()),
+        })
+    }
+
+    /// ListGrants (paged to the end): each grant as `GRANTEE (OPERATIONS)`.
+    pub async fn list_grants(&self, key: &str) -> Result<Vec<String>, CloudError> {
+        self.alive()?;
+        let mut out = Vec::new();
+        let mut marker = None;
+        loop {
+            let r = self
+                .kms
+                .list_grants()
+                .key_id(key)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListGrants", &format!("key {key}"), e))?;
+            for g in r.grants() {
+                let ops: Vec<&str> = g.operations().iter().map(|o| o.as_str()).collect();
+                out.push(format!(
+                    "{} ({})",
+                    g.grantee_principal().unwrap_or("-"),
+                    ops.join(" ")
+                ));
+            }
+            match r.next_marker() {
+                Some(m) if r.truncated() && out.len() < 10_000 => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}

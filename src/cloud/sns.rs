@@ -158,3 +158,111 @@ async fn topic_details(client: aws_sdk_sns::Client, arn: String) -> Result<Topic
         arn,
     })
 }
+
+/// One read at a time, for posture (a denied read leaves the others standing).
+impl Cloud {
+    /// GetTopicAttributes.
+    pub async fn topic_attributes(
+        &self,
+        arn: &str,
+    ) -> Result<BTreeMap<String, String>, CloudError> {
+        self.alive()?;
+        Ok(self
+            .sns
+            .get_topic_attributes()
+            .topic_arn(arn)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetTopicAttributes", &format!("topic {}", name_of(arn)), e))?
+            .attributes()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
+    /// ListSubscriptionsByTopic paged to the end (no attributes read).
+    pub async fn topic_subscriptions(&self, arn: &str) -> Result<Vec<Subscription>, CloudError> {
+        self.alive()?;
+        let what = format!("topic {}", name_of(arn));
+        let mut subscriptions = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .sns
+                .list_subscriptions_by_topic()
+                .topic_arn(arn)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListSubscriptionsByTopic", &what, e))?;
+            for s in out.subscriptions() {
+                subscriptions.push(Subscription {
+                    arn: s.subscription_arn().unwrap_or_default().to_string(),
+                    protocol: s.protocol().unwrap_or_default().to_string(),
+                    endpoint: s.endpoint().unwrap_or_default().to_string(),
+                    raw_delivery: false,
+                    filter_policy: None,
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(subscriptions)
+    }
+
+    /// GetSubscriptionAttributes.
+    pub async fn subscription_attributes(
+        &self,
+        arn: &str,
+    ) -> Result<BTreeMap<String, String>, CloudError> {
+        self.alive()?;
+        Ok(self
+            .sns
+            .get_subscription_attributes()
+            .subscription_arn(arn)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetSubscriptionAttributes", "subscription", e))?
+            .attributes()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
+    /// GetDataProtectionPolicy (None when the topic has none).
+    pub async fn data_protection_policy(&self, arn: &str) -> Result<Option<String>, CloudError> {
+        self.alive()?;
+        Ok(self
+            .sns
+            .get_data_protection_policy()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "GetDataProtectionPolicy",
+                    &format!("topic {}", name_of(arn)),
+                    e,
+                )
+            })?
+            .data_protection_policy()
+            .map(str::to_string)
+            .filter(|p| !p.is_empty()))
+    }
+
+    /// ListTagsForResource of a topic.
+    pub async fn topic_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, CloudError> {
+        self.alive()?;
+        Ok(self
+            .sns
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListTagsForResource", &format!("topic {}", name_of(arn)), e))?
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect())
+    }
+}

@@ -120,17 +120,23 @@ fn received_of(m: &aws_sdk_sqs::types::Message) -> Received {
     }
 }
 
-fn failures<'a>(
-    failed: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>, bool)>,
-) -> Vec<EntryFailure> {
-    failed
-        .map(|(entry, code, message, sender_fault)| EntryFailure {
-            entry: entry.to_string(),
-            code: code.to_string(),
-            message: message.unwrap_or_default().to_string(),
-            sender_fault,
-        })
-        .collect()
+/// A batch answer: the ids of the entries that succeeded, and the failed ones in AWS's words.
+fn outcome<'a>(
+    succeeded: impl Iterator<Item = &'a str>,
+    failed: &[aws_sdk_sqs::types::BatchResultErrorEntry],
+) -> BatchOutcome {
+    BatchOutcome {
+        succeeded: succeeded.map(str::to_string).collect(),
+        failed: failed
+            .iter()
+            .map(|f| EntryFailure {
+                entry: f.id().to_string(),
+                code: f.code().to_string(),
+                message: f.message().unwrap_or_default().to_string(),
+                sender_fault: f.sender_fault(),
+            })
+            .collect(),
+    }
 }
 
 impl Cloud {
@@ -193,18 +199,10 @@ impl Cloud {
             .send()
             .await
             .map_err(|e| from_sdk("SendMessageBatch", &format!("queue {}", name_of(url)), e))?;
-        Ok(BatchOutcome {
-            succeeded: out
-                .successful()
-                .iter()
-                .map(|s| s.id().to_string())
-                .collect(),
-            failed: failures(
-                out.failed()
-                    .iter()
-                    .map(|f| (f.id(), f.code(), f.message(), f.sender_fault())),
-            ),
-        })
+        Ok(outcome(
+            out.successful().iter().map(|s| s.id()),
+            out.failed(),
+        ))
     }
 
     /// Deletes up to 10 messages (entry id, receipt handle) in one DeleteMessageBatch.
@@ -232,18 +230,10 @@ impl Cloud {
             .send()
             .await
             .map_err(|e| from_sdk("DeleteMessageBatch", &format!("queue {}", name_of(url)), e))?;
-        Ok(BatchOutcome {
-            succeeded: out
-                .successful()
-                .iter()
-                .map(|s| s.id().to_string())
-                .collect(),
-            failed: failures(
-                out.failed()
-                    .iter()
-                    .map(|f| (f.id(), f.code(), f.message(), f.sender_fault())),
-            ),
-        })
+        Ok(outcome(
+            out.successful().iter().map(|s| s.id()),
+            out.failed(),
+        ))
     }
 
     /// Makes up to 10 received messages visible again at once (ChangeMessageVisibilityBatch 0).
@@ -278,18 +268,10 @@ impl Cloud {
                     e,
                 )
             })?;
-        Ok(BatchOutcome {
-            succeeded: out
-                .successful()
-                .iter()
-                .map(|s| s.id().to_string())
-                .collect(),
-            failed: failures(
-                out.failed()
-                    .iter()
-                    .map(|f| (f.id(), f.code(), f.message(), f.sender_fault())),
-            ),
-        })
+        Ok(outcome(
+            out.successful().iter().map(|s| s.id()),
+            out.failed(),
+        ))
     }
 }
 

@@ -47,6 +47,12 @@ pub struct FaultRule {
     /// client cannot know it happened); without, it hangs before it is applied.
     #[serde(default)]
     pub stall_after: bool,
+    /// Every matching call is refused with the service's access-denied answer (403:
+    /// `AccessDeniedException`; SQS `AccessDenied`; SNS `AuthorizationError`), whose message
+    /// names the permission (`… is not authorized to perform: kms:ListGrants …`), as when an
+    /// IAM policy lacks it.
+    #[serde(default)]
+    pub deny: bool,
 }
 
 impl FaultRule {
@@ -86,6 +92,11 @@ impl FaultRule {
     /// The message the injected error carries.
     pub fn message(mut self, message: impl Into<String>) -> Self {
         self.error_message = Some(message.into());
+        self
+    }
+    /// Refuses every matching call as access denied (a missing IAM permission).
+    pub fn deny(mut self) -> Self {
+        self.deny = true;
         self
     }
     pub fn batch_failures(mut self, rate: f64) -> Self {
@@ -279,6 +290,10 @@ impl Faults {
             if d.error.is_some() {
                 continue;
             }
+            if r.deny {
+                d.error = Some(access_denied(service, op));
+                continue;
+            }
             if let Some(rate) = r.throttle_rate {
                 let burst = r.throttle_burst.unwrap_or(rate).max(1.0);
                 let now = Instant::now();
@@ -324,6 +339,20 @@ impl Faults {
             }
         }
         d
+    }
+}
+
+/// The service's answer to a call its caller has no permission for.
+pub fn access_denied(service: Service, op: &str) -> ApiError {
+    let permission = format!("{}:{op}", service.signing_name());
+    let message = format!(
+        "User: the caller is not authorized to perform: {permission} because no identity-based policy allows the {permission} action"
+    );
+    match service {
+        Service::Sqs => ApiError::new(403, "AccessDenied", message).with_query_code("AccessDenied"),
+        Service::Sns => ApiError::new(403, "AuthorizationError", message),
+        Service::Sts => ApiError::new(403, "AccessDenied", message),
+        _ => ApiError::new(403, "AccessDeniedException", message),
     }
 }
 

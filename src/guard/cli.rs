@@ -42,6 +42,11 @@ pub const RUN_STOP_GRACE: Duration = Duration::from_secs(30);
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum KeyCommand {
+    /// List the KMS keys with their aliases, state and rotation (reads only).
+    List {
+        #[command(flatten)]
+        out: super::queue_cli::ReadArgs,
+    },
     /// Rotate a KMS key's material now (on demand; at most 10 per key, ever).
     Rotate {
         /// The key: alias (alias/claims-costs), key id or key ARN.
@@ -98,9 +103,10 @@ pub struct ActionArgs {
 }
 
 impl KeyCommand {
-    /// The request this command asks for.
+    /// The request this command asks for (`None`: a listing).
     pub fn request(&self) -> Request {
         match self {
+            KeyCommand::List { .. } => Request::rotate_now(String::new()),
             KeyCommand::Rotate { key, .. } => Request::rotate_now(key.clone()),
             KeyCommand::Rotation {
                 key, disable: true, ..
@@ -110,9 +116,10 @@ impl KeyCommand {
             }
         }
     }
-    pub fn args(&self) -> &ActionArgs {
+    pub fn args(&self) -> ActionArgs {
         match self {
-            KeyCommand::Rotate { args, .. } | KeyCommand::Rotation { args, .. } => args,
+            KeyCommand::Rotate { args, .. } | KeyCommand::Rotation { args, .. } => args.clone(),
+            KeyCommand::List { .. } => ActionArgs::default(),
         }
     }
 }
@@ -217,10 +224,24 @@ pub(crate) struct Report {
 /// Runs a `phi-console key …` command; returns the exit code. Everything, errors included, is
 /// reported on stdout/stderr here.
 pub fn run(command: KeyCommand, global: &GlobalOptions) -> anyhow::Result<i32> {
-    let args = command.args().clone();
+    if let KeyCommand::List { out } = &command {
+        return crate::listing::run(crate::listing::What::Keys, out, global);
+    }
+    let args = command.args();
     let request = command.request();
+    Ok(reported(args.json, |report| {
+        flow(&request, &args, global, report)
+    }))
+}
+
+/// Runs a command's body, prints its report (text or JSON) and returns the exit code: the
+/// body's, 1 when it failed, 3 when an action ran but its outcome is not in the audit log.
+pub(crate) fn reported(
+    as_json: bool,
+    body: impl FnOnce(&mut Report) -> Result<i32, CliError>,
+) -> i32 {
     let mut report = Report::default();
-    let mut code = match flow(&request, &args, global, &mut report) {
+    let mut code = match body(&mut report) {
         Ok(code) => code,
         Err(e) => {
             report.error = Some(e);
@@ -233,8 +254,8 @@ pub fn run(command: KeyCommand, global: &GlobalOptions) -> anyhow::Result<i32> {
     if report.outcome_warning().is_some() && matches!(code, EXIT_OK | EXIT_FAILED) {
         code = EXIT_OUTCOME_NOT_RECORDED;
     }
-    print_report(&report, args.json);
-    Ok(code)
+    print_report(&report, as_json);
+    code
 }
 
 pub(crate) fn print_report(r: &Report, as_json: bool) {

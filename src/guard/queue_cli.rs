@@ -12,7 +12,7 @@
 //!
 //! Exit codes are those of `phi-console key` (see [`super::cli`]).
 
-use super::cli::{ActionArgs, CliError, EXIT_FAILED, EXIT_OK, Opened, Report, print_report};
+use super::cli::{ActionArgs, CliError, EXIT_FAILED, EXIT_OK, Opened, Report};
 use super::redrive::{self, Context, IDS, RATE as SELECTIVE_RATE, SINCE, UNTIL, WHERE};
 use super::{GuardError, Request, peek};
 use crate::cloud::Cloud;
@@ -27,6 +27,14 @@ use std::sync::Arc;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum QueueCommand {
+    /// List the queues with their depths, DLQs and encryption (reads only).
+    List {
+        /// Only the dead-letter queues.
+        #[arg(long)]
+        dlq: bool,
+        #[command(flatten)]
+        out: ReadArgs,
+    },
     /// Move a DLQ's messages back: all of them (AWS's move task), or only those matching
     /// --where/--since/--until/--ids (a journaled, resumable selective redrive).
     Redrive {
@@ -102,30 +110,22 @@ impl QueueCommand {
             QueueCommand::Redrive { args, .. } | QueueCommand::CancelRedrive { args, .. } => {
                 args.json
             }
-            QueueCommand::Peek { out, .. } | QueueCommand::Tasks { out, .. } => out.json,
+            QueueCommand::Peek { out, .. }
+            | QueueCommand::Tasks { out, .. }
+            | QueueCommand::List { out, .. } => out.json,
         }
     }
 }
 
 /// Runs a `phi-console queue …` command; returns the exit code.
 pub fn run(command: QueueCommand, global: &GlobalOptions) -> anyhow::Result<i32> {
+    if let QueueCommand::List { dlq, out } = &command {
+        return crate::listing::run(crate::listing::What::Queues { dlq_only: *dlq }, out, global);
+    }
     let as_json = command.json();
-    let mut report = Report::default();
-    let mut code = match dispatch(command, global, &mut report) {
-        Ok(code) => code,
-        Err(e) => {
-            report.error = Some(e);
-            EXIT_FAILED
-        }
-    };
-    if report.error.is_some() && code == EXIT_OK {
-        code = EXIT_FAILED;
-    }
-    if report.outcome_warning().is_some() && matches!(code, EXIT_OK | EXIT_FAILED) {
-        code = super::cli::EXIT_OUTCOME_NOT_RECORDED;
-    }
-    print_report(&report, as_json);
-    Ok(code)
+    Ok(super::cli::reported(as_json, |report| {
+        dispatch(command, global, report)
+    }))
 }
 
 fn invalid(message: String) -> CliError {
@@ -138,6 +138,7 @@ fn dispatch(
     report: &mut Report,
 ) -> Result<i32, CliError> {
     match command {
+        QueueCommand::List { .. } => Ok(EXIT_OK),
         QueueCommand::Redrive {
             dlq,
             to,

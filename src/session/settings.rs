@@ -35,6 +35,13 @@ pub struct ProfileSettingsFile {
     pub utc: Option<bool>,
     /// Message attributes whose values a peek shows (the others show only their names).
     pub safe_attributes: Option<Vec<String>>,
+    /// Posture: the longest automatic KMS rotation period that passes (days, 90–2560).
+    pub max_rotation_days: Option<i32>,
+    /// Posture: the recovery point objective of protected resources (hours, 1–8760).
+    pub rpo_hours: Option<i64>,
+    /// Posture: a restore of each protected resource must have completed within this many
+    /// days (1–3650).
+    pub restore_test_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -65,6 +72,10 @@ pub struct ProfileSettings {
     pub utc: bool,
     /// Message attributes whose values a peek shows ([`DEFAULT_SAFE_ATTRIBUTES`] unless set).
     pub safe_attributes: Vec<String>,
+    /// Posture limits (defaults 365 days, 24 hours, 30 days).
+    pub max_rotation_days: i32,
+    pub rpo_hours: i64,
+    pub restore_test_days: i64,
 }
 
 /// The message attributes whose values a peek shows when a profile sets none: identifiers and
@@ -174,6 +185,9 @@ impl Default for ProfileSettings {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            max_rotation_days: 365,
+            rpo_hours: 24,
+            restore_test_days: 30,
         }
     }
 }
@@ -312,6 +326,32 @@ impl SettingsFile {
             {
                 return Err(err("safe_attributes", e));
             }
+            if let Some(d) = s.max_rotation_days
+                && !(90..=2560).contains(&d)
+            {
+                return Err(err(
+                    "max_rotation_days",
+                    format!(
+                        "{d} is out of range; expected 90 to 2560 days (KMS's rotation periods)"
+                    ),
+                ));
+            }
+            if let Some(h) = s.rpo_hours
+                && !(1..=8760).contains(&h)
+            {
+                return Err(err(
+                    "rpo_hours",
+                    format!("{h} is out of range; expected 1 to 8760 hours"),
+                ));
+            }
+            if let Some(d) = s.restore_test_days
+                && !(1..=3650).contains(&d)
+            {
+                return Err(err(
+                    "restore_test_days",
+                    format!("{d} is out of range; expected 1 to 3650 days"),
+                ));
+            }
             for (key, v) in [
                 ("restore_check_command", &s.restore_check_command),
                 ("restore_cleanup_command", &s.restore_cleanup_command),
@@ -379,6 +419,15 @@ impl SettingsFile {
             if let Some(v) = &layer.safe_attributes {
                 out.safe_attributes = v.clone();
             }
+            if let Some(v) = layer.max_rotation_days {
+                out.max_rotation_days = v;
+            }
+            if let Some(v) = layer.rpo_hours {
+                out.rpo_hours = v;
+            }
+            if let Some(v) = layer.restore_test_days {
+                out.restore_test_days = v;
+            }
         }
         out
     }
@@ -424,6 +473,42 @@ mod tests {
         let dev = s.for_profile("dev");
         assert!(!dev.read_only);
         assert_eq!(dev.idle_lock_minutes, 15);
+    }
+
+    #[test]
+    fn posture_limits_default_merge_and_are_checked() {
+        let d = SettingsFile::default().for_profile("x");
+        assert_eq!(
+            (d.max_rotation_days, d.rpo_hours, d.restore_test_days),
+            (365, 24, 30)
+        );
+        let s = SettingsFile::parse(
+            "[defaults]\nrpo_hours = 12\n[profiles.prod]\nmax_rotation_days = 180\nrestore_test_days = 7\n",
+            "c.toml",
+        )
+        .unwrap();
+        let p = s.for_profile("prod");
+        assert_eq!(
+            (p.max_rotation_days, p.rpo_hours, p.restore_test_days),
+            (180, 12, 7)
+        );
+        for (text, key, line) in [
+            (
+                "[defaults]\nmax_rotation_days = 30\n",
+                "max_rotation_days",
+                2,
+            ),
+            ("[profiles.p]\n\nrpo_hours = 0\n", "rpo_hours", 3),
+            (
+                "[defaults]\nrestore_test_days = 9999\n",
+                "restore_test_days",
+                2,
+            ),
+        ] {
+            let e = SettingsFile::parse(text, "c.toml").unwrap_err().to_string();
+            assert!(e.starts_with(&format!("c.toml:{line}:")), "{e}");
+            assert!(e.contains(key) && e.contains("expected"), "{e}");
+        }
     }
 
     #[test]

@@ -216,3 +216,62 @@ pub fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// The real binary as the demo operator against `emu`: a test home with the demo profile, a
+/// settings file and an audit directory of its own.
+pub struct DemoBin {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl DemoBin {
+    /// With these settings (TOML) in `settings.toml`.
+    pub fn new(emu: &Emulator, settings: &str) -> DemoBin {
+        let dir = tempfile::tempdir().unwrap();
+        write_demo_aws_files(dir.path());
+        std::fs::write(dir.path().join("settings.toml"), settings).unwrap();
+        DemoBin {
+            dir,
+            url: emu.endpoint_url(),
+        }
+    }
+    /// The demo profile's audit log.
+    pub fn audit_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("audit").join("demo.jsonl")
+    }
+    /// `phi-console ARGS --profile demo --endpoint-url … --config … --audit-dir …`.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let d = self.dir.path();
+        let mut c = isolated_binary(d);
+        c.args(args)
+            .args(["--profile", "demo", "--endpoint-url", &self.url])
+            .arg("--config")
+            .arg(d.join("settings.toml"))
+            .arg("--audit-dir")
+            .arg(d.join("audit"));
+        c
+    }
+    /// Starts it with the demo device's next MFA code on stdin (a code is taken once: the
+    /// clock moves to the next step first).
+    pub fn spawn_with_code(&self, emu: &Emulator, args: &[&str]) -> std::process::Child {
+        use std::io::Write;
+        emu.advance(std::time::Duration::from_secs(30));
+        let mut child = self.command(args).spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let code = emu
+            .totp(phi_console::emulator::scenario::claims::DEMO_MFA_SERIAL)
+            .unwrap();
+        let _ = stdin.write_all(format!("{code}\n").as_bytes());
+        drop(stdin);
+        child
+    }
+    /// Runs it with a fresh MFA code: (exit code, stdout, stderr).
+    pub fn run_with_code(&self, emu: &Emulator, args: &[&str]) -> (i32, String, String) {
+        let out = self.spawn_with_code(emu, args).wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}

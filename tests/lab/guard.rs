@@ -931,38 +931,20 @@ async fn an_abandoned_action_is_recorded_as_interrupted() {
 
 // ---- the binary ----------------------------------------------------------------------------
 
-struct Cli {
-    dir: tempfile::TempDir,
-    url: String,
-}
+struct Cli(DemoBin);
 
 impl Cli {
     fn new(emu: &Emulator) -> Cli {
-        let dir = tempfile::tempdir().unwrap();
-        write_demo_aws_files(dir.path());
-        std::fs::write(
-            dir.path().join("settings.toml"),
+        Cli(DemoBin::new(
+            emu,
             "[defaults]\nrequire_reason = true\nstep_up_minutes = 5\n",
-        )
-        .unwrap();
-        Cli {
-            dir,
-            url: emu.endpoint_url(),
-        }
+        ))
     }
     fn audit_file(&self) -> PathBuf {
-        self.dir.path().join("audit").join("demo.jsonl")
+        self.0.audit_file()
     }
     fn command(&self, args: &[&str]) -> Command {
-        let d = self.dir.path();
-        let mut c = isolated_binary(d);
-        c.args(args)
-            .args(["--profile", "demo", "--endpoint-url", &self.url])
-            .arg("--config")
-            .arg(d.join("settings.toml"))
-            .arg("--audit-dir")
-            .arg(d.join("audit"));
-        c
+        self.0.command(args)
     }
     /// Runs with `input` on stdin; returns (exit code, stdout JSON, stderr).
     fn run(&self, args: &[&str], input: &str) -> (i32, serde_json::Value, String) {
@@ -1362,7 +1344,7 @@ fn a_signal_mid_action_records_the_outcome_and_exits_non_zero() {
 fn global_options_before_the_subcommand_are_obeyed() {
     let emu = claims();
     let cli = Cli::new(&emu);
-    let d = cli.dir.path();
+    let d = cli.0.dir.path();
     let settings = d.join("settings.toml");
     let run = |args: &[&str], input: &str| {
         use std::io::Write;
@@ -1373,7 +1355,7 @@ fn global_options_before_the_subcommand_are_obeyed() {
             "--profile".into(),
             "demo".into(),
             "--endpoint-url".into(),
-            cli.url.clone().into(),
+            cli.0.url.clone().into(),
             "--config".into(),
             settings.clone().into(),
             "--region".into(),

@@ -21,8 +21,10 @@ mod hostile_cli;
 mod kms;
 #[path = "../support/lab.rs"]
 mod lab_support;
+mod listing;
 mod log_cap;
 mod moto;
+mod posture;
 mod progressive;
 mod protocol;
 #[path = "../support/pty.rs"]

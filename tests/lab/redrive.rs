@@ -483,56 +483,21 @@ async fn refusals_name_the_fix_and_change_nothing() {
 
 // ---- the binary, killed and resumed ----------------------------------------------------------
 
-struct Bin {
-    dir: tempfile::TempDir,
-    url: String,
-}
+/// The binary, its stdout parsed as JSON.
+struct Bin(DemoBin);
 
 impl Bin {
     fn new(emu: &Emulator) -> Bin {
-        let dir = tempfile::tempdir().unwrap();
-        write_demo_aws_files(dir.path());
-        std::fs::write(
-            dir.path().join("settings.toml"),
-            "[defaults]\nrequire_reason = true\n",
-        )
-        .unwrap();
-        Bin {
-            dir,
-            url: emu.endpoint_url(),
-        }
-    }
-    fn command(&self, args: &[&str]) -> std::process::Command {
-        let d = self.dir.path();
-        let mut c = isolated_binary(d);
-        c.args(args)
-            .args(["--profile", "demo", "--endpoint-url", &self.url])
-            .arg("--config")
-            .arg(d.join("settings.toml"))
-            .arg("--audit-dir")
-            .arg(d.join("audit"));
-        c
+        Bin(DemoBin::new(emu, "[defaults]\nrequire_reason = true\n"))
     }
     fn spawn(&self, emu: &Emulator, args: &[&str]) -> std::process::Child {
-        use std::io::Write;
-        // A TOTP code is taken once: the next run waits for the next step.
-        emu.advance(Duration::from_secs(30));
-        let mut child = self.command(args).spawn().unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let code = emu
-            .totp(phi_console::emulator::scenario::claims::DEMO_MFA_SERIAL)
-            .unwrap();
-        let _ = stdin.write_all(format!("{code}\n").as_bytes());
-        drop(stdin);
-        child
+        self.0.spawn_with_code(emu, args)
     }
     fn run(&self, emu: &Emulator, args: &[&str]) -> (i32, serde_json::Value, String) {
-        let out = self.spawn(emu, args).wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let (code, stdout, stderr) = self.0.run_with_code(emu, args);
         let v = serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
-        (out.status.code().unwrap_or(-1), v, stderr)
+        (code, v, stderr)
     }
 }
 
@@ -686,7 +651,7 @@ async fn the_binary_dry_runs_peeks_lists_and_refuses_read_only() {
     assert_eq!(v["dry_run"]["matched"].as_u64().unwrap(), want);
     assert_eq!(receives(&emu), 40, "one receive each, given back");
     assert_eq!(claims_in(&emu, "dlq-cli").len(), 40, "nothing moved");
-    let log = bin.dir.path().join("audit").join("demo.jsonl");
+    let log = bin.0.dir.path().join("audit").join("demo.jsonl");
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         text.contains("sqs:ReceiveMessage"),
@@ -712,7 +677,7 @@ async fn the_binary_dry_runs_peeks_lists_and_refuses_read_only() {
     assert_eq!(code, 0, "{v} {e}");
     assert!(v["tasks"].is_array());
     // An ids file with a bad line is named before anything runs.
-    let ids = bin.dir.path().join("ids.txt");
+    let ids = bin.0.dir.path().join("ids.txt");
     std::fs::write(&ids, "CLM-1\nCLM 2\n").unwrap();
     let (code, v, _) = bin.run(
         &emu,

@@ -47,6 +47,7 @@ fn info(emu: &Emulator) -> SessionInfo {
         // Times in UTC, so the snapshots are the same in every time zone.
         utc: true,
         safe_attributes: phi_console::session::settings::ProfileSettings::default().safe_attributes,
+        posture_limits: phi_console::posture::Limits::default(),
     }
 }
 
@@ -227,6 +228,45 @@ async fn events_view_renders_at_two_sizes() {
     for (w, h) in [(80, 24), (160, 48)] {
         masked(&format!("events_{w}x{h}"), &render(&s, w, h));
     }
+}
+
+/// `:posture`: findings failures first; a finding links to its resource's view, where the
+/// guarded action fixes it (here: the costs key, whose rotation is off).
+#[tokio::test]
+async fn posture_view_renders_and_links_to_the_resource() {
+    let emu = claims();
+    let (mut s, cloud) = signed_in(&emu).await;
+    command(&mut s, &cloud, "posture").await;
+    assert_eq!(s.view, View::Posture);
+    assert_loaded(&mut s, "posture");
+    let rows = &s.table(View::Posture).rows;
+    assert!(rows.len() > 40, "{}", rows.len());
+    assert_eq!(rows[0].cells[0], "FAIL");
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = render(&s, w, h);
+        assert!(!screen.contains('\u{1b}'));
+        masked(&format!("posture_{w}x{h}"), &screen);
+    }
+    let mut msgs = vec![key('/')];
+    msgs.extend("claims-costs kms.rotation".chars().map(key));
+    msgs.push(code(KeyCode::Enter));
+    press(&mut s, &cloud, msgs).await;
+    let row = s.table(View::Posture).selected_row().unwrap().clone();
+    assert_eq!(
+        row.cells[..4],
+        ["FAIL", "medium", "alias/claims-costs", "kms.rotation"]
+    );
+    let screen = render(&s, 160, 48);
+    assert!(
+        screen.contains("KMS.4") && screen.contains("§164.312(a)(2)(iv)"),
+        "{screen}"
+    );
+    press(&mut s, &cloud, [key('1')]).await;
+    assert_eq!(s.view, View::Keys);
+    assert_eq!(
+        s.table(View::Keys).selected_row().unwrap().cells[0],
+        "alias/claims-costs"
+    );
 }
 
 #[tokio::test]

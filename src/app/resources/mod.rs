@@ -13,6 +13,7 @@ pub mod keys;
 pub mod messages;
 pub mod plans;
 pub mod points;
+pub mod posture;
 pub mod queues;
 pub mod tasks;
 pub mod topics;
@@ -56,6 +57,7 @@ registry! {
     Events => events::Events,
     Audit => audit::Audit,
     Messages => messages::Messages,
+    Posture => posture::Posture,
 }
 
 impl View {

@@ -7,7 +7,8 @@
 //! - SQS: intake → validation → fraud-check → payment (FIFO) → notify, each with a DLQ; some
 //!   DLQs hold failed claims with synthetic, obviously fake PHI and error attributes; `claims-notify`
 //!   has no customer-managed key (a posture finding).
-//! - SNS: topics fanning out to the stage queues, one with a data-protection policy.
+//! - SNS: topics fanning out to the stage queues, one with a data-protection policy and one
+//!   subscription with a redrive policy (the others are posture findings).
 //! - KMS: one key per payload segment plus transport, backup and an HMAC audit key; rotation is
 //!   off on the costs key (a posture finding). See `claims_kms`.
 //! - Backup: two vaults (one locked), 30 days of recovery points. See `claims_backup`.
@@ -356,6 +357,14 @@ fn seed_topics(w: &mut World, ctx: &Ctx, keys: &claims_kms::ClaimsKeys) {
             }
             if let Some(f) = filter {
                 sub_attrs.push(("FilterPolicy", f.to_string()));
+            }
+            // Only the intake subscription parks undeliverable claims in a DLQ (the others
+            // are posture findings).
+            if name == "claims-received" {
+                sub_attrs.push((
+                    "RedrivePolicy",
+                    json!({ "deadLetterTargetArn": q("claims-intake-dlq") }).to_string(),
+                ));
             }
             let mut p = attribute_entries(&sub_attrs);
             p.push(("TopicArn".into(), topic_arn.clone()));

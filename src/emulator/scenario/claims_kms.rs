@@ -232,6 +232,16 @@ pub fn seed(w: &mut World, now: DateTime<Utc>, rng: &mut SeededRng) -> ClaimsKey
     retired.state = crate::emulator::services::kms::KeyState::PendingDeletion;
     retired.deletion_date = Some(now + Duration::days(21));
     retired.pending_window_days = Some(30);
+    // The export worker's grant outlived the export (ListGrants shows it).
+    w.kms.grants.push(crate::emulator::services::kms::Grant {
+        key_id: retired.id.clone(),
+        grant_id: crate::emulator::crypto::sha256_hex(format!("grant:{}", retired.id).as_bytes()),
+        name: "claims-export-worker".into(),
+        grantee: format!("arn:aws:iam::{}:role/ClaimsExportWorker", w.account_id),
+        retiring: None,
+        operations: vec!["Decrypt".into(), "GenerateDataKey".into()],
+        created: now - Duration::days(1100),
+    });
     add(
         w,
         retired,

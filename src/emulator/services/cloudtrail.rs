@@ -44,6 +44,10 @@ pub struct TrailState {
     pub trails: Vec<Trail>,
     /// Oldest first; indices are stable (only appended), which the paging tokens rely on.
     pub events: Vec<TrailEvent>,
+    /// Event selectors set with PutEventSelectors, by trail ARN: `{"EventSelectors": […]}` or
+    /// `{"AdvancedEventSelectors": […]}`. A trail without an entry has AWS's default (all
+    /// management events, read and write).
+    pub selectors: std::collections::BTreeMap<String, Value>,
     /// LookupEvents quota: 2 requests per second per account and region (token bucket).
     pub lookup_rate: f64,
     tokens: f64,
@@ -55,6 +59,7 @@ impl Default for TrailState {
         TrailState {
             trails: Vec::new(),
             events: Vec::new(),
+            selectors: Default::default(),
             lookup_rate: 2.0,
             tokens: 2.0,
             last_refill: Instant::now(),
@@ -99,6 +104,8 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
     match op {
         "DescribeTrails" => Ok(describe_trails(w, input)),
         "GetTrailStatus" => get_trail_status(w, input),
+        "GetEventSelectors" => get_event_selectors(w, input),
+        "PutEventSelectors" => put_event_selectors(w, input),
         "LookupEvents" => lookup_events(w, ctx, input),
         _ => Err(ApiError::unknown_operation(op)),
     }
@@ -129,6 +136,103 @@ fn describe_trails(w: &World, input: &Value) -> Value {
         })
         .collect();
     json!({ "trailList": list })
+}
+
+fn trail_named<'a>(w: &'a World, name: &str) -> ApiResult<&'a Trail> {
+    w.trail
+        .trails
+        .iter()
+        .find(|t| t.name == name || t.arn == name)
+        .ok_or_else(|| {
+            ApiError::client(
+                "TrailNotFoundException",
+                format!("Unknown trail: {name} for the user: {}", w.account_id),
+            )
+        })
+}
+
+/// AWS's selectors for a trail created without any: all management events, read and write.
+pub fn default_selectors() -> Value {
+    json!({ "EventSelectors": [{
+        "ReadWriteType": "All", "IncludeManagementEvents": true,
+        "DataResources": [], "ExcludeManagementEventSources": []
+    }] })
+}
+
+fn get_event_selectors(w: &World, input: &Value) -> ApiResult<Value> {
+    let t = trail_named(w, input.str_req("TrailName")?)?;
+    let mut out = w
+        .trail
+        .selectors
+        .get(&t.arn)
+        .cloned()
+        .unwrap_or_else(default_selectors);
+    out["TrailARN"] = json!(t.arn);
+    Ok(out)
+}
+
+fn put_event_selectors(w: &mut World, input: &Value) -> ApiResult<Value> {
+    let arn = trail_named(w, input.str_req("TrailName")?)?.arn.clone();
+    let basic = input.get("EventSelectors");
+    let advanced = input.get("AdvancedEventSelectors");
+    let stored = match (basic, advanced) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(ApiError::client(
+                "InvalidParameterCombinationException",
+                "Specify either EventSelectors or AdvancedEventSelectors, not both",
+            ));
+        }
+        (Some(b), None) => {
+            let list = b.as_array().cloned().unwrap_or_default();
+            if list.len() > 5 {
+                return Err(ApiError::client(
+                    "InvalidEventSelectorsException",
+                    "A trail can have at most 5 event selectors",
+                ));
+            }
+            let mut out = Vec::new();
+            for sel in list {
+                let rw = sel
+                    .get("ReadWriteType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("All");
+                if !["All", "ReadOnly", "WriteOnly"].contains(&rw) {
+                    return Err(ApiError::client(
+                        "InvalidEventSelectorsException",
+                        format!("Invalid ReadWriteType: {rw}"),
+                    ));
+                }
+                out.push(json!({
+                    "ReadWriteType": rw,
+                    "IncludeManagementEvents": sel.get("IncludeManagementEvents").and_then(Value::as_bool).unwrap_or(true),
+                    "DataResources": sel.get("DataResources").cloned().unwrap_or(json!([])),
+                    "ExcludeManagementEventSources": sel.get("ExcludeManagementEventSources").cloned().unwrap_or(json!([])),
+                }));
+            }
+            json!({ "EventSelectors": out })
+        }
+        (None, Some(a)) => {
+            let list = a.as_array().cloned().unwrap_or_default();
+            if list.is_empty()
+                || list.len() > 500
+                || list.iter().any(|x| {
+                    x.get("FieldSelectors")
+                        .and_then(Value::as_array)
+                        .is_none_or(|f| f.is_empty())
+                })
+            {
+                return Err(ApiError::client(
+                    "InvalidEventSelectorsException",
+                    "Each advanced event selector needs at least one field selector",
+                ));
+            }
+            json!({ "AdvancedEventSelectors": list })
+        }
+    };
+    w.trail.selectors.insert(arn.clone(), stored.clone());
+    let mut out = stored;
+    out["TrailARN"] = json!(arn);
+    Ok(out)
 }
 
 fn get_trail_status(w: &World, input: &Value) -> ApiResult<Value> {

@@ -143,7 +143,42 @@ pub struct KmsState {
     pub keys: BTreeMap<String, KmsKey>,
     /// Aliases by alias name (`alias/…`).
     pub aliases: BTreeMap<String, Alias>,
+    /// Grants, oldest first.
+    pub grants: Vec<Grant>,
 }
+
+/// A grant on a key (CreateGrant / ListGrants).
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub key_id: String,
+    pub grant_id: String,
+    pub name: String,
+    pub grantee: String,
+    pub retiring: Option<String>,
+    pub operations: Vec<String>,
+    pub created: DateTime<Utc>,
+}
+
+/// The grant operations KMS accepts.
+pub const GRANT_OPERATIONS: &[&str] = &[
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "CreateGrant",
+    "RetireGrant",
+    "DescribeKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+];
 
 impl KmsState {
     pub fn insert_key(&mut self, key: KmsKey) {
@@ -889,6 +924,72 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, input: &Value) -> ApiResult<Va
             }
             key.on_demand_started = Some(now);
             Ok(json!({ "KeyId": key.arn }))
+        }
+        "CreateGrant" => {
+            let id = key_id_of(w, input)?;
+            usable(w, &id)?;
+            let grantee = input.str_req("GranteePrincipal")?.to_string();
+            let ops: Vec<String> = input
+                .arr("Operations")
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            if ops.is_empty() {
+                return Err(ApiError::validation(
+                    "1 validation error detected: Value null at 'operations' failed to satisfy constraint: Member must not be null",
+                ));
+            }
+            if let Some(bad) = ops.iter().find(|o| !GRANT_OPERATIONS.contains(&o.as_str())) {
+                return Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '[{bad}]' at 'operations' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [{}]]",
+                    GRANT_OPERATIONS.join(", ")
+                )));
+            }
+            let grant_id = crypto::sha256_hex(
+                format!("{id}:{}:{}", w.kms.grants.len(), ctx.request_id).as_bytes(),
+            );
+            w.kms.grants.push(Grant {
+                key_id: id,
+                grant_id: grant_id.clone(),
+                name: input.str_opt("Name").unwrap_or("").to_string(),
+                grantee,
+                retiring: input.str_opt("RetiringPrincipal").map(str::to_string),
+                operations: ops,
+                created: now,
+            });
+            Ok(
+                json!({ "GrantId": grant_id, "GrantToken": B64.encode(format!("token:{grant_id}")) }),
+            )
+        }
+        "ListGrants" => {
+            // Any key state: a key pending deletion still lists its grants.
+            let id = key_id_of(w, input)?;
+            let arn = w.kms.keys[&id].arn.clone();
+            let grant_id = input.str_opt("GrantId");
+            let grantee = input.str_opt("GranteePrincipal");
+            let all: Vec<Value> = w
+                .kms
+                .grants
+                .iter()
+                .filter(|g| g.key_id == id)
+                .filter(|g| grant_id.is_none_or(|x| x == g.grant_id))
+                .filter(|g| grantee.is_none_or(|x| x == g.grantee))
+                .map(|g| {
+                    let mut v = json!({
+                        "KeyId": arn, "GrantId": g.grant_id, "Name": g.name,
+                        "CreationDate": epoch(g.created), "GranteePrincipal": g.grantee,
+                        "IssuingAccount": format!("arn:aws:iam::{}:root", w.account_id),
+                        "Operations": g.operations,
+                    });
+                    if let Some(r) = &g.retiring {
+                        v["RetiringPrincipal"] = json!(r);
+                    }
+                    v
+                })
+                .collect();
+            let (items, next) = page(&all, input, 100, 50)?;
+            Ok(paged(json!({ "Grants": items }), next))
         }
         "ListKeyRotations" => {
             let id = key_id_of(w, input)?;

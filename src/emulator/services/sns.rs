@@ -139,6 +139,7 @@ pub fn handle(w: &mut World, ctx: &Ctx, op: &str, p: &Params) -> ApiResult<Xml> 
             }
             Ok(Xml::node().with("Attributes", Xml::Entries(attrs)))
         }
+        "SetSubscriptionAttributes" => set_subscription_attributes(w, p),
         "Publish" => publish(w, ctx, p),
         "GetDataProtectionPolicy" => {
             let t = topic(w, p.req("ResourceArn")?)?;
@@ -344,6 +345,71 @@ fn subscribe(w: &mut World, p: &Params) -> ApiResult<Xml> {
         attributes: attrs,
     });
     Ok(Xml::node().with_text("SubscriptionArn", arn))
+}
+
+/// The attributes SetSubscriptionAttributes accepts.
+const SUBSCRIPTION_ATTRIBUTES: &[&str] = &[
+    "DeliveryPolicy",
+    "FilterPolicy",
+    "FilterPolicyScope",
+    "RawMessageDelivery",
+    "RedrivePolicy",
+    "SubscriptionRoleArn",
+    "ReplayPolicy",
+];
+
+/// Checks a subscription attribute's value as SNS does (an empty value clears it).
+fn check_subscription_attribute(name: &str, value: &str) -> ApiResult<()> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    match name {
+        "RawMessageDelivery"
+            if !["true", "false"].contains(&value.to_ascii_lowercase().as_str()) =>
+        {
+            Err(invalid(format!(
+                "Invalid parameter: RawMessageDelivery: Invalid value [{value}]. Must be true or false."
+            )))
+        }
+        "FilterPolicy" | "DeliveryPolicy" => serde_json::from_str::<Value>(value)
+            .map(|_| ())
+            .map_err(|_| invalid(format!("Invalid parameter: {name}: failed to parse JSON."))),
+        "RedrivePolicy" => {
+            let v: Value = serde_json::from_str(value)
+                .map_err(|_| invalid("Invalid parameter: RedrivePolicy: failed to parse JSON."))?;
+            match v.get("deadLetterTargetArn").and_then(Value::as_str) {
+                Some(a) if a.starts_with("arn:") && a.split(':').nth(2) == Some("sqs") => Ok(()),
+                _ => Err(invalid(
+                    "Invalid parameter: RedrivePolicy: deadLetterTargetArn is invalid",
+                )),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+fn set_subscription_attributes(w: &mut World, p: &Params) -> ApiResult<Xml> {
+    let arn = p.req("SubscriptionArn")?.to_string();
+    let name = p.req("AttributeName")?.to_string();
+    let value = p.get("AttributeValue").unwrap_or("").to_string();
+    if !SUBSCRIPTION_ATTRIBUTES.contains(&name.as_str()) {
+        return Err(invalid(format!(
+            "Invalid parameter: AttributeName: Unknown attribute {name}"
+        )));
+    }
+    check_subscription_attribute(&name, &value)?;
+    let s = w
+        .sns
+        .subscriptions
+        .iter_mut()
+        .find(|s| s.arn == arn)
+        .ok_or_else(|| not_found("Subscription"))?;
+    if value.is_empty() {
+        s.attributes.remove(&name);
+    } else {
+        s.attributes.insert(name, value);
+    }
+    Ok(Xml::node())
 }
 
 /// Message attributes from `MessageAttributes.entry.N.{Name,Value.DataType,Value.StringValue}`.
