@@ -85,6 +85,12 @@ pub enum Command {
     Man,
     /// Check the account's posture: one finding per resource and control (read-only).
     Posture(crate::posture::cli::PostureArgs),
+    /// DR drills: run a runbook's restore tests (guarded, measured, validated, reported),
+    /// re-render a report, list the restore testing plans.
+    Drill {
+        #[command(subcommand)]
+        command: crate::drill::run::DrillCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -175,6 +181,19 @@ mod tests {
         &["posture", "--json"],
         &["posture", "--json", "--fail-on", "high"],
         &["posture", "--fail-on", "medium"],
+        &["drill", "run", "docs/drills/claims-quarterly.toml"],
+        &[
+            "drill",
+            "run",
+            "rb.toml",
+            "--json",
+            "--report-dir",
+            "out",
+            "--poll-seconds",
+            "1",
+        ],
+        &["drill", "report", "out/q4-20261201-0900.json"],
+        &["drill", "plans", "--json"],
     ];
 
     /// Each global option with a value, and what it parses to.

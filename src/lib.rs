@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod cloud;
+pub mod drill;
 pub mod emulator;
 pub mod guard;
 pub mod listing;

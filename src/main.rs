@@ -66,6 +66,7 @@ fn run() -> Result<()> {
         Some(Command::Audit { .. }) => "audit",
         Some(Command::Key { .. }) => "key",
         Some(Command::Queue { .. }) => "queue",
+        Some(Command::Drill { .. }) => "drill",
         Some(Command::Topic { .. })
         | Some(Command::Vault { .. })
         | Some(Command::Point { .. })
@@ -109,6 +110,10 @@ fn run() -> Result<()> {
                 code => std::process::exit(code),
             }
         }
+        Command::Drill { command } => match phi_console::drill::run::run(command, &cli.global)? {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
         Command::Topic {
             command: phi_console::listing::ListOnly::List { out },
         } => exit_with(phi_console::listing::run(
@@ -200,7 +205,10 @@ fn write_all_stdout(bytes: &[u8]) -> Result<()> {
 /// Sockets are not affected either way: Rust and tokio send with MSG_NOSIGNAL.
 fn output_policy(command: Option<&Command>) {
     let acts = match command {
-        None | Some(Command::Key { .. }) | Some(Command::Queue { .. }) => true,
+        None
+        | Some(Command::Key { .. })
+        | Some(Command::Queue { .. })
+        | Some(Command::Drill { .. }) => true,
         Some(Command::Emulator {
             command: EmulatorCommand::Serve(_),
         }) => true,

@@ -176,6 +176,48 @@ proptest! {
     }
 
     #[test]
+    fn runbooks_never_panic_and_errors_name_a_line_of_the_file(
+        text in prop_oneof![
+            tomlish(),
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("[drill]"),
+                    Just("[[test]]"),
+                    Just("name = \"q4\""),
+                    Just("name = \"\u{1b}[2J\""),
+                    Just("approved_by = \"A\""),
+                    Just("approved_on = \"2026-11-20\""),
+                    Just("vault = \"claims-primary-vault\""),
+                    Just("resource_arn = \"arn:aws:s3:::b\""),
+                    Just("recovery_point_arn = \"arn:aws:backup:us-east-1:1:recovery-point:x\""),
+                    Just("resource_arn = \"not-an-arn\""),
+                    Just("rto_minutes = 60"),
+                    Just("rpo_minutes = -1"),
+                    Just("rpo_minutes = 99999999999999999999"),
+                    Just("validation_command = []"),
+                    Just("cleanup_command = [\"/bin/true\"]"),
+                    Just("target_name = \"{stamp}\""),
+                    Just("bogus = 1"),
+                ],
+                0..30,
+            )
+            .prop_map(|l| l.join("\n")),
+        ]
+    ) {
+        let lines = text.matches('\n').count() + 1;
+        match crate::drill::runbook::Runbook::parse("rb.toml", &text) {
+            Ok(r) => {
+                prop_assert!(!r.tests.is_empty());
+                prop_assert!(r.tests.iter().all(|t| t.rto_minutes >= 1 && t.rpo_minutes >= 1));
+            }
+            Err(e) => {
+                prop_assert!(e.to_string().starts_with("rb.toml:"), "{}", e);
+                prop_assert!(e.line <= lines, "line {} of {}", e.line, lines);
+            }
+        }
+    }
+
+    #[test]
     fn keymap_and_theme_toml_never_panic(text in tomlish()) {
         let mut k = crate::app::keymap::Keymap::default_keymap();
         if let Err(e) = k.merge(&text, "keymap.toml") {

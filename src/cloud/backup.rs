@@ -92,6 +92,14 @@ pub struct RestoreTestingPlan {
     pub last_execution: Option<DateTime<Utc>>,
 }
 
+/// What GetRecoveryPointRestoreMetadata answers: the resource type and the metadata AWS
+/// proposes for a restore (it names the source resource).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreMetadata {
+    pub resource_type: String,
+    pub metadata: BTreeMap<String, String>,
+}
+
 /// A recovery point of one resource (ListRecoveryPointsByResource), in any vault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceRecoveryPoint {
@@ -406,6 +414,99 @@ impl Cloud {
                 .map(str::to_string),
             deletion_status: j.deletion_status().map(|s| s.as_str().to_string()),
         })
+    }
+
+    /// The metadata a restore of a recovery point needs (GetRecoveryPointRestoreMetadata):
+    /// the resource type and the metadata map AWS proposes (it names the source).
+    pub async fn recovery_point_restore_metadata(
+        &self,
+        vault: &str,
+        recovery_point_arn: &str,
+    ) -> Result<RestoreMetadata, CloudError> {
+        self.alive()?;
+        let out = self
+            .backup
+            .get_recovery_point_restore_metadata()
+            .backup_vault_name(vault)
+            .recovery_point_arn(recovery_point_arn)
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "GetRecoveryPointRestoreMetadata",
+                    &format!("recovery point {recovery_point_arn}"),
+                    e,
+                )
+            })?;
+        Ok(RestoreMetadata {
+            resource_type: out.resource_type().unwrap_or_default().to_string(),
+            metadata: out
+                .restore_metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Starts a restore job (StartRestoreJob); returns its id and the request id.
+    pub async fn start_restore_job(
+        &self,
+        recovery_point_arn: &str,
+        metadata: &BTreeMap<String, String>,
+        iam_role_arn: &str,
+        resource_type: Option<&str>,
+        idempotency_token: Option<&str>,
+    ) -> Result<(String, String), CloudError> {
+        use aws_types::request_id::RequestId;
+        self.alive()?;
+        let out = self
+            .backup
+            .start_restore_job()
+            .recovery_point_arn(recovery_point_arn)
+            .set_metadata(Some(metadata.clone().into_iter().collect()))
+            .iam_role_arn(iam_role_arn)
+            .set_resource_type(resource_type.map(str::to_string))
+            .set_idempotency_token(idempotency_token.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "StartRestoreJob",
+                    &format!("recovery point {recovery_point_arn}"),
+                    e,
+                )
+            })?;
+        Ok((
+            out.restore_job_id().unwrap_or_default().to_string(),
+            out.request_id().unwrap_or_default().to_string(),
+        ))
+    }
+
+    /// Sends a restore job's validation result (PutRestoreValidationResult); returns the
+    /// request id.
+    pub async fn put_restore_validation_result(
+        &self,
+        restore_job_id: &str,
+        status: &str,
+        message: Option<&str>,
+    ) -> Result<String, CloudError> {
+        use aws_types::request_id::RequestId;
+        self.alive()?;
+        let out = self
+            .backup
+            .put_restore_validation_result()
+            .restore_job_id(restore_job_id)
+            .validation_status(aws_sdk_backup::types::RestoreValidationStatus::from(status))
+            .set_validation_status_message(message.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "PutRestoreValidationResult",
+                    &format!("restore job {restore_job_id}"),
+                    e,
+                )
+            })?;
+        Ok(out.request_id().unwrap_or_default().to_string())
     }
 
     /// The metadata a restore job ran with (GetRestoreJobMetadata).

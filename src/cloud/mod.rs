@@ -98,6 +98,11 @@ impl Cloud {
         &self.region
     }
 
+    /// The session's clock (the clock `Now` it was opened with).
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.now)()
+    }
+
     /// Refuses to call AWS with credentials that are already dead.
     pub(crate) fn alive(&self) -> Result<(), CloudError> {
         match self.expires {

@@ -11,6 +11,9 @@ pub static ALL: &[&ActionSpec] = &[
     &super::sqs::START_MOVE_TASK,
     &super::sqs::CANCEL_MOVE_TASK,
     &super::redrive::REDRIVE_MESSAGES,
+    &super::restore::START_RESTORE,
+    &super::restore::PUT_VALIDATION,
+    &super::restore::CLEANUP,
 ];
 
 /// The action with this id (`kms.rotate_now`).

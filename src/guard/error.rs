@@ -44,6 +44,21 @@ pub enum Check {
     DestinationIsTheDlq,
     /// A cancel needs a running move task on the DLQ.
     NoMoveTaskRunning,
+    /// A restore needs the profile's `restore_role_arn` (the role AWS Backup restores as).
+    RestoreRoleMissing,
+    /// The restore would name its source resource: a restore test only creates new resources.
+    RestoreOverSource,
+    /// Only a COMPLETED recovery point can be restored.
+    RecoveryPointNotCompleted,
+    /// The resource has no COMPLETED recovery point (or the ARN names neither a recovery point
+    /// nor a backed-up resource).
+    NoRecoveryPoint,
+    /// A validation result or a cleanup needs a COMPLETED restore job.
+    RestoreNotCompleted,
+    /// A cleanup may only remove the resource its restore job created.
+    NotCreatedByRestore,
+    /// A cleanup needs a command (`restore_cleanup_command`, or the runbook's).
+    NoCleanupCommand,
 }
 
 /// One refusing pre-check and its explanation.

@@ -49,6 +49,7 @@ pub mod kms;
 pub mod peek;
 pub mod queue_cli;
 pub mod redrive;
+pub mod restore;
 pub mod sqs;
 pub mod watch;
 

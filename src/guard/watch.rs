@@ -37,6 +37,10 @@ pub struct Progress {
     pub status: String,
     /// A failure reason, or a note from the watcher (a status read that failed).
     pub message: Option<String>,
+    /// Seconds since the task started (restore jobs: since its CreationDate; to its
+    /// CompletionDate once ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_s: Option<i64>,
 }
 
 impl Progress {
@@ -46,6 +50,7 @@ impl Progress {
             total: None,
             status: "UNKNOWN".into(),
             message: None,
+            elapsed_s: None,
         }
     }
     /// "RUNNING 30/100"
@@ -55,6 +60,9 @@ impl Progress {
             (Some(d), Some(t)) => s.push_str(&format!(" {d}/{t}")),
             (Some(d), None) => s.push_str(&format!(" {d}")),
             _ => {}
+        }
+        if let Some(e) = self.elapsed_s {
+            s.push_str(&format!(" {}m{:02}s", e / 60, e % 60));
         }
         if let Some(m) = &self.message {
             s.push_str(&format!(" ({m})"));
@@ -194,32 +202,43 @@ async fn status(
                     total: t.to_move,
                     status: t.status.clone(),
                     message: t.failure.clone(),
+                    elapsed_s: None,
                 },
                 t.is_terminal(),
             ))
         }
         HandleKind::RestoreJob => {
-            let jobs = cloud.list_restore_jobs().await?;
-            let Some(j) = jobs.iter().find(|j| j.id == h.id) else {
-                return Ok((
-                    Progress {
-                        message: Some("not listed yet".into()),
-                        ..Progress::unknown()
-                    },
-                    false,
-                ));
+            let j = match cloud.describe_restore_job(&h.id).await {
+                Ok(j) => j,
+                // Just started: not visible yet (eventual consistency).
+                Err(CloudError::NotFound { .. }) => {
+                    return Ok((
+                        Progress {
+                            message: Some("not found yet".into()),
+                            ..Progress::unknown()
+                        },
+                        false,
+                    ));
+                }
+                Err(e) => return Err(e),
             };
             let pct = j
                 .percent_done
                 .as_deref()
                 .and_then(|p| p.trim_end_matches('%').trim().parse::<f64>().ok())
                 .map(|p| p.clamp(0.0, 100.0) as u64);
+            let elapsed_s = j.created.map(|c| {
+                (j.completed.unwrap_or_else(|| cloud.now()) - c)
+                    .num_seconds()
+                    .max(0)
+            });
             Ok((
                 Progress {
                     done: pct,
                     total: pct.map(|_| 100),
                     status: j.status.clone(),
                     message: j.status_message.clone(),
+                    elapsed_s,
                 },
                 j.is_finished(),
             ))
@@ -251,6 +270,9 @@ fn details(
         }
         if let Some(t) = p.total {
             v["total"] = t.into();
+        }
+        if let Some(e) = p.elapsed_s {
+            v["elapsed_s"] = e.into();
         }
         let message = match (&p.message, extra) {
             (Some(m), Some(x)) => Some(format!("{m}; {x}")),
@@ -460,8 +482,14 @@ mod tests {
             total: Some(100),
             status: "RUNNING".into(),
             message: None,
+            elapsed_s: None,
         };
         assert_eq!(p.line(), "RUNNING 30/100");
+        let t = Progress {
+            elapsed_s: Some(125),
+            ..p.clone()
+        };
+        assert_eq!(t.line(), "RUNNING 30/100 2m05s");
         let p = Progress {
             message: Some("x".into()),
             total: None,
@@ -483,6 +511,7 @@ mod tests {
             total: Some(5),
             status: "COMPLETED".into(),
             message: None,
+            elapsed_s: None,
         };
         let d = details(&h, "final_state", Some(&p), None);
         assert_eq!(d["handle"]["kind"], "message_move_task");

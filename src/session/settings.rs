@@ -26,6 +26,11 @@ pub struct ProfileSettingsFile {
     /// witness of the log outside the host.
     pub audit_witness_topic: Option<String>,
     pub restore_role_arn: Option<String>,
+    /// A restore test's check: a program and its arguments, run with the restored resource's
+    /// ARN in `$PHI_DRILL_RESOURCE_ARN`; exit 0 means validated (docs/DR-DRILLS.md).
+    pub restore_check_command: Option<Vec<String>>,
+    /// Removes what a restore test created (same environment as the check).
+    pub restore_cleanup_command: Option<Vec<String>>,
     /// Times in the console's detail panes in UTC instead of the local time zone.
     pub utc: Option<bool>,
     /// Message attributes whose values a peek shows (the others show only their names).
@@ -62,6 +67,8 @@ pub struct ProfileSettings {
     pub audit_topic_arn: Option<String>,
     pub audit_witness_topic: Option<String>,
     pub restore_role_arn: Option<String>,
+    pub restore_check_command: Option<Vec<String>>,
+    pub restore_cleanup_command: Option<Vec<String>>,
     pub utc: bool,
     /// Message attributes whose values a peek shows ([`DEFAULT_SAFE_ATTRIBUTES`] unless set).
     pub safe_attributes: Vec<String>,
@@ -91,6 +98,28 @@ pub fn attribute_is_safe(safe: &[String], name: &str) -> bool {
     };
     let name = norm(name);
     safe.iter().any(|s| norm(s) == name)
+}
+
+/// A command is a program and its arguments: at least the program, at most 32 items of at
+/// most 1,024 characters, no control characters.
+pub fn check_command(v: &[String]) -> Result<(), String> {
+    if v.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err(
+            "an empty command; give the program and its arguments, e.g. [\"/usr/local/bin/check-restore\", \"--fast\"]".into(),
+        );
+    }
+    if v.len() > 32 {
+        return Err(format!("{} items; at most 32", v.len()));
+    }
+    if v.iter()
+        .any(|a| a.len() > 1024 || a.chars().any(char::is_control))
+    {
+        return Err(
+            "an argument is longer than 1,024 characters or has control characters; shorten it"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 fn check_safe_attributes(v: &[String]) -> Result<(), String> {
@@ -149,6 +178,8 @@ impl Default for ProfileSettings {
             audit_topic_arn: None,
             audit_witness_topic: None,
             restore_role_arn: None,
+            restore_check_command: None,
+            restore_cleanup_command: None,
             utc: false,
             safe_attributes: DEFAULT_SAFE_ATTRIBUTES
                 .iter()
@@ -321,6 +352,16 @@ impl SettingsFile {
                     format!("{d} is out of range; expected 1 to 3650 days"),
                 ));
             }
+            for (key, v) in [
+                ("restore_check_command", &s.restore_check_command),
+                ("restore_cleanup_command", &s.restore_cleanup_command),
+            ] {
+                if let Some(v) = v
+                    && let Err(e) = check_command(v)
+                {
+                    return Err(err(key, e));
+                }
+            }
         }
         Ok(())
     }
@@ -365,6 +406,12 @@ impl SettingsFile {
             }
             if let Some(v) = &layer.restore_role_arn {
                 out.restore_role_arn = Some(v.clone());
+            }
+            if let Some(v) = &layer.restore_check_command {
+                out.restore_check_command = Some(v.clone());
+            }
+            if let Some(v) = &layer.restore_cleanup_command {
+                out.restore_cleanup_command = Some(v.clone());
             }
             if let Some(v) = layer.utc {
                 out.utc = v;

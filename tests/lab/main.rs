@@ -11,6 +11,7 @@ mod bad_inputs;
 mod binary;
 mod cloudtrail;
 mod common;
+mod drill;
 mod e2e;
 mod guard;
 mod guard_watch;

@@ -1,0 +1,984 @@
+//! Restore tests (docs/DR-DRILLS.md): three guarded actions.
+//!
+//! - `backup.start_restore_job` (long-running): restores a recovery point — named by its ARN,
+//!   or "the newest COMPLETED one" of a resource ARN (ListRecoveryPointsByResource) — into a
+//!   NEW resource named `<source>-drill-<yyyymmdd-hhmm>`. The planner reads
+//!   GetRecoveryPointRestoreMetadata, overrides the key that names the target (DynamoDB
+//!   `targetTableName`, RDS `DBInstanceIdentifier`, S3 `DestinationBucketName`), and refuses
+//!   when the name would be the source's or the profile has no `restore_role_arn`. The call
+//!   returns a [`Handle`] (a restore job) that [`super::watch`] follows with DescribeRestoreJob.
+//! - `backup.put_restore_validation_result`: sends a COMPLETED restore job's validation result.
+//! - `local.run_cleanup_command`: runs the configured cleanup command on the resource a
+//!   COMPLETED restore job created (the console adds no other service's SDK), and nothing
+//!   else: the target must be the job's `CreatedResourceArn`.
+//!
+//! The pure parts ([`drill_name`], [`overrides`], [`checks`], [`run_command`]) are tested
+//! without AWS.
+
+use super::action::{ActionSpec, CallFuture, Called, Handle, HandleKind, ParamKind, ParamSpec};
+use super::{Check, Fact, GuardError, Operation, Plan, Policy, Refusal, Request, Target};
+use crate::cloud::backup::{RecoveryPoint, RestoreMetadata};
+use crate::cloud::{Cloud, CloudError};
+use crate::session::Session;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The IAM role AWS Backup restores as (the profile's `restore_role_arn`).
+pub const ROLE: ParamSpec = ParamSpec {
+    name: "iam_role_arn",
+    label: "restore role",
+    kind: ParamKind::Text { max_chars: 2048 },
+    default: Some(""),
+    help: "the IAM role AWS Backup restores as (set restore_role_arn in the profile's settings)",
+};
+/// The vault of the recovery point (empty: searched).
+pub const VAULT: ParamSpec = ParamSpec {
+    name: "vault",
+    label: "vault",
+    kind: ParamKind::Text { max_chars: 50 },
+    default: Some(""),
+    help: "the backup vault of the recovery point (empty: every vault is searched)",
+};
+/// The name of the new resource (empty: `<source>-drill-<yyyymmdd-hhmm>`).
+pub const TARGET_NAME: ParamSpec = ParamSpec {
+    name: "target_name",
+    label: "target name",
+    kind: ParamKind::Text { max_chars: 255 },
+    default: Some(""),
+    help: "the name of the NEW resource (empty: <source>-drill-<yyyymmdd-hhmm>); never the source's",
+};
+/// How long the restored copy is kept before it is cleaned up (shown in the plan).
+pub const KEEP_HOURS: ParamSpec = ParamSpec {
+    name: "keep_hours",
+    label: "keep time",
+    kind: ParamKind::Number {
+        min: 1,
+        max: 168,
+        unit: " hours",
+    },
+    default: Some("24"),
+    help: "hours the restored copy may exist before it is cleaned up, 1 to 168 (empty: 24)",
+};
+/// StartRestoreJob's IdempotencyToken (a drill's resume never starts a second job).
+pub const TOKEN: ParamSpec = ParamSpec {
+    name: "idempotency_token",
+    label: "idempotency token",
+    kind: ParamKind::Text { max_chars: 64 },
+    default: Some(""),
+    help: "StartRestoreJob's IdempotencyToken (empty: none)",
+};
+
+/// `backup:StartRestoreJob` into a new, clearly named resource.
+pub static START_RESTORE: ActionSpec = ActionSpec {
+    id: "backup.start_restore_job",
+    api_action: "backup:StartRestoreJob",
+    title: "restore a recovery point into a NEW resource (a restore test)",
+    target: "a recovery point ARN, or a resource ARN (its newest COMPLETED recovery point)",
+    params: &[ROLE, VAULT, TARGET_NAME, KEEP_HOURS, TOKEN],
+    long_running: true,
+    check_target: check_arn,
+    check_request: super::action::no_request_checks,
+    plan: |s, p, r| Box::pin(plan_restore(s, p, r)),
+    call: call_start,
+};
+
+/// The validation result sent (`SUCCESSFUL`, `FAILED`, `TIMED_OUT`, `VALIDATING`).
+pub const VALIDATION_STATUS: ParamSpec = ParamSpec {
+    name: "validation_status",
+    label: "validation status",
+    kind: ParamKind::Choice(&["SUCCESSFUL", "FAILED", "TIMED_OUT", "VALIDATING"]),
+    default: None,
+    help: "SUCCESSFUL, FAILED, TIMED_OUT or VALIDATING",
+};
+/// One line for AWS's ValidationStatusMessage (no PHI: codes and words).
+pub const VALIDATION_MESSAGE: ParamSpec = ParamSpec {
+    name: "validation_message",
+    label: "validation message",
+    kind: ParamKind::Text { max_chars: 256 },
+    default: Some(""),
+    help: "one line for ValidationStatusMessage (no PHI)",
+};
+
+/// `backup:PutRestoreValidationResult` of a COMPLETED restore job.
+pub static PUT_VALIDATION: ActionSpec = ActionSpec {
+    id: "backup.put_restore_validation_result",
+    api_action: "backup:PutRestoreValidationResult",
+    title: "send a restore job's validation result",
+    target: "a restore job id",
+    params: &[VALIDATION_STATUS, VALIDATION_MESSAGE],
+    long_running: false,
+    check_target: check_job_id,
+    check_request: super::action::no_request_checks,
+    plan: |s, p, r| Box::pin(plan_validation(s, p, r)),
+    call: call_validation,
+};
+
+/// The cleanup command (argv; the profile's `restore_cleanup_command` or the runbook's).
+pub const COMMAND: ParamSpec = ParamSpec {
+    name: "command",
+    label: "cleanup command",
+    kind: ParamKind::List {
+        max_items: 32,
+        item_max_chars: 1024,
+    },
+    default: Some(""),
+    help: "the program and its arguments (set restore_cleanup_command in the profile's settings)",
+};
+/// The restore job whose created resource is removed.
+pub const JOB: ParamSpec = ParamSpec {
+    name: "restore_job_id",
+    label: "restore job",
+    kind: ParamKind::Text { max_chars: 100 },
+    default: None,
+    help: "the restore job that created the resource",
+};
+/// The command's time limit.
+pub const TIMEOUT: ParamSpec = ParamSpec {
+    name: "timeout_seconds",
+    label: "timeout",
+    kind: ParamKind::Number {
+        min: 1,
+        max: 3600,
+        unit: " seconds",
+    },
+    default: Some("600"),
+    help: "seconds the command may run, 1 to 3,600 (empty: 600)",
+};
+
+/// Runs the cleanup command on the resource a restore created (recorded like any action).
+pub static CLEANUP: ActionSpec = ActionSpec {
+    id: "local.run_cleanup_command",
+    api_action: "local:RunCleanupCommand",
+    title: "remove what a restore test created (the configured cleanup command)",
+    target: "the ARN of the resource a restore job created",
+    params: &[COMMAND, JOB, TIMEOUT],
+    long_running: false,
+    check_target: check_arn,
+    check_request: super::action::no_request_checks,
+    plan: |s, p, r| Box::pin(plan_cleanup(s, p, r)),
+    call: call_cleanup,
+};
+
+/// The environment variable a check or cleanup command gets the created resource's ARN in.
+pub const ENV_RESOURCE_ARN: &str = "PHI_DRILL_RESOURCE_ARN";
+/// … the restore job id.
+pub const ENV_RESTORE_JOB_ID: &str = "PHI_DRILL_RESTORE_JOB_ID";
+/// … the resource type (`DynamoDB`, `RDS`, `S3`, …).
+pub const ENV_RESOURCE_TYPE: &str = "PHI_DRILL_RESOURCE_TYPE";
+
+fn check_arn(t: &str) -> Result<(), String> {
+    let t = t.trim();
+    if t.starts_with("arn:") && t.len() <= 2048 && !t.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{}' is not an ARN: give the recovery point's ARN or the resource's ARN (arn:aws:…)",
+            crate::validate::shown(t)
+        ))
+    }
+}
+
+fn check_job_id(t: &str) -> Result<(), String> {
+    let t = t.trim();
+    if !t.is_empty() && t.len() <= 100 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{}' is not a restore job id: give the id AWS Backup returned (letters, digits and -)",
+            crate::validate::shown(t)
+        ))
+    }
+}
+
+/// The metadata key that names the restored resource, by resource type (`None`: the restore
+/// always creates a resource with a new id, e.g. an EBS volume).
+pub fn name_key(resource_type: &str) -> Option<&'static str> {
+    match resource_type {
+        "DynamoDB" => Some("targetTableName"),
+        "RDS" | "Aurora" => Some("DBInstanceIdentifier"),
+        "S3" => Some("DestinationBucketName"),
+        _ => None,
+    }
+}
+
+/// The source resource's name: the recovery point's, else the ARN's last part.
+pub fn source_name(point: &RecoveryPoint) -> String {
+    point
+        .resource_name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| {
+            point
+                .resource_arn
+                .rsplit([':', '/'])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+}
+
+/// `<source>-drill-<yyyymmdd-hhmm>`, within the type's naming rules (S3 lower case and RDS at
+/// most 63 characters; the source part is shortened, the suffix kept). Pure.
+pub fn drill_name(source: &str, resource_type: &str, at: DateTime<Utc>) -> String {
+    let suffix = format!("-drill-{}", at.format("%Y%m%d-%H%M"));
+    let max: usize = match resource_type {
+        "DynamoDB" => 255,
+        _ => 63,
+    };
+    let mut base: String = source
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || (resource_type == "DynamoDB" && c == '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if resource_type == "S3" {
+        base = base.to_ascii_lowercase();
+    }
+    let keep = max.saturating_sub(suffix.len());
+    base = base.chars().take(keep).collect();
+    let base = base.trim_end_matches('-');
+    format!("{base}{suffix}")
+}
+
+/// The metadata to restore with: what AWS proposed, with the target's name replaced (and, for
+/// S3, a new bucket; for RDS, no deletion protection so that the cleanup can remove it).
+/// Returns the full metadata and the overrides alone. Pure.
+pub fn overrides(
+    meta: &RestoreMetadata,
+    target_name: Option<&str>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut changed = BTreeMap::new();
+    if let (Some(k), Some(n)) = (name_key(&meta.resource_type), target_name) {
+        changed.insert(k.to_string(), n.to_string());
+        match meta.resource_type.as_str() {
+            "S3" => {
+                changed.insert("NewBucket".into(), "true".into());
+            }
+            "RDS" | "Aurora" => {
+                changed.insert("DeletionProtection".into(), "false".into());
+            }
+            _ => {}
+        }
+    }
+    let mut all = meta.metadata.clone();
+    all.extend(changed.clone());
+    (all, changed)
+}
+
+/// What a restore's pre-checks read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreState {
+    pub point: RecoveryPoint,
+    pub metadata: RestoreMetadata,
+    pub role: Option<String>,
+    /// The new resource's name (`None` for types that always get a new id).
+    pub target_name: Option<String>,
+}
+
+/// The pre-checks of a restore test (pure).
+pub fn checks(state: &RestoreState) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    if state.role.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        out.push(Refusal::new(
+            Check::RestoreRoleMissing,
+            "no restore role: set restore_role_arn in the profile's settings (the IAM role AWS Backup restores as, e.g. arn:aws:iam::ACCOUNT:role/BackupRestoreRole)",
+        ));
+    }
+    if state.point.status != "COMPLETED" {
+        out.push(Refusal::new(
+            Check::RecoveryPointNotCompleted,
+            format!(
+                "recovery point {} is {}: only a COMPLETED recovery point can be restored; pick another",
+                state.point.arn, state.point.status
+            ),
+        ));
+    }
+    let source = source_name(&state.point);
+    let proposed = name_key(&state.metadata.resource_type)
+        .and_then(|k| state.metadata.metadata.get(k))
+        .cloned();
+    if let Some(t) = &state.target_name {
+        let t = t.trim();
+        if t.is_empty()
+            || t.eq_ignore_ascii_case(&source)
+            || proposed
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case(t))
+            || state.point.resource_arn.ends_with(&format!("/{t}"))
+            || state.point.resource_arn.ends_with(&format!(":{t}"))
+        {
+            out.push(Refusal::new(
+                Check::RestoreOverSource,
+                format!(
+                    "the target name '{}' is the source resource's ({source}): a restore test never restores over its source; leave the target name empty for {source}-drill-<yyyymmdd-hhmm> or give a new name",
+                    crate::validate::shown(t)
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// "3d 4h", "2h 05m", "12m".
+pub fn age_words(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    let (days, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    if days > 0 {
+        format!("{days}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else {
+        format!("{m}m")
+    }
+}
+
+/// The recovery point a target names: a recovery point ARN (in `vault`, or any vault), else
+/// the newest COMPLETED recovery point of the resource the ARN names.
+async fn find_point(
+    cloud: &Cloud,
+    target: &str,
+    vault: &str,
+) -> Result<Option<RecoveryPoint>, CloudError> {
+    let listed = if vault.is_empty() {
+        cloud.list_all_recovery_points().await?
+    } else {
+        cloud.list_recovery_points(vault).await?
+    };
+    if let Some(p) = listed.into_iter().find(|p| p.arn == target) {
+        return Ok(Some(p));
+    }
+    let points = match cloud.list_recovery_points_by_resource(target).await {
+        Ok(p) => p,
+        Err(CloudError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let newest = points
+        .into_iter()
+        .filter(|p| p.status == "COMPLETED" && (vault.is_empty() || p.vault == vault))
+        .max_by_key(|p| p.created);
+    Ok(newest.map(|p| RecoveryPoint {
+        arn: p.arn,
+        vault: p.vault,
+        resource_arn: target.to_string(),
+        resource_type: String::new(),
+        resource_name: p.resource_name,
+        status: p.status,
+        created: p.created,
+        completed: None,
+        size_bytes: p.size_bytes,
+        encryption_key: p.encryption_key,
+        last_restore: None,
+        delete_at: None,
+    }))
+}
+
+fn refused(action: &str, target: &str, refusals: Vec<Refusal>) -> GuardError {
+    GuardError::Refused {
+        action: action.to_string(),
+        target: target.to_string(),
+        refusals,
+    }
+}
+
+fn text(request: &Request, p: &ParamSpec) -> String {
+    request
+        .value(p.name)
+        .and_then(|v| v.as_text().map(str::to_string))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+async fn plan_restore(
+    session: &Session,
+    policy: &Policy,
+    request: &Request,
+) -> Result<Plan, GuardError> {
+    let target = request.target().trim().to_string();
+    let cloud = session.cloud();
+    let live = |error| GuardError::LiveState {
+        target: target.clone(),
+        error,
+    };
+    let vault = text(request, &VAULT);
+    let Some(mut point) = find_point(&cloud, &target, &vault).await.map_err(live)? else {
+        return Err(refused(
+            START_RESTORE.api_action,
+            &target,
+            vec![Refusal::new(
+                Check::NoRecoveryPoint,
+                format!(
+                    "{target} is neither a recovery point{} nor a resource with a COMPLETED recovery point: give a recovery point ARN (the points view lists them) or the ARN of a backed-up resource",
+                    if vault.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" of vault {vault}")
+                    }
+                ),
+            )],
+        ));
+    };
+    let metadata = cloud
+        .recovery_point_restore_metadata(&point.vault, &point.arn)
+        .await
+        .map_err(live)?;
+    if point.resource_type.is_empty() {
+        point.resource_type = metadata.resource_type.clone();
+    }
+    let now = session.now();
+    let source = source_name(&point);
+    let typed = text(request, &TARGET_NAME);
+    let target_name = name_key(&metadata.resource_type).map(|_| {
+        if typed.is_empty() {
+            drill_name(&source, &metadata.resource_type, now)
+        } else {
+            typed.clone()
+        }
+    });
+    let role = Some(text(request, &ROLE)).filter(|r| !r.is_empty());
+    let state = RestoreState {
+        point: point.clone(),
+        metadata: metadata.clone(),
+        role: role.clone(),
+        target_name: target_name.clone(),
+    };
+    let refusals = checks(&state);
+    if !refusals.is_empty() {
+        return Err(refused(START_RESTORE.api_action, &point.arn, refusals));
+    }
+    let role = role.unwrap_or_default();
+    let keep_hours = request
+        .value(KEEP_HOURS.name)
+        .and_then(|v| v.as_number())
+        .unwrap_or(24);
+    let (all, changed) = overrides(&metadata, target_name.as_deref());
+    let token = text(request, &TOKEN);
+    let mut op = Operation::new(&START_RESTORE, point.arn.clone())
+        .param(ROLE.name, role.clone())
+        .param(VAULT.name, point.vault.clone())
+        .param(KEEP_HOURS.name, keep_hours)
+        .param("resource_type", metadata.resource_type.clone())
+        .param("source_resource_arn", point.resource_arn.clone())
+        .param(
+            "metadata",
+            all.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>(),
+        );
+    if let Some(n) = &target_name {
+        op = op.param(TARGET_NAME.name, n.clone());
+    }
+    if !token.is_empty() {
+        op = op.param(TOKEN.name, token);
+    }
+    if let Some(c) = point.created {
+        op = op.param(
+            "recovery_point_created",
+            crate::audit::writer::format_time(c),
+        );
+    }
+    let new_name = target_name
+        .clone()
+        .unwrap_or_else(|| format!("a new {} (AWS names it)", metadata.resource_type));
+    let summary = format!(
+        "restore {} {source} from recovery point {} into a NEW {} named {new_name} (a restore test)",
+        metadata.resource_type, point.arn, metadata.resource_type
+    );
+    let call = format!(
+        "backup:StartRestoreJob on {} (IamRoleArn={role}{})",
+        point.arn,
+        changed
+            .iter()
+            .map(|(k, v)| format!(", {k}={v}"))
+            .collect::<String>()
+    );
+    let mut plan = Plan::new(
+        session,
+        policy,
+        op,
+        summary,
+        Target {
+            arn: point.arn.clone(),
+            name: target_name.clone().unwrap_or_else(|| point.arn.clone()),
+        },
+        call,
+    );
+    let fact = |label: &str, value: String| Fact {
+        label: label.into(),
+        value,
+    };
+    plan.facts.push(fact("recovery point", point.arn.clone()));
+    plan.facts.push(fact("vault", point.vault.clone()));
+    plan.facts
+        .push(fact("source resource", point.resource_arn.clone()));
+    plan.facts
+        .push(fact("resource type", metadata.resource_type.clone()));
+    if let Some(c) = point.created {
+        plan.facts.push(fact(
+            "recovery point age",
+            format!(
+                "{} (created {}): the RPO this restore proves",
+                age_words(now - c),
+                crate::audit::writer::format_time(c)
+            ),
+        ));
+    }
+    for (k, v) in &changed {
+        let was = metadata.metadata.get(k).cloned().unwrap_or_default();
+        plan.facts.push(fact(
+            "metadata override",
+            format!("{k} = {v} (AWS proposed {was:?})"),
+        ));
+    }
+    plan.facts.push(fact(
+        "metadata kept as AWS proposed",
+        format!("{} keys", all.len() - changed.len()),
+    ));
+    plan.facts.push(fact(
+        "afterwards",
+        format!(
+            "a NEW {} {new_name} exists beside the source (which is not touched) for up to {keep_hours} h, until it is cleaned up",
+            metadata.resource_type
+        ),
+    ));
+    plan.irreversible.push(format!(
+        "the new {} holds the same data (PHI) as its source until it is deleted: it is not deleted by itself",
+        metadata.resource_type
+    ));
+    plan.confirm_also = vec![point.arn.clone()];
+    Ok(plan)
+}
+
+fn call_start<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
+    Box::pin(async move {
+        let metadata: BTreeMap<String, String> = op
+            .params
+            .get("metadata")
+            .and_then(|v| v.as_list())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (id, request_id) = cloud
+            .start_restore_job(
+                op.target(),
+                &metadata,
+                op.text(ROLE.name).unwrap_or_default(),
+                op.text("resource_type").filter(|t| !t.is_empty()),
+                op.text(TOKEN.name).filter(|t| !t.is_empty()),
+            )
+            .await?;
+        Ok(Called {
+            request_id,
+            handle: Some(Handle {
+                kind: HandleKind::RestoreJob,
+                id,
+                resource: op.target().to_string(),
+                after_ms: None,
+            }),
+            note: None,
+        })
+    })
+}
+
+async fn plan_validation(
+    session: &Session,
+    policy: &Policy,
+    request: &Request,
+) -> Result<Plan, GuardError> {
+    let id = request.target().trim().to_string();
+    let cloud = session.cloud();
+    let job = cloud
+        .describe_restore_job(&id)
+        .await
+        .map_err(|error| GuardError::LiveState {
+            target: format!("restore job {id}"),
+            error,
+        })?;
+    if job.status != "COMPLETED" {
+        return Err(refused(
+            PUT_VALIDATION.api_action,
+            &id,
+            vec![Refusal::new(
+                Check::RestoreNotCompleted,
+                format!(
+                    "restore job {id} is {}: a validation result can only be sent for a COMPLETED restore job",
+                    job.status
+                ),
+            )],
+        ));
+    }
+    let status = text(request, &VALIDATION_STATUS);
+    let message = text(request, &VALIDATION_MESSAGE);
+    let mut op = Operation::new(&PUT_VALIDATION, id.clone()).param(
+        VALIDATION_STATUS.name,
+        super::ParamValue::Choice(status.clone()),
+    );
+    if !message.is_empty() {
+        op = op.param(VALIDATION_MESSAGE.name, message.clone());
+    }
+    let mut plan = Plan::new(
+        session,
+        policy,
+        op,
+        format!("report restore job {id} as validated {status}"),
+        Target {
+            arn: id.clone(),
+            name: id.clone(),
+        },
+        format!("backup:PutRestoreValidationResult on {id} (ValidationStatus={status})"),
+    );
+    if let Some(r) = &job.created_resource_arn {
+        plan.facts.push(Fact {
+            label: "restored resource".into(),
+            value: r.clone(),
+        });
+    }
+    if let Some(v) = &job.validation_status {
+        plan.facts.push(Fact {
+            label: "validation status now".into(),
+            value: v.clone(),
+        });
+    }
+    Ok(plan)
+}
+
+fn call_validation<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
+    Box::pin(async move {
+        let request_id = cloud
+            .put_restore_validation_result(
+                op.target(),
+                op.text(VALIDATION_STATUS.name).unwrap_or_default(),
+                op.text(VALIDATION_MESSAGE.name).filter(|m| !m.is_empty()),
+            )
+            .await?;
+        Ok(Called::done(request_id))
+    })
+}
+
+async fn plan_cleanup(
+    session: &Session,
+    policy: &Policy,
+    request: &Request,
+) -> Result<Plan, GuardError> {
+    let target = request.target().trim().to_string();
+    let id = text(request, &JOB);
+    let command: Vec<String> = request
+        .value(COMMAND.name)
+        .and_then(|v| v.as_list().map(<[String]>::to_vec))
+        .unwrap_or_default();
+    let mut refusals = Vec::new();
+    if command.is_empty() {
+        refusals.push(Refusal::new(
+            Check::NoCleanupCommand,
+            "no cleanup command: set restore_cleanup_command in the profile's settings (or cleanup_command in the runbook's test), a program that deletes the resource named by $PHI_DRILL_RESOURCE_ARN",
+        ));
+    }
+    let job = session
+        .cloud()
+        .describe_restore_job(&id)
+        .await
+        .map_err(|error| GuardError::LiveState {
+            target: format!("restore job {id}"),
+            error,
+        })?;
+    if job.status != "COMPLETED" {
+        refusals.push(Refusal::new(
+            Check::RestoreNotCompleted,
+            format!(
+                "restore job {id} is {}: only what a COMPLETED restore created can be cleaned up",
+                job.status
+            ),
+        ));
+    } else if job.created_resource_arn.as_deref() != Some(target.as_str()) {
+        refusals.push(Refusal::new(
+            Check::NotCreatedByRestore,
+            format!(
+                "{target} is not what restore job {id} created ({}): a cleanup only removes the restored copy",
+                job.created_resource_arn.as_deref().unwrap_or("nothing")
+            ),
+        ));
+    }
+    if !refusals.is_empty() {
+        return Err(refused(CLEANUP.api_action, &target, refusals));
+    }
+    let timeout = request
+        .value(TIMEOUT.name)
+        .and_then(|v| v.as_number())
+        .unwrap_or(600);
+    let op = Operation::new(&CLEANUP, target.clone())
+        .param(COMMAND.name, command.clone())
+        .param(JOB.name, id.clone())
+        .param(TIMEOUT.name, timeout)
+        .param("resource_type", job.resource_type.clone());
+    let mut plan = Plan::new(
+        session,
+        policy,
+        op,
+        format!("remove {target}, created by restore job {id}, with the cleanup command"),
+        Target {
+            arn: target.clone(),
+            name: target
+                .rsplit([':', '/'])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        },
+        format!(
+            "run {} with {ENV_RESOURCE_ARN}={target} (at most {timeout} s)",
+            command.join(" ")
+        ),
+    );
+    plan.irreversible
+        .push(format!("the restored copy {target} is deleted"));
+    plan.confirm_also = vec![target];
+    Ok(plan)
+}
+
+fn call_cleanup<'a>(_cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
+    Box::pin(async move {
+        let argv = op
+            .params
+            .get(COMMAND.name)
+            .and_then(|v| v.as_list())
+            .unwrap_or_default()
+            .to_vec();
+        let env = vec![
+            (ENV_RESOURCE_ARN.to_string(), op.target().to_string()),
+            (
+                ENV_RESTORE_JOB_ID.to_string(),
+                op.text(JOB.name).unwrap_or_default().to_string(),
+            ),
+            (
+                ENV_RESOURCE_TYPE.to_string(),
+                op.text("resource_type").unwrap_or_default().to_string(),
+            ),
+        ];
+        let timeout = Duration::from_secs(op.number(TIMEOUT.name).unwrap_or(600).max(1) as u64);
+        let ran = tokio::task::spawn_blocking(move || run_command(&argv, &env, timeout))
+            .await
+            .unwrap_or(Ran::NotStarted("the command's task failed".into()));
+        let fail = |code: &str, message: String| CloudError::Service {
+            operation: "RunCleanupCommand".into(),
+            code: code.into(),
+            message,
+            request_id: None,
+        };
+        match ran {
+            Ran::Exited(0) => Ok(Called {
+                request_id: String::new(),
+                handle: None,
+                note: Some("the cleanup command exited 0".into()),
+            }),
+            Ran::Exited(c) => Err(fail(
+                "CleanupCommandFailed",
+                format!("the cleanup command exited {c}; the restored copy may still exist"),
+            )),
+            Ran::TimedOut => Err(fail(
+                "CleanupCommandTimedOut",
+                format!(
+                    "the cleanup command ran longer than {} s and was stopped; the restored copy may still exist",
+                    timeout.as_secs()
+                ),
+            )),
+            Ran::NotStarted(m) => Err(fail("CleanupCommandNotStarted", m)),
+        }
+    })
+}
+
+/// How a check or cleanup command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    /// Its exit code (a signal counts as 128 + the signal).
+    Exited(i32),
+    /// It ran past its time limit and was killed.
+    TimedOut,
+    /// It could not be started (the message says why).
+    NotStarted(String),
+}
+
+/// Runs `argv` with `env` added, its output discarded (it may print PHI; only the exit code
+/// counts), killed after `timeout`. Blocking.
+pub fn run_command(argv: &[String], env: &[(String, String)], timeout: Duration) -> Ran {
+    use std::process::{Command, Stdio};
+    let Some((program, args)) = argv.split_first() else {
+        return Ran::NotStarted("the command is empty".into());
+    };
+    let mut child = match Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return Ran::NotStarted(format!(
+                "{} could not be started ({e}): check the command's path",
+                crate::sanitize::clean(program)
+            ));
+        }
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                use std::os::unix::process::ExitStatusExt;
+                return Ran::Exited(
+                    status
+                        .code()
+                        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+                );
+            }
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ran::TimedOut;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Ran::NotStarted(format!("waiting for the command failed: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn point(rtype: &str, name: &str, status: &str) -> RecoveryPoint {
+        RecoveryPoint {
+            arn: "arn:aws:backup:us-east-1:123456789012:recovery-point:1".into(),
+            vault: "v".into(),
+            resource_arn: match rtype {
+                "DynamoDB" => format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}"),
+                "RDS" => format!("arn:aws:rds:us-east-1:123456789012:db:{name}"),
+                _ => format!("arn:aws:s3:::{name}"),
+            },
+            resource_type: rtype.into(),
+            resource_name: Some(name.into()),
+            status: status.into(),
+            created: None,
+            completed: None,
+            size_bytes: None,
+            encryption_key: None,
+            last_restore: None,
+            delete_at: None,
+        }
+    }
+
+    fn meta(rtype: &str, name: &str) -> RestoreMetadata {
+        RestoreMetadata {
+            resource_type: rtype.into(),
+            metadata: [(name_key(rtype).unwrap_or("x").to_string(), name.to_string())]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn drill_names_follow_each_types_rules() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 5, 0).unwrap();
+        assert_eq!(
+            drill_name("claims-intake", "DynamoDB", at),
+            "claims-intake-drill-20261201-0905"
+        );
+        assert_eq!(
+            drill_name("Claims.Docs", "S3", at),
+            "claims-docs-drill-20261201-0905"
+        );
+        let long = "a".repeat(100);
+        let n = drill_name(&long, "RDS", at);
+        assert_eq!(n.len(), 63);
+        assert!(n.ends_with("-drill-20261201-0905"), "{n}");
+    }
+
+    #[test]
+    fn overrides_name_the_new_resource_and_keep_the_rest() {
+        let mut m = meta("RDS", "claims-payments");
+        m.metadata.insert("Port".into(), "5432".into());
+        m.metadata
+            .insert("DeletionProtection".into(), "true".into());
+        let (all, changed) = overrides(&m, Some("claims-payments-drill-x"));
+        assert_eq!(all["DBInstanceIdentifier"], "claims-payments-drill-x");
+        assert_eq!(all["Port"], "5432");
+        assert_eq!(all["DeletionProtection"], "false");
+        assert_eq!(changed.len(), 2);
+        let (all, changed) = overrides(&meta("S3", "docs"), Some("docs-drill-x"));
+        assert_eq!(
+            (
+                all["DestinationBucketName"].as_str(),
+                all["NewBucket"].as_str()
+            ),
+            ("docs-drill-x", "true")
+        );
+        assert_eq!(changed.len(), 2);
+        let ebs = RestoreMetadata {
+            resource_type: "EBS".into(),
+            metadata: BTreeMap::new(),
+        };
+        assert!(overrides(&ebs, None).1.is_empty());
+    }
+
+    #[test]
+    fn checks_refuse_the_source_name_a_missing_role_and_unfinished_points() {
+        let state = |target: &str, role: Option<&str>, status: &str| RestoreState {
+            point: point("DynamoDB", "claims-intake", status),
+            metadata: meta("DynamoDB", "claims-intake"),
+            role: role.map(str::to_string),
+            target_name: Some(target.into()),
+        };
+        let role = Some("arn:aws:iam::123456789012:role/R");
+        assert!(checks(&state("claims-intake-drill-1", role, "COMPLETED")).is_empty());
+        let r = checks(&state("claims-intake", role, "COMPLETED"));
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].check, Check::RestoreOverSource);
+        assert!(r[0].message.contains("never restores over its source"));
+        let r = checks(&state("CLAIMS-INTAKE", None, "PARTIAL"));
+        let kinds: Vec<_> = r.iter().map(|r| r.check).collect();
+        assert_eq!(
+            kinds,
+            [
+                Check::RestoreRoleMissing,
+                Check::RecoveryPointNotCompleted,
+                Check::RestoreOverSource
+            ]
+        );
+        assert!(r[0].message.contains("restore_role_arn"));
+    }
+
+    #[test]
+    fn commands_report_their_exit_code_and_are_stopped_at_the_limit() {
+        let sh = |s: &str| vec!["/bin/sh".to_string(), "-c".to_string(), s.to_string()];
+        let env = vec![(ENV_RESOURCE_ARN.to_string(), "arn:x".to_string())];
+        let t = Duration::from_secs(5);
+        assert_eq!(
+            run_command(&sh("test \"$PHI_DRILL_RESOURCE_ARN\" = arn:x"), &env, t),
+            Ran::Exited(0)
+        );
+        assert_eq!(run_command(&sh("exit 3"), &env, t), Ran::Exited(3));
+        assert_eq!(
+            run_command(&sh("sleep 5"), &env, Duration::from_millis(100)),
+            Ran::TimedOut
+        );
+        assert!(matches!(
+            run_command(&["/nonexistent/x".to_string()], &env, t),
+            Ran::NotStarted(_)
+        ));
+        assert!(matches!(run_command(&[], &env, t), Ran::NotStarted(_)));
+    }
+
+    #[test]
+    fn ages_read_in_words() {
+        assert_eq!(age_words(chrono::Duration::minutes(12)), "12m");
+        assert_eq!(age_words(chrono::Duration::minutes(125)), "2h 05m");
+        assert_eq!(age_words(chrono::Duration::hours(76)), "3d 4h");
+    }
+}
