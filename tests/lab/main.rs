@@ -31,6 +31,7 @@ mod protocol;
 mod pty;
 mod query_wire;
 mod redrive;
+mod redrive_review;
 mod session;
 mod sns;
 mod sqs;

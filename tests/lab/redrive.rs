@@ -27,12 +27,12 @@ fn attrs_of(i: usize) -> (&'static str, &'static str) {
     (code, stage)
 }
 
-fn matches(i: usize) -> bool {
+pub(crate) fn matches(i: usize) -> bool {
     attrs_of(i) == ("VALIDATION_TIMEOUT", "fraud")
 }
 
 /// Creates `src<suffix>` with `dlq<suffix>` as its DLQ, and fills the DLQ with `n` claims.
-async fn setup(emu: &Emulator, suffix: &str, n: usize, fifo: bool) -> (String, String) {
+pub(crate) async fn setup(emu: &Emulator, suffix: &str, n: usize, fifo: bool) -> (String, String) {
     let sqs = aws_sdk_sqs::Client::new(&config(emu));
     let ext = if fifo { ".fifo" } else { "" };
     let mut dlq = sqs.create_queue().queue_name(format!("dlq{suffix}{ext}"));
@@ -98,7 +98,7 @@ async fn setup(emu: &Emulator, suffix: &str, n: usize, fifo: bool) -> (String, S
 }
 
 /// The claim ids in a queue (each once per message holding it).
-fn claims_in(emu: &Emulator, queue: &str) -> Vec<String> {
+pub(crate) fn claims_in(emu: &Emulator, queue: &str) -> Vec<String> {
     emu.with_world(|w| {
         w.sqs.queues[queue]
             .messages
@@ -115,7 +115,7 @@ fn claims_in(emu: &Emulator, queue: &str) -> Vec<String> {
 
 /// Each of the `n` claims is in exactly one queue: the matching ones in `dest`, the others
 /// in `dlq`; `allowed_twice` may be in both (the documented window).
-fn assert_exactly_once(
+pub(crate) fn assert_exactly_once(
     emu: &Emulator,
     dlq: &str,
     dest: &str,
@@ -224,7 +224,7 @@ impl Lab {
     }
 }
 
-fn fraud_timeouts(dlq_url: &str) -> Request {
+pub(crate) fn fraud_timeouts(dlq_url: &str) -> Request {
     Request::redrive_messages(dlq_url).param(
         redrive::WHERE.name,
         vec![
