@@ -120,3 +120,38 @@ async fn review_ids_within_the_documented_limits_fit_the_intent_record() {
     let (r, _report) = run(&emu, dir.path(), &request).await;
     assert!(r.is_ok(), "refused after confirmation: {}", r.unwrap_err());
 }
+
+/// Finding: the journal's end line carries every "possibly duplicated" id of earlier runs,
+/// unbounded; past 64 KiB the next scan refuses the journal ("line N is longer than 65536
+/// bytes"), so every later redrive of this DLQ is refused until the operator moves the
+/// journal aside — which forgets the sent-not-deleted ids (their next run sends them again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_run_after_a_failing_destination_does_not_brick_the_journal() {
+    use phi_console::emulator::faults::FaultRule;
+    use phi_console::emulator::wire::Service;
+    let emu = crate::common::claims();
+    let dir = tempfile::tempdir().unwrap();
+    let n = 12_000; // 2,000 match
+    let (dlq_url, _src) = setup(&emu, "-rv4", n, false).await;
+    // Run 1: the destination answers 503 to every send (unknown whether applied).
+    emu.add_fault(FaultRule::for_op(Service::Sqs, "SendMessageBatch").errors(1.0, 503));
+    let (_r1, report1) = run(&emu, dir.path(), &fraud_timeouts(&dlq_url)).await;
+    eprintln!("run 1: {}", redrive::summary(&report1));
+    emu.clear_faults();
+    // Run 2: the destination is back; it moves them and names them possibly duplicated.
+    emu.advance(Duration::from_secs(31));
+    let (_r2, report2) = run(&emu, dir.path(), &fraud_timeouts(&dlq_url)).await;
+    eprintln!(
+        "run 2: {}; possibly duplicated: {}",
+        redrive::summary(&report2),
+        report2.possibly_duplicated.len()
+    );
+    // Run 3 (nothing left to move) must still be able to read the journal.
+    emu.advance(Duration::from_secs(31));
+    let session = open(&emu).await;
+    let dlq_arn = emu.with_world(|w| w.sqs.queues["dlq-rv4"].arn.clone());
+    let path = journal::path_for(&dir.path().join("audit").join("redrive"), &session.profile, &dlq_arn);
+    let size = std::fs::metadata(&path).unwrap().len();
+    let read = journal::read(&path);
+    assert!(read.is_ok(), "journal of {size} bytes: {}", read.unwrap_err());
+}
