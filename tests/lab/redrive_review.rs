@@ -155,3 +155,31 @@ async fn review_a_run_after_a_failing_destination_does_not_brick_the_journal() {
     let read = journal::read(&path);
     assert!(read.is_ok(), "journal of {size} bytes: {}", read.unwrap_err());
 }
+
+/// Finding: a SendMessageBatch whose answer is lost (the attempt times out after SQS applied
+/// it) is sent again within the same run — by the SDK's own retry or the engine's — and the
+/// second answer journals the messages `sent`: delivered twice, with no "possibly
+/// duplicated" in the report, the journal or the outcome (a silent duplicate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_lost_send_answer_is_not_a_silent_duplicate() {
+    use phi_console::emulator::faults::FaultRule;
+    use phi_console::emulator::wire::Service;
+    let emu = crate::common::claims();
+    let dir = tempfile::tempdir().unwrap();
+    let n = 30;
+    let (dlq_url, _src) = setup(&emu, "-rv5", n, false).await;
+    // The first send is applied, then its answer never comes (the attempt times out).
+    emu.add_fault(FaultRule::for_op(Service::Sqs, "SendMessageBatch").stall_nth(1, true));
+    let (r, report) = run(&emu, dir.path(), &fraud_timeouts(&dlq_url)).await;
+    eprintln!("ok: {}; {}; possibly duplicated: {:?}", r.is_ok(), redrive::summary(&report), report.possibly_duplicated);
+    let dest = claims_in(&emu, "src-rv5");
+    let twice: BTreeSet<String> = dest
+        .iter()
+        .filter(|c| dest.iter().filter(|d| d == c).count() > 1)
+        .cloned()
+        .collect();
+    assert!(
+        twice.is_empty() || !report.possibly_duplicated.is_empty(),
+        "delivered twice and reported as moved once, no warning: {twice:?}"
+    );
+}
