@@ -165,7 +165,7 @@ impl Cloud {
     }
 
     /// Sends up to 10 messages to `url` in one SendMessageBatch, keeping each one's body,
-    /// attributes and group id.
+    /// attributes and group id. One attempt: never retried by the SDK.
     pub async fn send_batch(
         &self,
         url: &str,
@@ -191,11 +191,18 @@ impl Cloud {
             }
             entries.push(e.build().map_err(|e| invalid("SendMessageBatch", e))?);
         }
+        // No retry by the SDK: a send whose answer was lost (a timeout, a 5xx) may have been
+        // applied, and sending it again would deliver it twice. The caller decides.
         let out = self
             .sqs
             .send_message_batch()
             .queue_url(url)
             .set_entries(Some(entries))
+            .customize()
+            .config_override(
+                aws_sdk_sqs::config::Builder::default()
+                    .retry_config(aws_smithy_types::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| from_sdk("SendMessageBatch", &format!("queue {}", name_of(url)), e))?;

@@ -229,17 +229,24 @@ fn dispatch(
                 if selective {
                     end_progress_line();
                     if let Some(r) = ctx.take_report() {
-                        let incomplete =
-                            r.progress.failed > 0 || r.ending != redrive::engine::Ending::Completed;
+                        let incomplete = r.progress.failed > 0
+                            || r.in_doubt_count > 0
+                            || r.ending != redrive::engine::Ending::Completed;
                         report
                             .extra
                             .push(("run", serde_json::to_value(&r).unwrap_or_default()));
                         report.lines.push(redrive::summary(&r));
-                        if !r.possibly_duplicated.is_empty() {
+                        if r.possibly_duplicated_count > 0 {
                             report.lines.push(format!(
-                                "warning: {} messages of an earlier run may have been delivered twice (their send's answer was never recorded): {}",
-                                r.possibly_duplicated.len(),
+                                "warning: {} messages of an earlier run may have been delivered twice (their send's answer was never recorded); the first: {}",
+                                r.possibly_duplicated_count,
                                 r.possibly_duplicated.join(", ")
+                            ));
+                        }
+                        if r.in_doubt_count > 0 {
+                            report.lines.push(format!(
+                                "warning: {} sends of this run went unanswered and may have been delivered; they stay in the DLQ (`in_doubt` in --json)",
+                                r.in_doubt_count
                             ));
                         }
                         if incomplete && code == EXIT_OK {

@@ -24,7 +24,8 @@ async fn run(
         step_up_minutes: 24 * 60,
         ..Policy::default()
     };
-    let log = Arc::new(AuditLog::open(AuditConfig::new(dir.join("audit").join("claims.jsonl"))).unwrap());
+    let log =
+        Arc::new(AuditLog::open(AuditConfig::new(dir.join("audit").join("claims.jsonl"))).unwrap());
     let mut ctx = Context::new(dir.join("audit").join("redrive"));
     ctx.backoff = Duration::from_millis(5);
     ctx.wait = 0;
@@ -33,7 +34,7 @@ async fn run(
         .unwrap();
     let c = guard::confirm(&plan, &plan.confirm_text, Some("review"), None, true).unwrap();
     let r = redrive::scope(ctx.clone(), guard::execute(&log, &session, &policy, c)).await;
-    (r, ctx.take_report().unwrap_or(phi_console::guard::redrive::engine::RunReport { ending: Ending::Stopped, progress: Default::default(), error: Some("no run".into()), error_code: None, not_moved: vec![], possibly_duplicated: vec![] }))
+    (r, ctx.take_report().expect("a run report"))
 }
 
 /// Finding: a `sent` line in the journal (a rewritten or restored-from-elsewhere journal)
@@ -58,7 +59,11 @@ async fn review_a_rewritten_journal_makes_a_run_delete_a_claim_it_never_sent() {
             .clone()
     });
     let session = open(&emu).await;
-    let path = journal::path_for(&dir.path().join("audit").join("redrive"), &session.profile, &dlq_arn);
+    let path = journal::path_for(
+        &dir.path().join("audit").join("redrive"),
+        &session.profile,
+        &dlq_arn,
+    );
     {
         let (mut j, _) = journal::Journal::open(&path, "forged").unwrap();
         j.start(serde_json::json!({})).unwrap();
@@ -71,7 +76,14 @@ async fn review_a_rewritten_journal_makes_a_run_delete_a_claim_it_never_sent() {
     assert!(r.is_ok(), "{r:?}");
     eprintln!("report: {report:?}");
     // The promise: every claim is in exactly one queue (CLM-1 in the DLQ).
-    assert_exactly_once(&emu, "dlq-rv1", "src-rv1", n, &BTreeSet::new(), "after a forged journal");
+    assert_exactly_once(
+        &emu,
+        "dlq-rv1",
+        "src-rv1",
+        n,
+        &BTreeSet::new(),
+        "after a forged journal",
+    );
 }
 
 /// Finding: a run that outlives the visibility timeout (300 s: a low --rate, slow calls)
@@ -106,9 +118,10 @@ async fn review_a_run_longer_than_the_hide_time_reports_completed_with_matches_l
     );
 }
 
-/// Finding: --ids accepts 10,000 ids of up to 256 bytes (a 4 MiB file), but the intent
+/// Finding: --ids accepted 10,000 ids of up to 256 bytes (a 4 MiB file), but the intent
 /// record (which carries every id) is refused by the audit writer above 1 MiB — after the
-/// operator confirmed, with an audit error that does not name the fix.
+/// operator confirmed. Now the ids are bounded in bytes too, and refused before any call with
+/// the fix (split the file); at the bound, the run is recorded and runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_ids_within_the_documented_limits_fit_the_intent_record() {
     let emu = crate::common::claims();
@@ -116,7 +129,13 @@ async fn review_ids_within_the_documented_limits_fit_the_intent_record() {
     let (dlq_url, _src) = setup(&emu, "-rv3", 10, false).await;
     let ids: Vec<String> = (0..10_000).map(|i| format!("CLM-{i:0>200}")).collect();
     let request = Request::redrive_messages(&dlq_url).param(redrive::IDS.name, ids);
-    guard::validate(&request).expect("within the documented limits");
+    let e = guard::validate(&request).unwrap_err().to_string();
+    assert!(e.contains("split the file"), "{e}");
+    // Just under the byte bound: ids of 230 bytes (the limit per id is 256).
+    let count = redrive::filter::MAX_IDS_BYTES / 232;
+    let ids: Vec<String> = (0..count).map(|i| format!("CLM-{i:0>226}")).collect();
+    let request = Request::redrive_messages(&dlq_url).param(redrive::IDS.name, ids);
+    guard::validate(&request).expect("within the limits");
     let (r, _report) = run(&emu, dir.path(), &request).await;
     assert!(r.is_ok(), "refused after confirmation: {}", r.unwrap_err());
 }
@@ -150,10 +169,18 @@ async fn review_a_run_after_a_failing_destination_does_not_brick_the_journal() {
     emu.advance(Duration::from_secs(31));
     let session = open(&emu).await;
     let dlq_arn = emu.with_world(|w| w.sqs.queues["dlq-rv4"].arn.clone());
-    let path = journal::path_for(&dir.path().join("audit").join("redrive"), &session.profile, &dlq_arn);
+    let path = journal::path_for(
+        &dir.path().join("audit").join("redrive"),
+        &session.profile,
+        &dlq_arn,
+    );
     let size = std::fs::metadata(&path).unwrap().len();
     let read = journal::read(&path);
-    assert!(read.is_ok(), "journal of {size} bytes: {}", read.unwrap_err());
+    assert!(
+        read.is_ok(),
+        "journal of {size} bytes: {}",
+        read.unwrap_err()
+    );
 }
 
 /// Finding: a SendMessageBatch whose answer is lost (the attempt times out after SQS applied
@@ -168,10 +195,30 @@ async fn review_a_lost_send_answer_is_not_a_silent_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let n = 30;
     let (dlq_url, _src) = setup(&emu, "-rv5", n, false).await;
+    let ids_before: std::collections::BTreeMap<String, String> = emu.with_world(|w| {
+        w.sqs.queues["dlq-rv5"]
+            .messages
+            .iter()
+            .map(|m| {
+                (
+                    m.id.clone(),
+                    m.attributes["claim_id"]["StringValue"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect()
+    });
     // The first send is applied, then its answer never comes (the attempt times out).
     emu.add_fault(FaultRule::for_op(Service::Sqs, "SendMessageBatch").stall_nth(1, true));
     let (r, report) = run(&emu, dir.path(), &fraud_timeouts(&dlq_url)).await;
-    eprintln!("ok: {}; {}; possibly duplicated: {:?}", r.is_ok(), redrive::summary(&report), report.possibly_duplicated);
+    eprintln!(
+        "ok: {}; {}; possibly duplicated: {:?}",
+        r.is_ok(),
+        redrive::summary(&report),
+        report.possibly_duplicated
+    );
     let dest = claims_in(&emu, "src-rv5");
     let twice: BTreeSet<String> = dest
         .iter()
@@ -181,5 +228,32 @@ async fn review_a_lost_send_answer_is_not_a_silent_duplicate() {
     assert!(
         twice.is_empty() || !report.possibly_duplicated.is_empty(),
         "delivered twice and reported as moved once, no warning: {twice:?}"
+    );
+    // The unanswered send is not made again in the run, and is named.
+    assert!(twice.is_empty(), "{twice:?}");
+    assert!(report.in_doubt_count > 0, "{report:?}");
+    assert!(r.is_ok(), "{r:?}");
+    // The next run sends them (still in the DLQ) and names them as possibly duplicated: only
+    // those may be in the destination twice.
+    emu.clear_faults();
+    emu.advance(Duration::from_secs(301));
+    let (r2, again) = run(&emu, dir.path(), &fraud_timeouts(&dlq_url)).await;
+    assert!(r2.is_ok(), "{r2:?}");
+    assert_eq!(
+        again.possibly_duplicated_count, report.in_doubt_count,
+        "{again:?}"
+    );
+    let named: BTreeSet<String> = report
+        .in_doubt
+        .iter()
+        .filter_map(|id| ids_before.get(id).cloned())
+        .collect();
+    assert_exactly_once(
+        &emu,
+        "dlq-rv5",
+        "src-rv5",
+        n,
+        &named,
+        "after the unanswered send",
     );
 }

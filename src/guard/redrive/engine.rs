@@ -91,11 +91,22 @@ pub struct RunReport {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
-    /// Matched messages left in the DLQ, with the last error code for each (at most 100).
+    /// Matched messages left in the DLQ, with the last error code for each (at most
+    /// [`MAX_LISTED`]; `progress.failed` counts them all).
     pub not_moved: Vec<(String, String)>,
-    /// Messages an earlier run announced and never confirmed: possibly delivered twice.
+    /// Messages an earlier run announced and never confirmed: possibly delivered twice (at most
+    /// [`MAX_LISTED`]).
     pub possibly_duplicated: Vec<String>,
+    pub possibly_duplicated_count: u64,
+    /// Sends of this run whose answer was lost or a 5xx (SQS may have applied them): not sent
+    /// again in this run, left in the DLQ, and named here (at most [`MAX_LISTED`]). A next run
+    /// sends them again and names them as possibly duplicated.
+    pub in_doubt: Vec<String>,
+    pub in_doubt_count: u64,
 }
+
+/// The most ids a report lists (the counts say how many there are).
+pub const MAX_LISTED: usize = 100;
 
 /// Why the run stopped.
 #[derive(Debug, Clone)]
@@ -111,6 +122,11 @@ struct Shared {
     give_back: HashMap<String, String>,
     /// Being sent or deleted by a worker now.
     in_hand: HashSet<String>,
+    /// The newest receipt handle of a message in hand that another receive brought back (its
+    /// hide time ran out): the delete must use it, an older one may not delete.
+    latest: HashMap<String, String>,
+    /// Sends of this run with no answer (see [`RunReport::in_doubt`]).
+    in_doubt: Vec<String>,
     earlier: Earlier,
     progress: Progress,
     not_moved: Vec<(String, String)>,
@@ -152,9 +168,11 @@ pub async fn run(
     cancel: Arc<AtomicBool>,
     progress: Option<ProgressFn>,
 ) -> RunReport {
+    let possibly_duplicated_count = earlier.unknown.len() as u64;
     let possibly_duplicated: Vec<String> = {
         let mut v: Vec<String> = earlier.unknown.iter().cloned().collect();
         v.sort();
+        v.truncate(MAX_LISTED);
         v
     };
     let workers = job.workers.max(1);
@@ -166,9 +184,11 @@ pub async fn run(
             seen: HashSet::new(),
             give_back: HashMap::new(),
             in_hand: HashSet::new(),
+            latest: HashMap::new(),
             earlier,
             progress: Progress::default(),
             not_moved: Vec::new(),
+            in_doubt: Vec::new(),
             stop: None,
             next_slot: Instant::now(),
         }),
@@ -202,7 +222,10 @@ pub async fn run(
             None,
         ),
     };
-    s.not_moved.truncate(100);
+    s.not_moved.truncate(MAX_LISTED);
+    let in_doubt_count = s.in_doubt.len() as u64;
+    s.in_doubt.sort();
+    s.in_doubt.truncate(MAX_LISTED);
     RunReport {
         ending,
         progress: s.progress.clone(),
@@ -210,6 +233,9 @@ pub async fn run(
         error_code,
         not_moved: s.not_moved.clone(),
         possibly_duplicated,
+        possibly_duplicated_count,
+        in_doubt: s.in_doubt.clone(),
+        in_doubt_count,
     }
 }
 
@@ -219,8 +245,6 @@ struct Sorted {
     send: Vec<Received>,
     /// Sent by an earlier run: delete only.
     delete_only: Vec<Received>,
-    /// Nothing new in the batch: this worker is done.
-    nothing_new: bool,
 }
 
 impl Run {
@@ -284,32 +308,39 @@ impl Run {
             if batch.is_empty() {
                 break;
             }
+            // Only an empty receive ends a worker: a batch of messages already seen (their
+            // hide time ran out in a long run) is given back at the end, and the worker goes on
+            // to the messages it has not seen.
             let sorted = self.sort(batch);
             if !sorted.send.is_empty() || !sorted.delete_only.is_empty() {
                 self.move_batch(sorted.send, sorted.delete_only).await;
                 self.report();
-            }
-            if sorted.nothing_new {
-                break;
             }
         }
     }
 
     fn sort(&self, batch: Vec<Received>) -> Sorted {
         let mut s = lock(&self.shared);
-        let mut out = Sorted {
-            nothing_new: true,
-            ..Default::default()
-        };
+        let mut out = Sorted::default();
         for m in batch {
             if s.in_hand.contains(&m.id) {
-                // Another worker holds it (its hide time ran out under a slow call).
+                // Another worker holds it (its hide time ran out under a slow call): keep the
+                // newest handle, which the delete needs.
+                s.latest.insert(m.id.clone(), m.receipt.clone());
                 continue;
             }
-            if s.earlier.sent_not_deleted.contains(&m.id) {
-                s.in_hand.insert(m.id.clone());
-                out.nothing_new = false;
-                out.delete_only.push(m);
+            if s.earlier.sent.contains(&m.id) {
+                // A run journaled it sent: never send it again. Delete it, if it is what this
+                // run moves; otherwise leave it and say so (a journal is no licence to delete).
+                if self.job.filter.matches(&m) {
+                    s.in_hand.insert(m.id.clone());
+                    out.delete_only.push(m);
+                } else if s.seen.insert(m.id.clone()) {
+                    s.give_back.insert(m.id.clone(), m.receipt.clone());
+                    s.not_moved
+                        .push((m.id.clone(), "JournaledSentButNotMatching".to_string()));
+                    s.progress.failed += 1;
+                }
                 continue;
             }
             if s.seen.contains(&m.id) {
@@ -324,7 +355,6 @@ impl Run {
                 }
                 continue;
             }
-            out.nothing_new = false;
             s.seen.insert(m.id.clone());
             s.progress.looked_at += 1;
             if self.job.filter.matches(&m) {
@@ -380,6 +410,7 @@ impl Run {
     async fn batch<T: Clone, F, Fut>(
         &self,
         entries: Vec<(String, T)>,
+        retry_in_doubt: bool,
         mut call: F,
     ) -> (Vec<String>, Vec<Failed>, Option<CloudError>)
     where
@@ -399,10 +430,19 @@ impl Run {
                 tokio::time::sleep(self.job.backoff * 2u32.pow(attempt - 1)).await;
             }
             match call(pending.clone()).await {
-                Err(e) if retryable(&e) => {
+                Err(e) if retryable(&e) && (retry_in_doubt || not_applied(&e)) => {
                     for (id, _) in &pending {
                         codes.insert(id.clone(), (e.recorded_code(), not_applied(&e)));
                     }
+                }
+                // A lost answer or a 5xx: SQS may have applied it. A send is not made again.
+                Err(e) if retryable(&e) => {
+                    failed.extend(pending.iter().map(|(id, _)| Failed {
+                        entry: id.clone(),
+                        code: e.recorded_code(),
+                        not_applied: false,
+                    }));
+                    return (ok, failed, None);
                 }
                 Err(e) => {
                     failed.extend(pending.iter().map(|(id, _)| Failed {
@@ -457,7 +497,7 @@ impl Run {
                 .map(|(i, m)| (format!("m{i}"), m))
                 .collect();
             let (ok, failed, error) = self
-                .batch(entries.clone(), |chunk| async move {
+                .batch(entries.clone(), false, |chunk| async move {
                     let out: Vec<Outgoing> = chunk
                         .iter()
                         .map(|(entry, m)| Outgoing {
@@ -475,14 +515,19 @@ impl Run {
                 }
             }
             let mut surely_not: Vec<&str> = Vec::new();
+            let mut doubt: Vec<String> = Vec::new();
             for f in failed {
                 if let Some((_, m)) = entries.iter().find(|(e, _)| *e == f.entry) {
                     if f.not_applied {
                         surely_not.push(m.id.as_str());
+                    } else {
+                        doubt.push(m.id.clone());
                     }
                     not_sent.push((m.id.clone(), f.code));
                 }
             }
+            // Left `sending` in the journal: the next run names them if it sends them.
+            lock(&self.shared).in_doubt.extend(doubt);
             // AWS answered that these were not sent: not a possible duplicate.
             if !surely_not.is_empty() {
                 self.journal(|j| j.unsent(&surely_not));
@@ -510,13 +555,19 @@ impl Run {
         let mut deleted: Vec<&Received> = Vec::new();
         let mut not_deleted: Vec<(String, String)> = Vec::new();
         if !to_delete.is_empty() {
-            let entries: Vec<(String, String)> = to_delete
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (format!("d{i}"), m.receipt.clone()))
-                .collect();
+            let entries: Vec<(String, String)> = {
+                let s = lock(&self.shared);
+                to_delete
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        let handle = s.latest.get(&m.id).unwrap_or(&m.receipt);
+                        (format!("d{i}"), handle.clone())
+                    })
+                    .collect()
+            };
             let (ok, failed, error) = self
-                .batch(entries.clone(), |chunk| async move {
+                .batch(entries.clone(), true, |chunk| async move {
                     self.cloud.delete_batch(&job.dlq_url, &chunk).await
                 })
                 .await;
@@ -546,7 +597,7 @@ impl Run {
         // 4. Count, and hand back what stays.
         let mut s = lock(&self.shared);
         for m in &deleted {
-            if s.earlier.sent_not_deleted.remove(&m.id) {
+            if delete_only.iter().any(|d| d.id == m.id) {
                 s.progress.resumed += 1;
             } else {
                 s.progress.moved += 1;
@@ -554,12 +605,11 @@ impl Run {
         }
         for m in send.iter().chain(delete_only.iter()) {
             s.in_hand.remove(&m.id);
+            s.latest.remove(&m.id);
         }
-        // Sent but not deleted: the next run deletes them (never resends).
+        // Sent: never sent again, in this run or the next (which deletes it on sight).
         for m in &accepted {
-            if !deleted.iter().any(|d| d.id == m.id) {
-                s.earlier.sent_not_deleted.insert(m.id.clone());
-            }
+            s.earlier.sent.insert(m.id.clone());
         }
         for (id, code) in not_sent.into_iter().chain(not_deleted) {
             s.progress.failed += 1;

@@ -12,6 +12,9 @@ use std::collections::BTreeSet;
 pub const MAX_WHERES: usize = 10;
 /// The most claim ids one filter takes (a file of them).
 pub const MAX_IDS: usize = 10_000;
+/// The most bytes of claim ids one filter takes: they are recorded in the run's intent, which
+/// must fit an audit record (1 MiB).
+pub const MAX_IDS_BYTES: usize = 256 << 10;
 /// The attribute a claim id is compared with.
 pub const ID_ATTRIBUTE: &str = "claim_id";
 
@@ -92,6 +95,7 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 /// named by its number.
 pub fn parse_ids(text: &str) -> Result<BTreeSet<String>, String> {
     let mut out = BTreeSet::new();
+    let mut bytes = 0usize;
     for (n, line) in text.lines().enumerate() {
         let id = line.trim();
         if id.is_empty() || id.starts_with('#') {
@@ -102,6 +106,13 @@ pub fn parse_ids(text: &str) -> Result<BTreeSet<String>, String> {
                 "line {}: '{}' is not a claim id (one id a line, no spaces, at most 256 bytes)",
                 n + 1,
                 shown(id)
+            ));
+        }
+        bytes += id.len() + 1;
+        if bytes > MAX_IDS_BYTES {
+            return Err(format!(
+                "the claim ids come to more than {} KiB (recorded in the audit log with the run): split the file and run one redrive per part",
+                MAX_IDS_BYTES >> 10
             ));
         }
         out.insert(id.to_string());
@@ -301,6 +312,9 @@ mod tests {
         assert!(parse_ids("\n# none\n").unwrap_err().contains("no id"));
         let many: String = (0..=MAX_IDS).map(|i| format!("C{i}\n")).collect();
         assert!(parse_ids(&many).unwrap_err().contains("split"));
+        let long: String = (0..2000).map(|i| format!("CLM-{i:0>200}\n")).collect();
+        let e = parse_ids(&long).unwrap_err();
+        assert!(e.contains("KiB") && e.contains("split"), "{e}");
         let hostile = parse_where("\u{1b}[2J=x").unwrap_err();
         assert!(!hostile.contains('\u{1b}'));
     }

@@ -28,8 +28,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The longest line read back (a batch of 10 ids is far shorter).
-const MAX_LINE: usize = 64 << 10;
+/// The longest line read back. Every line written is far shorter: a batch of 10 ids, or an
+/// end line whose id lists are capped (engine::MAX_LISTED).
+const MAX_LINE: usize = 1 << 20;
 /// How long a second run on the same queue waits for the first to let go of the journal.
 const LOCK_WAIT: Duration = Duration::from_millis(200);
 
@@ -52,8 +53,11 @@ pub enum JournalError {
 /// What earlier runs left in the journal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Earlier {
-    /// Sent to the destination and not yet deleted from the DLQ: delete on sight, never resend.
+    /// Sent to the destination and not yet deleted from the DLQ (as far as the journal knows).
     pub sent_not_deleted: HashSet<String>,
+    /// Every id ever journaled sent: never sent again (a delete with a stale receipt handle
+    /// can leave a moved message in the DLQ; seen again, it is deleted, not resent).
+    pub sent: HashSet<String>,
     /// Announced as sending, with no answer recorded: perhaps delivered (see the module doc).
     pub unknown: HashSet<String>,
     /// Moved (sent and deleted) by earlier runs.
@@ -176,6 +180,7 @@ fn scan_to(file: &File, path: &Path) -> Result<(Earlier, u64), JournalError> {
             "sent" => {
                 for id in line.ids {
                     out.unknown.remove(&id);
+                    out.sent.insert(id.clone());
                     if !deleted.contains(&id) {
                         out.sent_not_deleted.insert(id);
                     }

@@ -483,5 +483,12 @@ pub fn summary(r: &RunReport) -> String {
         } else {
             String::new()
         }
-    )
+    ) + &if r.in_doubt_count > 0 {
+        format!(
+            "; {} sends went unanswered (SQS may have delivered them): left in the DLQ, not sent again by this run",
+            r.in_doubt_count
+        )
+    } else {
+        String::new()
+    }
 }
