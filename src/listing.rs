@@ -28,6 +28,8 @@ use std::io::Write;
 
 /// The most events `events` prints (`--max`).
 pub const MAX_EVENTS: usize = 10_000;
+/// The most pages of 50 events read when `--resource` is matched here (with `--name`).
+pub const MAX_FILTERED_PAGES: usize = 40;
 /// The widest a table cell is drawn (the JSON has the whole value).
 const MAX_CELL: usize = 72;
 
@@ -375,9 +377,15 @@ async fn fetch(
                 (None, Some(r)) => Some(EventFilter::ResourceName(r.clone())),
                 _ => None,
             };
+            // With both --name and --resource, the resource is matched here: the pages read
+            // are capped, so a resource with no events does not page through 90 days at
+            // LookupEvents' 2 calls a second.
+            let client_side = a.name.is_some() && a.resource.is_some();
+            let mut pages = 0usize;
             let mut events = Vec::new();
             let mut token = None;
             loop {
+                pages += 1;
                 let page = cloud
                     .lookup_events(filter.as_ref(), since, None, token)
                     .await
@@ -389,6 +397,13 @@ async fn fetch(
                         && a.name.as_deref().is_none_or(|n| e.name == n)
                 }));
                 match page.next_token {
+                    Some(_) if client_side && pages >= MAX_FILTERED_PAGES => {
+                        let _ = writeln!(
+                            sanitize::stderr(),
+                            "phi-console: note: read {pages} pages of events for --name and matched --resource among them; narrow --since to look further back"
+                        );
+                        break;
+                    }
                     Some(t) if events.len() < a.max as usize => token = Some(t),
                     _ => break,
                 }

@@ -338,6 +338,19 @@ pub fn stdout() -> SafeWriter<io::Stdout> {
     SafeWriter::new(io::stdout())
 }
 
+/// Redraws one status line on stderr when it is a terminal: a carriage return and "erase
+/// line" (the only control sequence written outside the TUI), then `text` sanitised to one
+/// line, flushed. Nothing when stderr is not a terminal.
+pub fn redraw_status(text: &str) {
+    use std::io::Write as _;
+    if !stderr_is_terminal() {
+        return;
+    }
+    let mut e = io::stderr().lock();
+    let _ = write!(e, "\r\x1b[2K{}", clean(text));
+    let _ = e.flush();
+}
+
 /// Whether stderr is a terminal (progress lines are drawn only there).
 pub fn stderr_is_terminal() -> bool {
     std::io::IsTerminal::is_terminal(&io::stderr())

@@ -418,8 +418,24 @@ pub fn arn_of(service: &str, value: &str) -> Result<Arn, Invalid> {
 /// at most `max` bytes are read, so `/dev/zero` or a huge file fails fast in bounded memory.
 pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<String> {
     use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    if file.metadata()?.is_dir() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Opened with O_NONBLOCK, so a named pipe nobody writes to does not hang the open; then
+    // read blocking again (a pipe with no writer reads as empty; `<(…)` still works).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    // SAFETY: fcntl on a descriptor this function owns, changing only its status flags.
+    unsafe {
+        let fd = file.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    let meta = file.metadata()?;
+    if meta.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "it is a directory, not a file",
@@ -702,6 +718,12 @@ mod tests {
                 .to_string()
                 .contains("UTF-8")
         );
+        // A named pipe nobody writes to: read as empty at once, never a hang.
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(read_bounded(&fifo, 10).unwrap(), "");
         let e = read_bounded(Path::new("/dev/zero"), 1 << 20).unwrap_err();
         assert!(e.to_string().contains("larger than"), "{e}");
     }

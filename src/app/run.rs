@@ -63,6 +63,9 @@ pub struct Runner {
     pending_action: Option<Box<crate::guard::Confirmed>>,
     /// Actions in flight: aborted at shutdown so their outcome is recorded as interrupted.
     running: Vec<tokio::task::JoinHandle<()>>,
+    /// The cancel flags of selective redrives running: quitting sets them and lets each run
+    /// finish its batch in hand, give back what it holds and journal its end.
+    redrive_cancels: Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// The running progressive load of each kind: its generation (set to `u64::MAX` when a
     /// newer load replaces it, which stops it) and the channel that moves rows to the front.
     progressive: std::collections::HashMap<
@@ -381,6 +384,7 @@ impl Runner {
             pending_action: None,
             sealer_credentials: Default::default(),
             running: Vec::new(),
+            redrive_cancels: Vec::new(),
             progressive: Default::default(),
         }
     }
@@ -503,6 +507,11 @@ impl Runner {
             == crate::guard::redrive::REDRIVE_MESSAGES.id)
             .then(|| self.redrive_context(&session))
             .flatten();
+        if let Some(ctx) = &redrive {
+            self.redrive_cancels
+                .retain(|c| std::sync::Arc::strong_count(c) > 1);
+            self.redrive_cancels.push(ctx.cancel.clone());
+        }
         self.running.retain(|h| !h.is_finished());
         self.running.push(tokio::spawn(async move {
             // The log once every record asked before is written (fail closed: no log, no call).
@@ -764,7 +773,23 @@ impl Runner {
     /// says so); then the writer records the session end and seals, after everything asked
     /// before (bounded: a KMS that does not answer does not keep the console open).
     pub async fn shutdown(&mut self) {
-        for h in self.running.drain(..) {
+        // A selective redrive is told to stop and given the CLI's grace to end cleanly.
+        let runs = self
+            .redrive_cancels
+            .drain(..)
+            .filter(|c| std::sync::Arc::strong_count(c) > 1)
+            .inspect(|c| c.store(true, std::sync::atomic::Ordering::SeqCst))
+            .count();
+        let grace = if runs > 0 {
+            crate::guard::cli::RUN_STOP_GRACE
+        } else {
+            Duration::ZERO
+        };
+        let until = tokio::time::Instant::now() + grace;
+        for mut h in self.running.drain(..) {
+            if tokio::time::timeout_at(until, &mut h).await.is_ok() {
+                continue;
+            }
             h.abort();
             let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
         }

@@ -660,16 +660,15 @@ fn redrive_context(o: &Opened, args: &ActionArgs, report: &Report) -> Context {
             }
             *l = std::time::Instant::now();
             let secs = (p.elapsed_ms as f64 / 1000.0).max(0.001);
-            let _ = write!(
-                sanitize::stderr(),
-                "\r\x1b[2Kredrive: looked at {}, matched {}, moved {} ({:.0}/s), left {}, failed {}",
+            sanitize::redraw_status(&format!(
+                "redrive: looked at {}, matched {}, moved {} ({:.0}/s), left {}, not moved {}",
                 p.looked_at,
                 p.matched,
                 p.moved,
                 p.moved as f64 / secs,
                 p.left,
                 p.failed
-            );
+            ));
         }));
     }
     ctx
@@ -690,9 +689,7 @@ fn follow(o: &Opened, report: &mut Report) -> bool {
             &started,
             super::watch::Pace::Every(std::time::Duration::from_secs(2)),
             |p| {
-                if sanitize::stderr_is_terminal() {
-                    let _ = write!(sanitize::stderr(), "\r\x1b[2Kredrive: {}", p.line());
-                }
+                sanitize::redraw_status(&format!("redrive: {}", p.line()));
             },
         );
         tokio::select! {

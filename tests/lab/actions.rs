@@ -1472,3 +1472,72 @@ async fn a_selective_redrive_from_the_dlq_view_moves_only_the_matching_claims() 
     );
     assert!(!text.contains("SYNTHETIC"), "no body in the log");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_during_a_selective_redrive_lets_it_end_cleanly() {
+    let mut h = Harness::new("", false, None).await;
+    // Slow sends, so the run is still going when the console quits.
+    h.emu.add_fault(
+        phi_console::emulator::faults::FaultRule::for_op(
+            phi_console::emulator::wire::Service::Sqs,
+            "SendMessageBatch",
+        )
+        .latency(Duration::from_millis(400), Duration::ZERO),
+    );
+    h.type_text(":dlq").await;
+    h.key(KeyCode::Enter).await;
+    h.type_text("/claims-notify-dlq").await;
+    h.key(KeyCode::Enter).await;
+    h.type_text("F").await;
+    for _ in 0..6 {
+        h.key(KeyCode::Enter).await;
+    }
+    h.settle().await;
+    let form = h.form().clone();
+    h.type_text(&form.plan.confirm_text).await;
+    h.key(KeyCode::Tab).await;
+    h.type_text("INC-10 notify").await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Tab).await;
+    h.apply(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    // Wait until it runs (its task line appears), then quit.
+    loop {
+        let incoming = tokio::time::timeout(Duration::from_secs(30), h.rx.recv())
+            .await
+            .expect("the run starts")
+            .expect("channel open");
+        if let Incoming::Msg(m) = incoming {
+            let started = matches!(m, Msg::TaskStarted { .. });
+            h.apply(m);
+            if started {
+                break;
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.runner.shutdown().await;
+    // The run ended by itself: its journal says cancelled, and nothing it held stays hidden.
+    let dir = h.audit.join("redrive");
+    let journal = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "end", "{text}");
+    assert_eq!(last["ending"], "cancelled", "{text}");
+    let now = h.emu.clock().now();
+    let hidden = h.emu.with_world(|w| {
+        w.sqs.queues["claims-notify-dlq"]
+            .messages
+            .iter()
+            .filter(|m| m.available_at > now)
+            .count()
+    });
+    assert_eq!(hidden, 0, "everything the run held was given back");
+    // The audit log has the run's outcome (not `interrupted`).
+    let audit = h.audit_text();
+    assert!(!audit.contains("\"interrupted\""), "{audit}");
+}
