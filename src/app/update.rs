@@ -520,8 +520,26 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             let expected = matches!(&s.mode, Mode::Planning { action, key }
                 if *action == plan.action && plan.targets.iter().any(|t| t.arn == *key || t.name == *key));
             if expected {
+                let mut plan = *plan;
+                // A selective redrive's plan shows how many of the DLQ's last peeked messages
+                // match (peek it first to see; the peek is its own recorded action).
+                let peeked = s
+                    .data
+                    .messages_queue
+                    .as_ref()
+                    .is_some_and(|(_, arn)| plan.targets.iter().any(|t| t.arn == *arn));
+                let sample: &[crate::cloud::sqs::Message] =
+                    if peeked { &s.data.messages } else { &[] };
+                if let Some(mut f) = crate::guard::redrive::sample_fact(&plan, sample) {
+                    if !peeked {
+                        f.value =
+                            "none: peek the DLQ (its messages link, then p) to see how many match"
+                                .into();
+                    }
+                    plan.facts.push(f);
+                }
                 // Focus starts in the name field; "plan loading…" is over.
-                s.mode = Mode::Confirm(Box::new(ConfirmForm::new(*plan)));
+                s.mode = Mode::Confirm(Box::new(ConfirmForm::new(plan)));
                 s.flash = None;
             }
             Vec::new()

@@ -211,6 +211,17 @@ fn dispatch(
                 if dry_run {
                     return dry_run_of(&mut o, &request, selective, &ctx, report);
                 }
+                if selective {
+                    // Before the plan is confirmed: how many of a sample match (a recorded
+                    // peek, under the peek rules).
+                    let (sampled, matched) = sample(&mut o, &request)?;
+                    o.prompt.say(&format!(
+                        "sample (a recorded peek, made visible again at once): {matched} of the {sampled} messages received match"
+                    ));
+                    report
+                        .extra
+                        .push(("sample", json!({ "sampled": sampled, "matched": matched })));
+                }
                 let code = super::cli::guarded(
                     &o.rt,
                     &o.log,
@@ -754,49 +765,26 @@ fn dry_run_of(
         return Ok(EXIT_OK);
     }
     let filter = redrive::filter_of(|n| request.value(n)).map_err(invalid)?;
-    let peek_plan =
-        o.rt.block_on(peek::plan(&o.session, &o.policy, request.target(), None))?;
-    let sample =
-        o.rt.block_on(peek::execute(&o.log, &o.session, &o.policy, &peek_plan))?;
-    let matched = sample
-        .iter()
-        .filter(|m| filter.matches(&as_received(m)))
-        .count();
+    let (sampled, matched) = sample(o, request)?;
     report.lines.push(format!(
-        "dry run: sampled {} messages with a recorded peek (made visible again at once); {matched} match ({}); nothing was sent or deleted",
-        sample.len(),
+        "dry run: sampled {sampled} messages with a recorded peek (made visible again at once); {matched} match ({}); nothing was sent or deleted",
         filter.describe()
     ));
     report.extra.push((
         "dry_run",
-        json!({ "selective": true, "sampled": sample.len(), "matched": matched }),
+        json!({ "selective": true, "sampled": sampled, "matched": matched }),
     ));
     Ok(EXIT_OK)
 }
 
-fn as_received(m: &crate::cloud::sqs::Message) -> crate::cloud::sqs_batch::Received {
-    use crate::cloud::sqs_batch::{AttrValue, Received};
-    Received {
-        id: m.id.clone(),
-        receipt: String::new(),
-        body: String::new(),
-        attributes: m
-            .attributes
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    AttrValue {
-                        data_type: "String".into(),
-                        string: Some(v.clone()),
-                        binary: None,
-                    },
-                )
-            })
-            .collect(),
-        sent: m.sent,
-        receive_count: m.receive_count,
-        group_id: m.group_id.clone(),
-        dedup_id: None,
-    }
+/// A recorded peek of the DLQ (under the peek rules): how many messages it received, and how
+/// many of them the request's filter matches.
+fn sample(o: &mut Opened, request: &Request) -> Result<(usize, usize), CliError> {
+    let filter = redrive::filter_of(|n| request.value(n)).map_err(invalid)?;
+    let peek_plan =
+        o.rt.block_on(peek::plan(&o.session, &o.policy, request.target(), None))?;
+    let sample =
+        o.rt.block_on(peek::execute(&o.log, &o.session, &o.policy, &peek_plan))?;
+    let matched = sample.iter().filter(|m| filter.matches_peeked(m)).count();
+    Ok((sample.len(), matched))
 }

@@ -1409,6 +1409,14 @@ async fn a_selective_redrive_from_the_dlq_view_moves_only_the_matching_claims() 
         "{:?}",
         form.plan.facts
     );
+    // No peek of this DLQ yet: the plan says how to see how many match.
+    let sample = form
+        .plan
+        .facts
+        .iter()
+        .find(|f| f.label == "sample")
+        .unwrap();
+    assert!(sample.value.contains("peek the DLQ"), "{sample:?}");
     h.type_text(&form.plan.confirm_text).await;
     h.key(KeyCode::Tab).await;
     h.type_text("INC-9 notify fix deployed").await;

@@ -180,6 +180,34 @@ impl Filter {
         attrs_hold && in_window && id_listed
     }
 
+    /// Whether a peeked message (its metadata) meets every condition, as a received one would.
+    pub fn matches_peeked(&self, m: &crate::cloud::sqs::Message) -> bool {
+        let r = Received {
+            id: m.id.clone(),
+            receipt: String::new(),
+            body: String::new(),
+            attributes: m
+                .attributes
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        crate::cloud::sqs_batch::AttrValue {
+                            data_type: "String".into(),
+                            string: Some(v.clone()),
+                            binary: None,
+                        },
+                    )
+                })
+                .collect(),
+            sent: m.sent,
+            receive_count: m.receive_count,
+            group_id: m.group_id.clone(),
+            dedup_id: None,
+        };
+        self.matches(&r)
+    }
+
     /// One line for the plan and the report.
     pub fn describe(&self) -> String {
         if self.is_empty() {
@@ -317,6 +345,30 @@ mod tests {
         assert!(e.contains("KiB") && e.contains("split"), "{e}");
         let hostile = parse_where("\u{1b}[2J=x").unwrap_err();
         assert!(!hostile.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_peeked_message_matches_as_a_received_one_would() {
+        let m = crate::cloud::sqs::Message {
+            id: "a".into(),
+            sent: Some(parse_time("2026-11-30T10:00:00Z").unwrap()),
+            receive_count: 1,
+            group_id: None,
+            size: 2,
+            attributes: [("stage".to_string(), "fraud".to_string())].into(),
+            body: "{}".into(),
+        };
+        let f = Filter {
+            wheres: vec![parse_where("stage=fraud").unwrap()],
+            since: Some(parse_time("2026-11-30").unwrap()),
+            ..Default::default()
+        };
+        assert!(f.matches_peeked(&m));
+        let g = Filter {
+            wheres: vec![parse_where("stage=validation").unwrap()],
+            ..Default::default()
+        };
+        assert!(!g.matches_peeked(&m));
     }
 
     #[test]

@@ -456,6 +456,23 @@ fn call_run<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
     })
 }
 
+/// The plan's fact about a sample: of the messages a recorded peek of the DLQ showed, how
+/// many the plan's filter matches (`None`: not a selective redrive plan).
+pub fn sample_fact(plan: &Plan, sample: &[crate::cloud::sqs::Message]) -> Option<Fact> {
+    if plan.operation.spec.id != REDRIVE_MESSAGES.id {
+        return None;
+    }
+    let filter = filter_of(|n| plan.operation.params.get(n).cloned()).ok()?;
+    let matched = sample.iter().filter(|m| filter.matches_peeked(m)).count();
+    Some(Fact {
+        label: "sample".into(),
+        value: format!(
+            "{matched} of the {} messages of the last recorded peek match",
+            sample.len()
+        ),
+    })
+}
+
 /// One line of counts for the outcome record and the screen.
 pub fn summary(r: &RunReport) -> String {
     let p = &r.progress;
