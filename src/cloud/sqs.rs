@@ -322,29 +322,19 @@ impl std::fmt::Debug for Message {
 pub const PEEK_HIDE_SECONDS: i32 = 30;
 
 fn message_of(m: &aws_sdk_sqs::types::Message) -> Message {
-    use aws_sdk_sqs::types::MessageSystemAttributeName as A;
-    let sys = m.attributes();
-    let get = |k: A| sys.and_then(|a| a.get(&k)).cloned();
-    let body = m.body().unwrap_or_default().to_string();
+    let r = super::sqs_batch::received_of(m);
     Message {
-        id: m.message_id().unwrap_or_default().to_string(),
-        sent: get(A::SentTimestamp)
-            .and_then(|t| t.parse::<i64>().ok())
-            .and_then(DateTime::from_timestamp_millis),
-        receive_count: get(A::ApproximateReceiveCount)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0),
-        group_id: get(A::MessageGroupId),
-        size: body.len(),
-        attributes: m
-            .message_attributes()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|(k, v)| v.string_value().map(|s| (k.clone(), s.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        body,
+        size: r.body.len(),
+        attributes: r
+            .attributes
+            .into_iter()
+            .filter_map(|(k, v)| v.string.map(|s| (k, s)))
+            .collect(),
+        id: r.id,
+        sent: r.sent,
+        receive_count: r.receive_count,
+        group_id: r.group_id,
+        body: r.body,
     }
 }
 

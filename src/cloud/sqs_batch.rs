@@ -83,7 +83,8 @@ pub struct BatchOutcome {
     pub failed: Vec<EntryFailure>,
 }
 
-fn received_of(m: &aws_sdk_sqs::types::Message) -> Received {
+/// A received message in the console's terms (shared with the peek's [`super::sqs::Message`]).
+pub(crate) fn received_of(m: &aws_sdk_sqs::types::Message) -> Received {
     let sys = m.attributes();
     let get = |k: A| sys.and_then(|a| a.get(&k)).cloned();
     let mut attributes: Vec<(String, AttrValue)> = m

@@ -97,6 +97,25 @@ pub(crate) async fn setup(emu: &Emulator, suffix: &str, n: usize, fifo: bool) ->
     (dlq_url, src_url)
 }
 
+/// Each message of a queue: its id → its claim id.
+pub(crate) fn claims_by_message(emu: &Emulator, queue: &str) -> BTreeMap<String, String> {
+    emu.with_world(|w| {
+        w.sqs.queues[queue]
+            .messages
+            .iter()
+            .map(|m| {
+                (
+                    m.id.clone(),
+                    m.attributes["claim_id"]["StringValue"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect()
+    })
+}
+
 /// The claim ids in a queue (each once per message holding it).
 pub(crate) fn claims_in(emu: &Emulator, queue: &str) -> Vec<String> {
     emu.with_world(|w| {
@@ -548,21 +567,7 @@ async fn killed_at_22_points_and_resumed_every_claim_ends_in_exactly_one_queue()
         let suffix = format!("-k{i}");
         let (dlq, _) = setup(&emu, &suffix, n, false).await;
         let name = format!("dlq{suffix}");
-        let dlq_ids: BTreeMap<String, String> = emu.with_world(|w| {
-            w.sqs.queues[&name]
-                .messages
-                .iter()
-                .map(|m| {
-                    (
-                        m.id.clone(),
-                        m.attributes["claim_id"]["StringValue"]
-                            .as_str()
-                            .unwrap()
-                            .to_string(),
-                    )
-                })
-                .collect()
-        });
+        let dlq_ids = claims_by_message(&emu, &name);
         emu.add_fault(FaultRule::for_op(Service::Sqs, op).stall_nth(*nth, *after));
         let stalls = emu.stalls();
         let mut child = bin.spawn(&emu, &redrive_args(&dlq, &name));

@@ -195,21 +195,7 @@ async fn review_a_lost_send_answer_is_not_a_silent_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let n = 30;
     let (dlq_url, _src) = setup(&emu, "-rv5", n, false).await;
-    let ids_before: std::collections::BTreeMap<String, String> = emu.with_world(|w| {
-        w.sqs.queues["dlq-rv5"]
-            .messages
-            .iter()
-            .map(|m| {
-                (
-                    m.id.clone(),
-                    m.attributes["claim_id"]["StringValue"]
-                        .as_str()
-                        .unwrap()
-                        .to_string(),
-                )
-            })
-            .collect()
-    });
+    let ids_before = crate::redrive::claims_by_message(&emu, "dlq-rv5");
     // The first send is applied, then its answer never comes (the attempt times out).
     emu.add_fault(FaultRule::for_op(Service::Sqs, "SendMessageBatch").stall_nth(1, true));
     let (r, report) = run(&emu, dir.path(), &fraud_timeouts(&dlq_url)).await;
