@@ -807,6 +807,21 @@ impl Runner {
                 Some(s) => {
                     let s = s.clone();
                     let policy = self.policy(&s);
+                    // A restore test runs as the profile's restore role unless the form names
+                    // another (the CLI's drills do the same).
+                    let role = crate::guard::restore::ROLE.name;
+                    let request = match self.ctx.settings.for_profile(&s.profile).restore_role_arn {
+                        Some(r)
+                            if request.spec.id == crate::guard::restore::START_RESTORE.id
+                                && request
+                                    .value(role)
+                                    .and_then(|v| v.as_text().map(|t| t.trim().is_empty()))
+                                    .unwrap_or(true) =>
+                        {
+                            request.param(role, r)
+                        }
+                        _ => request,
+                    };
                     let tx = self.tx.clone();
                     let redrive = self.redrive_context(&s);
                     tokio::spawn(async move {

@@ -1549,3 +1549,98 @@ async fn quitting_during_a_selective_redrive_lets_it_end_cleanly() {
     let audit = h.audit_text();
     assert!(!audit.contains("\"interrupted\""), "{audit}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_test_from_the_points_view_is_followed_to_its_end() {
+    let role = "arn:aws:iam::123456789012:role/BackupRestoreRole";
+    let mut h = Harness::new(&format!("restore_role_arn = \"{role}\"\n"), false, None).await;
+    h.runner.watch_every = Duration::from_millis(20);
+    h.type_text(":points").await;
+    h.key(KeyCode::Enter).await;
+    h.settle().await;
+    // A completed recovery point.
+    for _ in 0..50 {
+        let row = h.s.table(View::Points).selected_row().unwrap().clone();
+        if row.cells.iter().any(|c| c == "COMPLETED") {
+            break;
+        }
+        h.type_text("j").await;
+    }
+    let row = h.s.table(View::Points).selected_row().unwrap().clone();
+    assert!(
+        row.cells.iter().any(|c| c == "COMPLETED"),
+        "{:?}",
+        row.cells
+    );
+    h.type_text("T").await;
+    match &h.s.mode {
+        Mode::Form(f) => assert_eq!(f.spec.id, "backup.start_restore_job"),
+        other => panic!("no form: {other:?}"),
+    }
+    // Every field empty: the profile's role, the point's vault searched, the drill name.
+    for _ in 0..5 {
+        h.key(KeyCode::Enter).await;
+    }
+    h.settle().await;
+    let form = h.form().clone();
+    assert_eq!(form.plan.action, "backup:StartRestoreJob");
+    assert_eq!(
+        form.plan.operation.text("iam_role_arn"),
+        Some(role),
+        "the profile's restore role"
+    );
+    h.type_text(&form.plan.confirm_text).await;
+    h.key(KeyCode::Tab).await;
+    h.type_text("quarterly restore test").await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Tab).await;
+    assert_eq!(h.form().missing(true), None, "{:?}", h.form());
+    h.apply(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let ended = loop {
+        let incoming = tokio::time::timeout(Duration::from_secs(60), h.rx.recv())
+            .await
+            .expect("the restore's messages")
+            .expect("the runner's channel is open");
+        let msg = match incoming {
+            Incoming::Msg(m) => m,
+            Incoming::Session(s, purpose) => h.runner.session_ready(*s, purpose),
+            Incoming::Term(_) => continue,
+        };
+        if let Msg::TaskProgress { .. } = &msg {
+            // Let emulated time pass so the restore job runs to its end.
+            h.emu.advance(Duration::from_secs(120));
+        }
+        if let Msg::TaskEnded { result, .. } = &msg {
+            let r = result.clone();
+            h.apply(msg);
+            break r;
+        }
+        h.apply(msg);
+    };
+    let ended = ended.expect("the restore ended well");
+    assert!(ended.contains("COMPLETED"), "{ended}");
+    let text = h.audit_text();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let intent = records
+        .iter()
+        .find(|r| r["kind"] == "intent" && r["what"]["action"] == "backup:StartRestoreJob")
+        .expect("the intent");
+    let id = intent["id"].as_str().unwrap();
+    let linked: Vec<(&str, Option<&str>)> = records
+        .iter()
+        .filter(|r| r["intent_id"] == id)
+        .map(|r| (r["kind"].as_str().unwrap(), r["event"].as_str()))
+        .collect();
+    assert_eq!(
+        linked,
+        [
+            ("outcome", None),
+            ("task", Some("start")),
+            ("task", Some("finish"))
+        ],
+        "{text}"
+    );
+}

@@ -1,6 +1,9 @@
 //! Recovery points: resource, vault, age (the RPO it proves).
 
-use super::{Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, key_or, row, when};
+use super::{
+    ActionBinding, Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, key_or, row,
+    when,
+};
 use crate::app::links::{Link, Target, link, short};
 use crate::app::rows::{Row, Tone, age, bytes, time_cell};
 use crate::app::state::{Kind, State};
@@ -8,6 +11,15 @@ use crate::cloud::backup::RecoveryPoint;
 use crate::cloud::cloudtrail::EventFilter;
 
 pub struct Points;
+
+/// A restore test from the selected recovery point (guarded, long-running: followed to its end).
+const POINT_ACTIONS: &[ActionBinding] = &[ActionBinding {
+    name: "restore_test",
+    action: &crate::guard::restore::START_RESTORE,
+    keys: &["T"],
+    describe: "restore test: restore this recovery point into a NEW resource (<source>-drill-<time>, never over the source) with the profile's restore_role_arn, followed to its end (guarded)",
+    refresh: &[Kind::RestoreJobs, Kind::Points],
+}];
 
 /// A point older than this is shown as a warning (a daily plan has missed a run).
 const STALE_SECS: f64 = 36.0 * 3600.0;
@@ -57,6 +69,10 @@ const COLUMNS: &[Column<RecoveryPoint>] = &[
 ];
 
 impl Resource for Points {
+    fn actions(&self) -> &'static [ActionBinding] {
+        POINT_ACTIONS
+    }
+
     fn title(&self) -> &'static str {
         "Recovery points"
     }
