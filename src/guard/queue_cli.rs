@@ -207,7 +207,7 @@ fn dispatch(
                     None => None,
                 };
                 let request = build(&url, dest.as_deref())?;
-                let ctx = redrive_context(&o, &args, report);
+                let ctx = redrive_context(&args, report);
                 if dry_run {
                     return dry_run_of(&mut o, &request, selective, &ctx, report);
                 }
@@ -375,14 +375,24 @@ fn dispatch(
             let o = Opened::open(global, out.audit_dir.as_deref(), None, report)?;
             let result = (|| {
                 let cloud = o.session.cloud();
-                let tasks = match &dlq {
+                // The DLQ named, looked up once: its tasks, and the history filtered to it.
+                let dlq_arn = match &dlq {
                     Some(d) => {
                         let url = o.rt.block_on(queue_url(&cloud, &o.session, d))?;
-                        let q = o.rt.block_on(cloud.queue(&url)).map_err(|e| live(d, e))?;
-                        o.rt.block_on(cloud.list_message_move_tasks(&q.arn))
+                        Some(
+                            o.rt.block_on(cloud.queue(&url))
+                                .map_err(|e| live(d, e))?
+                                .arn,
+                        )
+                    }
+                    None => None,
+                };
+                let tasks = match (&dlq, &dlq_arn) {
+                    (Some(d), Some(arn)) => {
+                        o.rt.block_on(cloud.list_message_move_tasks(arn))
                             .map_err(|e| live(d, e))?
                     }
-                    None => {
+                    _ => {
                         o.rt.block_on(cloud.list_all_move_tasks())
                             .map_err(|e| live("the DLQs", e))?
                     }
@@ -428,17 +438,6 @@ fn dispatch(
                 report.extra.push(("tasks", Value::Array(rows)));
                 // AWS keeps a few recent tasks per queue; the audit log keeps every one this
                 // console started or ran, with its end.
-                let dlq_arn = match &dlq {
-                    Some(d) => {
-                        let url = o.rt.block_on(queue_url(&cloud, &o.session, d))?;
-                        Some(
-                            o.rt.block_on(cloud.queue(&url))
-                                .map_err(|e| live(d, e))?
-                                .arn,
-                        )
-                    }
-                    None => None,
-                };
                 let history = report
                     .audit_log
                     .as_deref()
@@ -653,14 +652,13 @@ async fn dlq_of_task(session: &crate::session::Session, task: &str) -> Result<St
     queue_url(&cloud, session, t).await
 }
 
-fn redrive_context(o: &Opened, args: &ActionArgs, report: &Report) -> Context {
+fn redrive_context(args: &ActionArgs, report: &Report) -> Context {
     let dir = report
         .audit_log
         .as_ref()
         .and_then(|p| p.parent().map(|d| d.join("redrive")))
         .or_else(|| args.audit_dir.as_ref().map(|d| d.join("redrive")))
         .unwrap_or_else(|| PathBuf::from("redrive"));
-    let _ = o;
     let mut ctx = Context::new(dir);
     if sanitize::stderr_is_terminal() {
         let last = std::sync::Mutex::new(std::time::Instant::now());

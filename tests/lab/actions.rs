@@ -162,6 +162,34 @@ impl Harness {
         }
     }
 
+    /// Applies the runner's messages until a followed task ends; `on_progress` sees each
+    /// progress line (with the emulator, to move its clock). Returns how the task ended.
+    pub(crate) async fn until_task_ended(
+        &mut self,
+        mut on_progress: impl FnMut(&Emulator, &str),
+    ) -> Result<String, String> {
+        loop {
+            let incoming = tokio::time::timeout(Duration::from_secs(60), self.rx.recv())
+                .await
+                .expect("the task's messages")
+                .expect("the runner's channel is open");
+            let msg = match incoming {
+                Incoming::Msg(m) => m,
+                Incoming::Session(s, purpose) => self.runner.session_ready(*s, purpose),
+                Incoming::Term(_) => continue,
+            };
+            if let Msg::TaskProgress { line, .. } = &msg {
+                on_progress(&self.emu, line);
+            }
+            if let Msg::TaskEnded { result, .. } = &msg {
+                let r = result.clone();
+                self.apply(msg);
+                return r;
+            }
+            self.apply(msg);
+        }
+    }
+
     pub(crate) async fn key(&mut self, c: KeyCode) {
         self.apply(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
         self.settle().await;
@@ -1425,26 +1453,9 @@ async fn a_selective_redrive_from_the_dlq_view_moves_only_the_matching_claims() 
     assert_eq!(h.form().missing(true), None, "{:?}", h.form());
     h.apply(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     let mut progress = Vec::new();
-    let ended = loop {
-        let incoming = tokio::time::timeout(Duration::from_secs(60), h.rx.recv())
-            .await
-            .expect("the run's messages")
-            .expect("the runner's channel is open");
-        let msg = match incoming {
-            Incoming::Msg(m) => m,
-            Incoming::Session(s, purpose) => h.runner.session_ready(*s, purpose),
-            Incoming::Term(_) => continue,
-        };
-        if let Msg::TaskProgress { line, .. } = &msg {
-            progress.push(line.clone());
-        }
-        if let Msg::TaskEnded { result, .. } = &msg {
-            let r = result.clone();
-            h.apply(msg);
-            break r;
-        }
-        h.apply(msg);
-    };
+    let ended = h
+        .until_task_ended(|_, line| progress.push(line.to_string()))
+        .await;
     let ended = ended.expect("the run ended well");
     assert!(
         ended.contains(&format!("matched {want}, moved {want}")),
@@ -1596,27 +1607,10 @@ async fn a_restore_test_from_the_points_view_is_followed_to_its_end() {
     h.key(KeyCode::Tab).await;
     assert_eq!(h.form().missing(true), None, "{:?}", h.form());
     h.apply(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    let ended = loop {
-        let incoming = tokio::time::timeout(Duration::from_secs(60), h.rx.recv())
-            .await
-            .expect("the restore's messages")
-            .expect("the runner's channel is open");
-        let msg = match incoming {
-            Incoming::Msg(m) => m,
-            Incoming::Session(s, purpose) => h.runner.session_ready(*s, purpose),
-            Incoming::Term(_) => continue,
-        };
-        if let Msg::TaskProgress { .. } = &msg {
-            // Let emulated time pass so the restore job runs to its end.
-            h.emu.advance(Duration::from_secs(120));
-        }
-        if let Msg::TaskEnded { result, .. } = &msg {
-            let r = result.clone();
-            h.apply(msg);
-            break r;
-        }
-        h.apply(msg);
-    };
+    // Emulated time passes at each progress read, so the restore job runs to its end.
+    let ended = h
+        .until_task_ended(|emu, _| emu.advance(Duration::from_secs(120)))
+        .await;
     let ended = ended.expect("the restore ended well");
     assert!(ended.contains("COMPLETED"), "{ended}");
     let text = h.audit_text();

@@ -237,7 +237,12 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
     let destination = match &state.destination {
         Destination::Given { queue: Some(q), .. } => (**q).clone(),
         Destination::Sources(qs) if qs.len() == 1 => qs[0].clone(),
-        _ => unreachable_destination()?,
+        // The checks refuse every other case; kept as an error, never a panic.
+        _ => {
+            return Err(GuardError::InvalidRequest(
+                "no destination queue could be chosen: give one with --to".into(),
+            ));
+        }
     };
     let queue = &state.queue;
     let path = journal_path(&ctx, session, &queue.arn);
@@ -340,12 +345,6 @@ async fn plan(session: &Session, policy: &Policy, request: &Request) -> Result<P
         );
     }
     Ok(plan)
-}
-
-fn unreachable_destination() -> Result<crate::cloud::sqs::Queue, GuardError> {
-    Err(GuardError::InvalidRequest(
-        "no destination queue could be chosen: give one with --to".into(),
-    ))
 }
 
 /// The pre-checks a selective redrive adds to a move task's (pure).
