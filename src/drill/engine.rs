@@ -684,3 +684,65 @@ async fn run_test(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drill_is_named_in_every_reason_within_the_limit() {
+        assert_eq!(
+            drill_reason("q4", Some(" Q4 drill ")),
+            "Q4 drill [drill q4, confirmed once by typing its name]"
+        );
+        assert_eq!(
+            drill_reason("q4", None),
+            "[drill q4, confirmed once by typing its name]"
+        );
+        let long = drill_reason("q4", Some(&"x".repeat(600)));
+        assert_eq!(long.chars().count(), crate::guard::MAX_REASON_CHARS);
+        assert!(long.ends_with("typing its name]"));
+    }
+
+    #[test]
+    fn a_reason_is_one_line_and_given_when_required() {
+        assert_eq!(check_reason(None, false), Ok(()));
+        assert_eq!(check_reason(Some("Q4 drill"), true), Ok(()));
+        assert_eq!(check_reason(None, true), Err(BadReason::Missing));
+        assert_eq!(check_reason(Some("  "), true), Err(BadReason::Missing));
+        assert_eq!(
+            check_reason(Some("a\nb"), false),
+            Err(BadReason::ControlCharacters)
+        );
+        assert_eq!(
+            check_reason(Some("a\u{1b}[2J"), true),
+            Err(BadReason::ControlCharacters)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stop_is_seen_once_asked_and_never_without_it() {
+        let (tx, mut rx) = stop_channel::channel(None);
+        let waiting = tokio::spawn(async move { stop_asked(&mut rx).await });
+        tx.send(Some("stopped by SIGINT".into())).expect("send");
+        assert_eq!(waiting.await.expect("join"), "stopped by SIGINT");
+        let (tx, mut rx) = stop_channel::channel::<Option<String>>(None);
+        drop(tx);
+        let never = tokio::time::timeout(Duration::from_millis(50), stop_asked(&mut rx)).await;
+        assert!(never.is_err(), "a dropped sender is not a stop");
+    }
+
+    #[test]
+    fn network_and_expiry_interrupt_other_failures_do_not() {
+        let net = crate::cloud::CloudError::Network {
+            operation: "DescribeRestoreJob".into(),
+            message: "reset".into(),
+        };
+        assert!(transient(&GuardError::LiveState {
+            target: "t".into(),
+            error: net,
+        }));
+        assert!(transient(&GuardError::SessionExpired));
+        assert!(!transient(&GuardError::ReasonRequired));
+    }
+}

@@ -491,37 +491,3 @@ fn plans(global: &GlobalOptions, as_json: bool, audit_dir: Option<&Path>) -> i32
     o.close();
     code
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_drill_is_named_in_every_reason_within_the_limit() {
-        assert_eq!(
-            drill_reason("q4", Some(" Q4 drill ")),
-            "Q4 drill [drill q4, confirmed once by typing its name]"
-        );
-        assert_eq!(
-            drill_reason("q4", None),
-            "[drill q4, confirmed once by typing its name]"
-        );
-        let long = drill_reason("q4", Some(&"x".repeat(600)));
-        assert_eq!(long.chars().count(), crate::guard::MAX_REASON_CHARS);
-        assert!(long.ends_with("typing its name]"));
-    }
-
-    #[test]
-    fn network_and_expiry_interrupt_other_failures_do_not() {
-        let net = crate::cloud::CloudError::Network {
-            operation: "DescribeRestoreJob".into(),
-            message: "reset".into(),
-        };
-        assert!(transient(&GuardError::LiveState {
-            target: "t".into(),
-            error: net,
-        }));
-        assert!(transient(&GuardError::SessionExpired));
-        assert!(!transient(&GuardError::ReasonRequired));
-    }
-}
