@@ -10,6 +10,11 @@ pub enum Command {
     Profile(String),
     Region(String),
     Reauth,
+    /// Run a drill runbook: its file, and where its reports and state go (default `.`).
+    Drill {
+        runbook: std::path::PathBuf,
+        report_dir: Option<std::path::PathBuf>,
+    },
     Help,
     Quit,
 }
@@ -22,6 +27,11 @@ const CONSOLE: &[(&str, &[&str], &str)] = &[
         "reauth",
         &["login", "mfa"],
         "renew the session with a fresh MFA code",
+    ),
+    (
+        "drill",
+        &[],
+        "run a DR drill runbook: :drill RUNBOOK [REPORT_DIR] (reports and state in REPORT_DIR, default .)",
     ),
     ("help", &["h"], "keys of this view"),
     ("quit", &["q", "q!", "qa", "exit"], "quit"),
@@ -95,6 +105,22 @@ pub fn parse(input: &str) -> Result<Command, String> {
             Command::Region(r)
         }
         "reauth" => Command::Reauth,
+        "drill" => match arg.as_slice() {
+            [runbook] => Command::Drill {
+                runbook: runbook.into(),
+                report_dir: None,
+            },
+            [runbook, dir] => Command::Drill {
+                runbook: runbook.into(),
+                report_dir: Some(dir.into()),
+            },
+            _ => {
+                return Err(
+                    ":drill needs a runbook and optionally a report directory, e.g. :drill docs/drills/claims-quarterly.toml drill-reports"
+                        .into(),
+                );
+            }
+        },
         "help" => Command::Help,
         _ => Command::Quit,
     })

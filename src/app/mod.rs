@@ -3,6 +3,8 @@
 pub mod audit_task;
 pub mod command;
 pub mod data;
+pub mod drill;
+pub mod drill_task;
 pub mod format;
 pub mod frames;
 pub mod keymap;

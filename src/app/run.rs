@@ -66,6 +66,8 @@ pub struct Runner {
     /// The cancel flags of selective redrives running: quitting sets them and lets each run
     /// finish its batch in hand, give back what it holds and journal its end.
     redrive_cancels: Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The drill running (`:drill`): its answers and its stop.
+    drill: Option<super::drill_task::DrillHandle>,
     /// The running progressive load of each kind: its generation (set to `u64::MAX` when a
     /// newer load replaces it, which stops it) and the channel that moves rows to the front.
     progressive: std::collections::HashMap<
@@ -385,6 +387,7 @@ impl Runner {
             sealer_credentials: Default::default(),
             running: Vec::new(),
             redrive_cancels: Vec::new(),
+            drill: None,
             progressive: Default::default(),
         }
     }
@@ -763,6 +766,11 @@ impl Runner {
                 serde_json::json!({ "for": "guarded action" }),
             ),
             (MfaPurpose::Unlock, _) => (SessionEvent::IdleUnlock, serde_json::json!({})),
+            // A drill renews (and records) its own session; the console's is not asked to.
+            (MfaPurpose::Drill, _) => (
+                SessionEvent::MfaStepUp,
+                serde_json::json!({ "for": "drill" }),
+            ),
         };
         self.audit
             .session(Some(Box::new(s.clone())), event, details);
@@ -780,7 +788,13 @@ impl Runner {
             .filter(|c| std::sync::Arc::strong_count(c) > 1)
             .inspect(|c| c.store(true, std::sync::atomic::Ordering::SeqCst))
             .count();
-        let grace = if runs > 0 {
+        // A drill is told to stop: the call in flight gets its grace, the state is kept.
+        let drills = self
+            .drill
+            .take()
+            .map(|d| d.stop("stopped: the console quit"))
+            .is_some();
+        let grace = if runs > 0 || drills {
             crate::guard::cli::RUN_STOP_GRACE
         } else {
             Duration::ZERO
@@ -843,6 +857,50 @@ impl Runner {
             },
             Effect::Execute(confirmed) => self.run_action(confirmed),
             Effect::CancelPending => self.pending_action = None,
+            Effect::PrepareDrill {
+                runbook,
+                report_dir,
+            } => match &self.session {
+                Some(s) => super::drill_task::prepare(
+                    self.tx.clone(),
+                    s.clone(),
+                    self.ctx.settings.for_profile(&s.profile),
+                    runbook,
+                    report_dir,
+                ),
+                None => self.send(Msg::DrillPrepared(Err("not signed in".into()))),
+            },
+            Effect::RunDrill { prepared, reason } => {
+                let Some(session) = self.session.clone() else {
+                    self.send(Msg::DrillPrepared(Err("not signed in".into())));
+                    return true;
+                };
+                // One drill at a time: one that ended has dropped its answers.
+                if self.drill.as_ref().is_some_and(|d| !d.answers.is_closed()) {
+                    self.send(Msg::Flash(super::state::Flash::Error(
+                        "a drill is already running: wait for it to end".into(),
+                    )));
+                    return true;
+                }
+                let (task, handle) = super::drill_task::run(super::drill_task::Start {
+                    tx: self.tx.clone(),
+                    writer: self.audit.clone(),
+                    policy: self.policy(&session),
+                    settings: self.ctx.settings.for_profile(&session.profile),
+                    session,
+                    prepared: *prepared,
+                    reason,
+                    poll: self.watch_every,
+                });
+                self.running.retain(|h| !h.is_finished());
+                self.running.push(task);
+                self.drill = Some(handle);
+            }
+            Effect::DrillAnswer(answer) => {
+                if let Some(d) = &self.drill {
+                    let _ = d.answers.send(answer);
+                }
+            }
             Effect::PlanPeek { queue_url, seen } => match self.session.clone() {
                 Some(session) => {
                     let policy = self.policy(&session);

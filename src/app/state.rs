@@ -72,6 +72,9 @@ pub enum MfaPurpose {
     Unlock,
     /// A fresh code before a guarded action (the action runs right after).
     StepUp,
+    /// A fresh code a running drill asked for before its next action (it renews its own
+    /// session with it).
+    Drill,
 }
 
 /// The field of the confirmation form that has focus: the name field first, then the reason,
@@ -291,6 +294,14 @@ pub enum Mode {
     Running {
         summary: String,
     },
+    /// `:drill`: the runbook is being read.
+    DrillPreparing,
+    /// The drill shown once, confirmed once by typing its name (with the reason).
+    DrillConfirm(Box<super::drill::DrillForm>),
+    /// A running drill asks whether a restored copy passed the operator's checks.
+    DrillVerdict {
+        question: String,
+    },
 }
 
 /// A long-running action the console follows (by its handle's id in `State::tasks`).
@@ -349,6 +360,10 @@ pub struct State {
     pub revealing: Option<String>,
     /// Long-running actions being followed, by handle id (shown in the footer).
     pub tasks: BTreeMap<String, Task>,
+    /// The task id of the drill running (one at a time).
+    pub drill_running: Option<String>,
+    /// A question of the running drill, shown when nothing else is on screen.
+    pub drill_asks: Option<super::drill::DrillQuestion>,
     /// `--demo` only: the demo MFA device's current code (its seed is published and test-only),
     /// shown in the MFA prompt. Always None for real profiles.
     pub demo_code: Option<String>,
@@ -381,6 +396,8 @@ impl State {
             acting: None,
             revealing: None,
             tasks: BTreeMap::new(),
+            drill_running: None,
+            drill_asks: None,
             demo_code: None,
         }
     }

@@ -79,6 +79,16 @@ pub enum Msg {
         profile: String,
         why: String,
     },
+    /// A runbook read for `:drill` (or why it cannot run).
+    DrillPrepared(Result<Box<super::drill::DrillOffer>, String>),
+    /// A drill started on a task: its progress comes as `TaskProgress` of this id, its end
+    /// as `TaskEnded`.
+    DrillStarted {
+        id: String,
+        summary: String,
+    },
+    /// The running drill asks something.
+    DrillAsks(super::drill::DrillQuestion),
     /// A long-running action started (its handle's id) and is followed.
     TaskStarted {
         id: String,
@@ -140,6 +150,18 @@ pub enum Effect {
     Execute(Box<crate::guard::Confirmed>),
     /// Forget a confirmed action waiting for a step-up code.
     CancelPending,
+    /// Read a drill runbook (and the state of an interrupted run of it) for its confirmation.
+    PrepareDrill {
+        runbook: std::path::PathBuf,
+        report_dir: std::path::PathBuf,
+    },
+    /// Run a confirmed drill on a task (one at a time).
+    RunDrill {
+        prepared: Box<crate::drill::files::Prepared>,
+        reason: Option<String>,
+    },
+    /// The answer to the running drill's question (None: no answer, the drill stops).
+    DrillAnswer(Option<String>),
     /// Plan a peek at a queue's messages (reads its attributes; receives nothing).
     PlanPeek {
         queue_url: String,
@@ -169,6 +191,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
     if follows {
         out.extend(prioritize_visible(s));
     }
+    super::drill::show_question(s);
     out
 }
 
@@ -296,6 +319,20 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             );
             Vec::new()
         }
+        Msg::DrillPrepared(offer) => super::drill::prepared(s, offer),
+        Msg::DrillAsks(q) => super::drill::asks(s, q),
+        Msg::DrillStarted { id, summary } => {
+            s.tasks.insert(
+                id.clone(),
+                super::state::Task {
+                    summary,
+                    line: "starting".into(),
+                    refresh: &[Kind::RestoreJobs, Kind::Points],
+                },
+            );
+            s.drill_running = Some(id);
+            Vec::new()
+        }
         Msg::TaskProgress { id, line } => {
             if let Some(t) = s.tasks.get_mut(&id) {
                 t.line = line;
@@ -303,6 +340,20 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::TaskEnded { id, result } => {
+            if s.drill_running.as_ref() == Some(&id) {
+                s.drill_running = None;
+                s.drill_asks = None;
+                if matches!(
+                    s.mode,
+                    Mode::DrillVerdict { .. }
+                        | Mode::Mfa {
+                            purpose: MfaPurpose::Drill,
+                            ..
+                        }
+                ) {
+                    s.mode = Mode::Normal;
+                }
+            }
             let refresh = s.tasks.remove(&id).map(|t| t.refresh).unwrap_or_default();
             match result {
                 Ok(m) => s.flash = Some(Flash::Info(m)),
@@ -438,7 +489,7 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
                 ),
                 MfaPurpose::Reauth => "session renewed".to_string(),
                 MfaPurpose::Unlock => "unlocked".to_string(),
-                MfaPurpose::StepUp => "MFA renewed".to_string(),
+                MfaPurpose::StepUp | MfaPurpose::Drill => "MFA renewed".to_string(),
             }));
             s.idle_lock_minutes = info.idle_lock_minutes;
             let mut info = *info;
@@ -907,6 +958,13 @@ fn key(s: &mut State, ev: KeyEvent) -> Vec<Effect> {
         Mode::Form(form) => form_key(s, k, action, *form),
         Mode::Confirm(form) => confirm_key(s, k, action, *form),
         Mode::PeekConfirm(plan) => peek_confirm_key(s, k, action, plan),
+        Mode::DrillConfirm(form) => super::drill::confirm_key(s, k, action, *form),
+        Mode::DrillVerdict { question } => super::drill::verdict_key(s, k, action, question),
+        Mode::DrillPreparing if action == Some(Action::Cancel) => {
+            s.mode = Mode::Normal;
+            s.flash = Some(Flash::Info("drill cancelled: nothing was changed".into()));
+            Vec::new()
+        }
         Mode::PeekPlanning { .. } if action == Some(Action::Cancel) => {
             s.mode = Mode::Normal;
             s.flash = Some(Flash::Info("peek cancelled: nothing was received".into()));
@@ -928,7 +986,7 @@ fn key(s: &mut State, ev: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         // Nothing to do while the pre-checks or the action run.
-        Mode::PeekPlanning { .. } | Mode::Running { .. } => Vec::new(),
+        Mode::PeekPlanning { .. } | Mode::Running { .. } | Mode::DrillPreparing => Vec::new(),
     }
 }
 
@@ -1326,7 +1384,7 @@ fn follow_link(s: &mut State, n: usize) -> Vec<Effect> {
     }
 }
 
-fn edit(input: &mut String, k: Key, action: Option<Action>) -> bool {
+pub(crate) fn edit(input: &mut String, k: Key, action: Option<Action>) -> bool {
     match (action, k.code) {
         (Some(Action::Delete), _) => {
             input.pop();
@@ -1382,6 +1440,10 @@ pub fn run_command(s: &mut State, input: &str) -> Vec<Effect> {
         }
         Ok(Command::Profile(p)) => vec![Effect::SwitchProfile { profile: p }],
         Ok(Command::Region(r)) => vec![Effect::SwitchRegion { region: r }],
+        Ok(Command::Drill {
+            runbook,
+            report_dir,
+        }) => super::drill::command(s, runbook, report_dir),
         Ok(Command::Reauth) => {
             s.mode = Mode::Mfa {
                 purpose: MfaPurpose::Reauth,
@@ -1453,6 +1515,7 @@ fn mfa_key(
                     s.flash = Some(Flash::Info("cancelled: the action did not run".into()));
                     return vec![Effect::CancelPending];
                 }
+                MfaPurpose::Drill => return super::drill::code(s, None),
                 _ => s.mode = Mode::Normal,
             }
             if purpose == MfaPurpose::Unlock {
@@ -1466,6 +1529,7 @@ fn mfa_key(
             Vec::new()
         }
         Some(Action::Submit) => match crate::session::validate_code(&input) {
+            Ok(code) if purpose == MfaPurpose::Drill => super::drill::code(s, Some(code)),
             Ok(code) => {
                 s.mode = Mode::Mfa {
                     purpose: purpose.clone(),

@@ -199,37 +199,45 @@ impl Drill<'_> {
     /// Plans, confirms (the drill's confirmation covers it), passes the gates (a step-up MFA
     /// code when the profile's step_up_minutes ran out) and executes one guarded action.
     async fn guarded(&mut self, request: &Request) -> Result<Step, Stop> {
-        let plan = match guard::plan(&self.session, &self.policy, request).await {
-            Ok(p) => p,
-            Err(e) if transient(&e) => return Err(Stop::Interrupted(e.to_string())),
-            Err(e) => return Ok(Step::Error(e)),
+        // A step-up code may take the operator a while: the plan is made again after it, so
+        // its checks (and its age) are those of the call that follows.
+        let mut renewed = false;
+        let (plan, confirmed) = loop {
+            let plan = match guard::plan(&self.session, &self.policy, request).await {
+                Ok(p) => p,
+                Err(e) if transient(&e) => return Err(Stop::Interrupted(e.to_string())),
+                Err(e) => return Ok(Step::Error(e)),
+            };
+            for l in plan.lines() {
+                self.progress(&format!("    {l}"));
+            }
+            let confirmed = match guard::confirm(
+                &plan,
+                &plan.confirm_text,
+                self.reason.as_deref(),
+                self.ticket.as_deref(),
+                self.policy.require_reason,
+            ) {
+                Ok(c) => c,
+                Err(e) => return Ok(Step::Error(e)),
+            };
+            match guard::preflight(&self.session, &self.policy, &confirmed) {
+                Err(e @ GuardError::StepUpRequired { .. }) if !renewed => {
+                    self.progress(&e.to_string());
+                    let code = self.io.ask.mfa_code().await.map_err(Stop::Interrupted)?;
+                    self.session = self
+                        .session
+                        .renew(&code)
+                        .await
+                        .map_err(|e| Stop::Interrupted(e.to_string()))?;
+                    guard::record_context(self.log, &self.session);
+                    let _ = self.log.session(SessionEvent::MfaStepUp, Value::Null);
+                    renewed = true;
+                }
+                // The executor checks the gates again and refuses with the reason.
+                _ => break (plan, confirmed),
+            }
         };
-        for l in plan.lines() {
-            self.progress(&format!("    {l}"));
-        }
-        let confirmed = match guard::confirm(
-            &plan,
-            &plan.confirm_text,
-            self.reason.as_deref(),
-            self.ticket.as_deref(),
-            self.policy.require_reason,
-        ) {
-            Ok(c) => c,
-            Err(e) => return Ok(Step::Error(e)),
-        };
-        if let Err(e @ GuardError::StepUpRequired { .. }) =
-            guard::preflight(&self.session, &self.policy, &confirmed)
-        {
-            self.progress(&e.to_string());
-            let code = self.io.ask.mfa_code().await.map_err(Stop::Interrupted)?;
-            self.session = self
-                .session
-                .renew(&code)
-                .await
-                .map_err(|e| Stop::Interrupted(e.to_string()))?;
-            guard::record_context(self.log, &self.session);
-            let _ = self.log.session(SessionEvent::MfaStepUp, Value::Null);
-        }
         let (log, session, policy) = (self.log, &self.session, self.policy);
         let stop = &mut self.io.stop;
         let out = {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// A runbook ready to run: parsed, its role found, its report directory usable, and the
 /// state of an interrupted run of it (if any) read back.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prepared {
     pub runbook: Runbook,
     /// The file as given (named in the report).

@@ -122,8 +122,135 @@ pub fn draw(f: &mut Frame, s: &State) {
             "Planning the peek: reading the queue's attributes (nothing is received yet)… Esc cancels",
         ),
         Mode::PeekConfirm(plan) => draw_peek_plan(f, s, plan),
-        _ => {}
+        Mode::DrillPreparing => draw_wait(
+            f,
+            s,
+            "Reading the runbook and the state of an interrupted run of it… Esc cancels",
+        ),
+        Mode::DrillConfirm(form) => draw_drill_confirm(f, s, form),
+        Mode::DrillVerdict { question } => draw_drill_verdict(f, s, question),
+        Mode::Normal | Mode::Command { .. } | Mode::Filter { .. } => {}
     }
+}
+
+/// A box of `lines` (wrapped; tall enough for all of them) titled `title`, centred.
+fn draw_box(f: &mut Frame, s: &State, title: Span<'static>, lines: Vec<Line<'static>>) {
+    let width = 110.min(f.area().width).max(4);
+    let inner = usize::from(width - 2).max(1);
+    let height: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner))
+        .sum::<usize>()
+        + 2;
+    let area = centered(f.area(), width, u16::try_from(height).unwrap_or(u16::MAX));
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .style(s.theme.base)
+            .block(Block::default().borders(Borders::ALL).title(title)),
+        area,
+    );
+}
+
+/// The drill, shown once: its tests, objectives, approver, identity and role; its name to
+/// type and the reason recorded with every action; Enter on the reason starts it.
+fn draw_drill_confirm(f: &mut Frame, s: &State, form: &crate::app::drill::DrillForm) {
+    use crate::app::drill::DrillFocus;
+    let t = &s.theme;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if let Some(i) = &s.session
+        && i.production
+    {
+        lines.push(Line::from(Span::styled(
+            format!(" PRODUCTION account {} ", clean(&i.account)),
+            t.production,
+        )));
+    }
+    for (n, l) in form.offer.lines.iter().enumerate() {
+        let style = if n == 0 { t.title } else { t.base };
+        lines.push(Line::from(Span::styled(clean(l).into_owned(), style)));
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "reports and state: {}",
+            clean(&form.offer.prepared.dir.display().to_string())
+        ),
+        t.muted,
+    )));
+    lines.push(Line::from(Span::styled(
+        "Each restore, validation and cleanup is still planned, checked and recorded on its own (intent before the call).",
+        t.muted,
+    )));
+    lines.push(Line::from(""));
+    let require = s.session.as_ref().is_none_or(|i| i.require_reason);
+    let field = |label: String, value: &str, focused: bool| -> Line<'static> {
+        let style = if focused { t.selected } else { t.base };
+        Line::from(vec![
+            Span::styled(format!("{label:<34}"), t.muted),
+            Span::styled(
+                format!("[{}{}]", clean(value), if focused { "█" } else { "" }),
+                style,
+            ),
+        ])
+    };
+    lines.push(field(
+        format!("Type \"{}\" to run the drill:", clean(form.name())),
+        &form.typed,
+        form.focus == DrillFocus::Name,
+    ));
+    lines.push(field(
+        if require {
+            "Reason (required):".to_string()
+        } else {
+            "Reason:".to_string()
+        },
+        &form.reason,
+        form.focus == DrillFocus::Reason,
+    ));
+    lines.push(Line::from(""));
+    match form.missing(require) {
+        Some(m) => lines.push(Line::from(Span::styled(
+            format!("Enter on the reason starts the drill once: {}", clean(&m)),
+            t.muted,
+        ))),
+        None => lines.push(Line::from(Span::styled(
+            "Enter on the reason starts the drill",
+            t.danger,
+        ))),
+    }
+    if let Some(e) = &form.error {
+        lines.push(Line::from(Span::styled(clean(e).into_owned(), t.danger)));
+    }
+    lines.push(Line::from(Span::styled(
+        "Tab/↑/↓: other field   Enter: next field, or start   Esc: cancel",
+        t.muted,
+    )));
+    draw_box(
+        f,
+        s,
+        Span::styled(format!(" Drill: {} ", clean(form.name())), t.danger),
+        lines,
+    );
+}
+
+/// The running drill asks whether a restored copy passed the operator's checks.
+fn draw_drill_verdict(f: &mut Frame, s: &State, question: &str) {
+    let t = &s.theme;
+    let lines = vec![
+        Line::from(Span::styled(clean(question).into_owned(), t.title)),
+        Line::from(""),
+        Line::from(Span::styled(
+            "y: it passed (SUCCESSFUL is sent)   n: it did not (FAILED is sent)   Esc: stop the drill here (run the same :drill to resume)",
+            t.muted,
+        )),
+    ];
+    draw_box(
+        f,
+        s,
+        Span::styled(" Drill: validation ".to_string(), t.title),
+        lines,
+    );
 }
 
 fn time_left(s: &State) -> Option<(String, bool)> {
@@ -463,6 +590,7 @@ fn draw_mfa(
         MfaPurpose::Reauth => " Renew the session ".to_string(),
         MfaPurpose::Unlock => " Locked after inactivity ".to_string(),
         MfaPurpose::StepUp => " Step-up: a fresh MFA code for this action ".to_string(),
+        MfaPurpose::Drill => " Step-up: a fresh MFA code for the drill's next action ".to_string(),
     };
     let masked: String = "•".repeat(input.chars().count())
         + &"_".repeat(6usize.saturating_sub(input.chars().count()));

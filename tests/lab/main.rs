@@ -12,6 +12,7 @@ mod binary;
 mod cloudtrail;
 mod common;
 mod drill;
+mod drill_console;
 mod e2e;
 mod guard;
 mod guard_watch;
