@@ -15,6 +15,8 @@ pub enum Command {
         runbook: std::path::PathBuf,
         report_dir: Option<std::path::PathBuf>,
     },
+    /// Stop the running drill at its next step (its state kept).
+    DrillStop,
     Help,
     Quit,
 }
@@ -31,7 +33,7 @@ const CONSOLE: &[(&str, &[&str], &str)] = &[
     (
         "drill",
         &[],
-        "run a DR drill runbook: :drill RUNBOOK [REPORT_DIR] (reports and state in REPORT_DIR, default .)",
+        "run a DR drill runbook: :drill RUNBOOK [REPORT_DIR] (reports and state in REPORT_DIR, default .); :drill stop stops it, resumable",
     ),
     ("help", &["h"], "keys of this view"),
     ("quit", &["q", "q!", "qa", "exit"], "quit"),
@@ -106,6 +108,7 @@ pub fn parse(input: &str) -> Result<Command, String> {
         }
         "reauth" => Command::Reauth,
         "drill" => match arg.as_slice() {
+            ["stop"] => Command::DrillStop,
             [runbook] => Command::Drill {
                 runbook: runbook.into(),
                 report_dir: None,

@@ -105,6 +105,24 @@ pub fn command(s: &mut State, runbook: PathBuf, report_dir: Option<PathBuf>) -> 
     }]
 }
 
+/// `:drill stop`: the running drill stops at its next step, its state kept.
+pub fn stop(s: &mut State) -> Vec<Effect> {
+    match &s.drill_running {
+        Some(d) => {
+            s.flash = Some(Flash::Info(format!(
+                "stopping {d} at its next step (the call in flight finishes and is recorded); the same :drill resumes it"
+            )));
+            vec![Effect::StopDrill]
+        }
+        None => {
+            s.flash = Some(Flash::Error(
+                "no drill is running: :drill RUNBOOK starts one".to_string(),
+            ));
+            Vec::new()
+        }
+    }
+}
+
 /// The runbook read: its confirmation opens (only if it is still awaited).
 pub fn prepared(s: &mut State, offer: Result<Box<DrillOffer>, String>) -> Vec<Effect> {
     if !matches!(s.mode, Mode::DrillPreparing) {

@@ -896,6 +896,11 @@ impl Runner {
                 self.running.push(task);
                 self.drill = Some(handle);
             }
+            Effect::StopDrill => {
+                if let Some(d) = self.drill.take() {
+                    d.stop("stopped by the operator (:drill stop)");
+                }
+            }
             Effect::DrillAnswer(answer) => {
                 if let Some(d) = &self.drill {
                     let _ = d.answers.send(answer);

@@ -162,6 +162,8 @@ pub enum Effect {
     },
     /// The answer to the running drill's question (None: no answer, the drill stops).
     DrillAnswer(Option<String>),
+    /// Stop the running drill at its next step (the call in flight gets its grace).
+    StopDrill,
     /// Plan a peek at a queue's messages (reads its attributes; receives nothing).
     PlanPeek {
         queue_url: String,
@@ -1444,6 +1446,7 @@ pub fn run_command(s: &mut State, input: &str) -> Vec<Effect> {
             runbook,
             report_dir,
         }) => super::drill::command(s, runbook, report_dir),
+        Ok(Command::DrillStop) => super::drill::stop(s),
         Ok(Command::Reauth) => {
             s.mode = Mode::Mfa {
                 purpose: MfaPurpose::Reauth,

@@ -529,3 +529,51 @@ async fn the_drill_confirmation_and_its_questions_render_clean() {
     assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'));
     crate::tui::masked("drill_verdict_120x40", &shown);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_stop_stops_it_at_its_next_step_with_its_state_kept() {
+    let mut h = harness(false).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = runbook(tmp.path(), &tmp.path().join("cleaned"));
+    let reports = tmp.path().join("reports");
+    h.type_text(":drill stop").await;
+    h.key(KeyCode::Enter).await;
+    assert!(
+        matches!(&h.s.flash, Some(Flash::Error(e)) if e.contains("no drill is running")),
+        "{:?}",
+        h.s.flash
+    );
+    open_drill(&mut h, &rb, &reports).await;
+    type_now(&mut h, "claims-tui");
+    press(&mut h, KeyCode::Tab);
+    type_now(&mut h, "Q4 DR drill");
+    press(&mut h, KeyCode::Enter);
+    // Until the first restore job is followed; then `:drill stop` (typed while it runs).
+    loop {
+        let incoming = tokio::time::timeout(Duration::from_secs(30), h.rx.recv())
+            .await
+            .expect("progress")
+            .expect("open");
+        if let Incoming::Msg(m) = incoming {
+            let following = matches!(&m, Msg::TaskProgress { line, .. } if line.contains("PENDING") || line.contains("RUNNING"));
+            h.apply(m);
+            if following {
+                break;
+            }
+        }
+    }
+    type_now(&mut h, ":drill stop");
+    press(&mut h, KeyCode::Enter);
+    let mut seen = Seen::default();
+    let e = until_drill_ended(&mut h, KeyCode::Char('y'), &mut seen)
+        .await
+        .expect_err("stopped");
+    assert!(e.contains("incomplete (exit code 7)"), "{e}");
+    assert!(e.contains("stopped by the operator (:drill stop)"), "{e}");
+    assert!(reports.join("claims-tui.state.json").exists());
+    assert_eq!(
+        intents(&audit_records(&h), "backup:StartRestoreJob").len(),
+        1,
+        "the second test never started"
+    );
+}
