@@ -10,6 +10,7 @@ use super::state::State;
 use super::update::EventsRequest;
 use crate::cloud::backup::{
     BackupJob, BackupPlan, BackupVault, RecoveryPoint, RestoreJob, RestoreTestingPlan,
+    RestoreTestingSelection,
 };
 use crate::cloud::cloudtrail::{EventFilter, TrailEvent};
 use crate::cloud::kms::Key;
@@ -77,6 +78,8 @@ pub struct Data {
     pub restore_jobs: Vec<RestoreJob>,
     pub plans: Vec<BackupPlan>,
     pub testing_plans: Vec<RestoreTestingPlan>,
+    /// Each restore testing plan's selections (by plan name), or why they could not be read.
+    pub testing_selections: Vec<(String, Result<Vec<RestoreTestingSelection>, String>)>,
     pub events: Vec<TrailEvent>,
     /// The move tasks (redrives) of every DLQ.
     pub move_tasks: Vec<MoveTask>,
@@ -110,7 +113,11 @@ pub enum Payload {
     BackupJobs(Vec<BackupJob>),
     RestoreJobs(Vec<RestoreJob>),
     Plans(Vec<BackupPlan>),
-    TestingPlans(Vec<RestoreTestingPlan>),
+    /// Restore testing plans, and each one's selections (or why they could not be read).
+    TestingPlans(
+        Vec<RestoreTestingPlan>,
+        Vec<(String, Result<Vec<RestoreTestingSelection>, String>)>,
+    ),
     /// A page of events; `append` continues the loaded list (lazy paging).
     Events {
         events: Vec<TrailEvent>,
@@ -135,7 +142,10 @@ pub fn store(s: &mut State, payload: Payload) {
         Payload::BackupJobs(v) => s.data.backup_jobs = v,
         Payload::RestoreJobs(v) => s.data.restore_jobs = v,
         Payload::Plans(v) => s.data.plans = v,
-        Payload::TestingPlans(v) => s.data.testing_plans = v,
+        Payload::TestingPlans(v, selections) => {
+            s.data.testing_plans = v;
+            s.data.testing_selections = selections;
+        }
         Payload::Audit(v) => s.data.audit = v,
         Payload::MoveTasks(v) => s.data.move_tasks = v,
         Payload::Posture(inv) => {
@@ -188,7 +198,18 @@ pub async fn load(
         Kind::BackupJobs => Payload::BackupJobs(cloud.list_backup_jobs().await?),
         Kind::RestoreJobs => Payload::RestoreJobs(cloud.list_restore_jobs().await?),
         Kind::Plans => Payload::Plans(cloud.list_backup_plans().await?),
-        Kind::TestingPlans => Payload::TestingPlans(cloud.list_restore_testing_plans().await?),
+        Kind::TestingPlans => {
+            let plans = cloud.list_restore_testing_plans().await?;
+            let mut selections = Vec::with_capacity(plans.len());
+            for p in &plans {
+                let sel = cloud
+                    .list_restore_testing_selections(&p.name)
+                    .await
+                    .map_err(|e| e.to_string());
+                selections.push((p.name.clone(), sel));
+            }
+            Payload::TestingPlans(plans, selections)
+        }
         Kind::Audit => Payload::Audit(Vec::new()),
         Kind::Messages => Payload::Messages(Vec::new()),
         Kind::MoveTasks => Payload::MoveTasks(cloud.list_all_move_tasks().await?),
