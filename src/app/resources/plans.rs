@@ -34,7 +34,7 @@ fn results<'a>(s: &'a State, plan: &RestoreTestingPlan) -> Vec<&'a RestoreJob> {
         .iter()
         .filter(|j| j.restore_testing_plan.as_deref() == Some(plan.arn.as_str()))
         .collect();
-    jobs.sort_by(|a, b| b.created.cmp(&a.created));
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.created));
     jobs
 }
 
