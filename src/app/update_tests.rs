@@ -679,6 +679,16 @@ fn validate_and_cleanup_on_the_jobs_view_apply_to_restore_rows_only() {
             other => panic!("{row} {c}: {other:?}"),
         }
     }
+    // The help screen names them from their bindings; a user keymap can rebind them by name.
+    let help = Keymap::default_keymap().action_help(View::Jobs);
+    assert!(
+        help.iter()
+            .any(|(k, d)| k == "A" && d.starts_with("validate:"))
+            && help
+                .iter()
+                .any(|(k, d)| k == "C" && d.starts_with("cleanup:")),
+        "{help:?}"
+    );
     // Read-only: the keys are not bound at all.
     let mut s = on_row("restore-done");
     s.session.as_mut().unwrap().read_only = true;

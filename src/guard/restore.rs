@@ -748,9 +748,9 @@ async fn plan_validation(
         plan.calls.push(format!(
             "then backup:PutRestoreValidationResult on {id}: ValidationStatus=SUCCESSFUL if it exits 0, FAILED on any other exit, TIMED_OUT if it is stopped at {timeout} s (nothing is sent if it cannot be started); ValidationStatusMessage={}",
             if message.is_empty() {
-                "the check's exit code".to_string()
+                "'phi-console: check command exited N' (or 'stopped after T s')".to_string()
             } else {
-                message.clone()
+                format!("'{message}'")
             }
         ));
         plan
