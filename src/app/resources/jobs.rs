@@ -140,19 +140,35 @@ fn job_target(s: &State, key: &str, action: &ActionSpec) -> Result<String, Strin
             format!("{key} is not in the loaded list: refresh (r) and select it again")
         });
     };
+    let what = if action == &CLEANUP {
+        "what it created can be cleaned up"
+    } else {
+        "a validation result can be sent"
+    };
+    if job.is_finished() && job.status != "COMPLETED" {
+        return Err(format!(
+            "restore job {key} ended {}: only once a restore job is COMPLETED {what}",
+            job.status
+        ));
+    }
     if job.status != "COMPLETED" {
         return Err(format!(
-            "restore job {key} is {} (as last loaded): {} once it is COMPLETED; wait, then refresh (r)",
-            job.status,
-            if action == &CLEANUP {
-                "what it created can be cleaned up"
-            } else {
-                "a validation result can be sent"
-            }
+            "restore job {key} is {} (as last loaded): {what} once it is COMPLETED; wait, then refresh (r)",
+            job.status
         ));
     }
     if action == &PUT_VALIDATION {
         return Ok(key.to_string());
+    }
+    // A restore testing plan's copy is deleted by AWS Backup itself.
+    if let Some(d) = job
+        .deletion_status
+        .as_deref()
+        .filter(|d| matches!(*d, "DELETING" | "SUCCESSFUL"))
+    {
+        return Err(format!(
+            "AWS Backup is deleting or has deleted what restore job {key} created (deletion {d}): there is nothing to clean up"
+        ));
     }
     job.created_resource_arn
         .clone()
@@ -317,6 +333,11 @@ mod tests {
             restore("r-done", "COMPLETED", Some(CREATED)),
             restore("r-running", "RUNNING", None),
             restore("r-bare", "COMPLETED", None),
+            restore("r-failed", "FAILED", None),
+            RestoreJob {
+                deletion_status: Some("SUCCESSFUL".into()),
+                ..restore("r-plan", "COMPLETED", Some(CREATED))
+            },
         ];
         s.data.backup_jobs = vec![BackupJob {
             id: "b-1".into(),
@@ -373,7 +394,16 @@ mod tests {
         let e = Jobs.action_target(&s, "r-bare", &CLEANUP).unwrap_err();
         assert!(e.contains("names no created resource"), "{e}");
         let e = Jobs.action_target(&s, "r-running", &CLEANUP).unwrap_err();
-        assert!(e.contains("is RUNNING"), "{e}");
+        assert!(e.contains("is RUNNING") && e.contains("wait"), "{e}");
+        let e = Jobs.action_target(&s, "r-failed", &CLEANUP).unwrap_err();
+        assert!(e.contains("ended FAILED") && !e.contains("wait"), "{e}");
+        let e = Jobs.action_target(&s, "r-plan", &CLEANUP).unwrap_err();
+        assert!(e.contains("deletion SUCCESSFUL"), "{e}");
+        // AWS Backup still takes its validation result.
+        assert_eq!(
+            Jobs.action_target(&s, "r-plan", &PUT_VALIDATION),
+            Ok("r-plan".into())
+        );
         // Another action (none is offered here yet) takes the row key.
         assert_eq!(Jobs.action_target(&s, "b-1", &ROTATE_NOW), Ok("b-1".into()));
     }
