@@ -639,7 +639,15 @@ impl Runner {
                 )),
                 Ok(done) => {
                     tracing::info!(action = %done.action, request_id = %done.request_id, "guarded action succeeded");
-                    Ok(format!("{} (request {})", done.summary, done.request_id))
+                    // A local command has no request id; a note says what happened.
+                    let mut line = done.summary.clone();
+                    if !done.request_id.is_empty() {
+                        line.push_str(&format!(" (request {})", done.request_id));
+                    }
+                    if let Some(n) = &done.note {
+                        line.push_str(&format!(": {n}"));
+                    }
+                    Ok(line)
                 }
                 Err(crate::guard::GuardError::Failed {
                     outcome_warning: Some(w),
@@ -821,21 +829,13 @@ impl Runner {
                 Some(s) => {
                     let s = s.clone();
                     let policy = self.policy(&s);
-                    // A restore test runs as the profile's restore role unless the form names
-                    // another (the CLI's drills do the same).
-                    let role = crate::guard::restore::ROLE.name;
-                    let request = match self.ctx.settings.for_profile(&s.profile).restore_role_arn {
-                        Some(r)
-                            if request.spec.id == crate::guard::restore::START_RESTORE.id
-                                && request
-                                    .value(role)
-                                    .and_then(|v| v.as_text().map(|t| t.trim().is_empty()))
-                                    .unwrap_or(true) =>
-                        {
-                            request.param(role, r)
-                        }
-                        _ => request,
-                    };
+                    // Restore tests take the profile's restore role, check command and
+                    // cleanup command unless the form names others (the CLI's drills do the
+                    // same).
+                    let request = crate::guard::restore::with_settings(
+                        request,
+                        &self.ctx.settings.for_profile(&s.profile),
+                    );
                     let tx = self.tx.clone();
                     let redrive = self.redrive_context(&s);
                     tokio::spawn(async move {

@@ -246,6 +246,16 @@ impl ParamForm {
         }
     }
 
+    /// The form with `fields` filled in (by parameter name; unknown names are ignored).
+    pub fn prefilled(mut self, fields: Vec<(&'static str, String)>) -> ParamForm {
+        for (name, value) in fields {
+            if let Some(i) = self.spec.params.iter().position(|p| p.name == name) {
+                self.fields[i] = value;
+            }
+        }
+        self
+    }
+
     /// The request, or the first field that does not parse and why.
     pub fn request(&self) -> Result<crate::guard::Request, (usize, String)> {
         let mut request = crate::guard::Request::new(self.spec, self.target.clone());
@@ -280,8 +290,11 @@ pub enum Mode {
     /// Pre-checks running against live state.
     Planning {
         action: String,
-        /// The target asked for: only its plan is accepted.
+        /// The selected row's key, and the target the action was asked for (they differ when
+        /// the action names something else, e.g. the resource a restore job created): only a
+        /// plan for one of them is accepted.
         key: String,
+        target: String,
     },
     Confirm(Box<ConfirmForm>),
     /// A peek's plan is being made (the queue's attributes are read).

@@ -570,8 +570,8 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Planned(Ok(plan)) => {
             // Only the plan of the request being waited for opens the confirmation.
-            let expected = matches!(&s.mode, Mode::Planning { action, key }
-                if *action == plan.action && plan.targets.iter().any(|t| t.arn == *key || t.name == *key));
+            let expected = matches!(&s.mode, Mode::Planning { action, key, target }
+                if *action == plan.action && plan.targets.iter().any(|t| [key, target].iter().any(|k| t.arn == **k || t.name == **k)));
             if expected {
                 let mut plan = *plan;
                 // A selective redrive's plan shows how many of the DLQ's last peeked messages
@@ -1021,24 +1021,32 @@ fn move_sel(s: &mut State, f: impl Fn(usize, usize, usize) -> usize) -> Vec<Effe
 /// in read-only mode these keys are not bound at all (and the guard refuses anyway).
 fn guarded_action(s: &mut State, binding: &'static ActionBinding) -> Vec<Effect> {
     let resource = s.view.resource();
-    let Some((row, target)) = s
-        .table(s.view)
-        .selected_row()
-        .and_then(|r| Some((r.key.clone(), resource.action_target(s, &r.key)?)))
-    else {
+    let spec = binding.action;
+    let Some(row) = s.table(s.view).selected_row().map(|r| r.key.clone()) else {
         s.flash = Some(Flash::Info(format!(
             "{}: select a row first",
             binding.describe
         )));
         return Vec::new();
     };
+    // The row may not be one this action applies to (a backup job for a restore's cleanup):
+    // the resource says why.
+    let target = match resource.action_target(s, &row, spec) {
+        Ok(t) => t,
+        Err(why) => {
+            s.flash = Some(Flash::Error(format!("{}: {why}", binding.name)));
+            return Vec::new();
+        }
+    };
     s.acting = Some(binding);
-    let spec = binding.action;
     if spec.params.is_empty() {
         return plan(s, crate::guard::Request::new(spec, target), row);
     }
+    let fields = resource.action_prefill(s, &row, spec);
     s.flash = None;
-    s.mode = Mode::Form(Box::new(ParamForm::new(spec, target, row)));
+    s.mode = Mode::Form(Box::new(
+        ParamForm::new(spec, target, row).prefilled(fields),
+    ));
     Vec::new()
 }
 
@@ -1098,13 +1106,14 @@ fn peek_confirm_key(
 }
 
 /// Asks for the plan of `request`; only a plan whose target is `row` (the selected row's key:
-/// an ARN or a name) opens the confirmation.
+/// an ARN or a name) or the request's target opens the confirmation.
 fn plan(s: &mut State, request: crate::guard::Request, row: String) -> Vec<Effect> {
     // Whatever the footer said (an earlier "cancelled") is not about this plan.
     s.flash = None;
     s.mode = Mode::Planning {
         action: request.action().to_string(),
         key: row,
+        target: request.target().to_string(),
     };
     vec![Effect::Plan(request)]
 }

@@ -447,6 +447,16 @@ fn every_actions_form_refuses_what_its_parameters_refuse() {
         for b in view.resource().actions() {
             for (i, p) in b.action.params.iter().enumerate() {
                 let mut f = super::state::ParamForm::new(b.action, KEY_ARN.into(), KEY_ARN.into());
+                // The other required fields hold a value they accept.
+                for (field, q) in f.fields.iter_mut().zip(b.action.params) {
+                    if q.default.is_none() {
+                        *field = match q.kind {
+                            ParamKind::Number { min, .. } => min.to_string(),
+                            ParamKind::Choice(c) => c.first().copied().unwrap_or_default().into(),
+                            ParamKind::Text { .. } | ParamKind::List { .. } => "x".into(),
+                        };
+                    }
+                }
                 let bad = match p.kind {
                     ParamKind::Number { max, .. } => (max + 1).to_string(),
                     ParamKind::Text { max_chars } => "x".repeat(max_chars + 1),
@@ -549,4 +559,142 @@ fn an_audit_failure_is_shown_only_for_its_own_profile() {
             .and_then(|i| i.audit_error.as_deref())
             .is_some_and(|e| e.contains("disk full"))
     );
+}
+
+/// On the jobs view, `A` (validate) and `C` (cleanup) start their action on a restore row
+/// they apply to (the cleanup on what the restore created, its job pre-filled) and, on any
+/// other row, say why in the footer without a form or a plan.
+#[test]
+fn validate_and_cleanup_on_the_jobs_view_apply_to_restore_rows_only() {
+    use crate::cloud::backup::{BackupJob, RestoreJob};
+    let created = "arn:aws:dynamodb:us-east-1:123456789012:table/t-drill-1";
+    let restore = |id: &str, status: &str, arn: Option<&str>| RestoreJob {
+        id: id.into(),
+        recovery_point_arn: "arn:aws:backup:us-east-1:123456789012:recovery-point:1".into(),
+        resource_type: "DynamoDB".into(),
+        status: status.into(),
+        status_message: None,
+        percent_done: None,
+        created: Some(now()),
+        completed: None,
+        created_resource_arn: arn.map(str::to_string),
+        validation_status: None,
+        restore_testing_plan: None,
+        deletion_status: None,
+    };
+    let backup = BackupJob {
+        id: "backup-1".into(),
+        vault: "v".into(),
+        resource_arn: "arn:aws:dynamodb:us-east-1:123456789012:table/t".into(),
+        resource_type: "DynamoDB".into(),
+        state: "COMPLETED".into(),
+        status_message: None,
+        created: Some(now()),
+        completed: Some(now()),
+        size_bytes: None,
+        recovery_point_arn: None,
+    };
+    let on_row = |id: &str| {
+        let mut s = on(View::Jobs, false, Keymap::default_keymap());
+        for (kind, payload) in [
+            (Kind::BackupJobs, Payload::BackupJobs(vec![backup.clone()])),
+            (
+                Kind::RestoreJobs,
+                Payload::RestoreJobs(vec![
+                    restore("restore-done", "COMPLETED", Some(created)),
+                    restore("restore-running", "RUNNING", None),
+                ]),
+            ),
+        ] {
+            let st = s.data.status.entry(kind).or_default();
+            st.generation += 1;
+            let generation = st.generation;
+            update(
+                &mut s,
+                Msg::Loaded {
+                    kind,
+                    generation,
+                    payload,
+                },
+            );
+        }
+        press(&mut s, '/');
+        for c in id.chars() {
+            press(&mut s, c);
+        }
+        key_code(&mut s, KeyCode::Enter);
+        assert_eq!(
+            s.table(View::Jobs).selected_row().map(|r| r.key.as_str()),
+            Some(id)
+        );
+        s
+    };
+    // Validate a COMPLETED restore job: the form, on the job id.
+    let mut s = on_row("restore-done");
+    assert!(press(&mut s, 'A').is_empty());
+    assert!(
+        matches!(&s.mode, Mode::Form(f) if f.target == "restore-done" && f.spec.id == "backup.put_restore_validation_result"),
+        "{:?}",
+        s.mode
+    );
+    // Clean it up: the form, on what it created, with its job filled in.
+    let mut s = on_row("restore-done");
+    assert!(press(&mut s, 'C').is_empty());
+    match &s.mode {
+        Mode::Form(f) => {
+            assert_eq!(
+                (f.spec.id, f.target.as_str(), f.row.as_str()),
+                ("local.run_cleanup_command", created, "restore-done")
+            );
+            let r = f.request().expect("the pre-filled form parses");
+            assert_eq!(
+                r.value("restore_job_id")
+                    .and_then(|v| v.as_text().map(str::to_string)),
+                Some("restore-done".into())
+            );
+        }
+        other => panic!("no form: {other:?}"),
+    }
+    // A running restore job, and a backup job: the footer says why; no form, no plan.
+    for (row, c, why) in [
+        (
+            "restore-running",
+            'A',
+            "restore job restore-running is RUNNING",
+        ),
+        ("restore-running", 'C', "is RUNNING"),
+        ("backup-1", 'C', "backup-1 is a backup job"),
+        ("backup-1", 'A', "backup-1 is a backup job"),
+    ] {
+        let mut s = on_row(row);
+        let fx = press(&mut s, c);
+        assert!(planned_request(&fx).is_none(), "{row} {c}: {fx:?}");
+        assert_eq!(s.mode, Mode::Normal, "{row} {c}");
+        assert!(s.acting.is_none());
+        match &s.flash {
+            Some(Flash::Error(e)) => {
+                assert!(e.contains(why), "{row} {c}: {e}");
+                assert!(!e.contains("select a row first"), "{e}");
+            }
+            other => panic!("{row} {c}: {other:?}"),
+        }
+    }
+    // The help screen names them from their bindings; a user keymap can rebind them by name.
+    let help = Keymap::default_keymap().action_help(View::Jobs);
+    assert!(
+        help.iter()
+            .any(|(k, d)| k == "A" && d.starts_with("validate:"))
+            && help
+                .iter()
+                .any(|(k, d)| k == "C" && d.starts_with("cleanup:")),
+        "{help:?}"
+    );
+    // Read-only: the keys are not bound at all.
+    let mut s = on_row("restore-done");
+    s.session.as_mut().unwrap().read_only = true;
+    for c in ['A', 'C'] {
+        assert!(press(&mut s, c).is_empty());
+        assert_eq!(s.mode, Mode::Normal);
+        assert!(s.flash.is_none(), "{:?}", s.flash);
+    }
 }

@@ -55,10 +55,12 @@ pub enum Check {
     NoRecoveryPoint,
     /// A validation result or a cleanup needs a COMPLETED restore job.
     RestoreNotCompleted,
-    /// A cleanup may only remove the resource its restore job created.
+    /// A cleanup may only remove the resource its restore job created (and a check needs one).
     NotCreatedByRestore,
     /// A cleanup needs a command (`restore_cleanup_command`, or the runbook's).
     NoCleanupCommand,
+    /// A validation by the check command needs one (`restore_check_command`).
+    NoCheckCommand,
 }
 
 /// One refusing pre-check and its explanation.

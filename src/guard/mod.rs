@@ -683,6 +683,9 @@ pub struct Executed {
     pub handle: Option<Handle>,
     /// The id of the intent record (its outcome record names it).
     pub intent_id: String,
+    /// What the call did, in one line, as its outcome record says it (a validation's status).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Set when the outcome record could not be written (the action ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome_warning: Option<String>,
@@ -804,6 +807,7 @@ pub async fn execute(
             summary: plan.summary,
             request_id: called.request_id,
             handle: called.handle,
+            note: called.note,
             intent_id: done.intent_id,
             outcome_warning,
         }),

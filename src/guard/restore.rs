@@ -83,13 +83,18 @@ pub static START_RESTORE: ActionSpec = ActionSpec {
     call: call_start,
 };
 
-/// The validation result sent (`SUCCESSFUL`, `FAILED`, `TIMED_OUT`, `VALIDATING`).
+/// The status that runs the check command and sends what its exit says (see [`CHECK_COMMAND`]).
+pub const CHECK: &str = "CHECK";
+
+/// The validation result sent (`SUCCESSFUL`, `FAILED`, `TIMED_OUT`, `VALIDATING`), or
+/// [`CHECK`]: run the check command and send `SUCCESSFUL` (exit 0), `FAILED` (any other exit)
+/// or `TIMED_OUT` (stopped at the time limit).
 pub const VALIDATION_STATUS: ParamSpec = ParamSpec {
     name: "validation_status",
     label: "validation status",
-    kind: ParamKind::Choice(&["SUCCESSFUL", "FAILED", "TIMED_OUT", "VALIDATING"]),
+    kind: ParamKind::Choice(&["SUCCESSFUL", "FAILED", "TIMED_OUT", "VALIDATING", CHECK]),
     default: None,
-    help: "SUCCESSFUL, FAILED, TIMED_OUT or VALIDATING",
+    help: "SUCCESSFUL, FAILED, TIMED_OUT or VALIDATING; CHECK runs the check command and sends its result",
 };
 /// One line for AWS's ValidationStatusMessage (no PHI: codes and words).
 pub const VALIDATION_MESSAGE: ParamSpec = ParamSpec {
@@ -100,13 +105,32 @@ pub const VALIDATION_MESSAGE: ParamSpec = ParamSpec {
     help: "one line for ValidationStatusMessage (no PHI)",
 };
 
-/// `backup:PutRestoreValidationResult` of a COMPLETED restore job.
+/// The check command (argv) that status [`CHECK`] runs: the profile's `restore_check_command`
+/// when the form leaves it empty (the console's runner fills it in, [`with_settings`]).
+pub const CHECK_COMMAND: ParamSpec = ParamSpec {
+    name: "check_command",
+    label: "check command",
+    kind: ParamKind::List {
+        max_items: 32,
+        item_max_chars: 1024,
+    },
+    default: Some(""),
+    help: "with status CHECK: the program and its arguments (empty: the profile's restore_check_command)",
+};
+
+/// `backup:PutRestoreValidationResult` of a COMPLETED restore job (with status [`CHECK`]: the
+/// check command runs first, and its exit decides the status sent).
 pub static PUT_VALIDATION: ActionSpec = ActionSpec {
     id: "backup.put_restore_validation_result",
     api_action: "backup:PutRestoreValidationResult",
     title: "send a restore job's validation result",
     target: "a restore job id",
-    params: &[VALIDATION_STATUS, VALIDATION_MESSAGE],
+    params: &[
+        VALIDATION_STATUS,
+        VALIDATION_MESSAGE,
+        CHECK_COMMAND,
+        TIMEOUT,
+    ],
     long_running: false,
     check_target: check_job_id,
     check_request: super::action::no_request_checks,
@@ -188,6 +212,41 @@ fn check_job_id(t: &str) -> Result<(), String> {
             "'{}' is not a restore job id: give the id AWS Backup returned (letters, digits and -)",
             crate::validate::shown(t)
         ))
+    }
+}
+
+/// A request with the profile's restore settings in the fields left empty: the restore role
+/// (`restore_role_arn`) of a restore, the check command (`restore_check_command`) of a
+/// validation by [`CHECK`], the cleanup command (`restore_cleanup_command`) of a cleanup. What
+/// the operator typed is kept; other actions are returned as they are. Pure.
+pub fn with_settings(
+    request: Request,
+    settings: &crate::session::settings::ProfileSettings,
+) -> Request {
+    let empty = |r: &Request, p: &ParamSpec| match r.value(p.name) {
+        Some(v) => v
+            .as_text()
+            .map(|t| t.trim().is_empty())
+            .or_else(|| v.as_list().map(<[String]>::is_empty))
+            .unwrap_or(false),
+        None => true,
+    };
+    let fill = |r: Request, p: &ParamSpec, v: Option<super::ParamValue>| match v {
+        Some(v) if empty(&r, p) => r.param(p.name, v),
+        _ => r,
+    };
+    let id = request.spec.id;
+    if id == START_RESTORE.id {
+        let v = settings.restore_role_arn.clone().map(Into::into);
+        fill(request, &ROLE, v)
+    } else if id == PUT_VALIDATION.id && text(&request, &VALIDATION_STATUS) == CHECK {
+        let v = settings.restore_check_command.clone().map(Into::into);
+        fill(request, &CHECK_COMMAND, v)
+    } else if id == CLEANUP.id {
+        let v = settings.restore_cleanup_command.clone().map(Into::into);
+        fill(request, &COMMAND, v)
+    } else {
+        request
     }
 }
 
@@ -383,6 +442,13 @@ fn refused(action: &str, target: &str, refusals: Vec<Refusal>) -> GuardError {
         target: target.to_string(),
         refusals,
     }
+}
+
+fn list(request: &Request, p: &ParamSpec) -> Vec<String> {
+    request
+        .value(p.name)
+        .and_then(|v| v.as_list().map(<[String]>::to_vec))
+        .unwrap_or_default()
 }
 
 fn text(request: &Request, p: &ParamSpec) -> String {
@@ -593,6 +659,19 @@ async fn plan_validation(
     request: &Request,
 ) -> Result<Plan, GuardError> {
     let id = request.target().trim().to_string();
+    let status = text(request, &VALIDATION_STATUS);
+    let message = text(request, &VALIDATION_MESSAGE);
+    let command = list(request, &CHECK_COMMAND);
+    let check = status == CHECK;
+    // A command with a plain status would not run: say so rather than ignore it.
+    if !check && !command.is_empty() {
+        return Err(GuardError::InvalidParam {
+            param: CHECK_COMMAND.name.into(),
+            message: format!(
+                "a check command runs only with validation status {CHECK}: choose {CHECK}, or clear the check command to send {status}"
+            ),
+        });
+    }
     let cloud = session.cloud();
     let job = cloud
         .describe_restore_job(&id)
@@ -601,21 +680,36 @@ async fn plan_validation(
             target: format!("restore job {id}"),
             error,
         })?;
+    let mut refusals = Vec::new();
     if job.status != "COMPLETED" {
-        return Err(refused(
-            PUT_VALIDATION.api_action,
-            &id,
-            vec![Refusal::new(
-                Check::RestoreNotCompleted,
-                format!(
-                    "restore job {id} is {}: a validation result can only be sent for a COMPLETED restore job",
-                    job.status
-                ),
-            )],
+        refusals.push(Refusal::new(
+            Check::RestoreNotCompleted,
+            format!(
+                "restore job {id} is {}: a validation result can only be sent for a COMPLETED restore job",
+                job.status
+            ),
         ));
     }
-    let status = text(request, &VALIDATION_STATUS);
-    let message = text(request, &VALIDATION_MESSAGE);
+    if check && command.is_empty() {
+        refusals.push(Refusal::new(
+            Check::NoCheckCommand,
+            format!(
+                "no check command: set restore_check_command in the profile's settings (a program that checks the restored copy named by ${ENV_RESOURCE_ARN} and exits 0 when it is good), or choose the status yourself"
+            ),
+        ));
+    }
+    let created = job.created_resource_arn.clone().unwrap_or_default();
+    if check && job.status == "COMPLETED" && created.is_empty() {
+        refusals.push(Refusal::new(
+            Check::NotCreatedByRestore,
+            format!(
+                "restore job {id} names no created resource: there is nothing for the check command to check; choose the status yourself"
+            ),
+        ));
+    }
+    if !refusals.is_empty() {
+        return Err(refused(PUT_VALIDATION.api_action, &id, refusals));
+    }
     let mut op = Operation::new(&PUT_VALIDATION, id.clone()).param(
         VALIDATION_STATUS.name,
         super::ParamValue::Choice(status.clone()),
@@ -623,21 +717,57 @@ async fn plan_validation(
     if !message.is_empty() {
         op = op.param(VALIDATION_MESSAGE.name, message.clone());
     }
-    let mut plan = Plan::new(
-        session,
-        policy,
-        op,
-        format!("report restore job {id} as validated {status}"),
-        Target {
-            arn: id.clone(),
-            name: id.clone(),
-        },
-        format!("backup:PutRestoreValidationResult on {id} (ValidationStatus={status})"),
-    );
-    if let Some(r) = &job.created_resource_arn {
+    let target = Target {
+        arn: id.clone(),
+        name: id.clone(),
+    };
+    let mut plan = if check {
+        let timeout = request
+            .value(TIMEOUT.name)
+            .and_then(|v| v.as_number())
+            .unwrap_or(600);
+        op = op
+            .param(CHECK_COMMAND.name, command.clone())
+            .param(TIMEOUT.name, timeout)
+            .param("created_resource_arn", created.clone())
+            .param("resource_type", job.resource_type.clone());
+        let mut plan = Plan::new(
+            session,
+            policy,
+            op,
+            format!(
+                "check the copy restore job {id} created with the check command and report the result"
+            ),
+            target,
+            format!(
+                "run {} with {ENV_RESOURCE_ARN}={created}, {ENV_RESTORE_JOB_ID}={id}, {ENV_RESOURCE_TYPE}={} (no input, its output discarded, stopped after {timeout} s)",
+                command.join(" "),
+                job.resource_type
+            ),
+        );
+        plan.calls.push(format!(
+            "then backup:PutRestoreValidationResult on {id}: ValidationStatus=SUCCESSFUL if it exits 0, FAILED on any other exit, TIMED_OUT if it is stopped at {timeout} s (nothing is sent if it cannot be started); ValidationStatusMessage={}",
+            if message.is_empty() {
+                "'phi-console: check command exited N' (or 'stopped after T s')".to_string()
+            } else {
+                format!("'{message}'")
+            }
+        ));
+        plan
+    } else {
+        Plan::new(
+            session,
+            policy,
+            op,
+            format!("report restore job {id} as validated {status}"),
+            target,
+            format!("backup:PutRestoreValidationResult on {id} (ValidationStatus={status})"),
+        )
+    };
+    if !created.is_empty() {
         plan.facts.push(Fact {
             label: "restored resource".into(),
-            value: r.clone(),
+            value: created,
         });
     }
     if let Some(v) = &job.validation_status {
@@ -649,16 +779,77 @@ async fn plan_validation(
     Ok(plan)
 }
 
+/// The status a check command's end sends, and the message that goes with it (`None`: it
+/// could not be started, and nothing is sent). Pure.
+pub fn check_result(ran: &Ran, timeout_s: i64) -> Result<(&'static str, String), String> {
+    match ran {
+        Ran::Exited(0) => Ok(("SUCCESSFUL", "phi-console: check command exited 0".into())),
+        Ran::Exited(c) => Ok(("FAILED", format!("phi-console: check command exited {c}"))),
+        Ran::TimedOut => Ok((
+            "TIMED_OUT",
+            format!("phi-console: check command stopped after {timeout_s} s"),
+        )),
+        Ran::NotStarted(m) => Err(m.clone()),
+    }
+}
+
 fn call_validation<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
     Box::pin(async move {
+        let mut status = op.text(VALIDATION_STATUS.name).unwrap_or_default();
+        let mut message = op
+            .text(VALIDATION_MESSAGE.name)
+            .filter(|m| !m.is_empty())
+            .map(str::to_string);
+        let mut how = String::new();
+        if status == CHECK {
+            let argv = op
+                .params
+                .get(CHECK_COMMAND.name)
+                .and_then(|v| v.as_list())
+                .unwrap_or_default()
+                .to_vec();
+            let env = vec![
+                (
+                    ENV_RESOURCE_ARN.to_string(),
+                    op.text("created_resource_arn")
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                (ENV_RESTORE_JOB_ID.to_string(), op.target().to_string()),
+                (
+                    ENV_RESOURCE_TYPE.to_string(),
+                    op.text("resource_type").unwrap_or_default().to_string(),
+                ),
+            ];
+            let secs = op.number(TIMEOUT.name).unwrap_or(600).max(1);
+            let timeout = Duration::from_secs(secs as u64);
+            let ran = tokio::task::spawn_blocking(move || run_command(&argv, &env, timeout))
+                .await
+                .unwrap_or(Ran::NotStarted("the check command's task failed".into()));
+            match check_result(&ran, secs) {
+                Ok((s, m)) => {
+                    status = s;
+                    how = format!(" ({})", m.trim_start_matches("phi-console: "));
+                    message.get_or_insert(m);
+                }
+                Err(m) => {
+                    return Err(CloudError::Service {
+                        operation: "RunCheckCommand".into(),
+                        code: "CheckCommandNotStarted".into(),
+                        message: format!("{m}; no validation result was sent"),
+                        request_id: None,
+                    });
+                }
+            }
+        }
         let request_id = cloud
-            .put_restore_validation_result(
-                op.target(),
-                op.text(VALIDATION_STATUS.name).unwrap_or_default(),
-                op.text(VALIDATION_MESSAGE.name).filter(|m| !m.is_empty()),
-            )
+            .put_restore_validation_result(op.target(), status, message.as_deref())
             .await?;
-        Ok(Called::done(request_id))
+        Ok(Called {
+            request_id,
+            handle: None,
+            note: Some(format!("validation {status} sent{how}")),
+        })
     })
 }
 
@@ -669,10 +860,7 @@ async fn plan_cleanup(
 ) -> Result<Plan, GuardError> {
     let target = request.target().trim().to_string();
     let id = text(request, &JOB);
-    let command: Vec<String> = request
-        .value(COMMAND.name)
-        .and_then(|v| v.as_list().map(<[String]>::to_vec))
-        .unwrap_or_default();
+    let command = list(request, &COMMAND);
     let mut refusals = Vec::new();
     if command.is_empty() {
         refusals.push(Refusal::new(
@@ -973,6 +1161,70 @@ mod tests {
             Ran::NotStarted(_)
         ));
         assert!(matches!(run_command(&[], &env, t), Ran::NotStarted(_)));
+    }
+
+    #[test]
+    fn a_check_commands_end_decides_the_status_sent() {
+        assert_eq!(
+            check_result(&Ran::Exited(0), 600).map(|r| r.0),
+            Ok("SUCCESSFUL")
+        );
+        let (status, message) = check_result(&Ran::Exited(1), 600).unwrap();
+        assert_eq!(status, "FAILED");
+        assert!(message.contains("exited 1"), "{message}");
+        let (status, message) = check_result(&Ran::TimedOut, 30).unwrap();
+        assert_eq!(status, "TIMED_OUT");
+        assert!(message.contains("30 s"), "{message}");
+        // A command that cannot start sends nothing.
+        assert!(check_result(&Ran::NotStarted("no such file".into()), 30).is_err());
+    }
+
+    #[test]
+    fn the_profiles_commands_fill_only_what_the_form_left_empty() {
+        let settings = crate::session::settings::ProfileSettings {
+            restore_role_arn: Some("arn:aws:iam::123456789012:role/R".into()),
+            restore_check_command: Some(vec!["/bin/check".into()]),
+            restore_cleanup_command: Some(vec!["/bin/clean".into(), "-y".into()]),
+            ..Default::default()
+        };
+        let list = |r: &Request, p: &ParamSpec| super::list(r, p);
+        // A validation by the check command takes the profile's; a chosen status takes none.
+        let check = Request::new(&PUT_VALIDATION, "job-1").param(
+            VALIDATION_STATUS.name,
+            super::super::ParamValue::Choice(CHECK.into()),
+        );
+        let filled = with_settings(check.clone(), &settings);
+        assert_eq!(list(&filled, &CHECK_COMMAND), ["/bin/check"]);
+        let typed = with_settings(
+            check.param(CHECK_COMMAND.name, vec!["/opt/mine".to_string()]),
+            &settings,
+        );
+        assert_eq!(list(&typed, &CHECK_COMMAND), ["/opt/mine"]);
+        let chosen = Request::new(&PUT_VALIDATION, "job-1").param(
+            VALIDATION_STATUS.name,
+            super::super::ParamValue::Choice("SUCCESSFUL".into()),
+        );
+        assert!(list(&with_settings(chosen, &settings), &CHECK_COMMAND).is_empty());
+        // A cleanup takes the cleanup command, a restore the role (an empty field counts as
+        // not given).
+        let cleanup = Request::new(&CLEANUP, "arn:aws:dynamodb:us-east-1:1:table/t")
+            .param(COMMAND.name, Vec::<String>::new());
+        assert_eq!(
+            list(&with_settings(cleanup, &settings), &COMMAND),
+            ["/bin/clean", "-y"]
+        );
+        let restore = Request::new(&START_RESTORE, "arn:aws:backup:x").param(ROLE.name, " ");
+        assert_eq!(
+            text(&with_settings(restore, &settings), &ROLE),
+            "arn:aws:iam::123456789012:role/R"
+        );
+        // Nothing configured: nothing filled (the planner refuses, naming the setting).
+        let none = crate::session::settings::ProfileSettings::default();
+        let check = Request::new(&PUT_VALIDATION, "job-1").param(
+            VALIDATION_STATUS.name,
+            super::super::ParamValue::Choice(CHECK.into()),
+        );
+        assert!(list(&with_settings(check, &none), &CHECK_COMMAND).is_empty());
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn draw(f: &mut Frame, s: &State) {
             f,
             s,
             &format!(
-                "Planning {action}: checking the key's live state… (plan loading: keys typed now are dropped; Esc cancels)"
+                "Planning {action}: checking the target's live state… (plan loading: keys typed now are dropped; Esc cancels)"
             ),
         ),
         Mode::Running { summary } => draw_wait(f, s, &format!("Running: {summary}")),
@@ -1003,6 +1003,7 @@ mod tests {
         s.mode = Mode::Planning {
             action: "kms:RotateKeyOnDemand".into(),
             key: "k".into(),
+            target: "k".into(),
         };
         type_text(&mut s, "x");
         let (screen, _) = render(&s);

@@ -1561,14 +1561,21 @@ async fn quitting_during_a_selective_redrive_lets_it_end_cleanly() {
     assert!(!audit.contains("\"interrupted\""), "{audit}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restore_test_from_the_points_view_is_followed_to_its_end() {
-    let role = "arn:aws:iam::123456789012:role/BackupRestoreRole";
-    let mut h = Harness::new(&format!("restore_role_arn = \"{role}\"\n"), false, None).await;
+/// `T` on a COMPLETED recovery point of `filter` on the points view, every field of the form
+/// empty (the profile's role), confirmed and followed to its end; returns how the task ended.
+async fn restore_test_from_points(
+    h: &mut Harness,
+    role: &str,
+    filter: &str,
+) -> Result<String, String> {
     h.runner.watch_every = Duration::from_millis(20);
     h.type_text(":points").await;
     h.key(KeyCode::Enter).await;
     h.settle().await;
+    if !filter.is_empty() {
+        h.type_text(&format!("/{filter}")).await;
+        h.key(KeyCode::Enter).await;
+    }
     // A completed recovery point.
     for _ in 0..50 {
         let row = h.s.table(View::Points).selected_row().unwrap().clone();
@@ -1608,16 +1615,28 @@ async fn a_restore_test_from_the_points_view_is_followed_to_its_end() {
     assert_eq!(h.form().missing(true), None, "{:?}", h.form());
     h.apply(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     // Emulated time passes at each progress read, so the restore job runs to its end.
-    let ended = h
-        .until_task_ended(|emu, _| emu.advance(Duration::from_secs(120)))
-        .await;
-    let ended = ended.expect("the restore ended well");
-    assert!(ended.contains("COMPLETED"), "{ended}");
-    let text = h.audit_text();
-    let records: Vec<serde_json::Value> = text
+    h.until_task_ended(|emu, _| emu.advance(Duration::from_secs(120)))
+        .await
+}
+
+/// The audit records as JSON values.
+fn audit_records(h: &Harness) -> Vec<serde_json::Value> {
+    h.audit_text()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_test_from_the_points_view_is_followed_to_its_end() {
+    let role = "arn:aws:iam::123456789012:role/BackupRestoreRole";
+    let mut h = Harness::new(&format!("restore_role_arn = \"{role}\"\n"), false, None).await;
+    let ended = restore_test_from_points(&mut h, role, "")
+        .await
+        .expect("the restore ended well");
+    assert!(ended.contains("COMPLETED"), "{ended}");
+    let text = h.audit_text();
+    let records = audit_records(&h);
     let intent = records
         .iter()
         .find(|r| r["kind"] == "intent" && r["what"]["action"] == "backup:StartRestoreJob")
@@ -1637,4 +1656,342 @@ async fn a_restore_test_from_the_points_view_is_followed_to_its_end() {
         ],
         "{text}"
     );
+}
+
+/// Opens `:jobs` and selects the row of job `id`.
+async fn select_job(h: &mut Harness, id: &str) {
+    h.type_text(":jobs").await;
+    h.key(KeyCode::Enter).await;
+    h.settle().await;
+    // A new filter (Ctrl-U clears the one typed before).
+    h.type_text("/").await;
+    h.apply(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    h.type_text(id).await;
+    h.key(KeyCode::Enter).await;
+    assert_eq!(
+        h.s.table(View::Jobs).selected_row().map(|r| r.key.as_str()),
+        Some(id),
+        "{:?}",
+        h.s.table(View::Jobs)
+            .rows
+            .iter()
+            .map(|r| &r.key)
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Types the confirmation of the plan shown (its name, a reason) and runs it; returns the
+/// action's answer.
+async fn confirm_and_run(h: &mut Harness) -> Result<String, String> {
+    let text = h.form().plan.confirm_text.clone();
+    h.type_text(&text).await;
+    h.key(KeyCode::Tab).await;
+    h.type_text("restore test follow-up").await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Tab).await;
+    assert_eq!(h.form().missing(true), None, "{:?}", h.form());
+    h.key_until_done(KeyCode::Enter).await.0
+}
+
+/// `A` on the selected restore job with `status` typed in the form (the other fields empty):
+/// the plan shown, confirmed and run; returns the plan's call lines and the answer.
+async fn validate(h: &mut Harness, status: &str) -> (Vec<String>, Result<String, String>) {
+    h.type_text("A").await;
+    match &h.s.mode {
+        Mode::Form(f) => assert_eq!(f.spec.id, "backup.put_restore_validation_result"),
+        other => panic!("no form: {other:?} ({:?})", h.s.flash),
+    }
+    h.type_text(status).await;
+    for _ in 0..4 {
+        h.key(KeyCode::Enter).await;
+    }
+    h.settle().await;
+    let calls = h.form().plan.calls.clone();
+    (calls, confirm_and_run(h).await)
+}
+
+/// What AWS Backup says of a restore job's validation (DescribeRestoreJob, through the SDK).
+async fn validation_of(h: &Harness, id: &str) -> (Option<String>, Option<String>) {
+    let b = aws_sdk_backup::Client::new(&config(&h.emu));
+    let j = b
+        .describe_restore_job()
+        .restore_job_id(id)
+        .send()
+        .await
+        .unwrap();
+    (
+        j.validation_status().map(|v| v.as_str().to_string()),
+        j.validation_status_message().map(str::to_string),
+    )
+}
+
+/// The restored resources the emulator's control endpoint lists.
+fn restored_arns(h: &Harness) -> Vec<String> {
+    let (status, body) = control_http(
+        &h.emu.endpoint_url(),
+        "GET",
+        "/_emulator/restored-resources",
+    );
+    assert_eq!(status, 200, "{body}");
+    body["RestoredResources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ResourceArn"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A restore test from the points view (`T`), then on the jobs view: `A` sends the status the
+/// operator chose, then with CHECK the result of the profile's check command (exit 1 → FAILED,
+/// exit 0 → SUCCESSFUL), each recorded; `C` runs the profile's cleanup command, which removes
+/// the restored copy through the emulator's control endpoint; `C` on a backup job and `A` on
+/// a RUNNING restore job say why not and call nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_test_is_validated_and_cleaned_up_from_the_jobs_view() {
+    let role = "arn:aws:iam::123456789012:role/BackupRestoreRole";
+    let scripts = tempfile::tempdir().unwrap();
+    let check = scripts.path().join("check.sh");
+    let cleanup = scripts.path().join("cleanup.sh");
+    // The restore takes emulated minutes: a fresh code per step is tested elsewhere.
+    let mut h = Harness::new(
+        &format!(
+            "step_up_minutes = 60\nrestore_role_arn = \"{role}\"\nrestore_check_command = [\"/bin/sh\", \"{}\"]\nrestore_cleanup_command = [\"/bin/sh\", \"{}\"]\n",
+            check.display(),
+            cleanup.display()
+        ),
+        false,
+        None,
+    )
+    .await;
+    let endpoint = h.emu.endpoint_url();
+    let before: Vec<String> = h
+        .emu
+        .with_world(|w| w.backup.restore_jobs.iter().map(|j| j.id.clone()).collect());
+    let ended = restore_test_from_points(&mut h, role, "claims-intake")
+        .await
+        .expect("the restore ended well");
+    assert!(ended.contains("COMPLETED"), "{ended}");
+    let (job, created) = h.emu.with_world(|w| {
+        let j = w
+            .backup
+            .restore_jobs
+            .iter()
+            .find(|j| !before.contains(&j.id))
+            .expect("the new restore job");
+        (j.id.clone(), j.target_resource_arn.clone())
+    });
+    assert!(restored_arns(&h).contains(&created), "{created}");
+
+    // A with a status the operator chose.
+    select_job(&mut h, &job).await;
+    let (calls, done) = validate(&mut h, "SUCCESSFUL").await;
+    assert_eq!(
+        calls,
+        [format!(
+            "backup:PutRestoreValidationResult on {job} (ValidationStatus=SUCCESSFUL)"
+        )]
+    );
+    let done = done.expect("sent");
+    assert!(done.contains("validation SUCCESSFUL sent"), "{done}");
+    assert_eq!(
+        validation_of(&h, &job).await.0.as_deref(),
+        Some("SUCCESSFUL")
+    );
+    let records = audit_records(&h);
+    let intent = records
+        .iter()
+        .find(|r| {
+            r["kind"] == "intent" && r["what"]["action"] == "backup:PutRestoreValidationResult"
+        })
+        .expect("the validation's intent");
+    assert_eq!(intent["what"]["targets"][0], job.as_str(), "{intent}");
+    assert_eq!(intent["what"]["params"]["validation_status"], "SUCCESSFUL");
+    let outcome = records
+        .iter()
+        .find(|r| r["kind"] == "outcome" && r["intent_id"] == intent["id"])
+        .expect("its outcome");
+    assert_eq!(outcome["outcome"]["status"], "succeeded", "{outcome}");
+    assert_eq!(outcome["outcome"]["message"], "validation SUCCESSFUL sent");
+    // The jobs view was reloaded and shows it.
+    let row = h.s.table(View::Jobs).selected_row().unwrap().clone();
+    assert!(
+        row.cells
+            .iter()
+            .any(|c| c.contains("validation SUCCESSFUL")),
+        "{:?}",
+        row.cells
+    );
+
+    // CHECK: the check command decides. It sees the restored copy's ARN and the job's id (and
+    // exits 0 only if the emulator lists that ARN as a restored resource).
+    std::fs::write(&check, "exit 1\n").unwrap();
+    let (calls, done) = validate(&mut h, "check").await;
+    assert!(
+        calls[0].starts_with(&format!(
+            "run /bin/sh {} with PHI_DRILL_RESOURCE_ARN={created}",
+            check.display()
+        )),
+        "{calls:?}"
+    );
+    assert!(
+        calls[1].contains("SUCCESSFUL if it exits 0, FAILED on any other exit"),
+        "{calls:?}"
+    );
+    let done = done.expect("sent");
+    assert!(
+        done.contains("validation FAILED sent (check command exited 1)"),
+        "{done}"
+    );
+    assert_eq!(
+        validation_of(&h, &job).await,
+        (
+            Some("FAILED".into()),
+            Some("phi-console: check command exited 1".into())
+        )
+    );
+    std::fs::write(
+        &check,
+        format!(
+            "set -eu\n[ \"$PHI_DRILL_RESTORE_JOB_ID\" = {job} ]\ncurl -fsS {endpoint}/_emulator/restored-resources | grep -qF \"\\\"$PHI_DRILL_RESOURCE_ARN\\\"\"\n"
+        ),
+    )
+    .unwrap();
+    let (_, done) = validate(&mut h, "CHECK").await;
+    let done = done.expect("sent");
+    assert!(
+        done.contains("validation SUCCESSFUL sent (check command exited 0)"),
+        "{done}"
+    );
+    assert_eq!(
+        validation_of(&h, &job).await,
+        (
+            Some("SUCCESSFUL".into()),
+            Some("phi-console: check command exited 0".into())
+        )
+    );
+    let records = audit_records(&h);
+    let checked: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["kind"] == "intent" && r["what"]["params"]["validation_status"] == "CHECK")
+        .collect();
+    assert_eq!(checked.len(), 2);
+    assert_eq!(
+        checked[1]["what"]["params"]["created_resource_arn"],
+        created.as_str()
+    );
+    let notes: Vec<&str> = checked
+        .iter()
+        .map(|i| {
+            records
+                .iter()
+                .find(|r| r["kind"] == "outcome" && r["intent_id"] == i["id"])
+                .and_then(|o| o["outcome"]["message"].as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "validation FAILED sent (check command exited 1)",
+            "validation SUCCESSFUL sent (check command exited 0)"
+        ]
+    );
+
+    // C: the cleanup command removes what the restore created, and only that.
+    std::fs::write(
+        &cleanup,
+        format!(
+            "set -eu\n[ \"$PHI_DRILL_RESTORE_JOB_ID\" = {job} ]\narn=$(printf %s \"$PHI_DRILL_RESOURCE_ARN\" | sed -e 's/:/%3A/g' -e 's#/#%2F#g')\ncurl -fsS -X DELETE \"{endpoint}/_emulator/restored-resources/$arn\" >/dev/null\n"
+        ),
+    )
+    .unwrap();
+    h.type_text("C").await;
+    match &h.s.mode {
+        Mode::Form(f) => {
+            assert_eq!(
+                (f.spec.id, f.target.as_str()),
+                ("local.run_cleanup_command", created.as_str())
+            );
+        }
+        other => panic!("no form: {other:?} ({:?})", h.s.flash),
+    }
+    for _ in 0..3 {
+        h.key(KeyCode::Enter).await;
+    }
+    h.settle().await;
+    assert_eq!(
+        h.form().plan.operation.text("restore_job_id"),
+        Some(job.as_str())
+    );
+    let done = confirm_and_run(&mut h).await.expect("cleaned up");
+    assert!(done.contains("the cleanup command exited 0"), "{done}");
+    assert!(!restored_arns(&h).contains(&created), "{created} is gone");
+    let records = audit_records(&h);
+    let intent = records
+        .iter()
+        .find(|r| r["kind"] == "intent" && r["what"]["action"] == "local:RunCleanupCommand")
+        .expect("the cleanup's intent");
+    assert_eq!(intent["what"]["targets"][0], created.as_str());
+    assert!(records.iter().any(|r| r["kind"] == "outcome"
+        && r["intent_id"] == intent["id"]
+        && r["outcome"]["status"] == "succeeded"));
+
+    // C on a backup job's row, A on a RUNNING restore job: why not, in the footer; no call.
+    let backup =
+        h.s.data
+            .backup_jobs
+            .first()
+            .expect("a backup job")
+            .id
+            .clone();
+    select_job(&mut h, &backup).await;
+    let n = h.emu.request_count();
+    h.type_text("C").await;
+    assert_eq!(h.s.mode, Mode::Normal);
+    let flash = format!("{:?}", h.s.flash);
+    assert!(
+        flash.contains(&format!("{backup} is a backup job")),
+        "{flash}"
+    );
+    assert_eq!(h.emu.request_count(), n, "nothing was called");
+    let b = aws_sdk_backup::Client::new(&config(&h.emu));
+    let point = h.emu.with_world(|w| {
+        w.backup
+            .restore_jobs
+            .iter()
+            .find(|j| j.id == job)
+            .unwrap()
+            .recovery_point_arn
+            .clone()
+    });
+    let running = b
+        .start_restore_job()
+        .recovery_point_arn(&point)
+        .metadata("targetTableName", "claims-intake-still-running")
+        .iam_role_arn(role)
+        .send()
+        .await
+        .unwrap()
+        .restore_job_id()
+        .unwrap()
+        .to_string();
+    h.emu.advance(Duration::from_secs(120));
+    h.type_text("r").await;
+    h.settle().await;
+    select_job(&mut h, &running).await;
+    let row = h.s.table(View::Jobs).selected_row().unwrap().clone();
+    assert!(row.cells.iter().any(|c| c == "RUNNING"), "{:?}", row.cells);
+    let n = h.emu.request_count();
+    h.type_text("A").await;
+    assert_eq!(h.s.mode, Mode::Normal);
+    let flash = format!("{:?}", h.s.flash);
+    assert!(
+        flash.contains(&format!("restore job {running} is RUNNING")) && flash.contains("COMPLETED"),
+        "{flash}"
+    );
+    assert_eq!(h.emu.request_count(), n, "nothing was called");
+    assert_eq!(validation_of(&h, &running).await.0, None);
 }

@@ -363,6 +363,62 @@ async fn a_slow_restore_misses_its_rto_then_is_validated_and_cleaned_up() {
     assert_eq!(message.as_deref(), Some("check exited 0"));
     assert!(!v.request_id.is_empty());
 
+    // CHECK (the console's validate key): a check command is needed, and runs only with CHECK;
+    // one that cannot be started sends nothing.
+    let check = |command: Option<&str>| {
+        let r = Request::new(&PUT_VALIDATION, job_id.clone()).param(
+            restore::VALIDATION_STATUS.name,
+            guard::ParamValue::Choice(restore::CHECK.into()),
+        );
+        match command {
+            Some(c) => r.param(restore::CHECK_COMMAND.name, vec![c.to_string()]),
+            None => r,
+        }
+    };
+    let e = guard::plan(&lab.session, &lab.policy, &check(None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, GuardError::Refused { refusals, .. } if refusals[0].check == Check::NoCheckCommand && refusals[0].message.contains("restore_check_command")),
+        "{e:?}"
+    );
+    let e = guard::plan(
+        &lab.session,
+        &lab.policy,
+        &Request::new(&PUT_VALIDATION, job_id.clone())
+            .param(
+                restore::VALIDATION_STATUS.name,
+                guard::ParamValue::Choice("FAILED".into()),
+            )
+            .param(restore::CHECK_COMMAND.name, vec!["/bin/true".to_string()]),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, GuardError::InvalidParam { param, message } if param == "check_command" && message.contains("choose CHECK")),
+        "{e:?}"
+    );
+    let e = lab
+        .execute(&check(Some("/nonexistent/check-restore")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, GuardError::Failed { code, .. } if code == "CheckCommandNotStarted"),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains("no validation result was sent"),
+        "{e}"
+    );
+    let still = lab.emu.with_world(|w| {
+        w.backup
+            .restore_jobs
+            .iter()
+            .find(|j| j.id == job_id)
+            .and_then(|j| j.validation_status_message.clone())
+    });
+    assert_eq!(still.as_deref(), Some("check exited 0"), "nothing was sent");
+
     // The cleanup removes only what the restore created, through the command.
     let seen = lab.dir.path().join("cleaned");
     let command = vec![
@@ -409,7 +465,7 @@ async fn a_slow_restore_misses_its_rto_then_is_validated_and_cleaned_up() {
         std::fs::read_to_string(&seen).unwrap().trim(),
         format!("{created} {job_id} RDS")
     );
-    // Every action has its intent and its outcome.
+    // Every action has its intent and its outcome (the check that could not start too).
     let recs = records(&lab.path);
     let intents = of_kind(&recs, Kind::Intent);
     assert_eq!(
@@ -420,11 +476,12 @@ async fn a_slow_restore_misses_its_rto_then_is_validated_and_cleaned_up() {
         [
             "backup:StartRestoreJob",
             "backup:PutRestoreValidationResult",
+            "backup:PutRestoreValidationResult",
             "local:RunCleanupCommand"
         ]
     );
-    assert_eq!(intents[2].id, c.intent_id);
-    assert_eq!(of_kind(&recs, Kind::Outcome).len(), 3);
+    assert_eq!(intents[3].id, c.intent_id);
+    assert_eq!(of_kind(&recs, Kind::Outcome).len(), 4);
 }
 
 // ---- the binary ----------------------------------------------------------------------------

@@ -842,6 +842,7 @@ async fn locks_and_stale_answers_cannot_be_bypassed() {
     s.mode = Mode::Planning {
         action: "kms:RotateKeyOnDemand".into(),
         key: "arn:aws:kms:us-east-1:123456789012:key/asked".into(),
+        target: "arn:aws:kms:us-east-1:123456789012:key/asked".into(),
     };
     let other = "arn:aws:kms:us-east-1:123456789012:key/other".to_string();
     let plan = phi_console::guard::Plan {

@@ -1,13 +1,36 @@
-//! Backup and restore jobs, in one list.
+//! Backup and restore jobs, in one list; a restore test's last steps on its restore job:
+//! validate (`A`) and clean up (`C`).
 
-use super::{Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, row, when};
+use super::{
+    ActionBinding, Cell, Column, Command, Detail, Head, Pane, Resource, col, heads, row, when,
+};
 use crate::app::links::{Link, Target, link, short};
 use crate::app::rows::{Row, Tone, bytes, duration, time_cell};
 use crate::app::state::{Kind, State};
 use crate::cloud::backup::{BackupJob, RestoreJob};
 use crate::cloud::cloudtrail::EventFilter;
+use crate::guard::action::ActionSpec;
+use crate::guard::restore::{CLEANUP, JOB, PUT_VALIDATION};
 
 pub struct Jobs;
+
+/// A restore test's validation and cleanup, on the selected restore job (guarded).
+const JOB_ACTIONS: &[ActionBinding] = &[
+    ActionBinding {
+        name: "validate",
+        action: &PUT_VALIDATION,
+        keys: &["A"],
+        describe: "validate: send a COMPLETED restore job's validation result (you choose it, or CHECK runs the profile's restore_check_command on the restored copy: exit 0 SUCCESSFUL, else FAILED) (guarded)",
+        refresh: &[Kind::RestoreJobs],
+    },
+    ActionBinding {
+        name: "cleanup",
+        action: &CLEANUP,
+        keys: &["C"],
+        describe: "cleanup: remove the resource this restore job created with the profile's restore_cleanup_command (guarded)",
+        refresh: &[Kind::RestoreJobs],
+    },
+];
 
 /// A row of the jobs list: a backup job or a restore job.
 pub enum Job<'a> {
@@ -98,7 +121,86 @@ fn columns<'a>() -> [Column<Job<'a>>; 7] {
     ]
 }
 
+/// Why `action` does not apply to the job `key`, or its target: a validation takes the
+/// restore job's id, a cleanup the resource the restore job created (the other actions, none
+/// yet, the row key). Judged on the jobs as last loaded; the planner reads the job again.
+fn job_target(s: &State, key: &str, action: &ActionSpec) -> Result<String, String> {
+    if action != &PUT_VALIDATION && action != &CLEANUP {
+        return Ok(key.to_string());
+    }
+    let Some(job) = s.data.restore_jobs.iter().find(|j| j.id == key) else {
+        let what = if action == &CLEANUP {
+            "a cleanup removes what a restore test created"
+        } else {
+            "a validation result is sent for a restore job"
+        };
+        return Err(if s.data.backup_jobs.iter().any(|j| j.id == key) {
+            format!("{key} is a backup job: {what}; select a restore row (KIND restore)")
+        } else {
+            format!("{key} is not in the loaded list: refresh (r) and select it again")
+        });
+    };
+    let what = if action == &CLEANUP {
+        "what it created can be cleaned up"
+    } else {
+        "a validation result can be sent"
+    };
+    if job.is_finished() && job.status != "COMPLETED" {
+        return Err(format!(
+            "restore job {key} ended {}: only once a restore job is COMPLETED {what}",
+            job.status
+        ));
+    }
+    if job.status != "COMPLETED" {
+        return Err(format!(
+            "restore job {key} is {} (as last loaded): {what} once it is COMPLETED; wait, then refresh (r)",
+            job.status
+        ));
+    }
+    if action == &PUT_VALIDATION {
+        return Ok(key.to_string());
+    }
+    // A restore testing plan's copy is deleted by AWS Backup itself.
+    if let Some(d) = job
+        .deletion_status
+        .as_deref()
+        .filter(|d| matches!(*d, "DELETING" | "SUCCESSFUL"))
+    {
+        return Err(format!(
+            "AWS Backup is deleting or has deleted what restore job {key} created (deletion {d}): there is nothing to clean up"
+        ));
+    }
+    job.created_resource_arn
+        .clone()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            format!("restore job {key} names no created resource: there is nothing to clean up")
+        })
+}
+
 impl Resource for Jobs {
+    fn actions(&self) -> &'static [ActionBinding] {
+        JOB_ACTIONS
+    }
+
+    fn action_target(&self, s: &State, key: &str, action: &ActionSpec) -> Result<String, String> {
+        job_target(s, key, action)
+    }
+
+    /// A cleanup names its restore job (the planner checks the target is what it created).
+    fn action_prefill(
+        &self,
+        _s: &State,
+        key: &str,
+        action: &ActionSpec,
+    ) -> Vec<(&'static str, String)> {
+        if action == &CLEANUP {
+            vec![(JOB.name, key.to_string())]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn title(&self) -> &'static str {
         "Backup and restore jobs"
     }
@@ -193,5 +295,116 @@ impl Resource for Jobs {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::test_support::now;
+    use crate::guard::kms::ROTATE_NOW;
+
+    const CREATED: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/claims-intake-drill-1";
+
+    fn restore(id: &str, status: &str, created: Option<&str>) -> RestoreJob {
+        RestoreJob {
+            id: id.into(),
+            recovery_point_arn: "arn:aws:backup:us-east-1:123456789012:recovery-point:1".into(),
+            resource_type: "DynamoDB".into(),
+            status: status.into(),
+            status_message: None,
+            percent_done: None,
+            created: Some(now()),
+            completed: None,
+            created_resource_arn: created.map(str::to_string),
+            validation_status: None,
+            restore_testing_plan: None,
+            deletion_status: None,
+        }
+    }
+
+    fn state() -> State {
+        let mut s = State::new(
+            now(),
+            crate::app::keymap::Keymap::default_keymap(),
+            Default::default(),
+        );
+        s.data.restore_jobs = vec![
+            restore("r-done", "COMPLETED", Some(CREATED)),
+            restore("r-running", "RUNNING", None),
+            restore("r-bare", "COMPLETED", None),
+            restore("r-failed", "FAILED", None),
+            RestoreJob {
+                deletion_status: Some("SUCCESSFUL".into()),
+                ..restore("r-plan", "COMPLETED", Some(CREATED))
+            },
+        ];
+        s.data.backup_jobs = vec![BackupJob {
+            id: "b-1".into(),
+            vault: "v".into(),
+            resource_arn: "arn:aws:dynamodb:us-east-1:123456789012:table/claims-intake".into(),
+            resource_type: "DynamoDB".into(),
+            state: "COMPLETED".into(),
+            status_message: None,
+            created: Some(now()),
+            completed: Some(now()),
+            size_bytes: None,
+            recovery_point_arn: None,
+        }];
+        s
+    }
+
+    #[test]
+    fn a_validation_targets_a_completed_restore_job_and_says_why_not_otherwise() {
+        let s = state();
+        assert_eq!(
+            Jobs.action_target(&s, "r-done", &PUT_VALIDATION),
+            Ok("r-done".into())
+        );
+        let e = Jobs
+            .action_target(&s, "r-running", &PUT_VALIDATION)
+            .unwrap_err();
+        assert!(e.contains("is RUNNING") && e.contains("COMPLETED"), "{e}");
+        let e = Jobs.action_target(&s, "b-1", &PUT_VALIDATION).unwrap_err();
+        assert!(e.contains("b-1 is a backup job"), "{e}");
+        let e = Jobs.action_target(&s, "gone", &PUT_VALIDATION).unwrap_err();
+        assert!(e.contains("refresh"), "{e}");
+        assert!(
+            Jobs.action_prefill(&s, "r-done", &PUT_VALIDATION)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_cleanup_targets_what_the_restore_created_and_names_its_job() {
+        let s = state();
+        assert_eq!(
+            Jobs.action_target(&s, "r-done", &CLEANUP),
+            Ok(CREATED.into())
+        );
+        assert_eq!(
+            Jobs.action_prefill(&s, "r-done", &CLEANUP),
+            vec![(JOB.name, "r-done".to_string())]
+        );
+        let e = Jobs.action_target(&s, "b-1", &CLEANUP).unwrap_err();
+        assert!(
+            e.contains("backup job") && e.contains("what a restore test created"),
+            "{e}"
+        );
+        let e = Jobs.action_target(&s, "r-bare", &CLEANUP).unwrap_err();
+        assert!(e.contains("names no created resource"), "{e}");
+        let e = Jobs.action_target(&s, "r-running", &CLEANUP).unwrap_err();
+        assert!(e.contains("is RUNNING") && e.contains("wait"), "{e}");
+        let e = Jobs.action_target(&s, "r-failed", &CLEANUP).unwrap_err();
+        assert!(e.contains("ended FAILED") && !e.contains("wait"), "{e}");
+        let e = Jobs.action_target(&s, "r-plan", &CLEANUP).unwrap_err();
+        assert!(e.contains("deletion SUCCESSFUL"), "{e}");
+        // AWS Backup still takes its validation result.
+        assert_eq!(
+            Jobs.action_target(&s, "r-plan", &PUT_VALIDATION),
+            Ok("r-plan".into())
+        );
+        // Another action (none is offered here yet) takes the row key.
+        assert_eq!(Jobs.action_target(&s, "b-1", &ROTATE_NOW), Ok("b-1".into()));
     }
 }

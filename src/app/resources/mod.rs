@@ -22,6 +22,7 @@ pub mod vaults;
 use super::links::Link;
 use super::rows::{Row, SortKey, Tone};
 use super::state::{Kind, State};
+use crate::guard::action::ActionSpec;
 use crate::sanitize::clean;
 
 /// Declares the views: `View` (one variant per line), `View::ALL` in this order, and
@@ -86,7 +87,7 @@ pub struct ActionBinding {
     /// The name in keymap files (`rotate_now`).
     pub name: &'static str,
     /// The guarded action it starts (its spec in `guard`'s registry).
-    pub action: &'static crate::guard::action::ActionSpec,
+    pub action: &'static ActionSpec,
     pub keys: &'static [&'static str],
     /// What the help screen says.
     pub describe: &'static str,
@@ -326,10 +327,21 @@ pub trait Resource: Sync {
     fn events_name(&self, _s: &State, key: &str) -> String {
         key.to_string()
     }
-    /// What an action names as its target for the row `key` (the row key, an ARN, unless the
-    /// resource's actions take something else, e.g. a queue URL).
-    fn action_target(&self, _s: &State, key: &str) -> Option<String> {
-        Some(key.to_string())
+    /// What `action` names as its target on the row `key`: the row key (an ARN) unless the
+    /// action takes something else (a queue URL; the resource a restore job created).
+    /// `Err`: why the action does not apply to this row, in words for the footer.
+    fn action_target(&self, _s: &State, key: &str, _action: &ActionSpec) -> Result<String, String> {
+        Ok(key.to_string())
+    }
+    /// The fields of `action`'s parameters form that the row `key` fills in before the
+    /// operator types (by parameter name; the operator can still change them).
+    fn action_prefill(
+        &self,
+        _s: &State,
+        _key: &str,
+        _action: &ActionSpec,
+    ) -> Vec<(&'static str, String)> {
+        Vec::new()
     }
     /// The guarded actions the view offers.
     fn actions(&self) -> &'static [ActionBinding] {

@@ -181,8 +181,13 @@ impl Resource for Posture {
     }
 
     /// A finding is not an action's target.
-    fn action_target(&self, _s: &State, _key: &str) -> Option<String> {
-        None
+    fn action_target(
+        &self,
+        _s: &State,
+        _key: &str,
+        _action: &crate::guard::action::ActionSpec,
+    ) -> Result<String, String> {
+        Err("a finding is not an action's target: follow its link to the resource".into())
     }
 }
 
@@ -271,6 +276,10 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(Posture.action_target(&s, &key), None);
+        assert!(
+            Posture
+                .action_target(&s, &key, &crate::guard::kms::ROTATE_NOW)
+                .is_err()
+        );
     }
 }

@@ -284,8 +284,15 @@ impl Resource for Queues {
     }
 
     /// SQS actions name a queue by its URL.
-    fn action_target(&self, s: &State, key: &str) -> Option<String> {
-        self.find(s, key).map(|q| q.url.clone())
+    fn action_target(
+        &self,
+        s: &State,
+        key: &str,
+        _action: &crate::guard::action::ActionSpec,
+    ) -> Result<String, String> {
+        self.find(s, key).map(|q| q.url.clone()).ok_or_else(|| {
+            format!("{key} is not in the loaded list: refresh (r) and select it again")
+        })
     }
 
     fn actions(&self) -> &'static [ActionBinding] {
