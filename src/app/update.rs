@@ -333,6 +333,10 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
                 },
             );
             s.drill_running = Some(id);
+            // The task line (the drill's progress) shows once the "starting" note is gone.
+            if matches!(&s.flash, Some(Flash::Info(m)) if m.starts_with("drill ")) {
+                s.flash = None;
+            }
             Vec::new()
         }
         Msg::TaskProgress { id, line } => {
