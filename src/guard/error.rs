@@ -59,6 +59,14 @@ pub enum Check {
     NotCreatedByRestore,
     /// A cleanup needs a command (`restore_cleanup_command`, or the runbook's).
     NoCleanupCommand,
+    /// The console only deletes the restore testing plans it created (`phi_drill_…`).
+    NotDrillPlan,
+    /// A restore testing plan whose restore job still runs is not deleted.
+    RestoreTestRunning,
+    /// A restore testing plan of that name exists already.
+    RestoreTestingPlanExists,
+    /// A restore testing plan restores a resource's latest recovery point, not a given one.
+    NotAResource,
 }
 
 /// One refusing pre-check and its explanation.
