@@ -13,7 +13,7 @@
 //! markdown reports are written and the state file removed.
 
 use super::report::{self, Cleanup, DrillReport, Operator, TestEntry, Validation};
-use super::runbook::{Runbook, TestSpec};
+use super::runbook::{RunAs, Runbook, TestSpec};
 use crate::audit::{AuditLog, SessionEvent};
 use crate::guard::cli::{CliError, Opened, Report};
 use crate::guard::restore::{self, Ran};
@@ -28,6 +28,9 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+#[path = "as_plan.rs"]
+mod as_plan;
 
 /// The largest JSON report (or state file) read.
 pub const MAX_REPORT_BYTES: u64 = 4 * 1024 * 1024;
@@ -410,6 +413,12 @@ fn run_test(
     save: &mut dyn FnMut(&TestEntry) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let label = spec.name.clone();
+    // A test run as a restore testing plan: the plan starts the restore job.
+    if spec.run_as == RunAs::RestoreTestingPlan
+        && !as_plan::start(d, spec, entry, role, stamp, token, save)?
+    {
+        return as_plan::end(d, entry, save);
+    }
     // 1. Start the restore (unless a previous run did).
     if entry.restore_job_id.is_none() && !entry.restore_ended() {
         d.progress(&format!(
@@ -464,7 +473,11 @@ fn run_test(
     {
         let started = Started {
             intent_id: entry.audit.restore_intent.clone().unwrap_or_default(),
-            action: restore::START_RESTORE.api_action.to_string(),
+            action: match spec.run_as {
+                RunAs::RestoreJob => restore::START_RESTORE.api_action,
+                RunAs::RestoreTestingPlan => crate::guard::restore_testing::CREATE_PLAN.api_action,
+            }
+            .to_string(),
             handle: Handle {
                 kind: HandleKind::RestoreJob,
                 id: id.clone(),
@@ -527,7 +540,7 @@ fn run_test(
         d.stopped()?;
     }
     if entry.status != "COMPLETED" {
-        return Ok(());
+        return as_plan::end(d, entry, save);
     }
     let job_id = entry.restore_job_id.clone().unwrap_or_default();
     let created = entry.created_resource_arn.clone().unwrap_or_default();
@@ -622,6 +635,10 @@ fn run_test(
         entry.validation = Some(v);
         save(entry)?;
         d.stopped()?;
+    }
+    if entry.restore_testing_plan.is_some() {
+        // AWS Backup deletes the copy; the drill deletes the plan.
+        return as_plan::end(d, entry, save);
     }
     // 4. Clean up.
     if entry.cleanup.is_none() {
@@ -807,9 +824,16 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
     )));
     for (t, e) in rb.tests.iter().zip(&rep.tests) {
         o.prompt.say(&clean(&format!(
-            "  - {}: restore the {} into a NEW resource; RTO {} min, RPO {} min{}",
+            "  - {}: restore the {} into a NEW resource{}; RTO {} min, RPO {} min{}",
             t.name,
             t.selector.describe(),
+            match t.run_as {
+                RunAs::RestoreJob => String::new(),
+                RunAs::RestoreTestingPlan => format!(
+                    " as a one-time AWS Backup restore testing plan (AWS Backup deletes the copy after at most {} h)",
+                    t.validation_window_hours
+                ),
+            },
             t.rto_minutes,
             t.rpo_minutes,
             if e.status != "NOT_STARTED" {
@@ -910,7 +934,8 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         }
         let finished = entry.restore_ended()
             && (entry.status != "COMPLETED"
-                || (entry.validation.is_some() && entry.cleanup.is_some()));
+                || (entry.validation.is_some() && entry.cleanup.is_some()))
+            && as_plan::settled(&entry);
         if finished {
             d.progress(&format!(
                 "[{}/{n}] {}: finished earlier ({}), kept",
