@@ -77,10 +77,13 @@ pub(super) fn start(
     }
     let label = spec.name.clone();
     let cloud = d.session.cloud();
-    let mut run = entry.restore_testing_plan.clone().unwrap_or_else(|| PlanRun {
-        name: plan_name(token),
-        ..PlanRun::default()
-    });
+    let mut run = entry
+        .restore_testing_plan
+        .clone()
+        .unwrap_or_else(|| PlanRun {
+            name: plan_name(token),
+            ..PlanRun::default()
+        });
     let existing = match d.rt.block_on(cloud.get_restore_testing_plan(&run.name)) {
         Ok(p) => Some(p),
         Err(CloudError::NotFound { .. }) => None,
@@ -94,10 +97,9 @@ pub(super) fn start(
             ));
             run.arn = Some(p.arn);
             run.runs_at.get_or_insert(p.schedule);
-            let selections = d
-                .rt
-                .block_on(cloud.list_restore_testing_selections(&run.name))
-                .map_err(|e| Stop::Interrupted(e.to_string()))?;
+            let selections =
+                d.rt.block_on(cloud.list_restore_testing_selections(&run.name))
+                    .map_err(|e| Stop::Interrupted(e.to_string()))?;
             if selections.is_empty() {
                 // The drill stopped between the plan and its selection: it restores nothing.
                 entry.status = "FAILED".into();
@@ -150,10 +152,9 @@ pub(super) fn start(
                     run.runs_at = op.text("schedule").map(str::to_string);
                     entry.restore_testing_plan = Some(run.clone());
                     save(entry)?;
-                    let p = d
-                        .rt
-                        .block_on(cloud.get_restore_testing_plan(&run.name))
-                        .map_err(|e| Stop::Interrupted(e.to_string()))?;
+                    let p =
+                        d.rt.block_on(cloud.get_restore_testing_plan(&run.name))
+                            .map_err(|e| Stop::Interrupted(e.to_string()))?;
                     run.arn = Some(p.arn);
                     d.progress(&format!(
                         "  {label}: restore testing plan {} created ({})",
@@ -185,10 +186,9 @@ pub(super) fn start(
         run.name
     ));
     for _ in 0..polls {
-        let jobs = d
-            .rt
-            .block_on(cloud.list_restore_jobs_of_plan(&arn))
-            .map_err(|e| Stop::Interrupted(e.to_string()))?;
+        let jobs =
+            d.rt.block_on(cloud.list_restore_jobs_of_plan(&arn))
+                .map_err(|e| Stop::Interrupted(e.to_string()))?;
         if let Some(j) = jobs.first() {
             entry.restore_job_id = Some(j.id.clone());
             entry.recovery_point_arn = Some(j.recovery_point_arn.clone());
@@ -199,7 +199,10 @@ pub(super) fn start(
             save(entry)?;
             return Ok(true);
         }
-        pause(d, &format!("restore testing plan {}'s restore job", run.name))?;
+        pause(
+            d,
+            &format!("restore testing plan {}'s restore job", run.name),
+        )?;
     }
     entry.status = "FAILED".into();
     entry.failure = Some(format!(
@@ -232,18 +235,28 @@ pub(super) fn end(
             run.name
         ));
         for i in 0..polls {
-            let job = d
-                .rt
-                .block_on(cloud.describe_restore_job(&id))
-                .map_err(|e| Stop::Interrupted(e.to_string()))?;
+            let job =
+                d.rt.block_on(cloud.describe_restore_job(&id))
+                    .map_err(|e| Stop::Interrupted(e.to_string()))?;
             run.deletion_status = job.deletion_status.clone();
-            if matches!(job.deletion_status.as_deref(), Some("SUCCESSFUL" | "FAILED"))
-                || i + 1 == polls
+            if matches!(
+                job.deletion_status.as_deref(),
+                Some("SUCCESSFUL" | "FAILED")
+            ) || i + 1 == polls
             {
                 break;
             }
             entry.restore_testing_plan = Some(run.clone());
-            pause(d, &format!("the deletion of {}", entry.created_resource_arn.as_deref().unwrap_or("the restored copy")))?;
+            pause(
+                d,
+                &format!(
+                    "the deletion of {}",
+                    entry
+                        .created_resource_arn
+                        .as_deref()
+                        .unwrap_or("the restored copy")
+                ),
+            )?;
         }
         let seen = run.deletion_status.clone();
         entry.cleanup = Some(Cleanup {

@@ -411,7 +411,10 @@ impl Runbook {
             if run_as == RunAs::RestoreTestingPlan {
                 if let Selector::Point { .. } = selector {
                     return Err(err(
-                        t.recovery_point_arn.as_ref().map(|p| p.span().start).unwrap_or(0),
+                        t.recovery_point_arn
+                            .as_ref()
+                            .map(|p| p.span().start)
+                            .unwrap_or(0),
                         format!(
                             "test '{tname}' runs as a restore testing plan, which restores the latest recovery point of a resource: give vault + resource_arn instead of recovery_point_arn"
                         ),
@@ -598,7 +601,10 @@ cleanup = false
         let e = error(&plan.replace("\"restore_testing_plan\"", "\"plan\""));
         assert_eq!(e.line, 14, "{e}");
         assert!(e.message.contains("run_as = \"plan\" is not known"), "{e}");
-        let e = error(&plan.replace("validation_window_hours = 4", "validation_window_hours = 169"));
+        let e = error(&plan.replace(
+            "validation_window_hours = 4",
+            "validation_window_hours = 169",
+        ));
         assert_eq!(e.line, 15, "{e}");
         let e = error(&GOOD.replace(
             "validation_command = [\"/bin/true\"]",
@@ -612,7 +618,10 @@ cleanup = false
         ));
         assert_eq!(e.line, 16, "{e}");
         assert!(e.message.contains("AWS Backup deletes the copy"), "{e}");
-        let e = error(&GOOD.replace("cleanup = false", "cleanup = false\nrun_as = \"restore_testing_plan\""));
+        let e = error(&GOOD.replace(
+            "cleanup = false",
+            "cleanup = false\nrun_as = \"restore_testing_plan\"",
+        ));
         assert!(e.message.contains("instead of recovery_point_arn"), "{e}");
         assert_eq!(e.line, 17, "{e}");
     }

@@ -357,15 +357,14 @@ async fn plan_create(
         label: label.into(),
         value,
     };
-    plan.facts.push(fact("restore testing plan", plan_name.clone()));
+    plan.facts
+        .push(fact("restore testing plan", plan_name.clone()));
     plan.facts.push(fact(
         "runs",
         format!("once, at {at} (within 1 h); the schedule never fires again"),
     ));
-    plan.facts.push(fact(
-        "latest recovery point now",
-        point.arn.clone(),
-    ));
+    plan.facts
+        .push(fact("latest recovery point now", point.arn.clone()));
     plan.facts.push(fact("vault", point.vault.clone()));
     plan.facts
         .push(fact("source resource", point.resource_arn.clone()));
@@ -466,7 +465,9 @@ fn call_create<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
         Ok(Called {
             request_id,
             handle: None,
-            note: Some(format!("restore testing plan {arn} with selection {SELECTION_NAME}")),
+            note: Some(format!(
+                "restore testing plan {arn} with selection {SELECTION_NAME}"
+            )),
         })
     })
 }

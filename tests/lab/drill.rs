@@ -1302,7 +1302,10 @@ fn a_test_run_as_a_restore_testing_plan_is_restored_validated_and_deleted_by_aws
     assert_eq!(job.deletion_status.as_deref(), Some("SUCCESSFUL"));
     assert_eq!(run.deletion_status.as_deref(), Some("SUCCESSFUL"));
     assert!(
-        emu.with_world(|w| !w.backup.restored_resources.contains_key(&job.target_resource_arn)),
+        emu.with_world(|w| !w
+            .backup
+            .restored_resources
+            .contains_key(&job.target_resource_arn)),
         "AWS Backup deleted the copy"
     );
     let c = t.cleanup.as_ref().unwrap();
@@ -1361,8 +1364,14 @@ fn a_test_run_as_a_restore_testing_plan_is_restored_validated_and_deleted_by_aws
         md.contains("- Cleanup: done (deleted by AWS Backup (restore testing plan"),
         "{md}"
     );
-    assert!(err.contains("as a one-time AWS Backup restore testing plan"), "{err}");
-    assert!(err.contains("intake-table: cleanup by AWS Backup: DeletionStatus SUCCESSFUL"), "{err}");
+    assert!(
+        err.contains("as a one-time AWS Backup restore testing plan"),
+        "{err}"
+    );
+    assert!(
+        err.contains("intake-table: cleanup by AWS Backup: DeletionStatus SUCCESSFUL"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -1383,7 +1392,10 @@ fn a_killed_drill_resumes_its_restore_testing_plan_without_a_second_one() {
     let before: DrillReport =
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert_eq!(
-        before.tests[0].restore_testing_plan.as_ref().map(|p| p.name.as_str()),
+        before.tests[0]
+            .restore_testing_plan
+            .as_ref()
+            .map(|p| p.name.as_str()),
         Some(plans[0].0.as_str()),
         "the plan's name was saved before it was created"
     );
@@ -1391,7 +1403,10 @@ fn a_killed_drill_resumes_its_restore_testing_plan_without_a_second_one() {
     let (code, out, err) = drive_plans(&emu, &audit_path, bin.spawn(&emu, &args, ""), false);
     assert_eq!(code, Some(0), "{err}\n{out}");
     assert!(err.contains("RESUMING"), "{err}");
-    assert!(err.contains("exists (created earlier): not created again"), "{err}");
+    assert!(
+        err.contains("exists (created earlier): not created again"),
+        "{err}"
+    );
     let r: DrillReport = serde_json::from_str(&out).unwrap();
     assert_eq!(r.resumed, 1);
     assert_eq!(r.tests[0].result(), "passed");

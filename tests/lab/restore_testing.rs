@@ -217,8 +217,14 @@ fn the_aws_cli_creates_and_deletes_restore_testing_plans() {
         ],
     );
     assert_eq!(created["RestoreTestingPlanName"], "phi_drill_cli");
-    assert_eq!(created["CreationTime"].as_f64(), Some(at.timestamp() as f64));
-    let arn = created["RestoreTestingPlanArn"].as_str().unwrap().to_string();
+    assert_eq!(
+        created["CreationTime"].as_f64(),
+        Some(at.timestamp() as f64)
+    );
+    let arn = created["RestoreTestingPlanArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (code, _, err) = run_aws(
         &url,
         &[
@@ -398,12 +404,18 @@ async fn the_guarded_plan_restores_into_a_new_name_and_is_deleted_once_its_job_e
     assert_eq!(plan.action, "backup:CreateRestoreTestingPlan");
     assert_eq!(plan.confirm_text, target);
     assert_eq!(
-        plan.operation.params["metadata_overrides"].as_list().unwrap(),
+        plan.operation.params["metadata_overrides"]
+            .as_list()
+            .unwrap(),
         [format!("targetTableName={target}")]
     );
     let (at, cron) = one_time_schedule(lab.session.now(), 5);
     assert_eq!(plan.operation.text("schedule"), Some(cron.as_str()));
-    assert!(plan.calls[0].contains("StartWindowHours=1"), "{}", plan.calls[0]);
+    assert!(
+        plan.calls[0].contains("StartWindowHours=1"),
+        "{}",
+        plan.calls[0]
+    );
     assert!(plan.calls[0].contains("ValidationWindowHours=24"));
     let facts: Vec<String> = plan
         .facts
@@ -437,10 +449,7 @@ async fn the_guarded_plan_restores_into_a_new_name_and_is_deleted_once_its_job_e
     let intents = of_kind(&audit, Kind::Intent);
     assert_eq!(intents.len(), 1);
     assert_eq!(intents[0].id, x.intent_id);
-    assert_eq!(
-        intents[0].action(),
-        Some("backup:CreateRestoreTestingPlan")
-    );
+    assert_eq!(intents[0].action(), Some("backup:CreateRestoreTestingPlan"));
     assert_eq!(of_kind(&audit, Kind::Outcome).len(), 1);
 
     // The same name again is refused; so is a recovery point, the source's name, no role.
@@ -485,7 +494,10 @@ async fn the_guarded_plan_restores_into_a_new_name_and_is_deleted_once_its_job_e
     .await
     .unwrap_err();
     assert!(
-        matches!(&e, GuardError::InvalidParam { .. } | GuardError::InvalidRequest(_)),
+        matches!(
+            &e,
+            GuardError::InvalidParam { .. } | GuardError::InvalidRequest(_)
+        ),
         "only the console's plans: {e:?}"
     );
 
@@ -518,7 +530,9 @@ async fn the_guarded_plan_restores_into_a_new_name_and_is_deleted_once_its_job_e
             "backup:DeleteRestoreTestingSelection {SELECTION_NAME}, then backup:DeleteRestoreTestingPlan {name}"
         )
     );
-    lab.execute(&Request::new(&DELETE_PLAN, name)).await.unwrap();
+    lab.execute(&Request::new(&DELETE_PLAN, name))
+        .await
+        .unwrap();
     assert!(matches!(
         c.get_restore_testing_plan(name).await.unwrap_err(),
         CloudError::NotFound { .. }
@@ -551,9 +565,13 @@ async fn read_only_refuses_both_actions_at_the_plan_and_the_executor() {
         let e = guard::plan(&lab.session, &ro, &request).await.unwrap_err();
         assert!(matches!(e, GuardError::ReadOnly { .. }), "{e:?}");
     }
-    let plan = guard::plan(&lab.session, &lab.policy, &create_of(INTAKE, "phi_drill_ro"))
-        .await
-        .unwrap();
+    let plan = guard::plan(
+        &lab.session,
+        &lab.policy,
+        &create_of(INTAKE, "phi_drill_ro"),
+    )
+    .await
+    .unwrap();
     let c = guard::confirm(&plan, &plan.confirm_text, Some("r"), None, true).unwrap();
     let e = guard::execute(&lab.log, &lab.session, &ro, c)
         .await

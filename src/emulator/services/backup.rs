@@ -1210,7 +1210,9 @@ pub fn handle(
         "CreateRestoreTestingPlan" => create_restore_testing_plan(w, ctx, input),
         "CreateRestoreTestingSelection" => create_restore_testing_selection(w, ctx, input),
         "DeleteRestoreTestingSelection" => {
-            let plan = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?.name.clone();
+            let plan = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?
+                .name
+                .clone();
             let name = req(input, "RestoreTestingSelectionName")?;
             let before = w.backup.restore_testing_selections.len();
             w.backup
@@ -1224,7 +1226,9 @@ pub fn handle(
             Ok((0, None))
         }
         "DeleteRestoreTestingPlan" => {
-            let plan = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?.name.clone();
+            let plan = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?
+                .name
+                .clone();
             let selections = w
                 .backup
                 .restore_testing_selections
@@ -1345,7 +1349,10 @@ fn create_restore_testing_plan(
     if types.is_empty() {
         return Err(missing("RecoveryPointTypes"));
     }
-    if let Some(t) = types.iter().find(|t| !["CONTINUOUS", "SNAPSHOT"].contains(&t.as_str())) {
+    if let Some(t) = types
+        .iter()
+        .find(|t| !["CONTINUOUS", "SNAPSHOT"].contains(&t.as_str()))
+    {
         return Err(invalid_param(format!(
             "Invalid RecoveryPointTypes value {t}: must be CONTINUOUS or SNAPSHOT."
         )));
@@ -1356,7 +1363,12 @@ fn create_restore_testing_plan(
             "Invalid SelectionWindowDays {window_days}: it must be between 1 and 365."
         )));
     }
-    if let Some(existing) = w.backup.restore_testing_plans.iter().find(|x| x.name == name) {
+    if let Some(existing) = w
+        .backup
+        .restore_testing_plans
+        .iter()
+        .find(|x| x.name == name)
+    {
         // A retried request (the same CreatorRequestId) gets the plan it created.
         if request_id.is_some() && existing.creator_request_id == request_id {
             return Ok((
@@ -1414,11 +1426,15 @@ fn create_restore_testing_selection(
     }
     let role = req(s, "IamRoleArn")?.to_string();
     if !role.starts_with("arn:") {
-        return Err(invalid_param(format!("Invalid IamRoleArn {role}: not an ARN.")));
+        return Err(invalid_param(format!(
+            "Invalid IamRoleArn {role}: not an ARN."
+        )));
     }
     let rtype = req(s, "ProtectedResourceType")?.to_string();
     let arns = strings(s, "ProtectedResourceArns")?;
-    let conditions = s.obj("ProtectedResourceConditions").is_some_and(|c| !c.is_empty());
+    let conditions = s
+        .obj("ProtectedResourceConditions")
+        .is_some_and(|c| !c.is_empty());
     if arns.is_empty() && !conditions {
         return Err(invalid_param(
             "A restore testing selection needs ProtectedResourceArns or ProtectedResourceConditions.",
@@ -1441,7 +1457,9 @@ fn create_restore_testing_selection(
         ));
     }
     if let Some(a) = arns.iter().find(|a| *a != "*" && !a.starts_with("arn:")) {
-        return Err(invalid_param(format!("Invalid ProtectedResourceArns value {a}: not an ARN.")));
+        return Err(invalid_param(format!(
+            "Invalid ProtectedResourceArns value {a}: not an ARN."
+        )));
     }
     let window = s.int_opt("ValidationWindowHours")?.unwrap_or(0);
     if !(0..=168).contains(&window) {
@@ -1455,10 +1473,16 @@ fn create_restore_testing_selection(
             .iter()
             .map(|(k, v)| match v {
                 Value::String(v) => Ok((k.clone(), v.clone())),
-                _ => Err(invalid_param("RestoreMetadataOverrides must be a map of strings")),
+                _ => Err(invalid_param(
+                    "RestoreMetadataOverrides must be a map of strings",
+                )),
             })
             .collect::<ApiResult<BTreeMap<_, _>>>()?,
-        Some(_) => return Err(invalid_param("RestoreMetadataOverrides must be a map of strings")),
+        Some(_) => {
+            return Err(invalid_param(
+                "RestoreMetadataOverrides must be a map of strings",
+            ));
+        }
     };
     let answer = |created: DateTime<Utc>| {
         json!({
@@ -1479,7 +1503,9 @@ fn create_restore_testing_selection(
         }
         return Err(ApiError::client(
             "AlreadyExistsException",
-            format!("Restore testing selection {name} already exists in restore testing plan {plan_name}."),
+            format!(
+                "Restore testing selection {name} already exists in restore testing plan {plan_name}."
+            ),
         ));
     }
     add_restore_testing_selection(

@@ -91,7 +91,9 @@ impl Schedule {
             let (Some(d), Some(m), Some(y), "?") = (
                 dom.parse::<u32>().ok(),
                 month_number(month),
-                year.parse::<i32>().ok().filter(|y| (1970..=9999).contains(y)),
+                year.parse::<i32>()
+                    .ok()
+                    .filter(|y| (1970..=9999).contains(y)),
                 *dow,
             ) else {
                 return Err(fail(
