@@ -96,7 +96,7 @@ pub(super) fn start(
                 run.name
             ));
             run.arn = Some(p.arn);
-            run.runs_at.get_or_insert(p.schedule);
+            run.schedule.get_or_insert(p.schedule);
             let selections =
                 d.rt.block_on(cloud.list_restore_testing_selections(&run.name))
                     .map_err(|e| Stop::Interrupted(e.to_string()))?;
@@ -149,7 +149,7 @@ pub(super) fn start(
                     entry.source_resource_arn = op.text("source_resource_arn").map(str::to_string);
                     entry.resource_type = op.text("resource_type").map(str::to_string);
                     entry.audit.restore_intent = Some(x.intent_id.clone());
-                    run.runs_at = op.text("schedule").map(str::to_string);
+                    run.schedule = op.text("schedule").map(str::to_string);
                     entry.restore_testing_plan = Some(run.clone());
                     save(entry)?;
                     let p =
@@ -159,7 +159,7 @@ pub(super) fn start(
                     d.progress(&format!(
                         "  {label}: restore testing plan {} created ({})",
                         run.name,
-                        run.runs_at.as_deref().unwrap_or("")
+                        run.schedule.as_deref().unwrap_or("")
                     ));
                 }
                 Step::Error(e) => {

@@ -79,7 +79,7 @@ pub struct PlanRun {
     pub arn: Option<String>,
     /// Its schedule (a cron that fires once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runs_at: Option<String>,
+    pub schedule: Option<String>,
     /// The restored copy's DeletionStatus last seen (`DELETING`, `SUCCESSFUL`, `FAILED`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_status: Option<String>,
@@ -410,7 +410,7 @@ pub fn markdown(r: &DrillReport) -> String {
                 "- Run as restore testing plan: {} ({}), schedule {}; {}",
                 cell(&p.name),
                 opt(&p.arn),
-                opt(&p.runs_at),
+                opt(&p.schedule),
                 if p.deleted {
                     "deleted by the drill".to_string()
                 } else {
@@ -553,5 +553,28 @@ mod tests {
         // The JSON round-trips, so `drill report` renders the same markdown.
         let back: DrillReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(markdown(&back), md);
+        assert!(!md.contains("restore testing plan"), "{md}");
+
+        // A test run as a restore testing plan says so; an entry written before the field
+        // existed still reads.
+        let mut r = back;
+        r.tests[0].restore_testing_plan = Some(PlanRun {
+            name: "phi_drill_x".into(),
+            arn: Some("arn:p".into()),
+            schedule: Some("cron(5 9 1 12 ? 2026)".into()),
+            deletion_status: Some("SUCCESSFUL".into()),
+            deleted: false,
+            delete_intent: None,
+            delete_error: Some("access denied".into()),
+        });
+        let md = markdown(&r);
+        assert!(
+            md.contains("- Run as restore testing plan: phi_drill_x (arn:p), schedule cron(5 9 1 12 ? 2026); NOT deleted: access denied"),
+            "{md}"
+        );
+        let mut v = serde_json::to_value(&r.tests[1]).unwrap();
+        v.as_object_mut().unwrap().remove("restore_testing_plan");
+        let old: TestEntry = serde_json::from_value(v).unwrap();
+        assert_eq!(old.restore_testing_plan, None);
     }
 }

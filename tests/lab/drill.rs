@@ -1246,11 +1246,11 @@ fn a_test_run_as_a_restore_testing_plan_is_restored_validated_and_deleted_by_aws
         .command(&["--read-only", "drill", "run", rb.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let ro = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{ro}");
+    assert!(
+        ro.contains("read-only mode: backup:CreateRestoreTestingPlan"),
+        "{ro}"
     );
     assert!(drill_plans(&emu).is_empty());
 
