@@ -2436,6 +2436,151 @@ mod tests {
         assert_eq!(e.code, "UnknownOperationException");
     }
 
+    #[test]
+    fn restore_testing_creates_and_deletes_check_their_input() {
+        let (mut w, now) = world();
+        let ctx = Ctx::internal(&w, now);
+        let plan = |name: &str, schedule: &str| {
+            json!({ "RestoreTestingPlan": {
+                "RestoreTestingPlanName": name,
+                "ScheduleExpression": schedule,
+                "RecoveryPointSelection": {
+                    "Algorithm": "LATEST_WITHIN_WINDOW",
+                    "IncludeVaults": ["*"],
+                    "RecoveryPointTypes": ["SNAPSHOT"],
+                },
+            }})
+        };
+        let code = |w: &mut World, op: &str, input: Value| {
+            handle(w, &ctx, op, &input).map(|_| ()).unwrap_err().code
+        };
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingPlan", json!({})),
+            "MissingParameterValueException"
+        );
+        let mut no_types = plan("p1", "cron(0 5 ? * * *)");
+        no_types["RestoreTestingPlan"]["RecoveryPointSelection"]["RecoveryPointTypes"] = json!([]);
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingPlan", no_types),
+            "MissingParameterValueException"
+        );
+        let mut bad_id = plan("p1", "cron(0 5 ? * * *)");
+        bad_id["CreatorRequestId"] = json!("has space");
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingPlan", bad_id),
+            "InvalidParameterValueException"
+        );
+        let mut wide = plan("p1", "cron(0 5 ? * * *)");
+        wide["RestoreTestingPlan"]["StartWindowHours"] = json!(169);
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingPlan", wide),
+            "InvalidParameterValueException"
+        );
+        let (status, out) = handle(
+            &mut w,
+            &ctx,
+            "CreateRestoreTestingPlan",
+            &plan("p1", "cron(0 5 1 12 ? 2030)"),
+        )
+        .unwrap();
+        assert_eq!(status, 0);
+        let out = out.unwrap();
+        assert_eq!(out["RestoreTestingPlanName"], "p1");
+        let p = w
+            .backup
+            .restore_testing_plans
+            .iter()
+            .find(|p| p.name == "p1")
+            .unwrap();
+        assert_eq!(
+            (
+                p.start_window_hours,
+                p.selection_window_days,
+                p.schedule_cursor
+            ),
+            (24, 30, now),
+            "AWS's defaults; it runs from its creation on"
+        );
+        let sel =
+            |s: Value| json!({ "RestoreTestingPlanName": "p1", "RestoreTestingSelection": s });
+        let base = json!({
+            "RestoreTestingSelectionName": "s1",
+            "IamRoleArn": "arn:aws:iam::123456789012:role/R",
+            "ProtectedResourceType": "DynamoDB",
+            "ProtectedResourceArns": ["arn:aws:dynamodb:us-east-1:123456789012:table/t"],
+        });
+        for (k, v) in [
+            ("ProtectedResourceArns", json!([])),
+            ("ValidationWindowHours", json!(169)),
+            (
+                "ProtectedResourceConditions",
+                json!({ "StringEquals": [{ "Key": "aws:ResourceTag/x", "Value": "y" }] }),
+            ),
+            ("RestoreMetadataOverrides", json!({ "k": 1 })),
+            ("RestoreTestingSelectionName", json!("s-1")),
+        ] {
+            let mut s = base.clone();
+            s[k] = v;
+            assert_eq!(
+                code(&mut w, "CreateRestoreTestingSelection", sel(s)),
+                "InvalidParameterValueException",
+                "{k}"
+            );
+        }
+        let mut all = base.clone();
+        all["ProtectedResourceArns"] = json!(["*"]);
+        all["ProtectedResourceConditions"] =
+            json!({ "StringEquals": [{ "Key": "aws:ResourceTag/x", "Value": "y" }] });
+        handle(&mut w, &ctx, "CreateRestoreTestingSelection", &sel(all)).unwrap();
+        let got = w
+            .backup
+            .restore_testing_selections
+            .iter()
+            .find(|s| s.name == "s1")
+            .unwrap();
+        assert_eq!(got.validation_window_hours, 0, "the lab's default");
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingSelection", sel(base.clone())),
+            "AlreadyExistsException"
+        );
+        assert_eq!(
+            code(
+                &mut w,
+                "DeleteRestoreTestingPlan",
+                json!({ "RestoreTestingPlanName": "p1" })
+            ),
+            "InvalidRequestException"
+        );
+        assert_eq!(
+            code(
+                &mut w,
+                "DeleteRestoreTestingSelection",
+                json!({ "RestoreTestingPlanName": "p1", "RestoreTestingSelectionName": "s2" })
+            ),
+            "ResourceNotFoundException"
+        );
+        handle(
+            &mut w,
+            &ctx,
+            "DeleteRestoreTestingSelection",
+            &json!({ "RestoreTestingPlanName": "p1", "RestoreTestingSelectionName": "s1" }),
+        )
+        .unwrap();
+        handle(
+            &mut w,
+            &ctx,
+            "DeleteRestoreTestingPlan",
+            &json!({ "RestoreTestingPlanName": "p1" }),
+        )
+        .unwrap();
+        assert!(
+            !w.backup
+                .restore_testing_plans
+                .iter()
+                .any(|p| p.name == "p1")
+        );
+    }
+
     fn testing_plan(w: &World, schedule: &str, now: DateTime<Utc>) -> RestoreTestingPlan {
         RestoreTestingPlan {
             name: "rt".into(),
