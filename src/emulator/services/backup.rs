@@ -2,9 +2,10 @@
 //! jobs, recovery points with their restore metadata, restore jobs that progress over emulated
 //! time (PENDING → RUNNING → COMPLETED or FAILED, configurable per resource type), restore
 //! validation results, backup plans with their rules and selections, protected resources, and
-//! restore testing plans that run on their schedule: each run restores the latest recovery point
-//! of every selected resource, and the restored resource is deleted after the selection's
-//! validation window (see `backup_schedule` for the schedule expressions the lab runs).
+//! restore testing plans (created and deleted through the API, with their selections) that run
+//! on their schedule: each run restores the latest recovery point of every selected resource,
+//! and the restored resource is deleted after the selection's validation window (see
+//! `backup_schedule` for the schedule expressions the lab runs).
 //!
 //! Routing (method + path → operation, labels, query) is done in `wire/rest.rs`; here every
 //! operation reads one merged input object. Errors use AWS Backup's own codes
