@@ -934,9 +934,10 @@ impl Cloud {
             .protected_resource_type(&sel.resource_type)
             .iam_role_arn(&sel.iam_role_arn)
             .set_protected_resource_arns(Some(sel.protected_resource_arns.clone()))
-            .set_restore_metadata_overrides(Some(
-                sel.metadata_overrides.clone().into_iter().collect(),
-            ))
+            .set_restore_metadata_overrides(
+                (!sel.metadata_overrides.is_empty())
+                    .then(|| sel.metadata_overrides.clone().into_iter().collect()),
+            )
             .validation_window_hours(sel.validation_window_hours)
             .build()
             .map_err(|e| CloudError::Service {

@@ -1,7 +1,7 @@
 //! A drill's test run as an AWS Backup restore testing plan (`run_as = "restore_testing_plan"`,
 //! docs/DR-DRILLS.md): the guarded `backup.create_restore_testing_plan` makes a one-time plan
-//! with one selection (the test's resource, restored into `<source>-drill-<stamp>`, kept for
-//! the validation window); the drill waits for the restore job the plan starts (ListRestoreJobs
+//! with one selection (the test's resource, restored into a NEW resource AWS Backup names
+//! `awsbackup-restore-test-…`, kept for the validation window); the drill waits for the restore job the plan starts (ListRestoreJobs
 //! ByRestoreTestingPlanArn), follows, measures and validates it as any restore, records the
 //! cleanup as AWS Backup's (its DeletionStatus once final, or as last seen after 30 minutes),
 //! and deletes the plan with the guarded `backup.delete_restore_testing_plan`.
@@ -68,7 +68,6 @@ pub(super) fn start(
     spec: &TestSpec,
     entry: &mut TestEntry,
     role: &str,
-    stamp: &str,
     token: &str,
     save: &mut dyn FnMut(&TestEntry) -> Result<(), Stop>,
 ) -> Result<bool, Stop> {
@@ -138,9 +137,6 @@ pub(super) fn start(
                 .param(restore::TOKEN.name, token.to_string());
             if let Some(v) = spec.selector.vault() {
                 request = request.param(restore::VAULT.name, v.to_string());
-            }
-            if let Some(t) = &spec.target_name {
-                request = request.param(restore::TARGET_NAME.name, t.replace("{stamp}", stamp));
             }
             match d.guarded(&request)? {
                 Step::Done(done) => {

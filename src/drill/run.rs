@@ -415,7 +415,7 @@ fn run_test(
     let label = spec.name.clone();
     // A test run as a restore testing plan: the plan starts the restore job.
     if spec.run_as == RunAs::RestoreTestingPlan
-        && !as_plan::start(d, spec, entry, role, stamp, token, save)?
+        && !as_plan::start(d, spec, entry, role, token, save)?
     {
         return as_plan::end(d, entry, save);
     }

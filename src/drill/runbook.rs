@@ -420,6 +420,14 @@ impl Runbook {
                         ),
                     ));
                 }
+                if let Some(n) = &t.target_name {
+                    return Err(err(
+                        n.span().start,
+                        format!(
+                            "test '{tname}' runs as a restore testing plan, whose copy AWS Backup names itself (awsbackup-restore-test-…): remove target_name"
+                        ),
+                    ));
+                }
                 if let Some(c) = &t.cleanup_command {
                     return Err(err(
                         c.span().start,
@@ -618,6 +626,12 @@ cleanup = false
         ));
         assert_eq!(e.line, 16, "{e}");
         assert!(e.message.contains("AWS Backup deletes the copy"), "{e}");
+        let e = error(&plan.replace(
+            "validation_window_hours = 4",
+            "validation_window_hours = 4\ntarget_name = \"x\"",
+        ));
+        assert_eq!(e.line, 16, "{e}");
+        assert!(e.message.contains("remove target_name"), "{e}");
         let e = error(&GOOD.replace(
             "cleanup = false",
             "cleanup = false\nrun_as = \"restore_testing_plan\"",

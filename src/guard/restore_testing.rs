@@ -4,11 +4,12 @@
 //!
 //! - `backup.create_restore_testing_plan`: a one-time plan (`phi_drill_…`, a cron with a day, a
 //!   month and a year, a few minutes ahead) with one selection: the one protected resource the
-//!   target names, restored with the restore role into a NEW resource named as
-//!   [`super::restore`] names it (`<source>-drill-<yyyymmdd-hhmm>`, never the source), kept for
-//!   the validation window. Refusals as for a restore (no role, over the source, no COMPLETED
-//!   recovery point), a recovery point instead of a resource (a plan restores the latest one),
-//!   and a plan of that name already there.
+//!   target names, restored with the restore role into a NEW resource that AWS Backup names
+//!   (`awsbackup-restore-test-…`: a restore test's target name is inferred by AWS and is not
+//!   among the metadata a selection may override, so the console sends no name and a restore
+//!   test never restores over its source), kept for the validation window. Refusals as for a
+//!   restore (no role, no COMPLETED recovery point), a recovery point instead of a resource (a
+//!   plan restores the latest one), and a plan of that name already there.
 //! - `backup.delete_restore_testing_plan`: deletes one of the console's plans (`phi_drill_…`
 //!   only) with its selections, once no restore job of it runs.
 //!
@@ -16,7 +17,7 @@
 //! AWS.
 
 use super::action::{ActionSpec, CallFuture, Called, ParamKind, ParamSpec};
-use super::restore::{self, ROLE, TARGET_NAME, TOKEN, VAULT};
+use super::restore::{self, ROLE, TOKEN, VAULT};
 use super::{Check, Fact, GuardError, Operation, Plan, Policy, Refusal, Request, Target};
 use crate::cloud::backup::{NewRestoreTestingPlan, NewRestoreTestingSelection};
 use crate::cloud::{Cloud, CloudError};
@@ -67,15 +68,7 @@ pub static CREATE_PLAN: ActionSpec = ActionSpec {
     api_action: "backup:CreateRestoreTestingPlan",
     title: "run a restore test as a one-time AWS Backup restore testing plan (AWS deletes the copy)",
     target: "the ARN of a backed-up resource (its latest COMPLETED recovery point is restored)",
-    params: &[
-        ROLE,
-        VAULT,
-        TARGET_NAME,
-        PLAN_NAME,
-        VALIDATION_WINDOW,
-        START_IN,
-        TOKEN,
-    ],
+    params: &[ROLE, VAULT, PLAN_NAME, VALIDATION_WINDOW, START_IN, TOKEN],
     long_running: false,
     check_target: check_resource_arn,
     check_request: super::action::no_request_checks,
@@ -230,20 +223,13 @@ async fn plan_create(
     }
     let now = session.now();
     let source = restore::source_name(&point);
-    let typed = text(request, &TARGET_NAME);
-    let target_name = restore::name_key(&metadata.resource_type).map(|_| {
-        if typed.is_empty() {
-            restore::drill_name(&source, &metadata.resource_type, now)
-        } else {
-            typed.clone()
-        }
-    });
     let role = Some(text(request, &ROLE)).filter(|r| !r.is_empty());
+    // No target name: AWS Backup names a restore test's copy itself.
     let mut refusals = restore::checks(&restore::RestoreState {
         point: point.clone(),
         metadata: metadata.clone(),
         role: role.clone(),
-        target_name: target_name.clone(),
+        target_name: None,
     });
     let typed_plan = text(request, &PLAN_NAME);
     let plan_name = if typed_plan.is_empty() {
@@ -292,7 +278,6 @@ async fn plan_create(
         session.caller.account,
         point.vault
     );
-    let (_, changed) = restore::overrides(&metadata, target_name.as_deref());
     let token = text(request, &TOKEN);
     let mut op = Operation::new(&CREATE_PLAN, point.resource_arn.clone())
         .param(PLAN_NAME.name, plan_name.clone())
@@ -305,17 +290,7 @@ async fn plan_create(
         .param(VALIDATION_WINDOW.name, window)
         .param("resource_type", metadata.resource_type.clone())
         .param("source_resource_arn", point.resource_arn.clone())
-        .param("recovery_point", point.arn.clone())
-        .param(
-            "metadata_overrides",
-            changed
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>(),
-        );
-    if let Some(n) = &target_name {
-        op = op.param(TARGET_NAME.name, n.clone());
-    }
+        .param("recovery_point", point.arn.clone());
     if !token.is_empty() {
         op = op.param(TOKEN.name, token);
     }
@@ -325,22 +300,14 @@ async fn plan_create(
             crate::audit::writer::format_time(c),
         );
     }
-    let new_name = target_name
-        .clone()
-        .unwrap_or_else(|| format!("a new {} (AWS names it)", metadata.resource_type));
     let at = crate::audit::writer::format_time(run_at);
     let summary = format!(
-        "create restore testing plan {plan_name}: once at {at}, restore the latest recovery point of {} {source} into a NEW {} named {new_name}; AWS Backup deletes it after {window} h at most",
+        "create restore testing plan {plan_name}: once at {at}, restore the latest recovery point of {} {source} into a NEW {} that AWS Backup names (awsbackup-restore-test-…) and deletes after {window} h at most",
         metadata.resource_type, metadata.resource_type
     );
     let call = format!(
-        "backup:CreateRestoreTestingPlan {plan_name} (ScheduleExpression={schedule}, Etc/UTC, StartWindowHours=1, LATEST_WITHIN_WINDOW of {vault_arn}, {days} days) and backup:CreateRestoreTestingSelection {SELECTION_NAME} ({} {}, IamRoleArn={role}, ValidationWindowHours={window}{})",
-        metadata.resource_type,
-        point.resource_arn,
-        changed
-            .iter()
-            .map(|(k, v)| format!(", {k}={v}"))
-            .collect::<String>()
+        "backup:CreateRestoreTestingPlan {plan_name} (ScheduleExpression={schedule}, Etc/UTC, StartWindowHours=1, LATEST_WITHIN_WINDOW of {vault_arn}, {days} days) and backup:CreateRestoreTestingSelection {SELECTION_NAME} ({} {}, IamRoleArn={role}, ValidationWindowHours={window}, no metadata overrides)",
+        metadata.resource_type, point.resource_arn,
     );
     let mut plan = Plan::new(
         session,
@@ -349,7 +316,7 @@ async fn plan_create(
         summary,
         Target {
             arn: point.resource_arn.clone(),
-            name: target_name.clone().unwrap_or_else(|| plan_name.clone()),
+            name: plan_name.clone(),
         },
         call,
     );
@@ -380,17 +347,10 @@ async fn plan_create(
             ),
         ));
     }
-    for (k, v) in &changed {
-        let was = metadata.metadata.get(k).cloned().unwrap_or_default();
-        plan.facts.push(fact(
-            "metadata override",
-            format!("{k} = {v} (AWS proposed {was:?})"),
-        ));
-    }
     plan.facts.push(fact(
         "afterwards",
         format!(
-            "a NEW {} {new_name} exists beside the source (which is not touched) until AWS Backup deletes it: at the end of the {window} h validation window, or sooner once a final validation result is sent; the console deletes the plan once its restore job has ended",
+            "a NEW {} named by AWS Backup (awsbackup-restore-test-…, never the source's name) exists beside the source (which is not touched) until AWS Backup deletes it: at the end of the {window} h validation window, or sooner once a final validation result is sent; the console deletes the plan once its restore job has ended",
             metadata.resource_type
         ),
     ));
@@ -398,7 +358,6 @@ async fn plan_create(
         "the new {} holds the same data (PHI) as its source until AWS Backup deletes it",
         metadata.resource_type
     ));
-    plan.confirm_also = vec![plan_name];
     Ok(plan)
 }
 
@@ -435,11 +394,7 @@ fn call_create<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
             resource_type: op.text("resource_type").unwrap_or_default().to_string(),
             iam_role_arn: op.text(ROLE.name).unwrap_or_default().to_string(),
             protected_resource_arns: vec![op.target().to_string()],
-            metadata_overrides: list("metadata_overrides")
-                .iter()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            metadata_overrides: Default::default(),
             validation_window_hours: op.number(VALIDATION_WINDOW.name).unwrap_or(24) as i32,
             creator_request_id: token,
         };

@@ -1290,10 +1290,11 @@ fn a_test_run_as_a_restore_testing_plan_is_restored_validated_and_deleted_by_aws
     assert_eq!(t.rto.achieved_s, Some(300));
     assert!(
         job.target_resource_arn
-            .ends_with(&format!(":table/claims-intake-drill-{}", r.stamp)),
-        "{}",
+            .contains(":table/awsbackup-restore-test-"),
+        "a NEW table AWS Backup named: {}",
         job.target_resource_arn
     );
+    assert_ne!(job.target_resource_arn, INTAKE);
     assert_eq!(
         t.created_resource_arn.as_deref(),
         Some(job.target_resource_arn.as_str())

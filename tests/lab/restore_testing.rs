@@ -40,14 +40,14 @@ fn new_plan(name: &str, schedule: &str, token: Option<&str>) -> NewRestoreTestin
     }
 }
 
-fn new_selection(plan: &str, target: &str, hours: i32) -> NewRestoreTestingSelection {
+fn new_selection(plan: &str, encryption: &str, hours: i32) -> NewRestoreTestingSelection {
     NewRestoreTestingSelection {
         plan_name: plan.into(),
         name: SELECTION_NAME.into(),
         resource_type: "DynamoDB".into(),
         iam_role_arn: ROLE.into(),
         protected_resource_arns: vec![INTAKE.into()],
-        metadata_overrides: [("targetTableName".to_string(), target.to_string())]
+        metadata_overrides: [("encryptionType".to_string(), encryption.to_string())]
             .into_iter()
             .collect::<BTreeMap<_, _>>(),
         validation_window_hours: hours,
@@ -105,11 +105,22 @@ async fn a_one_time_plan_is_created_runs_once_deletes_its_copy_and_is_deleted() 
         .await
         .unwrap_err();
     assert!(matches!(e, CloudError::NotFound { .. }), "{e:?}");
-    let mut two = new_selection(name, "claims-intake-drill-t1", 2);
+    let mut two = new_selection(name, "Default", 2);
     two.protected_resource_arns = vec!["*".into(), INTAKE.into()];
     let e = c.create_restore_testing_selection(&two).await.unwrap_err();
     assert_eq!(code(&e), "InvalidParameterValueException", "{e}");
-    c.create_restore_testing_selection(&new_selection(name, "claims-intake-drill-t1", 2))
+    // AWS Backup names a restore test's copy: the name is not overridable.
+    let mut named = new_selection(name, "Default", 2);
+    named
+        .metadata_overrides
+        .insert("targetTableName".into(), "claims-intake-copy".into());
+    let e = c
+        .create_restore_testing_selection(&named)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "InvalidParameterValueException", "{e}");
+    assert!(e.to_string().contains("targetTableName"), "{e}");
+    c.create_restore_testing_selection(&new_selection(name, "Default", 2))
         .await
         .unwrap();
     let s = c
@@ -150,7 +161,16 @@ async fn a_one_time_plan_is_created_runs_once_deletes_its_copy_and_is_deleted() 
     let job = c.describe_restore_job(&jobs[0].id).await.unwrap();
     assert_eq!(job.status, "COMPLETED");
     let copy = job.created_resource_arn.clone().unwrap();
-    assert!(copy.ends_with(":table/claims-intake-drill-t1"), "{copy}");
+    assert!(
+        copy.contains(":table/awsbackup-restore-test-"),
+        "a new table AWS named: {copy}"
+    );
+    let meta = c.restore_job_metadata(&job.id).await.unwrap();
+    assert_eq!(
+        meta.get("encryptionType").map(String::as_str),
+        Some("Default"),
+        "the override: {meta:?}"
+    );
     assert!(restored(&emu).contains(&copy));
     // Two validation hours (and the deletion's minutes) later AWS Backup has deleted it; a
     // day later the one-time plan has not run again.
@@ -242,7 +262,7 @@ fn the_aws_cli_creates_and_deletes_restore_testing_plans() {
         "ProtectedResourceType": "DynamoDB",
         "IamRoleArn": ROLE,
         "ProtectedResourceArns": [INTAKE],
-        "RestoreMetadataOverrides": {"targetTableName": "claims-intake-drill-cli"},
+        "RestoreMetadataOverrides": {"encryptionType": "Default"},
         "ValidationWindowHours": 1
     })
     .to_string();
@@ -276,8 +296,8 @@ fn the_aws_cli_creates_and_deletes_restore_testing_plans() {
         ],
     );
     assert_eq!(
-        got["RestoreTestingSelection"]["RestoreMetadataOverrides"]["targetTableName"],
-        "claims-intake-drill-cli"
+        got["RestoreTestingSelection"]["RestoreMetadataOverrides"]["encryptionType"],
+        "Default"
     );
     let (code, _, err) = run_aws(
         &url,
@@ -399,15 +419,12 @@ async fn the_guarded_plan_restores_into_a_new_name_and_is_deleted_once_its_job_e
     let plan = guard::plan(&lab.session, &lab.policy, &create_of(INTAKE, name))
         .await
         .unwrap();
-    let stamp = lab.session.now().format("%Y%m%d-%H%M").to_string();
-    let target = format!("claims-intake-drill-{stamp}");
     assert_eq!(plan.action, "backup:CreateRestoreTestingPlan");
-    assert_eq!(plan.confirm_text, target);
-    assert_eq!(
-        plan.operation.params["metadata_overrides"]
-            .as_list()
-            .unwrap(),
-        [format!("targetTableName={target}")]
+    assert_eq!(plan.confirm_text, name);
+    assert!(
+        plan.calls[0].contains("no metadata overrides"),
+        "AWS Backup names the copy: {}",
+        plan.calls[0]
     );
     let (at, cron) = one_time_schedule(lab.session.now(), 5);
     assert_eq!(plan.operation.text("schedule"), Some(cron.as_str()));
@@ -427,9 +444,9 @@ async fn the_guarded_plan_restores_into_a_new_name_and_is_deleted_once_its_job_e
         "{facts:?}"
     );
     assert!(
-        facts
-            .iter()
-            .any(|f| f.starts_with("afterwards:") && f.contains("until AWS Backup deletes it")),
+        facts.iter().any(|f| f.starts_with("afterwards:")
+            && f.contains("named by AWS Backup (awsbackup-restore-test-")
+            && f.contains("until AWS Backup deletes it")),
         "{facts:?}"
     );
     assert!(records(&lab.path).is_empty(), "planning records nothing");
@@ -452,7 +469,7 @@ async fn the_guarded_plan_restores_into_a_new_name_and_is_deleted_once_its_job_e
     assert_eq!(intents[0].action(), Some("backup:CreateRestoreTestingPlan"));
     assert_eq!(of_kind(&audit, Kind::Outcome).len(), 1);
 
-    // The same name again is refused; so is a recovery point, the source's name, no role.
+    // The same name again is refused; so is a recovery point, no role, a target name.
     let r = refusal(
         guard::plan(&lab.session, &lab.policy, &create_of(INTAKE, name))
             .await
@@ -477,15 +494,24 @@ async fn the_guarded_plan_restores_into_a_new_name_and_is_deleted_once_its_job_e
         guard::plan(
             &lab.session,
             &lab.policy,
-            &create_of(INTAKE, "phi_drill_p")
-                .param(restore_action::TARGET_NAME.name, "claims-intake")
-                .param(ROLE_P.name, ""),
+            &create_of(INTAKE, "phi_drill_p").param(ROLE_P.name, ""),
         )
         .await
         .unwrap_err(),
     );
     let kinds: Vec<_> = r.iter().map(|r| r.check).collect();
-    assert_eq!(kinds, [Check::RestoreRoleMissing, Check::RestoreOverSource]);
+    assert_eq!(kinds, [Check::RestoreRoleMissing]);
+    let e = guard::plan(
+        &lab.session,
+        &lab.policy,
+        &create_of(INTAKE, "phi_drill_p").param(restore_action::TARGET_NAME.name, "claims-intake"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, GuardError::InvalidRequest(m) if m.contains("has no parameter 'target_name'")),
+        "{e:?}"
+    );
     let e = guard::plan(
         &lab.session,
         &lab.policy,
@@ -519,7 +545,7 @@ async fn the_guarded_plan_restores_into_a_new_name_and_is_deleted_once_its_job_e
         job.created_resource_arn
             .as_deref()
             .unwrap()
-            .ends_with(&format!("table/{target}"))
+            .contains(":table/awsbackup-restore-test-")
     );
     let plan = guard::plan(&lab.session, &lab.policy, &Request::new(&DELETE_PLAN, name))
         .await

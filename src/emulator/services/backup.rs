@@ -1485,6 +1485,28 @@ fn create_restore_testing_selection(
             ));
         }
     };
+    // A restore test's target name is inferred by AWS Backup (`awsbackup-restore-test-…`) and
+    // is not overridable; for DynamoDB only encryptionType and kmsMasterKeyArn are.
+    let naming = [
+        "targettablename",
+        "dbinstanceidentifier",
+        "dbclusteridentifier",
+        "destinationbucketname",
+    ];
+    for k in overrides.keys() {
+        let key = k.to_ascii_lowercase();
+        let dynamo_ok = ["encryptiontype", "kmsmasterkeyarn"].contains(&key.as_str());
+        if naming.contains(&key.as_str()) || (rtype == "DynamoDB" && !dynamo_ok) {
+            return Err(invalid_param(format!(
+                "RestoreMetadataOverrides key {k} cannot be overridden for {rtype} restore tests{}.",
+                if rtype == "DynamoDB" {
+                    " (overridable: encryptionType, kmsMasterKeyArn)"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
     let answer = |created: DateTime<Utc>| {
         json!({
             "CreationTime": epoch(created),
@@ -2518,6 +2540,11 @@ mod tests {
                 json!({ "StringEquals": [{ "Key": "aws:ResourceTag/x", "Value": "y" }] }),
             ),
             ("RestoreMetadataOverrides", json!({ "k": 1 })),
+            (
+                "RestoreMetadataOverrides",
+                json!({ "TargetTableName": "x" }),
+            ),
+            ("RestoreMetadataOverrides", json!({ "billingMode": "x" })),
             ("RestoreTestingSelectionName", json!("s-1")),
         ] {
             let mut s = base.clone();
@@ -2529,6 +2556,7 @@ mod tests {
             );
         }
         let mut all = base.clone();
+        all["RestoreMetadataOverrides"] = json!({ "encryptionType": "Default" });
         all["ProtectedResourceArns"] = json!(["*"]);
         all["ProtectedResourceConditions"] =
             json!({ "StringEquals": [{ "Key": "aws:ResourceTag/x", "Value": "y" }] });
