@@ -240,6 +240,32 @@ pub struct RestoreTestingSelection {
     pub protected_resource_arns: Vec<String>,
 }
 
+/// A restore testing plan to create (CreateRestoreTestingPlan): LATEST_WITHIN_WINDOW
+/// snapshots, the schedule in UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRestoreTestingPlan {
+    pub name: String,
+    pub schedule: String,
+    pub start_window_hours: i32,
+    pub include_vaults: Vec<String>,
+    pub selection_window_days: i32,
+    pub creator_request_id: Option<String>,
+}
+
+/// A restore testing selection to create (CreateRestoreTestingSelection) for specific
+/// resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRestoreTestingSelection {
+    pub plan_name: String,
+    pub name: String,
+    pub resource_type: String,
+    pub iam_role_arn: String,
+    pub protected_resource_arns: Vec<String>,
+    pub metadata_overrides: BTreeMap<String, String>,
+    pub validation_window_hours: i32,
+    pub creator_request_id: Option<String>,
+}
+
 /// Pages a Backup list call to the end: `$call` is a builder expression, `$items` the output
 /// accessor and `$map` converts one item.
 macro_rules! all_pages {
@@ -841,6 +867,181 @@ impl Cloud {
             created: time(Some(s.creation_time())),
             protected_resource_arns: s.protected_resource_arns().to_vec(),
         })
+    }
+
+    /// Creates a restore testing plan (CreateRestoreTestingPlan) that picks the latest
+    /// snapshot within `selection_window_days` in `vaults`; returns its ARN and the request id.
+    pub async fn create_restore_testing_plan(
+        &self,
+        plan: &NewRestoreTestingPlan,
+    ) -> Result<(String, String), CloudError> {
+        use aws_sdk_backup::types::{
+            RestoreTestingPlanForCreate, RestoreTestingRecoveryPointSelection,
+            RestoreTestingRecoveryPointSelectionAlgorithm, RestoreTestingRecoveryPointType,
+        };
+        use aws_types::request_id::RequestId;
+        self.alive()?;
+        let what = format!("restore testing plan {}", plan.name);
+        let invalid = |e: aws_sdk_backup::error::BuildError| CloudError::Service {
+            operation: "CreateRestoreTestingPlan".into(),
+            code: "InvalidRequest".into(),
+            message: format!("the request for {what} is incomplete: {e}"),
+            request_id: None,
+        };
+        let selection = RestoreTestingRecoveryPointSelection::builder()
+            .algorithm(RestoreTestingRecoveryPointSelectionAlgorithm::LatestWithinWindow)
+            .set_include_vaults(Some(plan.include_vaults.clone()))
+            .recovery_point_types(RestoreTestingRecoveryPointType::Snapshot)
+            .selection_window_days(plan.selection_window_days)
+            .build();
+        let body = RestoreTestingPlanForCreate::builder()
+            .restore_testing_plan_name(&plan.name)
+            .schedule_expression(&plan.schedule)
+            .schedule_expression_timezone("Etc/UTC")
+            .start_window_hours(plan.start_window_hours)
+            .recovery_point_selection(selection)
+            .build()
+            .map_err(invalid)?;
+        let out = self
+            .backup
+            .create_restore_testing_plan()
+            .restore_testing_plan(body)
+            .set_creator_request_id(plan.creator_request_id.clone())
+            .send()
+            .await
+            .map_err(|e| from_sdk("CreateRestoreTestingPlan", &what, e))?;
+        Ok((
+            out.restore_testing_plan_arn().to_string(),
+            out.request_id().unwrap_or_default().to_string(),
+        ))
+    }
+
+    /// Adds a selection of specific resources to a restore testing plan
+    /// (CreateRestoreTestingSelection); returns the request id.
+    pub async fn create_restore_testing_selection(
+        &self,
+        sel: &NewRestoreTestingSelection,
+    ) -> Result<String, CloudError> {
+        use aws_sdk_backup::types::RestoreTestingSelectionForCreate;
+        use aws_types::request_id::RequestId;
+        self.alive()?;
+        let what = format!(
+            "restore testing selection {} of plan {}",
+            sel.name, sel.plan_name
+        );
+        let body = RestoreTestingSelectionForCreate::builder()
+            .restore_testing_selection_name(&sel.name)
+            .protected_resource_type(&sel.resource_type)
+            .iam_role_arn(&sel.iam_role_arn)
+            .set_protected_resource_arns(Some(sel.protected_resource_arns.clone()))
+            .set_restore_metadata_overrides(
+                (!sel.metadata_overrides.is_empty())
+                    .then(|| sel.metadata_overrides.clone().into_iter().collect()),
+            )
+            .validation_window_hours(sel.validation_window_hours)
+            .build()
+            .map_err(|e| CloudError::Service {
+                operation: "CreateRestoreTestingSelection".into(),
+                code: "InvalidRequest".into(),
+                message: format!("the request for {what} is incomplete: {e}"),
+                request_id: None,
+            })?;
+        let out = self
+            .backup
+            .create_restore_testing_selection()
+            .restore_testing_plan_name(&sel.plan_name)
+            .restore_testing_selection(body)
+            .set_creator_request_id(sel.creator_request_id.clone())
+            .send()
+            .await
+            .map_err(|e| from_sdk("CreateRestoreTestingSelection", &what, e))?;
+        Ok(out.request_id().unwrap_or_default().to_string())
+    }
+
+    /// Deletes a restore testing selection (DeleteRestoreTestingSelection); returns the
+    /// request id.
+    pub async fn delete_restore_testing_selection(
+        &self,
+        plan_name: &str,
+        selection_name: &str,
+    ) -> Result<String, CloudError> {
+        use aws_types::request_id::RequestId;
+        self.alive()?;
+        let out = self
+            .backup
+            .delete_restore_testing_selection()
+            .restore_testing_plan_name(plan_name)
+            .restore_testing_selection_name(selection_name)
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "DeleteRestoreTestingSelection",
+                    &format!("restore testing selection {selection_name} of plan {plan_name}"),
+                    e,
+                )
+            })?;
+        Ok(out.request_id().unwrap_or_default().to_string())
+    }
+
+    /// Deletes a restore testing plan without selections (DeleteRestoreTestingPlan); returns
+    /// the request id.
+    pub async fn delete_restore_testing_plan(&self, name: &str) -> Result<String, CloudError> {
+        use aws_types::request_id::RequestId;
+        self.alive()?;
+        let out = self
+            .backup
+            .delete_restore_testing_plan()
+            .restore_testing_plan_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk(
+                    "DeleteRestoreTestingPlan",
+                    &format!("restore testing plan {name}"),
+                    e,
+                )
+            })?;
+        Ok(out.request_id().unwrap_or_default().to_string())
+    }
+
+    /// The restore jobs a restore testing plan created (ListRestoreJobs
+    /// ByRestoreTestingPlanArn), oldest first.
+    pub async fn list_restore_jobs_of_plan(
+        &self,
+        plan_arn: &str,
+    ) -> Result<Vec<RestoreJob>, CloudError> {
+        self.alive()?;
+        let mut jobs = all_pages!(
+            "ListRestoreJobs",
+            "restore jobs",
+            self.backup
+                .list_restore_jobs()
+                .by_restore_testing_plan_arn(plan_arn),
+            restore_jobs,
+            |j| RestoreJob {
+                id: j.restore_job_id().unwrap_or_default().to_string(),
+                recovery_point_arn: j.recovery_point_arn().unwrap_or_default().to_string(),
+                resource_type: j.resource_type().unwrap_or_default().to_string(),
+                status: j
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                status_message: j.status_message().map(str::to_string),
+                percent_done: j.percent_done().map(str::to_string),
+                created: time(j.creation_date()),
+                completed: time(j.completion_date()),
+                created_resource_arn: j.created_resource_arn().map(str::to_string),
+                validation_status: j.validation_status().map(|s| s.as_str().to_string()),
+                restore_testing_plan: j
+                    .created_by()
+                    .and_then(|c| c.restore_testing_plan_arn())
+                    .map(str::to_string),
+                deletion_status: j.deletion_status().map(|s| s.as_str().to_string()),
+            }
+        );
+        jobs.sort_by_key(|j| j.created);
+        Ok(jobs)
     }
 
     pub async fn list_backup_plans(&self) -> Result<Vec<BackupPlan>, CloudError> {

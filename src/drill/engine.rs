@@ -9,7 +9,7 @@
 //! the console quitting).
 
 use super::report::{self, Cleanup, DrillReport, TestEntry, Validation};
-use super::runbook::{Runbook, TestSpec};
+use super::runbook::{RunAs, Runbook, TestSpec};
 use crate::audit::{AuditLog, SessionEvent};
 use crate::guard::restore::{self, Ran};
 use crate::guard::watch::{self, Pace, Started};
@@ -23,6 +23,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch as stop_channel;
+
+#[path = "as_plan.rs"]
+mod as_plan;
 
 /// An answer the drill waits for.
 pub type Answer<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -119,7 +122,8 @@ pub async fn run_tests(
         }
         let finished = entry.restore_ended()
             && (entry.status != "COMPLETED"
-                || (entry.validation.is_some() && entry.cleanup.is_some()));
+                || (entry.validation.is_some() && entry.cleanup.is_some()))
+            && as_plan::settled(&entry);
         if finished {
             d.progress(&format!(
                 "[{}/{n}] {}: finished earlier ({}), kept",
@@ -434,6 +438,12 @@ async fn run_test(
     save: &mut (dyn FnMut(&TestEntry) -> Result<(), Stop> + Send),
 ) -> Result<(), Stop> {
     let label = spec.name.clone();
+    // A test run as a restore testing plan: the plan starts the restore job.
+    if spec.run_as == RunAs::RestoreTestingPlan
+        && !as_plan::start(d, spec, entry, role, token, save).await?
+    {
+        return as_plan::end(d, entry, save).await;
+    }
     // 1. Start the restore (unless a previous run did).
     if entry.restore_job_id.is_none() && !entry.restore_ended() {
         d.progress(&format!(
@@ -488,7 +498,11 @@ async fn run_test(
     {
         let started = Started {
             intent_id: entry.audit.restore_intent.clone().unwrap_or_default(),
-            action: restore::START_RESTORE.api_action.to_string(),
+            action: match spec.run_as {
+                RunAs::RestoreJob => restore::START_RESTORE.api_action,
+                RunAs::RestoreTestingPlan => crate::guard::restore_testing::CREATE_PLAN.api_action,
+            }
+            .to_string(),
             handle: Handle {
                 kind: HandleKind::RestoreJob,
                 id: id.clone(),
@@ -551,7 +565,7 @@ async fn run_test(
         d.stopped()?;
     }
     if entry.status != "COMPLETED" {
-        return Ok(());
+        return as_plan::end(d, entry, save).await;
     }
     let job_id = entry.restore_job_id.clone().unwrap_or_default();
     let created = entry.created_resource_arn.clone().unwrap_or_default();
@@ -641,6 +655,10 @@ async fn run_test(
         entry.validation = Some(v);
         save(entry)?;
         d.stopped()?;
+    }
+    if entry.restore_testing_plan.is_some() {
+        // AWS Backup deletes the copy; the drill deletes the plan.
+        return as_plan::end(d, entry, save).await;
     }
     // 4. Clean up.
     if entry.cleanup.is_none() {

@@ -161,9 +161,16 @@ impl Prepared {
         )];
         for (t, e) in rb.tests.iter().zip(&rep.tests) {
             out.push(format!(
-                "  - {}: restore the {} into a NEW resource; RTO {} min, RPO {} min{}",
+                "  - {}: restore the {} into a NEW resource{}; RTO {} min, RPO {} min{}",
                 t.name,
                 t.selector.describe(),
+                match t.run_as {
+                    super::runbook::RunAs::RestoreJob => String::new(),
+                    super::runbook::RunAs::RestoreTestingPlan => format!(
+                        " as a one-time AWS Backup restore testing plan (AWS Backup deletes the copy after at most {} h)",
+                        t.validation_window_hours
+                    ),
+                },
                 t.rto_minutes,
                 t.rpo_minutes,
                 if e.status != "NOT_STARTED" {

@@ -69,6 +69,29 @@ pub struct Cleanup {
     pub message: String,
 }
 
+/// A test run as an AWS Backup restore testing plan: the plan the drill created (its name
+/// is chosen before it is created, so a resumed drill finds it instead of making another).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRun {
+    /// `phi_drill_…`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// Its schedule (a cron that fires once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// The restored copy's DeletionStatus last seen (`DELETING`, `SUCCESSFUL`, `FAILED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_status: Option<String>,
+    /// The plan (and its selection) was deleted by the drill.
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_intent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_error: Option<String>,
+}
+
 /// The audit records of a test (intent ids).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditIds {
@@ -115,6 +138,9 @@ pub struct TestEntry {
     pub cleanup: Option<Cleanup>,
     #[serde(default)]
     pub audit: AuditIds,
+    /// Run as a restore testing plan (`run_as = "restore_testing_plan"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_testing_plan: Option<PlanRun>,
 }
 
 impl TestEntry {
@@ -138,6 +164,7 @@ impl TestEntry {
             validation: None,
             cleanup: None,
             audit: AuditIds::default(),
+            restore_testing_plan: None,
         }
     }
 
@@ -378,6 +405,22 @@ pub fn markdown(r: &DrillReport) -> String {
             )),
             None => line("- Cleanup: —".into()),
         }
+        if let Some(p) = &t.restore_testing_plan {
+            line(format!(
+                "- Run as restore testing plan: {} ({}), schedule {}; {}",
+                cell(&p.name),
+                opt(&p.arn),
+                opt(&p.schedule),
+                if p.deleted {
+                    "deleted by the drill".to_string()
+                } else {
+                    match &p.delete_error {
+                        Some(e) => format!("NOT deleted: {}", cell(e)),
+                        None => "not deleted yet".to_string(),
+                    }
+                }
+            ));
+        }
         line(format!(
             "- Audit records: restore {}, validation {}, cleanup {}",
             opt(&t.audit.restore_intent),
@@ -510,5 +553,28 @@ mod tests {
         // The JSON round-trips, so `drill report` renders the same markdown.
         let back: DrillReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(markdown(&back), md);
+        assert!(!md.contains("restore testing plan"), "{md}");
+
+        // A test run as a restore testing plan says so; an entry written before the field
+        // existed still reads.
+        let mut r = back;
+        r.tests[0].restore_testing_plan = Some(PlanRun {
+            name: "phi_drill_x".into(),
+            arn: Some("arn:p".into()),
+            schedule: Some("cron(5 9 1 12 ? 2026)".into()),
+            deletion_status: Some("SUCCESSFUL".into()),
+            deleted: false,
+            delete_intent: None,
+            delete_error: Some("access denied".into()),
+        });
+        let md = markdown(&r);
+        assert!(
+            md.contains("- Run as restore testing plan: phi_drill_x (arn:p), schedule cron(5 9 1 12 ? 2026); NOT deleted: access denied"),
+            "{md}"
+        );
+        let mut v = serde_json::to_value(&r.tests[1]).unwrap();
+        v.as_object_mut().unwrap().remove("restore_testing_plan");
+        let old: TestEntry = serde_json::from_value(v).unwrap();
+        assert_eq!(old.restore_testing_plan, None);
     }
 }

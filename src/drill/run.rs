@@ -15,6 +15,7 @@
 use super::engine::{self, Answer, Asker, Io, Setup, Stop, fmt_time};
 use super::files;
 use super::report::{self, DrillReport};
+use super::runbook::RunAs;
 use crate::guard::Request;
 use crate::guard::cli::{CliError, Opened, Report};
 use crate::guard::restore;
@@ -210,7 +211,13 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
     let rb = &prepared.runbook;
 
     // One session, one MFA code. Read-only mode refuses here, before any code is asked.
-    let first = Request::new(&restore::START_RESTORE, rb.tests[0].selector.target());
+    let first = Request::new(
+        match rb.tests[0].run_as {
+            RunAs::RestoreJob => &restore::START_RESTORE,
+            RunAs::RestoreTestingPlan => &crate::guard::restore_testing::CREATE_PLAN,
+        },
+        rb.tests[0].selector.target(),
+    );
     let mut opened_report = Report::default();
     let mut o = match Opened::open(
         global,

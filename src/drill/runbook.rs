@@ -53,6 +53,8 @@ struct TestFile {
     cleanup_command: Option<Spanned<Vec<String>>>,
     rto_minutes: Spanned<i64>,
     rpo_minutes: Spanned<i64>,
+    run_as: Option<Spanned<String>>,
+    validation_window_hours: Option<Spanned<i64>>,
 }
 
 /// Which recovery point a test restores.
@@ -90,6 +92,17 @@ impl Selector {
     }
 }
 
+/// How a test restores and who deletes the copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunAs {
+    /// StartRestoreJob; the cleanup command deletes the copy (`run_as = "restore_job"`).
+    #[default]
+    RestoreJob,
+    /// A one-time AWS Backup restore testing plan; AWS Backup deletes the copy after the
+    /// validation window (`run_as = "restore_testing_plan"`).
+    RestoreTestingPlan,
+}
+
 /// One restore test of a drill.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestSpec {
@@ -106,6 +119,9 @@ pub struct TestSpec {
     pub cleanup_command: Option<Vec<String>>,
     pub rto_minutes: i64,
     pub rpo_minutes: i64,
+    pub run_as: RunAs,
+    /// `run_as = "restore_testing_plan"`: the hours AWS Backup keeps the copy (1–168, 24).
+    pub validation_window_hours: i64,
 }
 
 /// A parsed runbook.
@@ -366,6 +382,70 @@ impl Runbook {
                 Some(v) => range(v, "validation_timeout_seconds", 3600, "seconds")? as u64,
                 None => 600,
             };
+            let run_as = match &t.run_as {
+                None => RunAs::RestoreJob,
+                Some(v) => match v.get_ref().trim() {
+                    "restore_job" => RunAs::RestoreJob,
+                    "restore_testing_plan" => RunAs::RestoreTestingPlan,
+                    other => {
+                        return Err(err(
+                            v.span().start,
+                            format!(
+                                "run_as = \"{}\" is not known: \"restore_job\" (StartRestoreJob, the cleanup command deletes the copy) or \"restore_testing_plan\" (AWS Backup restores and deletes the copy)",
+                                crate::validate::shown(other)
+                            ),
+                        ));
+                    }
+                },
+            };
+            let validation_window_hours = match &t.validation_window_hours {
+                Some(v) if run_as != RunAs::RestoreTestingPlan => {
+                    return Err(err(
+                        v.span().start,
+                        "validation_window_hours is for run_as = \"restore_testing_plan\": remove it, or run the test as a restore testing plan".into(),
+                    ));
+                }
+                Some(v) => range(v, "validation_window_hours", 168, "hours")?,
+                None => 24,
+            };
+            if run_as == RunAs::RestoreTestingPlan {
+                if let Selector::Point { .. } = selector {
+                    return Err(err(
+                        t.recovery_point_arn
+                            .as_ref()
+                            .map(|p| p.span().start)
+                            .unwrap_or(0),
+                        format!(
+                            "test '{tname}' runs as a restore testing plan, which restores the latest recovery point of a resource: give vault + resource_arn instead of recovery_point_arn"
+                        ),
+                    ));
+                }
+                if let Some(n) = &t.target_name {
+                    return Err(err(
+                        n.span().start,
+                        format!(
+                            "test '{tname}' runs as a restore testing plan, whose copy AWS Backup names itself (awsbackup-restore-test-…): remove target_name"
+                        ),
+                    ));
+                }
+                if let Some(c) = &t.cleanup_command {
+                    return Err(err(
+                        c.span().start,
+                        format!(
+                            "test '{tname}' runs as a restore testing plan: AWS Backup deletes the copy, so cleanup_command is not used; remove it"
+                        ),
+                    ));
+                }
+                if t.cleanup == Some(false) {
+                    return Err(RunbookError {
+                        file: file.to_string(),
+                        line,
+                        message: format!(
+                            "test '{tname}' runs as a restore testing plan, whose copy AWS Backup always deletes: remove cleanup = false, or run it as a restore job"
+                        ),
+                    });
+                }
+            }
             tests.push(TestSpec {
                 name: tname,
                 line,
@@ -377,6 +457,8 @@ impl Runbook {
                 cleanup_command: t.cleanup_command.map(Spanned::into_inner),
                 rto_minutes,
                 rpo_minutes,
+                run_as,
+                validation_window_hours,
             });
         }
         Ok(Runbook {
@@ -512,6 +594,50 @@ cleanup = false
         assert!(e.message.contains("no restore test"), "{e}");
         let e = error("not toml [");
         assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn run_as_a_restore_testing_plan_parses_and_its_misuses_name_their_line() {
+        let plan = GOOD.replace(
+            "validation_command = [\"/bin/true\"]",
+            "validation_command = [\"/bin/true\"]\nrun_as = \"restore_testing_plan\"\nvalidation_window_hours = 4",
+        );
+        let r = Runbook::parse("rb.toml", &plan).unwrap();
+        assert_eq!(r.tests[0].run_as, RunAs::RestoreTestingPlan);
+        assert_eq!(r.tests[0].validation_window_hours, 4);
+        assert_eq!(r.tests[1].run_as, RunAs::RestoreJob);
+        let e = error(&plan.replace("\"restore_testing_plan\"", "\"plan\""));
+        assert_eq!(e.line, 14, "{e}");
+        assert!(e.message.contains("run_as = \"plan\" is not known"), "{e}");
+        let e = error(&plan.replace(
+            "validation_window_hours = 4",
+            "validation_window_hours = 169",
+        ));
+        assert_eq!(e.line, 15, "{e}");
+        let e = error(&GOOD.replace(
+            "validation_command = [\"/bin/true\"]",
+            "validation_command = [\"/bin/true\"]\nvalidation_window_hours = 4",
+        ));
+        assert_eq!(e.line, 14, "{e}");
+        assert!(e.message.contains("is for run_as"), "{e}");
+        let e = error(&plan.replace(
+            "validation_window_hours = 4",
+            "validation_window_hours = 4\ncleanup_command = [\"/bin/rm\"]",
+        ));
+        assert_eq!(e.line, 16, "{e}");
+        assert!(e.message.contains("AWS Backup deletes the copy"), "{e}");
+        let e = error(&plan.replace(
+            "validation_window_hours = 4",
+            "validation_window_hours = 4\ntarget_name = \"x\"",
+        ));
+        assert_eq!(e.line, 16, "{e}");
+        assert!(e.message.contains("remove target_name"), "{e}");
+        let e = error(&GOOD.replace(
+            "cleanup = false",
+            "cleanup = false\nrun_as = \"restore_testing_plan\"",
+        ));
+        assert!(e.message.contains("instead of recovery_point_arn"), "{e}");
+        assert_eq!(e.line, 17, "{e}");
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub static ALL: &[&ActionSpec] = &[
     &super::restore::START_RESTORE,
     &super::restore::PUT_VALIDATION,
     &super::restore::CLEANUP,
+    &super::restore_testing::CREATE_PLAN,
+    &super::restore_testing::DELETE_PLAN,
 ];
 
 /// The action with this id (`kms.rotate_now`).

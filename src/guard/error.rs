@@ -61,6 +61,14 @@ pub enum Check {
     NoCleanupCommand,
     /// A validation by the check command needs one (`restore_check_command`).
     NoCheckCommand,
+    /// The console only deletes the restore testing plans it created (`phi_drill_…`).
+    NotDrillPlan,
+    /// A restore testing plan whose restore job still runs is not deleted.
+    RestoreTestRunning,
+    /// A restore testing plan of that name exists already.
+    RestoreTestingPlanExists,
+    /// A restore testing plan restores a resource's latest recovery point, not a given one.
+    NotAResource,
 }
 
 /// One refusing pre-check and its explanation.

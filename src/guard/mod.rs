@@ -50,6 +50,7 @@ pub mod peek;
 pub mod queue_cli;
 pub mod redrive;
 pub mod restore;
+pub mod restore_testing;
 pub mod sqs;
 pub mod watch;
 

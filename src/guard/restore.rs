@@ -398,7 +398,7 @@ pub fn age_words(d: chrono::Duration) -> String {
 
 /// The recovery point a target names: a recovery point ARN (in `vault`, or any vault), else
 /// the newest COMPLETED recovery point of the resource the ARN names.
-async fn find_point(
+pub(super) async fn find_point(
     cloud: &Cloud,
     target: &str,
     vault: &str,

@@ -1178,3 +1178,313 @@ fn ctrl_c_mid_restore_keeps_the_state_exits_7_and_records_stopped() {
     assert_eq!(manual_jobs(&emu).len(), 1);
     assert!(!state.exists());
 }
+
+// ---- tests run as restore testing plans ------------------------------------------------------
+
+/// The console's restore testing plans in the world: (name, ARN).
+fn drill_plans(emu: &Emulator) -> Vec<(String, String)> {
+    emu.with_world(|w| {
+        w.backup
+            .restore_testing_plans
+            .iter()
+            .filter(|p| p.name.starts_with("phi_drill_"))
+            .map(|p| (p.name.clone(), p.arn.clone()))
+            .collect()
+    })
+}
+
+/// [`drive`] for drills with tests run as plans: the clock is stepped while a console plan
+/// exists (its run, its restore job, the deletion of the copy) or a manual restore runs;
+/// `kill` ends the child (SIGKILL) once a plan and its selection exist.
+fn drive_plans(
+    emu: &Emulator,
+    audit: &Path,
+    mut child: std::process::Child,
+    kill: bool,
+) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    let starts = || {
+        records(audit)
+            .iter()
+            .filter(|r| r.kind == Kind::Session && r.event.as_deref() == Some("start"))
+            .count()
+    };
+    let starts0 = starts();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let o = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let e = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut open = false;
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the drill did not end"
+        );
+        open = open || starts() > starts0;
+        if !open {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        let now = emu.clock().now();
+        let (planned, selected, running) = emu.with_world(|w| {
+            tick(w, now);
+            let plans: Vec<String> = w
+                .backup
+                .restore_testing_plans
+                .iter()
+                .filter(|p| p.name.starts_with("phi_drill_"))
+                .map(|p| p.name.clone())
+                .collect();
+            let selected = w
+                .backup
+                .restore_testing_selections
+                .iter()
+                .any(|s| plans.contains(&s.plan_name));
+            let running = w
+                .backup
+                .restore_jobs
+                .iter()
+                .any(|j| j.restore_testing_plan_arn.is_none() && !j.status.is_terminal());
+            (!plans.is_empty(), selected, running)
+        });
+        if kill && selected {
+            child.kill().unwrap();
+            let _ = child.wait();
+            break None;
+        }
+        if planned || running {
+            emu.advance(Duration::from_secs(30));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, o.join().unwrap(), e.join().unwrap())
+}
+
+fn plan_test_toml(name: &str, resource: &str) -> String {
+    format!(
+        "[[test]]\nname = \"{name}\"\nvault = \"{VAULT}\"\nresource_arn = \"{resource}\"\nrto_minutes = 60\nrpo_minutes = 2880\nvalidation_command = [\"/bin/sh\", \"-c\", \"test -n \\\"$PHI_DRILL_RESOURCE_ARN\\\"\"]\nrun_as = \"restore_testing_plan\"\nvalidation_window_hours = 4\n\n"
+    )
+}
+
+#[test]
+fn a_test_run_as_a_restore_testing_plan_is_restored_validated_and_deleted_by_aws_backup() {
+    let emu = claims();
+    quick_restores(&emu);
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let rb = runbook(
+        &bin,
+        &[
+            plan_test_toml("intake-table", INTAKE),
+            test_toml(
+                "documents-bucket",
+                DOCS,
+                60,
+                "test -n \\\"$PHI_DRILL_RESOURCE_ARN\\\"",
+                &cleaned,
+            ),
+        ]
+        .concat(),
+    );
+    // Read-only: refused before anything is created.
+    let out = bin
+        .command(&["--read-only", "drill", "run", rb.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let ro = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{ro}");
+    assert!(
+        ro.contains("read-only mode: backup:CreateRestoreTestingPlan"),
+        "{ro}"
+    );
+    assert!(drill_plans(&emu).is_empty());
+
+    let (point, point_created) = newest(&emu, INTAKE);
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let audit_path = bin.path("audit").join("demo.jsonl");
+    let (code, out, err) = drive_plans(&emu, &audit_path, bin.spawn(&emu, &args, ""), false);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r: DrillReport = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let t = &r.tests[0];
+    assert_eq!(t.result(), "passed", "{t:?}");
+    let run = t.restore_testing_plan.clone().unwrap();
+    assert!(run.name.starts_with("phi_drill_"), "{}", run.name);
+    assert!(run.deleted, "{run:?}");
+    assert!(drill_plans(&emu).is_empty(), "the drill deleted its plan");
+    // The restore job the plan created, its copy named for the drill and deleted by AWS Backup
+    // once the validation result arrived.
+    let job = emu.with_world(|w| {
+        let jobs: Vec<_> = w
+            .backup
+            .restore_jobs
+            .iter()
+            .filter(|j| j.restore_testing_plan_arn.as_deref() == run.arn.as_deref())
+            .cloned()
+            .collect();
+        assert_eq!(jobs.len(), 1, "one run of the one-time plan");
+        jobs[0].clone()
+    });
+    assert_eq!(t.restore_job_id.as_deref(), Some(job.id.as_str()));
+    assert_eq!(t.recovery_point_arn.as_deref(), Some(point.as_str()));
+    assert_eq!(
+        t.recovery_point_created.as_deref(),
+        Some(phi_console::audit::writer::format_time(point_created).as_str())
+    );
+    assert_eq!(t.status, "COMPLETED");
+    assert_eq!(t.rto.achieved_s, Some(300));
+    assert!(
+        job.target_resource_arn
+            .contains(":table/awsbackup-restore-test-"),
+        "a NEW table AWS Backup named: {}",
+        job.target_resource_arn
+    );
+    assert_ne!(job.target_resource_arn, INTAKE);
+    assert_eq!(
+        t.created_resource_arn.as_deref(),
+        Some(job.target_resource_arn.as_str())
+    );
+    assert_eq!(job.validation_status.as_deref(), Some("SUCCESSFUL"));
+    assert_eq!(job.deletion_status.as_deref(), Some("SUCCESSFUL"));
+    assert_eq!(run.deletion_status.as_deref(), Some("SUCCESSFUL"));
+    assert!(
+        emu.with_world(|w| !w
+            .backup
+            .restored_resources
+            .contains_key(&job.target_resource_arn)),
+        "AWS Backup deleted the copy"
+    );
+    let c = t.cleanup.as_ref().unwrap();
+    assert_eq!(c.status, "done");
+    assert!(
+        c.message
+            .contains("deleted by AWS Backup (restore testing plan phi_drill_"),
+        "{c:?}"
+    );
+    assert!(
+        !std::fs::read_to_string(&cleaned)
+            .unwrap_or_default()
+            .contains(&job.target_resource_arn),
+        "no cleanup command ran on the plan's copy"
+    );
+    // The other test ran as a restore job, cleaned up by its command.
+    assert_eq!(r.tests[1].result(), "passed");
+    assert_eq!(r.tests[1].cleanup.as_ref().unwrap().status, "done");
+    assert!(r.tests[1].restore_testing_plan.is_none());
+    // Create, validation and delete: each an intent recorded with the drill's reason.
+    let audit = records(&audit_path);
+    let intents = of_kind(&audit, Kind::Intent);
+    for (id, action) in [
+        (&t.audit.restore_intent, "backup:CreateRestoreTestingPlan"),
+        (
+            &t.audit.validation_intent,
+            "backup:PutRestoreValidationResult",
+        ),
+        (&run.delete_intent, "backup:DeleteRestoreTestingPlan"),
+    ] {
+        let rec = intents
+            .iter()
+            .find(|r| Some(&r.id) == id.as_ref())
+            .unwrap_or_else(|| panic!("{action}: {id:?}"));
+        assert_eq!(rec.action(), Some(action));
+        assert_eq!(
+            rec.why.as_ref().and_then(|w| w.reason.as_deref()),
+            Some("quarterly DR drill [drill claims-q4, confirmed once by typing its name]")
+        );
+    }
+    assert_eq!(
+        t.audit.cleanup_intent, None,
+        "no cleanup command for the plan's test"
+    );
+    let md = std::fs::read_to_string(v_path(&out, "markdown")).unwrap();
+    assert!(
+        md.contains(&format!(
+            "- Run as restore testing plan: {} ({}), schedule cron(",
+            run.name,
+            run.arn.as_deref().unwrap()
+        )),
+        "{md}"
+    );
+    assert!(md.contains("; deleted by the drill"), "{md}");
+    assert!(
+        md.contains("- Cleanup: done (deleted by AWS Backup (restore testing plan"),
+        "{md}"
+    );
+    assert!(
+        err.contains("as a one-time AWS Backup restore testing plan"),
+        "{err}"
+    );
+    assert!(
+        err.contains("intake-table: cleanup by AWS Backup: DeletionStatus SUCCESSFUL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_killed_drill_resumes_its_restore_testing_plan_without_a_second_one() {
+    let emu = claims();
+    quick_restores(&emu);
+    let bin = Bin::new(&emu, SETTINGS);
+    let rb = runbook(&bin, &plan_test_toml("intake-table", INTAKE));
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let audit_path = bin.path("audit").join("demo.jsonl");
+    // Killed once the plan and its selection exist (before its restore job).
+    let (code, _, err) = drive_plans(&emu, &audit_path, bin.spawn(&emu, &args, ""), true);
+    assert_eq!(code, None, "killed: {err}");
+    let plans = drill_plans(&emu);
+    assert_eq!(plans.len(), 1);
+    let state = bin.path("reports").join("claims-q4.state.json");
+    let before: DrillReport =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(
+        before.tests[0]
+            .restore_testing_plan
+            .as_ref()
+            .map(|p| p.name.as_str()),
+        Some(plans[0].0.as_str()),
+        "the plan's name was saved before it was created"
+    );
+
+    let (code, out, err) = drive_plans(&emu, &audit_path, bin.spawn(&emu, &args, ""), false);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    assert!(err.contains("RESUMING"), "{err}");
+    assert!(
+        err.contains("exists (created earlier): not created again"),
+        "{err}"
+    );
+    let r: DrillReport = serde_json::from_str(&out).unwrap();
+    assert_eq!(r.resumed, 1);
+    assert_eq!(r.tests[0].result(), "passed");
+    let run = r.tests[0].restore_testing_plan.clone().unwrap();
+    assert_eq!(run.name, plans[0].0);
+    assert_eq!(run.arn.as_deref(), Some(plans[0].1.as_str()));
+    assert!(run.deleted);
+    assert!(drill_plans(&emu).is_empty());
+    let creates = of_kind(&records(&audit_path), Kind::Intent)
+        .iter()
+        .filter(|r| r.action() == Some("backup:CreateRestoreTestingPlan"))
+        .count();
+    assert_eq!(creates, 1, "one plan, created once");
+    let jobs = emu.with_world(|w| {
+        w.backup
+            .restore_jobs
+            .iter()
+            .filter(|j| j.restore_testing_plan_arn.as_deref() == Some(plans[0].1.as_str()))
+            .count()
+    });
+    assert_eq!(jobs, 1);
+    assert!(!state.exists());
+}

@@ -33,6 +33,7 @@ mod pty;
 mod query_wire;
 mod redrive;
 mod redrive_review;
+mod restore_testing;
 mod session;
 mod sns;
 mod sqs;

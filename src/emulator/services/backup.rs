@@ -2,9 +2,10 @@
 //! jobs, recovery points with their restore metadata, restore jobs that progress over emulated
 //! time (PENDING → RUNNING → COMPLETED or FAILED, configurable per resource type), restore
 //! validation results, backup plans with their rules and selections, protected resources, and
-//! restore testing plans that run on their schedule: each run restores the latest recovery point
-//! of every selected resource, and the restored resource is deleted after the selection's
-//! validation window (see `backup_schedule` for the schedule expressions the lab runs).
+//! restore testing plans (created and deleted through the API, with their selections) that run
+//! on their schedule: each run restores the latest recovery point of every selected resource,
+//! and the restored resource is deleted after the selection's validation window (see
+//! `backup_schedule` for the schedule expressions the lab runs).
 //!
 //! Routing (method + path → operation, labels, query) is done in `wire/rest.rs`; here every
 //! operation reads one merged input object. Errors use AWS Backup's own codes
@@ -1207,6 +1208,42 @@ pub fn handle(
             );
             Ok((0, Some(json!({ "RestoreTestingSelection": v }))))
         }
+        "CreateRestoreTestingPlan" => create_restore_testing_plan(w, ctx, input),
+        "CreateRestoreTestingSelection" => create_restore_testing_selection(w, ctx, input),
+        "DeleteRestoreTestingSelection" => {
+            let plan = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?
+                .name
+                .clone();
+            let name = req(input, "RestoreTestingSelectionName")?;
+            let before = w.backup.restore_testing_selections.len();
+            w.backup
+                .restore_testing_selections
+                .retain(|s| !(s.plan_name == plan && s.name == name));
+            if w.backup.restore_testing_selections.len() == before {
+                return Err(not_found(format!(
+                    "Restore testing selection {name} was not found in restore testing plan {plan}."
+                )));
+            }
+            Ok((0, None))
+        }
+        "DeleteRestoreTestingPlan" => {
+            let plan = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?
+                .name
+                .clone();
+            let selections = w
+                .backup
+                .restore_testing_selections
+                .iter()
+                .filter(|s| s.plan_name == plan)
+                .count();
+            if selections > 0 {
+                return Err(invalid_request(format!(
+                    "Restore testing plan {plan} still has {selections} restore testing selection(s); delete them before the plan."
+                )));
+            }
+            w.backup.restore_testing_plans.retain(|p| p.name != plan);
+            Ok((0, None))
+        }
         "ListRestoreTestingPlans" => {
             let mut plans: Vec<&RestoreTestingPlan> =
                 w.backup.restore_testing_plans.iter().collect();
@@ -1229,6 +1266,286 @@ pub fn handle(
         }
         _ => Err(ApiError::unknown_operation(op)),
     }
+}
+
+/// Restore testing plan and selection names: 1 to 50 letters, digits and underscores.
+fn testing_name_ok(name: &str) -> bool {
+    (1..=50).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn creator_request_id(input: &Value) -> ApiResult<Option<String>> {
+    match input.str_opt("CreatorRequestId") {
+        None => Ok(None),
+        Some(id)
+            if (1..=50).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+        {
+            Ok(Some(id.to_string()))
+        }
+        Some(_) => Err(invalid_param(
+            "CreatorRequestId must contain 1 to 50 alphanumeric or '-_.' characters.",
+        )),
+    }
+}
+
+fn object<'a>(input: &'a Value, name: &str) -> ApiResult<&'a Value> {
+    match input.get(name) {
+        None | Some(Value::Null) => Err(missing(name)),
+        Some(v @ Value::Object(_)) => Ok(v),
+        Some(_) => Err(invalid_param(format!("{name} must be a structure"))),
+    }
+}
+
+fn strings(input: &Value, name: &str) -> ApiResult<Vec<String>> {
+    match input.get(name) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| invalid_param(format!("{name} must be a list of strings")))
+            })
+            .collect(),
+        Some(_) => Err(invalid_param(format!("{name} must be a list of strings"))),
+    }
+}
+
+fn create_restore_testing_plan(
+    w: &mut World,
+    ctx: &Ctx,
+    input: &Value,
+) -> ApiResult<(u16, Option<Value>)> {
+    let request_id = creator_request_id(input)?;
+    let p = object(input, "RestoreTestingPlan")?;
+    let name = req(p, "RestoreTestingPlanName")?.to_string();
+    if !testing_name_ok(&name) {
+        return Err(invalid_param(format!(
+            "Invalid RestoreTestingPlanName {name}: it must consist of 1 to 50 alphanumeric characters and underscores."
+        )));
+    }
+    let schedule = req(p, "ScheduleExpression")?.to_string();
+    let timezone = p.str_opt("ScheduleExpressionTimezone").map(str::to_string);
+    Schedule::parse(&schedule, timezone.as_deref()).map_err(|e| invalid_param(e.to_string()))?;
+    let start_window = p.int_opt("StartWindowHours")?.unwrap_or(24);
+    if !(1..=168).contains(&start_window) {
+        return Err(invalid_param(format!(
+            "Invalid StartWindowHours {start_window}: it must be between 1 and 168."
+        )));
+    }
+    let sel = object(p, "RecoveryPointSelection")?;
+    let algorithm = req(sel, "Algorithm")?;
+    if !["LATEST_WITHIN_WINDOW", "RANDOM_WITHIN_WINDOW"].contains(&algorithm) {
+        return Err(invalid_param(format!(
+            "Invalid Algorithm {algorithm}: must be LATEST_WITHIN_WINDOW or RANDOM_WITHIN_WINDOW."
+        )));
+    }
+    let include_vaults = strings(sel, "IncludeVaults")?;
+    if include_vaults.is_empty() {
+        return Err(missing("IncludeVaults"));
+    }
+    let types = strings(sel, "RecoveryPointTypes")?;
+    if types.is_empty() {
+        return Err(missing("RecoveryPointTypes"));
+    }
+    if let Some(t) = types
+        .iter()
+        .find(|t| !["CONTINUOUS", "SNAPSHOT"].contains(&t.as_str()))
+    {
+        return Err(invalid_param(format!(
+            "Invalid RecoveryPointTypes value {t}: must be CONTINUOUS or SNAPSHOT."
+        )));
+    }
+    let window_days = sel.int_opt("SelectionWindowDays")?.unwrap_or(30);
+    if !(1..=365).contains(&window_days) {
+        return Err(invalid_param(format!(
+            "Invalid SelectionWindowDays {window_days}: it must be between 1 and 365."
+        )));
+    }
+    if let Some(existing) = w
+        .backup
+        .restore_testing_plans
+        .iter()
+        .find(|x| x.name == name)
+    {
+        // A retried request (the same CreatorRequestId) gets the plan it created.
+        if request_id.is_some() && existing.creator_request_id == request_id {
+            return Ok((
+                0,
+                Some(json!({
+                    "CreationTime": epoch(existing.creation_time),
+                    "RestoreTestingPlanArn": existing.arn,
+                    "RestoreTestingPlanName": existing.name,
+                })),
+            ));
+        }
+        return Err(ApiError::client(
+            "AlreadyExistsException",
+            format!("Restore testing plan {name} already exists."),
+        ));
+    }
+    let id = crate::emulator::util::uuid().replace('-', "");
+    let plan = RestoreTestingPlan {
+        arn: restore_testing_plan_arn(w, &name, &id[..10]),
+        name: name.clone(),
+        schedule_expression: schedule,
+        schedule_expression_timezone: timezone,
+        start_window_hours: start_window,
+        creation_time: ctx.now,
+        last_execution_time: None,
+        last_update_time: None,
+        creator_request_id: request_id,
+        include_vaults,
+        selection_window_days: window_days,
+        schedule_cursor: ctx.now,
+    };
+    let out = json!({
+        "CreationTime": epoch(plan.creation_time),
+        "RestoreTestingPlanArn": plan.arn,
+        "RestoreTestingPlanName": plan.name,
+    });
+    add_restore_testing_plan(w, plan).map_err(|e| invalid_param(e.to_string()))?;
+    Ok((0, Some(out)))
+}
+
+fn create_restore_testing_selection(
+    w: &mut World,
+    ctx: &Ctx,
+    input: &Value,
+) -> ApiResult<(u16, Option<Value>)> {
+    let request_id = creator_request_id(input)?;
+    let plan = restore_testing_plan(w, req(input, "RestoreTestingPlanName")?)?;
+    let (plan_name, plan_arn) = (plan.name.clone(), plan.arn.clone());
+    let s = object(input, "RestoreTestingSelection")?;
+    let name = req(s, "RestoreTestingSelectionName")?.to_string();
+    if !testing_name_ok(&name) {
+        return Err(invalid_param(format!(
+            "Invalid RestoreTestingSelectionName {name}: it must consist of 1 to 50 alphanumeric characters and underscores."
+        )));
+    }
+    let role = req(s, "IamRoleArn")?.to_string();
+    if !role.starts_with("arn:") {
+        return Err(invalid_param(format!(
+            "Invalid IamRoleArn {role}: not an ARN."
+        )));
+    }
+    let rtype = req(s, "ProtectedResourceType")?.to_string();
+    let arns = strings(s, "ProtectedResourceArns")?;
+    let conditions = s
+        .obj("ProtectedResourceConditions")
+        .is_some_and(|c| !c.is_empty());
+    if arns.is_empty() && !conditions {
+        return Err(invalid_param(
+            "A restore testing selection needs ProtectedResourceArns or ProtectedResourceConditions.",
+        ));
+    }
+    let wildcard = arns.iter().any(|a| a == "*");
+    if wildcard && arns.len() > 1 {
+        return Err(invalid_param(
+            "ProtectedResourceArns is either [\"*\"] or specific ARNs, not both.",
+        ));
+    }
+    if !wildcard && conditions {
+        return Err(invalid_param(
+            "ProtectedResourceConditions can only be used with ProtectedResourceArns [\"*\"].",
+        ));
+    }
+    if arns.len() > 30 {
+        return Err(invalid_param(
+            "ProtectedResourceArns can name at most 30 resources.",
+        ));
+    }
+    if let Some(a) = arns.iter().find(|a| *a != "*" && !a.starts_with("arn:")) {
+        return Err(invalid_param(format!(
+            "Invalid ProtectedResourceArns value {a}: not an ARN."
+        )));
+    }
+    let window = s.int_opt("ValidationWindowHours")?.unwrap_or(0);
+    if !(0..=168).contains(&window) {
+        return Err(invalid_param(format!(
+            "Invalid ValidationWindowHours {window}: it must be between 0 and 168."
+        )));
+    }
+    let overrides = match s.get("RestoreMetadataOverrides") {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(v) => Ok((k.clone(), v.clone())),
+                _ => Err(invalid_param(
+                    "RestoreMetadataOverrides must be a map of strings",
+                )),
+            })
+            .collect::<ApiResult<BTreeMap<_, _>>>()?,
+        Some(_) => {
+            return Err(invalid_param(
+                "RestoreMetadataOverrides must be a map of strings",
+            ));
+        }
+    };
+    // A restore test's target name is inferred by AWS Backup (`awsbackup-restore-test-…`) and
+    // is not overridable; for DynamoDB only encryptionType and kmsMasterKeyArn are.
+    let naming = [
+        "targettablename",
+        "dbinstanceidentifier",
+        "dbclusteridentifier",
+        "destinationbucketname",
+    ];
+    for k in overrides.keys() {
+        let key = k.to_ascii_lowercase();
+        let dynamo_ok = ["encryptiontype", "kmsmasterkeyarn"].contains(&key.as_str());
+        if naming.contains(&key.as_str()) || (rtype == "DynamoDB" && !dynamo_ok) {
+            return Err(invalid_param(format!(
+                "RestoreMetadataOverrides key {k} cannot be overridden for {rtype} restore tests{}.",
+                if rtype == "DynamoDB" {
+                    " (overridable: encryptionType, kmsMasterKeyArn)"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    let answer = |created: DateTime<Utc>| {
+        json!({
+            "CreationTime": epoch(created),
+            "RestoreTestingPlanArn": plan_arn,
+            "RestoreTestingPlanName": plan_name,
+            "RestoreTestingSelectionName": name,
+        })
+    };
+    if let Some(existing) = w
+        .backup
+        .restore_testing_selections
+        .iter()
+        .find(|x| x.plan_name == plan_name && x.name == name)
+    {
+        if request_id.is_some() && existing.creator_request_id == request_id {
+            return Ok((0, Some(answer(existing.creation_time))));
+        }
+        return Err(ApiError::client(
+            "AlreadyExistsException",
+            format!(
+                "Restore testing selection {name} already exists in restore testing plan {plan_name}."
+            ),
+        ));
+    }
+    add_restore_testing_selection(
+        w,
+        RestoreTestingSelection {
+            plan_name: plan_name.clone(),
+            name: name.clone(),
+            iam_role_arn: role,
+            protected_resource_type: rtype,
+            protected_resource_arns: arns,
+            validation_window_hours: window,
+            restore_metadata_overrides: overrides,
+            creation_time: ctx.now,
+            creator_request_id: request_id,
+        },
+    );
+    Ok((0, Some(answer(ctx.now))))
 }
 
 fn vault_json(w: &World, v: &Vault) -> Value {
@@ -2140,6 +2457,157 @@ mod tests {
         assert_eq!(e.code, "ResourceNotFoundException");
         let e = handle(&mut w, &ctx, "Nope", &json!({})).unwrap_err();
         assert_eq!(e.code, "UnknownOperationException");
+    }
+
+    #[test]
+    fn restore_testing_creates_and_deletes_check_their_input() {
+        let (mut w, now) = world();
+        let ctx = Ctx::internal(&w, now);
+        let plan = |name: &str, schedule: &str| {
+            json!({ "RestoreTestingPlan": {
+                "RestoreTestingPlanName": name,
+                "ScheduleExpression": schedule,
+                "RecoveryPointSelection": {
+                    "Algorithm": "LATEST_WITHIN_WINDOW",
+                    "IncludeVaults": ["*"],
+                    "RecoveryPointTypes": ["SNAPSHOT"],
+                },
+            }})
+        };
+        let code = |w: &mut World, op: &str, input: Value| {
+            handle(w, &ctx, op, &input).map(|_| ()).unwrap_err().code
+        };
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingPlan", json!({})),
+            "MissingParameterValueException"
+        );
+        let mut no_types = plan("p1", "cron(0 5 ? * * *)");
+        no_types["RestoreTestingPlan"]["RecoveryPointSelection"]["RecoveryPointTypes"] = json!([]);
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingPlan", no_types),
+            "MissingParameterValueException"
+        );
+        let mut bad_id = plan("p1", "cron(0 5 ? * * *)");
+        bad_id["CreatorRequestId"] = json!("has space");
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingPlan", bad_id),
+            "InvalidParameterValueException"
+        );
+        let mut wide = plan("p1", "cron(0 5 ? * * *)");
+        wide["RestoreTestingPlan"]["StartWindowHours"] = json!(169);
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingPlan", wide),
+            "InvalidParameterValueException"
+        );
+        let (status, out) = handle(
+            &mut w,
+            &ctx,
+            "CreateRestoreTestingPlan",
+            &plan("p1", "cron(0 5 1 12 ? 2030)"),
+        )
+        .unwrap();
+        assert_eq!(status, 0);
+        let out = out.unwrap();
+        assert_eq!(out["RestoreTestingPlanName"], "p1");
+        let p = w
+            .backup
+            .restore_testing_plans
+            .iter()
+            .find(|p| p.name == "p1")
+            .unwrap();
+        assert_eq!(
+            (
+                p.start_window_hours,
+                p.selection_window_days,
+                p.schedule_cursor
+            ),
+            (24, 30, now),
+            "AWS's defaults; it runs from its creation on"
+        );
+        let sel =
+            |s: Value| json!({ "RestoreTestingPlanName": "p1", "RestoreTestingSelection": s });
+        let base = json!({
+            "RestoreTestingSelectionName": "s1",
+            "IamRoleArn": "arn:aws:iam::123456789012:role/R",
+            "ProtectedResourceType": "DynamoDB",
+            "ProtectedResourceArns": ["arn:aws:dynamodb:us-east-1:123456789012:table/t"],
+        });
+        for (k, v) in [
+            ("ProtectedResourceArns", json!([])),
+            ("ValidationWindowHours", json!(169)),
+            (
+                "ProtectedResourceConditions",
+                json!({ "StringEquals": [{ "Key": "aws:ResourceTag/x", "Value": "y" }] }),
+            ),
+            ("RestoreMetadataOverrides", json!({ "k": 1 })),
+            (
+                "RestoreMetadataOverrides",
+                json!({ "TargetTableName": "x" }),
+            ),
+            ("RestoreMetadataOverrides", json!({ "billingMode": "x" })),
+            ("RestoreTestingSelectionName", json!("s-1")),
+        ] {
+            let mut s = base.clone();
+            s[k] = v;
+            assert_eq!(
+                code(&mut w, "CreateRestoreTestingSelection", sel(s)),
+                "InvalidParameterValueException",
+                "{k}"
+            );
+        }
+        let mut all = base.clone();
+        all["RestoreMetadataOverrides"] = json!({ "encryptionType": "Default" });
+        all["ProtectedResourceArns"] = json!(["*"]);
+        all["ProtectedResourceConditions"] =
+            json!({ "StringEquals": [{ "Key": "aws:ResourceTag/x", "Value": "y" }] });
+        handle(&mut w, &ctx, "CreateRestoreTestingSelection", &sel(all)).unwrap();
+        let got = w
+            .backup
+            .restore_testing_selections
+            .iter()
+            .find(|s| s.name == "s1")
+            .unwrap();
+        assert_eq!(got.validation_window_hours, 0, "the lab's default");
+        assert_eq!(
+            code(&mut w, "CreateRestoreTestingSelection", sel(base.clone())),
+            "AlreadyExistsException"
+        );
+        assert_eq!(
+            code(
+                &mut w,
+                "DeleteRestoreTestingPlan",
+                json!({ "RestoreTestingPlanName": "p1" })
+            ),
+            "InvalidRequestException"
+        );
+        assert_eq!(
+            code(
+                &mut w,
+                "DeleteRestoreTestingSelection",
+                json!({ "RestoreTestingPlanName": "p1", "RestoreTestingSelectionName": "s2" })
+            ),
+            "ResourceNotFoundException"
+        );
+        handle(
+            &mut w,
+            &ctx,
+            "DeleteRestoreTestingSelection",
+            &json!({ "RestoreTestingPlanName": "p1", "RestoreTestingSelectionName": "s1" }),
+        )
+        .unwrap();
+        handle(
+            &mut w,
+            &ctx,
+            "DeleteRestoreTestingPlan",
+            &json!({ "RestoreTestingPlanName": "p1" }),
+        )
+        .unwrap();
+        assert!(
+            !w.backup
+                .restore_testing_plans
+                .iter()
+                .any(|p| p.name == "p1")
+        );
     }
 
     fn testing_plan(w: &World, schedule: &str, now: DateTime<Utc>) -> RestoreTestingPlan {

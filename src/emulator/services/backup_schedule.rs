@@ -3,12 +3,15 @@
 //!
 //! - `cron(M H ? * * *)` (or `cron(M H * * ? *)`): every day at H:M UTC;
 //! - `cron(M H ? * DAY[,DAY…] *)`: on those weekdays (`SUN`…`SAT`, or `1`…`7` with 1 = Sunday);
+//! - `cron(M H D MON ? YYYY)`: once, at that minute of that day (day 1-31, month 1-12 or
+//!   `JAN`…`DEC`, a year): the one-time plan a drill creates (`guard::restore_testing`);
 //! - `rate(N hour|hours|day|days)`: every N hours or days, counted from the plan's creation.
 //!
-//! Anything else (ranges, steps, day-of-month or month fields, years, `at(…)`, minutes rates,
-//! time zones other than UTC) is refused with the supported forms, never silently ignored.
+//! Anything else (ranges, steps, a day-of-month or month without a year, `at(…)`, minutes
+//! rates, time zones other than UTC) is refused with the supported forms, never silently
+//! ignored.
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
@@ -20,12 +23,14 @@ pub enum Schedule {
     },
     /// Every `every`, counted from an anchor (the plan's creation time).
     Rate { every: Duration },
+    /// Once, at `at` (a cron with a day, a month and a year).
+    Once { at: DateTime<Utc> },
 }
 
 /// Why an expression cannot run in the lab.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unsupported schedule expression '{expression}': {reason}; the lab runs cron(M H ? * * *), cron(M H ? * DAY[,DAY...] *) and rate(N hours|days), in UTC"
+    "unsupported schedule expression '{expression}': {reason}; the lab runs cron(M H ? * * *), cron(M H ? * DAY[,DAY...] *), cron(M H D MON ? YYYY) (once) and rate(N hours|days), in UTC"
 )]
 pub struct ScheduleError {
     pub expression: String,
@@ -81,8 +86,25 @@ impl Schedule {
             .ok()
             .filter(|h| *h < 24)
             .ok_or_else(|| fail("the hour must be a number 0-23"))?;
-        if *month != "*" || *year != "*" {
-            return Err(fail("month and year must be '*'"));
+        if *year != "*" || *month != "*" {
+            // One time: a day, a month and a year (the day-of-week '?').
+            let (Some(d), Some(m), Some(y), "?") = (
+                dom.parse::<u32>().ok(),
+                month_number(month),
+                year.parse::<i32>()
+                    .ok()
+                    .filter(|y| (1970..=9999).contains(y)),
+                *dow,
+            ) else {
+                return Err(fail(
+                    "a month or a year needs all of them: cron(M H D MON ? YYYY), with day-of-week '?'",
+                ));
+            };
+            let at = NaiveDate::from_ymd_opt(y, m, d)
+                .and_then(|day| day.and_hms_opt(hour, minute, 0))
+                .ok_or_else(|| fail("that day does not exist"))?
+                .and_utc();
+            return Ok(Schedule::Once { at });
         }
         let weekdays = match (*dom, *dow) {
             ("?", "*") | ("*", "?") | ("?", "?") => Vec::new(),
@@ -118,6 +140,13 @@ impl Schedule {
                     // Beyond chrono's range: never again.
                     .unwrap_or(DateTime::<Utc>::MAX_UTC)
             }
+            Schedule::Once { at } => {
+                if *at > t {
+                    *at
+                } else {
+                    DateTime::<Utc>::MAX_UTC
+                }
+            }
             Schedule::Cron {
                 minute,
                 hour,
@@ -138,6 +167,17 @@ impl Schedule {
             }
         }
     }
+}
+
+fn month_number(s: &str) -> Option<u32> {
+    const NAMES: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    let s = s.trim().to_ascii_uppercase();
+    if let Some(i) = NAMES.iter().position(|n| *n == s) {
+        return Some(i as u32 + 1);
+    }
+    s.parse().ok().filter(|m| (1..=12).contains(m))
 }
 
 fn weekday(s: &str) -> Option<Weekday> {
@@ -195,6 +235,22 @@ mod tests {
     }
 
     #[test]
+    fn a_dated_cron_runs_once() {
+        let once = Schedule::parse("cron(35 14 1 DEC ? 2026)", None).unwrap();
+        assert_eq!(
+            once,
+            Schedule::parse("cron(35 14 1 12 ? 2026)", Some("UTC")).unwrap()
+        );
+        let a = t("2026-12-01T14:00:00Z");
+        assert_eq!(once.next_after(a, a), t("2026-12-01T14:35:00Z"));
+        assert_eq!(
+            once.next_after(t("2026-12-01T14:35:00Z"), a),
+            DateTime::<Utc>::MAX_UTC,
+            "never again"
+        );
+    }
+
+    #[test]
     fn occurrences_at_the_end_of_time_do_not_panic() {
         let end = crate::emulator::clock::latest();
         let max = DateTime::<Utc>::MAX_UTC;
@@ -216,6 +272,11 @@ mod tests {
             ("cron(0/15 5 ? * * *)", None),
             ("cron(0 5 ? * MON-FRI *)", None),
             ("cron(0 5 ? * * 2025)", None),
+            ("cron(0 5 1 * ? *)", None),
+            ("cron(0 5 1 12 ? *)", None),
+            ("cron(0 5 31 2 ? 2026)", None),
+            ("cron(0 5 1 12 MON 2026)", None),
+            ("cron(0 5 * 12 ? 2026)", None),
             ("cron(0 24 ? * * *)", None),
             ("cron(0 5 ? *)", None),
             ("rate(5 minutes)", None),

@@ -71,6 +71,30 @@ const ROUTES: &[(&str, &str, &str, u16)] = &[
         200,
     ),
     (
+        "PUT",
+        "/restore-testing/plans",
+        "CreateRestoreTestingPlan",
+        201,
+    ),
+    (
+        "DELETE",
+        "/restore-testing/plans/{RestoreTestingPlanName}",
+        "DeleteRestoreTestingPlan",
+        204,
+    ),
+    (
+        "PUT",
+        "/restore-testing/plans/{RestoreTestingPlanName}/selections",
+        "CreateRestoreTestingSelection",
+        201,
+    ),
+    (
+        "DELETE",
+        "/restore-testing/plans/{RestoreTestingPlanName}/selections/{RestoreTestingSelectionName}",
+        "DeleteRestoreTestingSelection",
+        204,
+    ),
+    (
         "GET",
         "/restore-testing/plans/{RestoreTestingPlanName}/selections",
         "ListRestoreTestingSelections",
