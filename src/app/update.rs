@@ -574,8 +574,12 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Planned(Ok(plan)) => {
             // Only the plan of the request being waited for opens the confirmation.
+            // A restore asked for a resource ("its latest point") is planned for the point it
+            // resolved to: the plan names the resource it came from.
             let expected = matches!(&s.mode, Mode::Planning { action, key, target }
-                if *action == plan.action && plan.targets.iter().any(|t| [key, target].iter().any(|k| t.arn == **k || t.name == **k)));
+                if *action == plan.action
+                    && (plan.targets.iter().any(|t| [key, target].iter().any(|k| t.arn == **k || t.name == **k))
+                        || plan.operation.text("source_resource_arn") == Some(target.as_str())));
             if expected {
                 let mut plan = *plan;
                 // A selective redrive's plan shows how many of the DLQ's last peeked messages
@@ -1035,7 +1039,7 @@ fn guarded_action(s: &mut State, binding: &'static ActionBinding) -> Vec<Effect>
     };
     // The row may not be one this action applies to (a backup job for a restore's cleanup):
     // the resource says why.
-    let target = match resource.action_target(s, &row, spec) {
+    let target = match resource.action_target(s, &row, binding) {
         Ok(t) => t,
         Err(why) => {
             s.flash = Some(Flash::Error(format!("{}: {why}", binding.name)));
@@ -1046,7 +1050,7 @@ fn guarded_action(s: &mut State, binding: &'static ActionBinding) -> Vec<Effect>
     if spec.params.is_empty() {
         return plan(s, crate::guard::Request::new(spec, target), row);
     }
-    let fields = resource.action_prefill(s, &row, spec);
+    let fields = resource.action_prefill(s, &row, binding);
     s.flash = None;
     s.mode = Mode::Form(Box::new(
         ParamForm::new(spec, target, row).prefilled(fields),

@@ -1995,3 +1995,71 @@ async fn a_restore_test_is_validated_and_cleaned_up_from_the_jobs_view() {
     assert_eq!(h.emu.request_count(), n, "nothing was called");
     assert_eq!(validation_of(&h, &running).await.0, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l_on_the_points_view_plans_the_newest_point_of_the_rows_resource() {
+    let role = "arn:aws:iam::123456789012:role/BackupRestoreRole";
+    let mut h = Harness::new(&format!("restore_role_arn = \"{role}\"\n"), false, None).await;
+    h.type_text(":points").await;
+    h.key(KeyCode::Enter).await;
+    h.settle().await;
+    // A COMPLETED point that is not its resource's newest in its vault (the newest is read
+    // when planned).
+    let newest = |h: &Harness, resource: &str, vault: &str| -> String {
+        h.emu.with_world(|w| {
+            w.backup
+                .recovery_points
+                .values()
+                .filter(|p| {
+                    p.resource_arn == resource && p.vault_name == vault && p.status == "COMPLETED"
+                })
+                .max_by_key(|p| p.creation_date)
+                .map(|p| p.arn.clone())
+                .unwrap()
+        })
+    };
+    let mut chosen = None;
+    for _ in 0..200 {
+        let key = h.s.table(View::Points).selected_row().unwrap().key.clone();
+        let point =
+            h.s.data
+                .points
+                .iter()
+                .find(|p| p.arn == key)
+                .unwrap()
+                .clone();
+        if point.status == "COMPLETED" && newest(&h, &point.resource_arn, &point.vault) != point.arn
+        {
+            chosen = Some(point);
+            break;
+        }
+        h.type_text("j").await;
+    }
+    let point = chosen.expect("an older completed point in the claims lab");
+    let jobs = h.emu.with_world(|w| w.backup.restore_jobs.len());
+    h.type_text("L").await;
+    match &h.s.mode {
+        Mode::Form(f) => {
+            assert_eq!(f.spec.id, "backup.start_restore_job");
+            assert_eq!(f.target, point.resource_arn, "the row's resource");
+        }
+        other => panic!("no form: {other:?}"),
+    }
+    for _ in 0..5 {
+        h.key(KeyCode::Enter).await;
+    }
+    h.settle().await;
+    let form = h.form().clone();
+    assert_eq!(
+        form.plan.operation.target(),
+        newest(&h, &point.resource_arn, &point.vault),
+        "the newest COMPLETED point in the row's vault, not the row's"
+    );
+    assert_ne!(form.plan.operation.target(), point.arn);
+    assert_eq!(
+        form.plan.operation.text("source_resource_arn"),
+        Some(point.resource_arn.as_str())
+    );
+    h.key(KeyCode::Esc).await;
+    assert_eq!(h.emu.with_world(|w| w.backup.restore_jobs.len()), jobs);
+}

@@ -183,8 +183,13 @@ impl Resource for Jobs {
         JOB_ACTIONS
     }
 
-    fn action_target(&self, s: &State, key: &str, action: &ActionSpec) -> Result<String, String> {
-        job_target(s, key, action)
+    fn action_target(
+        &self,
+        s: &State,
+        key: &str,
+        binding: &ActionBinding,
+    ) -> Result<String, String> {
+        job_target(s, key, binding.action)
     }
 
     /// A cleanup names its restore job (the planner checks the target is what it created).
@@ -192,9 +197,9 @@ impl Resource for Jobs {
         &self,
         _s: &State,
         key: &str,
-        action: &ActionSpec,
+        binding: &ActionBinding,
     ) -> Vec<(&'static str, String)> {
-        if action == &CLEANUP {
+        if binding.action == &CLEANUP {
             vec![(JOB.name, key.to_string())]
         } else {
             Vec::new()
@@ -358,19 +363,19 @@ mod tests {
     fn a_validation_targets_a_completed_restore_job_and_says_why_not_otherwise() {
         let s = state();
         assert_eq!(
-            Jobs.action_target(&s, "r-done", &PUT_VALIDATION),
+            Jobs.action_target(&s, "r-done", &JOB_ACTIONS[0]),
             Ok("r-done".into())
         );
         let e = Jobs
-            .action_target(&s, "r-running", &PUT_VALIDATION)
+            .action_target(&s, "r-running", &JOB_ACTIONS[0])
             .unwrap_err();
         assert!(e.contains("is RUNNING") && e.contains("COMPLETED"), "{e}");
-        let e = Jobs.action_target(&s, "b-1", &PUT_VALIDATION).unwrap_err();
+        let e = Jobs.action_target(&s, "b-1", &JOB_ACTIONS[0]).unwrap_err();
         assert!(e.contains("b-1 is a backup job"), "{e}");
-        let e = Jobs.action_target(&s, "gone", &PUT_VALIDATION).unwrap_err();
+        let e = Jobs.action_target(&s, "gone", &JOB_ACTIONS[0]).unwrap_err();
         assert!(e.contains("refresh"), "{e}");
         assert!(
-            Jobs.action_prefill(&s, "r-done", &PUT_VALIDATION)
+            Jobs.action_prefill(&s, "r-done", &JOB_ACTIONS[0])
                 .is_empty()
         );
     }
@@ -379,32 +384,47 @@ mod tests {
     fn a_cleanup_targets_what_the_restore_created_and_names_its_job() {
         let s = state();
         assert_eq!(
-            Jobs.action_target(&s, "r-done", &CLEANUP),
+            Jobs.action_target(&s, "r-done", &JOB_ACTIONS[1]),
             Ok(CREATED.into())
         );
         assert_eq!(
-            Jobs.action_prefill(&s, "r-done", &CLEANUP),
+            Jobs.action_prefill(&s, "r-done", &JOB_ACTIONS[1]),
             vec![(JOB.name, "r-done".to_string())]
         );
-        let e = Jobs.action_target(&s, "b-1", &CLEANUP).unwrap_err();
+        let e = Jobs.action_target(&s, "b-1", &JOB_ACTIONS[1]).unwrap_err();
         assert!(
             e.contains("backup job") && e.contains("what a restore test created"),
             "{e}"
         );
-        let e = Jobs.action_target(&s, "r-bare", &CLEANUP).unwrap_err();
+        let e = Jobs
+            .action_target(&s, "r-bare", &JOB_ACTIONS[1])
+            .unwrap_err();
         assert!(e.contains("names no created resource"), "{e}");
-        let e = Jobs.action_target(&s, "r-running", &CLEANUP).unwrap_err();
+        let e = Jobs
+            .action_target(&s, "r-running", &JOB_ACTIONS[1])
+            .unwrap_err();
         assert!(e.contains("is RUNNING") && e.contains("wait"), "{e}");
-        let e = Jobs.action_target(&s, "r-failed", &CLEANUP).unwrap_err();
+        let e = Jobs
+            .action_target(&s, "r-failed", &JOB_ACTIONS[1])
+            .unwrap_err();
         assert!(e.contains("ended FAILED") && !e.contains("wait"), "{e}");
-        let e = Jobs.action_target(&s, "r-plan", &CLEANUP).unwrap_err();
+        let e = Jobs
+            .action_target(&s, "r-plan", &JOB_ACTIONS[1])
+            .unwrap_err();
         assert!(e.contains("deletion SUCCESSFUL"), "{e}");
         // AWS Backup still takes its validation result.
         assert_eq!(
-            Jobs.action_target(&s, "r-plan", &PUT_VALIDATION),
+            Jobs.action_target(&s, "r-plan", &JOB_ACTIONS[0]),
             Ok("r-plan".into())
         );
         // Another action (none is offered here yet) takes the row key.
-        assert_eq!(Jobs.action_target(&s, "b-1", &ROTATE_NOW), Ok("b-1".into()));
+        let other = ActionBinding {
+            name: "rotate_now",
+            action: &ROTATE_NOW,
+            keys: &[],
+            describe: "",
+            refresh: &[],
+        };
+        assert_eq!(Jobs.action_target(&s, "b-1", &other), Ok("b-1".into()));
     }
 }

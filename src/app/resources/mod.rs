@@ -330,7 +330,12 @@ pub trait Resource: Sync {
     /// What `action` names as its target on the row `key`: the row key (an ARN) unless the
     /// action takes something else (a queue URL; the resource a restore job created).
     /// `Err`: why the action does not apply to this row, in words for the footer.
-    fn action_target(&self, _s: &State, key: &str, _action: &ActionSpec) -> Result<String, String> {
+    fn action_target(
+        &self,
+        _s: &State,
+        key: &str,
+        _binding: &ActionBinding,
+    ) -> Result<String, String> {
         Ok(key.to_string())
     }
     /// The fields of `action`'s parameters form that the row `key` fills in before the
@@ -339,7 +344,7 @@ pub trait Resource: Sync {
         &self,
         _s: &State,
         _key: &str,
-        _action: &ActionSpec,
+        _binding: &ActionBinding,
     ) -> Vec<(&'static str, String)> {
         Vec::new()
     }

@@ -13,13 +13,27 @@ use crate::cloud::cloudtrail::EventFilter;
 pub struct Points;
 
 /// A restore test from the selected recovery point (guarded, long-running: followed to its end).
-const POINT_ACTIONS: &[ActionBinding] = &[ActionBinding {
-    name: "restore_test",
-    action: &crate::guard::restore::START_RESTORE,
-    keys: &["T"],
-    describe: "restore test: restore this recovery point into a NEW resource (<source>-drill-<time>, never over the source) with the profile's restore_role_arn, followed to its end (guarded)",
-    refresh: &[Kind::RestoreJobs, Kind::Points],
-}];
+const POINT_ACTIONS: &[ActionBinding] = &[
+    ActionBinding {
+        name: "restore_test",
+        action: &crate::guard::restore::START_RESTORE,
+        keys: &["T"],
+        describe: "restore test: restore this recovery point into a NEW resource (<source>-drill-<time>, never over the source) with the profile's restore_role_arn, followed to its end (guarded)",
+        refresh: &[Kind::RestoreJobs, Kind::Points],
+    },
+    ActionBinding {
+        name: "restore_test_latest",
+        action: &crate::guard::restore::START_RESTORE,
+        keys: &["L"],
+        describe: "restore test of the latest: restore the newest COMPLETED recovery point of this row's resource (in its vault, read when planned) into a NEW resource, as T does (guarded)",
+        refresh: &[Kind::RestoreJobs, Kind::Points],
+    },
+];
+
+/// The `restore_test_latest` binding: its target is the row's resource, not the row.
+fn latest(binding: &ActionBinding) -> bool {
+    binding.name == POINT_ACTIONS[1].name
+}
 
 /// A point older than this is shown as a warning (a daily plan has missed a run).
 const STALE_SECS: f64 = 36.0 * 3600.0;
@@ -71,6 +85,41 @@ const COLUMNS: &[Column<RecoveryPoint>] = &[
 impl Resource for Points {
     fn actions(&self) -> &'static [ActionBinding] {
         POINT_ACTIONS
+    }
+
+    /// `T` restores the row's recovery point; `L` the newest COMPLETED one of its resource.
+    fn action_target(
+        &self,
+        s: &State,
+        key: &str,
+        binding: &ActionBinding,
+    ) -> Result<String, String> {
+        if !latest(binding) {
+            return Ok(key.to_string());
+        }
+        s.data
+            .points
+            .iter()
+            .find(|p| p.arn == key)
+            .map(|p| p.resource_arn.clone())
+            .ok_or_else(|| {
+                format!("{key} is not in the loaded list: refresh (r) and select it again")
+            })
+    }
+
+    /// `L` searches the row's vault for its resource's newest point.
+    fn action_prefill(
+        &self,
+        s: &State,
+        key: &str,
+        binding: &ActionBinding,
+    ) -> Vec<(&'static str, String)> {
+        match s.data.points.iter().find(|p| p.arn == key) {
+            Some(p) if latest(binding) => {
+                vec![(crate::guard::restore::VAULT.name, p.vault.clone())]
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn title(&self) -> &'static str {

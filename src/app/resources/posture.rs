@@ -185,7 +185,7 @@ impl Resource for Posture {
         &self,
         _s: &State,
         _key: &str,
-        _action: &crate::guard::action::ActionSpec,
+        _binding: &super::ActionBinding,
     ) -> Result<String, String> {
         Err("a finding is not an action's target: follow its link to the resource".into())
     }
@@ -278,7 +278,17 @@ mod tests {
         ));
         assert!(
             Posture
-                .action_target(&s, &key, &crate::guard::kms::ROTATE_NOW)
+                .action_target(
+                    &s,
+                    &key,
+                    &super::super::ActionBinding {
+                        name: "rotate_now",
+                        action: &crate::guard::kms::ROTATE_NOW,
+                        keys: &[],
+                        describe: "",
+                        refresh: &[],
+                    }
+                )
                 .is_err()
         );
     }

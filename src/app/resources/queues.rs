@@ -288,7 +288,7 @@ impl Resource for Queues {
         &self,
         s: &State,
         key: &str,
-        _action: &crate::guard::action::ActionSpec,
+        _binding: &super::ActionBinding,
     ) -> Result<String, String> {
         self.find(s, key).map(|q| q.url.clone()).ok_or_else(|| {
             format!("{key} is not in the loaded list: refresh (r) and select it again")
