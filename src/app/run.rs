@@ -609,9 +609,21 @@ impl Runner {
                 )
                 .await;
                 writer.seal_log(log.clone());
+                // A restore test: its RTO (start to COMPLETED), against the objective.
+                let measured = match &watched {
+                    Ok(w) if started.handle.kind == crate::guard::HandleKind::RestoreJob
+                        && w.ending == crate::guard::watch::Ending::Finished =>
+                    {
+                        crate::guard::restore::rto_words(&cloud, &started.handle.id, policy.restore_objectives.0)
+                            .await
+                            .map(|m| format!("; {m}"))
+                            .unwrap_or_default()
+                    }
+                    _ => String::new(),
+                };
                 let end = match watched {
                     Ok(w) if w.record_warnings.is_empty() => Ok(format!(
-                        "{summary}: {} ({})",
+                        "{summary}: {} ({}){measured}",
                         match w.ending {
                             crate::guard::watch::Ending::Finished => "ended",
                             crate::guard::watch::Ending::Cancelled => "cancelled",

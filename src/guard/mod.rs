@@ -92,6 +92,9 @@ pub struct Policy {
     pub step_up_minutes: i64,
     /// A production account (the plan warns).
     pub production: bool,
+    /// The RTO and RPO objectives (minutes) a restore test outside a runbook is measured
+    /// against (`restore_rto_minutes`, `restore_rpo_minutes`).
+    pub restore_objectives: (Option<i64>, Option<i64>),
 }
 
 impl Policy {
@@ -102,6 +105,7 @@ impl Policy {
             require_reason: s.require_reason,
             step_up_minutes: s.step_up_minutes,
             production: s.production,
+            restore_objectives: (s.restore_rto_minutes, s.restore_rpo_minutes),
         }
     }
 }

@@ -384,6 +384,33 @@ pub fn checks(state: &RestoreState) -> Vec<Refusal> {
 }
 
 /// "3d 4h", "2h 05m", "12m".
+/// An achieved duration against an objective in minutes: "18h 07m: met (objective 1,440 min)".
+pub fn objective_words(achieved: chrono::Duration, objective_minutes: i64) -> String {
+    let met = achieved <= chrono::Duration::minutes(objective_minutes);
+    format!(
+        "{}: {} (objective {objective_minutes} min)",
+        age_words(achieved),
+        if met { "met" } else { "MISSED" }
+    )
+}
+
+/// A finished restore job's RTO in words ("RTO 4m: met (objective 60 min)"), read once more
+/// from AWS; None when it did not complete or cannot be read.
+pub async fn rto_words(cloud: &Cloud, job_id: &str, objective: Option<i64>) -> Option<String> {
+    let job = cloud.describe_restore_job(job_id).await.ok()?;
+    if job.status != "COMPLETED" {
+        return None;
+    }
+    let took = job.duration()?;
+    Some(match objective {
+        Some(o) => format!("RTO {}", objective_words(took, o)),
+        None => format!(
+            "RTO {} (no objective: set restore_rto_minutes, or run it in a runbook)",
+            age_words(took)
+        ),
+    })
+}
+
 pub fn age_words(d: chrono::Duration) -> String {
     let s = d.num_seconds().max(0);
     let (days, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
@@ -591,6 +618,19 @@ async fn plan_restore(
                 "{} (created {}): the RPO this restore proves",
                 age_words(now - c),
                 crate::audit::writer::format_time(c)
+            ),
+        ));
+        if let Some(objective) = policy.restore_objectives.1 {
+            plan.facts
+                .push(fact("RPO objective", objective_words(now - c, objective)));
+        }
+    }
+    if let Some(objective) = policy.restore_objectives.0 {
+        plan.facts.push(fact(
+            "RTO objective",
+            format!(
+                "{objective} min: the restore job must be COMPLETED within {} of its start",
+                age_words(chrono::Duration::minutes(objective))
             ),
         ));
     }
@@ -1039,6 +1079,14 @@ pub fn run_command(argv: &[String], env: &[(String, String)], timeout: Duration)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_objective_is_met_at_or_under_it_and_missed_over_it() {
+        let m = chrono::Duration::minutes;
+        assert_eq!(objective_words(m(60), 60), "1h 00m: met (objective 60 min)");
+        assert!(objective_words(m(61), 60).contains("MISSED"));
+        assert!(objective_words(m(5), 60).ends_with("met (objective 60 min)"));
+    }
     use chrono::TimeZone;
 
     fn point(rtype: &str, name: &str, status: &str) -> RecoveryPoint {

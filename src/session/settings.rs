@@ -31,6 +31,11 @@ pub struct ProfileSettingsFile {
     pub restore_check_command: Option<Vec<String>>,
     /// Removes what a restore test created (same environment as the check).
     pub restore_cleanup_command: Option<Vec<String>>,
+    /// The recovery time objective a restore test outside a runbook is measured against
+    /// (minutes, 1 to 10,080; a runbook's tests carry their own).
+    pub restore_rto_minutes: Option<i64>,
+    /// The recovery point objective (minutes, 1 to 525,600).
+    pub restore_rpo_minutes: Option<i64>,
     /// Times in the console's detail panes in UTC instead of the local time zone.
     pub utc: Option<bool>,
     /// Message attributes whose values a peek shows (the others show only their names).
@@ -69,6 +74,8 @@ pub struct ProfileSettings {
     pub restore_role_arn: Option<String>,
     pub restore_check_command: Option<Vec<String>>,
     pub restore_cleanup_command: Option<Vec<String>>,
+    pub restore_rto_minutes: Option<i64>,
+    pub restore_rpo_minutes: Option<i64>,
     pub utc: bool,
     /// Message attributes whose values a peek shows ([`DEFAULT_SAFE_ATTRIBUTES`] unless set).
     pub safe_attributes: Vec<String>,
@@ -180,6 +187,8 @@ impl Default for ProfileSettings {
             restore_role_arn: None,
             restore_check_command: None,
             restore_cleanup_command: None,
+            restore_rto_minutes: None,
+            restore_rpo_minutes: None,
             utc: false,
             safe_attributes: DEFAULT_SAFE_ATTRIBUTES
                 .iter()
@@ -287,6 +296,19 @@ impl SettingsFile {
                     format!("{m} is out of range; expected 1 to 60 minutes"),
                 ));
             }
+            for (key, value, max) in [
+                ("restore_rto_minutes", s.restore_rto_minutes, 10_080),
+                ("restore_rpo_minutes", s.restore_rpo_minutes, 525_600),
+            ] {
+                if let Some(m) = value
+                    && !(1..=max).contains(&m)
+                {
+                    return Err(err(
+                        key,
+                        format!("{m} is out of range; expected 1 to {max} minutes"),
+                    ));
+                }
+            }
             if let Some(m) = s.idle_lock_minutes
                 && !(1..=240).contains(&m)
             {
@@ -386,6 +408,12 @@ impl SettingsFile {
             if let Some(v) = layer.idle_lock_minutes {
                 out.idle_lock_minutes = v;
             }
+            if let Some(v) = layer.restore_rto_minutes {
+                out.restore_rto_minutes = Some(v);
+            }
+            if let Some(v) = layer.restore_rpo_minutes {
+                out.restore_rpo_minutes = Some(v);
+            }
             if let Some(v) = &layer.theme {
                 out.theme = v.clone();
             }
@@ -458,6 +486,27 @@ fn find_key_line(text: &str, section: &str, key: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restore_objectives_are_read_and_checked() {
+        let f = SettingsFile::parse(
+            "[defaults]\nrestore_rto_minutes = 60\n[profiles.p]\nrestore_rpo_minutes = 1440\n",
+            "c.toml",
+        )
+        .unwrap();
+        let p = f.for_profile("p");
+        assert_eq!(
+            (p.restore_rto_minutes, p.restore_rpo_minutes),
+            (Some(60), Some(1440))
+        );
+        let e = SettingsFile::parse("[profiles.p]\nrestore_rto_minutes = 0\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("c.toml:2") && e.contains("expected 1 to 10080 minutes"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn layers_merge() {

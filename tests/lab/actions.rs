@@ -1630,11 +1630,21 @@ fn audit_records(h: &Harness) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_test_from_the_points_view_is_followed_to_its_end() {
     let role = "arn:aws:iam::123456789012:role/BackupRestoreRole";
-    let mut h = Harness::new(&format!("restore_role_arn = \"{role}\"\n"), false, None).await;
+    let mut h = Harness::new(
+        &format!("restore_role_arn = \"{role}\"\nrestore_rto_minutes = 1\n"),
+        false,
+        None,
+    )
+    .await;
     let ended = restore_test_from_points(&mut h, role, "")
         .await
         .expect("the restore ended well");
     assert!(ended.contains("COMPLETED"), "{ended}");
+    // Measured against the profile's objective: emulated restores take longer than 1 min.
+    assert!(
+        ended.contains("; RTO ") && ended.contains("MISSED (objective 1 min)"),
+        "{ended}"
+    );
     let text = h.audit_text();
     let records = audit_records(&h);
     let intent = records
