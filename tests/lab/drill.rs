@@ -1258,7 +1258,10 @@ fn review_a_forged_state_file_cannot_make_a_drill_pass_without_restores() {
     let emu = claims();
     let bin = Bin::new(&emu, SETTINGS);
     let cleaned = bin.path("cleaned");
-    let rb = runbook(&bin, &test_toml("intake-table", INTAKE, 60, "true", &cleaned));
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &cleaned),
+    );
     forged_state(&bin, &rb, forged_pass);
     let args = bin.drill_args(&rb);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -1286,7 +1289,10 @@ fn review_a_state_file_with_fewer_tests_is_refused_not_a_panic() {
     let emu = claims();
     let bin = Bin::new(&emu, SETTINGS);
     let cleaned = bin.path("cleaned");
-    let rb = runbook(&bin, &test_toml("intake-table", INTAKE, 60, "true", &cleaned));
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &cleaned),
+    );
     let state = forged_state(&bin, &rb, |_| {});
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
@@ -1316,7 +1322,10 @@ fn review_a_state_file_cannot_send_the_reports_outside_the_report_directory() {
     let emu = claims();
     let bin = Bin::new(&emu, SETTINGS);
     let cleaned = bin.path("cleaned");
-    let rb = runbook(&bin, &test_toml("intake-table", INTAKE, 60, "true", &cleaned));
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &cleaned),
+    );
     let state = forged_state(&bin, &rb, forged_pass);
     let elsewhere = bin.path("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
@@ -1336,16 +1345,19 @@ fn review_a_state_file_cannot_send_the_reports_outside_the_report_directory() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert!(planted.is_empty(), "written outside the report directory: {planted:?}");
+    assert!(
+        planted.is_empty(),
+        "written outside the report directory: {planted:?}"
+    );
     assert_eq!(code, Some(report::EXIT_FAILED), "{err}\n{out}");
 }
 
-/// Review finding: read-only. `--read-only drill run` resuming a drill whose restore
-/// COMPLETED runs the validation command on the restored copy (outside any guarded action),
-/// then records the refused PutRestoreValidationResult and the refused cleanup as the test's
-/// final results and removes the state file: the read-only run ran a command on PHI, and the
-/// real drill can no longer send its validation nor clean up its copy. A read-only drill
-/// must be refused before anything runs, its state kept.
+/// Review check (sound): read-only. Were `--read-only drill run` to reach the engine while
+/// resuming a drill whose restore COMPLETED, the engine would run the validation command on
+/// the restored copy (outside any guarded action) and then record the refused
+/// PutRestoreValidationResult and cleanup as final, dropping the state. `drill run` refuses
+/// read-only before the session opens (and `:drill` before the runbook is read): nothing
+/// runs and the state is kept.
 #[test]
 fn review_a_read_only_resume_runs_nothing_and_keeps_the_state() {
     let emu = claims();
@@ -1353,7 +1365,10 @@ fn review_a_read_only_resume_runs_nothing_and_keeps_the_state() {
     let cleaned = bin.path("cleaned");
     let checked = bin.path("checked");
     let check = format!("echo ran >> {}", checked.display());
-    let rb = runbook(&bin, &test_toml("intake-table", INTAKE, 60, &check, &cleaned));
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, &check, &cleaned),
+    );
     let state = forged_state(&bin, &rb, |e| {
         forged_pass(e);
         e.validation = None;
