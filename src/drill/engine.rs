@@ -117,6 +117,11 @@ pub async fn run_tests(
                 spec.rpo_minutes,
             );
         }
+        // What a state file says ran is AWS's to confirm (a state can be written by hand).
+        if let Err(s) = d.agrees_with_aws(spec, &mut entry).await {
+            stop = Some(s);
+            break;
+        }
         let finished = entry.restore_ended()
             && (entry.status != "COMPLETED"
                 || (entry.validation.is_some() && entry.cleanup.is_some()));
@@ -288,6 +293,73 @@ impl Drill<'_> {
             }
             Err((s, _)) => Err(Stop::Interrupted(s)),
         }
+    }
+
+    /// A resumed entry that names a restore job must be that job as AWS describes it: its
+    /// status, its created resource, its times (the RTO is measured again from them) and the
+    /// validation status it says was sent. A COMPLETED entry without a job is not kept.
+    async fn agrees_with_aws(
+        &mut self,
+        spec: &TestSpec,
+        entry: &mut TestEntry,
+    ) -> Result<(), Stop> {
+        let disagree = |what: String| {
+            Stop::Fatal(format!(
+                "the drill's state does not agree with AWS: test {}: {what}; remove the state file to start the drill over",
+                spec.name
+            ))
+        };
+        let Some(id) = entry.restore_job_id.clone() else {
+            return if entry.status == "COMPLETED" {
+                Err(disagree("COMPLETED without a restore job".into()))
+            } else {
+                Ok(())
+            };
+        };
+        if !entry.restore_ended() {
+            return Ok(()); // followed (and read from AWS) below
+        }
+        let job = match self.session.cloud().describe_restore_job(&id).await {
+            Ok(j) => j,
+            Err(e) if e.is_expired() || matches!(e, crate::cloud::CloudError::Network { .. }) => {
+                return Err(Stop::Interrupted(e.to_string()));
+            }
+            Err(e) => return Err(disagree(format!("restore job {id} cannot be read ({e})"))),
+        };
+        if job.status != entry.status {
+            return Err(disagree(format!(
+                "it says {} but restore job {id} is {}",
+                entry.status, job.status
+            )));
+        }
+        if job.status != "COMPLETED" {
+            return Ok(());
+        }
+        if job.created_resource_arn != entry.created_resource_arn
+            || fmt_time(job.created) != entry.started_at
+            || fmt_time(job.completed) != entry.completed_at
+        {
+            return Err(disagree(format!(
+                "restore job {id} created {} from {} to {}, not what the state says",
+                job.created_resource_arn.as_deref().unwrap_or("nothing"),
+                fmt_time(job.created).unwrap_or_default(),
+                fmt_time(job.completed).unwrap_or_default()
+            )));
+        }
+        if let Some(v) = entry.validation.as_ref().filter(|v| v.sent)
+            && job.validation_status.as_deref() != Some(v.status.as_str())
+        {
+            return Err(disagree(format!(
+                "validation {} was not sent: restore job {id}'s validation is {}",
+                v.status,
+                job.validation_status.as_deref().unwrap_or("none")
+            )));
+        }
+        entry.rto = report::measure(
+            spec.rto_minutes,
+            job.created.zip(job.completed).map(|(s, e)| e - s),
+        );
+        Ok(())
     }
 
     /// A stop asked for while a call finished (or between steps): stop now that the result
