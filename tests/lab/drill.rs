@@ -1388,3 +1388,39 @@ fn review_a_read_only_resume_runs_nothing_and_keeps_the_state() {
     assert_eq!(code, Some(report::EXIT_FAILED), "{err}\n{out}");
     assert!(err.contains("read-only mode"), "{err}");
 }
+
+/// Review finding (open): a state file can replay an earlier drill's passing tests. The
+/// entries of a finished drill's JSON report are real (AWS agrees with every field), so a
+/// state file made of them, under a new stamp, resumes as "finished earlier" and the new drill
+/// passes without a restore of its own. A kept entry's restore job must be shown to be this
+/// drill's: its StartRestoreJob intent and outcome in the (sealed) audit log, for this stamp.
+#[test]
+fn review_an_earlier_drills_report_replayed_as_state_does_not_pass() {
+    let emu = claims();
+    quick_restores(&emu);
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &cleaned),
+    );
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let audit = bin.path("audit").join("demo.jsonl");
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &args, ""), |_| false);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let last: DrillReport = serde_json::from_str(&out).unwrap();
+    assert_eq!(manual_jobs(&emu).len(), 1);
+    // Next quarter: last quarter's entries as this drill's state.
+    let state = forged_state(&bin, &rb, |_| {});
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    v["tests"] = serde_json::to_value(&last.tests).unwrap();
+    v["stamp"] = serde_json::json!("20270301-0900");
+    std::fs::write(&state, v.to_string()).unwrap();
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &args, ""), |_| false);
+    assert!(
+        manual_jobs(&emu).len() == 2 || code != Some(report::EXIT_OK),
+        "the drill passed on an earlier drill's restore:\n{err}\n{out}"
+    );
+}
