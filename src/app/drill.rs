@@ -17,6 +17,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DrillOffer {
     pub prepared: Prepared,
+    /// The runbook as `:drill` named it and the profile it was read for.
+    pub runbook: PathBuf,
+    pub profile: String,
     /// The drill in a few lines (tests, objectives, approver, identity, role; RESUMING).
     pub lines: Vec<String>,
 }
@@ -99,6 +102,10 @@ pub fn command(s: &mut State, runbook: PathBuf, report_dir: Option<PathBuf>) -> 
     }
     s.flash = None;
     s.mode = Mode::DrillPreparing;
+    s.drill_asked = s
+        .session
+        .as_ref()
+        .map(|i| (runbook.clone(), i.profile.clone()));
     vec![Effect::PrepareDrill {
         runbook,
         report_dir: report_dir.unwrap_or_else(|| PathBuf::from(".")),
@@ -128,6 +135,13 @@ pub fn prepared(s: &mut State, offer: Result<Box<DrillOffer>, String>) -> Vec<Ef
     if !matches!(s.mode, Mode::DrillPreparing) {
         return Vec::new();
     }
+    // An offer read for an earlier `:drill` (another runbook, another profile) is not this one's.
+    if let Ok(o) = &offer
+        && s.drill_asked.as_ref() != Some(&(o.runbook.clone(), o.profile.clone()))
+    {
+        return Vec::new();
+    }
+    s.drill_asked = None;
     match offer {
         Ok(o) => s.mode = Mode::DrillConfirm(Box::new(DrillForm::new(*o))),
         Err(e) => {
@@ -281,6 +295,8 @@ mod tests {
     fn offer() -> DrillOffer {
         let runbook = crate::drill::runbook::Runbook::parse("q4.toml", RUNBOOK).unwrap();
         DrillOffer {
+            runbook: "q4.toml".into(),
+            profile: "demo".into(),
             prepared: Prepared {
                 role: "arn:aws:iam::123456789012:role/R".into(),
                 file: "q4.toml".into(),
@@ -347,7 +363,7 @@ mod tests {
     #[test]
     fn the_drill_starts_only_with_its_name_typed_and_a_required_reason() {
         let mut s = state(false);
-        s.mode = Mode::DrillPreparing;
+        command(&mut s, "q4.toml".into(), None);
         update(&mut s, Msg::DrillPrepared(Ok(Box::new(offer()))));
         assert!(matches!(s.mode, Mode::DrillConfirm(_)));
         typed(&mut s, "q");
@@ -384,6 +400,32 @@ mod tests {
         assert_eq!(s.mode, Mode::Normal);
         update(&mut s, Msg::DrillPrepared(Ok(Box::new(offer()))));
         assert_eq!(s.mode, Mode::Normal);
+    }
+
+    /// Review finding: a runbook read for an earlier `:drill` (cancelled with Esc while it
+    /// was read) opens the confirmation of a later `:drill`, even after the profile changed:
+    /// its lines name the old profile and account and its role comes from the old profile's
+    /// settings, while `Effect::RunDrill` runs it with the session of the moment. The offer
+    /// must answer the `:drill` that asked for it (a sequence number, or the runbook path and
+    /// the profile compared).
+    #[test]
+    fn review_a_stale_runbook_does_not_open_a_later_drills_confirmation() {
+        let mut s = state(false);
+        assert!(!command(&mut s, "q4.toml".into(), None).is_empty());
+        key(&mut s, KeyCode::Esc);
+        assert_eq!(s.mode, Mode::Normal);
+        // Another profile, another runbook.
+        if let Some(i) = s.session.as_mut() {
+            i.profile = "prod".into();
+            i.account = "999999999999".into();
+        }
+        assert!(!command(&mut s, "other.toml".into(), None).is_empty());
+        // q4.toml, read for the first :drill under the first profile, arrives now.
+        update(&mut s, Msg::DrillPrepared(Ok(Box::new(offer()))));
+        assert!(
+            !matches!(s.mode, Mode::DrillConfirm(_)),
+            "the first :drill's runbook opened the second's confirmation"
+        );
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub fn prepare(
     report_dir: PathBuf,
 ) {
     tokio::spawn(async move {
+        let asked = runbook.clone();
         let prepared =
             tokio::task::spawn_blocking(move || files::prepare(&runbook, &report_dir, &settings))
                 .await;
@@ -54,7 +55,12 @@ pub fn prepare(
             Ok(Ok(p)) => {
                 let rep = p.report(&session, None);
                 let lines = p.summary(&rep, &session);
-                Ok(Box::new(DrillOffer { prepared: p, lines }))
+                Ok(Box::new(DrillOffer {
+                    prepared: p,
+                    runbook: asked,
+                    profile: session.profile.clone(),
+                    lines,
+                }))
             }
             Ok(Err(e)) => Err(e.message().to_string()),
             Err(e) => Err(format!("the runbook could not be read: {e}")),

@@ -377,6 +377,9 @@ pub struct State {
     pub drill_running: Option<String>,
     /// A question of the running drill, shown when nothing else is on screen.
     pub drill_asks: Option<super::drill::DrillQuestion>,
+    /// The runbook and profile of the `:drill` whose runbook is being read: only its offer
+    /// opens the confirmation (not one of an earlier, cancelled `:drill`).
+    pub drill_asked: Option<(std::path::PathBuf, String)>,
     /// `--demo` only: the demo MFA device's current code (its seed is published and test-only),
     /// shown in the MFA prompt. Always None for real profiles.
     pub demo_code: Option<String>,
@@ -411,6 +414,7 @@ impl State {
             tasks: BTreeMap::new(),
             drill_running: None,
             drill_asks: None,
+            drill_asked: None,
             demo_code: None,
         }
     }

@@ -27,6 +27,9 @@ use tokio::sync::watch as stop_channel;
 #[path = "as_plan.rs"]
 mod as_plan;
 
+/// How many days after its start an interrupted drill may be resumed.
+pub const MAX_RESUME_DAYS: i64 = 7;
+
 /// An answer the drill waits for.
 pub type Answer<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -105,6 +108,17 @@ pub async fn run_tests(
         outcome_warnings: Vec::new(),
         pending_stop: None,
     };
+    // Restores of an old, interrupted drill prove nothing about today's RTO: a drill is
+    // resumed within a week of its start, else started over.
+    if rep.resumed > 0
+        && let Some(started) = parse_time(&Some(rep.started_at.clone()))
+        && d.session.now() - started > chrono::Duration::days(MAX_RESUME_DAYS)
+    {
+        stop = Some(Stop::Fatal(format!(
+            "the interrupted drill this state belongs to started {} ({MAX_RESUME_DAYS}+ days ago): a drill is resumed within {MAX_RESUME_DAYS} days; remove the state file to start the drill over",
+            rep.started_at
+        )));
+    }
     let n = rb.tests.len();
     for (i, spec) in rb.tests.iter().enumerate() {
         if stop.is_some() {
@@ -119,6 +133,14 @@ pub async fn run_tests(
                 spec.rto_minutes,
                 spec.rpo_minutes,
             );
+        }
+        // What a state file says ran is AWS's to confirm (a state can be written by hand).
+        if let Err(s) = d
+            .agrees_with_aws(spec, &mut entry, parse_time(&Some(rep.started_at.clone())))
+            .await
+        {
+            stop = Some(s);
+            break;
         }
         let finished = entry.restore_ended()
             && (entry.status != "COMPLETED"
@@ -292,6 +314,85 @@ impl Drill<'_> {
             }
             Err((s, _)) => Err(Stop::Interrupted(s)),
         }
+    }
+
+    /// A resumed entry that names a restore job must be that job as AWS describes it: its
+    /// status, its created resource, its times (the RTO is measured again from them) and the
+    /// validation status it says was sent. A COMPLETED entry without a job is not kept.
+    async fn agrees_with_aws(
+        &mut self,
+        spec: &TestSpec,
+        entry: &mut TestEntry,
+        drill_started: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), Stop> {
+        let disagree = |what: String| {
+            Stop::Fatal(format!(
+                "the drill's state does not agree with AWS: test {}: {what}; remove the state file to start the drill over",
+                spec.name
+            ))
+        };
+        let Some(id) = entry.restore_job_id.clone() else {
+            return if entry.status == "COMPLETED" {
+                Err(disagree("COMPLETED without a restore job".into()))
+            } else {
+                Ok(())
+            };
+        };
+        if !entry.restore_ended() {
+            return Ok(()); // followed (and read from AWS) below
+        }
+        let job = match self.session.cloud().describe_restore_job(&id).await {
+            Ok(j) => j,
+            Err(e) if e.is_expired() || matches!(e, crate::cloud::CloudError::Network { .. }) => {
+                return Err(Stop::Interrupted(e.to_string()));
+            }
+            Err(e) => return Err(disagree(format!("restore job {id} cannot be read ({e})"))),
+        };
+        // A job older than the drill is another drill's (an earlier report replayed as this
+        // drill's state): this drill's restores start after it does (a minute's clock skew).
+        if let (Some(created), Some(started)) = (job.created, drill_started)
+            && created < started - chrono::Duration::minutes(1)
+        {
+            return Err(disagree(format!(
+                "restore job {id} was created {}, before this drill started ({}): it is not this drill's",
+                crate::audit::writer::format_time(created),
+                crate::audit::writer::format_time(started)
+            )));
+        }
+        if job.status != entry.status {
+            return Err(disagree(format!(
+                "it says {} but restore job {id} is {}",
+                entry.status, job.status
+            )));
+        }
+        if job.status != "COMPLETED" {
+            return Ok(());
+        }
+        if job.created_resource_arn != entry.created_resource_arn
+            || fmt_time(job.created) != entry.started_at
+            || fmt_time(job.completed) != entry.completed_at
+        {
+            return Err(disagree(format!(
+                "restore job {id} created {} from {} to {}, not what the state says",
+                job.created_resource_arn.as_deref().unwrap_or("nothing"),
+                fmt_time(job.created).unwrap_or_default(),
+                fmt_time(job.completed).unwrap_or_default()
+            )));
+        }
+        if let Some(v) = entry.validation.as_ref().filter(|v| v.sent)
+            && job.validation_status.as_deref() != Some(v.status.as_str())
+        {
+            return Err(disagree(format!(
+                "validation {} was not sent: restore job {id}'s validation is {}",
+                v.status,
+                job.validation_status.as_deref().unwrap_or("none")
+            )));
+        }
+        entry.rto = report::measure(
+            spec.rto_minutes,
+            job.created.zip(job.completed).map(|(s, e)| e - s),
+        );
+        Ok(())
     }
 
     /// A stop asked for while a call finished (or between steps): stop now that the result
@@ -591,17 +692,35 @@ async fn run_test(
                 ));
                 let timeout = Duration::from_secs(spec.validation_timeout_seconds);
                 let e2 = env.clone();
-                let ran =
-                    tokio::task::spawn_blocking(move || restore::run_command(&argv, &e2, timeout))
-                        .await
-                        .unwrap_or(Ran::NotStarted("the check's task failed".into()));
+                let program = argv.first().cloned().unwrap_or_default();
+                // A stop ends the command too (it is killed with what it started).
+                let ran = {
+                    let stop = &mut d.io.stop;
+                    tokio::select! {
+                        r = restore::run_command_async(argv, e2, timeout) => r,
+                        s = stop_asked(stop) => Ran::NotStarted(format!("{s} while it ran")),
+                    }
+                };
+                if let Some(s) = d.io.stop.borrow().clone() {
+                    return Err(Stop::Interrupted(format!(
+                        "{s} while the check command of test {label} ran (it was stopped; run the drill again to validate)"
+                    )));
+                }
                 match ran {
                     Ran::Exited(0) => ("SUCCESSFUL", "command", Some(0)),
                     Ran::Exited(c) => ("FAILED", "command", Some(c)),
                     Ran::TimedOut => ("TIMED_OUT", "command", None),
+                    // Nothing was checked: nothing is sent (a setup slip is not a failed
+                    // restore); fixed, the same drill resumes here.
+                    Ran::Stopped => {
+                        return Err(Stop::Interrupted(format!(
+                            "the check command of test {label} was stopped; run the drill again to validate"
+                        )));
+                    }
                     Ran::NotStarted(m) => {
-                        d.progress(&format!("  {label}: {m}"));
-                        ("FAILED", "command", None)
+                        return Err(Stop::Interrupted(format!(
+                            "test {label}: the check command {program} could not be started ({m}); make it runnable at that path (or fix restore_check_command in the profile's settings), then run the same drill again to validate (a changed runbook starts a new drill)"
+                        )));
                     }
                 }
             }

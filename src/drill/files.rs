@@ -70,7 +70,14 @@ pub fn prepare(
         Ok(_) => {
             let parsed = crate::validate::read_bounded(&state_path, MAX_REPORT_BYTES)
                 .map_err(|e| e.to_string())
-                .and_then(|t| serde_json::from_str::<DrillReport>(&t).map_err(|e| e.to_string()));
+                .and_then(|t| serde_json::from_str::<DrillReport>(&t).map_err(|e| e.to_string()))
+                .and_then(|p| {
+                    if p.runbook_sha256 == rb.sha256 {
+                        state_matches(&p, &rb).map(|()| p)
+                    } else {
+                        Ok(p)
+                    }
+                });
             match parsed {
                 Ok(p) if p.runbook_sha256 == rb.sha256 => Some(p),
                 Ok(_) => {
@@ -97,6 +104,52 @@ pub fn prepare(
         state_path,
         previous,
     })
+}
+
+/// Whether a state file (of this runbook's sha256) can belong to a run of it: its drill is
+/// the runbook's, its stamp `yyyymmdd-hhmm` (both name the report files), one entry per test
+/// in the runbook's order. A hand-written state is otherwise trusted to index the tests and
+/// to name files outside the report directory.
+fn state_matches(p: &DrillReport, rb: &Runbook) -> Result<(), String> {
+    let stamp_ok = p.stamp.len() == 13
+        && p.stamp.bytes().enumerate().all(|(i, b)| {
+            if i == 8 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if p.drill != rb.name {
+        return Err(format!(
+            "it names drill '{}', not {}",
+            sanitize::clean(&p.drill),
+            rb.name
+        ));
+    }
+    if !stamp_ok {
+        return Err("its stamp is not yyyymmdd-hhmm".into());
+    }
+    // The stamp is the start's minute (restores older than the start are not this drill's:
+    // the engine checks each job against it).
+    let started = chrono::DateTime::parse_from_rfc3339(&p.started_at)
+        .map_err(|_| "its start time is not a time".to_string())?;
+    if started.format("%Y%m%d-%H%M").to_string() != p.stamp {
+        return Err(format!(
+            "its stamp {} is not its start time {}",
+            p.stamp,
+            sanitize::clean(&p.started_at)
+        ));
+    }
+    if p.tests.len() != rb.tests.len()
+        || p.tests.iter().zip(&rb.tests).any(|(e, t)| e.name != t.name)
+    {
+        return Err(format!(
+            "it has {} test entries, not the runbook's {} tests in order",
+            p.tests.len(),
+            rb.tests.len()
+        ));
+    }
+    Ok(())
 }
 
 impl Prepared {

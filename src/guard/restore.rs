@@ -830,6 +830,7 @@ pub fn check_result(ran: &Ran, timeout_s: i64) -> Result<(&'static str, String),
             format!("phi-console: check command stopped after {timeout_s} s"),
         )),
         Ran::NotStarted(m) => Err(m.clone()),
+        Ran::Stopped => Err("the check command was stopped before it ended".into()),
     }
 }
 
@@ -863,9 +864,7 @@ fn call_validation<'a>(cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
             ];
             let secs = op.number(TIMEOUT.name).unwrap_or(600).max(1);
             let timeout = Duration::from_secs(secs as u64);
-            let ran = tokio::task::spawn_blocking(move || run_command(&argv, &env, timeout))
-                .await
-                .unwrap_or(Ran::NotStarted("the check command's task failed".into()));
+            let ran = run_command_async(argv, env, timeout).await;
             match check_result(&ran, secs) {
                 Ok((s, m)) => {
                     status = s;
@@ -989,9 +988,7 @@ fn call_cleanup<'a>(_cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
             ),
         ];
         let timeout = Duration::from_secs(op.number(TIMEOUT.name).unwrap_or(600).max(1) as u64);
-        let ran = tokio::task::spawn_blocking(move || run_command(&argv, &env, timeout))
-            .await
-            .unwrap_or(Ran::NotStarted("the command's task failed".into()));
+        let ran = run_command_async(argv, env, timeout).await;
         let fail = |code: &str, message: String| CloudError::Service {
             operation: "RunCleanupCommand".into(),
             code: code.into(),
@@ -1016,8 +1013,24 @@ fn call_cleanup<'a>(_cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
                 ),
             )),
             Ran::NotStarted(m) => Err(fail("CleanupCommandNotStarted", m)),
+            Ran::Stopped => Err(fail(
+                "CleanupCommandStopped",
+                "the cleanup command was stopped before it ended; the restored copy may still exist".into(),
+            )),
         }
     })
+}
+
+/// Kills a command's process group (it leads it) and reaps it.
+fn kill_group(child: &mut std::process::Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// How a check or cleanup command ended.
@@ -1025,6 +1038,8 @@ fn call_cleanup<'a>(_cloud: &'a Cloud, op: &'a Operation) -> CallFuture<'a> {
 pub enum Ran {
     /// Its exit code (a signal counts as 128 + the signal).
     Exited(i32),
+    /// It was stopped (the drill or the console stopping) and killed.
+    Stopped,
     /// It ran past its time limit and was killed.
     TimedOut,
     /// It could not be started (the message says why).
@@ -1034,6 +1049,45 @@ pub enum Ran {
 /// Runs `argv` with `env` added, its output discarded (it may print PHI; only the exit code
 /// counts), killed after `timeout`. Blocking.
 pub fn run_command(argv: &[String], env: &[(String, String)], timeout: Duration) -> Ran {
+    run_command_until(
+        argv,
+        env,
+        timeout,
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+}
+
+/// Runs a check or cleanup command on the blocking pool; dropping the future (the drill or
+/// the console stopping, the action's grace running out) kills it and everything it started
+/// (its process group), so nothing lingers after the console quits.
+pub async fn run_command_async(
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    timeout: Duration,
+) -> Ran {
+    struct KillOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let stop = KillOnDrop(Default::default());
+    let flag = stop.0.clone();
+    let ran = tokio::task::spawn_blocking(move || run_command_until(&argv, &env, timeout, &flag))
+        .await
+        .unwrap_or(Ran::NotStarted("the command's task failed".into()));
+    drop(stop);
+    ran
+}
+
+/// [`run_command`], also ended (killed, with its process group) when `stop` is set.
+pub fn run_command_until(
+    argv: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Ran {
+    use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
     let Some((program, args)) = argv.split_first() else {
         return Ran::NotStarted("the command is empty".into());
@@ -1044,6 +1098,8 @@ pub fn run_command(argv: &[String], env: &[(String, String)], timeout: Duration)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group: a time limit or a stop ends what it started too.
+        .process_group(0)
         .spawn()
     {
         Ok(c) => c,
@@ -1066,9 +1122,12 @@ pub fn run_command(argv: &[String], env: &[(String, String)], timeout: Duration)
                 );
             }
             Ok(None) if std::time::Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(&mut child);
                 return Ran::TimedOut;
+            }
+            Ok(None) if stop.load(std::sync::atomic::Ordering::SeqCst) => {
+                kill_group(&mut child);
+                return Ran::Stopped;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Ran::NotStarted(format!("waiting for the command failed: {e}")),
@@ -1188,6 +1247,85 @@ mod tests {
             ]
         );
         assert!(r[0].message.contains("restore_role_arn"));
+    }
+
+    /// Whether process `pid` is gone (reaped or never there), waiting up to 3 s.
+    fn gone(pid: i32) -> bool {
+        for _ in 0..150 {
+            // SAFETY: signal 0 only checks that the process exists.
+            if unsafe { libc::kill(pid, 0) } != 0 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// A command that starts a grandchild (its pid written to `pidfile`) and waits for it.
+    fn with_grandchild(pidfile: &std::path::Path) -> Vec<String> {
+        vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            format!("sleep 30 & echo $! > {}; wait", pidfile.display()),
+        ]
+    }
+
+    fn pid_in(pidfile: &std::path::Path) -> i32 {
+        for _ in 0..150 {
+            if let Some(p) = std::fs::read_to_string(pidfile)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                return p;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no pid in {}", pidfile.display());
+    }
+
+    #[test]
+    fn a_stopped_or_timed_out_command_is_killed_with_what_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        // A time limit kills the grandchild too.
+        let pidfile = dir.path().join("a");
+        let ran = run_command(&with_grandchild(&pidfile), &[], Duration::from_millis(300));
+        assert_eq!(ran, Ran::TimedOut);
+        assert!(
+            gone(pid_in(&pidfile)),
+            "the grandchild outlived the time limit"
+        );
+        // So does a stop.
+        let pidfile = dir.path().join("b");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s2 = stop.clone();
+        let p2 = pidfile.clone();
+        let t = std::thread::spawn(move || {
+            run_command_until(&with_grandchild(&p2), &[], Duration::from_secs(30), &s2)
+        });
+        let pid = pid_in(&pidfile);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(t.join().unwrap(), Ran::Stopped);
+        assert!(gone(pid), "the grandchild outlived the stop");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_a_running_command_kills_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("c");
+        let argv = with_grandchild(&pidfile);
+        let task = tokio::spawn(run_command_async(argv, Vec::new(), Duration::from_secs(30)));
+        let p2 = pidfile.clone();
+        let pid = tokio::task::spawn_blocking(move || pid_in(&p2))
+            .await
+            .unwrap();
+        task.abort();
+        let _ = task.await;
+        assert!(
+            tokio::task::spawn_blocking(move || gone(pid))
+                .await
+                .unwrap(),
+            "the command outlived its dropped future"
+        );
     }
 
     #[test]

@@ -1488,3 +1488,313 @@ fn a_killed_drill_resumes_its_restore_testing_plan_without_a_second_one() {
     assert_eq!(jobs, 1);
     assert!(!state.exists());
 }
+
+// ---- adversarial review (round of issue 15) ---------------------------------------------------
+
+/// A state file written by hand for `rb` (its sha256 recomputed, as an attacker would): one
+/// entry per test, each in the state `entry` makes of it.
+fn forged_state(bin: &Bin, rb: &Path, entry: impl Fn(&mut report::TestEntry)) -> PathBuf {
+    let book = phi_console::drill::runbook::Runbook::load(rb).unwrap();
+    let tests = book
+        .tests
+        .iter()
+        .map(|t| {
+            let mut e = report::TestEntry::new(
+                &t.name,
+                t.selector.describe(),
+                t.rto_minutes,
+                t.rpo_minutes,
+            );
+            entry(&mut e);
+            e
+        })
+        .collect();
+    let rep = DrillReport {
+        format: report::FORMAT,
+        drill: book.name.clone(),
+        runbook: rb.display().to_string(),
+        runbook_sha256: book.sha256.clone(),
+        approved_by: book.approved_by.clone(),
+        approved_on: book.approved_on.clone(),
+        ticket: None,
+        operator: report::Operator::default(),
+        profile: "demo".into(),
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        stamp: "20261201-0900".into(),
+        started_at: "2026-12-01T09:00:00Z".into(),
+        finished_at: None,
+        outcome: "incomplete".into(),
+        exit_code: report::EXIT_INTERRUPTED,
+        resumed: 0,
+        tests,
+    };
+    let dir = bin.path("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join(format!("{}.state.json", book.name));
+    std::fs::write(&state, serde_json::to_string_pretty(&rep).unwrap()).unwrap();
+    state
+}
+
+/// Every test "finished earlier": COMPLETED, validated SUCCESSFUL (sent), objectives met,
+/// cleaned up — and not one restore job behind any of it.
+fn forged_pass(e: &mut report::TestEntry) {
+    e.status = "COMPLETED".into();
+    e.restore_job_id = Some("forged-restore-job".into());
+    e.created_resource_arn =
+        Some("arn:aws:dynamodb:us-east-1:123456789012:table/claims-intake-drill-x".into());
+    e.rto = report::measure(60, Some(chrono::Duration::minutes(5)));
+    e.rpo = report::measure(2880, Some(chrono::Duration::minutes(5)));
+    e.validation = Some(report::Validation {
+        status: "SUCCESSFUL".into(),
+        method: "command".into(),
+        exit_code: Some(0),
+        sent: true,
+        error: None,
+    });
+    e.cleanup = Some(report::Cleanup {
+        status: "done".into(),
+        message: "the cleanup command exited 0".into(),
+    });
+}
+
+/// Review finding: "verification cannot be talked into passing". A state file whose tests
+/// all claim to have passed is kept as it is on resume: the drill reports PASSED (exit 0)
+/// without a single restore job in AWS. A resumed entry must be checked against AWS
+/// (DescribeRestoreJob: the job exists, its status, created resource, times and validation
+/// status are AWS's) before it is kept.
+#[test]
+fn review_a_forged_state_file_cannot_make_a_drill_pass_without_restores() {
+    let emu = claims();
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &cleaned),
+    );
+    forged_state(&bin, &rb, forged_pass);
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = drive(
+        &emu,
+        &bin.path("audit").join("demo.jsonl"),
+        bin.spawn(&emu, &args, ""),
+        |_| false,
+    );
+    assert!(manual_jobs(&emu).is_empty(), "no restore ran");
+    assert_ne!(
+        code,
+        Some(report::EXIT_OK),
+        "a drill without a restore passed:\n{err}\n{out}"
+    );
+    assert!(!out.contains("\"outcome\": \"passed\""), "{out}");
+}
+
+/// Review finding: "no panics on bad input". A state file with fewer entries than the
+/// runbook has tests (the runbook's sha256 recomputed) makes the drill index past its end:
+/// the binary panics (exit 101); in the console the drill's task dies without its
+/// `TaskEnded`, so `:drill` stays refused ("is running") until the console restarts.
+#[test]
+fn review_a_state_file_with_fewer_tests_is_refused_not_a_panic() {
+    let emu = claims();
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &cleaned),
+    );
+    let state = forged_state(&bin, &rb, |_| {});
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    v["tests"] = serde_json::json!([]);
+    std::fs::write(&state, v.to_string()).unwrap();
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = drive(
+        &emu,
+        &bin.path("audit").join("demo.jsonl"),
+        bin.spawn(&emu, &args, ""),
+        |_| false,
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(code, Some(report::EXIT_FAILED), "{err}\n{out}");
+    assert!(err.contains("remove it to start the drill over"), "{err}");
+    assert!(manual_jobs(&emu).is_empty());
+}
+
+/// Review finding: report files are written where a state file says. The state's `drill`
+/// and `stamp` name the report files (`<dir>/<drill>-<stamp>.json`); `Path::join` of an
+/// absolute `drill` leaves the report directory, so a hand-written state writes 0600 files
+/// anywhere the operator can write. The state must name the runbook's drill and a stamp of
+/// the form yyyymmdd-hhmm.
+#[test]
+fn review_a_state_file_cannot_send_the_reports_outside_the_report_directory() {
+    let emu = claims();
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &cleaned),
+    );
+    let state = forged_state(&bin, &rb, forged_pass);
+    let elsewhere = bin.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    v["drill"] = serde_json::json!(elsewhere.join("planted").display().to_string());
+    std::fs::write(&state, v.to_string()).unwrap();
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = drive(
+        &emu,
+        &bin.path("audit").join("demo.jsonl"),
+        bin.spawn(&emu, &args, ""),
+        |_| false,
+    );
+    let planted: Vec<_> = std::fs::read_dir(&elsewhere)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        planted.is_empty(),
+        "written outside the report directory: {planted:?}"
+    );
+    assert_eq!(code, Some(report::EXIT_FAILED), "{err}\n{out}");
+}
+
+/// Review check (sound): read-only. Were `--read-only drill run` to reach the engine while
+/// resuming a drill whose restore COMPLETED, the engine would run the validation command on
+/// the restored copy (outside any guarded action) and then record the refused
+/// PutRestoreValidationResult and cleanup as final, dropping the state. `drill run` refuses
+/// read-only before the session opens (and `:drill` before the runbook is read): nothing
+/// runs and the state is kept.
+#[test]
+fn review_a_read_only_resume_runs_nothing_and_keeps_the_state() {
+    let emu = claims();
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let checked = bin.path("checked");
+    let check = format!("echo ran >> {}", checked.display());
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, &check, &cleaned),
+    );
+    let state = forged_state(&bin, &rb, |e| {
+        forged_pass(e);
+        e.validation = None;
+        e.cleanup = None;
+    });
+    let args = bin.drill_args(&rb);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.insert(0, "--read-only");
+    let (code, out, err) = drive(
+        &emu,
+        &bin.path("audit").join("demo.jsonl"),
+        bin.spawn(&emu, &args, ""),
+        |_| false,
+    );
+    assert!(!checked.exists(), "the check command ran in read-only mode");
+    assert!(state.exists(), "the state was dropped by a read-only run");
+    assert_eq!(code, Some(report::EXIT_FAILED), "{err}\n{out}");
+    assert!(err.contains("read-only mode"), "{err}");
+}
+
+/// Review finding (open): a state file can replay an earlier drill's passing tests. The
+/// entries of a finished drill's JSON report are real (AWS agrees with every field), so a
+/// state file made of them, under a new stamp, resumes as "finished earlier" and the new drill
+/// passes without a restore of its own. A kept entry's restore job must be shown to be this
+/// drill's: its StartRestoreJob intent and outcome in the (sealed) audit log, for this stamp.
+#[test]
+fn review_an_earlier_drills_report_replayed_as_state_does_not_pass() {
+    let emu = claims();
+    quick_restores(&emu);
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &cleaned),
+    );
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let audit = bin.path("audit").join("demo.jsonl");
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &args, ""), |_| false);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let last: DrillReport = serde_json::from_str(&out).unwrap();
+    assert_eq!(manual_jobs(&emu).len(), 1);
+    // Next quarter: last quarter's entries as this drill's state.
+    let state = forged_state(&bin, &rb, |_| {});
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    v["tests"] = serde_json::to_value(&last.tests).unwrap();
+    v["stamp"] = serde_json::json!("20270301-0900");
+    std::fs::write(&state, v.to_string()).unwrap();
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &args, ""), |_| false);
+    assert!(
+        manual_jobs(&emu).len() == 2 || code != Some(report::EXIT_OK),
+        "the drill passed on an earlier drill's restore:\n{err}\n{out}"
+    );
+}
+
+#[test]
+fn a_drill_interrupted_more_than_a_week_ago_is_not_resumed() {
+    let emu = claims();
+    quick_restores(&emu);
+    let bin = Bin::new(&emu, SETTINGS);
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &bin.path("cleaned")),
+    );
+    let state = forged_state(&bin, &rb, |_| {});
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let started = emu.clock().now() - chrono::Duration::days(8);
+    v["started_at"] = serde_json::json!(phi_console::audit::writer::format_time(started));
+    v["stamp"] = serde_json::json!(started.format("%Y%m%d-%H%M").to_string());
+    std::fs::write(&state, v.to_string()).unwrap();
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let audit = bin.path("audit").join("demo.jsonl");
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &args, ""), |_| false);
+    assert_eq!(code, Some(report::EXIT_FAILED), "{err}\n{out}");
+    assert!(err.contains("resumed within 7 days"), "{err}");
+    assert_eq!(manual_jobs(&emu).len(), 0, "nothing started");
+    assert!(
+        state.exists(),
+        "the state is kept for the operator to look at"
+    );
+}
+
+#[test]
+fn a_check_command_that_cannot_start_sends_nothing_and_the_drill_resumes_to_validate() {
+    let emu = claims();
+    quick_restores(&emu);
+    let bin = Bin::new(&emu, SETTINGS);
+    let check = bin.path("check.sh");
+    let cleaned = bin.path("cleaned");
+    let rb = runbook(
+        &bin,
+        &format!(
+            "[[test]]\nname = \"intake-table\"\nvault = \"{VAULT}\"\nresource_arn = \"{INTAKE}\"\nrto_minutes = 60\nrpo_minutes = 2880\nvalidation_command = [\"{}\"]\ncleanup_command = [\"/bin/sh\", \"-c\", \"echo $PHI_DRILL_RESOURCE_ARN >> {}\"]\n",
+            check.display(),
+            cleaned.display()
+        ),
+    );
+    let args = bin.drill_args(&rb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let audit = bin.path("audit").join("demo.jsonl");
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &args, ""), |_| false);
+    assert_eq!(code, Some(report::EXIT_INTERRUPTED), "{err}\n{out}");
+    assert!(err.contains("could not be started"), "{err}");
+    let jobs = manual_jobs(&emu);
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].2, None, "no validation was sent");
+    // Made runnable, the same drill validates the same restore.
+    std::fs::write(&check, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&check, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    emu.advance(Duration::from_secs(30));
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &args, ""), |_| false);
+    assert_eq!(code, Some(report::EXIT_OK), "{err}\n{out}");
+    let jobs = manual_jobs(&emu);
+    assert_eq!(jobs.len(), 1, "not restored again");
+    assert_eq!(jobs[0].2.as_deref(), Some("SUCCESSFUL"));
+}
