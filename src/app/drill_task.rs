@@ -142,6 +142,41 @@ async fn drill(
     } = start;
     let name = prepared.runbook.name.clone();
     let id = format!("drill {name}");
+    // One run of a drill at a time per report directory (here or in a terminal); the state
+    // read again under the lock must be the one confirmed.
+    let confirmed = prepared.previous.clone();
+    let locked = tokio::task::spawn_blocking(move || prepared.lock()).await;
+    let (_lock, prepared) = match locked {
+        Ok(Ok((lock, again))) if again.previous == confirmed => (lock, again),
+        Ok(Ok(_)) => {
+            send(
+                &tx,
+                Msg::Flash(super::state::Flash::Error(format!(
+                    "drill {name} did not start: its state changed since you confirmed it (another run of it ended or moved on): run :drill again to see it"
+                ))),
+            );
+            return;
+        }
+        Ok(Err(e)) => {
+            send(
+                &tx,
+                Msg::Flash(super::state::Flash::Error(format!(
+                    "drill {name} did not start: {}",
+                    e.message()
+                ))),
+            );
+            return;
+        }
+        Err(e) => {
+            send(
+                &tx,
+                Msg::Flash(super::state::Flash::Error(format!(
+                    "drill {name} did not start: {e}"
+                ))),
+            );
+            return;
+        }
+    };
     let mut rep = prepared.report(&session, None);
     send(
         &tx,

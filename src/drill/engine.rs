@@ -96,6 +96,15 @@ pub async fn run_tests(
     rep: &mut DrillReport,
     save: &mut (dyn FnMut(&DrillReport) -> Result<(), Stop> + Send),
 ) -> Ended {
+    // Read-only refuses before anything (each action's gates refuse again).
+    if setup.policy.read_only {
+        return Ended {
+            stop: Some(Stop::Fatal(
+                "read-only mode: a drill restores recovery points into new resources, so it does not run; run it without --read-only (and a profile without read_only)".into(),
+            )),
+            outcome_warnings: Vec::new(),
+        };
+    }
     let mut stop: Option<Stop> = save(rep).err();
     let mut d = Drill {
         log: setup.log,

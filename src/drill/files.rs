@@ -66,14 +66,27 @@ pub fn prepare(
         ))
     })?;
     let state_path = dir.join(format!("{}.state.json", rb.name));
-    let previous = match std::fs::symlink_metadata(&state_path) {
+    let previous = read_state(&rb, &state_path)?;
+    Ok(Prepared {
+        runbook: rb,
+        file,
+        role,
+        dir: dir.to_path_buf(),
+        state_path,
+        previous,
+    })
+}
+
+/// The state of an interrupted run of `rb` (None: there is none), checked against it.
+fn read_state(rb: &Runbook, state_path: &Path) -> Result<Option<DrillReport>, Unprepared> {
+    Ok(match std::fs::symlink_metadata(state_path) {
         Ok(_) => {
-            let parsed = crate::validate::read_bounded(&state_path, MAX_REPORT_BYTES)
+            let parsed = crate::validate::read_bounded(state_path, MAX_REPORT_BYTES)
                 .map_err(|e| e.to_string())
                 .and_then(|t| serde_json::from_str::<DrillReport>(&t).map_err(|e| e.to_string()))
                 .and_then(|p| {
                     if p.runbook_sha256 == rb.sha256 {
-                        state_matches(&p, &rb).map(|()| p)
+                        state_matches(&p, rb).map(|()| p)
                     } else {
                         Ok(p)
                     }
@@ -95,14 +108,6 @@ pub fn prepare(
             }
         }
         Err(_) => None,
-    };
-    Ok(Prepared {
-        runbook: rb,
-        file,
-        role,
-        dir: dir.to_path_buf(),
-        state_path,
-        previous,
     })
 }
 
@@ -152,7 +157,55 @@ fn state_matches(p: &DrillReport, rb: &Runbook) -> Result<(), String> {
     Ok(())
 }
 
+/// A drill's lock (`<dir>/<drill>.lock`): one run of a drill per report directory at a time,
+/// from the terminal or the console. Released when dropped.
+#[derive(Debug)]
+pub struct DrillLock {
+    _file: std::fs::File,
+}
+
 impl Prepared {
+    /// Takes the drill's lock, then reads the state again under it: another run of the same
+    /// drill (here or in another console) is refused, not raced, and a state it changed
+    /// meanwhile is the one used.
+    pub fn lock(&self) -> Result<(DrillLock, Prepared), Unprepared> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.dir.join(format!("{}.lock", self.runbook.name));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| {
+                Unprepared::Failed(format!(
+                    "{}: the drill's lock cannot be opened ({e}): give a writable report directory",
+                    path.display()
+                ))
+            })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Unprepared::Failed(format!(
+                    "drill {} is already running from {} (another phi-console holds {}): wait for it to end, or give another report directory",
+                    self.runbook.name,
+                    self.dir.display(),
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Unprepared::Failed(format!(
+                    "{}: the drill's lock cannot be taken ({e})",
+                    path.display()
+                )));
+            }
+        }
+        let mut again = self.clone();
+        again.previous = read_state(&self.runbook, &self.state_path)?;
+        Ok((DrillLock { _file: file }, again))
+    }
+
     /// The report this run fills in: the interrupted one (counted as resumed once more), or
     /// a new one stamped now. The operator is this run's.
     pub fn report(&self, session: &Session, ticket: Option<String>) -> DrillReport {
@@ -335,4 +388,67 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUNBOOK: &str = "[drill]\nname = \"q4\"\napproved_by = \"D\"\napproved_on = \"2026-11-20\"\nrestore_role_arn = \"arn:aws:iam::123456789012:role/R\"\n\n[[test]]\nname = \"t\"\nrecovery_point_arn = \"arn:aws:backup:us-east-1:123456789012:recovery-point:p\"\nrto_minutes = 60\nrpo_minutes = 60\n";
+
+    #[test]
+    fn one_run_of_a_drill_at_a_time_per_report_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let rb = dir.path().join("q4.toml");
+        std::fs::write(&rb, RUNBOOK).unwrap();
+        let reports = dir.path().join("reports");
+        let p = prepare(&rb, &reports, &ProfileSettings::default()).unwrap();
+        let (held, again) = p.lock().unwrap();
+        assert_eq!(again, p, "nothing changed under the lock");
+        let e = p.lock().unwrap_err();
+        assert!(
+            e.message().contains("drill q4 is already running") && e.exit_code() == 1,
+            "{e:?}"
+        );
+        // Another report directory is another drill's place.
+        let other = prepare(
+            &rb,
+            &dir.path().join("elsewhere"),
+            &ProfileSettings::default(),
+        )
+        .unwrap();
+        assert!(other.lock().is_ok());
+        drop(held);
+        // Released, and a state written meanwhile is the one read under the lock.
+        let session_less = DrillReport {
+            format: report::FORMAT,
+            drill: "q4".into(),
+            runbook: "q4.toml".into(),
+            runbook_sha256: p.runbook.sha256.clone(),
+            approved_by: "D".into(),
+            approved_on: "2026-11-20".into(),
+            ticket: None,
+            operator: Operator::default(),
+            profile: "demo".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            stamp: "20261201-0900".into(),
+            started_at: "2026-12-01T09:00:00.000Z".into(),
+            finished_at: None,
+            outcome: "incomplete".into(),
+            exit_code: 7,
+            resumed: 0,
+            tests: vec![TestEntry::new("t", "x".into(), 60, 60)],
+        };
+        p.save_state(&session_less).unwrap();
+        let (_held, again) = p.lock().unwrap();
+        assert_eq!(again.previous.as_ref(), Some(&session_less));
+        let mode = std::fs::metadata(reports.join("q4.lock"))
+            .unwrap()
+            .permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+    }
 }

@@ -201,7 +201,8 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         .report_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
-    let prepared = match files::prepare(&args.runbook, &dir, &ps) {
+    // One run of a drill at a time per report directory; the state read under the lock.
+    let (_lock, prepared) = match files::prepare(&args.runbook, &dir, &ps).and_then(|p| p.lock()) {
         Ok(p) => p,
         Err(e) => {
             say_error(e.message());

@@ -57,6 +57,8 @@ pub enum Check {
     RestoreNotCompleted,
     /// A cleanup may only remove the resource its restore job created (and a check needs one).
     NotCreatedByRestore,
+    /// AWS Backup deletes a restore testing plan's copy itself.
+    DeletedByAwsBackup,
     /// A cleanup needs a command (`restore_cleanup_command`, or the runbook's).
     NoCleanupCommand,
     /// A validation by the check command needs one (`restore_check_command`).

@@ -931,6 +931,14 @@ async fn plan_cleanup(
                 job.created_resource_arn.as_deref().unwrap_or("nothing")
             ),
         ));
+    } else if let Some(d) = &job.deletion_status {
+        // A restore testing plan's copy: AWS Backup deletes it (or has).
+        refusals.push(Refusal::new(
+            Check::DeletedByAwsBackup,
+            format!(
+                "AWS Backup deletes what restore job {id} created itself (a restore testing plan's restore; deletion {d}): nothing to clean up"
+            ),
+        ));
     }
     if !refusals.is_empty() {
         return Err(refused(CLEANUP.api_action, &target, refusals));

@@ -453,6 +453,30 @@ async fn a_slow_restore_misses_its_rto_then_is_validated_and_cleaned_up() {
         matches!(&e, GuardError::Refused { refusals, .. } if refusals[0].check == Check::NoCleanupCommand && refusals[0].message.contains("restore_cleanup_command")),
         "{e:?}"
     );
+    // A copy AWS Backup deletes itself (a restore testing plan's) is never cleaned up by a
+    // command, whatever view asks.
+    let mark = |d: Option<&str>| {
+        lab.emu.with_world(|w| {
+            for j in w.backup.restore_jobs.iter_mut().filter(|j| j.id == job_id) {
+                j.deletion_status = d.map(str::to_string);
+            }
+        })
+    };
+    mark(Some("DELETING"));
+    let e = guard::plan(
+        &lab.session,
+        &lab.policy,
+        &Request::new(&CLEANUP, created.clone())
+            .param(restore::COMMAND.name, command.clone())
+            .param(restore::JOB.name, job_id.clone()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, GuardError::Refused { refusals, .. } if refusals[0].check == Check::DeletedByAwsBackup && refusals[0].message.contains("deletion DELETING")),
+        "{e:?}"
+    );
+    mark(None);
     let c = lab
         .execute(
             &Request::new(&CLEANUP, created.clone())
