@@ -200,14 +200,36 @@ pub async fn load(
         Kind::Plans => Payload::Plans(cloud.list_backup_plans().await?),
         Kind::TestingPlans => {
             let plans = cloud.list_restore_testing_plans().await?;
+            // Each plan's selections at once (one call per plan, in parallel, at most 8).
+            let mut calls = tokio::task::JoinSet::new();
             let mut selections = Vec::with_capacity(plans.len());
-            for p in &plans {
-                let sel = cloud
-                    .list_restore_testing_selections(&p.name)
-                    .await
-                    .map_err(|e| e.to_string());
-                selections.push((p.name.clone(), sel));
+            let mut next = plans.iter().enumerate();
+            loop {
+                while calls.len() < 8
+                    && let Some((i, p)) = next.next()
+                {
+                    let (c, name) = (cloud.clone(), p.name.clone());
+                    calls.spawn(async move {
+                        let sel = c
+                            .list_restore_testing_selections(&name)
+                            .await
+                            .map_err(|e| e.to_string());
+                        (i, name, sel)
+                    });
+                }
+                match calls.join_next().await {
+                    Some(Ok(done)) => selections.push(done),
+                    Some(Err(e)) => {
+                        return Err(CloudError::Network {
+                            operation: "ListRestoreTestingSelections".into(),
+                            message: format!("a selection read failed: {e}"),
+                        });
+                    }
+                    None => break,
+                }
             }
+            selections.sort_by_key(|(i, _, _)| *i);
+            let selections = selections.into_iter().map(|(_, n, s)| (n, s)).collect();
             Payload::TestingPlans(plans, selections)
         }
         Kind::Audit => Payload::Audit(Vec::new()),
