@@ -192,12 +192,18 @@ pub const ENV_RESTORE_JOB_ID: &str = "PHI_DRILL_RESTORE_JOB_ID";
 pub const ENV_RESOURCE_TYPE: &str = "PHI_DRILL_RESOURCE_TYPE";
 
 fn check_arn(t: &str) -> Result<(), String> {
+    arn_target(t, "the recovery point's ARN or the resource's ARN")
+}
+
+/// A target that must be an ARN (one line, at most 2,048 characters); the error names `what`
+/// to give instead.
+pub(super) fn arn_target(t: &str, what: &str) -> Result<(), String> {
     let t = t.trim();
     if t.starts_with("arn:") && t.len() <= 2048 && !t.chars().any(char::is_control) {
         Ok(())
     } else {
         Err(format!(
-            "'{}' is not an ARN: give the recovery point's ARN or the resource's ARN (arn:aws:…)",
+            "'{}' is not an ARN: give {what} (arn:aws:…)",
             crate::validate::shown(t)
         ))
     }

@@ -91,15 +91,7 @@ pub static DELETE_PLAN: ActionSpec = ActionSpec {
 };
 
 fn check_resource_arn(t: &str) -> Result<(), String> {
-    let t = t.trim();
-    if t.starts_with("arn:") && t.len() <= 2048 && !t.chars().any(char::is_control) {
-        Ok(())
-    } else {
-        Err(format!(
-            "'{}' is not an ARN: give the ARN of the backed-up resource (arn:aws:…)",
-            crate::validate::shown(t)
-        ))
-    }
+    super::restore::arn_target(t, "the ARN of the backed-up resource")
 }
 
 fn check_plan_name(t: &str) -> Result<(), String> {

@@ -77,6 +77,33 @@ async fn open_drill(h: &mut Harness, rb: &Path, dir: &Path) {
     h.key(KeyCode::Enter).await;
 }
 
+/// `:drill`, confirmed with the drill's name and `reason`.
+async fn start_drill(h: &mut Harness, rb: &Path, dir: &Path, reason: &str) {
+    open_drill(h, rb, dir).await;
+    type_now(h, "claims-tui");
+    press(h, KeyCode::Tab);
+    type_now(h, reason);
+    press(h, KeyCode::Enter);
+}
+
+/// Applies the runner's messages until the drill follows its first restore job (emulated time
+/// stands still: it runs on).
+async fn until_following(h: &mut Harness) {
+    loop {
+        let incoming = tokio::time::timeout(Duration::from_secs(30), h.rx.recv())
+            .await
+            .expect("progress")
+            .expect("open");
+        if let Incoming::Msg(m) = incoming {
+            let following = matches!(&m, Msg::TaskProgress { line, .. } if line.contains("PENDING") || line.contains("RUNNING"));
+            h.apply(m);
+            if following {
+                break;
+            }
+        }
+    }
+}
+
 /// What the drill asked and how it ended.
 #[derive(Default, Debug)]
 struct Seen {
@@ -322,11 +349,7 @@ async fn no_verdict_stops_the_drill_and_the_same_drill_resumes_without_a_second_
     let tmp = tempfile::tempdir().unwrap();
     let rb = runbook(tmp.path(), &tmp.path().join("cleaned"));
     let reports = tmp.path().join("reports");
-    open_drill(&mut h, &rb, &reports).await;
-    type_now(&mut h, "claims-tui");
-    press(&mut h, KeyCode::Tab);
-    type_now(&mut h, "Q4 DR drill");
-    press(&mut h, KeyCode::Enter);
+    start_drill(&mut h, &rb, &reports, "Q4 DR drill").await;
     let mut seen = Seen::default();
     let ended = until_drill_ended(&mut h, KeyCode::Esc, &mut seen).await;
     let e = ended.expect_err("stopped before its end");
@@ -425,25 +448,9 @@ async fn quitting_mid_restore_keeps_the_drill_state_and_records_the_watch_stoppe
     let tmp = tempfile::tempdir().unwrap();
     let rb = runbook(tmp.path(), &tmp.path().join("cleaned"));
     let reports = tmp.path().join("reports");
-    open_drill(&mut h, &rb, &reports).await;
-    type_now(&mut h, "claims-tui");
-    press(&mut h, KeyCode::Tab);
-    type_now(&mut h, "Q4 DR drill");
-    press(&mut h, KeyCode::Enter);
+    start_drill(&mut h, &rb, &reports, "Q4 DR drill").await;
     // Until the first restore job is being followed (emulated time stands still: it runs on).
-    loop {
-        let incoming = tokio::time::timeout(Duration::from_secs(30), h.rx.recv())
-            .await
-            .expect("progress")
-            .expect("open");
-        if let Incoming::Msg(m) = incoming {
-            let following = matches!(&m, Msg::TaskProgress { line, .. } if line.contains("PENDING") || line.contains("RUNNING"));
-            h.apply(m);
-            if following {
-                break;
-            }
-        }
-    }
+    until_following(&mut h).await;
     h.runner.shutdown().await;
     let state: DrillReport = serde_json::from_str(
         &std::fs::read_to_string(reports.join("claims-tui.state.json")).expect("state kept"),
@@ -543,25 +550,9 @@ async fn drill_stop_stops_it_at_its_next_step_with_its_state_kept() {
         "{:?}",
         h.s.flash
     );
-    open_drill(&mut h, &rb, &reports).await;
-    type_now(&mut h, "claims-tui");
-    press(&mut h, KeyCode::Tab);
-    type_now(&mut h, "Q4 DR drill");
-    press(&mut h, KeyCode::Enter);
+    start_drill(&mut h, &rb, &reports, "Q4 DR drill").await;
     // Until the first restore job is followed; then `:drill stop` (typed while it runs).
-    loop {
-        let incoming = tokio::time::timeout(Duration::from_secs(30), h.rx.recv())
-            .await
-            .expect("progress")
-            .expect("open");
-        if let Incoming::Msg(m) = incoming {
-            let following = matches!(&m, Msg::TaskProgress { line, .. } if line.contains("PENDING") || line.contains("RUNNING"));
-            h.apply(m);
-            if following {
-                break;
-            }
-        }
-    }
+    until_following(&mut h).await;
     type_now(&mut h, ":drill stop");
     press(&mut h, KeyCode::Enter);
     let mut seen = Seen::default();
