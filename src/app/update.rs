@@ -579,7 +579,8 @@ fn update_inner(s: &mut State, msg: Msg) -> Vec<Effect> {
             let expected = matches!(&s.mode, Mode::Planning { action, key, target }
                 if *action == plan.action
                     && (plan.targets.iter().any(|t| [key, target].iter().any(|k| t.arn == **k || t.name == **k))
-                        || plan.operation.text("source_resource_arn") == Some(target.as_str())));
+                        || (s.acting.is_some_and(|b| b.name == "restore_test_latest")
+                            && plan.operation.text("source_resource_arn") == Some(target.as_str()))));
             if expected {
                 let mut plan = *plan;
                 // A selective redrive's plan shows how many of the DLQ's last peeked messages

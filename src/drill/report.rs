@@ -38,7 +38,15 @@ pub struct Measure {
 /// RTO or RPO: met when achieved ≤ objective. Pure.
 pub fn measure(objective_minutes: i64, achieved: Option<chrono::Duration>) -> Measure {
     let objective_s = objective_minutes * 60;
-    let achieved_s = achieved.map(|d| d.num_seconds().max(0));
+    // Times that run backwards (an end before its start) measure nothing and meet nothing.
+    if achieved.is_some_and(|d| d < chrono::Duration::zero()) {
+        return Measure {
+            objective_s,
+            achieved_s: None,
+            met: Some(false),
+        };
+    }
+    let achieved_s = achieved.map(|d| d.num_seconds());
     Measure {
         objective_s,
         achieved_s,
@@ -466,9 +474,14 @@ mod tests {
             Some(false)
         );
         assert_eq!(measure(15, None).met, None);
+        // AWS's times running backwards measure nothing and meet nothing.
         assert_eq!(
-            measure(1, Some(chrono::Duration::seconds(-5))).achieved_s,
-            Some(0)
+            measure(1, Some(chrono::Duration::seconds(-5))),
+            Measure {
+                objective_s: 60,
+                achieved_s: None,
+                met: Some(false)
+            }
         );
     }
 

@@ -201,8 +201,7 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         .report_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
-    // One run of a drill at a time per report directory; the state read under the lock.
-    let (_lock, prepared) = match files::prepare(&args.runbook, &dir, &ps).and_then(|p| p.lock()) {
+    let prepared = match files::prepare(&args.runbook, &dir, &ps) {
         Ok(p) => p,
         Err(e) => {
             say_error(e.message());
@@ -230,6 +229,16 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         Err(e) => {
             say_error(&cli_error_text(&e));
             return report::EXIT_FAILED;
+        }
+    };
+    // One run of a drill at a time per report directory (taken once the session is open:
+    // a refused session leaves nothing behind); the state read again under the lock.
+    let (_lock, prepared) = match prepared.lock() {
+        Ok(p) => p,
+        Err(e) => {
+            say_error(e.message());
+            o.close();
+            return e.exit_code();
         }
     };
     let session = o.session.clone();

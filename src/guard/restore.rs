@@ -392,6 +392,11 @@ pub fn checks(state: &RestoreState) -> Vec<Refusal> {
 /// "3d 4h", "2h 05m", "12m".
 /// An achieved duration against an objective in minutes: "18h 07m: met (objective 1,440 min)".
 pub fn objective_words(achieved: chrono::Duration, objective_minutes: i64) -> String {
+    if achieved < chrono::Duration::zero() {
+        return format!(
+            "unknown: AWS's times are inconsistent (it ended before it began) (objective {objective_minutes} min)"
+        );
+    }
     let met = achieved <= chrono::Duration::minutes(objective_minutes);
     format!(
         "{}: {} (objective {objective_minutes} min)",
@@ -937,12 +942,14 @@ async fn plan_cleanup(
                 job.created_resource_arn.as_deref().unwrap_or("nothing")
             ),
         ));
-    } else if let Some(d) = &job.deletion_status {
-        // A restore testing plan's copy: AWS Backup deletes it (or has).
+    } else if job.restore_testing_plan.is_some() || job.deletion_status.is_some() {
+        // A restore testing plan's copy: AWS Backup deletes it at the end of its validation
+        // window (or has).
         refusals.push(Refusal::new(
             Check::DeletedByAwsBackup,
             format!(
-                "AWS Backup deletes what restore job {id} created itself (a restore testing plan's restore; deletion {d}): nothing to clean up"
+                "AWS Backup deletes what restore job {id} created itself (a restore testing plan's restore; deletion {}): nothing to clean up",
+                job.deletion_status.as_deref().unwrap_or("due at the end of its validation window")
             ),
         ));
     }
@@ -1159,6 +1166,7 @@ mod tests {
         assert_eq!(objective_words(m(60), 60), "1h 00m: met (objective 60 min)");
         assert!(objective_words(m(61), 60).contains("MISSED"));
         assert!(objective_words(m(5), 60).ends_with("met (objective 60 min)"));
+        assert!(objective_words(m(-5), 60).starts_with("unknown"));
     }
     use chrono::TimeZone;
 

@@ -160,14 +160,14 @@ fn job_target(s: &State, key: &str, action: &ActionSpec) -> Result<String, Strin
     if action == &PUT_VALIDATION {
         return Ok(key.to_string());
     }
-    // A restore testing plan's copy is deleted by AWS Backup itself.
-    if let Some(d) = job
-        .deletion_status
-        .as_deref()
-        .filter(|d| matches!(*d, "DELETING" | "SUCCESSFUL"))
-    {
+    // A restore testing plan's copy is deleted by AWS Backup itself (at the end of its
+    // validation window, or already).
+    if job.restore_testing_plan.is_some() || job.deletion_status.is_some() {
         return Err(format!(
-            "AWS Backup is deleting or has deleted what restore job {key} created (deletion {d}): there is nothing to clean up"
+            "AWS Backup deletes what restore job {key} created itself (a restore testing plan's; deletion {}): there is nothing to clean up",
+            job.deletion_status
+                .as_deref()
+                .unwrap_or("at the end of its validation window")
         ));
     }
     job.created_resource_arn
