@@ -9,7 +9,7 @@
 //! the console quitting).
 
 use super::report::{self, Cleanup, DrillReport, TestEntry, Validation};
-use super::runbook::{RunAs, Runbook, TestSpec};
+use super::runbook::{RunAs, Runbook, Selector, TestSpec};
 use crate::audit::{AuditLog, SessionEvent};
 use crate::guard::restore::{self, Ran};
 use crate::guard::watch::{self, Pace, Started};
@@ -121,10 +121,11 @@ pub async fn run_tests(
     // resumed within a week of its start, else started over.
     if rep.resumed > 0
         && let Some(started) = parse_time(&Some(rep.started_at.clone()))
-        && d.session.now() - started > chrono::Duration::days(MAX_RESUME_DAYS)
+        && (d.session.now() - started > chrono::Duration::days(MAX_RESUME_DAYS)
+            || started > d.session.now() + chrono::Duration::minutes(1))
     {
         stop = Some(Stop::Fatal(format!(
-            "the interrupted drill this state belongs to started {} ({MAX_RESUME_DAYS}+ days ago): a drill is resumed within {MAX_RESUME_DAYS} days; remove the state file to start the drill over",
+            "the interrupted drill this state belongs to started {} (in the future, or {MAX_RESUME_DAYS}+ days ago): a drill is resumed within {MAX_RESUME_DAYS} days of its start; remove the state file to start the drill over",
             rep.started_at
         )));
     }
@@ -144,8 +145,14 @@ pub async fn run_tests(
             );
         }
         // What a state file says ran is AWS's to confirm (a state can be written by hand).
+        let token = format!("drill-{}-{}-{i}", &rb.sha256[..12], rep.stamp);
         if let Err(s) = d
-            .agrees_with_aws(spec, &mut entry, parse_time(&Some(rep.started_at.clone())))
+            .agrees_with_aws(
+                spec,
+                &mut entry,
+                parse_time(&Some(rep.started_at.clone())),
+                &token,
+            )
             .await
         {
             stop = Some(s);
@@ -169,7 +176,6 @@ pub async fn run_tests(
             break;
         }
         d.progress(&format!("[{}/{n}] {}", i + 1, spec.name));
-        let token = format!("drill-{}-{}-{i}", &rb.sha256[..12], rep.stamp);
         let mut base = rep.clone();
         let mut save_entry = |e: &TestEntry| {
             base.tests[i] = e.clone();
@@ -333,6 +339,7 @@ impl Drill<'_> {
         spec: &TestSpec,
         entry: &mut TestEntry,
         drill_started: Option<chrono::DateTime<chrono::Utc>>,
+        token: &str,
     ) -> Result<(), Stop> {
         let disagree = |what: String| {
             Stop::Fatal(format!(
@@ -340,6 +347,16 @@ impl Drill<'_> {
                 spec.name
             ))
         };
+        // A restore testing plan named in the state is this test's own (its name follows the
+        // drill's token), never another run's plan to take over and delete.
+        if let Some(run) = &entry.restore_testing_plan
+            && (spec.run_as != RunAs::RestoreTestingPlan || run.name != as_plan::plan_name(token))
+        {
+            return Err(disagree(format!(
+                "restore testing plan {} is not this test's",
+                run.name
+            )));
+        }
         let Some(id) = entry.restore_job_id.clone() else {
             return if entry.status == "COMPLETED" {
                 Err(disagree("COMPLETED without a restore job".into()))
@@ -347,16 +364,56 @@ impl Drill<'_> {
                 Ok(())
             };
         };
-        if !entry.restore_ended() {
-            return Ok(()); // followed (and read from AWS) below
-        }
-        let job = match self.session.cloud().describe_restore_job(&id).await {
-            Ok(j) => j,
-            Err(e) if e.is_expired() || matches!(e, crate::cloud::CloudError::Network { .. }) => {
-                return Err(Stop::Interrupted(e.to_string()));
+        let cloud = self.session.cloud();
+        let unreadable = |what: String, e: crate::cloud::CloudError| {
+            if e.is_expired() || matches!(e, crate::cloud::CloudError::Network { .. }) {
+                Stop::Interrupted(e.to_string())
+            } else {
+                disagree(format!("{what} cannot be read ({e})"))
             }
-            Err(e) => return Err(disagree(format!("restore job {id} cannot be read ({e})"))),
         };
+        let job = cloud
+            .describe_restore_job(&id)
+            .await
+            .map_err(|e| unreadable(format!("restore job {id}"), e))?;
+        // The job restores this test's recovery point: the one the state names, of the
+        // test's resource in its vault (or the test's own point).
+        if entry.recovery_point_arn.as_deref() != Some(job.recovery_point_arn.as_str()) {
+            return Err(disagree(format!(
+                "restore job {id} restores {}, not the recovery point the state names",
+                job.recovery_point_arn
+            )));
+        }
+        let points = cloud
+            .list_all_recovery_points()
+            .await
+            .map_err(|e| unreadable("the recovery points".into(), e))?;
+        let point = points.iter().find(|p| p.arn == job.recovery_point_arn);
+        let ours = match (&spec.selector, point) {
+            (
+                Selector::Latest {
+                    vault,
+                    resource_arn,
+                },
+                Some(p),
+            ) => p.resource_arn == *resource_arn && p.vault == *vault,
+            (Selector::Point { arn, .. }, Some(p)) => p.arn == *arn,
+            (_, None) => false,
+        };
+        if !ours {
+            return Err(disagree(format!(
+                "restore job {id} restores {}, not the {}",
+                job.recovery_point_arn,
+                spec.selector.describe()
+            )));
+        }
+        // What the state says of the point (its age: the RPO) is AWS's.
+        let point_created = point.and_then(|p| p.created);
+        entry.recovery_point_created = fmt_time(point_created);
+        entry.rpo = report::measure(
+            spec.rpo_minutes,
+            job.created.zip(point_created).map(|(s, p)| s - p),
+        );
         // A job older than the drill is another drill's (an earlier report replayed as this
         // drill's state): this drill's restores start after it does (a minute's clock skew).
         if let (Some(created), Some(started)) = (job.created, drill_started)
@@ -367,6 +424,9 @@ impl Drill<'_> {
                 crate::audit::writer::format_time(created),
                 crate::audit::writer::format_time(started)
             )));
+        }
+        if !entry.restore_ended() {
+            return Ok(()); // followed (and read from AWS again) below
         }
         if job.status != entry.status {
             return Err(disagree(format!(

@@ -134,6 +134,10 @@ fn state_matches(p: &DrillReport, rb: &Runbook) -> Result<(), String> {
     if !stamp_ok {
         return Err("its stamp is not yyyymmdd-hhmm".into());
     }
+    // A finished drill's report is evidence of that drill, not a state to resume.
+    if p.finished_at.is_some() || p.outcome != "incomplete" {
+        return Err("it is a finished drill's report, not an interrupted drill's state".into());
+    }
     // The stamp is the start's minute (restores older than the start are not this drill's:
     // the engine checks each job against it).
     let started = chrono::DateTime::parse_from_rfc3339(&p.started_at)
@@ -441,8 +445,18 @@ mod tests {
             tests: vec![TestEntry::new("t", "x".into(), 60, 60)],
         };
         p.save_state(&session_less).unwrap();
-        let (_held, again) = p.lock().unwrap();
+        let (held, again) = p.lock().unwrap();
         assert_eq!(again.previous.as_ref(), Some(&session_less));
+        drop(held);
+        // A finished drill's report is not a state to resume (whatever its hash).
+        let mut finished = session_less.clone();
+        finished.finished_at = Some("2026-12-01T10:00:00.000Z".into());
+        finished.outcome = "passed".into();
+        p.save_state(&finished).unwrap();
+        let e = prepare(&rb, &reports, &ProfileSettings::default()).unwrap_err();
+        assert!(e.message().contains("finished drill's report"), "{e:?}");
+        p.save_state(&session_less).unwrap();
+        let (_held, _) = p.lock().unwrap();
         let mode = std::fs::metadata(reports.join("q4.lock"))
             .unwrap()
             .permissions();

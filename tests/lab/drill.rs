@@ -1822,3 +1822,76 @@ fn a_check_command_that_cannot_start_sends_nothing_and_the_drill_resumes_to_vali
     assert_eq!(jobs.len(), 1, "not restored again");
     assert_eq!(jobs[0].2.as_deref(), Some("SUCCESSFUL"));
 }
+
+#[test]
+fn a_state_cannot_hand_the_drill_another_tests_restore_or_another_runs_plan() {
+    let emu = claims();
+    quick_restores(&emu);
+    let bin = Bin::new(&emu, SETTINGS);
+    let cleaned = bin.path("cleaned");
+    let args = |rb: &Path| bin.drill_args(rb);
+    let audit = bin.path("audit").join("demo.jsonl");
+    // Someone's restore of the documents bucket (a drill of its own, ended).
+    let rb = runbook(&bin, &test_toml("docs", DOCS, 60, "true", &cleaned));
+    let a = args(&rb);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &a, ""), |_| false);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let job = v["tests"][0]["restore_job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let point = v["tests"][0]["recovery_point_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // This runbook restores the intake table; its state names the bucket's restore as its
+    // own running one (with a start that makes the job look new).
+    let rb = runbook(
+        &bin,
+        &test_toml("intake-table", INTAKE, 60, "true", &cleaned),
+    );
+    let started = emu.clock().now() - chrono::Duration::hours(2);
+    let forge = |entry: &dyn Fn(&mut serde_json::Value)| {
+        let state = forged_state(&bin, &rb, |_| {});
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        v["started_at"] = serde_json::json!(phi_console::audit::writer::format_time(started));
+        v["stamp"] = serde_json::json!(started.format("%Y%m%d-%H%M").to_string());
+        entry(&mut v["tests"][0]);
+        std::fs::write(&state, v.to_string()).unwrap();
+        state
+    };
+    let a = args(&rb);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let jobs = manual_jobs(&emu).len();
+    let state = forge(&|t| {
+        t["status"] = serde_json::json!("RUNNING");
+        t["restore_job_id"] = serde_json::json!(job);
+        t["recovery_point_arn"] = serde_json::json!(point);
+    });
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &a, ""), |_| false);
+    assert_eq!(code, Some(report::EXIT_FAILED), "{err}\n{out}");
+    assert!(
+        err.contains("not the newest COMPLETED recovery point of"),
+        "{err}"
+    );
+    assert_eq!(manual_jobs(&emu).len(), jobs, "nothing started");
+    assert_eq!(
+        std::fs::read_to_string(&cleaned).unwrap().lines().count(),
+        1,
+        "the bucket's copy was not cleaned up by this drill"
+    );
+    // Another run's restore testing plan is not taken over (nor deleted).
+    std::fs::remove_file(&state).unwrap();
+    forge(&|t| {
+        t["restore_testing_plan"] = serde_json::json!({ "name": "phi_drill_someone_elses" });
+    });
+    let (code, out, err) = drive(&emu, &audit, bin.spawn(&emu, &a, ""), |_| false);
+    assert_eq!(code, Some(report::EXIT_FAILED), "{err}\n{out}");
+    assert!(
+        err.contains("restore testing plan phi_drill_someone_elses is not this test's"),
+        "{err}"
+    );
+}
