@@ -146,32 +146,19 @@ async fn drill(
     // read again under the lock must be the one confirmed.
     let confirmed = prepared.previous.clone();
     let locked = tokio::task::spawn_blocking(move || prepared.lock()).await;
-    let (_lock, prepared) = match locked {
-        Ok(Ok((lock, again))) if again.previous == confirmed => (lock, again),
-        Ok(Ok(_)) => {
+    let why_not = match locked {
+        Ok(Ok((lock, again))) if again.previous == confirmed => Ok((lock, again)),
+        Ok(Ok(_)) => Err("its state changed since you confirmed it (another run of it ended or moved on): run :drill again to see it".to_string()),
+        Ok(Err(e)) => Err(e.message().to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let (_lock, prepared) = match why_not {
+        Ok(l) => l,
+        Err(why) => {
             send(
                 &tx,
                 Msg::Flash(super::state::Flash::Error(format!(
-                    "drill {name} did not start: its state changed since you confirmed it (another run of it ended or moved on): run :drill again to see it"
-                ))),
-            );
-            return;
-        }
-        Ok(Err(e)) => {
-            send(
-                &tx,
-                Msg::Flash(super::state::Flash::Error(format!(
-                    "drill {name} did not start: {}",
-                    e.message()
-                ))),
-            );
-            return;
-        }
-        Err(e) => {
-            send(
-                &tx,
-                Msg::Flash(super::state::Flash::Error(format!(
-                    "drill {name} did not start: {e}"
+                    "drill {name} did not start: {why}"
                 ))),
             );
             return;

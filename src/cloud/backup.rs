@@ -268,6 +268,30 @@ pub struct NewRestoreTestingSelection {
 
 /// Pages a Backup list call to the end: `$call` is a builder expression, `$items` the output
 /// accessor and `$map` converts one item.
+/// A restore job as ListRestoreJobs lists it.
+fn restore_job_of(j: &aws_sdk_backup::types::RestoreJobsListMember) -> RestoreJob {
+    RestoreJob {
+        id: j.restore_job_id().unwrap_or_default().to_string(),
+        recovery_point_arn: j.recovery_point_arn().unwrap_or_default().to_string(),
+        resource_type: j.resource_type().unwrap_or_default().to_string(),
+        status: j
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        status_message: j.status_message().map(str::to_string),
+        percent_done: j.percent_done().map(str::to_string),
+        created: time(j.creation_date()),
+        completed: time(j.completion_date()),
+        created_resource_arn: j.created_resource_arn().map(str::to_string),
+        validation_status: j.validation_status().map(|s| s.as_str().to_string()),
+        restore_testing_plan: j
+            .created_by()
+            .and_then(|c| c.restore_testing_plan_arn())
+            .map(str::to_string),
+        deletion_status: j.deletion_status().map(|s| s.as_str().to_string()),
+    }
+}
+
 macro_rules! all_pages {
     ($op:literal, $what:expr, $call:expr, $items:ident, $map:expr) => {{
         let mut out = Vec::new();
@@ -388,26 +412,7 @@ impl Cloud {
             "restore jobs",
             self.backup.list_restore_jobs(),
             restore_jobs,
-            |j| RestoreJob {
-                id: j.restore_job_id().unwrap_or_default().to_string(),
-                recovery_point_arn: j.recovery_point_arn().unwrap_or_default().to_string(),
-                resource_type: j.resource_type().unwrap_or_default().to_string(),
-                status: j
-                    .status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                status_message: j.status_message().map(str::to_string),
-                percent_done: j.percent_done().map(str::to_string),
-                created: time(j.creation_date()),
-                completed: time(j.completion_date()),
-                created_resource_arn: j.created_resource_arn().map(str::to_string),
-                validation_status: j.validation_status().map(|s| s.as_str().to_string()),
-                restore_testing_plan: j
-                    .created_by()
-                    .and_then(|c| c.restore_testing_plan_arn())
-                    .map(str::to_string),
-                deletion_status: j.deletion_status().map(|s| s.as_str().to_string()),
-            }
+            restore_job_of
         ))
     }
 
@@ -1019,26 +1024,7 @@ impl Cloud {
                 .list_restore_jobs()
                 .by_restore_testing_plan_arn(plan_arn),
             restore_jobs,
-            |j| RestoreJob {
-                id: j.restore_job_id().unwrap_or_default().to_string(),
-                recovery_point_arn: j.recovery_point_arn().unwrap_or_default().to_string(),
-                resource_type: j.resource_type().unwrap_or_default().to_string(),
-                status: j
-                    .status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                status_message: j.status_message().map(str::to_string),
-                percent_done: j.percent_done().map(str::to_string),
-                created: time(j.creation_date()),
-                completed: time(j.completion_date()),
-                created_resource_arn: j.created_resource_arn().map(str::to_string),
-                validation_status: j.validation_status().map(|s| s.as_str().to_string()),
-                restore_testing_plan: j
-                    .created_by()
-                    .and_then(|c| c.restore_testing_plan_arn())
-                    .map(str::to_string),
-                deletion_status: j.deletion_status().map(|s| s.as_str().to_string()),
-            }
+            restore_job_of
         );
         jobs.sort_by_key(|j| j.created);
         Ok(jobs)

@@ -366,7 +366,7 @@ impl Drill<'_> {
         };
         let cloud = self.session.cloud();
         let unreadable = |what: String, e: crate::cloud::CloudError| {
-            if e.is_expired() || matches!(e, crate::cloud::CloudError::Network { .. }) {
+            if transient_cloud(&e) {
                 Stop::Interrupted(e.to_string())
             } else {
                 disagree(format!("{what} cannot be read ({e})"))
@@ -563,14 +563,18 @@ pub fn check_reason(reason: Option<&str>, required: bool) -> Result<(), BadReaso
 /// A failure that says nothing about the test (the network, an expired session): the drill
 /// stops and resumes later.
 fn transient(e: &GuardError) -> bool {
-    let cloud = |c: &crate::cloud::CloudError| {
-        c.is_expired() || matches!(c, crate::cloud::CloudError::Network { .. })
-    };
     match e {
         GuardError::SessionExpired => true,
-        GuardError::LiveState { error, .. } | GuardError::Failed { error, .. } => cloud(error),
+        GuardError::LiveState { error, .. } | GuardError::Failed { error, .. } => {
+            transient_cloud(error)
+        }
         _ => false,
     }
+}
+
+/// An AWS failure that says nothing about the test: the network, an expired session.
+fn transient_cloud(e: &crate::cloud::CloudError) -> bool {
+    e.is_expired() || matches!(e, crate::cloud::CloudError::Network { .. })
 }
 
 pub(crate) fn fmt_time(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {

@@ -308,14 +308,19 @@ impl Prepared {
         })
     }
 
+    /// Where `rep`'s reports go: `<dir>/<drill>-<stamp>.json` and `.md`.
+    pub fn report_paths(&self, rep: &DrillReport) -> Written {
+        let base = self.dir.join(format!("{}-{}", rep.drill, rep.stamp));
+        Written {
+            json: base.with_extension("json"),
+            markdown: base.with_extension("md"),
+        }
+    }
+
     /// Writes the JSON and markdown reports (and removes the state file when the drill ran
     /// to its end). On failure the state file keeps the results and the error says where.
     pub fn write_reports(&self, rep: &DrillReport, ended: bool) -> Result<Written, String> {
-        let base = self.dir.join(format!("{}-{}", rep.drill, rep.stamp));
-        let written = Written {
-            json: base.with_extension("json"),
-            markdown: base.with_extension("md"),
-        };
+        let written = self.report_paths(rep);
         let json_text = sanitize::to_json_pretty(rep).unwrap_or_default();
         match write_private(&written.json, json_text.as_bytes())
             .and_then(|()| write_private(&written.markdown, report::markdown(rep).as_bytes()))

@@ -355,11 +355,7 @@ fn run_drill(args: &RunArgs, global: &GlobalOptions) -> i32 {
         Ok(w) => (code, w),
         Err(e) => {
             say_error(&e);
-            let base = prepared.dir.join(format!("{}-{}", rep.drill, rep.stamp));
-            let w = files::Written {
-                json: base.with_extension("json"),
-                markdown: base.with_extension("md"),
-            };
+            let w = prepared.report_paths(&rep);
             (
                 if code == report::EXIT_OK {
                     report::EXIT_FAILED

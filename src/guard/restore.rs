@@ -474,7 +474,7 @@ pub(super) async fn find_point(
     }))
 }
 
-fn refused(action: &str, target: &str, refusals: Vec<Refusal>) -> GuardError {
+pub(super) fn refused(action: &str, target: &str, refusals: Vec<Refusal>) -> GuardError {
     GuardError::Refused {
         action: action.to_string(),
         target: target.to_string(),
@@ -489,13 +489,28 @@ fn list(request: &Request, p: &ParamSpec) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn text(request: &Request, p: &ParamSpec) -> String {
+pub(super) fn text(request: &Request, p: &ParamSpec) -> String {
     request
         .value(p.name)
         .and_then(|v| v.as_text().map(str::to_string))
         .unwrap_or_default()
         .trim()
         .to_string()
+}
+
+/// GetRecoveryPointRestoreMetadata of `point`, whose resource type it fills in when the
+/// listing gave none.
+pub(super) async fn restore_metadata(
+    cloud: &Cloud,
+    point: &mut RecoveryPoint,
+) -> Result<crate::cloud::backup::RestoreMetadata, CloudError> {
+    let metadata = cloud
+        .recovery_point_restore_metadata(&point.vault, &point.arn)
+        .await?;
+    if point.resource_type.is_empty() {
+        point.resource_type = metadata.resource_type.clone();
+    }
+    Ok(metadata)
 }
 
 async fn plan_restore(
@@ -527,13 +542,7 @@ async fn plan_restore(
             )],
         ));
     };
-    let metadata = cloud
-        .recovery_point_restore_metadata(&point.vault, &point.arn)
-        .await
-        .map_err(live)?;
-    if point.resource_type.is_empty() {
-        point.resource_type = metadata.resource_type.clone();
-    }
+    let metadata = restore_metadata(&cloud, &mut point).await.map_err(live)?;
     let now = session.now();
     let source = source_name(&point);
     let typed = text(request, &TARGET_NAME);

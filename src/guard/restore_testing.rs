@@ -17,7 +17,7 @@
 //! AWS.
 
 use super::action::{ActionSpec, CallFuture, Called, ParamKind, ParamSpec};
-use super::restore::{self, ROLE, TOKEN, VAULT};
+use super::restore::{self, ROLE, TOKEN, VAULT, refused, text};
 use super::{Check, Fact, GuardError, Operation, Plan, Policy, Refusal, Request, Target};
 use crate::cloud::backup::{NewRestoreTestingPlan, NewRestoreTestingSelection};
 use crate::cloud::{Cloud, CloudError};
@@ -144,23 +144,6 @@ pub fn window_days(created: Option<DateTime<Utc>>, run: DateTime<Utc>) -> i32 {
     days.clamp(1, 365) as i32
 }
 
-fn text(request: &Request, p: &ParamSpec) -> String {
-    request
-        .value(p.name)
-        .and_then(|v| v.as_text().map(str::to_string))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-fn refused(action: &str, target: &str, refusals: Vec<Refusal>) -> GuardError {
-    GuardError::Refused {
-        action: action.to_string(),
-        target: target.to_string(),
-        refusals,
-    }
-}
-
 async fn plan_create(
     session: &Session,
     policy: &Policy,
@@ -206,13 +189,9 @@ async fn plan_create(
             )],
         ));
     }
-    let metadata = cloud
-        .recovery_point_restore_metadata(&point.vault, &point.arn)
+    let metadata = restore::restore_metadata(&cloud, &mut point)
         .await
         .map_err(live)?;
-    if point.resource_type.is_empty() {
-        point.resource_type = metadata.resource_type.clone();
-    }
     let now = session.now();
     let source = restore::source_name(&point);
     let role = Some(text(request, &ROLE)).filter(|r| !r.is_empty());

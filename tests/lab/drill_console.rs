@@ -495,22 +495,6 @@ fn a_drill_question_waits_for_a_free_screen() {
     );
 }
 
-fn screen(s: &phi_console::app::state::State, w: u16, h: u16) -> String {
-    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-    t.draw(|f| phi_console::ui::draw(f, s)).unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        for x in 0..w {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_drill_confirmation_and_its_questions_render_clean() {
     let mut h = harness(false).await;
@@ -519,7 +503,8 @@ async fn the_drill_confirmation_and_its_questions_render_clean() {
     open_drill(&mut h, &rb, &tmp.path().join("reports")).await;
     type_now(&mut h, "claims-tui");
     press(&mut h, KeyCode::Tab);
-    let shown = screen(&h.s, 120, 40).replace(&tmp.path().display().to_string(), "[TMP]");
+    let shown =
+        crate::tui::render(&h.s, 120, 40).replace(&tmp.path().display().to_string(), "[TMP]");
     assert!(
         shown.contains("Type \"claims-tui\" to run the drill:"),
         "{shown}"
@@ -531,7 +516,7 @@ async fn the_drill_confirmation_and_its_questions_render_clean() {
     h.apply(Msg::DrillAsks(DrillQuestion::Verdict(
         "docs: did the restored copy arn:aws:s3:::x\u{1b}[2J\u{7} pass your checks?".into(),
     )));
-    let shown = screen(&h.s, 120, 40);
+    let shown = crate::tui::render(&h.s, 120, 40);
     assert!(shown.contains("y: it passed"), "{shown}");
     assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'));
     crate::tui::masked("drill_verdict_120x40", &shown);

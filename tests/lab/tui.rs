@@ -143,7 +143,7 @@ async fn command(s: &mut State, cloud: &Cloud, cmd: &str) {
     press(s, cloud, msgs).await;
 }
 
-fn render(s: &State, w: u16, h: u16) -> String {
+pub(crate) fn render(s: &State, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| phi_console::ui::draw(f, s)).unwrap();
     let buf = t.backend().buffer().clone();
